@@ -1,0 +1,107 @@
+# Makefile - build yubind, yubinctl, yubin-sendmail, the plugins and the tests.
+#
+#   make            build into build/
+#   make check      build, then run every test with prove
+#   make check-asan the same tests against an ASan + UBSan build in build-asan/
+#   make run        build and run yubind in the foreground on its compiled-in defaults
+#   make install    PREFIX, DESTDIR and SYSCONFDIR are honoured
+#
+# config.mk comes from ./configure; it is made on first use.
+
+B ?= build
+SAN ?=
+
+-include config.mk
+
+PREFIX ?= $(prefix)
+SYSCONFDIR ?= $(sysconfdir)/yubin
+PLUGINDIR ?= $(libdir)/yubin/plugins
+DESTDIR ?=
+
+WARN = -std=c11 -Wall -Wextra -Wformat=2 -Wshadow -Werror
+HARDEN = -D_FORTIFY_SOURCE=2 -fstack-protector-strong -fPIC
+OPT ?= -O2 -g
+DEFS = -D_GNU_SOURCE -DSYSCONFDIR='"$(SYSCONFDIR)"' -DPLUGINDIR='"$(PLUGINDIR)"'
+ALL_CFLAGS = $(WARN) $(HARDEN) $(OPT) $(SAN) $(DEFS) -Idaemon -Ihooks $(LIB_CFLAGS) $(CFLAGS)
+ALL_LDFLAGS = -pie -Wl,-z,relro,-z,now $(SAN) $(LDFLAGS)
+SO_LDFLAGS = -shared -Wl,-z,relro,-z,now $(SAN) $(LDFLAGS)
+LIBS = $(LIB_LIBS)
+
+LIB_SRCS = $(filter-out daemon/yubind.c,$(wildcard daemon/*.c))
+LIB_OBJS = $(LIB_SRCS:%.c=$(B)/%.o)
+CTL_SRCS = $(wildcard tools/yubinctl*.c tools/ctl_*.c)
+SENDMAIL_SRCS = $(wildcard tools/yubin-sendmail*.c)
+PLUGIN_SRCS = $(wildcard plugins/*.c)
+PLUGIN_SOS = $(PLUGIN_SRCS:plugins/%.c=$(B)/plugins/%.so)
+TPLUGIN_SRCS = $(wildcard t/plugin/*.c)
+TPLUGIN_SOS = $(TPLUGIN_SRCS:t/plugin/%.c=$(B)/t/plugin/%.so)
+UNIT_SRCS = $(wildcard t/unit/*.c)
+UNIT_BINS = $(UNIT_SRCS:t/unit/%.c=$(B)/t/unit/%.t)
+
+PROGS = $(B)/yubind $(B)/yubinctl $(if $(SENDMAIL_SRCS),$(B)/yubin-sendmail)
+
+all: $(PROGS) $(PLUGIN_SOS)
+
+config.mk: configure.ac config.mk.in
+	@scripts/deps
+	autoconf
+	./configure
+
+$(B)/%.o: %.c config.mk
+	@mkdir -p $(@D)
+	$(CC) $(ALL_CFLAGS) -MMD -MP -c -o $@ $<
+
+$(B)/libyubin.a: $(LIB_OBJS)
+	@rm -f $@
+	ar rcs $@ $^
+
+$(B)/yubind: $(B)/daemon/yubind.o $(B)/libyubin.a
+	$(CC) $(ALL_LDFLAGS) -o $@ $^ $(LIBS)
+
+$(B)/yubinctl: $(CTL_SRCS:%.c=$(B)/%.o) $(B)/libyubin.a
+	$(CC) $(ALL_LDFLAGS) -o $@ $^ $(LIBS)
+
+$(B)/yubin-sendmail: $(SENDMAIL_SRCS:%.c=$(B)/%.o) $(B)/libyubin.a
+	$(CC) $(ALL_LDFLAGS) -o $@ $^ $(LIBS)
+
+$(B)/plugins/%.so: $(B)/plugins/%.o
+	$(CC) $(SO_LDFLAGS) -o $@ $<
+
+$(B)/t/plugin/%.so: $(B)/t/plugin/%.o
+	$(CC) $(SO_LDFLAGS) -o $@ $<
+
+$(B)/t/unit/%.t: $(B)/t/unit/%.o $(B)/libyubin.a
+	$(CC) $(ALL_LDFLAGS) -o $@ $^ $(LIBS)
+
+tests: all $(UNIT_BINS) $(TPLUGIN_SOS)
+
+check: tests
+	YUBIN_BUILD=$(abspath $(B)) prove -r t/ $(B)/t/unit/
+
+check-asan:
+	$(MAKE) B=build-asan OPT='-O1 -g' \
+	    SAN='-fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=undefined' \
+	    check
+
+run: all
+	$(B)/yubind -f -D server.plugin_dir=$(abspath $(B))/plugins
+
+install: all
+	install -d $(DESTDIR)$(sbindir) $(DESTDIR)$(bindir) $(DESTDIR)$(PLUGINDIR) $(DESTDIR)$(SYSCONFDIR)
+	install -m 755 $(B)/yubind $(DESTDIR)$(sbindir)/yubind
+	install -m 755 $(B)/yubinctl $(DESTDIR)$(sbindir)/yubinctl
+	$(if $(SENDMAIL_SRCS),install -m 755 $(B)/yubin-sendmail $(DESTDIR)$(bindir)/yubin-sendmail)
+	$(if $(PLUGIN_SOS),install -m 644 $(PLUGIN_SOS) $(DESTDIR)$(PLUGINDIR)/)
+	for f in etc/*.conf etc/*.dat; do [ -e "$$f" ] || continue; \
+	    [ -e $(DESTDIR)$(SYSCONFDIR)/$${f#etc/} ] || install -m 644 $$f $(DESTDIR)$(SYSCONFDIR)/; done
+
+clean:
+	rm -rf build build-asan
+
+distclean: clean
+	rm -rf config.mk configure config.log config.status autom4te.cache
+
+.PHONY: all tests check check-asan run install clean distclean
+.SECONDARY:
+
+-include $(shell find $(B) -name '*.d' 2>/dev/null)

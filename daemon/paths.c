@@ -1,0 +1,98 @@
+/*
+ * paths.c - configuration file lookup and the home layout.
+ */
+#include <errno.h>
+#include <limits.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "config.h"
+#include "paths.h"
+#include "util.h"
+
+static const char *const home_dirs[] = {
+	"mailbox", "queue", "deadmail", "dustbox", "state", "log", "run",
+	"viruslog",
+};
+
+const char *
+paths_default_config(void)
+{
+	const char *env = getenv("YUBIN_CONF");
+
+	if (env && *env)
+		return env;
+	if (access(SYSCONFDIR "/yubin.conf", F_OK) == 0)
+		return SYSCONFDIR "/yubin.conf";
+	return NULL;
+}
+
+int
+paths_setup(const struct config *cfg, uid_t uid, gid_t gid, const char **what_r)
+{
+	static char what[PATH_MAX];
+	const char *home = config_home(cfg);
+	char *extra[2];
+	size_t i;
+	int r = 0;
+
+	if (mkdir_p(home, 0755) == -1) {
+		snprintf(what, sizeof(what), "%s", home);
+		*what_r = what;
+		return -1;
+	}
+	for (i = 0; i < sizeof(home_dirs) / sizeof(home_dirs[0]); i++) {
+		snprintf(what, sizeof(what), "%s/%s", home, home_dirs[i]);
+		if (mkdir(what, 0750) == -1 && errno != EEXIST)
+			goto fail;
+		if (uid != (uid_t)-1 && chown(what, uid, gid) == -1)
+			goto fail;
+	}
+	extra[0] = paths_mailbox_root(cfg);
+	extra[1] = paths_dustbox_root(cfg);
+	for (i = 0; i < 2 && r == 0; i++) {
+		snprintf(what, sizeof(what), "%s", extra[i]);
+		if (mkdir_p(extra[i], 0750) == -1 ||
+		    (uid != (uid_t)-1 && chown(extra[i], uid, gid) == -1))
+			r = -1;
+	}
+	free(extra[0]);
+	free(extra[1]);
+	if (r == -1) {
+		*what_r = what;
+		return -1;
+	}
+	return 0;
+fail:
+	*what_r = what;
+	return -1;
+}
+
+char *
+paths_mailbox_root(const struct config *cfg)
+{
+	const char *p = config_str(cfg, "server.mailbox_path");
+
+	return *p ? xstrdup(p) : xasprintf("%s/mailbox", config_home(cfg));
+}
+
+char *
+paths_dustbox_root(const struct config *cfg)
+{
+	const char *p = config_str(cfg, "server.dustbox_path");
+
+	return *p ? xstrdup(p) : xasprintf("%s/dustbox", config_home(cfg));
+}
+
+char *
+paths_account_dir(const struct config *cfg, const char *name)
+{
+	char *root = paths_mailbox_root(cfg);
+	char *p = xasprintf("%s/%s", root, name);
+
+	free(root);
+	return p;
+}

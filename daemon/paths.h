@@ -1,0 +1,33 @@
+/*
+ * paths - where things are: the configuration file in use and the home
+ * layout (DESIGN.md §7).
+ */
+#ifndef YUBIN_PATHS_H
+#define YUBIN_PATHS_H
+
+#include <sys/types.h>
+
+struct config;
+
+/* paths_default_config - $YUBIN_CONF, else SYSCONFDIR/yubin.conf when it
+ * exists, else NULL (compiled-in defaults).  Borrowed. */
+const char *paths_default_config(void);
+
+/*
+ * paths_setup - create HOME and its folders (mailbox, queue, deadmail,
+ * dustbox, state, log, run, viruslog) when missing.  When UID/GID are not
+ * -1 the folders are given to that user (the server user after privilege
+ * drop); HOME itself stays owned by its creator but is made traversable.
+ * 0, or -1 with the failing path in *what_r (static buffer of the call).
+ */
+int	paths_setup(const struct config *cfg, uid_t uid, gid_t gid,
+	    const char **what_r);
+
+/* paths_mailbox_root - server.mailbox_path or HOME/mailbox; owned. */
+char	*paths_mailbox_root(const struct config *cfg);
+/* paths_dustbox_root - server.dustbox_path or HOME/dustbox; owned. */
+char	*paths_dustbox_root(const struct config *cfg);
+/* paths_account_dir - mailbox root + "/" + NAME (NAME must be valid); owned. */
+char	*paths_account_dir(const struct config *cfg, const char *name);
+
+#endif

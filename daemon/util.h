@@ -1,0 +1,80 @@
+/*
+ * util - small helpers every module uses: allocation that dies on out of
+ * memory, error lists for parsers, checked string copies, whole-file I/O with
+ * durability.
+ *
+ * Out of memory in a worker is fatal by design (the master forks another);
+ * the x-wrappers call log_fatal.  Nothing here parses network input.
+ */
+#ifndef YUBIN_UTIL_H
+#define YUBIN_UTIL_H
+
+#include <stdarg.h>
+#include <stddef.h>
+#include <sys/types.h>
+
+void	*xmalloc(size_t n);
+void	*xcalloc(size_t n, size_t size);
+void	*xrealloc(void *p, size_t n);
+char	*xstrdup(const char *s);
+char	*xstrndup(const char *s, size_t n);
+char	*xasprintf(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+
+/*
+ * errlist - the problems a parser found, one "file:line: message" each, so one
+ * run reports every bad line.  Bounded: past ERRLIST_MAX entries the rest are
+ * counted, not kept.
+ */
+#define ERRLIST_MAX	200	/* enough to show any real file's problems */
+struct errlist {
+	char	**msg;		/* owned */
+	size_t	  n;		/* kept */
+	size_t	  dropped;	/* counted past ERRLIST_MAX */
+};
+void	errlist_init(struct errlist *e);
+void	errlist_add(struct errlist *e, const char *fmt, ...)
+	    __attribute__((format(printf, 2, 3)));
+size_t	errlist_count(const struct errlist *e);
+/* errlist_print - one message per line to FD-less stdio stream F. */
+void	errlist_print(const struct errlist *e, void *f /* FILE * */);
+void	errlist_free(struct errlist *e);
+
+/* str_copy - copy SRC into DST of SIZE bytes; -1 (DST set to "") if too long. */
+int	str_copy(char *dst, size_t size, const char *src);
+/* str_lower - ASCII lower-case in place; returns S. */
+char	*str_lower(char *s);
+/* str_trim - strip ASCII white space at both ends, in place; returns start. */
+char	*str_trim(char *s);
+/* str_casesuffix - 1 if S ends with SUFFIX (ASCII case-insensitive). */
+int	str_casesuffix(const char *s, const char *suffix);
+/* str_escape - printable copy of untrusted bytes for logs: CR, LF, control
+ * bytes and non-ASCII as \xNN, at most MAX input bytes (then "...").
+ * Writes into OUT (SIZE bytes, always terminated); returns OUT. */
+char	*str_escape(char *out, size_t size, const char *in, size_t len);
+
+/* write_all - write LEN bytes, retrying short writes and EINTR; 0 or -1. */
+int	write_all(int fd, const void *p, size_t len);
+/* read_all - read up to SIZE bytes or EOF; bytes read or -1. */
+ssize_t	read_all(int fd, void *p, size_t size);
+/* fsync_dir - fsync the directory PATH (after create/rename/unlink in it). */
+int	fsync_dir(const char *path);
+/* fsync_parent - fsync the directory that holds PATH. */
+int	fsync_parent(const char *path);
+/*
+ * file_write_atomic - write DATA to PATH durably: PATH.tmp.PID, fsync, rename,
+ * fsync the directory.  MODE for the new file.  0 or -1 (errno set).
+ */
+int	file_write_atomic(const char *path, const void *data, size_t len, mode_t mode);
+/* file_read - whole file into a new NUL-terminated string (at most MAX bytes).
+ * Returns 0 (*data_r owned, *len_r set), -1 errno set (EFBIG past MAX). */
+int	file_read(const char *path, size_t max, char **data_r, size_t *len_r);
+/* mkdir_p - create PATH and its parents with MODE; 0 or -1. */
+int	mkdir_p(const char *path, mode_t mode);
+
+/* now_ms - monotonic milliseconds, for timeouts. */
+long long now_ms(void);
+/* time_now - wall-clock seconds; tests may shift it with YUBIN_TEST_CLOCK_OFFSET
+ * in the environment (seconds added), never in production config. */
+long long time_now(void);
+
+#endif

@@ -1,0 +1,6 @@
+/* yubind - placeholder main until the daemon lands. */
+int
+main(void)
+{
+	return 0;
+}

@@ -1,0 +1,50 @@
+/*
+ * ctl.h - what the yubinctl command modules share.
+ *
+ * yubinctl.c parses the global options, loads the configuration and
+ * dispatches to one handler per command word (its table).  Each command
+ * module (ctl_*.c) exports its handlers here.  Exit status of a handler:
+ * CTL_OK 0 done, CTL_USAGE 1 bad usage or input (one line on stderr says
+ * why), CTL_RUNTIME 2 runtime error.
+ */
+#ifndef YUBIN_CTL_H
+#define YUBIN_CTL_H
+
+#include "config.h"
+#include "store.h"
+
+enum {
+	CTL_OK = 0,
+	CTL_USAGE = 1,
+	CTL_RUNTIME = 2,
+};
+
+struct ctl {
+	struct config	*cfg;		/* loaded before dispatch */
+	const char	*cfg_path;	/* NULL: compiled-in defaults */
+	char		*const *defs;	/* -D overrides */
+	size_t		 ndefs;
+	struct store	*store;		/* opened by ctl_store() on first use */
+};
+
+/* ctl_store - the LMDB store of HOME/state, opened on first use (creating
+ * the home layout's state folder).  NULL after printing why. */
+struct store *ctl_store(struct ctl *c);
+/* ctl_read_secret - one line from stdin without its newline, into OUT.
+ * 0, or -1 (empty, too long, EOF) after printing why. */
+int	ctl_read_secret(const char *what, char *out, size_t size);
+/* ctl_error - "yubinctl: " + message on stderr; returns CODE. */
+int	ctl_error(int code, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+
+/* handlers: argc/argv start after the command word(s) */
+int	ctl_cmd_setup(struct ctl *c, int argc, char **argv);
+int	ctl_cmd_start(struct ctl *c, int argc, char **argv);
+int	ctl_cmd_stop(struct ctl *c, int argc, char **argv);
+int	ctl_cmd_reload(struct ctl *c, int argc, char **argv);
+int	ctl_cmd_status(struct ctl *c, int argc, char **argv);
+int	ctl_cmd_account(struct ctl *c, int argc, char **argv);	/* ctl_account.c */
+int	ctl_cmd_config(struct ctl *c, int argc, char **argv);	/* ctl_config.c */
+int	ctl_cmd_mailbox(struct ctl *c, int argc, char **argv);
+int	ctl_cmd_queue(struct ctl *c, int argc, char **argv);
+
+#endif

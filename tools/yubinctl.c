@@ -1,0 +1,169 @@
+/*
+ * yubinctl - administration of a yubin server (the seed's wms* commands in
+ * one tool; DESIGN.md §5).
+ *
+ * Runs as the invoking user (root or the server user); it reads the same
+ * configuration as yubind and works on HOME and its LMDB store directly, or
+ * signals the running yubind through its pidfile.  Exit status: 0 done,
+ * 1 bad usage or input, 2 runtime error.
+ */
+#include <errno.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "ctl.h"
+#include "log.h"
+#include "paths.h"
+#include "util.h"
+
+#define CTL_MAX_DEFS	64	/* -D options on one command line */
+
+static const struct {
+	const char *name;
+	int (*fn)(struct ctl *, int, char **);
+} ctl_commands[] = {
+	{ "setup", ctl_cmd_setup },
+	{ "start", ctl_cmd_start },
+	{ "stop", ctl_cmd_stop },
+	{ "reload", ctl_cmd_reload },
+	{ "status", ctl_cmd_status },
+	{ "account", ctl_cmd_account },
+	{ "config", ctl_cmd_config },
+	{ "mailbox", ctl_cmd_mailbox },
+	{ "queue", ctl_cmd_queue },
+};
+
+static void
+usage(void)
+{
+	fprintf(stderr,
+	    "usage: yubinctl [-c CONFIG] [-D section.key=value] COMMAND ...\n"
+	    "  setup | start | stop [-f] | reload | status\n"
+	    "  account add NAME[@DOMAIN] [PASSWORD] [--apop] [--quota-size BYTES] [--quota-count N]\n"
+	    "  account del NAME | account passwd NAME [PASSWORD] | account list\n"
+	    "  account import FILE | account export FILE\n"
+	    "  config | mailbox [NAME] | queue list|show ID|flush|delete ID\n");
+}
+
+int
+ctl_error(int code, const char *fmt, ...)
+{
+	va_list ap;
+
+	fputs("yubinctl: ", stderr);
+	va_start(ap, fmt);
+	vfprintf(stderr, fmt, ap);
+	va_end(ap);
+	fputc('\n', stderr);
+	return code;
+}
+
+struct store *
+ctl_store(struct ctl *c)
+{
+	const char *why;
+	char *dir;
+
+	if (c->store)
+		return c->store;
+	dir = xasprintf("%s/state", config_home(c->cfg));
+	if (mkdir_p(dir, 0750) == -1) {
+		ctl_error(CTL_RUNTIME, "%s: %s", dir, strerror(errno));
+		free(dir);
+		return NULL;
+	}
+	if (store_open(&c->store, dir, &why) == -1) {
+		ctl_error(CTL_RUNTIME, "%s: %s", dir, why);
+		c->store = NULL;
+	}
+	free(dir);
+	return c->store;
+}
+
+int
+ctl_read_secret(const char *what, char *out, size_t size)
+{
+	size_t n;
+
+	if (fgets(out, (int)size, stdin) == NULL) {
+		ctl_error(CTL_USAGE, "no %s on standard input", what);
+		return -1;
+	}
+	n = strlen(out);
+	if (n > 0 && out[n - 1] == '\n')
+		out[--n] = '\0';
+	else if (!feof(stdin)) {
+		ctl_error(CTL_USAGE, "%s too long", what);
+		return -1;
+	}
+	if (n > 0 && out[n - 1] == '\r')
+		out[--n] = '\0';
+	if (n == 0) {
+		ctl_error(CTL_USAGE, "empty %s", what);
+		return -1;
+	}
+	return 0;
+}
+
+int
+main(int argc, char **argv)
+{
+	struct ctl c;
+	struct errlist errs;
+	char *defs[CTL_MAX_DEFS];
+	size_t i;
+	int ch, r;
+
+	memset(&c, 0, sizeof(c));
+	c.defs = defs;
+	log_role("ctl");
+	while ((ch = getopt(argc, argv, "+c:D:h")) != -1) {
+		switch (ch) {
+		case 'c':
+			c.cfg_path = optarg;
+			break;
+		case 'D':
+			if (c.ndefs == CTL_MAX_DEFS)
+				return ctl_error(CTL_USAGE, "too many -D options");
+			defs[c.ndefs++] = optarg;
+			break;
+		default:
+			usage();
+			return CTL_USAGE;
+		}
+	}
+	argc -= optind;
+	argv += optind;
+	if (argc < 1) {
+		usage();
+		return CTL_USAGE;
+	}
+	if (c.cfg_path == NULL)
+		c.cfg_path = paths_default_config();
+	errlist_init(&errs);
+	if (config_load(&c.cfg, c.cfg_path, c.defs, c.ndefs, &errs) == -1) {
+		errlist_print(&errs, stderr);
+		errlist_free(&errs);
+		return CTL_USAGE;
+	}
+	errlist_free(&errs);
+	r = -1;
+	for (i = 0; i < sizeof(ctl_commands) / sizeof(ctl_commands[0]); i++) {
+		if (strcmp(argv[0], ctl_commands[i].name) == 0) {
+			r = ctl_commands[i].fn(&c, argc - 1, argv + 1);
+			break;
+		}
+	}
+	if (r == -1) {
+		ctl_error(CTL_USAGE, "unknown command '%s'", argv[0]);
+		usage();
+		r = CTL_USAGE;
+	}
+	if (c.store)
+		store_close(&c.store);
+	config_free(&c.cfg);
+	return r;
+}
