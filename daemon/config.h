@@ -70,12 +70,16 @@ int	config_is_default(const struct config *cfg, const char *key);
  * config_plugin_get returns the value (borrowed) or NULL.
  * config_plugin_each calls FN for every key of NAME in file order; FN
  * returning non-zero stops and is returned.
- * config_plugins_sections: number of [plugin ...] sections, names via _name.
+ * config_plugins_sections: number of [plugin ...] sections (file order, then
+ * sections only named by -D plugin.NAME.key=value); config_plugins_name: the
+ * name of section I (borrowed), NULL when I is past the end.
  */
 const char *config_plugin_get(const struct config *cfg, const char *plugin,
 	    const char *key);
 int	config_plugin_each(const struct config *cfg, const char *plugin,
 	    int (*fn)(void *ctx, const char *key, const char *value), void *ctx);
+size_t	config_plugins_sections(const struct config *cfg);
+const char *config_plugins_name(const struct config *cfg, size_t i);
 
 /*
  * config_account - overlay the account's config.def (PATH) on BASE: each key
