@@ -79,7 +79,7 @@ check: tests
 	YUBIN_BUILD=$(abspath $(B)) prove -r t/ $(B)/t/unit/
 
 check-asan:
-	$(MAKE) B=build-asan OPT='-O1 -g' \
+	@$(MAKE) --no-print-directory B=build-asan OPT='-O1 -g' \
 	    SAN='-fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=undefined' \
 	    check
 

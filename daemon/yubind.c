@@ -1,6 +1,221 @@
-/* yubind - placeholder main until the daemon lands. */
-int
-main(void)
+/*
+ * yubind - the yubin mail server (DESIGN.md §3, §5).
+ *
+ *   yubind [-c CONFIG] [-f] [-t] [-D section.key=value]...
+ *
+ * Reads the configuration (as root when started by init, to bind low ports
+ * and read the TLS key), creates the home layout, binds the listeners,
+ * writes HOME/run/ports, detaches unless -f, writes the pidfile and hands
+ * over to the master.  -t checks the configuration and every rule file,
+ * prints each problem as file:line: message, and exits.
+ * Exit status: 0 stopped cleanly, 1 configuration error, 2 could not start.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "config.h"
+#include "log.h"
+#include "master.h"
+#include "paths.h"
+#include "priv.h"
+#include "util.h"
+
+#define DEFS_MAX	64	/* -D options */
+
+static void
+usage(void)
 {
+	fprintf(stderr, "usage: yubind [-c CONFIG] [-f] [-t] [-D section.key=value]...\n");
+	exit(1);
+}
+
+static int
+open_log(const struct config *cfg, int foreground)
+{
+	const char *dest = config_str(cfg, "server.log");
+	long long max = config_int(cfg, "server.log_size_max");
+	char *path;
+	int r;
+
+	if (foreground || strcmp(dest, "stderr") == 0)
+		return log_open(LOG_DEST_STDERR, NULL, 0);
+	if (strcmp(dest, "syslog") == 0)
+		return log_open(LOG_DEST_SYSLOG, NULL, 0);
+	path = xasprintf("%s/log/yubind.log", config_home(cfg));
+	r = log_open(LOG_DEST_FILE, path, max);
+	if (r == -1)
+		fprintf(stderr, "yubind: cannot open %s: %s\n", path, strerror(errno));
+	free(path);
+	return r;
+}
+
+/*
+ * home_reachable - the workers run as UID/GID: check, as them, that they can
+ * reach and write HOME's state and queue folders, so a home under a private
+ * parent (e.g. /root) fails here with one clear line, not in every worker.
+ */
+static int
+home_reachable(const struct config *cfg, uid_t uid, gid_t gid)
+{
+	const char *home = config_home(cfg);
+	char *state, *queue;
+	pid_t pid;
+	int status, ok;
+
+	if (geteuid() != 0)
+		return 0;
+	pid = fork();
+	if (pid == -1)
+		return -1;
+	if (pid == 0) {
+		priv_drop(uid, gid);
+		state = xasprintf("%s/state", home);
+		queue = xasprintf("%s/queue", home);
+		ok = access(state, R_OK | W_OK | X_OK) == 0 &&
+		    access(queue, R_OK | W_OK | X_OK) == 0;
+		_exit(ok ? 0 : 1);
+	}
+	if (waitpid(pid, &status, 0) == -1 || !WIFEXITED(status) ||
+	    WEXITSTATUS(status) != 0) {
+		fprintf(stderr, "yubind: %s: not reachable by the server user "
+		    "(uid %ld); make every parent folder traversable or move "
+		    "server.home\n", home, (long)uid);
+		return -1;
+	}
 	return 0;
+}
+
+static int
+write_pidfile(const struct config *cfg)
+{
+	char *path = xasprintf("%s/run/yubind.pid", config_home(cfg));
+	char pid[32];
+	int n = snprintf(pid, sizeof(pid), "%ld\n", (long)getpid());
+	int r = file_write_atomic(path, pid, (size_t)n, 0644);
+
+	if (r == -1)
+		log_err("%s: %s", path, strerror(errno));
+	free(path);
+	return r;
+}
+
+static void
+daemonize(void)
+{
+	pid_t pid;
+	int fd;
+
+	pid = fork();
+	if (pid == -1)
+		log_fatal("fork: %s", strerror(errno));
+	if (pid > 0)
+		_exit(0);
+	setsid();
+	pid = fork();
+	if (pid == -1)
+		log_fatal("fork: %s", strerror(errno));
+	if (pid > 0)
+		_exit(0);
+	fd = open("/dev/null", O_RDWR);
+	if (fd != -1) {
+		dup2(fd, 0);
+		dup2(fd, 1);
+		dup2(fd, 2);
+		if (fd > 2)
+			close(fd);
+	}
+}
+
+int
+main(int argc, char **argv)
+{
+	struct master_opts opts;
+	struct errlist errs;
+	struct config *cfg;
+	char *defs[DEFS_MAX];
+	const char *what;
+	char *why = NULL;
+	uid_t uid;
+	gid_t gid;
+	int ch, check = 0, r;
+
+	memset(&opts, 0, sizeof(opts));
+	opts.defs = defs;
+	while ((ch = getopt(argc, argv, "c:D:ft")) != -1) {
+		switch (ch) {
+		case 'c':
+			opts.cfg_path = optarg;
+			break;
+		case 'D':
+			if (opts.ndefs == DEFS_MAX) {
+				fprintf(stderr, "yubind: too many -D options\n");
+				return 1;
+			}
+			defs[opts.ndefs++] = optarg;
+			break;
+		case 'f':
+			opts.foreground = 1;
+			break;
+		case 't':
+			check = 1;
+			break;
+		default:
+			usage();
+		}
+	}
+	if (optind != argc)
+		usage();
+	if (opts.cfg_path == NULL)
+		opts.cfg_path = paths_default_config();
+	log_role("master");
+	errlist_init(&errs);
+	r = config_load(&cfg, opts.cfg_path, opts.defs, opts.ndefs, &errs);
+	if (r == -1 || check) {
+		errlist_print(&errs, stderr);
+		errlist_free(&errs);
+		if (r == 0) {
+			printf("%s: configuration ok\n", opts.cfg_path ?
+			    opts.cfg_path : "(compiled-in defaults)");
+			config_free(&cfg);
+		}
+		return r == -1 ? 1 : 0;
+	}
+	errlist_free(&errs);
+	if (priv_lookup(cfg, &uid, &gid, &why) == -1) {
+		fprintf(stderr, "yubind: %s\n", why);
+		free(why);
+		config_free(&cfg);
+		return 1;
+	}
+	if (paths_setup(cfg, geteuid() == 0 ? uid : (uid_t)-1, gid, &what) == -1) {
+		fprintf(stderr, "yubind: %s: %s\n", what, strerror(errno));
+		config_free(&cfg);
+		return 2;
+	}
+	if (home_reachable(cfg, uid, gid) == -1) {
+		config_free(&cfg);
+		return 2;
+	}
+	if (open_log(cfg, opts.foreground) == -1 && !opts.foreground) {
+		config_free(&cfg);
+		return 2;
+	}
+	if (master_listen(cfg) == -1) {
+		config_free(&cfg);
+		return 2;
+	}
+	if (!opts.foreground)
+		daemonize();
+	if (write_pidfile(cfg) == -1) {
+		config_free(&cfg);
+		return 2;
+	}
+	r = master_run(cfg, &opts);
+	return r;
 }

@@ -1,11 +1,359 @@
-/* ctl_daemon.c - placeholder */
+/*
+ * ctl_daemon.c - yubinctl setup, start, stop, reload, status, mailbox and
+ * queue: the commands that drive a running yubind or read its home.
+ *
+ * start runs the yubind that sits beside yubinctl (or SBINDIR's) with the
+ * same -c and -D options; stop, reload and status use HOME/run/yubind.pid.
+ */
+#include <errno.h>
+#include <limits.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "account.h"
 #include "ctl.h"
-#define STUB(n) int ctl_cmd_##n(struct ctl *c, int argc, char **argv) \
-	{ (void)c; (void)argc; (void)argv; return ctl_error(CTL_USAGE, "not implemented"); }
-STUB(setup)
-STUB(start)
-STUB(stop)
-STUB(reload)
-STUB(status)
-STUB(mailbox)
-STUB(queue)
+#include "maildir.h"
+#include "paths.h"
+#include "priv.h"
+#include "queue.h"
+#include "util.h"
+
+#define STOP_WAIT_EXTRA	10	/* seconds beyond time_out_of_stop */
+
+int
+ctl_cmd_setup(struct ctl *c, int argc, char **argv)
+{
+	const char *what;
+	char *why = NULL;
+	uid_t uid;
+	gid_t gid;
+
+	(void)argv;
+	if (argc != 0)
+		return ctl_error(CTL_USAGE, "usage: setup");
+	if (priv_lookup(c->cfg, &uid, &gid, &why) == -1) {
+		ctl_error(CTL_USAGE, "%s", why);
+		free(why);
+		return CTL_USAGE;
+	}
+	if (paths_setup(c->cfg, geteuid() == 0 ? uid : (uid_t)-1, gid, &what) == -1)
+		return ctl_error(CTL_RUNTIME, "%s: %s", what, strerror(errno));
+	if (ctl_store(c) == NULL)
+		return CTL_RUNTIME;
+	if (geteuid() == 0) {
+		char *state = xasprintf("%s/state", config_home(c->cfg));
+		char *files[] = { xasprintf("%s/data.mdb", state),
+		    xasprintf("%s/lock.mdb", state) };
+		size_t i;
+
+		for (i = 0; i < 2; i++) {
+			if (chown(files[i], uid, gid) == -1)
+				ctl_error(CTL_RUNTIME, "%s: %s", files[i], strerror(errno));
+			free(files[i]);
+		}
+		free(state);
+	}
+	printf("home ready: %s\n", config_home(c->cfg));
+	return CTL_OK;
+}
+
+/* read_pid - the pid of the running yubind, 0 when none runs. */
+static pid_t
+read_pid(struct ctl *c)
+{
+	char *path = xasprintf("%s/run/yubind.pid", config_home(c->cfg));
+	char *data;
+	size_t len;
+	long pid = 0;
+
+	if (file_read(path, 64, &data, &len) == 0) {
+		pid = strtol(data, NULL, 10);
+		free(data);
+	}
+	free(path);
+	if (pid <= 1 || kill((pid_t)pid, 0) == -1)
+		return 0;
+	return (pid_t)pid;
+}
+
+static char *
+yubind_path(void)
+{
+	char self[PATH_MAX];
+	ssize_t n = readlink("/proc/self/exe", self, sizeof(self) - 1);
+	char *slash, *p;
+
+	if (n > 0) {
+		self[n] = '\0';
+		slash = strrchr(self, '/');
+		if (slash) {
+			*slash = '\0';
+			p = xasprintf("%s/yubind", self);
+			if (access(p, X_OK) == 0)
+				return p;
+			free(p);
+		}
+	}
+	return xstrdup("yubind");
+}
+
+int
+ctl_cmd_start(struct ctl *c, int argc, char **argv)
+{
+	char **av;
+	char *prog;
+	size_t i, n = 0;
+	pid_t pid;
+	int status;
+
+	(void)argv;
+	if (argc != 0)
+		return ctl_error(CTL_USAGE, "usage: start");
+	if ((pid = read_pid(c)) != 0)
+		return ctl_error(CTL_USAGE, "yubind is already running (pid %ld)", (long)pid);
+	prog = yubind_path();
+	av = xcalloc(4 + 2 * c->ndefs, sizeof(*av));
+	av[n++] = prog;
+	if (c->cfg_path) {
+		av[n++] = "-c";
+		av[n++] = (char *)c->cfg_path;
+	}
+	for (i = 0; i < c->ndefs; i++) {
+		av[n++] = "-D";
+		av[n++] = c->defs[i];
+	}
+	av[n] = NULL;
+	pid = fork();
+	if (pid == 0) {
+		execvp(prog, av);
+		fprintf(stderr, "yubinctl: %s: %s\n", prog, strerror(errno));
+		_exit(127);
+	}
+	free(av);
+	free(prog);
+	if (pid == -1 || waitpid(pid, &status, 0) == -1)
+		return ctl_error(CTL_RUNTIME, "cannot start yubind: %s", strerror(errno));
+	if (!WIFEXITED(status) || WEXITSTATUS(status) != 0)
+		return ctl_error(CTL_RUNTIME, "yubind did not start (status %d)",
+		    WIFEXITED(status) ? WEXITSTATUS(status) : -1);
+	printf("started\n");
+	return CTL_OK;
+}
+
+int
+ctl_cmd_stop(struct ctl *c, int argc, char **argv)
+{
+	long long deadline;
+	pid_t pid;
+	int fast = argc == 1 && strcmp(argv[0], "-f") == 0;
+
+	if (argc > 1 || (argc == 1 && !fast))
+		return ctl_error(CTL_USAGE, "usage: stop [-f]");
+	if ((pid = read_pid(c)) == 0)
+		return ctl_error(CTL_RUNTIME, "yubind is not running");
+	if (kill(pid, fast ? SIGINT : SIGTERM) == -1)
+		return ctl_error(CTL_RUNTIME, "kill %ld: %s", (long)pid, strerror(errno));
+	deadline = now_ms() + 1000 * (config_int(c->cfg, "server.time_out_of_stop") +
+	    STOP_WAIT_EXTRA);
+	while (kill(pid, 0) == 0) {
+		if (now_ms() > deadline)
+			return ctl_error(CTL_RUNTIME, "yubind (pid %ld) did not stop",
+			    (long)pid);
+		usleep(50000);
+	}
+	printf("stopped\n");
+	return CTL_OK;
+}
+
+int
+ctl_cmd_reload(struct ctl *c, int argc, char **argv)
+{
+	pid_t pid;
+
+	(void)argv;
+	if (argc != 0)
+		return ctl_error(CTL_USAGE, "usage: reload");
+	if ((pid = read_pid(c)) == 0)
+		return ctl_error(CTL_RUNTIME, "yubind is not running");
+	if (kill(pid, SIGHUP) == -1)
+		return ctl_error(CTL_RUNTIME, "kill %ld: %s", (long)pid, strerror(errno));
+	printf("reload requested\n");
+	return CTL_OK;
+}
+
+int
+ctl_cmd_status(struct ctl *c, int argc, char **argv)
+{
+	char *path, *data;
+	size_t len;
+	pid_t pid;
+
+	(void)argv;
+	if (argc != 0)
+		return ctl_error(CTL_USAGE, "usage: status");
+	if ((pid = read_pid(c)) == 0) {
+		printf("not running\n");
+		return CTL_RUNTIME;
+	}
+	printf("running pid %ld\n", (long)pid);
+	path = xasprintf("%s/run/ports", config_home(c->cfg));
+	if (file_read(path, 65536, &data, &len) == 0) {
+		fputs(data, stdout);
+		free(data);
+	}
+	free(path);
+	return CTL_OK;
+}
+
+static long long
+counter(struct ctl *c, const char *what, const char *name)
+{
+	struct buf key, val;
+	long long v = 0;
+
+	buf_init(&key, 0);
+	buf_init(&val, 0);
+	buf_printf(&key, "%s/%s", what, name);
+	if (store_get(c->store, STORE_COUNTERS, key.data, key.len, &val) == 1 &&
+	    val.len == 8) {
+		unsigned char *p = (unsigned char *)val.data;
+		int i;
+
+		for (i = 7; i >= 0; i--)
+			v = (v << 8) | p[i];
+	}
+	buf_free(&key);
+	buf_free(&val);
+	return v;
+}
+
+static int
+mailbox_one(void *ctx, const struct account *a)
+{
+	struct ctl *c = ctx;
+	struct maildir_list l;
+	long long bytes = 0;
+	char *dir, *md;
+	size_t i;
+
+	dir = paths_account_dir(c->cfg, a->name);
+	md = xasprintf("%s/Maildir", dir);
+	memset(&l, 0, sizeof(l));
+	if (maildir_scan(md, 1000000, &l) == -1)
+		l.n = 0;
+	for (i = 0; i < l.n; i++)
+		bytes += l.msg[i].size;
+	printf("%-20s mails=%zu bytes=%lld sent=%lld received=%lld deleted=%lld\n",
+	    a->name, l.n, bytes, counter(c, "sent", a->name),
+	    counter(c, "received", a->name), counter(c, "deleted", a->name));
+	maildir_list_free(&l);
+	free(md);
+	free(dir);
+	return 0;
+}
+
+int
+ctl_cmd_mailbox(struct ctl *c, int argc, char **argv)
+{
+	struct account a;
+	int r;
+
+	if (argc > 1)
+		return ctl_error(CTL_USAGE, "usage: mailbox [NAME]");
+	if (ctl_store(c) == NULL)
+		return CTL_RUNTIME;
+	if (argc == 1) {
+		r = account_get(c->store, argv[0], &a);
+		if (r == 0)
+			return ctl_error(CTL_USAGE, "no such account: %s", argv[0]);
+		if (r == -1)
+			return CTL_RUNTIME;
+		mailbox_one(c, &a);
+		return CTL_OK;
+	}
+	return account_each(c->store, mailbox_one, c) == -1 ? CTL_RUNTIME : CTL_OK;
+}
+
+static int
+queue_list_one(void *ctx, const char *id)
+{
+	struct ctl *c = ctx;
+	struct envelope e;
+	char when[32];
+	time_t t;
+	size_t i, pending = 0;
+
+	if (queue_get(c->store, id, &e) != 1)
+		return 0;
+	for (i = 0; i < e.nrcpt; i++)
+		if (e.rcpt[i].state == RCPT_PENDING)
+			pending++;
+	t = (time_t)e.arrival;
+	strftime(when, sizeof(when), "%Y-%m-%d %H:%M:%S", localtime(&t));
+	printf("%s %s size=%lld from=<%s> rcpt=%zu pending=%zu", id, when, e.size,
+	    e.sender, e.nrcpt, pending);
+	if (e.release_at) {
+		t = (time_t)e.release_at;
+		strftime(when, sizeof(when), "%Y-%m-%d %H:%M:%S", localtime(&t));
+		printf(" release=%s", when);
+	}
+	putchar('\n');
+	envelope_clear(&e);
+	return 0;
+}
+
+static int
+queue_flush_one(void *ctx, const char *id)
+{
+	struct ctl *c = ctx;
+
+	queue_notify(config_home(c->cfg), id);
+	return 0;
+}
+
+int
+ctl_cmd_queue(struct ctl *c, int argc, char **argv)
+{
+	struct envelope e;
+	size_t i;
+	int r;
+
+	if (argc < 1)
+		return ctl_error(CTL_USAGE, "usage: queue list | show ID | flush | delete ID");
+	if (ctl_store(c) == NULL)
+		return CTL_RUNTIME;
+	if (strcmp(argv[0], "list") == 0 && argc == 1)
+		return queue_each(c->store, queue_list_one, c) == -1 ? CTL_RUNTIME : CTL_OK;
+	if (strcmp(argv[0], "flush") == 0 && argc == 1)
+		return queue_each(c->store, queue_flush_one, c) == -1 ? CTL_RUNTIME : CTL_OK;
+	if (argc != 2 || (strcmp(argv[0], "show") && strcmp(argv[0], "delete")))
+		return ctl_error(CTL_USAGE, "usage: queue list | show ID | flush | delete ID");
+	r = queue_get(c->store, argv[1], &e);
+	if (r == 0)
+		return ctl_error(CTL_USAGE, "no such queue entry: %s", argv[1]);
+	if (r == -1)
+		return CTL_RUNTIME;
+	if (strcmp(argv[0], "delete") == 0) {
+		envelope_clear(&e);
+		if (queue_remove(c->store, config_home(c->cfg), argv[1]) == -1)
+			return ctl_error(CTL_RUNTIME, "cannot delete %s", argv[1]);
+		printf("deleted %s\n", argv[1]);
+		return CTL_OK;
+	}
+	printf("id: %s\narrival: %lld\nsize: %lld\nfrom: <%s>\nclient: %s\nhelo: %s\n"
+	    "auth: %s\n", e.id, e.arrival, e.size, e.sender, e.client_ip, e.helo,
+	    e.auth_user);
+	for (i = 0; i < e.nrcpt; i++)
+		printf("rcpt: <%s> account=%s state=%d attempts=%d%s%s\n",
+		    e.rcpt[i].addr, e.rcpt[i].account ? e.rcpt[i].account : "-",
+		    e.rcpt[i].state, e.rcpt[i].attempts,
+		    e.rcpt[i].last_error ? " error=" : "",
+		    e.rcpt[i].last_error ? e.rcpt[i].last_error : "");
+	envelope_clear(&e);
+	return CTL_OK;
+}

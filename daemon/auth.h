@@ -1,0 +1,54 @@
+/*
+ * auth - checking credentials for SMTP AUTH and POP3 logins.
+ *
+ * Logins are "account" or "account@domain" where domain is a local domain
+ * (server.domain, server.alias, smtp.subhost); both name the account.
+ * Secrets are compared in constant time.  Failures never say whether the
+ * account exists.
+ */
+#ifndef YUBIN_AUTH_H
+#define YUBIN_AUTH_H
+
+#include <stddef.h>
+
+#include "account.h"
+
+struct config;
+struct store;
+
+/* auth_account_name - the account a LOGIN names (lower-cased, validated)
+ * into OUT (ACCOUNT_NAME_MAX + 1).  1, or 0 when it cannot be an account. */
+int	auth_account_name(const struct config *cfg, const char *login, char *out);
+/* auth_password - 1 LOGIN/PASSWORD are right (*a filled), 0 wrong or no such
+ * account, -1 store error. */
+int	auth_password(const struct config *cfg, struct store *s, const char *login,
+	    const char *password, struct account *a);
+/* auth_apop - RFC 1939 APOP: DIGEST_HEX = md5(TIMESTAMP secret).  1/0/-1;
+ * 0 also for accounts that keep no secret. */
+int	auth_apop(const struct config *cfg, struct store *s, const char *login,
+	    const char *timestamp, const char *digest_hex, struct account *a);
+/* auth_cram_md5 - RFC 2195: RESPONSE (decoded) is "login hexhmac" over
+ * CHALLENGE.  1/0/-1; 0 for accounts that keep no secret. */
+int	auth_cram_md5(const struct config *cfg, struct store *s,
+	    const char *challenge, const char *response, struct account *a);
+/* auth_plain_decode - RFC 4616: split decoded "authzid\0authcid\0passwd".
+ * Pointers into RAW (modified: RAW[LEN] is set to NUL, so RAW must hold
+ * LEN + 1 bytes, as a struct buf always does).  0, or -1 malformed (no
+ * authcid or password, or not exactly two NULs). */
+int	auth_plain_decode(char *raw, size_t len, char **authz_r, char **authc_r,
+	    char **pass_r);
+
+/* base64 (RFC 4648, no line breaks): both append to OUT (grown; nothing
+ * appended on failure).  encode: 0, or -1 past OUT's ceiling.  decode: 0, or
+ * -1 invalid (white space, characters outside the alphabet, bad padding) or
+ * past the ceiling. */
+int	b64_encode(const void *p, size_t len, struct buf *out);
+int	b64_decode(const char *s, size_t len, struct buf *out);
+
+/* auth_record_login - POP3 success: STORE_META "login/NAME" = "SECONDS,IP"
+ * (the seed's ip file) and "popip/IP" = NAME with expiry
+ * smtp.pop_befor_smtp_time_to_live (POP before SMTP reads it).  0 or -1. */
+int	auth_record_login(const struct config *cfg, struct store *s,
+	    const char *name, const char *ip);
+
+#endif

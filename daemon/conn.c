@@ -1,0 +1,325 @@
+/*
+ * conn.c - buffered, bounded connection I/O over a socket or TLS; see conn.h.
+ */
+#include <arpa/inet.h>
+#include <errno.h>
+#include <poll.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include <openssl/err.h>
+
+#include "conn.h"
+#include "util.h"
+
+/* the input buffer holds at most one maximal line plus one read */
+#define CONN_IN_MAX	(4 * 1024 * 1024)
+
+static void
+conn_addr(const struct sockaddr_storage *ss, char *ip, size_t size, int *port)
+{
+	const struct sockaddr_in *sin = (const void *)ss;
+	const struct sockaddr_in6 *sin6 = (const void *)ss;
+
+	ip[0] = '\0';
+	*port = 0;
+	if (ss->ss_family == AF_INET) {
+		inet_ntop(AF_INET, &sin->sin_addr, ip, (socklen_t)size);
+		*port = ntohs(sin->sin_port);
+	} else if (ss->ss_family == AF_INET6) {
+		if (IN6_IS_ADDR_V4MAPPED(&sin6->sin6_addr))
+			inet_ntop(AF_INET, &sin6->sin6_addr.s6_addr[12], ip,
+			    (socklen_t)size);
+		else
+			inet_ntop(AF_INET6, &sin6->sin6_addr, ip, (socklen_t)size);
+		*port = ntohs(sin6->sin6_port);
+	} else if (ss->ss_family == AF_UNIX)
+		snprintf(ip, size, "local");
+}
+
+void
+conn_init(struct conn *c, int fd)
+{
+	struct sockaddr_storage ss;
+	socklen_t len;
+
+	memset(c, 0, sizeof(*c));
+	c->fd = fd;
+	buf_init(&c->in, CONN_IN_MAX);
+	buf_init(&c->out, 0);
+	c->timeout_ms = 300 * 1000;
+	len = sizeof(ss);
+	memset(&ss, 0, sizeof(ss));
+	if (getpeername(fd, (struct sockaddr *)&ss, &len) == 0)
+		conn_addr(&ss, c->peer_ip, sizeof(c->peer_ip), &c->peer_port);
+	len = sizeof(ss);
+	memset(&ss, 0, sizeof(ss));
+	if (getsockname(fd, (struct sockaddr *)&ss, &len) == 0)
+		conn_addr(&ss, c->local_ip, sizeof(c->local_ip), &c->local_port);
+	c->peer_loopback = strncmp(c->peer_ip, "127.", 4) == 0 ||
+	    strcmp(c->peer_ip, "::1") == 0 || strcmp(c->peer_ip, "local") == 0;
+}
+
+void
+conn_close(struct conn *c)
+{
+	if (c->ssl) {
+		(void)SSL_shutdown(c->ssl);
+		SSL_free(c->ssl);
+		c->ssl = NULL;
+	}
+	if (c->fd != -1)
+		close(c->fd);
+	c->fd = -1;
+	buf_free(&c->in);
+	buf_free(&c->out);
+}
+
+/* conn_wait - poll for EVENTS up to the timeout.  1 ready, 0 timeout, -1. */
+static int
+conn_wait(struct conn *c, short events, int ms)
+{
+	struct pollfd pfd;
+	int r;
+
+	pfd.fd = c->fd;
+	pfd.events = events;
+	for (;;) {
+		r = poll(&pfd, 1, ms > 0 ? ms : -1);
+		if (r == -1 && errno == EINTR)
+			continue;
+		return r < 0 ? -1 : r;
+	}
+}
+
+int
+conn_tls_accept(struct conn *c, SSL_CTX *ctx, const char **why_r)
+{
+	int r, e;
+
+	c->ssl = SSL_new(ctx);
+	if (c->ssl == NULL || SSL_set_fd(c->ssl, c->fd) != 1) {
+		*why_r = "cannot create TLS session";
+		return -1;
+	}
+	for (;;) {
+		ERR_clear_error();
+		r = SSL_accept(c->ssl);
+		if (r == 1)
+			return 0;
+		e = SSL_get_error(c->ssl, r);
+		if (e == SSL_ERROR_WANT_READ || e == SSL_ERROR_WANT_WRITE) {
+			if (conn_wait(c, e == SSL_ERROR_WANT_READ ? POLLIN : POLLOUT,
+			    c->timeout_ms) <= 0) {
+				*why_r = "TLS handshake timed out";
+				return -1;
+			}
+			continue;
+		}
+		*why_r = "TLS handshake failed";
+		SSL_free(c->ssl);
+		c->ssl = NULL;
+		return -1;
+	}
+}
+
+const char *
+conn_tls_info(const struct conn *c)
+{
+	static char info[128];
+
+	if (c->ssl == NULL)
+		return "";
+	snprintf(info, sizeof(info), "%s %s", SSL_get_version(c->ssl),
+	    SSL_get_cipher_name(c->ssl));
+	return info;
+}
+
+/* conn_fill - read more input.  >0 bytes, 0 EOF, CONN_ERROR, CONN_TIMEOUT. */
+static int
+conn_fill(struct conn *c)
+{
+	char chunk[CONN_READ_CHUNK];
+	ssize_t n;
+	int r, e;
+
+	if (c->in_off > 0) {
+		buf_consume(&c->in, c->in_off);
+		c->in_off = 0;
+	}
+	for (;;) {
+		if (c->ssl == NULL || SSL_pending(c->ssl) == 0) {
+			r = conn_wait(c, POLLIN, c->timeout_ms);
+			if (r == 0)
+				return CONN_TIMEOUT;
+			if (r < 0)
+				return CONN_ERROR;
+		}
+		if (c->ssl) {
+			ERR_clear_error();
+			r = SSL_read(c->ssl, chunk, sizeof(chunk));
+			if (r > 0) {
+				n = r;
+				break;
+			}
+			e = SSL_get_error(c->ssl, r);
+			if (e == SSL_ERROR_WANT_READ || e == SSL_ERROR_WANT_WRITE)
+				continue;
+			if (e == SSL_ERROR_ZERO_RETURN)
+				return CONN_EOF;
+			return CONN_ERROR;
+		}
+		n = read(c->fd, chunk, sizeof(chunk));
+		if (n == -1 && (errno == EINTR || errno == EAGAIN))
+			continue;
+		if (n == -1)
+			return CONN_ERROR;
+		if (n == 0)
+			return CONN_EOF;
+		break;
+	}
+	c->bytes_in += n;
+	if (buf_append(&c->in, chunk, (size_t)n) == -1)
+		return CONN_ERROR;	/* cannot happen: lines are bounded */
+	return (int)n;
+}
+
+int
+conn_getline(struct conn *c, size_t max, char **line_r, size_t *len_r,
+    int *term_r)
+{
+	char *start, *nl;
+	size_t avail, len;
+	int r;
+
+	for (;;) {
+		start = c->in.data ? c->in.data + c->in_off : NULL;
+		avail = c->in.len - c->in_off;
+		nl = avail ? memchr(start, '\n', avail) : NULL;
+		if (nl != NULL) {
+			len = (size_t)(nl - start);
+			c->in_off += len + 1;
+			if (c->toolong_skip) {
+				c->toolong_skip = 0;
+				return CONN_TOOLONG;
+			}
+			if (len > 0 && start[len - 1] == '\r') {
+				len--;
+				*term_r = 2;
+			} else
+				*term_r = 1;
+			if (len > max)
+				return CONN_TOOLONG;
+			start[len] = '\0';
+			*line_r = start;
+			*len_r = len;
+			return CONN_LINE;
+		}
+		if (avail > max + 1) {
+			/* too long: drop what we have, skip to the newline */
+			c->in_off = c->in.len;
+			c->toolong_skip = 1;
+		}
+		r = conn_fill(c);
+		if (r <= 0)
+			return r;
+	}
+}
+
+int
+conn_pending(struct conn *c)
+{
+	if (c->in.len > c->in_off)
+		return 1;
+	if (c->ssl && SSL_pending(c->ssl) > 0)
+		return 1;
+	return conn_wait(c, POLLIN, 1) > 0 ? 1 : 0;
+}
+
+int
+conn_wait_readable(struct conn *c, int ms)
+{
+	if (c->in.len > c->in_off || (c->ssl && SSL_pending(c->ssl) > 0))
+		return 1;
+	return conn_wait(c, POLLIN, ms);
+}
+
+void
+conn_discard_input(struct conn *c)
+{
+	buf_reset(&c->in);
+	c->in_off = 0;
+	c->toolong_skip = 0;
+}
+
+int
+conn_write(struct conn *c, const void *p, size_t len)
+{
+	if (buf_append(&c->out, p, len) == -1)
+		return -1;
+	if (c->out.len >= CONN_OUT_MAX)
+		return conn_flush(c);
+	return 0;
+}
+
+int
+conn_printf(struct conn *c, const char *fmt, ...)
+{
+	va_list ap;
+	int r;
+
+	va_start(ap, fmt);
+	r = buf_vprintf(&c->out, fmt, ap);
+	va_end(ap);
+	if (r == -1)
+		return -1;
+	if (c->out.len >= CONN_OUT_MAX)
+		return conn_flush(c);
+	return 0;
+}
+
+int
+conn_flush(struct conn *c)
+{
+	size_t off = 0;
+	ssize_t n;
+	int r, e;
+
+	while (off < c->out.len) {
+		if (c->ssl) {
+			ERR_clear_error();
+			r = SSL_write(c->ssl, c->out.data + off,
+			    (int)(c->out.len - off));
+			if (r > 0) {
+				off += (size_t)r;
+				continue;
+			}
+			e = SSL_get_error(c->ssl, r);
+			if ((e == SSL_ERROR_WANT_WRITE || e == SSL_ERROR_WANT_READ) &&
+			    conn_wait(c, e == SSL_ERROR_WANT_READ ? POLLIN : POLLOUT,
+			    c->timeout_ms) > 0)
+				continue;
+			goto fail;
+		}
+		n = send(c->fd, c->out.data + off, c->out.len - off, MSG_NOSIGNAL);
+		if (n > 0) {
+			off += (size_t)n;
+			continue;
+		}
+		if (n == -1 && errno == EINTR)
+			continue;
+		if (n == -1 && errno == EAGAIN &&
+		    conn_wait(c, POLLOUT, c->timeout_ms) > 0)
+			continue;
+		goto fail;
+	}
+	c->bytes_out += (long long)off;
+	buf_reset(&c->out);
+	return 0;
+fail:
+	buf_reset(&c->out);
+	return -1;
+}

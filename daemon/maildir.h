@@ -1,0 +1,50 @@
+/*
+ * maildir - local mailboxes: HOME/mailbox/ACCOUNT/Maildir/{tmp,new,cur}.
+ *
+ * Stored file names are "QID.IDX.HOST,S=SIZE,W=CRLFSIZE" (Maildir++ size
+ * fields), in new/; POP3 leaves them in new/ and deletes them there (another
+ * Maildir reader may move them to cur/NAME:2,FLAGS).  Files are stored with
+ * LF line ends.  The name is deterministic per (queue id, recipient index),
+ * which makes a delivery repeated after a crash a no-op: exactly once.
+ */
+#ifndef YUBIN_MAILDIR_H
+#define YUBIN_MAILDIR_H
+
+#include <stddef.h>
+
+/* maildir_create - make DIR/{tmp,new,cur} (mode 0700).  0 or -1. */
+int	maildir_create(const char *dir);
+
+/*
+ * maildir_deliver - store the queue file SRCPATH (SIZE bytes, CRLFSIZE on the
+ * wire) into Maildir DIR for queue id QID, recipient index IDX: hard link
+ * into tmp/ (copy when linking fails, e.g. across file systems), fsync the
+ * copy, rename into new/, fsync new/.  Returns 1 stored, 0 already stored
+ * (same name in new/ or cur/), -1 error (errno).  The stored path is written
+ * to PATH_R (PATHSIZE bytes) when not NULL.
+ */
+int	maildir_deliver(const char *dir, const char *srcpath, const char *qid,
+	    unsigned idx, long long size, long long crlfsize, char *path_r,
+	    size_t pathsize);
+
+struct maildir_msg {
+	char	*name;		/* owned: file name relative to the Maildir ("new/..." or "cur/...") */
+	char	*uid;		/* owned: base name up to ':' (the UIDL) */
+	long long size;		/* octets as sent by POP3 (CRLF) */
+	int	 deleted;	/* marked by DELE */
+};
+
+struct maildir_list {
+	struct maildir_msg *msg;	/* owned; sorted by name */
+	size_t	 n;
+};
+
+/*
+ * maildir_scan - list DIR's messages (new/ and cur/) without reading bodies:
+ * sizes come from W= in the name (else S=, else stat plus a line count of
+ * that one file).  At most MAX messages (the rest ignored, logged).  0 or -1.
+ */
+int	maildir_scan(const char *dir, size_t max, struct maildir_list *l);
+void	maildir_list_free(struct maildir_list *l);
+
+#endif

@@ -1,0 +1,798 @@
+/*
+ * master.c - the yubind master process; see master.h.
+ *
+ * Pools: SMTP (listeners smtp, submission, smtps) and POP3 (pop3, pop3s).
+ * Each worker is a forked child that accepts on its pool's listeners and
+ * serves one connection at a time.  A shared scoreboard (anonymous shared
+ * mapping, one slot per possible worker) tells the master which workers are
+ * idle or busy; the master keeps smtp.min_spare..max_spare idle workers and
+ * never more than the pool maximum (smtp.multiprocessing, pop3.max_processes).
+ * When a pool is at its maximum with no idle worker, the master itself
+ * accepts on that pool's listeners and answers "421 4.7.0" / "-ERR
+ * [SYS/TEMP]" at once, so excess clients never hang.
+ *
+ * Generations: SIGHUP reloads the configuration; workers of an older
+ * generation get SIGTERM, which an idle worker obeys at once and a busy one
+ * after its session.  SIGTERM stops gracefully (time_out_of_stop), SIGINT
+ * fast (sessions cut; accepted mail is already on disk).  Workers that die
+ * are logged with their signal or status; a pool whose workers keep dying
+ * young is restarted with growing back-off.
+ */
+#include <arpa/inet.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <netdb.h>
+#include <netinet/in.h>
+#include <poll.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <sys/prctl.h>
+#include <sys/socket.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "config.h"
+#include "log.h"
+#include "master.h"
+#include "paths.h"
+#include "priv.h"
+#include "qmgr.h"
+#include "session.h"
+#include "store.h"
+#include "tls.h"
+#include "util.h"
+
+#define LISTEN_MAX	32	/* bound sockets in all */
+#define LISTEN_BACKLOG	128
+#define BACKOFF_MAX_MS	30000	/* ceiling of the respawn back-off */
+#define YOUNG_DEATH_MS	2000	/* a worker dying younger than this counts as a failure */
+
+enum slot_state { SLOT_FREE, SLOT_IDLE, SLOT_BUSY };
+
+struct slot {
+	pid_t		pid;
+	int		state;		/* written by the worker, read by the master */
+	unsigned	gen;
+	long long	started_ms;
+};
+
+struct listener {
+	int			fd;
+	enum listener_kind	kind;
+	char			name[16];
+	char			addr[64];
+};
+
+enum pool_id { POOL_SMTP, POOL_POP3, POOL_COUNT };
+
+struct pool {
+	const char	*name;
+	int		 max, min_spare, max_spare;
+	struct slot	*slots;		/* in the shared scoreboard */
+	int		 nslots;
+	int		 failures;	/* young deaths in a row */
+	long long	 hold_until_ms;	/* back-off: no spawn before */
+};
+
+static struct listener listeners[LISTEN_MAX];
+static int nlisteners;
+
+static struct {
+	struct config		*cfg;
+	const struct master_opts *opts;
+	SSL_CTX			*tls;
+	char			 hostname[256];
+	uid_t			 uid;
+	gid_t			 gid;
+	unsigned		 gen;
+	struct pool		 pools[POOL_COUNT];
+	struct slot		*board;
+	size_t			 board_size;
+	pid_t			 qmgr_pid;
+	long long		 qmgr_hold_ms;
+	int			 qmgr_failures;
+	long long		 qmgr_started_ms;
+	int			 sigpipe[2];
+	int			 stopping;	/* 1 graceful, 2 fast */
+	long long		 stop_deadline_ms;
+} m;
+
+static volatile sig_atomic_t worker_stop;
+
+static enum pool_id
+pool_of(enum listener_kind k)
+{
+	return k == LK_POP3 || k == LK_POP3S ? POOL_POP3 : POOL_SMTP;
+}
+
+/* ---- listeners ---------------------------------------------------------- */
+
+static int
+listen_one(const char *name, enum listener_kind kind, const char *host, int port)
+{
+	struct addrinfo hints, *res, *ai;
+	struct sockaddr_storage ss;
+	socklen_t len;
+	struct listener *l;
+	char portstr[16], ip[INET6_ADDRSTRLEN];
+	int fd, on = 1, e;
+
+	memset(&hints, 0, sizeof(hints));
+	hints.ai_family = AF_UNSPEC;
+	hints.ai_socktype = SOCK_STREAM;
+	hints.ai_flags = AI_PASSIVE | AI_NUMERICHOST | AI_NUMERICSERV;
+	snprintf(portstr, sizeof(portstr), "%d", port);
+	e = getaddrinfo(strcmp(host, "*") == 0 ? "0.0.0.0" : host, portstr, &hints, &res);
+	if (e != 0) {
+		log_err("listen %s on %s: %s", name, host, gai_strerror(e));
+		return -1;
+	}
+	for (ai = res; ai; ai = ai->ai_next) {
+		if (nlisteners == LISTEN_MAX) {
+			log_err("listen: more than %d listeners", LISTEN_MAX);
+			freeaddrinfo(res);
+			return -1;
+		}
+		fd = socket(ai->ai_family, ai->ai_socktype | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
+		if (fd == -1)
+			goto fail;
+		setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &on, sizeof(on));
+		if (ai->ai_family == AF_INET6)
+			setsockopt(fd, IPPROTO_IPV6, IPV6_V6ONLY, &on, sizeof(on));
+		if (bind(fd, ai->ai_addr, ai->ai_addrlen) == -1 ||
+		    listen(fd, LISTEN_BACKLOG) == -1) {
+			close(fd);
+			goto fail;
+		}
+		len = sizeof(ss);
+		getsockname(fd, (struct sockaddr *)&ss, &len);
+		l = &listeners[nlisteners++];
+		l->fd = fd;
+		l->kind = kind;
+		snprintf(l->name, sizeof(l->name), "%s", name);
+		if (ss.ss_family == AF_INET6) {
+			struct sockaddr_in6 *s6 = (void *)&ss;
+
+			inet_ntop(AF_INET6, &s6->sin6_addr, ip, sizeof(ip));
+			snprintf(l->addr, sizeof(l->addr), "[%s]:%d", ip, ntohs(s6->sin6_port));
+		} else {
+			struct sockaddr_in *s4 = (void *)&ss;
+
+			inet_ntop(AF_INET, &s4->sin_addr, ip, sizeof(ip));
+			snprintf(l->addr, sizeof(l->addr), "%s:%d", ip, ntohs(s4->sin_port));
+		}
+	}
+	freeaddrinfo(res);
+	return 0;
+fail:
+	log_err("listen %s on %s port %d: %s", name, host, port, strerror(errno));
+	freeaddrinfo(res);
+	return -1;
+}
+
+int
+master_listen(const struct config *cfg)
+{
+	static const struct {
+		const char *name, *key, *listen_key;
+		enum listener_kind kind;
+		int needs_tls;
+	} defs[] = {
+		{ "smtp", "smtp.port", "smtp.listen", LK_SMTP, 0 },
+		{ "submission", "smtp.submission_port", "smtp.listen", LK_SUBMISSION, 0 },
+		{ "smtps", "smtp.smtps_port", "smtp.listen", LK_SMTPS, 1 },
+		{ "pop3", "pop3.port", "pop3.listen", LK_POP3, 0 },
+		{ "pop3s", "pop3.pop3s_port", "pop3.listen", LK_POP3S, 1 },
+	};
+	const struct cfg_list *addrs;
+	struct buf ports;
+	char *path;
+	size_t i, j;
+	int have_tls = *config_str(cfg, "server.tls_cert") != '\0';
+	long long port;
+
+	for (i = 0; i < sizeof(defs) / sizeof(defs[0]); i++) {
+		port = config_int(cfg, defs[i].key);
+		if (port < 0)
+			continue;
+		if (defs[i].needs_tls && !have_tls) {
+			log_info("%s listener not started: no server.tls_cert", defs[i].name);
+			continue;
+		}
+		addrs = config_list(cfg, defs[i].listen_key);
+		if (addrs->n == 0)
+			addrs = config_list(cfg, "smtp.listen");
+		for (j = 0; j < addrs->n; j++)
+			if (listen_one(defs[i].name, defs[i].kind, addrs->v[j],
+			    (int)port) == -1)
+				return -1;
+	}
+	if (nlisteners == 0) {
+		log_err("no listener configured");
+		return -1;
+	}
+	buf_init(&ports, 0);
+	for (i = 0; i < (size_t)nlisteners; i++)
+		buf_printf(&ports, "%s %s\n", listeners[i].name, listeners[i].addr);
+	path = xasprintf("%s/run/ports", config_home(cfg));
+	if (file_write_atomic(path, ports.data, ports.len, 0644) == -1) {
+		log_err("%s: %s", path, strerror(errno));
+		free(path);
+		buf_free(&ports);
+		return -1;
+	}
+	for (i = 0; i < (size_t)nlisteners; i++)
+		log_info("listening: %s %s", listeners[i].name, listeners[i].addr);
+	free(path);
+	buf_free(&ports);
+	return 0;
+}
+
+/* ---- workers ------------------------------------------------------------ */
+
+static void
+worker_on_term(int sig)
+{
+	(void)sig;
+	worker_stop = 1;
+}
+
+static void
+child_signals(void)
+{
+	struct sigaction sa;
+
+	memset(&sa, 0, sizeof(sa));
+	sa.sa_handler = SIG_DFL;
+	sigaction(SIGCHLD, &sa, NULL);
+	sigaction(SIGINT, &sa, NULL);
+	sigaction(SIGHUP, &sa, NULL);
+	sigaction(SIGUSR1, &sa, NULL);
+	sa.sa_handler = SIG_IGN;
+	sigaction(SIGPIPE, &sa, NULL);
+	sigaction(SIGHUP, &sa, NULL);
+	sa.sa_handler = worker_on_term;
+	sigaction(SIGTERM, &sa, NULL);
+	close(m.sigpipe[0]);
+	close(m.sigpipe[1]);
+}
+
+static void __attribute__((noreturn))
+worker_main(enum pool_id pid, struct slot *slot)
+{
+	struct pollfd pfd[LISTEN_MAX];
+	enum listener_kind kinds[LISTEN_MAX];
+	struct session_env env;
+	struct store *store;
+	const char *why;
+	char *sdir;
+	pid_t master = getppid();
+	long long served = 0, max_sessions;
+	int n = 0, i, r, fd;
+
+	prctl(PR_SET_NAME, pid == POOL_SMTP ? "yubind-smtp" : "yubind-pop3");
+	prctl(PR_SET_PDEATHSIG, SIGTERM);
+	log_role(pid == POOL_SMTP ? "smtp" : "pop3");
+	child_signals();
+	for (i = 0; i < nlisteners; i++) {
+		if (pool_of(listeners[i].kind) != pid) {
+			close(listeners[i].fd);
+			continue;
+		}
+		pfd[n].fd = listeners[i].fd;
+		pfd[n].events = POLLIN;
+		kinds[n++] = listeners[i].kind;
+	}
+	priv_drop(m.uid, m.gid);
+	sdir = xasprintf("%s/state", config_home(m.cfg));
+	if (store_open(&store, sdir, &why) == -1)
+		log_fatal("%s: %s", sdir, why);
+	free(sdir);
+	srandom((unsigned)getpid() ^ (unsigned)time(NULL));
+	max_sessions = config_int(m.cfg, "server.max_sessions_per_worker");
+	memset(&env, 0, sizeof(env));
+	env.cfg = m.cfg;
+	env.store = store;
+	env.tls = m.tls;
+	env.hostname = m.hostname;
+	while (!worker_stop && served < max_sessions) {
+		r = poll(pfd, (nfds_t)n, 1000);
+		if (getppid() != master)
+			break;
+		if (r <= 0)
+			continue;
+		for (i = 0; i < n && !worker_stop; i++) {
+			if (!(pfd[i].revents & POLLIN))
+				continue;
+			fd = accept4(pfd[i].fd, NULL, NULL, SOCK_CLOEXEC);
+			if (fd == -1)
+				continue;	/* another worker took it */
+			__atomic_store_n(&slot->state, SLOT_BUSY, __ATOMIC_SEQ_CST);
+			env.kind = kinds[i];
+			env.sid = ((unsigned long)getpid() << 12 ^ (unsigned long)random()) & 0xffffff;
+			if (pid == POOL_SMTP)
+				smtp_session(&env, fd);
+			else
+				pop3_session(&env, fd);
+			served++;
+			__atomic_store_n(&slot->state, SLOT_IDLE, __ATOMIC_SEQ_CST);
+			break;
+		}
+	}
+	store_close(&store);
+	_exit(0);
+}
+
+static void
+pool_spawn(enum pool_id id, struct slot *slot)
+{
+	pid_t pid;
+
+	slot->state = SLOT_IDLE;
+	slot->gen = m.gen;
+	slot->started_ms = now_ms();
+	pid = fork();
+	if (pid == -1) {
+		log_err("fork: %s", strerror(errno));
+		slot->state = SLOT_FREE;
+		return;
+	}
+	if (pid == 0)
+		worker_main(id, slot);
+	slot->pid = pid;
+}
+
+static void
+pools_setup(void)
+{
+	size_t total;
+	int i;
+
+	m.pools[POOL_SMTP].name = "smtp";
+	m.pools[POOL_SMTP].max = (int)config_int(m.cfg, "smtp.multiprocessing");
+	m.pools[POOL_SMTP].min_spare = (int)config_int(m.cfg, "smtp.min_spare");
+	m.pools[POOL_SMTP].max_spare = (int)config_int(m.cfg, "smtp.max_spare");
+	m.pools[POOL_POP3].name = "pop3";
+	m.pools[POOL_POP3].max = (int)config_int(m.cfg, "pop3.max_processes");
+	m.pools[POOL_POP3].min_spare = (int)config_int(m.cfg, "pop3.min_spare");
+	m.pools[POOL_POP3].max_spare = (int)config_int(m.cfg, "pop3.max_spare");
+	/* the scoreboard is sized once; a reload may lower a maximum, and a
+	 * raised one is capped by the first size (logged) */
+	if (m.board == NULL) {
+		m.pools[POOL_SMTP].nslots = m.pools[POOL_SMTP].max;
+		m.pools[POOL_POP3].nslots = m.pools[POOL_POP3].max;
+		total = (size_t)(m.pools[POOL_SMTP].nslots + m.pools[POOL_POP3].nslots);
+		m.board_size = total * sizeof(struct slot);
+		m.board = mmap(NULL, m.board_size, PROT_READ | PROT_WRITE,
+		    MAP_SHARED | MAP_ANONYMOUS, -1, 0);
+		if (m.board == MAP_FAILED)
+			log_fatal("scoreboard: %s", strerror(errno));
+		memset(m.board, 0, m.board_size);
+		m.pools[POOL_SMTP].slots = m.board;
+		m.pools[POOL_POP3].slots = m.board + m.pools[POOL_SMTP].nslots;
+	}
+	for (i = 0; i < POOL_COUNT; i++) {
+		struct pool *p = &m.pools[i];
+
+		if (p->max > p->nslots) {
+			log_warn("%s: maximum %d needs a restart; keeping %d",
+			    p->name, p->max, p->nslots);
+			p->max = p->nslots;
+		}
+		if (p->min_spare > p->max)
+			p->min_spare = p->max;
+		if (p->max_spare < p->min_spare)
+			p->max_spare = p->min_spare;
+	}
+}
+
+static int
+pool_has_listeners(enum pool_id id)
+{
+	int i;
+
+	for (i = 0; i < nlisteners; i++)
+		if (pool_of(listeners[i].kind) == id)
+			return 1;
+	return 0;
+}
+
+/* pool_count - live workers (all generations) and idle current ones. */
+static void
+pool_count(struct pool *p, int *alive_r, int *idle_r)
+{
+	int i, alive = 0, idle = 0;
+
+	for (i = 0; i < p->nslots; i++) {
+		if (p->slots[i].pid == 0)
+			continue;
+		alive++;
+		if (__atomic_load_n(&p->slots[i].state, __ATOMIC_SEQ_CST) == SLOT_IDLE &&
+		    p->slots[i].gen == m.gen)
+			idle++;
+	}
+	*alive_r = alive;
+	*idle_r = idle;
+}
+
+/* pools_maintain - spawn and retire workers.  Returns 1 when a pool is
+ * still short of idle workers, so the caller polls again soon. */
+static int
+pools_maintain(void)
+{
+	int id, i, alive, idle, want, short_of = 0;
+
+	if (m.stopping)
+		return 0;
+	for (id = 0; id < POOL_COUNT; id++) {
+		struct pool *p = &m.pools[id];
+
+		if (!pool_has_listeners((enum pool_id)id))
+			continue;
+		pool_count(p, &alive, &idle);
+		if (idle > p->max_spare) {
+			for (i = 0; i < p->nslots && idle > p->max_spare; i++) {
+				if (p->slots[i].pid && p->slots[i].state == SLOT_IDLE) {
+					kill(p->slots[i].pid, SIGTERM);
+					idle--;
+				}
+			}
+			continue;
+		}
+		if (now_ms() < p->hold_until_ms)
+			continue;
+		want = p->min_spare - idle;
+		if (want < 1 && idle == 0)
+			want = 1;
+		for (i = 0; i < p->nslots && want > 0 && alive < p->max; i++) {
+			if (p->slots[i].pid != 0)
+				continue;
+			pool_spawn((enum pool_id)id, &p->slots[i]);
+			want--;
+			alive++;
+		}
+		if (alive < p->max && idle < p->min_spare)
+			short_of = 1;
+	}
+	return short_of;
+}
+
+/* pool_full - at the maximum with no idle worker of the current generation */
+static int
+pool_full(enum pool_id id)
+{
+	int alive, idle;
+
+	pool_count(&m.pools[id], &alive, &idle);
+	return idle == 0 && alive >= m.pools[id].max;
+}
+
+static void
+overflow_accept(struct listener *l)
+{
+	static const char smtp_busy[] =
+	    "421 4.7.0 Too many connections, try again later\r\n";
+	static const char pop_busy[] =
+	    "-ERR [SYS/TEMP] Too many connections, try again later\r\n";
+	int fd = accept4(l->fd, NULL, NULL, SOCK_CLOEXEC | SOCK_NONBLOCK);
+
+	if (fd == -1)
+		return;
+	if (pool_of(l->kind) == POOL_SMTP && l->kind != LK_SMTPS)
+		(void)!write(fd, smtp_busy, sizeof(smtp_busy) - 1);
+	else if (l->kind == LK_POP3)
+		(void)!write(fd, pop_busy, sizeof(pop_busy) - 1);
+	/* implicit-TLS listeners: the master does no TLS; the close says it */
+	close(fd);
+	log_warn("%s: pool full (%d), connection refused", l->name,
+	    m.pools[pool_of(l->kind)].max);
+}
+
+/* ---- queue manager ------------------------------------------------------ */
+
+static void
+qmgr_spawn(void)
+{
+	pid_t pid;
+
+	if (m.stopping || now_ms() < m.qmgr_hold_ms)
+		return;
+	m.qmgr_started_ms = now_ms();
+	pid = fork();
+	if (pid == -1) {
+		log_err("fork: %s", strerror(errno));
+		return;
+	}
+	if (pid == 0) {
+		int i;
+
+		prctl(PR_SET_NAME, "yubind-queue");
+		prctl(PR_SET_PDEATHSIG, SIGTERM);
+		log_role("queue");
+		child_signals();
+		for (i = 0; i < nlisteners; i++)
+			close(listeners[i].fd);
+		priv_drop(m.uid, m.gid);
+		qmgr_main(m.cfg);
+	}
+	m.qmgr_pid = pid;
+}
+
+/* ---- signals and reaping ------------------------------------------------ */
+
+static void
+master_on_signal(int sig)
+{
+	unsigned char c = (unsigned char)sig;
+	int saved = errno;
+
+	(void)!write(m.sigpipe[1], &c, 1);
+	errno = saved;
+}
+
+static void
+describe_exit(int status, char *out, size_t size)
+{
+	if (WIFSIGNALED(status))
+		snprintf(out, size, "killed by signal %d (%s)", WTERMSIG(status),
+		    strsignal(WTERMSIG(status)));
+	else
+		snprintf(out, size, "exit status %d", WEXITSTATUS(status));
+}
+
+static void
+backoff(int *failures, long long *hold_ms, long long started_ms, int abnormal)
+{
+	if (abnormal && now_ms() - started_ms < YOUNG_DEATH_MS) {
+		long long delay;
+
+		(*failures)++;
+		delay = 100LL << (*failures < 9 ? *failures : 9);
+		if (delay > BACKOFF_MAX_MS)
+			delay = BACKOFF_MAX_MS;
+		if (*failures >= 3)
+			*hold_ms = now_ms() + delay;
+	} else
+		*failures = 0;
+}
+
+static void
+reap(void)
+{
+	char how[96];
+	pid_t pid;
+	int status, id, i, abnormal;
+
+	while ((pid = waitpid(-1, &status, WNOHANG)) > 0) {
+		abnormal = WIFSIGNALED(status) ? WTERMSIG(status) != SIGTERM &&
+		    WTERMSIG(status) != SIGINT : WEXITSTATUS(status) != 0;
+		describe_exit(status, how, sizeof(how));
+		if (pid == m.qmgr_pid) {
+			m.qmgr_pid = 0;
+			if (abnormal || !m.stopping)
+				log_msg(abnormal ? LOG_LVL_WARN : LOG_LVL_INFO,
+				    "queue manager pid %ld %s", (long)pid, how);
+			backoff(&m.qmgr_failures, &m.qmgr_hold_ms,
+			    m.qmgr_started_ms, abnormal);
+			continue;
+		}
+		for (id = 0; id < POOL_COUNT; id++) {
+			struct pool *p = &m.pools[id];
+
+			for (i = 0; i < p->nslots; i++) {
+				if (p->slots[i].pid != pid)
+					continue;
+				if (abnormal)
+					log_warn("%s worker pid %ld %s", p->name,
+					    (long)pid, how);
+				backoff(&p->failures, &p->hold_until_ms,
+				    p->slots[i].started_ms, abnormal);
+				p->slots[i].pid = 0;
+				p->slots[i].state = SLOT_FREE;
+			}
+		}
+	}
+}
+
+static void
+signal_workers(int sig, int only_old)
+{
+	int id, i;
+
+	for (id = 0; id < POOL_COUNT; id++)
+		for (i = 0; i < m.pools[id].nslots; i++)
+			if (m.pools[id].slots[i].pid &&
+			    (!only_old || m.pools[id].slots[i].gen != m.gen))
+				kill(m.pools[id].slots[i].pid, sig);
+}
+
+static int
+children_alive(void)
+{
+	int id, i;
+
+	if (m.qmgr_pid)
+		return 1;
+	for (id = 0; id < POOL_COUNT; id++)
+		for (i = 0; i < m.pools[id].nslots; i++)
+			if (m.pools[id].slots[i].pid)
+				return 1;
+	return 0;
+}
+
+static void
+master_hostname(void)
+{
+	const char *h = config_str(m.cfg, "smtp.hostname");
+
+	if (*h)
+		snprintf(m.hostname, sizeof(m.hostname), "%s", h);
+	else if (gethostname(m.hostname, sizeof(m.hostname)) == -1)
+		snprintf(m.hostname, sizeof(m.hostname), "localhost");
+	m.hostname[sizeof(m.hostname) - 1] = '\0';
+}
+
+static void
+master_reload(void)
+{
+	struct errlist errs;
+	struct config *cfg;
+	SSL_CTX *tls = NULL;
+	char *why = NULL;
+	size_t i;
+
+	errlist_init(&errs);
+	if (config_load(&cfg, m.opts->cfg_path, m.opts->defs, m.opts->ndefs,
+	    &errs) == -1) {
+		for (i = 0; i < errs.n; i++)
+			log_err("reload: %s", errs.msg[i]);
+		log_err("reload failed; keeping the running configuration");
+		errlist_free(&errs);
+		return;
+	}
+	errlist_free(&errs);
+	if (tls_server_ctx(cfg, &tls, &why) == -1) {
+		log_err("reload: %s; keeping the running configuration", why);
+		free(why);
+		config_free(&cfg);
+		return;
+	}
+	if (m.tls)
+		SSL_CTX_free(m.tls);
+	m.tls = tls;
+	config_free(&m.cfg);
+	m.cfg = cfg;
+	master_hostname();
+	pools_setup();
+	m.gen++;
+	signal_workers(SIGTERM, 1);
+	if (m.qmgr_pid)
+		kill(m.qmgr_pid, SIGTERM);	/* restarted with the new config */
+	log_info("reloaded configuration, generation %u", m.gen);
+}
+
+int
+master_run(struct config *cfg, const struct master_opts *opts)
+{
+	struct pollfd pfd[1 + LISTEN_MAX];
+	struct listener *pl[1 + LISTEN_MAX];
+	struct sigaction sa;
+	unsigned char sigs[32];
+	char *why = NULL;
+	ssize_t ns;
+	int i, n, np, busy;
+
+	memset(&m, 0, sizeof(m));
+	m.cfg = cfg;
+	m.opts = opts;
+	if (priv_lookup(cfg, &m.uid, &m.gid, &why) == -1) {
+		log_err("%s", why);
+		free(why);
+		return 1;
+	}
+	if (tls_server_ctx(cfg, &m.tls, &why) == -1) {
+		log_err("%s", why);
+		free(why);
+		return 1;
+	}
+	master_hostname();
+	if (pipe2(m.sigpipe, O_CLOEXEC | O_NONBLOCK) == -1)
+		log_fatal("pipe: %s", strerror(errno));
+	memset(&sa, 0, sizeof(sa));
+	sa.sa_handler = master_on_signal;
+	sa.sa_flags = SA_RESTART;
+	sigaction(SIGCHLD, &sa, NULL);
+	sigaction(SIGHUP, &sa, NULL);
+	sigaction(SIGTERM, &sa, NULL);
+	sigaction(SIGINT, &sa, NULL);
+	sigaction(SIGUSR1, &sa, NULL);
+	sa.sa_handler = SIG_IGN;
+	sigaction(SIGPIPE, &sa, NULL);
+	pools_setup();
+	log_info("started: smtp max %d, pop3 max %d", m.pools[POOL_SMTP].max,
+	    m.pools[POOL_POP3].max);
+	if (config_bool(cfg, "smtp.relay"))
+		log_warn("smtp.relay = 1: this server is an open relay");
+	for (;;) {
+		if (!m.qmgr_pid && !m.stopping)
+			qmgr_spawn();
+		busy = pools_maintain();
+		if (m.stopping && !children_alive())
+			break;
+		if (m.stopping && now_ms() > m.stop_deadline_ms) {
+			log_warn("stop: time_out_of_stop passed, killing sessions");
+			signal_workers(SIGKILL, 0);
+			if (m.qmgr_pid)
+				kill(m.qmgr_pid, SIGKILL);
+			m.stop_deadline_ms = now_ms() + 60000;
+		}
+		np = 0;
+		pfd[np].fd = m.sigpipe[0];
+		pfd[np].events = POLLIN;
+		pl[np++] = NULL;
+		for (i = 0; i < nlisteners && !m.stopping; i++) {
+			if (!pool_full(pool_of(listeners[i].kind)))
+				continue;
+			pfd[np].fd = listeners[i].fd;
+			pfd[np].events = POLLIN;
+			pl[np++] = &listeners[i];
+		}
+		/* a pool short of idle workers or at its maximum is watched
+		 * closely; otherwise SIGCHLD and the 200 ms tick suffice */
+		n = poll(pfd, (nfds_t)np, busy ? 5 : np > 1 ? 20 : 200);
+		if (n < 0 && errno != EINTR)
+			log_fatal("poll: %s", strerror(errno));
+		for (i = 1; i < np && n > 0; i++)
+			if (pfd[i].revents & POLLIN)
+				overflow_accept(pl[i]);
+		while ((ns = read(m.sigpipe[0], sigs, sizeof(sigs))) > 0) {
+			for (i = 0; i < ns; i++) {
+				switch (sigs[i]) {
+				case SIGCHLD:
+					break;
+				case SIGHUP:
+					if (!m.stopping)
+						master_reload();
+					break;
+				case SIGUSR1:
+					log_reopen();
+					signal_workers(SIGUSR1, 0);
+					break;
+				case SIGTERM:
+					if (m.stopping)
+						break;
+					log_info("stopping (graceful)");
+					m.stopping = 1;
+					m.stop_deadline_ms = now_ms() + 1000 *
+					    config_int(m.cfg, "server.time_out_of_stop");
+					signal_workers(SIGTERM, 0);
+					if (m.qmgr_pid)
+						kill(m.qmgr_pid, SIGTERM);
+					break;
+				case SIGINT:
+					log_info("stopping (fast)");
+					m.stopping = 2;
+					m.stop_deadline_ms = now_ms() + 1000 *
+					    config_int(m.cfg, "server.time_out_of_stop");
+					signal_workers(SIGKILL, 0);
+					if (m.qmgr_pid)
+						kill(m.qmgr_pid, SIGTERM);
+					break;
+				}
+			}
+		}
+		reap();
+	}
+	for (i = 0; i < nlisteners; i++)
+		close(listeners[i].fd);
+	if (m.tls)
+		SSL_CTX_free(m.tls);
+	munmap(m.board, m.board_size);
+	log_info("stopped");
+	config_free(&m.cfg);
+	return 0;
+}

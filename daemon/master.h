@@ -1,0 +1,33 @@
+/*
+ * master - listeners, worker pools, the queue manager, signals.
+ *
+ * The master runs as the user that started yubind (root to bind low ports);
+ * it never reads network input: the only bytes it writes to a client are
+ * the fixed "too busy" reply when a pool is at its maximum.  Children drop
+ * privileges (priv_drop) before their first network byte and open the LMDB
+ * store after fork.
+ */
+#ifndef YUBIN_MASTER_H
+#define YUBIN_MASTER_H
+
+#include <stddef.h>
+
+struct config;
+
+struct master_opts {
+	const char	*cfg_path;	/* NULL: compiled-in defaults */
+	char *const	*defs;		/* -D overrides, re-applied on reload */
+	size_t		 ndefs;
+	int		 foreground;
+};
+
+/*
+ * master_listen - bind every configured listener and write HOME/run/ports.
+ * 0, or -1 after logging why (yubind exits 2).
+ */
+int	master_listen(const struct config *cfg);
+/* master_run - pools and signals until stopped; returns the exit status.
+ * Takes ownership of CFG. */
+int	master_run(struct config *cfg, const struct master_opts *opts);
+
+#endif

@@ -1,0 +1,20 @@
+/*
+ * qmgr - the queue manager: delivers queued mail.
+ *
+ * One process, forked by the master, running as the server user.  It wakes
+ * on a datagram (HOME/run/qmgr.sock) carrying a queue id that an SMTP worker
+ * just committed, and on a periodic scan of the whole queue (start-up, and
+ * every queue.retry_interval) that picks up whatever a crash or a missed
+ * datagram left.  Local recipients go into their Maildir (maildir_deliver:
+ * exactly once by name); the entry is removed only when every recipient is
+ * done.  Remote recipients wait for outbound delivery.
+ */
+#ifndef YUBIN_QMGR_H
+#define YUBIN_QMGR_H
+
+struct config;
+
+/* qmgr_main - run until SIGTERM; never returns. */
+void	qmgr_main(const struct config *cfg) __attribute__((noreturn));
+
+#endif

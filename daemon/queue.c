@@ -1,0 +1,512 @@
+/*
+ * queue.c - the durable incoming queue; see queue.h.
+ *
+ * Runs in SMTP workers (queue_in_*) and the queue manager (the rest), as the
+ * server user.  Never answers a client itself: it tells the caller whether
+ * the message is on stable storage.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/time.h>
+#include <sys/un.h>
+#include <unistd.h>
+
+#include "log.h"
+#include "queue.h"
+#include "store.h"
+#include "util.h"
+
+#define QUEUE_WBUF	65536		/* write buffer of an incoming message */
+#define ENV_RCPT_MAX	100000		/* recipients a decoded envelope may hold */
+#define ENV_MAX		(64 * 1024 * 1024) /* encoded envelope ceiling */
+
+struct queue_in {
+	char	 id[QUEUE_ID_LEN + 1];
+	char	 path[PATH_MAX];
+	char	 dir[PATH_MAX];
+	char	 home[PATH_MAX];
+	int	 fd;
+	struct buf wbuf;
+	long long size;
+};
+
+void
+envelope_add_rcpt(struct envelope *e, const char *addr, const char *account)
+{
+	struct env_rcpt *r;
+
+	e->rcpt = xrealloc(e->rcpt, (e->nrcpt + 1) * sizeof(*e->rcpt));
+	r = &e->rcpt[e->nrcpt++];
+	memset(r, 0, sizeof(*r));
+	r->addr = xstrdup(addr);
+	r->account = account ? xstrdup(account) : NULL;
+}
+
+void
+envelope_clear(struct envelope *e)
+{
+	size_t i;
+
+	for (i = 0; i < e->nrcpt; i++) {
+		free(e->rcpt[i].addr);
+		free(e->rcpt[i].account);
+		free(e->rcpt[i].last_error);
+	}
+	free(e->rcpt);
+	free(e->sender);
+	memset(e, 0, sizeof(*e));
+}
+
+/* env_put - one field: %XX-escape everything but printable non-space ASCII;
+ * NULL is written as "-" and "-" itself as %2D. */
+static void
+env_put(struct buf *out, const char *s)
+{
+	static const char hex[] = "0123456789ABCDEF";
+	const unsigned char *p;
+
+	buf_putc(out, ' ');
+	if (s == NULL) {
+		buf_putc(out, '-');
+		return;
+	}
+	if (*s == '\0') {
+		buf_puts(out, "%");	/* empty string */
+		return;
+	}
+	for (p = (const unsigned char *)s; *p; p++) {
+		/* "-" alone would read back as NULL: escape it */
+		if (*p > 0x20 && *p < 0x7f && *p != '%' &&
+		    !(*p == '-' && strcmp(s, "-") == 0))
+			buf_putc(out, *p);
+		else {
+			buf_putc(out, '%');
+			buf_putc(out, hex[*p >> 4]);
+			buf_putc(out, hex[*p & 15]);
+		}
+	}
+}
+
+void
+envelope_encode(const struct envelope *e, struct buf *out)
+{
+	size_t i;
+
+	buf_reset(out);
+	buf_printf(out, "E1 %lld %lld %lld %lld %d %d", e->arrival, e->size,
+	    e->size_crlf, e->release_at, e->body_8bit, e->smtputf8);
+	env_put(out, e->sender ? e->sender : "");
+	env_put(out, e->client_ip);
+	env_put(out, e->helo);
+	env_put(out, e->auth_user);
+	buf_putc(out, '\n');
+	for (i = 0; i < e->nrcpt; i++) {
+		const struct env_rcpt *r = &e->rcpt[i];
+
+		buf_printf(out, "R %d %d %lld", r->state, r->attempts, r->next_try);
+		env_put(out, r->addr);
+		env_put(out, r->account);
+		env_put(out, r->last_error);
+		buf_putc(out, '\n');
+	}
+}
+
+/* env_get - decode the next field of *P (advancing it); NULL for "-",
+ * (char *)-1 on corrupt data.  Owned result. */
+static char *
+env_get(char **p)
+{
+	char *s = *p, *end, *out, *o;
+
+	if (*s != ' ')
+		return (char *)-1;
+	s++;
+	end = s + strcspn(s, " \n");
+	*p = end;
+	if (end - s == 1 && *s == '-')
+		return NULL;
+	if (end - s == 1 && *s == '%')
+		return xstrdup("");
+	out = o = xmalloc((size_t)(end - s) + 1);
+	while (s < end) {
+		if (*s == '%') {
+			unsigned v;
+
+			if (end - s < 3 || sscanf(s + 1, "%2x", &v) != 1) {
+				free(out);
+				return (char *)-1;
+			}
+			*o++ = (char)v;
+			s += 3;
+		} else
+			*o++ = *s++;
+	}
+	*o = '\0';
+	return out;
+}
+
+static int
+env_get_into(char **p, char *dst, size_t size)
+{
+	char *v = env_get(p);
+	int r;
+
+	if (v == (char *)-1)
+		return -1;
+	r = str_copy(dst, size, v ? v : "");
+	free(v);
+	return r;
+}
+
+int
+envelope_decode(struct envelope *e, const void *data, size_t len)
+{
+	char *text, *p, *line, *v;
+	int n;
+
+	memset(e, 0, sizeof(*e));
+	text = xstrndup(data, len);
+	p = text;
+	line = strsep(&p, "\n");
+	if (line == NULL || sscanf(line, "E1 %lld %lld %lld %lld %d %d%n",
+	    &e->arrival, &e->size, &e->size_crlf, &e->release_at, &e->body_8bit,
+	    &e->smtputf8, &n) != 6)
+		goto bad;
+	line += n;
+	v = env_get(&line);
+	if (v == (char *)-1)
+		goto bad;
+	e->sender = v ? v : xstrdup("");
+	if (env_get_into(&line, e->client_ip, sizeof(e->client_ip)) == -1 ||
+	    env_get_into(&line, e->helo, sizeof(e->helo)) == -1 ||
+	    env_get_into(&line, e->auth_user, sizeof(e->auth_user)) == -1)
+		goto bad;
+	while ((line = strsep(&p, "\n")) != NULL && *line) {
+		struct env_rcpt r;
+		char *addr, *acct, *err;
+
+		memset(&r, 0, sizeof(r));
+		if (e->nrcpt >= ENV_RCPT_MAX ||
+		    sscanf(line, "R %d %d %lld%n", &r.state, &r.attempts,
+		    &r.next_try, &n) != 3)
+			goto bad;
+		line += n;
+		addr = env_get(&line);
+		if (addr == (char *)-1 || addr == NULL)
+			goto bad;	/* a recipient always has an address */
+		acct = env_get(&line);
+		if (acct == (char *)-1) {
+			free(addr);
+			goto bad;
+		}
+		err = env_get(&line);
+		if (err == (char *)-1) {
+			free(addr);
+			free(acct);
+			goto bad;
+		}
+		e->rcpt = xrealloc(e->rcpt, (e->nrcpt + 1) * sizeof(*e->rcpt));
+		r.addr = addr;
+		r.account = acct;
+		r.last_error = err;
+		e->rcpt[e->nrcpt++] = r;
+	}
+	free(text);
+	return 0;
+bad:
+	free(text);
+	envelope_clear(e);
+	return -1;
+}
+
+/* queue_new_id - time-ordered, unique among concurrent writers (the file is
+ * created O_EXCL, so a clash only costs a retry). */
+static void
+queue_new_id(char *id)
+{
+	static unsigned counter;
+	struct timeval tv;
+	unsigned mix;
+
+	gettimeofday(&tv, NULL);
+	mix = (unsigned)tv.tv_usec ^ ((unsigned)getpid() << 12) ^ (++counter << 24) ^
+	    (unsigned)random();
+	snprintf(id, QUEUE_ID_LEN + 1, "%08llX%08X",
+	    (unsigned long long)tv.tv_sec & 0xffffffffULL, mix);
+}
+
+int
+queue_path(const char *home, const char *id, char *out, size_t size)
+{
+	int n = snprintf(out, size, "%s/queue/%s", home, id);
+
+	return n < 0 || (size_t)n >= size ? -1 : 0;
+}
+
+int
+queue_in_open(const char *home, struct queue_in **q_r)
+{
+	struct queue_in *q = xcalloc(1, sizeof(*q));
+	int tries;
+
+	if (str_copy(q->home, sizeof(q->home), home) == -1 ||
+	    snprintf(q->dir, sizeof(q->dir), "%s/queue", home) >= (int)sizeof(q->dir)) {
+		free(q);
+		errno = ENAMETOOLONG;
+		return -1;
+	}
+	for (tries = 0; tries < 100; tries++) {
+		queue_new_id(q->id);
+		if (queue_path(home, q->id, q->path, sizeof(q->path)) == -1) {
+			free(q);
+			errno = ENAMETOOLONG;
+			return -1;
+		}
+		q->fd = open(q->path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
+		if (q->fd != -1)
+			break;
+		if (errno != EEXIST) {
+			free(q);
+			return -1;
+		}
+	}
+	if (q->fd == -1) {
+		free(q);
+		return -1;
+	}
+	buf_init(&q->wbuf, 0);
+	*q_r = q;
+	return 0;
+}
+
+const char *
+queue_in_id(const struct queue_in *q)
+{
+	return q->id;
+}
+
+static int
+queue_in_flush(struct queue_in *q)
+{
+	if (q->wbuf.len == 0)
+		return 0;
+	if (write_all(q->fd, q->wbuf.data, q->wbuf.len) == -1)
+		return -1;
+	buf_reset(&q->wbuf);
+	return 0;
+}
+
+int
+queue_in_write(struct queue_in *q, const void *p, size_t len)
+{
+	q->size += (long long)len;
+	if (q->wbuf.len + len > QUEUE_WBUF && queue_in_flush(q) == -1)
+		return -1;
+	if (len >= QUEUE_WBUF)
+		return write_all(q->fd, p, len);
+	return buf_append(&q->wbuf, p, len);
+}
+
+long long
+queue_in_size(const struct queue_in *q)
+{
+	return q->size;
+}
+
+static void
+queue_in_free(struct queue_in **qp)
+{
+	struct queue_in *q = *qp;
+
+	if (q == NULL)
+		return;
+	if (q->fd != -1)
+		close(q->fd);
+	buf_free(&q->wbuf);
+	free(q);
+	*qp = NULL;
+}
+
+void
+queue_in_abort(struct queue_in **qp)
+{
+	if (*qp == NULL)
+		return;
+	unlink((*qp)->path);
+	queue_in_free(qp);
+}
+
+struct put_ctx {
+	const char	*id;
+	struct buf	*rec;
+};
+
+static int
+queue_put_fn(struct store_txn *txn, void *ctx)
+{
+	struct put_ctx *pc = ctx;
+
+	return store_tput(txn, STORE_QUEUE, pc->id, strlen(pc->id), pc->rec->data,
+	    pc->rec->len, 0);
+}
+
+int
+queue_in_commit(struct queue_in **qp, struct store *s, struct envelope *env,
+    const char **why_r)
+{
+	struct queue_in *q = *qp;
+	struct put_ctx pc;
+	struct buf rec;
+	int r;
+
+	if (queue_in_flush(q) == -1 || fsync(q->fd) == -1) {
+		*why_r = "cannot write the queue file";
+		goto fail;
+	}
+	if (close(q->fd) == -1) {
+		q->fd = -1;
+		*why_r = "cannot write the queue file";
+		goto fail;
+	}
+	q->fd = -1;
+	if (fsync_dir(q->dir) == -1) {
+		*why_r = "cannot sync the queue folder";
+		goto fail;
+	}
+	memcpy(env->id, q->id, sizeof(env->id));
+	env->size = q->size;
+	buf_init(&rec, ENV_MAX);
+	envelope_encode(env, &rec);
+	pc.id = q->id;
+	pc.rec = &rec;
+	r = store_write(s, queue_put_fn, &pc);
+	buf_free(&rec);
+	if (r != 0) {
+		*why_r = "cannot record the envelope";
+		goto fail;
+	}
+	queue_notify(q->home, q->id);
+	queue_in_free(qp);
+	return 0;
+fail:
+	log_err("%s: queue commit failed: %s: %s", q->id, *why_r, strerror(errno));
+	queue_in_abort(qp);
+	return -1;
+}
+
+int
+queue_get(struct store *s, const char *id, struct envelope *env)
+{
+	struct buf val;
+	int r;
+
+	buf_init(&val, ENV_MAX);
+	r = store_get(s, STORE_QUEUE, id, strlen(id), &val);
+	if (r == 1 && envelope_decode(env, val.data, val.len) == -1) {
+		log_err("%s: corrupt envelope record", id);
+		r = -1;
+	}
+	if (r == 1)
+		str_copy(env->id, sizeof(env->id), id);
+	buf_free(&val);
+	return r;
+}
+
+int
+queue_update(struct store *s, const struct envelope *env)
+{
+	struct put_ctx pc;
+	struct buf rec;
+	int r;
+
+	buf_init(&rec, ENV_MAX);
+	envelope_encode(env, &rec);
+	pc.id = env->id;
+	pc.rec = &rec;
+	r = store_write(s, queue_put_fn, &pc);
+	buf_free(&rec);
+	return r;
+}
+
+int
+queue_remove(struct store *s, const char *home, const char *id)
+{
+	char path[PATH_MAX];
+
+	if (store_del(s, STORE_QUEUE, id, strlen(id)) == -1)
+		return -1;
+	if (queue_path(home, id, path, sizeof(path)) == -1)
+		return -1;
+	if (unlink(path) == -1 && errno != ENOENT)
+		return -1;
+	return 0;
+}
+
+struct each_ctx {
+	int (*fn)(void *, const char *);
+	void *ctx;
+	char **ids;
+	size_t n;
+};
+
+static int
+queue_each_collect(void *ctx, const void *key, size_t klen, const void *val,
+    size_t vlen, long long expires)
+{
+	struct each_ctx *ec = ctx;
+
+	(void)val;
+	(void)vlen;
+	(void)expires;
+	ec->ids = xrealloc(ec->ids, (ec->n + 1) * sizeof(*ec->ids));
+	ec->ids[ec->n++] = xstrndup(key, klen);
+	return 0;
+}
+
+int
+queue_each(struct store *s, int (*fn)(void *ctx, const char *id), void *ctx)
+{
+	struct store_txn *txn;
+	struct each_ctx ec;
+	size_t i;
+	int r = 0;
+
+	memset(&ec, 0, sizeof(ec));
+	/* collect first: the callback may write, and no txn may be held then */
+	if (store_txn_begin(s, 1, &txn) == -1)
+		return -1;
+	if (store_titer(txn, STORE_QUEUE, NULL, 0, queue_each_collect, &ec) == -1)
+		r = -1;
+	store_txn_abort(&txn);
+	for (i = 0; i < ec.n; i++) {
+		if (r == 0)
+			r = fn(ctx, ec.ids[i]);
+		free(ec.ids[i]);
+	}
+	free(ec.ids);
+	return r;
+}
+
+void
+queue_notify(const char *home, const char *id)
+{
+	struct sockaddr_un sun;
+	int fd;
+
+	memset(&sun, 0, sizeof(sun));
+	sun.sun_family = AF_UNIX;
+	if (snprintf(sun.sun_path, sizeof(sun.sun_path), "%s/run/qmgr.sock",
+	    home) >= (int)sizeof(sun.sun_path))
+		return;		/* the queue manager's periodic scan finds it */
+	fd = socket(AF_UNIX, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+	if (fd == -1)
+		return;
+	(void)sendto(fd, id, strlen(id), MSG_DONTWAIT, (struct sockaddr *)&sun,
+	    sizeof(sun));
+	close(fd);
+}

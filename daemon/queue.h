@@ -1,0 +1,99 @@
+/*
+ * queue - the durable incoming queue (DESIGN.md §4).
+ *
+ * A message is a file HOME/queue/ID holding the message as stored (LF line
+ * ends, the Received: header on top); its envelope is the LMDB record
+ * STORE_QUEUE[ID].  queue_in_commit() makes both durable in this order: file
+ * fsync, directory fsync, LMDB commit; only then may the SMTP engine answer
+ * 250.  A file without an envelope (crash before the commit) is an orphan the
+ * queue manager removes; an envelope always has its file.  The queue manager
+ * removes the entry only when every recipient is done.
+ *
+ * Queue ids are 16 upper-case hex digits: 8 of the arrival time in seconds,
+ * then 8 of (microseconds ^ pid ^ counter), so ids sort by arrival.
+ */
+#ifndef YUBIN_QUEUE_H
+#define YUBIN_QUEUE_H
+
+#include <stddef.h>
+
+#include "buf.h"
+
+struct store;
+
+#define QUEUE_ID_LEN	16
+
+enum rcpt_state {
+	RCPT_PENDING = 0,
+	RCPT_DONE = 1,		/* delivered */
+	RCPT_FAILED = 2,	/* permanent failure, bounced */
+};
+
+struct env_rcpt {
+	char	*addr;		/* owned; the envelope recipient as given */
+	char	*account;	/* owned; local account, NULL for remote */
+	int	 state;		/* enum rcpt_state */
+	int	 attempts;
+	long long next_try;	/* unix seconds; 0 = now */
+	char	*last_error;	/* owned; may be NULL */
+};
+
+struct envelope {
+	char	 id[QUEUE_ID_LEN + 1];
+	char	*sender;	/* owned; "" = null reverse-path <> */
+	struct env_rcpt *rcpt;	/* owned array */
+	size_t	 nrcpt;
+	char	 client_ip[46];
+	char	 helo[256];
+	char	 auth_user[65];	/* "" when not authenticated */
+	long long arrival;	/* unix seconds */
+	long long size;		/* bytes of the queue file (LF line ends) */
+	long long size_crlf;	/* bytes as sent over the wire (CRLF) */
+	long long release_at;	/* FUTURERELEASE; 0 = now */
+	int	 body_8bit;
+	int	 smtputf8;
+};
+
+/* envelope_add_rcpt - append a recipient (strings copied). */
+void	envelope_add_rcpt(struct envelope *e, const char *addr, const char *account);
+/* envelope_clear - free the owned parts; E is reusable (all zero). */
+void	envelope_clear(struct envelope *e);
+/* envelope_encode / _decode - the LMDB record.  decode: 0 or -1 (corrupt). */
+void	envelope_encode(const struct envelope *e, struct buf *out);
+int	envelope_decode(struct envelope *e, const void *p, size_t len);
+
+struct queue_in;
+
+/* queue_in_open - a new queue file under HOME/queue with a fresh id.
+ * 0, or -1 (errno).  *q_r owned: commit or abort it. */
+int	queue_in_open(const char *home, struct queue_in **q_r);
+const char *queue_in_id(const struct queue_in *q);
+/* queue_in_write - append message bytes (buffered).  0 or -1 (errno). */
+int	queue_in_write(struct queue_in *q, const void *p, size_t len);
+/* queue_in_size - bytes written so far. */
+long long queue_in_size(const struct queue_in *q);
+/*
+ * queue_in_commit - make the message and ENV (its id and size are filled in
+ * here) durable, then tell the queue manager.  0: on stable storage, answer
+ * 250.  -1: nothing is queued (file removed), *why_r static, answer 451.
+ * *q is freed either way.
+ */
+int	queue_in_commit(struct queue_in **q, struct store *s, struct envelope *env,
+	    const char **why_r);
+/* queue_in_abort - remove the file, free *q. */
+void	queue_in_abort(struct queue_in **q);
+
+/* queue_path - HOME/queue/ID into OUT.  0 or -1 (too long). */
+int	queue_path(const char *home, const char *id, char *out, size_t size);
+/* queue_get - 1 and *env filled, 0 absent, -1 error/corrupt. */
+int	queue_get(struct store *s, const char *id, struct envelope *env);
+/* queue_update - rewrite the envelope record.  0 or -1. */
+int	queue_update(struct store *s, const struct envelope *env);
+/* queue_remove - delete envelope, then file.  0 or -1. */
+int	queue_remove(struct store *s, const char *home, const char *id);
+/* queue_each - FN for every envelope id in id order; FN non-zero stops. */
+int	queue_each(struct store *s, int (*fn)(void *ctx, const char *id), void *ctx);
+/* queue_notify - wake the queue manager for ID (best effort, never blocks). */
+void	queue_notify(const char *home, const char *id);
+
+#endif

@@ -1,0 +1,88 @@
+/*
+ * tls.c - TLS contexts; see tls.h.  Runs in the master (server context) and
+ * in delivery agents (client context).
+ */
+#include <stdio.h>
+#include <string.h>
+
+#include <openssl/err.h>
+#include <openssl/ssl.h>
+
+#include "config.h"
+#include "tls.h"
+#include "util.h"
+
+static char *
+tls_error(const char *what, const char *path)
+{
+	char e[256];
+
+	ERR_error_string_n(ERR_get_error(), e, sizeof(e));
+	return xasprintf("%s %s: %s", what, path, e);
+}
+
+int
+tls_server_ctx(const struct config *cfg, SSL_CTX **ctx_r, char **why_r)
+{
+	const char *cert = config_str(cfg, "server.tls_cert");
+	const char *key = config_str(cfg, "server.tls_key");
+	SSL_CTX *ctx;
+
+	*ctx_r = NULL;
+	if (*cert == '\0' && *key == '\0')
+		return 0;
+	if (*cert == '\0' || *key == '\0') {
+		*why_r = xstrdup("server.tls_cert and server.tls_key must both be set");
+		return -1;
+	}
+	ctx = SSL_CTX_new(TLS_server_method());
+	if (ctx == NULL) {
+		*why_r = xstrdup("cannot create TLS context");
+		return -1;
+	}
+	SSL_CTX_set_min_proto_version(ctx, TLS1_2_VERSION);
+	SSL_CTX_set_options(ctx, SSL_OP_NO_COMPRESSION |
+	    SSL_OP_NO_RENEGOTIATION | SSL_OP_CIPHER_SERVER_PREFERENCE);
+	SSL_CTX_set_mode(ctx, SSL_MODE_AUTO_RETRY);
+	if (SSL_CTX_set_cipher_list(ctx,
+	    "HIGH:!aNULL:!eNULL:!MD5:!RC4:!3DES:!CAMELLIA:!ARIA:!SHA1") != 1) {
+		*why_r = xstrdup("cannot set the cipher list");
+		goto fail;
+	}
+	if (SSL_CTX_use_certificate_chain_file(ctx, cert) != 1) {
+		*why_r = tls_error("cannot load certificate", cert);
+		goto fail;
+	}
+	if (SSL_CTX_use_PrivateKey_file(ctx, key, SSL_FILETYPE_PEM) != 1) {
+		*why_r = tls_error("cannot load private key", key);
+		goto fail;
+	}
+	if (SSL_CTX_check_private_key(ctx) != 1) {
+		*why_r = tls_error("key does not match certificate", key);
+		goto fail;
+	}
+	SSL_CTX_set_session_cache_mode(ctx, SSL_SESS_CACHE_OFF);
+	*ctx_r = ctx;
+	return 1;
+fail:
+	SSL_CTX_free(ctx);
+	return -1;
+}
+
+SSL_CTX *
+tls_client_ctx(int verify)
+{
+	SSL_CTX *ctx = SSL_CTX_new(TLS_client_method());
+
+	if (ctx == NULL)
+		return NULL;
+	SSL_CTX_set_min_proto_version(ctx, TLS1_2_VERSION);
+	if (verify) {
+		SSL_CTX_set_verify(ctx, SSL_VERIFY_PEER, NULL);
+		if (SSL_CTX_set_default_verify_paths(ctx) != 1) {
+			SSL_CTX_free(ctx);
+			return NULL;
+		}
+	}
+	return ctx;
+}

@@ -1,0 +1,252 @@
+/*
+ * yubin/hook.h - the plugin ABI of the yubin mail server.  The only header a
+ * plugin includes.
+ *
+ * A plugin is a shared object in server.plugin_dir that exports
+ *
+ *	const struct yh_plugin yubin_plugin = {
+ *		.abi   = YH_ABI_VERSION,
+ *		.name  = "example",
+ *		.init  = example_init,
+ *		.fini  = example_fini,
+ *		.hooks = &example_hooks,
+ *	};
+ *
+ * LOADING.  The master loads the plugins named in server.plugins, in that
+ * order, with dlopen(RTLD_NOW | RTLD_LOCAL), refuses one whose .abi is not
+ * YH_ABI_VERSION (naming the file; yubind exits 1), and calls init() with
+ * the plugin's [plugin NAME] section.  Workers, the queue manager and the
+ * delivery agents are forked afterwards and inherit the loaded plugins.
+ * init() runs as root in the master, before privileges are dropped: read
+ * rule files there, never trust anything from the network there.  It returns
+ * 0, or -1 after yh_error() lines that say why ("FILE:LINE: message"); at
+ * start-up -1 stops yubind (exit 1), under `yubind -t` the errors are
+ * printed, and on SIGHUP the old generation keeps running -- so init() must
+ * build its new state aside and switch to it only when everything loaded.
+ *
+ * HOOK POINTS.  Each runs in one process, as the server user.
+ *
+ *   SMTP session (SMTP worker):
+ *     connect      after accept, before the greeting        decision
+ *     helo         after HELO/EHLO (name via yh_helo)       decision
+ *     auth         after a successful AUTH (yh_auth_user)   decision
+ *     mail         MAIL FROM accepted by the core           decision
+ *     rcpt         RCPT TO, the recipient in ARG            decision
+ *                  (the core has resolved it: yh_rcpt_local() says
+ *                  whether it is a local account; YH_OK accepts a
+ *                  recipient the core would refuse as relay)
+ *     data         end of DATA, message readable            decision
+ *     queued       after the 250 (queue id known)           notification
+ *     disconnect   session end                              notification
+ *   Delivery (queue manager, per local recipient):
+ *     deliver      before the copy is stored                decision
+ *     delivered    after it is on disk                      notification
+ *   POP3 (POP3 worker):
+ *     pop_auth     after a successful login                 notification
+ *
+ * RETURN CODES.  Decision hooks run in server.plugins order and stop at the
+ * first result that is not YH_DECLINED; notification hooks all run and
+ * their result is ignored.
+ *   YH_DECLINED    no opinion; the next plugin decides (the core if none)
+ *   YH_OK          accept; no later plugin is asked
+ *   YH_DENY        refuse with 5xx (default 550 5.7.1)
+ *   YH_DENYSOFT    refuse with 4xx (default 451 4.7.1)
+ *   YH_DISCONNECT  421 4.7.0 and close the session
+ *   YH_DISCARD     deliver: accept and drop the copy (logged); elsewhere = DENY
+ * yh_reply() sets the code, enhanced status and text a deny carries.
+ *
+ * FAULTS.  A plugin that crashes takes down one worker: the client sees the
+ * connection drop, the master logs the plugin, the hook and the signal, and
+ * forks a new worker.  A hook running longer than server.hook_timeout is
+ * treated as YH_DENYSOFT and its worker is replaced after the session.
+ *
+ * MEMORY.  Strings returned by accessors are borrowed: valid until the hook
+ * returns unless stated otherwise.  Nothing a plugin gets must be freed by
+ * it unless stated.
+ */
+#ifndef YUBIN_HOOK_H
+#define YUBIN_HOOK_H
+
+#include <stddef.h>
+
+/* Major version: bumped when a member changes meaning or position.  New
+ * members are only ever added at the end of the structs below. */
+#define YH_ABI_VERSION	1
+
+enum yh_result {
+	YH_DECLINED = 0,
+	YH_OK,
+	YH_DENY,
+	YH_DENYSOFT,
+	YH_DISCONNECT,
+	YH_DISCARD,
+};
+
+enum yh_level {
+	YH_LOG_DEBUG,
+	YH_LOG_INFO,
+	YH_LOG_WARN,
+	YH_LOG_ERR,
+};
+
+enum yh_listener {
+	YH_LISTEN_SMTP,		/* port 25 */
+	YH_LISTEN_SUBMISSION,	/* port 587 */
+	YH_LISTEN_SMTPS,	/* port 465 */
+};
+
+struct yh_config;	/* a [plugin NAME] section (init) */
+struct yh_session;	/* one SMTP session and its current transaction */
+struct yh_delivery;	/* one local recipient's copy in the queue manager */
+struct yh_pop;		/* one POP3 session */
+
+struct yh_hooks {
+	int	(*connect)(struct yh_session *s);
+	int	(*helo)(struct yh_session *s);
+	int	(*auth)(struct yh_session *s);
+	int	(*mail)(struct yh_session *s);
+	int	(*rcpt)(struct yh_session *s, const char *rcpt);
+	int	(*data)(struct yh_session *s);
+	void	(*queued)(struct yh_session *s);
+	void	(*disconnect)(struct yh_session *s);
+	int	(*deliver)(struct yh_delivery *d);
+	void	(*delivered)(struct yh_delivery *d);
+	void	(*pop_auth)(struct yh_pop *p);
+};
+
+struct yh_plugin {
+	unsigned		 abi;		/* YH_ABI_VERSION; checked first */
+	const char		*name;
+	int			(*init)(const struct yh_config *cfg);
+	void			(*fini)(void);
+	const struct yh_hooks	*hooks;		/* NULL members are never called */
+};
+
+/* ---- configuration (any process) ---------------------------------------- */
+
+/* yh_config_get - KEY of this plugin's section, or NULL. */
+const char *yh_config_get(const struct yh_config *cfg, const char *key);
+/* yh_config_path - KEY as a path: absolute as given, relative to CONFDIR
+ * otherwise; DEFAULT_NAME when the key is absent.  Owned by the config. */
+const char *yh_config_path(const struct yh_config *cfg, const char *key,
+	    const char *default_name);
+/* yh_server_get - a server key ("smtp.relay") in its text form, or NULL. */
+const char *yh_server_get(const char *key);
+/* yh_account_get - KEY (seed name, e.g. "reject_domain") for ACCOUNT:
+ * its config.def value when set there, else the server value; NULL when
+ * unknown.  Copied into OUT (SIZE bytes); returns OUT or NULL. */
+const char *yh_account_get(const char *account, const char *key, char *out,
+	    size_t size);
+
+/* ---- logging ------------------------------------------------------------ */
+
+/* yh_log - one log line, prefixed with the queue id (or NOQUEUE) and
+ * "plugin=NAME".  Never pass raw client bytes; use yh_escape. */
+void	yh_log(enum yh_level lvl, const char *fmt, ...)
+	    __attribute__((format(printf, 2, 3)));
+/* yh_error - a load-time error for init(): "FILE:LINE: message". */
+void	yh_error(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+
+/* ---- SMTP session (connect .. disconnect) ------------------------------- */
+
+const char *yh_peer_ip(const struct yh_session *s);	/* "192.0.2.1", "::1" */
+int	yh_peer_port(const struct yh_session *s);
+enum yh_listener yh_listener_kind(const struct yh_session *s);
+int	yh_is_tls(const struct yh_session *s);
+const char *yh_helo(const struct yh_session *s);	/* "" before HELO */
+const char *yh_auth_user(const struct yh_session *s);	/* "" if not authenticated */
+const char *yh_sender(const struct yh_session *s);	/* NULL before MAIL; "" = <> */
+size_t	yh_rcpt_count(const struct yh_session *s);	/* accepted so far */
+const char *yh_rcpt_addr(const struct yh_session *s, size_t i);
+/* yh_rcpt_account - the local account of accepted recipient I, NULL when
+ * remote. */
+const char *yh_rcpt_account(const struct yh_session *s, size_t i);
+/* yh_rcpt_local - in the rcpt hook: 1 the recipient being decided is an
+ * existing local account, 0 a local domain without such account, -1 not a
+ * local domain. */
+int	yh_rcpt_local(const struct yh_session *s);
+/* yh_message_fd - data hook: a read-only descriptor of the message as it
+ * will be stored (LF line ends, Received: on top), positioned at 0.  Owned
+ * by the core. -1 outside the data hook. */
+int	yh_message_fd(const struct yh_session *s);
+long long yh_message_size(const struct yh_session *s);
+/* yh_header - data hook: the Nth (0-based) header field NAME, unfolded,
+ * without the name and colon; NULL when absent. */
+const char *yh_header(struct yh_session *s, const char *name, int n);
+/* yh_header_add - data hook: add "NAME: VALUE" on top of the stored
+ * message.  0, or -1 (bad name or value: CR/LF are refused). */
+int	yh_header_add(struct yh_session *s, const char *name, const char *value);
+/* yh_queue_id - the queue id (queued hook; "" before). */
+const char *yh_queue_id(const struct yh_session *s);
+
+/* yh_reply - the reply a YH_DENY/YH_DENYSOFT/YH_DISCONNECT carries: CODE
+ * (4xx/5xx), ENH ("5.7.1"), text.  The text is sanitized. */
+void	yh_reply(struct yh_session *s, int code, const char *enh,
+	    const char *fmt, ...) __attribute__((format(printf, 4, 5)));
+
+/* Notes: string key/value pairs for passing data between hooks.
+ * Transaction notes are cleared at RSET / end of DATA; session notes live
+ * until disconnect.  set: 0, or -1 past the limits (64 notes, 4 KiB each).
+ * get: borrowed until the note changes, NULL when unset. */
+int	yh_note_set(struct yh_session *s, const char *key, const char *value);
+const char *yh_note_get(const struct yh_session *s, const char *key);
+int	yh_snote_set(struct yh_session *s, const char *key, const char *value);
+const char *yh_snote_get(const struct yh_session *s, const char *key);
+
+/* ---- addresses and accounts (any process) ------------------------------- */
+
+/* yh_domain_local - 1 when DOMAIN is one of this server's domains. */
+int	yh_domain_local(const char *domain);
+/* yh_account_exists - 1 yes, 0 no, -1 store error. */
+int	yh_account_exists(const char *account);
+/* yh_resolve - like the core's recipient check: 1 local account (name in
+ * ACCOUNT, ACCOUNT_SIZE bytes), 0 local domain without it, -1 not local,
+ * -2 store error. */
+int	yh_resolve(const char *addr, char *account, size_t account_size);
+
+/* ---- the plugin's LMDB space (any process after fork) ------------------- */
+/* Keys are namespaced by the plugin name automatically.  TTL in seconds,
+ * 0 = never expires.  now() is the server clock (tests may shift it). */
+/* yh_store_get - 1 found (at most *LEN bytes copied, *LEN set to the full
+ * length), 0 absent or expired, -1 error. */
+int	yh_store_get(const char *key, void *val, size_t *len);
+int	yh_store_put(const char *key, const void *val, size_t len, long long ttl);
+int	yh_store_del(const char *key);				/* 1/0/-1 */
+/* yh_store_incr - add DELTA (the TTL applies when the counter is created);
+ * new value in *VALUE.  0 or -1. */
+int	yh_store_incr(const char *key, long long delta, long long ttl,
+	    long long *value);
+long long yh_now(void);
+
+/* ---- new messages ------------------------------------------------------- */
+
+/* yh_inject - queue a new message (forwards, replies, notices): SENDER
+ * ("" = <>), NRCPT recipients, DATA of LEN bytes (a complete message, LF or
+ * CRLF line ends).  Durable when it returns 0; the new id in QID (17 bytes)
+ * when not NULL.  -1 on failure. */
+int	yh_inject(const char *sender, const char *const *rcpts, size_t nrcpt,
+	    const void *data, size_t len, char *qid);
+
+/* ---- delivery (deliver / delivered) ------------------------------------- */
+
+const char *yh_dlv_queue_id(const struct yh_delivery *d);
+const char *yh_dlv_sender(const struct yh_delivery *d);	/* "" = <> */
+const char *yh_dlv_rcpt(const struct yh_delivery *d);	/* envelope recipient */
+const char *yh_dlv_account(const struct yh_delivery *d);
+const char *yh_dlv_client_ip(const struct yh_delivery *d);
+const char *yh_dlv_auth_user(const struct yh_delivery *d);
+/* yh_dlv_path - deliver: the queue file; delivered: the stored copy. */
+const char *yh_dlv_path(const struct yh_delivery *d);
+long long yh_dlv_size(const struct yh_delivery *d);
+/* yh_dlv_header - like yh_header, for the message being delivered. */
+const char *yh_dlv_header(struct yh_delivery *d, const char *name, int n);
+/* yh_dlv_reply - the status a YH_DENY/YH_DENYSOFT of deliver carries. */
+void	yh_dlv_reply(struct yh_delivery *d, int code, const char *enh,
+	    const char *fmt, ...) __attribute__((format(printf, 4, 5)));
+
+/* ---- POP3 (pop_auth) ---------------------------------------------------- */
+
+const char *yh_pop_user(const struct yh_pop *p);	/* the account */
+const char *yh_pop_peer_ip(const struct yh_pop *p);
+
+#endif

@@ -1,0 +1,469 @@
+"""yubintest - helpers for yubin's integration tests (run by prove).
+
+A test is a Python script under t/ that imports this module, starts a real
+yubind with a temporary home on loopback ports chosen by the kernel, talks to
+it with real clients, and prints TAP:
+
+    import sys, os
+    sys.path.insert(0, os.path.join(os.path.dirname(__file__), '..', 'lib'))
+    from yubintest import Server, TAP
+
+    t = TAP()
+    with Server(accounts={'alice': 'secret'}) as s:
+        with s.smtp() as c:           # smtplib.SMTP connected to the smtp port
+            c.sendmail('x@example.org', ['alice@localhost'], b'Subject: hi\r\n\r\nbody\r\n')
+        t.ok(s.wait_mail('alice', 1), 'delivered')
+    t.done()
+
+Binaries come from $YUBIN_BUILD (set by make check), else ./build.
+Nothing here reaches beyond 127.0.0.1 / ::1.
+"""
+
+import os
+import poplib
+import shutil
+import signal
+import smtplib
+import socket
+import ssl
+import subprocess
+import sys
+import tempfile
+import time
+
+TOP = os.path.abspath(os.path.join(os.path.dirname(__file__), '..', '..'))
+BUILD = os.environ.get('YUBIN_BUILD') or os.path.join(TOP, 'build')
+
+
+def binary(name):
+    return os.path.join(BUILD, name)
+
+
+class TAP:
+    """Minimal TAP producer; done() prints the plan and exits."""
+
+    def __init__(self):
+        self.n = 0
+        self.failed = 0
+        self.on_fail = []       # callables run once at the first failure
+        sys.stdout.reconfigure(line_buffering=True)
+
+    def ok(self, cond, name):
+        self.n += 1
+        print('%s %d - %s' % ('ok' if cond else 'not ok', self.n, name))
+        if not cond:
+            self.failed += 1
+            for f in self.on_fail:
+                try:
+                    f()
+                except Exception as e:      # diagnostics must not hide the failure
+                    self.diag('on_fail: %r' % e)
+            self.on_fail = []
+        return bool(cond)
+
+    def is_(self, got, want, name):
+        r = self.ok(got == want, name)
+        if not r:
+            self.diag('got:  %r' % (got,))
+            self.diag('want: %r' % (want,))
+        return r
+
+    def like(self, got, pattern, name):
+        import re
+        r = self.ok(got is not None and re.search(pattern, got) is not None, name)
+        if not r:
+            self.diag('got:  %r' % (got,))
+            self.diag('want match: %r' % (pattern,))
+        return r
+
+    def diag(self, msg):
+        for line in str(msg).splitlines() or ['']:
+            print('# ' + line)
+
+    def done(self):
+        print('1..%d' % self.n)
+        sys.exit(1 if self.failed else 0)
+
+
+def make_cert(directory):
+    """Throwaway self-signed certificate for localhost; returns (cert, key)."""
+    cert = os.path.join(directory, 'cert.pem')
+    key = os.path.join(directory, 'key.pem')
+    if not os.path.exists(cert):
+        subprocess.run(['openssl', 'req', '-x509', '-newkey', 'rsa:2048', '-nodes',
+                        '-keyout', key, '-out', cert, '-days', '2', '-subj', '/CN=localhost',
+                        '-addext', 'subjectAltName=DNS:localhost,IP:127.0.0.1'],
+                       check=True, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    return cert, key
+
+
+def client_tls_context():
+    ctx = ssl.create_default_context()
+    ctx.check_hostname = False
+    ctx.verify_mode = ssl.CERT_NONE
+    return ctx
+
+
+class Server:
+    """A real yubind in a temporary home.
+
+    conf: {'smtp': {'max_recipients': '5'}, 'plugin relay': {...}} merged over
+          the test defaults (every port 0, listen 127.0.0.1).
+    accounts: {'name': 'password'} or {'name': ('password', ['--apop'])}.
+    tls: generate a certificate and enable TLS listeners.
+    files: {'effect.dat': 'text'} written next to yubin.conf (CONFDIR).
+    """
+
+    def __init__(self, conf=None, accounts=None, tls=True, files=None, defines=None,
+                 env=None, start=True):
+        self.tmp = tempfile.mkdtemp(prefix='yubin-t-')
+        os.chmod(self.tmp, 0o755)
+        self.home = os.path.join(self.tmp, 'home')
+        self.etc = os.path.join(self.tmp, 'etc')
+        os.mkdir(self.etc)
+        self.conf_path = os.path.join(self.etc, 'yubin.conf')
+        self.proc = None
+        self.env = dict(os.environ)
+        self.env.pop('YUBIN_CONF', None)
+        if env:
+            self.env.update(env)
+        self.defines = list(defines or [])
+        sections = {
+            'server': {'home': self.home, 'domain': 'localhost', 'log': 'stderr',
+                       'plugin_dir': os.path.join(BUILD, 'plugins')},
+            'smtp': {'port': '0', 'submission_port': '0', 'smtps_port': '0',
+                     'listen': '127.0.0.1', 'hostname': 'mx.test.invalid',
+                     'min_spare': '1', 'max_spare': '4'},
+            'pop3': {'port': '0', 'pop3s_port': '0', 'min_spare': '1', 'max_spare': '4'},
+            'queue': {},
+        }
+        if os.geteuid() == 0:
+            sections['server']['user'] = 'nobody'
+            sections['server']['group'] = 'nogroup'
+        if tls:
+            cert, key = make_cert(self.etc)
+            sections['server']['tls_cert'] = cert
+            sections['server']['tls_key'] = key
+        else:
+            sections['smtp']['smtps_port'] = 'off'
+            sections['pop3']['pop3s_port'] = 'off'
+        for sec, kv in (conf or {}).items():
+            sections.setdefault(sec, {}).update(kv)
+        self.write_conf(sections)
+        for name, text in (files or {}).items():
+            with open(os.path.join(self.etc, name), 'w') as f:
+                f.write(text)
+        self.ctl('setup')
+        for name, spec in (accounts or {}).items():
+            if isinstance(spec, tuple):
+                pw, extra = spec
+            else:
+                pw, extra = spec, []
+            self.ctl('account', 'add', name, pw, *extra)
+        self.ports = {}
+        if start:
+            self.start()
+
+    # configuration ---------------------------------------------------------
+    def write_conf(self, sections):
+        self.sections = sections
+        with open(self.conf_path, 'w') as f:
+            for sec, kv in sections.items():
+                f.write('[%s]\n' % sec)
+                for k, v in kv.items():
+                    f.write('%s = %s\n' % (k, v))
+                f.write('\n')
+
+    def ctl(self, *args, check=True, input=None):
+        """Run yubinctl -c CONF ARGS; returns CompletedProcess (text)."""
+        r = subprocess.run([binary('yubinctl'), '-c', self.conf_path] + list(args),
+                           env=self.env, input=input, capture_output=True, text=True)
+        if check and r.returncode != 0:
+            raise RuntimeError('yubinctl %s: exit %d: %s' % (' '.join(args), r.returncode,
+                                                            r.stderr))
+        return r
+
+    # process ---------------------------------------------------------------
+    def start(self, timeout=20):
+        ports = os.path.join(self.home, 'run', 'ports')
+        if os.path.exists(ports):
+            os.unlink(ports)
+        self.stderr_path = os.path.join(self.tmp, 'yubind.stderr')
+        self.stderr = open(self.stderr_path, 'ab')
+        argv = [binary('yubind'), '-c', self.conf_path, '-f']
+        for d in self.defines:
+            argv += ['-D', d]
+        self.proc = subprocess.Popen(argv, env=self.env, stdout=self.stderr,
+                                     stderr=self.stderr)
+        deadline = time.time() + timeout
+        while time.time() < deadline:
+            if self.proc.poll() is not None:
+                raise RuntimeError('yubind exited %d:\n%s' % (self.proc.returncode, self.log()))
+            if os.path.exists(ports):
+                self.ports = self.read_ports(ports)
+                if self.ports:
+                    return self
+            time.sleep(0.02)
+        raise RuntimeError('yubind did not write %s:\n%s' % (ports, self.log()))
+
+    @staticmethod
+    def read_ports(path):
+        result = {}
+        with open(path) as f:
+            for line in f:
+                parts = line.split()
+                if len(parts) != 2:
+                    continue
+                name, addr = parts
+                host, _, port = addr.rpartition(':')
+                result.setdefault(name, (host.strip('[]'), int(port)))
+        return result
+
+    def port(self, name):
+        return self.ports[name][1]
+
+    def addr(self, name):
+        return self.ports[name]
+
+    @property
+    def pid(self):
+        return self.proc.pid
+
+    def signal(self, sig):
+        os.kill(self.proc.pid, sig)
+
+    def stop(self, sig=signal.SIGTERM, timeout=30):
+        """Stop yubind; returns its exit status (None if it had to be killed)."""
+        if self.proc is None or self.proc.poll() is not None:
+            return self.proc.returncode if self.proc else None
+        self.proc.send_signal(sig)
+        try:
+            return self.proc.wait(timeout)
+        except subprocess.TimeoutExpired:
+            self.proc.kill()
+            self.proc.wait()
+            return None
+
+    def kill_tree(self):
+        """SIGKILL yubind and every process of its tree (crash tests)."""
+        pids = children_of(self.proc.pid) + [self.proc.pid]
+        for p in pids:
+            try:
+                os.kill(p, signal.SIGKILL)
+            except ProcessLookupError:
+                pass
+        self.proc.wait()
+
+    def children(self, role=None):
+        """PIDs of yubind's children, optionally only those of ROLE
+        ('smtp', 'pop3', 'queue': the process name is yubind-ROLE)."""
+        kids = children_of(self.proc.pid)
+        if role is None:
+            return kids
+        out = []
+        for p in kids:
+            try:
+                with open('/proc/%d/comm' % p) as f:
+                    title = f.read().strip()
+            except OSError:
+                continue
+            if title == 'yubind-' + role:
+                out.append(p)
+        return out
+
+    def log(self):
+        try:
+            with open(self.stderr_path, errors='replace') as f:
+                return f.read()
+        except (OSError, AttributeError):
+            return ''
+
+    def cleanup(self):
+        self.stop()
+        if os.environ.get('YUBIN_KEEP_TMP'):
+            return
+        shutil.rmtree(self.tmp, ignore_errors=True)
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        if exc[0] is not None:
+            sys.stdout.write(''.join('# ' + l + '\n' for l in self.log().splitlines()[-60:]))
+        self.cleanup()
+        return False
+
+    # clients ---------------------------------------------------------------
+    def smtp(self, listener='smtp', timeout=30, source=None):
+        host, port = self.addr(listener)
+        kw = {'timeout': timeout}
+        if source:
+            kw['source_address'] = (source, 0)
+        if listener == 'smtps':
+            return smtplib.SMTP_SSL(host, port, context=client_tls_context(), **kw)
+        return smtplib.SMTP(host, port, **kw)
+
+    def pop3(self, listener='pop3', timeout=30):
+        host, port = self.addr(listener)
+        if listener == 'pop3s':
+            return poplib.POP3_SSL(host, port, context=client_tls_context(), timeout=timeout)
+        return poplib.POP3(host, port, timeout=timeout)
+
+    def connect(self, listener='smtp', timeout=30, source=None):
+        """A raw socket to a listener (for protocol scripts)."""
+        host, port = self.addr(listener)
+        s = socket.create_connection((host, port), timeout=timeout,
+                                     source_address=(source, 0) if source else None)
+        return s
+
+    # mailboxes -------------------------------------------------------------
+    def maildir(self, account):
+        return os.path.join(self.home, 'mailbox', account, 'Maildir')
+
+    def mails(self, account):
+        """Contents (bytes) of the messages in ACCOUNT's Maildir, by name."""
+        out = []
+        d = self.maildir(account)
+        for sub in ('new', 'cur'):
+            p = os.path.join(d, sub)
+            if not os.path.isdir(p):
+                continue
+            for n in sorted(os.listdir(p)):
+                with open(os.path.join(p, n), 'rb') as f:
+                    out.append(f.read())
+        return out
+
+    def wait_mail(self, account, count, timeout=20):
+        """True once ACCOUNT holds at least COUNT messages (polls, no fixed sleep)."""
+        deadline = time.time() + timeout
+        while time.time() < deadline:
+            if len(self.mails(account)) >= count:
+                return True
+            time.sleep(0.02)
+        return False
+
+    def wait_log(self, pattern, timeout=20):
+        import re
+        deadline = time.time() + timeout
+        while time.time() < deadline:
+            if re.search(pattern, self.log()):
+                return True
+            time.sleep(0.02)
+        return False
+
+    def queue_files(self):
+        q = os.path.join(self.home, 'queue')
+        return sorted(n for n in os.listdir(q) if not n.startswith('.')) if os.path.isdir(q) else []
+
+
+def children_of(pid):
+    """All descendants of PID (from /proc)."""
+    kids = {}
+    for d in os.listdir('/proc'):
+        if not d.isdigit():
+            continue
+        try:
+            with open('/proc/%s/stat' % d) as f:
+                fields = f.read().rsplit(')', 1)[1].split()
+            kids.setdefault(int(fields[1]), []).append(int(d))
+        except (OSError, IndexError):
+            continue
+    out, todo = [], [pid]
+    while todo:
+        p = todo.pop()
+        for c in kids.get(p, []):
+            out.append(c)
+            todo.append(c)
+    return out
+
+
+class Raw:
+    """A line-oriented raw client for protocol scripts: send bytes, read replies."""
+
+    def __init__(self, sock):
+        self.sock = sock
+        self.buf = b''
+
+    def send(self, data):
+        if isinstance(data, str):
+            data = data.encode()
+        self.sock.sendall(data)
+
+    def line(self):
+        while b'\n' not in self.buf:
+            chunk = self.sock.recv(65536)
+            if not chunk:
+                r, self.buf = self.buf, b''
+                return r.decode(errors='replace') if r else None
+            self.buf += chunk
+        l, _, self.buf = self.buf.partition(b'\n')
+        return l.rstrip(b'\r').decode(errors='replace')
+
+    def reply(self):
+        """One SMTP reply (all continuation lines); returns (code, text)."""
+        lines = []
+        while True:
+            l = self.line()
+            if l is None:
+                return (None, '\n'.join(lines))
+            lines.append(l)
+            if len(l) < 4 or l[3] != '-':
+                break
+        try:
+            code = int(lines[-1][:3])
+        except ValueError:
+            code = None
+        return (code, '\n'.join(lines))
+
+    def cmd(self, text):
+        self.send(text + '\r\n')
+        return self.reply()
+
+    def close(self):
+        try:
+            self.sock.close()
+        except OSError:
+            pass
+
+
+def server_pid_for(sock):
+    """PID of the process that holds the server side of client socket SOCK
+    (found through /proc/net/tcp{,6} and /proc/*/fd)."""
+    lport = sock.getsockname()[1]
+    inodes = set()
+    for table in ('/proc/net/tcp', '/proc/net/tcp6'):
+        try:
+            with open(table) as f:
+                next(f)
+                for line in f:
+                    fields = line.split()
+                    rem_port = int(fields[2].rsplit(':', 1)[1], 16)
+                    if rem_port == lport:
+                        inodes.add(fields[9])
+        except OSError:
+            continue
+    for d in os.listdir('/proc'):
+        if not d.isdigit() or int(d) == os.getpid():
+            continue
+        fddir = '/proc/%s/fd' % d
+        try:
+            for fd in os.listdir(fddir):
+                try:
+                    target = os.readlink(os.path.join(fddir, fd))
+                except OSError:
+                    continue
+                if target.startswith('socket:[') and target[8:-1] in inodes:
+                    return int(d)
+        except OSError:
+            continue
+    return None
+
+
+def wait_until(pred, timeout=20, step=0.02):
+    """Poll PRED until it is true or TIMEOUT passes; returns its last value."""
+    deadline = time.time() + timeout
+    while True:
+        v = pred()
+        if v or time.time() >= deadline:
+            return v
+        time.sleep(step)

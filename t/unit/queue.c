@@ -1,0 +1,82 @@
+/*
+ * queue.c - envelope record encoding: round trip, hostile strings, corrupt
+ * records refused.
+ */
+#include <stdlib.h>
+#include <string.h>
+
+#include "../lib/tap.h"
+#include "buf.h"
+#include "queue.h"
+
+int
+main(void)
+{
+	static const char *const corrupt[] = {
+		"",
+		"E2 1 2 3 4 0 0 % - - -\n",
+		"E1 1 2 3 4 0 0\n",
+		"E1 1 2 3 4 0 0 %zz - - -\n",
+		"E1 1 2 3 4 0 0 a@b 1.2.3.4 helo %\nR 0 0 0\n",
+		"E1 1 2 3 4 0 0 a@b 1.2.3.4 helo %\nX 0 0 0 a b c\n",
+		"E1 1 2 3 4 0 0 a@b 1.2.3.4 helo %\nR 0 0 0 - - -\n",
+	};
+	struct envelope e, d;
+	struct buf b;
+	size_t i;
+
+	plan_no_plan();
+	memset(&e, 0, sizeof(e));
+	e.sender = strdup("sender with space%and percent@example.org");
+	strcpy(e.client_ip, "192.0.2.1");
+	strcpy(e.helo, "evil\r\nInjected: yes");
+	e.arrival = 1700000000;
+	e.size = 1234;
+	e.size_crlf = 1300;
+	e.release_at = 0;
+	e.body_8bit = 1;
+	envelope_add_rcpt(&e, "alice@localhost", "alice");
+	envelope_add_rcpt(&e, "-", NULL);
+	envelope_add_rcpt(&e, "remote@example.net", NULL);
+	e.rcpt[2].state = RCPT_FAILED;
+	e.rcpt[2].attempts = 3;
+	e.rcpt[2].next_try = 99;
+	e.rcpt[2].last_error = strdup("550 5.1.1 no such user");
+
+	buf_init(&b, 0);
+	envelope_encode(&e, &b);
+	ok(memchr(b.data, '\r', b.len) == NULL, "no raw CR in the record");
+	is_int(envelope_decode(&d, b.data, b.len), 0, "decodes");
+	is_str(d.sender, e.sender, "sender round trip");
+	is_str(d.helo, e.helo, "helo with CRLF round trip");
+	is_str(d.client_ip, "192.0.2.1", "client ip");
+	is_str(d.auth_user, "", "empty auth user");
+	is_int(d.arrival, 1700000000, "arrival");
+	is_int(d.size, 1234, "size");
+	is_int(d.size_crlf, 1300, "crlf size");
+	is_int(d.body_8bit, 1, "8bit flag");
+	is_int(d.nrcpt, 3, "three recipients");
+	is_str(d.rcpt[0].account, "alice", "local account");
+	is_str(d.rcpt[1].addr, "-", "a recipient spelt '-' survives");
+	ok(d.rcpt[1].account == NULL, "remote recipient has no account");
+	is_int(d.rcpt[2].state, RCPT_FAILED, "state");
+	is_int(d.rcpt[2].attempts, 3, "attempts");
+	is_int(d.rcpt[2].next_try, 99, "next try");
+	is_str(d.rcpt[2].last_error, "550 5.1.1 no such user", "last error");
+	envelope_clear(&d);
+
+	free(e.sender);
+	e.sender = strdup("");
+	envelope_encode(&e, &b);
+	is_int(envelope_decode(&d, b.data, b.len), 0, "null sender decodes");
+	is_str(d.sender, "", "null sender round trip");
+	envelope_clear(&d);
+
+	for (i = 0; i < sizeof(corrupt) / sizeof(corrupt[0]); i++)
+		is_int(envelope_decode(&d, corrupt[i], strlen(corrupt[i])), -1,
+		    "corrupt record %zu refused", i);
+
+	envelope_clear(&e);
+	buf_free(&b);
+	return done_testing();
+}
