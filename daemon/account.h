@@ -41,11 +41,30 @@ int	account_get(struct store *s, const char *name, struct account *a);
 int	account_put(struct store *s, const struct account *a);
 /* account_del - 1 deleted, 0 absent, -1 error. */
 int	account_del(struct store *s, const char *name);
-/* account_each - FN for every account in name order; FN non-zero stops. */
+/*
+ * account_tget, account_tput, account_tdel - the same inside a transaction
+ * (account_tput and account_tdel: a write one, e.g. from store_write, so
+ * that a whole import is one transaction).  Same return values.
+ */
+int	account_tget(struct store_txn *txn, const char *name, struct account *a);
+int	account_tput(struct store_txn *txn, const struct account *a);
+int	account_tdel(struct store_txn *txn, const char *name);
+/*
+ * account_each - FN for every account in name order; FN non-zero stops and
+ * is returned.  FN runs inside a read transaction: it must not write to the
+ * store.  A corrupt record is logged and skipped (the others are still
+ * visited) and makes the result -1, as does a store error.
+ */
 int	account_each(struct store *s, int (*fn)(void *ctx, const struct account *a),
 	    void *ctx);
+/* account_domain_valid - 1 if DOMAIN is "" or a host name of letters,
+ * digits, '-' and '.' (at most 255 bytes), 0 not (reason in *why_r, static). */
+int	account_domain_valid(const char *domain, const char **why_r);
 /* account_set_password - hash PASSWORD into A (and keep it when A->apop).
- * 0, or -1 (empty or too long password, KDF failure) with *why_r. */
+ * 0, or -1 with *why_r (static): empty, longer than ACCOUNT_PASSWORD_MAX,
+ * a control character in it (it could not be exported or typed at a POP3
+ * client), a leading "{HASH}" (import would take it for a hash), KDF
+ * failure. */
 int	account_set_password(struct account *a, const char *password,
 	    const char **why_r);
 /* account_verify - 1 the password matches, 0 it does not, -1 bad hash. */
@@ -53,9 +72,14 @@ int	account_verify(const struct account *a, const char *password);
 
 /* passwd_hash - new salted hash of PASSWORD into OUT.  0 or -1. */
 int	passwd_hash(const char *password, char *out, size_t outsize);
-/* passwd_verify - 1 match, 0 no match, -1 malformed HASH.  Constant time
- * in the password bytes. */
+/* passwd_verify - 1 match, 0 no match, -1 malformed HASH (or parameters
+ * past the ceilings that keep a bad record from costing minutes or
+ * gigabytes: ln <= 20, r <= 32, p <= 16, 128*r*2^ln <= 256 MiB).  Constant
+ * time in the password bytes. */
 int	passwd_verify(const char *hash, const char *password);
+/* passwd_hash_valid - 1 if HASH is a well-formed "$scrypt$..." within the
+ * ceilings above, else 0.  Does not run the KDF. */
+int	passwd_hash_valid(const char *hash);
 
 /*
  * E-Post tab-separated import/export (SEEDS.md §3.5):
@@ -66,10 +90,22 @@ int	passwd_verify(const char *hash, const char *password);
  * "PATH:LINE: message" and the whole file is refused (returns -1) so that
  * nothing of it is applied.  On 0, *list_r (owned, free()) holds *n_r
  * accounts ready for account_put.
+ * Lines: at most ACCOUNT_IMPORT_LINE_MAX bytes (a trailing CR is dropped);
+ * empty lines and lines starting with '#' are skipped; exactly 8 fields;
+ * flags 0, 1 or empty; MAILBOXLIMIT a non-negative integer or empty; a
+ * PASSWORD "{HASH}$scrypt$..." is taken as the hash (not with APOP 1, which
+ * needs the clear secret), any other is hashed (only once the whole file
+ * parsed cleanly); a name twice in one file is an error.  The format has no
+ * message-count limit: quota_count is 0 after import.  On -1, *list_r is
+ * NULL and *n_r 0.
  */
+#define ACCOUNT_IMPORT_LINE_MAX	4096	/* a line of 8 short fields; more is not an account */
+#define ACCOUNT_IMPORT_MAX	100000	/* accounts in one file (about 300 MB parsed) */
 int	account_import_parse(const char *path, struct account **list_r,
 	    size_t *n_r, struct errlist *errs);
-/* account_export_line - one line (with "\n") for A appended to OUT. */
+/* account_export_line - one line (with "\n") for A appended to OUT.
+ * 0, or -1 when OUT's ceiling is reached or a field holds a tab or another
+ * control character (the line could not be read back). */
 int	account_export_line(const struct account *a, struct buf *out);
 
 #endif

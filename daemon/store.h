@@ -49,7 +49,10 @@ int	store_open(struct store **store_r, const char *dir, const char **error_r);
 void	store_close(struct store **store);
 
 /* Transactions.  begin: 0 or -1.  commit: 0 or -1 (the txn is gone either
- * way).  abort: always succeeds.  A txn is used by one thread of one process. */
+ * way); a write txn in which a get, put or delete failed is not committed
+ * (-1).  abort: always succeeds.  A txn is used by one thread of one process;
+ * one write txn at a time per process (a second is our bug: log_panic).
+ * After MDB_MAP_FULL the map grows at the next begin with no txn open. */
 int	store_txn_begin(struct store *s, int rdonly, struct store_txn **txn_r);
 int	store_txn_commit(struct store_txn **txn);
 void	store_txn_abort(struct store_txn **txn);
@@ -66,7 +69,8 @@ int	store_tdel(struct store_txn *txn, enum store_db db, const void *key,
 	    size_t klen);
 /* store_titer - call FN for each live entry whose key starts with PREFIX
  * (PLEN 0: all), in key order.  FN's pointers are borrowed for the call only.
- * FN returns 0 to go on, non-zero to stop (returned).  -1 on error. */
+ * FN returns 0 to go on, non-zero to stop (returned).  -1 on error.
+ * FN must not write to DB itself while it is iterated. */
 typedef int store_iter_fn(void *ctx, const void *key, size_t klen,
 	    const void *val, size_t vlen, long long expires);
 int	store_titer(struct store_txn *txn, enum store_db db, const void *prefix,
@@ -76,7 +80,9 @@ int	store_titer(struct store_txn *txn, enum store_db db, const void *prefix,
  * store_write - run FN in a write transaction and commit when it returns 0
  * (abort when it returns non-zero, which is then returned).  When the map is
  * full the transaction is aborted, the map doubled and FN run again, so FN
- * must not have side effects outside the transaction.  0 or -1.
+ * must not have side effects outside the transaction (and no other txn of
+ * this process may be open, or the map cannot be resized).  The map doubles
+ * from 16 MiB up to 64 GiB.  0 or -1.
  */
 typedef int store_write_fn(struct store_txn *txn, void *ctx);
 int	store_write(struct store *s, store_write_fn *fn, void *ctx);

@@ -1,8 +1,833 @@
-/* ctl_account.c - placeholder */
+/*
+ * ctl_account.c - "yubinctl account": add, del, passwd, list, import,
+ * export (DESIGN.md §5, the E-Post format of SEEDS.md §3.5).
+ *
+ * Runs as the invoking user, root or the server user.  As root, what it
+ * creates (the account folder and its Maildir, the store files under
+ * HOME/state) is given to the user yubind's workers run as (priv_lookup:
+ * server.user/server.group, else nobody/nogroup), so they can use it after
+ * their privilege drop.
+ *
+ * Never: print a password (only "export" writes the clear secrets of apop
+ * accounts, as the format asks, to a file of mode 0600 or standard output),
+ * follow a symbolic link when creating or removing an account folder, or
+ * remove anything that is not strictly inside the mailbox root.
+ */
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "account.h"
+#include "buf.h"
+#include "config.h"
 #include "ctl.h"
+#include "paths.h"
+#include "priv.h"
+#include "util.h"
+
+#define ACCT_DIR_MODE	0700	/* account folder and Maildir: the server user's only */
+#define ACCT_RM_DEPTH	64	/* folder depth "del" descends; a Maildir needs 3 */
+#define ACCT_RM_PASSES	4	/* readdir passes per folder while entries vanish */
+
+#define USAGE_ADD	"account add NAME[@DOMAIN] [PASSWORD] [--apop] " \
+			"[--quota-size BYTES] [--quota-count N]"
+
+static const char *const maildir_sub[] = { "tmp", "new", "cur" };
+
+/* owner - who gets what we create: (-1, -1) unless running as root. */
+struct owner {
+	uid_t	uid;
+	gid_t	gid;
+};
+
+static int
+acct_owner(struct ctl *c, struct owner *o)
+{
+	char *why = NULL;
+
+	o->uid = (uid_t)-1;
+	o->gid = (gid_t)-1;
+	if (geteuid() != 0)
+		return 0;
+	if (priv_lookup(c->cfg, &o->uid, &o->gid, &why) == -1) {
+		ctl_error(CTL_USAGE, "%s", why);
+		free(why);
+		return -1;
+	}
+	return 0;
+}
+
+/* acct_store - the store (ctl_store lays out a missing home and gives
+ * the state files to the server user). */
+static struct store *
+acct_store(struct ctl *c, const struct owner *o)
+{
+	(void)o;
+	return ctl_store(c);
+}
+
+/* check_name - 0, or -1 after saying why NAME is refused. */
+static int
+check_name(const char *name)
+{
+	const char *why;
+	char esc[ACCOUNT_NAME_MAX * 4 + 8];
+
+	if (account_name_valid(name, &why))
+		return 0;
+	ctl_error(CTL_USAGE, "bad account name '%s': %s",
+	    str_escape(esc, sizeof(esc), name, strlen(name)), why);
+	return -1;
+}
+
+/* parse_count - a non-negative decimal with an optional K/M/G (1024)
+ * suffix; 0 or -1. */
+static int
+parse_count(const char *s, int suffix, long long *v)
+{
+	unsigned long long x;
+	char *end;
+	int shift = 0;
+
+	if (*s < '0' || *s > '9')
+		return -1;
+	errno = 0;
+	x = strtoull(s, &end, 10);
+	if (errno != 0)
+		return -1;
+	if (suffix && *end) {
+		switch (*end) {
+		case 'k': case 'K': shift = 10; break;
+		case 'm': case 'M': shift = 20; break;
+		case 'g': case 'G': shift = 30; break;
+		default: return -1;
+		}
+		end++;
+	}
+	if (*end != '\0' || x > (unsigned long long)(LLONG_MAX >> shift))
+		return -1;
+	*v = (long long)(x << shift);
+	return 0;
+}
+
+/*
+ * mkdir_owned - create NAME under DFD (mode ACCT_DIR_MODE, an existing one
+ * is kept) and open it without following a symbolic link; as root it is
+ * given to O.  The new fd, or -1 (errno).
+ */
+static int
+mkdir_owned(int dfd, const char *name, const struct owner *o)
+{
+	int fd, saved;
+
+	if (mkdirat(dfd, name, ACCT_DIR_MODE) == -1 && errno != EEXIST)
+		return -1;
+	fd = openat(dfd, name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+	if (fd == -1) {
+		struct stat st;
+
+		saved = errno;
+		if (fstatat(dfd, name, &st, AT_SYMLINK_NOFOLLOW) == 0 &&
+		    S_ISLNK(st.st_mode))
+			saved = ELOOP;
+		errno = saved;
+		return -1;
+	}
+	if (o->uid != (uid_t)-1 && fchown(fd, o->uid, o->gid) == -1) {
+		saved = errno;
+		close(fd);
+		errno = saved;
+		return -1;
+	}
+	return fd;
+}
+
+/*
+ * mailbox_create - ROOT/NAME/Maildir/{tmp,new,cur}, creating the home
+ * layout first when the mailbox root is missing.  0, or -1 after saying why.
+ */
+static int
+mailbox_create(struct ctl *c, const char *name, const struct owner *o)
+{
+	char *root = paths_mailbox_root(c->cfg), *where = NULL;
+	const char *what;
+	struct stat st;
+	int rfd = -1, afd = -1, mfd = -1, fd, r = -1;
+	size_t i;
+
+	if (stat(root, &st) == -1 && errno == ENOENT &&
+	    paths_setup(c->cfg, o->uid, o->gid, &what) == -1) {
+		ctl_error(CTL_RUNTIME, "%s: %s", what, strerror(errno));
+		free(root);
+		return -1;
+	}
+	where = xstrdup(root);
+	if ((rfd = open(root, O_RDONLY | O_DIRECTORY | O_CLOEXEC)) == -1)
+		goto fail;
+	free(where);
+	where = xasprintf("%s/%s", root, name);
+	if ((afd = mkdir_owned(rfd, name, o)) == -1)
+		goto fail;
+	free(where);
+	where = xasprintf("%s/%s/Maildir", root, name);
+	if ((mfd = mkdir_owned(afd, "Maildir", o)) == -1)
+		goto fail;
+	for (i = 0; i < sizeof(maildir_sub) / sizeof(maildir_sub[0]); i++) {
+		free(where);
+		where = xasprintf("%s/%s/Maildir/%s", root, name,
+		    maildir_sub[i]);
+		if ((fd = mkdir_owned(mfd, maildir_sub[i], o)) == -1)
+			goto fail;
+		close(fd);
+	}
+	free(where);
+	where = xasprintf("%s/%s", root, name);
+	if (fsync(mfd) == -1 || fsync(afd) == -1 || fsync(rfd) == -1)
+		goto fail;
+	r = 0;
+	goto out;
+fail:
+	ctl_error(CTL_RUNTIME, "%s: %s", where, errno == ELOOP ?
+	    "is a symbolic link" : strerror(errno));
+out:
+	if (mfd != -1)
+		close(mfd);
+	if (afd != -1)
+		close(afd);
+	if (rfd != -1)
+		close(rfd);
+	free(where);
+	free(root);
+	return r;
+}
+
+/* get_password - from ARG, or one line of standard input, into PW (SIZE);
+ * 0, or -1 after saying why. */
+static int
+get_password(const char *arg, char *pw, size_t size)
+{
+	if (arg == NULL)
+		return ctl_read_secret("password", pw, size);
+	if (str_copy(pw, size, arg) == -1) {
+		ctl_error(CTL_USAGE, "password longer than %d bytes",
+		    ACCOUNT_PASSWORD_MAX);
+		return -1;
+	}
+	return 0;
+}
+
+static int
+add_fn(struct store_txn *txn, void *ctx)
+{
+	struct account *a = ctx, *old;
+	int r;
+
+	old = xmalloc(sizeof(*old));
+	r = account_tget(txn, a->name, old);
+	explicit_bzero(old, sizeof(*old));
+	free(old);
+	if (r != 0)
+		return r;	/* 1: exists, -1: error */
+	return account_tput(txn, a) == -1 ? -1 : 0;
+}
+
+static int
+cmd_add(struct ctl *c, int argc, char **argv)
+{
+	struct account *a, *old;
+	struct owner o;
+	struct store *s;
+	const char *why, *pwarg = NULL;
+	char *name = NULL, *at, pw[ACCOUNT_PASSWORD_MAX + 2], esc[300];
+	int i, opts = 1, size, r = CTL_RUNTIME;
+
+	pw[0] = '\0';
+	a = xcalloc(1, sizeof(*a));
+	for (i = 0; i < argc; i++) {
+		if (opts && strcmp(argv[i], "--") == 0)
+			opts = 0;
+		else if (opts && strcmp(argv[i], "--apop") == 0)
+			a->apop = 1;
+		else if (opts && (strcmp(argv[i], "--quota-size") == 0 ||
+		    strcmp(argv[i], "--quota-count") == 0)) {
+			size = strcmp(argv[i], "--quota-size") == 0;
+			if (i + 1 == argc || parse_count(argv[i + 1], size,
+			    size ? &a->quota_size : &a->quota_count) == -1) {
+				r = ctl_error(CTL_USAGE, "%s needs a "
+				    "non-negative %s", argv[i], size ?
+				    "size in bytes (K, M, G suffixes allowed)" :
+				    "integer");
+				goto out;
+			}
+			i++;
+		} else if (opts && argv[i][0] == '-' && argv[i][1] == '-') {
+			r = ctl_error(CTL_USAGE, "unknown option '%s'; usage: "
+			    "yubinctl " USAGE_ADD, argv[i]);
+			goto out;
+		} else if (name == NULL)
+			name = argv[i];
+		else if (pwarg == NULL)
+			pwarg = argv[i];
+		else {
+			r = ctl_error(CTL_USAGE, "usage: yubinctl " USAGE_ADD);
+			goto out;
+		}
+	}
+	if (name == NULL) {
+		r = ctl_error(CTL_USAGE, "usage: yubinctl " USAGE_ADD);
+		goto out;
+	}
+	if ((at = strchr(name, '@')) != NULL) {
+		*at++ = '\0';
+		if (*at == '\0' || !account_domain_valid(at, &why)) {
+			r = ctl_error(CTL_USAGE, "bad domain '%s': %s",
+			    str_escape(esc, sizeof(esc), at, strlen(at)),
+			    *at ? why : "nothing after '@'");
+			goto out;
+		}
+		memcpy(a->domain, at, strlen(at) + 1);	/* valid: <= 255 */
+		str_lower(a->domain);
+	}
+	if (check_name(name) == -1) {
+		r = CTL_USAGE;
+		goto out;
+	}
+	memcpy(a->name, name, strlen(name) + 1);	/* valid: <= 64 */
+	if (acct_owner(c, &o) == -1) {
+		r = CTL_USAGE;
+		goto out;
+	}
+	if ((s = acct_store(c, &o)) == NULL)
+		goto out;
+	/* before asking for a password that would be thrown away */
+	old = xmalloc(sizeof(*old));
+	i = account_get(s, a->name, old);
+	explicit_bzero(old, sizeof(*old));
+	free(old);
+	if (i == -1)
+		goto out;
+	if (i == 1) {
+		r = ctl_error(CTL_USAGE, "account '%s' exists", a->name);
+		goto out;
+	}
+	if (get_password(pwarg, pw, sizeof(pw)) == -1) {
+		r = CTL_USAGE;
+		goto out;
+	}
+	if (account_set_password(a, pw, &why) == -1) {
+		r = ctl_error(CTL_USAGE, "%s", why);
+		goto out;
+	}
+	a->created = time_now();
+	i = store_write(s, add_fn, a);
+	if (i == 1) {
+		r = ctl_error(CTL_USAGE, "account '%s' exists", a->name);
+		goto out;
+	}
+	if (i != 0) {
+		r = ctl_error(CTL_RUNTIME, "account '%s' not stored", a->name);
+		goto out;
+	}
+	if (mailbox_create(c, a->name, &o) == -1) {
+		/* no account without its mailbox */
+		(void)account_del(s, a->name);
+		goto out;
+	}
+	r = CTL_OK;
+out:
+	explicit_bzero(pw, sizeof(pw));
+	explicit_bzero(a, sizeof(*a));
+	free(a);
+	return r;
+}
+
+/*
+ * rm_tree - remove everything inside the folder open at DFD (closed here),
+ * never following a symbolic link: entries are looked at with
+ * AT_SYMLINK_NOFOLLOW and folders entered with O_NOFOLLOW relative to their
+ * parent's fd.  0 or -1 (errno).
+ */
+static int
+rm_tree(int dfd, int depth)
+{
+	struct dirent *de;
+	struct stat st;
+	DIR *d;
+	int pass, removed, cfd, saved, r = 0;
+
+	if ((d = fdopendir(dfd)) == NULL) {
+		saved = errno;
+		close(dfd);
+		errno = saved;
+		return -1;
+	}
+	/* entries removed while reading may hide others: read again until a
+	 * pass removes nothing */
+	for (pass = 0, removed = 1; removed && pass < ACCT_RM_PASSES; pass++) {
+		removed = 0;
+		rewinddir(d);
+		while (r == 0 && (de = readdir(d)) != NULL) {
+			if (strcmp(de->d_name, ".") == 0 ||
+			    strcmp(de->d_name, "..") == 0)
+				continue;
+			if (fstatat(dirfd(d), de->d_name, &st,
+			    AT_SYMLINK_NOFOLLOW) == -1) {
+				if (errno != ENOENT)
+					r = -1;
+				continue;
+			}
+			if (S_ISDIR(st.st_mode)) {
+				if (depth >= ACCT_RM_DEPTH) {
+					errno = ELOOP;
+					r = -1;
+					break;
+				}
+				cfd = openat(dirfd(d), de->d_name, O_RDONLY |
+				    O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+				if (cfd == -1 || rm_tree(cfd, depth + 1) == -1 ||
+				    unlinkat(dirfd(d), de->d_name,
+				    AT_REMOVEDIR) == -1) {
+					if (errno != ENOENT)
+						r = -1;
+					continue;
+				}
+			} else if (unlinkat(dirfd(d), de->d_name, 0) == -1) {
+				if (errno != ENOENT)
+					r = -1;
+				continue;
+			}
+			removed++;
+		}
+	}
+	saved = errno;
+	closedir(d);
+	errno = saved;
+	return r;
+}
+
+/*
+ * mailbox_check - may the folder of NAME be removed?  1 yes (*st_r holds
+ * its lstat, *root_r the resolved mailbox root, owned), 0 there is none,
+ * -1 refused after saying why.  Nothing is changed.
+ */
+static int
+mailbox_check(struct ctl *c, const char *name, struct stat *st_r,
+    char **root_r)
+{
+	char *root = paths_mailbox_root(c->cfg);
+	char *dir = paths_account_dir(c->cfg, name);
+	char *rroot = NULL, *rdir = NULL;
+	size_t n;
+	int r = -1;
+
+	*root_r = NULL;
+	if (lstat(dir, st_r) == -1) {
+		if (errno == ENOENT)
+			r = 0;
+		else
+			ctl_error(CTL_RUNTIME, "%s: %s", dir, strerror(errno));
+		goto out;
+	}
+	if (S_ISLNK(st_r->st_mode)) {
+		ctl_error(CTL_RUNTIME, "%s is a symbolic link; refusing to "
+		    "remove it or what it points to", dir);
+		goto out;
+	}
+	if (!S_ISDIR(st_r->st_mode)) {
+		ctl_error(CTL_RUNTIME, "%s is not a folder; refusing to remove "
+		    "it", dir);
+		goto out;
+	}
+	if ((rroot = realpath(root, NULL)) == NULL ||
+	    (rdir = realpath(dir, NULL)) == NULL) {
+		ctl_error(CTL_RUNTIME, "%s: %s", rroot ? dir : root,
+		    strerror(errno));
+		goto out;
+	}
+	n = strlen(rroot);
+	if (strncmp(rdir, rroot, n) != 0 || rdir[n] != '/' ||
+	    rdir[n + 1] == '\0' || strchr(rdir + n + 1, '/') != NULL ||
+	    strcmp(rdir + n + 1, name) != 0) {
+		ctl_error(CTL_RUNTIME, "%s resolves to %s, not a folder of "
+		    "the mailbox root %s; refusing to remove it", dir, rdir,
+		    rroot);
+		goto out;
+	}
+	*root_r = rroot;
+	rroot = NULL;
+	r = 1;
+out:
+	free(rroot);
+	free(rdir);
+	free(root);
+	free(dir);
+	return r;
+}
+
+/* mailbox_remove - remove ROOT/NAME (checked by mailbox_check, ST its
+ * lstat); 0, or -1 after saying why. */
+static int
+mailbox_remove(const char *root, const char *name, const struct stat *st)
+{
+	struct stat now;
+	int rfd, dfd = -1, r = -1;
+
+	rfd = open(root, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	if (rfd == -1)
+		goto fail;
+	dfd = openat(rfd, name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW |
+	    O_CLOEXEC);
+	if (dfd == -1)
+		goto fail;
+	/* the folder checked is the folder opened */
+	if (fstat(dfd, &now) == -1)
+		goto fail;
+	if (now.st_dev != st->st_dev || now.st_ino != st->st_ino) {
+		errno = ESTALE;
+		goto fail;
+	}
+	r = rm_tree(dfd, 0);
+	dfd = -1;
+	if (r == -1 || unlinkat(rfd, name, AT_REMOVEDIR) == -1 ||
+	    fsync(rfd) == -1) {
+		r = -1;
+		goto fail;
+	}
+	close(rfd);
+	return 0;
+fail:
+	ctl_error(CTL_RUNTIME, "%s/%s: cannot remove: %s", root, name,
+	    errno == ELOOP ? "symbolic link or too deep" : strerror(errno));
+	if (dfd != -1)
+		close(dfd);
+	if (rfd != -1)
+		close(rfd);
+	return -1;
+}
+
+static int
+cmd_del(struct ctl *c, int argc, char **argv)
+{
+	struct owner o;
+	struct account *a;
+	struct store *s;
+	struct stat st;
+	char *root = NULL;
+	int has, r;
+
+	if (argc != 1)
+		return ctl_error(CTL_USAGE, "usage: yubinctl account del NAME");
+	if (check_name(argv[0]) == -1)
+		return CTL_USAGE;
+	if (acct_owner(c, &o) == -1)
+		return CTL_USAGE;
+	if ((s = acct_store(c, &o)) == NULL)
+		return CTL_RUNTIME;
+	a = xmalloc(sizeof(*a));
+	r = account_get(s, argv[0], a);
+	explicit_bzero(a, sizeof(*a));
+	free(a);
+	if (r == 0)
+		return ctl_error(CTL_USAGE, "unknown account '%s'", argv[0]);
+	if (r == -1)
+		return CTL_RUNTIME;
+	/* every check before anything changes */
+	if ((has = mailbox_check(c, argv[0], &st, &root)) == -1)
+		return CTL_RUNTIME;
+	r = account_del(s, argv[0]);
+	if (r == 0) {
+		free(root);
+		return ctl_error(CTL_USAGE, "unknown account '%s'", argv[0]);
+	}
+	if (r == -1) {
+		free(root);
+		return ctl_error(CTL_RUNTIME, "account '%s' not deleted",
+		    argv[0]);
+	}
+	r = CTL_OK;
+	if (has == 1 && mailbox_remove(root, argv[0], &st) == -1)
+		r = CTL_RUNTIME;
+	free(root);
+	return r;
+}
+
+struct passwd_ctx {
+	const struct account	*a;	/* the new hash and secret */
+	struct account		 cur;
+};
+
+static int
+passwd_fn(struct store_txn *txn, void *ctx)
+{
+	struct passwd_ctx *p = ctx;
+	int r;
+
+	r = account_tget(txn, p->a->name, &p->cur);
+	if (r != 1)
+		return r == 0 ? 1 : -1;
+	if (p->cur.apop != p->a->apop)
+		return 2;	/* changed under us: ask again */
+	memcpy(p->cur.hash, p->a->hash, sizeof(p->cur.hash));
+	memcpy(p->cur.secret, p->a->secret, sizeof(p->cur.secret));
+	return account_tput(txn, &p->cur) == -1 ? -1 : 0;
+}
+
+static int
+cmd_passwd(struct ctl *c, int argc, char **argv)
+{
+	struct passwd_ctx *p;
+	struct account *a;
+	struct owner o;
+	struct store *s;
+	const char *why;
+	char pw[ACCOUNT_PASSWORD_MAX + 2];
+	int i, r = CTL_RUNTIME;
+
+	if (argc < 1 || argc > 2)
+		return ctl_error(CTL_USAGE, "usage: yubinctl account passwd "
+		    "NAME [PASSWORD]");
+	if (check_name(argv[0]) == -1)
+		return CTL_USAGE;
+	if (acct_owner(c, &o) == -1)
+		return CTL_USAGE;
+	if ((s = acct_store(c, &o)) == NULL)
+		return CTL_RUNTIME;
+	pw[0] = '\0';
+	a = xcalloc(1, sizeof(*a));
+	p = xcalloc(1, sizeof(*p));
+	i = account_get(s, argv[0], a);
+	if (i == 0)
+		r = ctl_error(CTL_USAGE, "unknown account '%s'", argv[0]);
+	if (i != 1)
+		goto out;
+	if (get_password(argc == 2 ? argv[1] : NULL, pw, sizeof(pw)) == -1) {
+		r = CTL_USAGE;
+		goto out;
+	}
+	if (account_set_password(a, pw, &why) == -1) {
+		r = ctl_error(CTL_USAGE, "%s", why);
+		goto out;
+	}
+	p->a = a;
+	i = store_write(s, passwd_fn, p);
+	if (i == 1)
+		r = ctl_error(CTL_USAGE, "unknown account '%s'", argv[0]);
+	else if (i == 2)
+		r = ctl_error(CTL_RUNTIME, "account '%s' changed meanwhile; "
+		    "try again", argv[0]);
+	else if (i != 0)
+		r = ctl_error(CTL_RUNTIME, "password of '%s' not stored",
+		    argv[0]);
+	else
+		r = CTL_OK;
+out:
+	explicit_bzero(pw, sizeof(pw));
+	explicit_bzero(a, sizeof(*a));
+	explicit_bzero(p, sizeof(*p));
+	free(a);
+	free(p);
+	return r;
+}
+
+static int
+list_fn(void *ctx, const struct account *a)
+{
+	(void)ctx;
+	printf("%s\t%s\t%s\tquota_size=%lld\tquota_count=%lld\n", a->name,
+	    a->domain[0] ? a->domain : "-",
+	    a->apop && a->smtp_auth ? "apop,smtp_auth" : a->apop ? "apop" :
+	    a->smtp_auth ? "smtp_auth" : "-", a->quota_size, a->quota_count);
+	return 0;
+}
+
+static int
+cmd_list(struct ctl *c, int argc, char **argv)
+{
+	struct owner o;
+	struct store *s;
+	int r;
+
+	(void)argv;
+	if (argc != 0)
+		return ctl_error(CTL_USAGE, "usage: yubinctl account list");
+	if (acct_owner(c, &o) == -1)
+		return CTL_USAGE;
+	if ((s = acct_store(c, &o)) == NULL)
+		return CTL_RUNTIME;
+	r = account_each(s, list_fn, NULL);
+	if (fflush(stdout) == EOF || ferror(stdout))
+		return ctl_error(CTL_RUNTIME, "account list: cannot write the "
+		    "output");
+	if (r != 0)
+		return ctl_error(CTL_RUNTIME, "account list: the store has "
+		    "errors (see above)");
+	return CTL_OK;
+}
+
+struct import_ctx {
+	struct account	*list;
+	size_t		 n;
+	struct account	 old;
+};
+
+static int
+import_fn(struct store_txn *txn, void *ctx)
+{
+	struct import_ctx *ic = ctx;
+	size_t i;
+	int r;
+
+	for (i = 0; i < ic->n; i++) {
+		r = account_tget(txn, ic->list[i].name, &ic->old);
+		if (r == -1)
+			return -1;
+		if (r == 1)	/* replaced: keep when it was made */
+			ic->list[i].created = ic->old.created;
+		if (account_tput(txn, &ic->list[i]) == -1)
+			return -1;
+	}
+	return 0;
+}
+
+static int
+cmd_import(struct ctl *c, int argc, char **argv)
+{
+	struct import_ctx *ic;
+	struct errlist errs;
+	struct owner o;
+	struct store *s;
+	size_t i;
+	int r = CTL_RUNTIME;
+
+	if (argc != 1)
+		return ctl_error(CTL_USAGE, "usage: yubinctl account import "
+		    "FILE");
+	if (acct_owner(c, &o) == -1)
+		return CTL_USAGE;
+	ic = xcalloc(1, sizeof(*ic));
+	errlist_init(&errs);
+	if (account_import_parse(argv[0], &ic->list, &ic->n, &errs) == -1) {
+		errlist_print(&errs, stderr);
+		errlist_free(&errs);
+		free(ic);
+		return CTL_USAGE;
+	}
+	errlist_free(&errs);
+	if ((s = acct_store(c, &o)) == NULL)
+		goto out;
+	/* all or nothing: one transaction */
+	if (store_write(s, import_fn, ic) != 0) {
+		ctl_error(CTL_RUNTIME, "%s: nothing imported", argv[0]);
+		goto out;
+	}
+	for (i = 0; i < ic->n; i++)
+		if (mailbox_create(c, ic->list[i].name, &o) == -1)
+			goto out;
+	printf("imported %zu account%s\n", ic->n, ic->n == 1 ? "" : "s");
+	r = CTL_OK;
+out:
+	if (ic->list) {
+		explicit_bzero(ic->list, ic->n * sizeof(*ic->list));
+		free(ic->list);
+	}
+	explicit_bzero(ic, sizeof(*ic));
+	free(ic);
+	return r;
+}
+
+struct export_ctx {
+	struct buf	out;
+	int		bad;
+};
+
+static int
+export_fn(void *ctx, const struct account *a)
+{
+	struct export_ctx *e = ctx;
+
+	if (account_export_line(a, &e->out) == -1)
+		e->bad++;
+	return 0;
+}
+
+static int
+cmd_export(struct ctl *c, int argc, char **argv)
+{
+	struct export_ctx e;
+	struct owner o;
+	struct store *s;
+	int r = CTL_RUNTIME;
+
+	if (argc != 1)
+		return ctl_error(CTL_USAGE, "usage: yubinctl account export "
+		    "FILE (- for standard output)");
+	if (acct_owner(c, &o) == -1)
+		return CTL_USAGE;
+	if ((s = acct_store(c, &o)) == NULL)
+		return CTL_RUNTIME;
+	buf_init(&e.out, 0);
+	e.bad = 0;
+	if (account_each(s, export_fn, &e) != 0) {
+		ctl_error(CTL_RUNTIME, "account export: the store has errors "
+		    "(see above); nothing written");
+		goto out;
+	}
+	if (e.bad) {
+		ctl_error(CTL_RUNTIME, "account export: %d account%s cannot "
+		    "be written in this format (see above); nothing written",
+		    e.bad, e.bad == 1 ? "" : "s");
+		goto out;
+	}
+	if (strcmp(argv[0], "-") == 0) {
+		if (fflush(stdout) == EOF ||
+		    write_all(STDOUT_FILENO, e.out.data ? e.out.data : "",
+		    e.out.len) == -1) {
+			ctl_error(CTL_RUNTIME, "account export: %s",
+			    strerror(errno));
+			goto out;
+		}
+	} else if (file_write_atomic(argv[0], e.out.data ? e.out.data : "",
+	    e.out.len, 0600) == -1) {
+		ctl_error(CTL_RUNTIME, "%s: %s", argv[0], strerror(errno));
+		goto out;
+	}
+	r = CTL_OK;
+out:
+	if (e.out.data)
+		explicit_bzero(e.out.data, e.out.len);
+	buf_free(&e.out);
+	return r;
+}
+
+static const struct {
+	const char	*name;
+	int		(*fn)(struct ctl *, int, char **);
+} account_cmds[] = {
+	{ "add", cmd_add },
+	{ "del", cmd_del },
+	{ "passwd", cmd_passwd },
+	{ "list", cmd_list },
+	{ "import", cmd_import },
+	{ "export", cmd_export },
+};
+
 int
 ctl_cmd_account(struct ctl *c, int argc, char **argv)
 {
-	(void)c; (void)argc; (void)argv;
-	return ctl_error(CTL_USAGE, "not implemented");
+	size_t i;
+
+	if (argc >= 1)
+		for (i = 0; i < sizeof(account_cmds) / sizeof(account_cmds[0]);
+		    i++)
+			if (strcmp(argv[0], account_cmds[i].name) == 0)
+				return account_cmds[i].fn(c, argc - 1,
+				    argv + 1);
+	return ctl_error(CTL_USAGE, "usage: yubinctl account "
+	    "add|del|passwd|list|import|export ... (yubinctl -h shows all)");
 }

@@ -45,19 +45,6 @@ ctl_cmd_setup(struct ctl *c, int argc, char **argv)
 		return ctl_error(CTL_RUNTIME, "%s: %s", what, strerror(errno));
 	if (ctl_store(c) == NULL)
 		return CTL_RUNTIME;
-	if (geteuid() == 0) {
-		char *state = xasprintf("%s/state", config_home(c->cfg));
-		char *files[] = { xasprintf("%s/data.mdb", state),
-		    xasprintf("%s/lock.mdb", state) };
-		size_t i;
-
-		for (i = 0; i < 2; i++) {
-			if (chown(files[i], uid, gid) == -1)
-				ctl_error(CTL_RUNTIME, "%s: %s", files[i], strerror(errno));
-			free(files[i]);
-		}
-		free(state);
-	}
 	printf("home ready: %s\n", config_home(c->cfg));
 	return CTL_OK;
 }

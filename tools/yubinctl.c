@@ -8,6 +8,7 @@
  * 1 bad usage or input, 2 runtime error.
  */
 #include <errno.h>
+#include <fcntl.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -17,6 +18,7 @@
 #include "ctl.h"
 #include "log.h"
 #include "paths.h"
+#include "priv.h"
 #include "util.h"
 
 #define CTL_MAX_DEFS	64	/* -D options on one command line */
@@ -61,25 +63,65 @@ ctl_error(int code, const char *fmt, ...)
 	return code;
 }
 
+/*
+ * ctl_store - the store of HOME/state, opened on first use.  A missing home
+ * is laid out as "setup" would; as root, the state folder and its files are
+ * given to the server user (yubind, after dropping privileges, could not
+ * open a store owned by root).
+ */
 struct store *
 ctl_store(struct ctl *c)
 {
-	const char *why;
-	char *dir;
+	static const char *const files[] = { ".", "data.mdb", "lock.mdb" };
+	const char *why, *what;
+	char *dir, *err = NULL;
+	uid_t uid = (uid_t)-1;
+	gid_t gid = (gid_t)-1;
+	size_t i;
+	int fd, bad = 0;
 
 	if (c->store)
 		return c->store;
+	if (geteuid() == 0 && priv_lookup(c->cfg, &uid, &gid, &err) == -1) {
+		ctl_error(CTL_USAGE, "%s", err);
+		free(err);
+		return NULL;
+	}
 	dir = xasprintf("%s/state", config_home(c->cfg));
-	if (mkdir_p(dir, 0750) == -1) {
-		ctl_error(CTL_RUNTIME, "%s: %s", dir, strerror(errno));
+	if (access(dir, F_OK) == -1 && errno == ENOENT &&
+	    paths_setup(c->cfg, uid, gid, &what) == -1) {
+		ctl_error(CTL_RUNTIME, "%s: %s", what, strerror(errno));
 		free(dir);
 		return NULL;
 	}
 	if (store_open(&c->store, dir, &why) == -1) {
 		ctl_error(CTL_RUNTIME, "%s: %s", dir, why);
 		c->store = NULL;
+		free(dir);
+		return NULL;
 	}
+	if (uid == (uid_t)-1) {
+		free(dir);
+		return c->store;
+	}
+	fd = open(dir, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+	for (i = 0; fd != -1 && i < sizeof(files) / sizeof(files[0]); i++) {
+		if (fchownat(fd, files[i], uid, gid, AT_SYMLINK_NOFOLLOW) == -1 &&
+		    errno != ENOENT) {
+			ctl_error(CTL_RUNTIME, "%s/%s: chown: %s", dir, files[i],
+			    strerror(errno));
+			bad = 1;
+			break;
+		}
+	}
+	if (fd == -1) {
+		ctl_error(CTL_RUNTIME, "%s: %s", dir, strerror(errno));
+		bad = 1;
+	} else
+		close(fd);
 	free(dir);
+	if (bad)
+		store_close(&c->store);
 	return c->store;
 }
 
