@@ -49,6 +49,27 @@ ctl_cmd_setup(struct ctl *c, int argc, char **argv)
 	return CTL_OK;
 }
 
+/* pid_alive - 1 while PID runs (a zombie, stopped but not yet reaped by
+ * its parent, counts as gone). */
+static int
+pid_alive(pid_t pid)
+{
+	char path[64], line[1024], *p;
+	FILE *f;
+	int alive = 1;
+
+	if (kill(pid, 0) == -1)
+		return 0;
+	snprintf(path, sizeof(path), "/proc/%ld/stat", (long)pid);
+	if ((f = fopen(path, "r")) == NULL)
+		return 1;
+	if (fgets(line, sizeof(line), f) && (p = strrchr(line, ')')) != NULL &&
+	    p[1] == ' ' && p[2] == 'Z')
+		alive = 0;
+	fclose(f);
+	return alive;
+}
+
 /* read_pid - the pid of the running yubind, 0 when none runs. */
 static pid_t
 read_pid(struct ctl *c)
@@ -63,7 +84,7 @@ read_pid(struct ctl *c)
 		free(data);
 	}
 	free(path);
-	if (pid <= 1 || kill((pid_t)pid, 0) == -1)
+	if (pid <= 1 || !pid_alive((pid_t)pid))
 		return 0;
 	return (pid_t)pid;
 }
@@ -147,7 +168,7 @@ ctl_cmd_stop(struct ctl *c, int argc, char **argv)
 		return ctl_error(CTL_RUNTIME, "kill %ld: %s", (long)pid, strerror(errno));
 	deadline = now_ms() + 1000 * (config_int(c->cfg, "server.time_out_of_stop") +
 	    STOP_WAIT_EXTRA);
-	while (kill(pid, 0) == 0) {
+	while (pid_alive(pid)) {
 		if (now_ms() > deadline)
 			return ctl_error(CTL_RUNTIME, "yubind (pid %ld) did not stop",
 			    (long)pid);

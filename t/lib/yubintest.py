@@ -23,6 +23,7 @@ import os
 import poplib
 import shutil
 import signal
+import signal as signal_mod
 import smtplib
 import socket
 import ssl
@@ -232,7 +233,7 @@ class Server:
     def signal(self, sig):
         os.kill(self.proc.pid, sig)
 
-    def stop(self, sig=signal.SIGTERM, timeout=30):
+    def stop(self, sig=signal_mod.SIGTERM, timeout=30):
         """Stop yubind; returns its exit status (None if it had to be killed)."""
         if self.proc is None or self.proc.poll() is not None:
             return self.proc.returncode if self.proc else None
@@ -249,7 +250,7 @@ class Server:
         pids = children_of(self.proc.pid) + [self.proc.pid]
         for p in pids:
             try:
-                os.kill(p, signal.SIGKILL)
+                os.kill(p, signal_mod.SIGKILL)
             except ProcessLookupError:
                 pass
         self.proc.wait()

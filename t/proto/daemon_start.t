@@ -34,7 +34,9 @@ t.is_(r.returncode, 1, 'bad usage exits 1')
 s.cleanup()
 
 if os.geteuid() == 0:
-    s = Server(start=False, conf={'server': {'user': 'no-such-user-here'}})
+    s = Server(start=False)
+    s.sections['server']['user'] = 'no-such-user-here'
+    s.write_conf(s.sections)
     r = subprocess.run([binary('yubind'), '-c', s.conf_path, '-f'], capture_output=True,
                        text=True, timeout=30)
     t.is_(r.returncode, 1, 'unknown server.user exits 1')
