@@ -31,7 +31,7 @@ with Server(accounts={'alice': 'pw'}, conf={'smtp': {'max_recipients': '5'}}) as
     t.is_(code, 250, 'message accepted across the reload')
     c.cmd('QUIT')
     c.close()
-    t.ok(s.wait_mail('alice', 2), 'delivered')
+    t.ok(s.wait_mail('alice', 1), 'delivered (a repeated recipient gets one copy)')
 
     c = Raw(s.connect('smtp'))
     c.reply()
@@ -71,6 +71,6 @@ with Server(accounts={'alice': 'pw'}, conf={'smtp': {'max_recipients': '5'}}) as
     c.close()
     t.is_(s.proc.wait(30), 0, 'master exits 0 after the session ends')
     s.start()
-    t.ok(s.wait_mail('alice', 3), 'the message accepted during the stop is delivered')
+    t.ok(s.wait_mail('alice', 2), 'the message accepted during the stop is delivered')
 
 t.done()
