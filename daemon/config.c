@@ -1720,3 +1720,53 @@ config_print(const struct config *cfg, FILE *f)
 	}
 	buf_free(&val);
 }
+
+/*
+ * config_text - KEY's value as plain text for plugins: "section.key", or a
+ * bare seed name of a per-account key ("reject_domain").  Booleans are
+ * "1"/"0", sizes bytes, durations seconds, lists comma-separated.  1 found
+ * (OUT reset and filled), 0 no such key.
+ */
+int
+config_text(const struct config *cfg, const char *key, struct buf *out)
+{
+	const struct cfg_key *k;
+	const struct cfg_val *v;
+	const char *dot = strchr(key, '.');
+	size_t i;
+	int ix = -1;
+
+	if (dot)
+		ix = cfg_find(cfg, key, (size_t)(dot - key), dot + 1,
+		    strlen(dot + 1), NULL);
+	else
+		for (i = 0; i < CFG_NKEYS && ix < 0; i++)
+			if ((cfg_keys[i].flags & CFG_ACCOUNT) &&
+			    strcmp(cfg_keys[i].name, key) == 0)
+				ix = (int)i;
+	if (ix < 0)
+		return 0;
+	k = &cfg_keys[ix];
+	v = &cfg->val[ix];
+	buf_reset(out);
+	switch (k->type) {
+	case CFG_BOOL:
+	case CFG_INT:
+	case CFG_PORT:
+	case CFG_SIZE:
+	case CFG_DURATION:
+		buf_printf(out, "%lld", v->num);
+		break;
+	case CFG_STRING:
+	case CFG_PATH:
+		buf_puts(out, v->str);
+		break;
+	case CFG_LIST:
+	case CFG_ADDRLIST:
+	case CFG_IPLIST:
+		for (i = 0; i < v->list.n; i++)
+			buf_printf(out, "%s%s", i ? "," : "", v->list.v[i]);
+		break;
+	}
+	return 1;
+}

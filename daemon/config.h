@@ -29,6 +29,7 @@
 
 #include <stdio.h>
 
+#include "buf.h"
 #include "util.h"
 
 struct config;
@@ -92,6 +93,14 @@ const char *config_plugins_name(const struct config *cfg, size_t i);
  */
 int	config_account(const struct config *base, const char *path,
 	    struct config **cfg_r, struct errlist *errs);
+
+/*
+ * config_text - KEY's value as plain text (for plugins): KEY is
+ * "section.key" or the bare seed name of a per-account key.  Booleans
+ * "1"/"0", sizes in bytes, durations in seconds, lists comma-separated.
+ * Returns 1 (OUT filled) or 0 when there is no such key.
+ */
+int	config_text(const struct config *cfg, const char *key, struct buf *out);
 
 /*
  * config_print - the effective configuration as yubin.conf text: every

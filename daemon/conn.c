@@ -78,7 +78,8 @@ conn_close(struct conn *c)
 	buf_free(&c->out);
 }
 
-/* conn_wait - poll for EVENTS up to the timeout.  1 ready, 0 timeout, -1. */
+/* conn_wait - poll for EVENTS up to MS milliseconds (negative: no limit,
+ * 0: do not wait).  1 ready, 0 timeout, -1. */
 static int
 conn_wait(struct conn *c, short events, int ms)
 {
@@ -88,11 +89,18 @@ conn_wait(struct conn *c, short events, int ms)
 	pfd.fd = c->fd;
 	pfd.events = events;
 	for (;;) {
-		r = poll(&pfd, 1, ms > 0 ? ms : -1);
+		r = poll(&pfd, 1, ms);
 		if (r == -1 && errno == EINTR)
 			continue;
 		return r < 0 ? -1 : r;
 	}
+}
+
+/* conn_tmo - the session's timeout for conn_wait (none: -1). */
+static int
+conn_tmo(const struct conn *c)
+{
+	return c->timeout_ms > 0 ? c->timeout_ms : -1;
 }
 
 int
@@ -113,7 +121,7 @@ conn_tls_accept(struct conn *c, SSL_CTX *ctx, const char **why_r)
 		e = SSL_get_error(c->ssl, r);
 		if (e == SSL_ERROR_WANT_READ || e == SSL_ERROR_WANT_WRITE) {
 			if (conn_wait(c, e == SSL_ERROR_WANT_READ ? POLLIN : POLLOUT,
-			    c->timeout_ms) <= 0) {
+			    conn_tmo(c)) <= 0) {
 				*why_r = "TLS handshake timed out";
 				return -1;
 			}
@@ -152,7 +160,7 @@ conn_fill(struct conn *c)
 	}
 	for (;;) {
 		if (c->ssl == NULL || SSL_pending(c->ssl) == 0) {
-			r = conn_wait(c, POLLIN, c->timeout_ms);
+			r = conn_wait(c, POLLIN, conn_tmo(c));
 			if (r == 0)
 				return CONN_TIMEOUT;
 			if (r < 0)
@@ -230,6 +238,12 @@ conn_getline(struct conn *c, size_t max, char **line_r, size_t *len_r,
 }
 
 int
+conn_buffered(const struct conn *c)
+{
+	return c->in.len > c->in_off || (c->ssl && SSL_pending(c->ssl) > 0);
+}
+
+int
 conn_pending(struct conn *c)
 {
 	if (c->in.len > c->in_off)
@@ -300,7 +314,7 @@ conn_flush(struct conn *c)
 			e = SSL_get_error(c->ssl, r);
 			if ((e == SSL_ERROR_WANT_WRITE || e == SSL_ERROR_WANT_READ) &&
 			    conn_wait(c, e == SSL_ERROR_WANT_READ ? POLLIN : POLLOUT,
-			    c->timeout_ms) > 0)
+			    conn_tmo(c)) > 0)
 				continue;
 			goto fail;
 		}
@@ -312,7 +326,7 @@ conn_flush(struct conn *c)
 		if (n == -1 && errno == EINTR)
 			continue;
 		if (n == -1 && errno == EAGAIN &&
-		    conn_wait(c, POLLOUT, c->timeout_ms) > 0)
+		    conn_wait(c, POLLOUT, conn_tmo(c)) > 0)
 			continue;
 		goto fail;
 	}

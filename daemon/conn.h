@@ -64,9 +64,12 @@ const char *conn_tls_info(const struct conn *c);
  */
 int	conn_getline(struct conn *c, size_t max, char **line_r, size_t *len_r,
 	    int *term_r);
+/* conn_buffered - 1 when input is already buffered (no system call). */
+int	conn_buffered(const struct conn *c);
 /* conn_pending - 1 when input is already buffered or readable right now. */
 int	conn_pending(struct conn *c);
-/* conn_wait_readable - 1 readable within MS, 0 not, -1 error. */
+/* conn_wait_readable - 1 readable within MS (0: now, negative: no limit),
+ * 0 not, -1 error. */
 int	conn_wait_readable(struct conn *c, int ms);
 /* conn_discard_input - drop everything buffered (before a TLS handshake). */
 void	conn_discard_input(struct conn *c);

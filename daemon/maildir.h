@@ -21,7 +21,9 @@ int	maildir_create(const char *dir);
  * into tmp/ (copy when linking fails, e.g. across file systems), fsync the
  * copy, rename into new/, fsync new/.  Returns 1 stored, 0 already stored
  * (same name in new/ or cur/), -1 error (errno).  The stored path is written
- * to PATH_R (PATHSIZE bytes) when not NULL.
+ * to PATH_R (PATHSIZE bytes) when not NULL (for 0, the path of the copy
+ * already there).  QID must be printable, without '/', ':' or ',', not
+ * start with '.', at most 64 characters (else -1 with EINVAL).
  */
 int	maildir_deliver(const char *dir, const char *srcpath, const char *qid,
 	    unsigned idx, long long size, long long crlfsize, char *path_r,

@@ -1,0 +1,406 @@
+/*
+ * auth.c - credential checks for SMTP AUTH and POP3; see auth.h.
+ *
+ * A login names an account either bare ("alice") or with a local domain
+ * ("alice@example.org", the domain one of server.domain, server.alias or
+ * smtp.subhost, compared without regard to case).  Passwords are checked
+ * against the account's salted hash (account_verify); APOP and CRAM-MD5 need
+ * the clear secret that only accounts created with --apop keep.
+ *
+ * Never: tell a caller, by answer or by timing, whether an account exists (a
+ * login for no account still pays one KDF run against a dummy hash); compare
+ * secrets or digests with memcmp/strcmp; log a password; keep a secret in
+ * memory longer than the call (copies are cleansed).
+ *
+ * Runs in SMTP and POP3 workers, as server.user.
+ */
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+
+#include <openssl/crypto.h>
+#include <openssl/evp.h>
+#include <openssl/hmac.h>
+
+#include "auth.h"
+#include "config.h"
+#include "log.h"
+#include "store.h"
+#include "util.h"
+
+#define AUTH_LOGIN_MAX		(ACCOUNT_NAME_MAX + 1 + 255)	/* name@domain, domain per RFC 1035 */
+#define AUTH_MD5_HEX		32
+#define AUTH_B64_CHUNK		3072	/* input bytes encoded per EVP_EncodeBlock call; a multiple of 3 */
+
+/* auth_domain_local - 1 when DOMAIN is one of ours. */
+static int
+auth_domain_local(const struct config *cfg, const char *domain)
+{
+	static const char *const lists[] = { "server.alias", "smtp.subhost" };
+	const struct cfg_list *l;
+	size_t i, j;
+
+	if (strcasecmp(domain, config_str(cfg, "server.domain")) == 0)
+		return 1;
+	for (i = 0; i < sizeof(lists) / sizeof(lists[0]); i++) {
+		l = config_list(cfg, lists[i]);
+		for (j = 0; l != NULL && j < l->n; j++)
+			if (strcasecmp(domain, l->v[j]) == 0)
+				return 1;
+	}
+	return 0;
+}
+
+int
+auth_account_name(const struct config *cfg, const char *login, char *out)
+{
+	char tmp[AUTH_LOGIN_MAX + 1];
+	const char *why;
+	char *at;
+
+	out[0] = '\0';
+	if (str_copy(tmp, sizeof(tmp), login) == -1)
+		return 0;
+	if ((at = strrchr(tmp, '@')) != NULL) {
+		*at = '\0';
+		if (at[1] == '\0' || !auth_domain_local(cfg, at + 1))
+			return 0;
+	}
+	if (strlen(tmp) > ACCOUNT_NAME_MAX)
+		return 0;
+	str_lower(tmp);
+	if (!account_name_valid(tmp, &why))
+		return 0;
+	memcpy(out, tmp, strlen(tmp) + 1);
+	return 1;
+}
+
+/*
+ * auth_burn_kdf - spend the time a real password check costs, so that a
+ * login for no account answers as slowly as a wrong password.  The dummy hash
+ * is made once per process (a cache, not state).
+ */
+static void
+auth_burn_kdf(const char *password)
+{
+	static char dummy[ACCOUNT_HASH_MAX];
+
+	if (dummy[0] == '\0' && passwd_hash("yubin-dummy-password", dummy,
+	    sizeof(dummy)) == -1) {
+		dummy[0] = '\0';
+		return;
+	}
+	(void)passwd_verify(dummy, password);
+}
+
+/* auth_lookup - resolve LOGIN and read its account into *A.  1/0/-1. */
+static int
+auth_lookup(const struct config *cfg, struct store *s, const char *login,
+    struct account *a)
+{
+	char name[ACCOUNT_NAME_MAX + 1];
+
+	if (!auth_account_name(cfg, login, name))
+		return 0;
+	return account_get(s, name, a);
+}
+
+int
+auth_password(const struct config *cfg, struct store *s, const char *login,
+    const char *password, struct account *a)
+{
+	struct account *tmp;
+	int r;
+
+	if (password[0] == '\0' || strlen(password) > ACCOUNT_PASSWORD_MAX)
+		return 0;
+	tmp = xmalloc(sizeof(*tmp));
+	r = auth_lookup(cfg, s, login, tmp);
+	if (r == 1) {
+		r = account_verify(tmp, password);
+		if (r == -1) {
+			log_err("auth: account %s: stored hash is malformed",
+			    tmp->name);
+			r = 0;
+		}
+	} else if (r == 0)
+		auth_burn_kdf(password);
+	if (r == 1)
+		*a = *tmp;
+	OPENSSL_cleanse(tmp, sizeof(*tmp));
+	free(tmp);
+	return r;
+}
+
+/* auth_hex_lower - lower-case hex of LEN bytes into OUT (2*LEN+1). */
+static void
+auth_hex_lower(const unsigned char *p, size_t len, char *out)
+{
+	static const char hex[] = "0123456789abcdef";
+	size_t i;
+
+	for (i = 0; i < len; i++) {
+		out[2 * i] = hex[p[i] >> 4];
+		out[2 * i + 1] = hex[p[i] & 15];
+	}
+	out[2 * len] = '\0';
+}
+
+/* auth_digest_match - 1 when the client's hex DIGEST (any case, exactly 32
+ * digits) equals the lower-case WANT; constant time in the digits. */
+static int
+auth_digest_match(const char *digest, const char *want)
+{
+	char got[AUTH_MD5_HEX + 1];
+	size_t i;
+
+	for (i = 0; i < AUTH_MD5_HEX; i++) {
+		char ch = digest[i];
+
+		if (ch >= 'A' && ch <= 'F')
+			ch = (char)(ch - 'A' + 'a');
+		else if (!((ch >= '0' && ch <= '9') || (ch >= 'a' && ch <= 'f')))
+			return 0;	/* also stops at the NUL of a short one */
+		got[i] = ch;
+	}
+	if (digest[AUTH_MD5_HEX] != '\0')
+		return 0;
+	got[AUTH_MD5_HEX] = '\0';
+	return CRYPTO_memcmp(got, want, AUTH_MD5_HEX) == 0;
+}
+
+int
+auth_apop(const struct config *cfg, struct store *s, const char *login,
+    const char *timestamp, const char *digest_hex, struct account *a)
+{
+	unsigned char md[EVP_MAX_MD_SIZE];
+	char want[AUTH_MD5_HEX + 1];
+	unsigned int mdlen = 0;
+	struct account *tmp;
+	EVP_MD_CTX *ctx;
+	int r;
+
+	tmp = xmalloc(sizeof(*tmp));
+	r = auth_lookup(cfg, s, login, tmp);
+	if (r == 1 && (!tmp->apop || tmp->secret[0] == '\0'))
+		r = 0;
+	if (r == 1) {
+		if ((ctx = EVP_MD_CTX_new()) == NULL ||
+		    EVP_DigestInit_ex(ctx, EVP_md5(), NULL) != 1 ||
+		    EVP_DigestUpdate(ctx, timestamp, strlen(timestamp)) != 1 ||
+		    EVP_DigestUpdate(ctx, tmp->secret, strlen(tmp->secret)) != 1 ||
+		    EVP_DigestFinal_ex(ctx, md, &mdlen) != 1 || mdlen != 16) {
+			log_err("auth: MD5 unavailable");
+			r = -1;
+		}
+		EVP_MD_CTX_free(ctx);
+	}
+	if (r == 1) {
+		auth_hex_lower(md, 16, want);
+		r = auth_digest_match(digest_hex, want);
+	}
+	if (r == 1)
+		*a = *tmp;
+	OPENSSL_cleanse(tmp, sizeof(*tmp));
+	OPENSSL_cleanse(md, sizeof(md));
+	free(tmp);
+	return r;
+}
+
+int
+auth_cram_md5(const struct config *cfg, struct store *s,
+    const char *challenge, const char *response, struct account *a)
+{
+	unsigned char md[EVP_MAX_MD_SIZE];
+	char login[AUTH_LOGIN_MAX + 1];
+	char want[AUTH_MD5_HEX + 1];
+	unsigned int mdlen = 0;
+	struct account *tmp;
+	const char *sp;
+	int r;
+
+	/* "login hexdigest": the login may hold spaces, the digest not */
+	if ((sp = strrchr(response, ' ')) == NULL || sp == response ||
+	    (size_t)(sp - response) > AUTH_LOGIN_MAX)
+		return 0;
+	memcpy(login, response, (size_t)(sp - response));
+	login[sp - response] = '\0';
+	tmp = xmalloc(sizeof(*tmp));
+	r = auth_lookup(cfg, s, login, tmp);
+	if (r == 1 && (!tmp->apop || tmp->secret[0] == '\0'))
+		r = 0;
+	if (r == 1 && HMAC(EVP_md5(), tmp->secret, (int)strlen(tmp->secret),
+	    (const unsigned char *)challenge, strlen(challenge), md,
+	    &mdlen) == NULL) {
+		log_err("auth: HMAC-MD5 unavailable");
+		r = -1;
+	}
+	if (r == 1 && mdlen != 16)
+		r = -1;
+	if (r == 1) {
+		auth_hex_lower(md, 16, want);
+		r = auth_digest_match(sp + 1, want);
+	}
+	if (r == 1)
+		*a = *tmp;
+	OPENSSL_cleanse(tmp, sizeof(*tmp));
+	OPENSSL_cleanse(md, sizeof(md));
+	free(tmp);
+	return r;
+}
+
+int
+auth_plain_decode(char *raw, size_t len, char **authz_r, char **authc_r,
+    char **pass_r)
+{
+	char *nul1, *nul2;
+
+	if (len == 0)
+		return -1;
+	if ((nul1 = memchr(raw, '\0', len)) == NULL)
+		return -1;
+	nul2 = memchr(nul1 + 1, '\0', len - (size_t)(nul1 + 1 - raw));
+	if (nul2 == NULL)
+		return -1;
+	/* no third NUL; authcid and passwd are 1*SAFE (RFC 4616) */
+	if (memchr(nul2 + 1, '\0', len - (size_t)(nul2 + 1 - raw)) != NULL ||
+	    nul2 == nul1 + 1 || nul2 + 1 == raw + len)
+		return -1;
+	raw[len] = '\0';	/* RAW holds LEN + 1 bytes (see auth.h) */
+	*authz_r = raw;
+	*authc_r = nul1 + 1;
+	*pass_r = nul2 + 1;
+	return 0;
+}
+
+int
+b64_encode(const void *p, size_t len, struct buf *out)
+{
+	unsigned char chunk[AUTH_B64_CHUNK / 3 * 4 + 1];
+	const unsigned char *in = p;
+	size_t n, mark = out->len;
+	int w;
+
+	while (len > 0) {
+		n = len < AUTH_B64_CHUNK ? len : AUTH_B64_CHUNK;
+		w = EVP_EncodeBlock(chunk, in, (int)n);
+		if (w < 0 || buf_append(out, chunk, (size_t)w) == -1) {
+			out->len = mark;
+			if (out->data)
+				out->data[mark] = '\0';
+			return -1;
+		}
+		in += n;
+		len -= n;
+	}
+	return buf_append(out, "", 0);
+}
+
+/* b64_value - the 6-bit value of base64 character CH, or -1. */
+static int
+b64_value(unsigned char ch)
+{
+	if (ch >= 'A' && ch <= 'Z')
+		return ch - 'A';
+	if (ch >= 'a' && ch <= 'z')
+		return ch - 'a' + 26;
+	if (ch >= '0' && ch <= '9')
+		return ch - '0' + 52;
+	if (ch == '+')
+		return 62;
+	if (ch == '/')
+		return 63;
+	return -1;
+}
+
+int
+b64_decode(const char *s, size_t len, struct buf *out)
+{
+	unsigned char chunk[AUTH_B64_CHUNK + 3];
+	size_t i, pad = 0, n, mark = out->len;
+	int w;
+
+	/* strict RFC 4648: whole quanta, alphabet only, '=' only as the last
+	 * one or two characters, no white space, zero bits under the padding */
+	if (len % 4 != 0)
+		return -1;
+	if (len > 0 && s[len - 1] == '=')
+		pad = s[len - 2] == '=' ? 2 : 1;
+	for (i = 0; i < len - pad; i++)
+		if (b64_value((unsigned char)s[i]) < 0)
+			return -1;
+	if (pad == 2 && (b64_value((unsigned char)s[len - 3]) & 0x0f) != 0)
+		return -1;
+	if (pad == 1 && (b64_value((unsigned char)s[len - 2]) & 0x03) != 0)
+		return -1;
+	for (i = 0; i < len; i += n) {
+		n = len - i < AUTH_B64_CHUNK / 3 * 4 ? len - i :
+		    AUTH_B64_CHUNK / 3 * 4;
+		w = EVP_DecodeBlock(chunk, (const unsigned char *)s + i, (int)n);
+		if (w < 0)
+			goto fail;
+		if (i + n == len)
+			w -= (int)pad;	/* EVP_DecodeBlock counts the padding */
+		if (buf_append(out, chunk, (size_t)w) == -1)
+			goto fail;
+	}
+	OPENSSL_cleanse(chunk, sizeof(chunk));
+	return buf_append(out, "", 0);
+fail:
+	OPENSSL_cleanse(chunk, sizeof(chunk));
+	out->len = mark;
+	if (out->data)
+		out->data[mark] = '\0';
+	return -1;
+}
+
+struct auth_login_rec {
+	const char	*name;
+	const char	*ip;
+	char		 val[64];
+	size_t		 vlen;
+	long long	 expires;
+};
+
+static int
+auth_record_fn(struct store_txn *txn, void *ctx)
+{
+	struct auth_login_rec *r = ctx;
+	char key[128];
+	int klen;
+
+	klen = snprintf(key, sizeof(key), "login/%s", r->name);
+	if (klen < 0 || (size_t)klen >= sizeof(key) ||
+	    store_tput(txn, STORE_META, key, (size_t)klen, r->val, r->vlen,
+	    0) == -1)
+		return -1;
+	klen = snprintf(key, sizeof(key), "popip/%s", r->ip);
+	if (klen < 0 || (size_t)klen >= sizeof(key) ||
+	    store_tput(txn, STORE_META, key, (size_t)klen, r->name,
+	    strlen(r->name), r->expires) == -1)
+		return -1;
+	return 0;
+}
+
+int
+auth_record_login(const struct config *cfg, struct store *s,
+    const char *name, const char *ip)
+{
+	struct auth_login_rec r;
+	long long now = time_now(), ttl;
+	int n;
+
+	ttl = config_int(cfg, "smtp.pop_befor_smtp_time_to_live");
+	r.name = name;
+	r.ip = ip;
+	r.expires = now + (ttl > 0 ? ttl : 0);
+	n = snprintf(r.val, sizeof(r.val), "%lld,%s", now, ip);
+	if (n < 0 || (size_t)n >= sizeof(r.val)) {
+		errno = EINVAL;
+		return -1;
+	}
+	r.vlen = (size_t)n;
+	return store_write(s, auth_record_fn, &r) == 0 ? 0 : -1;
+}
