@@ -55,8 +55,11 @@ $(B)/libyubin.a: $(LIB_OBJS)
 	@rm -f $@
 	ar rcs $@ $^
 
+# -rdynamic: plugins resolve the yh_* accessors against yubind itself;
+# --whole-archive keeps every accessor in, used by the core or not
 $(B)/yubind: $(B)/daemon/yubind.o $(B)/libyubin.a
-	$(CC) $(ALL_LDFLAGS) -o $@ $^ $(LIBS)
+	$(CC) $(ALL_LDFLAGS) -rdynamic -o $@ $(B)/daemon/yubind.o \
+	    -Wl,--whole-archive $(B)/libyubin.a -Wl,--no-whole-archive $(LIBS)
 
 $(B)/yubinctl: $(CTL_SRCS:%.c=$(B)/%.o) $(B)/libyubin.a
 	$(CC) $(ALL_LDFLAGS) -o $@ $^ $(LIBS)

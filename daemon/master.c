@@ -39,6 +39,7 @@
 #include "log.h"
 #include "master.h"
 #include "paths.h"
+#include "plugin.h"
 #include "priv.h"
 #include "qmgr.h"
 #include "session.h"
@@ -53,11 +54,14 @@
 
 enum slot_state { SLOT_FREE, SLOT_IDLE, SLOT_BUSY };
 
+#define TRACE_MAX	96	/* "plugin=NAME hook=HOOK" while a hook runs */
+
 struct slot {
 	pid_t		pid;
 	int		state;		/* written by the worker, read by the master */
 	unsigned	gen;
 	long long	started_ms;
+	char		trace[TRACE_MAX];	/* written by the worker */
 };
 
 struct listener {
@@ -93,6 +97,7 @@ static struct {
 	struct slot		*board;
 	size_t			 board_size;
 	pid_t			 qmgr_pid;
+	char			*qmgr_trace;	/* shared: the queue manager's hook */
 	long long		 qmgr_hold_ms;
 	int			 qmgr_failures;
 	long long		 qmgr_started_ms;
@@ -292,6 +297,7 @@ worker_main(enum pool_id pid, struct slot *slot)
 	if (store_open(&store, sdir, &why) == -1)
 		log_fatal("%s: %s", sdir, why);
 	free(sdir);
+	plugins_child_init(store, m.cfg, slot->trace, sizeof(slot->trace));
 	srandom((unsigned)getpid() ^ (unsigned)time(NULL));
 	max_sessions = config_int(m.cfg, "server.max_sessions_per_worker");
 	memset(&env, 0, sizeof(env));
@@ -299,7 +305,7 @@ worker_main(enum pool_id pid, struct slot *slot)
 	env.store = store;
 	env.tls = m.tls;
 	env.hostname = m.hostname;
-	while (!worker_stop && served < max_sessions) {
+	while (!worker_stop && served < max_sessions && !plugins_tainted()) {
 		r = poll(pfd, (nfds_t)n, 1000);
 		if (getppid() != master)
 			break;
@@ -333,6 +339,7 @@ pool_spawn(enum pool_id id, struct slot *slot)
 	pid_t pid;
 
 	slot->state = SLOT_IDLE;
+	slot->trace[0] = '\0';
 	slot->gen = m.gen;
 	slot->started_ms = now_ms();
 	pid = fork();
@@ -502,6 +509,7 @@ qmgr_spawn(void)
 	if (m.stopping || now_ms() < m.qmgr_hold_ms)
 		return;
 	m.qmgr_started_ms = now_ms();
+	m.qmgr_trace[0] = '\0';
 	pid = fork();
 	if (pid == -1) {
 		log_err("fork: %s", strerror(errno));
@@ -517,7 +525,7 @@ qmgr_spawn(void)
 		for (i = 0; i < nlisteners; i++)
 			close(listeners[i].fd);
 		priv_drop(m.uid, m.gid);
-		qmgr_main(m.cfg);
+		qmgr_main(m.cfg, m.qmgr_trace, TRACE_MAX);
 	}
 	m.qmgr_pid = pid;
 }
@@ -575,7 +583,9 @@ reap(void)
 			m.qmgr_pid = 0;
 			if (abnormal || !m.stopping)
 				log_msg(abnormal ? LOG_LVL_WARN : LOG_LVL_INFO,
-				    "queue manager pid %ld %s", (long)pid, how);
+				    "queue manager pid %ld %s%s%s", (long)pid, how,
+				    abnormal && m.qmgr_trace[0] ? " in " : "",
+				    abnormal ? m.qmgr_trace : "");
 			backoff(&m.qmgr_failures, &m.qmgr_hold_ms,
 			    m.qmgr_started_ms, abnormal);
 			continue;
@@ -587,8 +597,9 @@ reap(void)
 				if (p->slots[i].pid != pid)
 					continue;
 				if (abnormal)
-					log_warn("%s worker pid %ld %s", p->name,
-					    (long)pid, how);
+					log_warn("%s worker pid %ld %s%s%s", p->name,
+					    (long)pid, how, p->slots[i].trace[0] ?
+					    " in " : "", p->slots[i].trace);
 				backoff(&p->failures, &p->hold_until_ms,
 				    p->slots[i].started_ms, abnormal);
 				p->slots[i].pid = 0;
@@ -636,6 +647,22 @@ master_hostname(void)
 	m.hostname[sizeof(m.hostname) - 1] = '\0';
 }
 
+/* plugins_write_run - HOME/run/plugins: the loaded generation, for
+ * "yubinctl plugins". */
+static void
+plugins_write_run(void)
+{
+	struct buf b;
+	char *path = xasprintf("%s/run/plugins", config_home(m.cfg));
+
+	buf_init(&b, 0);
+	plugins_describe(&b);
+	if (file_write_atomic(path, b.data ? b.data : "", b.len, 0644) == -1)
+		log_warn("%s: %s", path, strerror(errno));
+	buf_free(&b);
+	free(path);
+}
+
 static void
 master_reload(void)
 {
@@ -661,6 +688,18 @@ master_reload(void)
 		config_free(&cfg);
 		return;
 	}
+	errlist_init(&errs);
+	if (plugins_load(cfg, m.cfg, &errs) == -1) {
+		for (i = 0; i < errs.n; i++)
+			log_err("reload: %s", errs.msg[i]);
+		log_err("reload failed; keeping the running configuration");
+		errlist_free(&errs);
+		if (tls)
+			SSL_CTX_free(tls);
+		config_free(&cfg);
+		return;
+	}
+	errlist_free(&errs);
 	if (m.tls)
 		SSL_CTX_free(m.tls);
 	m.tls = tls;
@@ -669,6 +708,7 @@ master_reload(void)
 	master_hostname();
 	pools_setup();
 	m.gen++;
+	plugins_write_run();
 	signal_workers(SIGTERM, 1);
 	if (m.qmgr_pid)
 		kill(m.qmgr_pid, SIGTERM);	/* restarted with the new config */
@@ -713,6 +753,12 @@ master_run(struct config *cfg, const struct master_opts *opts)
 	sa.sa_handler = SIG_IGN;
 	sigaction(SIGPIPE, &sa, NULL);
 	pools_setup();
+	m.qmgr_trace = mmap(NULL, TRACE_MAX, PROT_READ | PROT_WRITE,
+	    MAP_SHARED | MAP_ANONYMOUS, -1, 0);
+	if (m.qmgr_trace == MAP_FAILED)
+		log_fatal("mmap: %s", strerror(errno));
+	m.qmgr_trace[0] = '\0';
+	plugins_write_run();
 	log_info("started: smtp max %d, pop3 max %d", m.pools[POOL_SMTP].max,
 	    m.pools[POOL_POP3].max);
 	if (config_bool(cfg, "smtp.relay"))
@@ -792,6 +838,8 @@ master_run(struct config *cfg, const struct master_opts *opts)
 	if (m.tls)
 		SSL_CTX_free(m.tls);
 	munmap(m.board, m.board_size);
+	munmap(m.qmgr_trace, TRACE_MAX);
+	plugins_unload();
 	log_info("stopped");
 	config_free(&m.cfg);
 	return 0;

@@ -43,7 +43,9 @@
 #include "log.h"
 #include "maildir.h"
 #include "paths.h"
+#include "plugin.h"
 #include "session.h"
+#include "usage.h"
 #include "util.h"
 
 /*
@@ -261,6 +263,11 @@ pop3_login(struct pop3 *p, const char *name, const char *method)
 	if (auth_record_login(p->cfg, p->env->store, name, p->c.peer_ip) == -1)
 		log_err("pop3 cannot record login user=%s client=%s sid=%06lx",
 		    name, p->c.peer_ip, p->env->sid);
+	if (plugins_any(HP_POP_AUTH)) {
+		struct yh_pop yp = { name, p->c.peer_ip };
+
+		plugin_pop_auth(&yp);
+	}
 	if (maildir_scan(p->maildir, POP3_MAX_MESSAGES, &p->ml) == -1 &&
 	    (errno != ENOENT || maildir_create(p->maildir) == -1 ||
 	    maildir_scan(p->maildir, POP3_MAX_MESSAGES, &p->ml) == -1)) {
@@ -534,6 +541,7 @@ pop3_update(struct pop3 *p)
 	char src[PATH_MAX], dst[PATH_MAX], dir[PATH_MAX];
 	char *dustroot = NULL, *dust = NULL;
 	int synced_new = 0, synced_cur = 0, moved = 0;
+	long long gone = 0, gone_bytes = 0;
 	unsigned failed = 0;
 	const char *base;
 	size_t i;
@@ -585,6 +593,8 @@ pop3_update(struct pop3 *p)
 			synced_new = 1;
 		else
 			synced_cur = 1;
+		gone++;
+		gone_bytes += m->size;
 	}
 	r = 0;
 	if (synced_new) {
@@ -602,6 +612,10 @@ pop3_update(struct pop3 *p)
 		    p->name, strerror(errno), p->env->sid);
 		failed = (unsigned)-1;
 	}
+	if (gone > 0 && usage_add(p->env->store, p->name, -gone, -gone_bytes,
+	    "deleted") == -1)
+		log_warn("pop3 usage not updated user=%s sid=%06lx", p->name,
+		    p->env->sid);
 	free(dustroot);
 	free(dust);
 	return failed;

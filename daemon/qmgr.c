@@ -21,9 +21,11 @@
 #include "log.h"
 #include "maildir.h"
 #include "paths.h"
+#include "plugin.h"
 #include "qmgr.h"
 #include "queue.h"
 #include "store.h"
+#include "usage.h"
 #include "util.h"
 
 #define QMGR_ORPHAN_AGE	3600	/* a queue file without envelope this old is debris */
@@ -58,16 +60,56 @@ qmgr_valid_id(const char *id, size_t len)
 	return 1;
 }
 
-/* qmgr_deliver_local - one local recipient.  0 done, -1 try again later. */
-static int
+enum dlv_result {
+	DLV_DONE,		/* stored (or discarded by a plugin) */
+	DLV_RETRY,		/* try again later */
+	DLV_FAILED,		/* refused for good */
+};
+
+/*
+ * qmgr_deliver_local - one local recipient: the deliver hook chain, the
+ * Maildir, the delivered chain.  *ERR_R (owned) says why on RETRY/FAILED.
+ */
+static enum dlv_result
 qmgr_deliver_local(struct qmgr *q, const struct envelope *env, size_t idx,
-    const char *qpath)
+    const char *qpath, char **err_r)
 {
 	const struct env_rcpt *r = &env->rcpt[idx];
+	struct yh_delivery d;
 	char stored[PATH_MAX];
 	char *dir, *md;
-	int n;
+	int n, hr = YH_DECLINED;
 
+	yh_delivery_init(&d);
+	d.qid = env->id;
+	d.sender = env->sender;
+	d.rcpt = r->addr;
+	d.account = r->account;
+	d.client_ip = env->client_ip;
+	d.auth_user = env->auth_user;
+	d.path = qpath;
+	d.size = env->size;
+	if (plugins_any(HP_DELIVER))
+		hr = plugin_deliver(&d);
+	if (hr == YH_DENY || hr == YH_DENYSOFT || hr == YH_DISCONNECT ||
+	    hr == YH_DISCARD) {
+		int soft = hr == YH_DENYSOFT;
+
+		if (hr == YH_DISCARD) {
+			log_info("%s: to=<%s> account=%s status=discarded by plugin",
+			    env->id, r->addr, r->account);
+			yh_delivery_free(&d);
+			return DLV_DONE;
+		}
+		*err_r = xasprintf("%d %s %s", d.reply_code ? d.reply_code :
+		    soft ? 451 : 550, d.reply_enh[0] ? d.reply_enh :
+		    soft ? "4.7.1" : "5.7.1", d.reply_text[0] ? d.reply_text :
+		    "refused by policy");
+		log_info("%s: to=<%s> account=%s status=%s (%s)", env->id, r->addr,
+		    r->account, soft ? "deferred" : "refused", *err_r);
+		yh_delivery_free(&d);
+		return soft ? DLV_RETRY : DLV_FAILED;
+	}
 	dir = paths_account_dir(q->cfg, r->account);
 	md = xasprintf("%s/Maildir", dir);
 	n = maildir_deliver(md, qpath, env->id, (unsigned)idx, env->size,
@@ -78,16 +120,29 @@ qmgr_deliver_local(struct qmgr *q, const struct envelope *env, size_t idx,
 			n = maildir_deliver(md, qpath, env->id, (unsigned)idx,
 			    env->size, env->size_crlf, stored, sizeof(stored));
 	}
-	if (n == -1)
+	if (n == -1) {
+		*err_r = xasprintf("451 4.3.0 mailbox: %s", strerror(errno));
 		log_warn("%s: to=<%s> account=%s status=deferred (%s)", env->id,
 		    r->addr, r->account, strerror(errno));
-	else
+	} else
 		log_info("%s: to=<%s> account=%s status=sent%s delay=%llds",
 		    env->id, r->addr, r->account, n == 0 ? " (already stored)" : "",
 		    time_now() - env->arrival);
+	if (n == 1 && usage_add(q->store, r->account, 1, env->size_crlf,
+	    "received") == -1)
+		log_warn("%s: account=%s usage not updated", env->id, r->account);
+	if (n == 1 && plugins_any(HP_DELIVERED)) {
+		d.path = stored;
+		if (d.fd != -1)
+			close(d.fd);
+		d.fd = -1;
+		d.hdr_loaded = 0;
+		plugin_delivered(&d);
+	}
+	yh_delivery_free(&d);
 	free(md);
 	free(dir);
-	return n == -1 ? -1 : 0;
+	return n == -1 ? DLV_RETRY : DLV_DONE;
 }
 
 /* qmgr_run_one - deliver what is due of queue entry ID. */
@@ -99,6 +154,8 @@ qmgr_run_one(void *ctx, const char *id)
 	char qpath[PATH_MAX];
 	long long now = time_now(), delay;
 	size_t i, pending = 0;
+	enum dlv_result dr;
+	char *err;
 	int changed = 0, r;
 
 	r = queue_get(q->store, id, &env);
@@ -126,8 +183,18 @@ qmgr_run_one(void *ctx, const char *id)
 			pending++;
 			continue;
 		}
-		if (qmgr_deliver_local(q, &env, i, qpath) == 0) {
+		plugins_set_qid(id);
+		err = NULL;
+		dr = qmgr_deliver_local(q, &env, i, qpath, &err);
+		plugins_set_qid("");
+		if (err) {
+			free(rc->last_error);
+			rc->last_error = err;
+		}
+		if (dr == DLV_DONE) {
 			rc->state = RCPT_DONE;
+		} else if (dr == DLV_FAILED) {
+			rc->state = RCPT_FAILED;
 		} else {
 			rc->attempts++;
 			delay = config_int(q->cfg, "queue.retry_interval");
@@ -213,7 +280,7 @@ qmgr_socket(const char *home)
 }
 
 void
-qmgr_main(const struct config *cfg)
+qmgr_main(const struct config *cfg, char *trace, size_t tracesize)
 {
 	struct sigaction sa;
 	struct pollfd pfd;
@@ -236,6 +303,7 @@ qmgr_main(const struct config *cfg)
 	if (store_open(&q.store, sdir, &why) == -1)
 		log_fatal("queue manager: %s: %s", sdir, why);
 	free(sdir);
+	plugins_child_init(q.store, cfg, trace, tracesize);
 	fd = qmgr_socket(q.home);
 	interval = config_int(cfg, "queue.retry_interval");
 	if (interval < 1)

@@ -12,9 +12,13 @@
 #ifndef YUBIN_QMGR_H
 #define YUBIN_QMGR_H
 
+#include <stddef.h>
+
 struct config;
 
-/* qmgr_main - run until SIGTERM; never returns. */
-void	qmgr_main(const struct config *cfg) __attribute__((noreturn));
+/* qmgr_main - run until SIGTERM; never returns.  TRACE (TRACESIZE bytes,
+ * shared with the master) names the plugin hook running, for crash logs. */
+void	qmgr_main(const struct config *cfg, char *trace, size_t tracesize)
+	    __attribute__((noreturn));
 
 #endif

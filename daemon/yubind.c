@@ -23,6 +23,7 @@
 #include "log.h"
 #include "master.h"
 #include "paths.h"
+#include "plugin.h"
 #include "priv.h"
 #include "util.h"
 
@@ -176,12 +177,20 @@ main(int argc, char **argv)
 	log_role("master");
 	errlist_init(&errs);
 	r = config_load(&cfg, opts.cfg_path, opts.defs, opts.ndefs, &errs);
+	/* plugins read their rule files in init(): -t checks them too */
+	if (r == 0 && plugins_load(cfg, NULL, &errs) == -1) {
+		errlist_print(&errs, stderr);
+		errlist_free(&errs);
+		config_free(&cfg);
+		return 1;
+	}
 	if (r == -1 || check) {
 		errlist_print(&errs, stderr);
 		errlist_free(&errs);
 		if (r == 0) {
 			printf("%s: configuration ok\n", opts.cfg_path ?
 			    opts.cfg_path : "(compiled-in defaults)");
+			plugins_unload();
 			config_free(&cfg);
 		}
 		return r == -1 ? 1 : 0;

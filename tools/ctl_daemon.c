@@ -21,6 +21,7 @@
 #include "paths.h"
 #include "priv.h"
 #include "queue.h"
+#include "usage.h"
 #include "util.h"
 
 #define STOP_WAIT_EXTRA	10	/* seconds beyond time_out_of_stop */
@@ -218,61 +219,48 @@ ctl_cmd_status(struct ctl *c, int argc, char **argv)
 	return CTL_OK;
 }
 
-static long long
-counter(struct ctl *c, const char *what, const char *name)
-{
-	struct buf key, val;
-	long long v = 0;
-
-	buf_init(&key, 0);
-	buf_init(&val, 0);
-	buf_printf(&key, "%s/%s", what, name);
-	if (store_get(c->store, STORE_COUNTERS, key.data, key.len, &val) == 1 &&
-	    val.len == 8) {
-		unsigned char *p = (unsigned char *)val.data;
-		int i;
-
-		for (i = 7; i >= 0; i--)
-			v = (v << 8) | p[i];
-	}
-	buf_free(&key);
-	buf_free(&val);
-	return v;
-}
+struct mailbox_ctx {
+	struct ctl	*c;
+	int		 recount;
+	int		 failed;
+};
 
 static int
 mailbox_one(void *ctx, const struct account *a)
 {
-	struct ctl *c = ctx;
-	struct maildir_list l;
-	long long bytes = 0;
-	char *dir, *md;
-	size_t i;
+	struct mailbox_ctx *mc = ctx;
+	struct ctl *c = mc->c;
+	long long count = 0, bytes = 0;
 
-	dir = paths_account_dir(c->cfg, a->name);
-	md = xasprintf("%s/Maildir", dir);
-	memset(&l, 0, sizeof(l));
-	if (maildir_scan(md, 1000000, &l) == -1)
-		l.n = 0;
-	for (i = 0; i < l.n; i++)
-		bytes += l.msg[i].size;
-	printf("%-20s mails=%zu bytes=%lld sent=%lld received=%lld deleted=%lld\n",
-	    a->name, l.n, bytes, counter(c, "sent", a->name),
-	    counter(c, "received", a->name), counter(c, "deleted", a->name));
-	maildir_list_free(&l);
-	free(md);
-	free(dir);
+	if (mc->recount) {
+		if (usage_recount(c->store, c->cfg, a->name, &count, &bytes) == -1) {
+			ctl_error(CTL_RUNTIME, "%s: cannot recount", a->name);
+			mc->failed = 1;
+			return 0;
+		}
+	} else
+		usage_get(c->store, a->name, &count, &bytes);
+	printf("%-20s mails=%lld bytes=%lld sent=%lld received=%lld deleted=%lld\n",
+	    a->name, count, bytes, usage_counter(c->store, "sent", a->name),
+	    usage_counter(c->store, "received", a->name),
+	    usage_counter(c->store, "deleted", a->name));
 	return 0;
 }
 
 int
 ctl_cmd_mailbox(struct ctl *c, int argc, char **argv)
 {
+	struct mailbox_ctx mc = { c, 0, 0 };
 	struct account a;
 	int r;
 
+	if (argc > 0 && strcmp(argv[0], "--recount") == 0) {
+		mc.recount = 1;
+		argc--;
+		argv++;
+	}
 	if (argc > 1)
-		return ctl_error(CTL_USAGE, "usage: mailbox [NAME]");
+		return ctl_error(CTL_USAGE, "usage: mailbox [--recount] [NAME]");
 	if (ctl_store(c) == NULL)
 		return CTL_RUNTIME;
 	if (argc == 1) {
@@ -281,10 +269,10 @@ ctl_cmd_mailbox(struct ctl *c, int argc, char **argv)
 			return ctl_error(CTL_USAGE, "no such account: %s", argv[0]);
 		if (r == -1)
 			return CTL_RUNTIME;
-		mailbox_one(c, &a);
-		return CTL_OK;
-	}
-	return account_each(c->store, mailbox_one, c) == -1 ? CTL_RUNTIME : CTL_OK;
+		mailbox_one(&mc, &a);
+	} else if (account_each(c->store, mailbox_one, &mc) == -1)
+		return CTL_RUNTIME;
+	return mc.failed ? CTL_RUNTIME : CTL_OK;
 }
 
 static int

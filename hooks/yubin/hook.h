@@ -133,8 +133,11 @@ const char *yh_config_path(const struct yh_config *cfg, const char *key,
 /* yh_server_get - a server key ("smtp.relay") in its text form, or NULL. */
 const char *yh_server_get(const char *key);
 /* yh_account_get - KEY (seed name, e.g. "reject_domain") for ACCOUNT:
- * its config.def value when set there, else the server value; NULL when
- * unknown.  Copied into OUT (SIZE bytes); returns OUT or NULL. */
+ * its config.def value when set there, else (for the two
+ * mailbox_capacity_* keys) a non-zero limit of the account record
+ * (`yubinctl account add --quota-*`), else the server value; NULL when
+ * unknown.  Values as plain text: booleans 1/0, sizes in bytes, lists
+ * comma-separated.  Copied into OUT (SIZE bytes); returns OUT or NULL. */
 const char *yh_account_get(const char *account, const char *key, char *out,
 	    size_t size);
 
@@ -156,6 +159,8 @@ int	yh_is_tls(const struct yh_session *s);
 const char *yh_helo(const struct yh_session *s);	/* "" before HELO */
 const char *yh_auth_user(const struct yh_session *s);	/* "" if not authenticated */
 const char *yh_sender(const struct yh_session *s);	/* NULL before MAIL; "" = <> */
+/* yh_size_param - the SIZE= the client declared on MAIL FROM, -1 if none. */
+long long yh_size_param(const struct yh_session *s);
 size_t	yh_rcpt_count(const struct yh_session *s);	/* accepted so far */
 const char *yh_rcpt_addr(const struct yh_session *s, size_t i);
 /* yh_rcpt_account - the local account of accepted recipient I, NULL when
@@ -203,6 +208,11 @@ int	yh_account_exists(const char *account);
  * ACCOUNT, ACCOUNT_SIZE bytes), 0 local domain without it, -1 not local,
  * -2 store error. */
 int	yh_resolve(const char *addr, char *account, size_t account_size);
+
+/* yh_mailbox_usage - messages and bytes (as POP3 counts them) stored for
+ * ACCOUNT, kept exactly by the core: deliveries add, POP3 deletions
+ * subtract, `yubinctl mailbox --recount` rebuilds.  0 or -1. */
+int	yh_mailbox_usage(const char *account, long long *count, long long *bytes);
 
 /* ---- the plugin's LMDB space (any process after fork) ------------------- */
 /* Keys are namespaced by the plugin name automatically.  TTL in seconds,

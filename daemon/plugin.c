@@ -1,0 +1,1180 @@
+/*
+ * plugin.c - plugin loading, hook chains and the accessor functions of
+ * hooks/yubin/hook.h.
+ *
+ * Runs in every process: the master loads (as root, before privileges are
+ * dropped: plugins read their rule files there), children run the chains as
+ * the server user.  The accessors that take no session argument (logging,
+ * store, configuration, injection) work on this process's context, set once
+ * after fork by plugins_child_init(): one process, one context, so this is
+ * the single piece of process-wide state the ABI needs.
+ *
+ * A hook that runs past server.hook_timeout is abandoned with siglongjmp
+ * from SIGALRM and counts as YH_DENYSOFT; the plugin's state may then be
+ * inconsistent, so the process is marked tainted and its worker exits after
+ * the session.  A crashing hook kills its process; the name of the running
+ * plugin and hook sits in the scoreboard (TRACE) for the master to log.
+ */
+#include <ctype.h>
+#include <dlfcn.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <setjmp.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/time.h>
+#include <unistd.h>
+
+#include "account.h"
+#include "addr.h"
+#include "config.h"
+#include "log.h"
+#include "paths.h"
+#include "plugin.h"
+#include "queue.h"
+#include "store.h"
+#include "usage.h"
+#include "util.h"
+
+#define PLUGINS_MAX	32	/* plugins in server.plugins */
+#define PLUGIN_KEY_MAX	512	/* namespaced store key */
+#define INJECT_RCPT_MAX	1000	/* recipients of one injected message */
+
+static const char *const hook_names[HP_COUNT] = {
+	[HP_CONNECT] = "connect",
+	[HP_HELO] = "helo",
+	[HP_AUTH] = "auth",
+	[HP_MAIL] = "mail",
+	[HP_RCPT] = "rcpt",
+	[HP_DATA] = "data",
+	[HP_QUEUED] = "queued",
+	[HP_DISCONNECT] = "disconnect",
+	[HP_DELIVER] = "deliver",
+	[HP_DELIVERED] = "delivered",
+	[HP_POP_AUTH] = "pop_auth",
+};
+
+/* yh_config: the handle init() gets for its section */
+struct yh_config {
+	const struct config	*cfg;
+	const char		*name;
+	struct buf		 pathbuf;
+};
+
+struct loaded {
+	char			 name[64];
+	void			*handle;
+	const struct yh_plugin	*p;
+	struct yh_config	 ycfg;
+};
+
+static struct {
+	struct loaded		 pl[PLUGINS_MAX];
+	size_t			 n;
+	struct store		*store;
+	const struct config	*cfg;
+	char			*trace;
+	size_t			 tracesize;
+	const char		*current;	/* plugin whose hook/init runs */
+	struct errlist		*errs;		/* during init: yh_error target */
+	char			 qid[QUEUE_ID_LEN + 1];
+	int			 tainted;
+	sigjmp_buf		 jmp;
+	volatile sig_atomic_t	 armed;
+} P;
+
+/* ---- loading ------------------------------------------------------------ */
+
+static int
+hook_present(const struct yh_hooks *h, enum hook_point hp)
+{
+	if (h == NULL)
+		return 0;
+	switch (hp) {
+	case HP_CONNECT: return h->connect != NULL;
+	case HP_HELO: return h->helo != NULL;
+	case HP_AUTH: return h->auth != NULL;
+	case HP_MAIL: return h->mail != NULL;
+	case HP_RCPT: return h->rcpt != NULL;
+	case HP_DATA: return h->data != NULL;
+	case HP_QUEUED: return h->queued != NULL;
+	case HP_DISCONNECT: return h->disconnect != NULL;
+	case HP_DELIVER: return h->deliver != NULL;
+	case HP_DELIVERED: return h->delivered != NULL;
+	case HP_POP_AUTH: return h->pop_auth != NULL;
+	default: return 0;
+	}
+}
+
+static int
+plugin_name_valid(const char *s)
+{
+	size_t n = strlen(s);
+
+	if (n == 0 || n >= 64)
+		return 0;
+	for (; *s; s++)
+		if (!islower((unsigned char)*s) && !isdigit((unsigned char)*s) &&
+		    *s != '_' && *s != '-')
+			return 0;
+	return 1;
+}
+
+/* plugin_open - dlopen NAME and check its ABI.  0 or -1 (ERRS). */
+static int
+plugin_open(const struct config *cfg, const char *name, struct loaded *l,
+    struct errlist *errs)
+{
+	const struct yh_plugin *p;
+	char *path;
+
+	memset(l, 0, sizeof(*l));
+	if (!plugin_name_valid(name)) {
+		errlist_add(errs, "server.plugins: bad plugin name '%s' "
+		    "(a-z 0-9 _ -)", name);
+		return -1;
+	}
+	path = xasprintf("%s/%s.so", config_str(cfg, "server.plugin_dir"), name);
+	l->handle = dlopen(path, RTLD_NOW | RTLD_LOCAL);
+	if (l->handle == NULL) {
+		errlist_add(errs, "%s: cannot load plugin: %s", path, dlerror());
+		free(path);
+		return -1;
+	}
+	p = dlsym(l->handle, "yubin_plugin");
+	if (p == NULL) {
+		errlist_add(errs, "%s: no 'yubin_plugin' symbol: not a yubin plugin",
+		    path);
+		goto fail;
+	}
+	if (p->abi != YH_ABI_VERSION) {
+		errlist_add(errs, "%s: plugin ABI version %u, this yubind needs %u; "
+		    "rebuild the plugin against this hook.h", path, p->abi,
+		    YH_ABI_VERSION);
+		goto fail;
+	}
+	if (p->name == NULL || strcmp(p->name, name) != 0) {
+		errlist_add(errs, "%s: plugin calls itself '%s', expected '%s'",
+		    path, p->name ? p->name : "(null)", name);
+		goto fail;
+	}
+	snprintf(l->name, sizeof(l->name), "%s", name);
+	l->p = p;
+	free(path);
+	return 0;
+fail:
+	dlclose(l->handle);
+	l->handle = NULL;
+	free(path);
+	return -1;
+}
+
+static int
+plugin_init_one(struct loaded *l, const struct config *cfg, struct errlist *errs)
+{
+	int r = 0;
+	size_t before = errlist_count(errs);
+
+	l->ycfg.cfg = cfg;
+	l->ycfg.name = l->name;
+	if (l->ycfg.pathbuf.max == 0)
+		buf_init(&l->ycfg.pathbuf, 0);
+	if (l->p->init == NULL)
+		return 0;
+	P.current = l->name;
+	P.errs = errs;
+	P.cfg = cfg;
+	r = l->p->init(&l->ycfg);
+	P.current = NULL;
+	P.errs = NULL;
+	if (r != 0 && errlist_count(errs) == before)
+		errlist_add(errs, "plugin %s: init failed", l->name);
+	return r == 0 ? 0 : -1;
+}
+
+int
+plugins_load(const struct config *cfg, const struct config *running,
+    struct errlist *errs)
+{
+	const struct cfg_list *names = config_list(cfg, "server.plugins");
+	struct loaded nl[PLUGINS_MAX];
+	size_t i, j, n = 0;
+	int bad = 0;
+
+	if (names->n > PLUGINS_MAX) {
+		errlist_add(errs, "server.plugins: more than %d plugins", PLUGINS_MAX);
+		return -1;
+	}
+	for (i = 0; i < names->n; i++) {
+		for (j = 0; j < i; j++)
+			if (strcmp(names->v[i], names->v[j]) == 0)
+				break;
+		if (j < i) {
+			errlist_add(errs, "server.plugins: '%s' listed twice",
+			    names->v[i]);
+			bad = 1;
+			continue;
+		}
+		if (plugin_open(cfg, names->v[i], &nl[n], errs) == -1) {
+			bad = 1;
+			continue;
+		}
+		n++;
+	}
+	for (i = 0; i < n && !bad; i++)
+		if (plugin_init_one(&nl[i], cfg, errs) == -1) {
+			bad = 1;
+			/* put the ones already switched back on the running config */
+			for (j = 0; j < i && running; j++)
+				for (size_t k = 0; k < P.n; k++)
+					if (P.pl[k].p == nl[j].p)
+						plugin_init_one(&P.pl[k], running, errs);
+		}
+	if (bad) {
+		for (i = 0; i < n; i++) {
+			buf_free(&nl[i].ycfg.pathbuf);
+			dlclose(nl[i].handle);
+		}
+		return -1;
+	}
+	/* fini the plugins of the old generation that are gone */
+	for (i = 0; i < P.n; i++) {
+		for (j = 0; j < n; j++)
+			if (nl[j].p == P.pl[i].p)
+				break;
+		if (j == n && P.pl[i].p->fini)
+			P.pl[i].p->fini();
+		buf_free(&P.pl[i].ycfg.pathbuf);
+		dlclose(P.pl[i].handle);
+	}
+	memcpy(P.pl, nl, n * sizeof(nl[0]));
+	P.n = n;
+	P.cfg = cfg;
+	for (i = 0; i < n; i++)
+		P.pl[i].ycfg.cfg = cfg;
+	return 0;
+}
+
+void
+plugins_unload(void)
+{
+	size_t i;
+
+	for (i = P.n; i-- > 0;) {
+		if (P.pl[i].p->fini)
+			P.pl[i].p->fini();
+		buf_free(&P.pl[i].ycfg.pathbuf);
+		dlclose(P.pl[i].handle);
+	}
+	P.n = 0;
+}
+
+void
+plugins_describe(struct buf *out)
+{
+	size_t i;
+	int hp, first;
+
+	for (i = 0; i < P.n; i++) {
+		buf_printf(out, "%s hooks=", P.pl[i].name);
+		first = 1;
+		for (hp = 0; hp < HP_COUNT; hp++) {
+			if (!hook_present(P.pl[i].p->hooks, (enum hook_point)hp))
+				continue;
+			buf_printf(out, "%s%s", first ? "" : ",", hook_names[hp]);
+			first = 0;
+		}
+		if (first)
+			buf_puts(out, "-");
+		buf_putc(out, '\n');
+	}
+}
+
+void
+plugins_child_init(struct store *s, const struct config *cfg, char *trace,
+    size_t tracesize)
+{
+	size_t i;
+
+	P.store = s;
+	P.cfg = cfg;
+	P.trace = trace;
+	P.tracesize = tracesize;
+	for (i = 0; i < P.n; i++)
+		P.pl[i].ycfg.cfg = cfg;
+}
+
+void
+plugins_set_qid(const char *qid)
+{
+	snprintf(P.qid, sizeof(P.qid), "%s", qid ? qid : "");
+}
+
+int
+plugins_tainted(void)
+{
+	return P.tainted;
+}
+
+int
+plugins_any(enum hook_point hp)
+{
+	size_t i;
+
+	for (i = 0; i < P.n; i++)
+		if (hook_present(P.pl[i].p->hooks, hp))
+			return 1;
+	return 0;
+}
+
+/* ---- running hooks ------------------------------------------------------ */
+
+static void
+plugin_on_alarm(int sig)
+{
+	(void)sig;
+	if (P.armed)
+		siglongjmp(P.jmp, 1);
+}
+
+static void
+trace_set(const char *plugin, enum hook_point hp)
+{
+	if (P.trace == NULL)
+		return;
+	if (plugin)
+		snprintf(P.trace, P.tracesize, "plugin=%s hook=%s", plugin,
+		    hook_names[hp]);
+	else
+		P.trace[0] = '\0';
+}
+
+/*
+ * plugin_call - run plugin I's hook HP under the timeout.  ARGS selects the
+ * hook's argument.  Returns its result (YH_DENYSOFT on timeout).
+ */
+struct call {
+	enum hook_point		 hp;
+	struct yh_session	*s;
+	const char		*arg;
+	struct yh_delivery	*d;
+	struct yh_pop		*p;
+};
+
+static int
+plugin_invoke(const struct yh_hooks *h, const struct call *c)
+{
+	switch (c->hp) {
+	case HP_CONNECT: return h->connect(c->s);
+	case HP_HELO: return h->helo(c->s);
+	case HP_AUTH: return h->auth(c->s);
+	case HP_MAIL: return h->mail(c->s);
+	case HP_RCPT: return h->rcpt(c->s, c->arg);
+	case HP_DATA: return h->data(c->s);
+	case HP_QUEUED: h->queued(c->s); return YH_DECLINED;
+	case HP_DISCONNECT: h->disconnect(c->s); return YH_DECLINED;
+	case HP_DELIVER: return h->deliver(c->d);
+	case HP_DELIVERED: h->delivered(c->d); return YH_DECLINED;
+	case HP_POP_AUTH: h->pop_auth(c->p); return YH_DECLINED;
+	default: return YH_DECLINED;
+	}
+}
+
+static int
+plugin_call(size_t i, const struct call *c)
+{
+	struct sigaction sa, old;
+	struct itimerval it, off;
+	volatile int r = YH_DECLINED;
+	long long tmo = P.cfg ? config_int(P.cfg, "server.hook_timeout") : 30;
+
+	memset(&sa, 0, sizeof(sa));
+	sa.sa_handler = plugin_on_alarm;
+	sigaction(SIGALRM, &sa, &old);
+	memset(&it, 0, sizeof(it));
+	memset(&off, 0, sizeof(off));
+	it.it_value.tv_sec = tmo > 0 ? tmo : 30;
+	P.current = P.pl[i].name;
+	trace_set(P.pl[i].name, c->hp);
+	if (sigsetjmp(P.jmp, 1) == 0) {
+		P.armed = 1;
+		setitimer(ITIMER_REAL, &it, NULL);
+		r = plugin_invoke(P.pl[i].p->hooks, c);
+		setitimer(ITIMER_REAL, &off, NULL);
+		P.armed = 0;
+	} else {
+		P.armed = 0;
+		setitimer(ITIMER_REAL, &off, NULL);
+		P.tainted = 1;
+		log_warn("%s: plugin=%s hook=%s timed out after %llds; treated as "
+		    "DENYSOFT", *P.qid ? P.qid : "NOQUEUE", P.pl[i].name,
+		    hook_names[c->hp], tmo);
+		r = YH_DENYSOFT;
+	}
+	sigaction(SIGALRM, &old, NULL);
+	trace_set(NULL, c->hp);
+	P.current = NULL;
+	if (r < YH_DECLINED || r > YH_DISCARD) {
+		log_warn("%s: plugin=%s hook=%s returned %d; treated as DENYSOFT",
+		    *P.qid ? P.qid : "NOQUEUE", P.pl[i].name, hook_names[c->hp], r);
+		r = YH_DENYSOFT;
+	}
+	return r;
+}
+
+static int
+plugin_chain(const struct call *c, int decision)
+{
+	size_t i;
+	int r;
+
+	for (i = 0; i < P.n; i++) {
+		if (!hook_present(P.pl[i].p->hooks, c->hp))
+			continue;
+		r = plugin_call(i, c);
+		if (decision && r != YH_DECLINED) {
+			log_debug("%s: plugin=%s hook=%s result=%d",
+			    *P.qid ? P.qid : "NOQUEUE", P.pl[i].name,
+			    hook_names[c->hp], r);
+			return r;
+		}
+	}
+	return YH_DECLINED;
+}
+
+int
+plugin_smtp(enum hook_point hp, struct yh_session *s, const char *arg)
+{
+	struct call c = { hp, s, arg, NULL, NULL };
+
+	s->reply_code = 0;
+	s->reply_enh[0] = '\0';
+	s->reply_text[0] = '\0';
+	return plugin_chain(&c, 1);
+}
+
+void
+plugin_smtp_notify(enum hook_point hp, struct yh_session *s)
+{
+	struct call c = { hp, s, NULL, NULL, NULL };
+
+	plugin_chain(&c, 0);
+}
+
+int
+plugin_deliver(struct yh_delivery *d)
+{
+	struct call c = { HP_DELIVER, NULL, NULL, d, NULL };
+
+	d->reply_code = 0;
+	return plugin_chain(&c, 1);
+}
+
+void
+plugin_delivered(struct yh_delivery *d)
+{
+	struct call c = { HP_DELIVERED, NULL, NULL, d, NULL };
+
+	plugin_chain(&c, 0);
+}
+
+void
+plugin_pop_auth(struct yh_pop *p)
+{
+	struct call c = { HP_POP_AUTH, NULL, NULL, NULL, p };
+
+	plugin_chain(&c, 0);
+}
+
+/* ---- session objects ---------------------------------------------------- */
+
+void
+yh_session_init(struct yh_session *s)
+{
+	memset(s, 0, sizeof(*s));
+	s->peer_ip = "";
+	s->helo = "";
+	s->auth_user = "";
+	s->qid = "";
+	s->msg_fd = -1;
+	s->size_param = -1;
+	buf_init(&s->hdr_add, 64 * 1024);
+	buf_init(&s->hdr_cache, YH_HEADER_SCAN_MAX + 1);
+	buf_init(&s->hdr_value, YH_HEADER_SCAN_MAX + 1);
+}
+
+static void
+notes_clear(struct yh_note *n, size_t *count)
+{
+	size_t i;
+
+	for (i = 0; i < *count; i++) {
+		free(n[i].key);
+		free(n[i].value);
+	}
+	*count = 0;
+}
+
+void
+yh_session_txn_reset(struct yh_session *s)
+{
+	notes_clear(s->notes, &s->nnotes);
+	buf_reset(&s->hdr_add);
+	buf_reset(&s->hdr_cache);
+	s->hdr_loaded = 0;
+	s->msg_fd = -1;
+	s->msg_size = 0;
+	s->size_param = -1;
+	s->qid = "";
+}
+
+void
+yh_session_free(struct yh_session *s)
+{
+	notes_clear(s->notes, &s->nnotes);
+	notes_clear(s->snotes, &s->nsnotes);
+	buf_free(&s->hdr_add);
+	buf_free(&s->hdr_cache);
+	buf_free(&s->hdr_value);
+}
+
+void
+yh_delivery_init(struct yh_delivery *d)
+{
+	memset(d, 0, sizeof(*d));
+	d->fd = -1;
+	buf_init(&d->hdr_cache, YH_HEADER_SCAN_MAX + 1);
+	buf_init(&d->hdr_value, YH_HEADER_SCAN_MAX + 1);
+}
+
+void
+yh_delivery_free(struct yh_delivery *d)
+{
+	if (d->fd != -1)
+		close(d->fd);
+	d->fd = -1;
+	buf_free(&d->hdr_cache);
+	buf_free(&d->hdr_value);
+}
+
+/* ---- configuration accessors -------------------------------------------- */
+
+const char *
+yh_config_get(const struct yh_config *cfg, const char *key)
+{
+	return config_plugin_get(cfg->cfg, cfg->name, key);
+}
+
+const char *
+yh_config_path(const struct yh_config *cfg, const char *key,
+    const char *default_name)
+{
+	struct yh_config *c = (struct yh_config *)cfg;
+	const char *v = config_plugin_get(cfg->cfg, cfg->name, key);
+
+	if (v == NULL)
+		v = default_name;
+	if (v == NULL)
+		return NULL;
+	buf_reset(&c->pathbuf);
+	if (v[0] == '/')
+		buf_puts(&c->pathbuf, v);
+	else
+		buf_printf(&c->pathbuf, "%s/%s", config_confdir(cfg->cfg), v);
+	return buf_cstr(&c->pathbuf);
+}
+
+const char *
+yh_server_get(const char *key)
+{
+	static struct buf out;	/* valid until the next call, as documented */
+
+	if (P.cfg == NULL)
+		return NULL;
+	if (out.max == 0)
+		buf_init(&out, 0);
+	return config_text(P.cfg, key, &out) ? buf_cstr(&out) : NULL;
+}
+
+/* account_def_sets - 1 when the config.def at PATH sets KEY itself. */
+static int
+account_def_sets(const char *path, const char *key)
+{
+	char *data, *line, *save = NULL;
+	size_t len, kl = strlen(key);
+	int found = 0;
+
+	if (file_read(path, 1024 * 1024, &data, &len) == -1)
+		return 0;
+	for (line = strtok_r(data, "\n", &save); line && !found;
+	    line = strtok_r(NULL, "\n", &save)) {
+		line = str_trim(line);
+		if (strncmp(line, key, kl) == 0 &&
+		    (line[kl] == '=' || line[kl] == ' ' || line[kl] == '\t'))
+			found = 1;
+	}
+	free(data);
+	return found;
+}
+
+const char *
+yh_account_get(const char *account, const char *key, char *out, size_t size)
+{
+	struct errlist errs;
+	struct config *acfg;
+	struct buf val;
+	const char *why;
+	const char *r = NULL;
+	char *dir, *path;
+
+	if (P.cfg == NULL || !account_name_valid(account, &why))
+		return NULL;
+	dir = paths_account_dir(P.cfg, account);
+	path = xasprintf("%s/config.def", dir);
+	free(dir);
+	errlist_init(&errs);
+	buf_init(&val, 0);
+	if (config_account(P.cfg, path, &acfg, &errs) == -1) {
+		size_t i;
+
+		for (i = 0; i < errs.n; i++)
+			log_warn("%s", errs.msg[i]);
+		acfg = NULL;
+	}
+	if (config_text(acfg ? acfg : P.cfg, key, &val)) {
+		/* the account record's own limit beats the server default,
+		 * config.def beats both */
+		struct account a;
+		long long lim = 0;
+
+		if (P.store && strncmp(key, "mailbox_capacity_", 17) == 0 &&
+		    account_get(P.store, account, &a) == 1) {
+			if (strcmp(key, "mailbox_capacity_mail_size") == 0)
+				lim = a.quota_size;
+			else if (strcmp(key, "mailbox_capacity_mail_count") == 0)
+				lim = a.quota_count;
+		}
+		if (lim > 0 && !account_def_sets(path, key)) {
+			buf_reset(&val);
+			buf_printf(&val, "%lld", lim);
+		}
+		if (str_copy(out, size, buf_cstr(&val)) == 0)
+			r = out;
+	}
+	if (acfg)
+		config_free(&acfg);
+	errlist_free(&errs);
+	buf_free(&val);
+	free(path);
+	return r;
+}
+
+/* ---- logging ------------------------------------------------------------ */
+
+void
+yh_log(enum yh_level lvl, const char *fmt, ...)
+{
+	static const enum log_level map[] = { LOG_LVL_DEBUG, LOG_LVL_INFO,
+	    LOG_LVL_WARN, LOG_LVL_ERR };
+	char msg[2048];
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(msg, sizeof(msg), fmt, ap);
+	va_end(ap);
+	log_msg(map[lvl <= YH_LOG_ERR ? lvl : YH_LOG_ERR], "%s: plugin=%s %s",
+	    *P.qid ? P.qid : "NOQUEUE", P.current ? P.current : "?", msg);
+}
+
+void
+yh_error(const char *fmt, ...)
+{
+	char msg[2048];
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(msg, sizeof(msg), fmt, ap);
+	va_end(ap);
+	if (P.errs)
+		errlist_add(P.errs, "%s", msg);
+	else
+		log_err("plugin=%s %s", P.current ? P.current : "?", msg);
+}
+
+/* ---- SMTP session accessors --------------------------------------------- */
+
+const char *yh_peer_ip(const struct yh_session *s) { return s->peer_ip; }
+int yh_peer_port(const struct yh_session *s) { return s->peer_port; }
+enum yh_listener yh_listener_kind(const struct yh_session *s) { return s->listener; }
+int yh_is_tls(const struct yh_session *s) { return s->tls; }
+const char *yh_helo(const struct yh_session *s) { return s->helo; }
+const char *yh_auth_user(const struct yh_session *s) { return s->auth_user; }
+int yh_rcpt_local(const struct yh_session *s) { return s->rcpt_local; }
+long long yh_size_param(const struct yh_session *s) { return s->size_param; }
+int yh_message_fd(const struct yh_session *s) { return s->msg_fd; }
+long long yh_message_size(const struct yh_session *s) { return s->msg_size; }
+const char *yh_queue_id(const struct yh_session *s) { return s->qid; }
+
+const char *
+yh_sender(const struct yh_session *s)
+{
+	return s->txn ? s->txn->sender : NULL;
+}
+
+size_t
+yh_rcpt_count(const struct yh_session *s)
+{
+	return s->txn ? s->txn->nrcpt : 0;
+}
+
+const char *
+yh_rcpt_addr(const struct yh_session *s, size_t i)
+{
+	return s->txn && i < s->txn->nrcpt ? s->txn->rcpt[i].addr : NULL;
+}
+
+const char *
+yh_rcpt_account(const struct yh_session *s, size_t i)
+{
+	return s->txn && i < s->txn->nrcpt ? s->txn->rcpt[i].account : NULL;
+}
+
+static void
+reply_set(int *code_r, char *enh_r, size_t enhsize, char *text_r,
+    size_t textsize, int code, const char *enh, const char *fmt, va_list ap)
+{
+	char *p;
+
+	*code_r = code >= 400 && code <= 599 ? code : 0;
+	snprintf(enh_r, enhsize, "%s", enh && *enh ? enh : "");
+	for (p = enh_r; *p; p++)
+		if (!isdigit((unsigned char)*p) && *p != '.') {
+			enh_r[0] = '\0';
+			break;
+		}
+	vsnprintf(text_r, textsize, fmt, ap);
+	for (p = text_r; *p; p++)
+		if ((unsigned char)*p < 0x20 || (unsigned char)*p == 0x7f)
+			*p = ' ';	/* no CR/LF injection into the reply */
+}
+
+void
+yh_reply(struct yh_session *s, int code, const char *enh, const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	reply_set(&s->reply_code, s->reply_enh, sizeof(s->reply_enh),
+	    s->reply_text, sizeof(s->reply_text), code, enh, fmt, ap);
+	va_end(ap);
+}
+
+void
+yh_dlv_reply(struct yh_delivery *d, int code, const char *enh, const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	reply_set(&d->reply_code, d->reply_enh, sizeof(d->reply_enh),
+	    d->reply_text, sizeof(d->reply_text), code, enh, fmt, ap);
+	va_end(ap);
+}
+
+static int
+note_set(struct yh_note *n, size_t *count, const char *key, const char *value)
+{
+	size_t i;
+
+	if (key == NULL || value == NULL || strlen(value) > YH_NOTE_MAX ||
+	    strlen(key) > 128)
+		return -1;
+	for (i = 0; i < *count; i++) {
+		if (strcmp(n[i].key, key) == 0) {
+			free(n[i].value);
+			n[i].value = xstrdup(value);
+			return 0;
+		}
+	}
+	if (*count >= YH_NOTES_MAX)
+		return -1;
+	n[*count].key = xstrdup(key);
+	n[*count].value = xstrdup(value);
+	(*count)++;
+	return 0;
+}
+
+static const char *
+note_get(const struct yh_note *n, size_t count, const char *key)
+{
+	size_t i;
+
+	for (i = 0; i < count; i++)
+		if (strcmp(n[i].key, key) == 0)
+			return n[i].value;
+	return NULL;
+}
+
+int
+yh_note_set(struct yh_session *s, const char *key, const char *value)
+{
+	return note_set(s->notes, &s->nnotes, key, value);
+}
+
+const char *
+yh_note_get(const struct yh_session *s, const char *key)
+{
+	return note_get(s->notes, s->nnotes, key);
+}
+
+int
+yh_snote_set(struct yh_session *s, const char *key, const char *value)
+{
+	return note_set(s->snotes, &s->nsnotes, key, value);
+}
+
+const char *
+yh_snote_get(const struct yh_session *s, const char *key)
+{
+	return note_get(s->snotes, s->nsnotes, key);
+}
+
+/* ---- headers ------------------------------------------------------------ */
+
+/*
+ * header_load - read the header block of FD (up to the first empty line,
+ * at most YH_HEADER_SCAN_MAX bytes) into CACHE, unfolded: one field per
+ * line.  0, or -1 on a read error.
+ */
+static int
+header_load(int fd, struct buf *cache)
+{
+	char chunk[8192];
+	struct buf raw;
+	off_t off = 0;
+	ssize_t n;
+	size_t i;
+	int r = 0;
+
+	buf_reset(cache);
+	if (fd == -1)
+		return -1;
+	buf_init(&raw, YH_HEADER_SCAN_MAX);
+	while ((n = pread(fd, chunk, sizeof(chunk), off)) > 0) {
+		off += n;
+		if (buf_append(&raw, chunk, (size_t)n) == -1 ||
+		    (raw.len >= 2 && strstr(raw.data, "\n\n")))
+			break;
+	}
+	if (n == -1)
+		r = -1;
+	for (i = 0; i < raw.len; i++) {
+		char c = raw.data[i];
+
+		if (c == '\r')
+			continue;
+		if (c == '\n') {
+			if (i + 1 >= raw.len || raw.data[i + 1] == '\n' ||
+			    (raw.data[i + 1] == '\r' && i + 2 < raw.len &&
+			    raw.data[i + 2] == '\n'))
+				break;		/* end of the header block */
+			if (raw.data[i + 1] == ' ' || raw.data[i + 1] == '\t')
+				continue;	/* folded: join */
+		}
+		buf_putc(cache, c);
+	}
+	buf_putc(cache, '\n');
+	buf_free(&raw);
+	return r;
+}
+
+static const char *
+header_find(struct buf *cache, struct buf *value, const char *name, int n)
+{
+	size_t nl = strlen(name);
+	const char *p = cache->data, *end, *v;
+
+	if (p == NULL || n < 0)
+		return NULL;
+	while (*p) {
+		end = strchr(p, '\n');
+		if (end == NULL)
+			end = p + strlen(p);
+		if ((size_t)(end - p) > nl && p[nl] == ':' &&
+		    strncasecmp(p, name, nl) == 0 && n-- == 0) {
+			v = p + nl + 1;
+			while (v < end && (*v == ' ' || *v == '\t'))
+				v++;
+			buf_reset(value);
+			buf_append(value, v, (size_t)(end - v));
+			return buf_cstr(value);
+		}
+		p = *end ? end + 1 : end;
+	}
+	return NULL;
+}
+
+const char *
+yh_header(struct yh_session *s, const char *name, int n)
+{
+	if (!s->hdr_loaded) {
+		if (header_load(s->msg_fd, &s->hdr_cache) == -1)
+			return NULL;
+		s->hdr_loaded = 1;
+	}
+	return header_find(&s->hdr_cache, &s->hdr_value, name, n);
+}
+
+int
+yh_header_add(struct yh_session *s, const char *name, const char *value)
+{
+	const char *p;
+
+	if (name == NULL || value == NULL || *name == '\0')
+		return -1;
+	for (p = name; *p; p++)
+		if ((unsigned char)*p <= 0x20 || (unsigned char)*p >= 0x7f || *p == ':')
+			return -1;
+	for (p = value; *p; p++)
+		if (*p == '\r' || *p == '\n')
+			return -1;
+	return buf_printf(&s->hdr_add, "%s: %s\n", name, value);
+}
+
+/* ---- addresses and accounts --------------------------------------------- */
+
+int
+yh_domain_local(const char *domain)
+{
+	return P.cfg ? addr_domain_is_local(P.cfg, domain) : 0;
+}
+
+int
+yh_account_exists(const char *account)
+{
+	struct account a;
+	const char *why;
+
+	if (P.store == NULL || !account_name_valid(account, &why))
+		return P.store ? 0 : -1;
+	return account_get(P.store, account, &a);
+}
+
+int
+yh_resolve(const char *addr, char *account, size_t account_size)
+{
+	char acct[ACCOUNT_NAME_MAX + 1];
+	int r;
+
+	if (P.cfg == NULL || P.store == NULL)
+		return -2;
+	r = addr_resolve_local(P.cfg, P.store, addr, acct);
+	if (r == 1 && account && str_copy(account, account_size, acct) == -1)
+		return -2;
+	return r;
+}
+
+/* ---- store -------------------------------------------------------------- */
+
+static int
+plugin_key(const char *key, struct buf *out)
+{
+	const char *ns = P.current ? P.current : "core";
+
+	if (key == NULL || strlen(ns) + strlen(key) + 2 > PLUGIN_KEY_MAX)
+		return -1;
+	buf_reset(out);
+	buf_puts(out, ns);
+	buf_putc(out, '\0');
+	buf_puts(out, key);
+	return 0;
+}
+
+int
+yh_store_get(const char *key, void *val, size_t *len)
+{
+	struct buf k, v;
+	int r;
+
+	if (P.store == NULL)
+		return -1;
+	buf_init(&k, 0);
+	buf_init(&v, 0);
+	if (plugin_key(key, &k) == -1) {
+		buf_free(&k);
+		return -1;
+	}
+	r = store_get(P.store, STORE_PLUGIN, k.data, k.len, &v);
+	if (r == 1) {
+		if (val && len)
+			memcpy(val, v.data, v.len < *len ? v.len : *len);
+		if (len)
+			*len = v.len;
+	}
+	buf_free(&k);
+	buf_free(&v);
+	return r;
+}
+
+int
+yh_store_put(const char *key, const void *val, size_t len, long long ttl)
+{
+	struct buf k;
+	int r;
+
+	if (P.store == NULL || ttl < 0)
+		return -1;
+	buf_init(&k, 0);
+	if (plugin_key(key, &k) == -1) {
+		buf_free(&k);
+		return -1;
+	}
+	r = store_put(P.store, STORE_PLUGIN, k.data, k.len, val, len,
+	    ttl ? time_now() + ttl : 0);
+	buf_free(&k);
+	return r;
+}
+
+int
+yh_store_del(const char *key)
+{
+	struct buf k;
+	int r;
+
+	if (P.store == NULL)
+		return -1;
+	buf_init(&k, 0);
+	if (plugin_key(key, &k) == -1) {
+		buf_free(&k);
+		return -1;
+	}
+	r = store_del(P.store, STORE_PLUGIN, k.data, k.len);
+	buf_free(&k);
+	return r;
+}
+
+int
+yh_store_incr(const char *key, long long delta, long long ttl, long long *value)
+{
+	struct buf k;
+	long long v = 0;
+	int r;
+
+	if (P.store == NULL || ttl < 0)
+		return -1;
+	buf_init(&k, 0);
+	if (plugin_key(key, &k) == -1) {
+		buf_free(&k);
+		return -1;
+	}
+	r = store_incr(P.store, STORE_PLUGIN, k.data, k.len, delta,
+	    ttl ? time_now() + ttl : 0, &v);
+	if (r == 0 && value)
+		*value = v;
+	buf_free(&k);
+	return r;
+}
+
+long long
+yh_now(void)
+{
+	return time_now();
+}
+
+/* ---- injection ---------------------------------------------------------- */
+
+int
+yh_inject(const char *sender, const char *const *rcpts, size_t nrcpt,
+    const void *data, size_t len, char *qid)
+{
+	struct queue_in *q;
+	struct envelope env;
+	const char *p = data, *end = p + len, *nl, *why;
+	char acct[ACCOUNT_NAME_MAX + 1];
+	long long lines = 0;
+	size_t i;
+	int r;
+
+	if (P.cfg == NULL || P.store == NULL || nrcpt == 0 ||
+	    nrcpt > INJECT_RCPT_MAX || sender == NULL)
+		return -1;
+	memset(&env, 0, sizeof(env));
+	for (i = 0; i < nrcpt; i++) {
+		if (rcpts[i] == NULL || *rcpts[i] == '\0' ||
+		    strpbrk(rcpts[i], " \t\r\n<>") != NULL) {
+			envelope_clear(&env);
+			return -1;
+		}
+		r = addr_resolve_local(P.cfg, P.store, rcpts[i], acct);
+		if (r == -2 || r == 0) {
+			envelope_clear(&env);
+			return -1;
+		}
+		envelope_add_rcpt(&env, rcpts[i], r == 1 ? acct : NULL);
+	}
+	if (queue_in_open(config_home(P.cfg), &q) == -1) {
+		envelope_clear(&env);
+		return -1;
+	}
+	/* store with LF line ends, as the SMTP engine does */
+	while (p < end) {
+		size_t l;
+
+		nl = memchr(p, '\n', (size_t)(end - p));
+		l = (size_t)((nl ? nl : end) - p);
+		if (l > 0 && p[l - 1] == '\r')
+			l--;
+		if (queue_in_write(q, p, l) == -1 || queue_in_write(q, "\n", 1) == -1) {
+			queue_in_abort(&q);
+			envelope_clear(&env);
+			return -1;
+		}
+		lines++;
+		p = nl ? nl + 1 : end;
+	}
+	env.sender = xstrdup(sender);
+	snprintf(env.client_ip, sizeof(env.client_ip), "local");
+	snprintf(env.helo, sizeof(env.helo), "plugin-%s", P.current ? P.current : "core");
+	env.arrival = time_now();
+	env.size_crlf = queue_in_size(q) + lines;
+	r = queue_in_commit(&q, P.store, &env, &why);
+	if (r == 0) {
+		log_info("%s: injected by plugin=%s from=<%s> nrcpt=%zu", env.id,
+		    P.current ? P.current : "?", sender, nrcpt);
+		if (qid)
+			memcpy(qid, env.id, QUEUE_ID_LEN + 1);
+	}
+	envelope_clear(&env);
+	return r;
+}
+
+/* ---- delivery accessors ------------------------------------------------- */
+
+const char *yh_dlv_queue_id(const struct yh_delivery *d) { return d->qid; }
+const char *yh_dlv_sender(const struct yh_delivery *d) { return d->sender; }
+const char *yh_dlv_rcpt(const struct yh_delivery *d) { return d->rcpt; }
+const char *yh_dlv_account(const struct yh_delivery *d) { return d->account; }
+const char *yh_dlv_client_ip(const struct yh_delivery *d) { return d->client_ip; }
+const char *yh_dlv_auth_user(const struct yh_delivery *d) { return d->auth_user; }
+const char *yh_dlv_path(const struct yh_delivery *d) { return d->path; }
+long long yh_dlv_size(const struct yh_delivery *d) { return d->size; }
+
+const char *
+yh_dlv_header(struct yh_delivery *d, const char *name, int n)
+{
+	if (!d->hdr_loaded) {
+		if (d->fd == -1)
+			d->fd = open(d->path, O_RDONLY | O_CLOEXEC);
+		if (header_load(d->fd, &d->hdr_cache) == -1)
+			return NULL;
+		d->hdr_loaded = 1;
+	}
+	return header_find(&d->hdr_cache, &d->hdr_value, name, n);
+}
+
+/* ---- POP3 accessors ----------------------------------------------------- */
+
+const char *yh_pop_user(const struct yh_pop *p) { return p->user; }
+const char *yh_pop_peer_ip(const struct yh_pop *p) { return p->peer_ip; }

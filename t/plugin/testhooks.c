@@ -1,0 +1,256 @@
+/*
+ * testhooks - a plugin for the tests of the hook system.  It serves every
+ * hook point, returns every result code on request, crashes or hangs on
+ * request, and records each call so a test can see the order and arguments.
+ *
+ * [plugin testhooks]
+ *   record = PATH      append "HOOK detail" lines to PATH
+ *   connect = RESULT   result of the connect hook (default declined)
+ *   fail_init = 1      init() fails (with a file:line style error)
+ *
+ * Requests ride on the message itself, so one running server serves every
+ * case.  RESULT is declined, ok, deny, denysoft, disconnect, discard, crash
+ * (SIGSEGV) or hang (sleeps past any hook_timeout):
+ *   helo:      HELO name "RESULT.hook.test"
+ *   mail:      sender local part "mail-RESULT"
+ *   rcpt:      recipient local part "rcpt-RESULT" (the domain decides
+ *              nothing: ok accepts even a non-local one)
+ *   data:      header "X-Test-Data: RESULT"
+ *   deliver:   header "X-Test-Deliver: RESULT"
+ * A deny carries "5NN 5.7.9 testhooks says RESULT" (4NN 4.7.9 for denysoft).
+ * The rcpt hook sets a transaction note that the data hook adds as the
+ * header "X-Test-Note: rcpt=ADDR"; the data hook also adds "X-Test-Seen:
+ * SUBJECT" from the message's Subject header.
+ */
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <yubin/hook.h>
+
+static char record_path[1024];
+static char connect_result[32];
+
+static void
+record(const char *hook, const char *detail)
+{
+	FILE *f;
+
+	if (record_path[0] == '\0')
+		return;
+	f = fopen(record_path, "a");
+	if (f == NULL)
+		return;
+	fprintf(f, "%s %s\n", hook, detail ? detail : "-");
+	fclose(f);
+}
+
+static int
+result_of(const char *word)
+{
+	if (word == NULL)
+		return YH_DECLINED;
+	if (strncmp(word, "ok", 2) == 0)
+		return YH_OK;
+	if (strncmp(word, "denysoft", 8) == 0)
+		return YH_DENYSOFT;
+	if (strncmp(word, "deny", 4) == 0)
+		return YH_DENY;
+	if (strncmp(word, "disconnect", 10) == 0)
+		return YH_DISCONNECT;
+	if (strncmp(word, "discard", 7) == 0)
+		return YH_DISCARD;
+	if (strncmp(word, "crash", 5) == 0) {
+		raise(SIGSEGV);
+		return YH_DECLINED;
+	}
+	if (strncmp(word, "hang", 4) == 0) {
+		sleep(3600);
+		return YH_DECLINED;
+	}
+	return YH_DECLINED;
+}
+
+static int
+answer(struct yh_session *s, const char *word)
+{
+	int r = result_of(word);
+
+	if (s && (r == YH_DENY || r == YH_DENYSOFT))
+		yh_reply(s, r == YH_DENY ? 554 : 452, r == YH_DENY ? "5.7.9" : "4.7.9",
+		    "testhooks says %s", word);
+	return r;
+}
+
+static int
+th_init(const struct yh_config *cfg)
+{
+	const char *v;
+
+	if ((v = yh_config_get(cfg, "fail_init")) && strcmp(v, "1") == 0) {
+		yh_error("testhooks.conf:7: fail_init requested");
+		return -1;
+	}
+	v = yh_config_get(cfg, "record");
+	snprintf(record_path, sizeof(record_path), "%s", v ? v : "");
+	v = yh_config_get(cfg, "connect");
+	snprintf(connect_result, sizeof(connect_result), "%s", v ? v : "");
+	record("init", yh_server_get("server.domain"));
+	return 0;
+}
+
+static void
+th_fini(void)
+{
+	record("fini", NULL);
+}
+
+static int
+th_connect(struct yh_session *s)
+{
+	char buf[128];
+
+	snprintf(buf, sizeof(buf), "%s listener=%d", yh_peer_ip(s),
+	    (int)yh_listener_kind(s));
+	record("connect", buf);
+	return answer(s, connect_result[0] ? connect_result : NULL);
+}
+
+static int
+th_helo(struct yh_session *s)
+{
+	const char *h = yh_helo(s);
+	char word[32];
+
+	record("helo", h);
+	if (strstr(h, ".hook.test") == NULL)
+		return YH_DECLINED;
+	snprintf(word, sizeof(word), "%.*s", (int)strcspn(h, "."), h);
+	return answer(s, word);
+}
+
+static int
+th_auth(struct yh_session *s)
+{
+	record("auth", yh_auth_user(s));
+	return YH_DECLINED;
+}
+
+static int
+th_mail(struct yh_session *s)
+{
+	const char *from = yh_sender(s);
+
+	record("mail", from);
+	if (from && strncmp(from, "mail-", 5) == 0)
+		return answer(s, from + 5);
+	return YH_DECLINED;
+}
+
+static int
+th_rcpt(struct yh_session *s, const char *rcpt)
+{
+	char buf[600];
+	long long n = 0;
+
+	snprintf(buf, sizeof(buf), "%s local=%d", rcpt, yh_rcpt_local(s));
+	record("rcpt", buf);
+	snprintf(buf, sizeof(buf), "rcpt=%s", rcpt);
+	yh_note_set(s, "first-rcpt", yh_note_get(s, "first-rcpt") ?
+	    yh_note_get(s, "first-rcpt") : buf);
+	yh_store_incr("rcpts", 1, 0, &n);
+	if (strncmp(rcpt, "rcpt-", 5) == 0)
+		return answer(s, rcpt + 5);
+	return YH_DECLINED;
+}
+
+static int
+th_data(struct yh_session *s)
+{
+	const char *v = yh_header(s, "X-Test-Data", 0);
+	const char *subj = yh_header(s, "Subject", 0);
+	const char *note = yh_note_get(s, "first-rcpt");
+	char buf[256];
+	long long n = 0;
+	size_t len = sizeof(n);
+
+	snprintf(buf, sizeof(buf), "size=%lld fd=%d rcpts=%zu", yh_message_size(s),
+	    yh_message_fd(s) >= 0, yh_rcpt_count(s));
+	record("data", buf);
+	if (note)
+		yh_header_add(s, "X-Test-Note", note);
+	if (subj)
+		yh_header_add(s, "X-Test-Seen", subj);
+	if (yh_store_get("rcpts", &n, &len) == 1) {
+		snprintf(buf, sizeof(buf), "%zu", len);
+		yh_header_add(s, "X-Test-Counter-Bytes", buf);
+	}
+	return answer(s, v);
+}
+
+static void
+th_queued(struct yh_session *s)
+{
+	record("queued", yh_queue_id(s));
+}
+
+static void
+th_disconnect(struct yh_session *s)
+{
+	record("disconnect", yh_peer_ip(s));
+}
+
+static int
+th_deliver(struct yh_delivery *d)
+{
+	const char *v = yh_dlv_header(d, "X-Test-Deliver", 0);
+	char buf[600];
+	int r;
+
+	snprintf(buf, sizeof(buf), "%s account=%s", yh_dlv_rcpt(d), yh_dlv_account(d));
+	record("deliver", buf);
+	r = result_of(v);
+	if (r == YH_DENY || r == YH_DENYSOFT)
+		yh_dlv_reply(d, r == YH_DENY ? 550 : 450, r == YH_DENY ? "5.7.9" :
+		    "4.7.9", "testhooks refuses delivery");
+	return r;
+}
+
+static void
+th_delivered(struct yh_delivery *d)
+{
+	record("delivered", yh_dlv_account(d));
+}
+
+static void
+th_pop_auth(struct yh_pop *p)
+{
+	char buf[256];
+
+	snprintf(buf, sizeof(buf), "%s %s", yh_pop_user(p), yh_pop_peer_ip(p));
+	record("pop_auth", buf);
+}
+
+static const struct yh_hooks th_hooks = {
+	.connect = th_connect,
+	.helo = th_helo,
+	.auth = th_auth,
+	.mail = th_mail,
+	.rcpt = th_rcpt,
+	.data = th_data,
+	.queued = th_queued,
+	.disconnect = th_disconnect,
+	.deliver = th_deliver,
+	.delivered = th_delivered,
+	.pop_auth = th_pop_auth,
+};
+
+const struct yh_plugin yubin_plugin = {
+	.abi = YH_ABI_VERSION,
+	.name = "testhooks",
+	.init = th_init,
+	.fini = th_fini,
+	.hooks = &th_hooks,
+};
