@@ -1,0 +1,132 @@
+/*
+ * addr - RFC 5321 paths: the argument of MAIL FROM: and RCPT TO:, and which
+ * domains and addresses are this server's own.
+ *
+ * The parser is strict where a loose reading could be abused and liberal
+ * only where that is safe: spaces after the colon are accepted, a path
+ * without angle brackets is refused, quoted local parts are kept as given,
+ * a source route (<@a,@b:user@domain>) is parsed and dropped (RFC 5321
+ * §4.1.2, "MUST accept ... SHOULD ignore"), and a dot-string local part may
+ * have leading, trailing or repeated dots (addresses of Japanese mobile
+ * carriers; see addr.c).  Control bytes are never part of a parsed address,
+ * so a parsed address is safe to put in a header (it may still hold spaces
+ * inside a quoted local part).
+ *
+ * Never: look anything up, log, or allocate.  Pure functions of their input
+ * apart from addr_resolve_local, which reads accounts from the store.
+ */
+#ifndef YUBIN_ADDR_H
+#define YUBIN_ADDR_H
+
+#include "account.h"
+
+struct config;
+struct store;
+
+/* RFC 5321 §4.5.3.1: the size limits every server must accept, and ours. */
+#define ADDR_LOCAL_MAX	64	/* local part, octets as sent (quotes included) */
+#define ADDR_DOMAIN_MAX	255	/* domain or address literal */
+#define ADDR_PATH_MAX	256	/* whole path with its "<" ">" and source route */
+/* ESMTP parameters of one MAIL/RCPT: more than this is abuse, not mail. */
+#define ADDR_PARAMS_MAX	16
+#define ADDR_AUTH_MAX	512	/* MAIL AUTH=<xtext> (RFC 4954 §5) */
+
+enum addr_kind {
+	ADDR_MAIL,		/* MAIL FROM: reverse-path, <> allowed */
+	ADDR_RCPT,		/* RCPT TO: forward-path, <> refused */
+};
+
+enum addr_body {
+	ADDR_BODY_NONE = 0,	/* no BODY= parameter */
+	ADDR_BODY_7BIT,
+	ADDR_BODY_8BITMIME,
+};
+
+struct addr_path {
+	char	addr[ADDR_PATH_MAX + 1];	/* "local@domain" as sent (source
+						 * route dropped); "" for <>; for
+						 * RCPT TO:<Postmaster> just the
+						 * local part */
+	char	local[ADDR_LOCAL_MAX + 1];	/* as sent, quotes kept */
+	char	domain[ADDR_DOMAIN_MAX + 1];	/* as sent; "" for <> and <postmaster> */
+	int	null;				/* MAIL FROM:<> */
+	long long size;				/* SIZE=, -1 when absent; values
+						 * too big for long long read as
+						 * LLONG_MAX */
+	int	body;				/* enum addr_body */
+	int	smtputf8;			/* SMTPUTF8 given */
+	char	auth[ADDR_AUTH_MAX + 1];	/* AUTH= value as sent, "" absent */
+};
+
+/*
+ * addr_error - why a path was refused: the reply the SMTP engine sends.
+ * TEXT is complete and safe to send (client bytes are escaped into it).
+ */
+struct addr_error {
+	int	code;		/* 501, 553, 555 */
+	const char *enh;	/* "5.5.2", static */
+	char	text[320];
+};
+
+/*
+ * addr_parse - parse ARG, the text after the verb ("FROM:<a@b> SIZE=10" for
+ * MAIL, "TO:<c@d>" for RCPT), into *P.  UTF8_OK says that SMTPUTF8 is in
+ * effect for RCPT (the transaction's MAIL had it); for MAIL it comes from
+ * the SMTPUTF8 parameter of ARG itself.  Returns 0, or -1 with *E filled:
+ *
+ *   501 5.5.4  "FROM:"/"TO:" missing, or malformed parameter syntax, or a
+ *              parameter given twice, or a bad SIZE/BODY value
+ *   501 5.5.2  path without angle brackets, or junk after the ">"
+ *   501 5.1.7  (MAIL) / 501 5.1.3 (RCPT)  malformed address: bad local
+ *              part or domain syntax, control bytes, no domain (only
+ *              RCPT TO:<postmaster> may omit it), null path for RCPT
+ *   501 5.1.7 / 5.1.3  local part over 64, domain over 255 octets
+ *   501 5.1.7 / 5.1.3  path over 256 octets (with its punctuation)
+ *   553 5.6.7  non-ASCII address without SMTPUTF8 (RFC 6531 §3.5)
+ *   555 5.5.4  unknown parameter, or a MAIL-only parameter on RCPT
+ *
+ * Accepted parameters (MAIL only): SIZE=digits, BODY=7BIT|8BITMIME,
+ * SMTPUTF8, AUTH=xtext.  RCPT takes none (DSN is not offered).
+ */
+int	addr_parse(const char *arg, enum addr_kind kind, int utf8_ok,
+	    struct addr_path *p, struct addr_error *e);
+
+/*
+ * addr_domain_is_local - 1 if DOMAIN is one of ours: server.domain, an
+ * entry of server.alias or smtp.subhost, ASCII case-insensitive, one
+ * trailing dot ignored.  An address literal ("[192.0.2.1]",
+ * "[IPv6:2001:db8::1]") is ours only when listed in alias or subhost, with
+ * or without the brackets and the "IPv6:" tag.  0 otherwise.
+ */
+int	addr_domain_is_local(const struct config *cfg, const char *domain);
+
+/*
+ * addr_resolve_local - which account ADDR ("local@domain" as parsed, or a
+ * bare local part such as RCPT TO:<postmaster>, taken as local) names.  The
+ * local part is unquoted and lower-cased.
+ *
+ *   1   the domain is local and the account exists: its name in ACCOUNT_R
+ *   0   the domain is local, no such account (or the local part cannot be
+ *       an account name)
+ *  -1   the domain is not local
+ *  -2   store error
+ *
+ * "postmaster" and "abuse" (any case; a bare "postmaster" without domain is
+ * local by RFC 5321 §4.5.1) resolve in this order:
+ *   a. the account of that name, if it exists;
+ *   b. else the account named by the local part of server.admin_address,
+ *      when that address is in a local domain (or has none) and the
+ *      account exists;
+ *   c. else the account "postmaster", if it exists;
+ *   d. else 0: nobody can read the mail, so it is refused with 550 rather
+ *      than accepted into a void.  A non-local server.admin_address is not
+ *      followed here (forwarding is the queue's business, later issue).
+ */
+int	addr_resolve_local(const struct config *cfg, struct store *s,
+	    const char *addr, char account_r[ACCOUNT_NAME_MAX + 1]);
+
+/* addr_domain_of - the domain part of ADDR (after the last '@'), "" when
+ * there is none.  Borrowed: points into ADDR. */
+const char *addr_domain_of(const char *addr);
+
+#endif

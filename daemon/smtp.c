@@ -1,0 +1,786 @@
+/*
+ * smtp.c - the SMTP server engine (RFC 5321 with PIPELINING, SIZE, 8BITMIME,
+ * ENHANCEDSTATUSCODES, SMTPUTF8, STARTTLS, AUTH): one session per call of
+ * smtp_session(), the command loop, the verbs table and the small verbs.
+ * AUTH lives in smtp_auth.c, DATA in smtp_data.c.
+ *
+ * Runs in an SMTP worker process as server.user (after priv_drop in the
+ * worker); never as root.  Every byte the client sends is bounded
+ * (SMTP_*_MAX, smtp.max_* keys) and escaped before it reaches a log line.
+ * Must never: answer 250 to DATA before the message is durable (queue.h),
+ * act on plaintext pipelined after STARTTLS, take the end of DATA from
+ * anything but <CRLF>.<CRLF>, or log a password.
+ *
+ * Each decision a plugin may later take (connect, helo, mail, rcpt, auth,
+ * data) goes through one smtp_check_*() function: the hook chain will be
+ * called there, before the built-in default.
+ */
+#include <limits.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+
+#include "addr.h"
+#include "config.h"
+#include "conn.h"
+#include "log.h"
+#include "queue.h"
+#include "session.h"
+#include "smtp_private.h"
+#include "util.h"
+
+#define SMTP_VERB_MAX	16	/* longer than any verb we know */
+#define SMTP_LOG_MAX	1024	/* one log line's message part */
+
+/* verb flags */
+#define SMTP_F_NOARG	0x01	/* arguments are a syntax error (501 5.5.4) */
+#define SMTP_F_LONG	0x02	/* line may be up to SMTP_AUTH_LINE_MAX */
+#define SMTP_F_HTTP	0x04	/* a web client or proxy probe: 421 and close */
+
+struct smtp_cmd {
+	const char *verb;
+	int	 flags;
+	int	(*fn)(struct smtp_session *s, char *arg);
+};
+
+static int smtp_cmd_helo(struct smtp_session *, char *);
+static int smtp_cmd_ehlo(struct smtp_session *, char *);
+static int smtp_cmd_mail(struct smtp_session *, char *);
+static int smtp_cmd_rcpt(struct smtp_session *, char *);
+static int smtp_cmd_rset(struct smtp_session *, char *);
+static int smtp_cmd_noop(struct smtp_session *, char *);
+static int smtp_cmd_quit(struct smtp_session *, char *);
+static int smtp_cmd_vrfy(struct smtp_session *, char *);
+static int smtp_cmd_expn(struct smtp_session *, char *);
+static int smtp_cmd_help(struct smtp_session *, char *);
+static int smtp_cmd_starttls(struct smtp_session *, char *);
+static int smtp_cmd_http(struct smtp_session *, char *);
+
+static const struct smtp_cmd smtp_cmds[] = {
+	{ "EHLO",	0,		smtp_cmd_ehlo },
+	{ "HELO",	0,		smtp_cmd_helo },
+	{ "MAIL",	0,		smtp_cmd_mail },
+	{ "RCPT",	0,		smtp_cmd_rcpt },
+	{ "DATA",	SMTP_F_NOARG,	smtp_cmd_data },
+	{ "RSET",	SMTP_F_NOARG,	smtp_cmd_rset },
+	{ "NOOP",	0,		smtp_cmd_noop },
+	{ "QUIT",	0,		smtp_cmd_quit },
+	{ "VRFY",	0,		smtp_cmd_vrfy },
+	{ "EXPN",	0,		smtp_cmd_expn },
+	{ "HELP",	0,		smtp_cmd_help },
+	{ "STARTTLS",	SMTP_F_NOARG,	smtp_cmd_starttls },
+	{ "AUTH",	SMTP_F_LONG,	smtp_cmd_auth },
+	/* Postfix smtpd_forbidden_commands: nobody speaks SMTP like this */
+	{ "GET",	SMTP_F_HTTP,	smtp_cmd_http },
+	{ "POST",	SMTP_F_HTTP,	smtp_cmd_http },
+	{ "CONNECT",	SMTP_F_HTTP,	smtp_cmd_http },
+	{ NULL,		0,		NULL },
+};
+
+/* ------------------------------------------------------------------ */
+/* replies and logs                                                    */
+
+static void
+smtp_vreply(struct smtp_session *s, int code, const char *enh, const char *fmt,
+    va_list ap)
+{
+	char text[SMTP_TEXT_MAX];
+
+	if (vsnprintf(text, sizeof(text), fmt, ap) >= (int)sizeof(text))
+		memcpy(text + sizeof(text) - 4, "...", 4);
+	if (enh)
+		(void)conn_printf(&s->conn, "%d %s %s\r\n", code, enh, text);
+	else
+		(void)conn_printf(&s->conn, "%d %s\r\n", code, text);
+}
+
+void
+smtp_reply(struct smtp_session *s, int code, const char *enh,
+    const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	smtp_vreply(s, code, enh, fmt, ap);
+	va_end(ap);
+}
+
+static void
+smtp_vlog(struct smtp_session *s, enum log_level lvl, const char *fmt,
+    va_list ap)
+{
+	char msg[SMTP_LOG_MAX];
+
+	if (vsnprintf(msg, sizeof(msg), fmt, ap) >= (int)sizeof(msg))
+		memcpy(msg + sizeof(msg) - 4, "...", 4);
+	log_msg(lvl, "%s: %s sid=%06lx", s->qid[0] ? s->qid : "NOQUEUE", msg,
+	    s->env->sid);
+}
+
+void
+smtp_log(struct smtp_session *s, const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	smtp_vlog(s, LOG_LVL_INFO, fmt, ap);
+	va_end(ap);
+}
+
+void
+smtp_logw(struct smtp_session *s, const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	smtp_vlog(s, LOG_LVL_WARN, fmt, ap);
+	va_end(ap);
+}
+
+void
+smtp_reject(struct smtp_session *s, int code, const char *enh,
+    const char *fmt, ...)
+{
+	char text[SMTP_TEXT_MAX], esc[SMTP_TEXT_MAX];
+	va_list ap;
+
+	va_start(ap, fmt);
+	if (vsnprintf(text, sizeof(text), fmt, ap) >= (int)sizeof(text))
+		memcpy(text + sizeof(text) - 4, "...", 4);
+	va_end(ap);
+	smtp_reply(s, code, enh, "%s", text);
+	s->errors++;
+	smtp_log(s, "reject cmd=%s code=%d dsn=%s client=%s text=\"%s\"",
+	    s->verb ? s->verb : "-", code, enh, s->conn.peer_ip,
+	    str_escape(esc, sizeof(esc), text, strlen(text)));
+}
+
+enum smtp_verdict
+smtp_decide(struct smtp_session *s, enum smtp_verdict v,
+    const struct smtp_decision *d)
+{
+	if (v == SMTP_GO)
+		return v;
+	smtp_reject(s, d->code, d->enh, "%s", d->text);
+	if (v == SMTP_DROP)
+		s->quit = 1;
+	return v;
+}
+
+static void __attribute__((format(printf, 4, 5)))
+smtp_deny(struct smtp_decision *d, int code, const char *enh,
+    const char *fmt, ...)
+{
+	va_list ap;
+
+	d->code = code;
+	d->enh = enh;
+	va_start(ap, fmt);
+	if (vsnprintf(d->text, sizeof(d->text), fmt, ap) >= (int)sizeof(d->text))
+		memcpy(d->text + sizeof(d->text) - 4, "...", 4);
+	va_end(ap);
+}
+
+/* ------------------------------------------------------------------ */
+/* input                                                                */
+
+int
+smtp_read_line(struct smtp_session *s, size_t max, char **line_r, size_t *len_r,
+    int *term_r)
+{
+	int r;
+
+	/* RFC 2920 §3.1: replies may wait while more commands are already
+	 * here; flush before we would block */
+	if (!conn_buffered(&s->conn) && conn_flush(&s->conn) == -1) {
+		smtp_log(s, "lost connection (write) after %s client=%s",
+		    s->verb ? s->verb : "CONNECT", s->conn.peer_ip);
+		s->quit = 1;
+		return CONN_ERROR;
+	}
+	r = conn_getline(&s->conn, max, line_r, len_r, term_r);
+	switch (r) {
+	case CONN_LINE:
+	case CONN_TOOLONG:
+		return r;
+	case CONN_TIMEOUT:
+		smtp_reply(s, 421, "4.4.2", "%s timeout exceeded", s->env->hostname);
+		(void)conn_flush(&s->conn);
+		smtp_log(s, "timeout after %s client=%s",
+		    s->verb ? s->verb : "CONNECT", s->conn.peer_ip);
+		break;
+	default:
+		smtp_log(s, "lost connection after %s client=%s",
+		    s->verb ? s->verb : "CONNECT", s->conn.peer_ip);
+		break;
+	}
+	s->quit = 1;
+	return r;
+}
+
+/* ------------------------------------------------------------------ */
+/* decision points: the hook chains of a later issue are called here   */
+
+/* smtp_check_connect - a new client; default: welcome. */
+static enum smtp_verdict
+smtp_check_connect(struct smtp_session *s, struct smtp_decision *d)
+{
+	(void)s;
+	(void)d;
+	/* hook chain "connect" goes here */
+	return SMTP_GO;
+}
+
+/* smtp_check_helo - HELO/EHLO NAME; default: any name. */
+static enum smtp_verdict
+smtp_check_helo(struct smtp_session *s, const char *name,
+    struct smtp_decision *d)
+{
+	(void)s;
+	(void)name;
+	(void)d;
+	/* hook chain "helo" goes here */
+	return SMTP_GO;
+}
+
+/* smtp_check_mail - MAIL FROM P; default: submission ports need AUTH,
+ * SIZE must fit. */
+static enum smtp_verdict
+smtp_check_mail(struct smtp_session *s, const struct addr_path *p,
+    struct smtp_decision *d)
+{
+	/* hook chain "mail" goes here */
+	if ((s->env->kind == LK_SUBMISSION || s->env->kind == LK_SMTPS) &&
+	    s->auth_user[0] == '\0') {
+		smtp_deny(d, 530, "5.7.0", "Authentication required");
+		return SMTP_DENY;
+	}
+	if (p->size >= 0 && s->max_size > 0 && p->size > s->max_size) {
+		smtp_deny(d, 552, "5.3.4", "message size exceeds fixed limit");
+		return SMTP_DENY;
+	}
+	return SMTP_GO;
+}
+
+/*
+ * smtp_check_rcpt - RCPT TO P; LOCAL is addr_resolve_local's answer and
+ * ACCOUNT the account it found.  Default: existing local users, and
+ * anything from an authenticated client.
+ */
+static enum smtp_verdict
+smtp_check_rcpt(struct smtp_session *s, const struct addr_path *p, int local,
+    const char *account, struct smtp_decision *d)
+{
+	(void)account;
+	/* hook chain "rcpt" goes here (the relay plugin decides -1 cases) */
+	switch (local) {
+	case 1:
+		return SMTP_GO;
+	case 0:
+		smtp_deny(d, 550, "5.1.1", "<%s>: no such user here", p->addr);
+		return SMTP_DENY;
+	case -1:
+		if (s->auth_user[0] != '\0')
+			return SMTP_GO;
+		smtp_deny(d, 554, "5.7.1", "<%s>: relay access denied", p->addr);
+		return SMTP_DENY;
+	default:
+		smtp_deny(d, 451, "4.3.0", "<%s>: temporary lookup failure",
+		    p->addr);
+		return SMTP_DENY;
+	}
+}
+
+/* ------------------------------------------------------------------ */
+/* helpers                                                              */
+
+void
+smtp_txn_reset(struct smtp_session *s)
+{
+	envelope_clear(&s->txn);
+	s->txn_active = 0;
+}
+
+const char *
+smtp_protocol(const struct smtp_session *s)
+{
+	static const char *const names[] = { "ESMTP", "ESMTPS", "ESMTPA", "ESMTPSA" };
+
+	if (!s->esmtp)
+		return "SMTP";
+	return names[(s->conn.ssl != NULL) + 2 * (s->auth_user[0] != '\0')];
+}
+
+/* ------------------------------------------------------------------ */
+/* verbs                                                                */
+
+static int
+smtp_hello(struct smtp_session *s, char *arg, int esmtp)
+{
+	struct smtp_decision d = { .code = 0 };
+	char esc[SMTP_HELO_MAX * 4 + 8], mechs[128];
+	size_t len = strlen(arg);
+
+	if (len == 0) {
+		smtp_reject(s, 501, "5.5.4", "Syntax: %s hostname",
+		    esmtp ? "EHLO" : "HELO");
+		return 0;
+	}
+	if (len > SMTP_HELO_MAX) {
+		smtp_reject(s, 501, "5.5.4", "hostname longer than %d octets",
+		    SMTP_HELO_MAX);
+		return 0;
+	}
+	if (smtp_decide(s, smtp_check_helo(s, arg, &d), &d) != SMTP_GO)
+		return 0;
+	/* RFC 5321 §4.1.4: a second EHLO is like RSET plus the new name */
+	smtp_txn_reset(s);
+	memcpy(s->helo, arg, len + 1);
+	s->helo_seen = 1;
+	s->esmtp = esmtp;
+	smtp_log(s, "helo=%s esmtp=%d client=%s",
+	    str_escape(esc, sizeof(esc), arg, len), esmtp, s->conn.peer_ip);
+	if (!esmtp) {
+		smtp_reply(s, 250, NULL, "%s", s->env->hostname);
+		return 0;
+	}
+	/* RFC 2034 §3: no enhanced codes in the EHLO reply */
+	(void)conn_printf(&s->conn, "250-%s\r\n", s->env->hostname);
+	(void)conn_printf(&s->conn, "250-PIPELINING\r\n");
+	(void)conn_printf(&s->conn, "250-SIZE %lld\r\n", s->max_size);
+	(void)conn_printf(&s->conn, "250-8BITMIME\r\n");
+	(void)conn_printf(&s->conn, "250-ENHANCEDSTATUSCODES\r\n");
+	if (s->env->tls != NULL && s->conn.ssl == NULL)
+		(void)conn_printf(&s->conn, "250-STARTTLS\r\n");
+	if (smtp_auth_advertise(s, mechs, sizeof(mechs)))
+		(void)conn_printf(&s->conn, "250-AUTH %s\r\n", mechs);
+	(void)conn_printf(&s->conn, "250 SMTPUTF8\r\n");
+	return 0;
+}
+
+static int
+smtp_cmd_helo(struct smtp_session *s, char *arg)
+{
+	return smtp_hello(s, arg, 0);
+}
+
+static int
+smtp_cmd_ehlo(struct smtp_session *s, char *arg)
+{
+	return smtp_hello(s, arg, 1);
+}
+
+static int
+smtp_cmd_mail(struct smtp_session *s, char *arg)
+{
+	char esc[ADDR_PATH_MAX * 4 + 8];
+	struct smtp_decision d = { .code = 0 };
+	struct addr_path p;
+	struct addr_error e;
+
+	if (!s->helo_seen) {
+		smtp_reject(s, 503, "5.5.1", "send HELO/EHLO first");
+		return 0;
+	}
+	if (s->txn_active) {
+		smtp_reject(s, 503, "5.5.1", "nested MAIL command");
+		return 0;
+	}
+	if (addr_parse(arg, ADDR_MAIL, 0, &p, &e) == -1) {
+		smtp_reject(s, e.code, e.enh, "%s", e.text);
+		return 0;
+	}
+	if (smtp_decide(s, smtp_check_mail(s, &p, &d), &d) != SMTP_GO)
+		return 0;
+	smtp_txn_reset(s);
+	s->txn.sender = xstrdup(p.addr);
+	s->txn.body_8bit = p.body == ADDR_BODY_8BITMIME;
+	s->txn.smtputf8 = p.smtputf8;
+	s->txn_active = 1;
+	smtp_reply(s, 250, "2.1.0", "Ok");
+	smtp_log(s, "mail from=<%s> size=%lld body=%s smtputf8=%d client=%s",
+	    str_escape(esc, sizeof(esc), p.addr, strlen(p.addr)), p.size,
+	    p.body == ADDR_BODY_8BITMIME ? "8bitmime" :
+	    p.body == ADDR_BODY_7BIT ? "7bit" : "-", p.smtputf8,
+	    s->conn.peer_ip);
+	return 0;
+}
+
+/* smtp_rcpt_dup - 1 when ADDR/ACCOUNT is already a recipient. */
+static int
+smtp_rcpt_dup(const struct smtp_session *s, const char *addr,
+    const char *account)
+{
+	size_t i;
+
+	for (i = 0; i < s->txn.nrcpt; i++) {
+		const struct env_rcpt *r = &s->txn.rcpt[i];
+
+		if (account != NULL && r->account != NULL &&
+		    strcmp(account, r->account) == 0)
+			return 1;
+		if (account == NULL && r->account == NULL &&
+		    strcasecmp(addr, r->addr) == 0)
+			return 1;
+	}
+	return 0;
+}
+
+static int
+smtp_cmd_rcpt(struct smtp_session *s, char *arg)
+{
+	char account[ACCOUNT_NAME_MAX + 1], esc[ADDR_PATH_MAX * 4 + 8];
+	struct smtp_decision d = { .code = 0 };
+	struct addr_path p;
+	struct addr_error e;
+	const char *acc;
+	int local;
+
+	if (!s->txn_active) {
+		smtp_reject(s, 503, "5.5.1", "need MAIL command");
+		return 0;
+	}
+	if (addr_parse(arg, ADDR_RCPT, s->txn.smtputf8, &p, &e) == -1) {
+		smtp_reject(s, e.code, e.enh, "%s", e.text);
+		return 0;
+	}
+	str_escape(esc, sizeof(esc), p.addr, strlen(p.addr));
+	if (s->max_rcpt > 0 && (long long)s->txn.nrcpt >= s->max_rcpt) {
+		/* RFC 5321 §4.5.3.1.10: the client sends the rest later; this
+		 * is flow control, not a client error, so it is not counted */
+		smtp_reply(s, 452, "4.5.3", "too many recipients");
+		smtp_log(s, "reject cmd=RCPT code=452 dsn=4.5.3 to=<%s> "
+		    "client=%s text=\"too many recipients\"", esc,
+		    s->conn.peer_ip);
+		return 0;
+	}
+	local = addr_resolve_local(s->cfg, s->env->store, p.addr, account);
+	if (local == -2)
+		smtp_logw(s, "account lookup failed for <%s>", esc);
+	acc = local == 1 ? account : NULL;
+	if (smtp_decide(s, smtp_check_rcpt(s, &p, local, acc, &d), &d) != SMTP_GO)
+		return 0;
+	if (smtp_rcpt_dup(s, p.addr, acc)) {
+		smtp_reply(s, 250, "2.1.5", "Ok (duplicate recipient)");
+		return 0;
+	}
+	envelope_add_rcpt(&s->txn, p.addr, acc);
+	smtp_reply(s, 250, "2.1.5", "Ok");
+	smtp_log(s, "rcpt to=<%s> account=%s client=%s", esc,
+	    acc ? acc : "-", s->conn.peer_ip);
+	return 0;
+}
+
+static int
+smtp_cmd_rset(struct smtp_session *s, char *arg)
+{
+	(void)arg;
+	smtp_txn_reset(s);
+	smtp_reply(s, 250, "2.0.0", "Ok");
+	return 0;
+}
+
+static int
+smtp_cmd_noop(struct smtp_session *s, char *arg)
+{
+	(void)arg;		/* RFC 5321 §4.1.1.9: a parameter is ignored */
+	smtp_reply(s, 250, "2.0.0", "Ok");
+	return 0;
+}
+
+static int
+smtp_cmd_quit(struct smtp_session *s, char *arg)
+{
+	(void)arg;
+	smtp_reply(s, 221, "2.0.0", "Bye");
+	s->quit = 1;
+	return 0;
+}
+
+/* smtp_verify - VRFY/EXPN ARG answered for local accounts. */
+static int
+smtp_verify(struct smtp_session *s, char *arg, const char *verb)
+{
+	char account[ACCOUNT_NAME_MAX + 1], esc[ADDR_PATH_MAX + 16];
+	size_t len = strlen(arg), i;
+	int r;
+
+	if (len >= 2 && arg[0] == '<' && arg[len - 1] == '>') {
+		arg[len - 1] = '\0';
+		arg++;
+		len -= 2;
+	}
+	for (i = 0; i < len; i++)
+		if ((unsigned char)arg[i] < 0x20 || arg[i] == 0x7f)
+			break;
+	if (len == 0 || i < len || len > ADDR_PATH_MAX) {
+		smtp_reject(s, 501, "5.5.4", "Syntax: %s address", verb);
+		return 0;
+	}
+	str_escape(esc, sizeof(esc), arg, len);
+	r = addr_resolve_local(s->cfg, s->env->store, arg, account);
+	switch (r) {
+	case 1:
+		smtp_reply(s, 250, "2.1.5", "<%s@%s>", account,
+		    config_str(s->cfg, "server.domain"));
+		break;
+	case 0:
+		smtp_reject(s, 550, "5.1.1", "<%s>: no such user here", esc);
+		break;
+	case -1:
+		smtp_reply(s, 252, "2.1.5", "<%s>: cannot verify, try RCPT", esc);
+		break;
+	default:
+		smtp_reject(s, 451, "4.3.0", "temporary lookup failure");
+		break;
+	}
+	return 0;
+}
+
+static int
+smtp_cmd_vrfy(struct smtp_session *s, char *arg)
+{
+	if (!config_bool(s->cfg, "smtp.vrfy_expn")) {
+		smtp_reply(s, 252, "2.5.0", "Cannot VRFY user");
+		return 0;
+	}
+	return smtp_verify(s, arg, "VRFY");
+}
+
+static int
+smtp_cmd_expn(struct smtp_session *s, char *arg)
+{
+	if (!config_bool(s->cfg, "smtp.vrfy_expn")) {
+		smtp_reject(s, 502, "5.5.1", "EXPN not supported");
+		return 0;
+	}
+	/* no lists yet: a user expands to itself (RFC 5321 §3.5.2) */
+	return smtp_verify(s, arg, "EXPN");
+}
+
+static int
+smtp_cmd_help(struct smtp_session *s, char *arg)
+{
+	(void)arg;
+	smtp_reply(s, 214, "2.0.0", "Commands: EHLO HELO MAIL RCPT DATA RSET "
+	    "NOOP QUIT VRFY EXPN HELP STARTTLS AUTH; see RFC 5321");
+	return 0;
+}
+
+static int
+smtp_cmd_starttls(struct smtp_session *s, char *arg)
+{
+	const char *why;
+	size_t dropped;
+
+	(void)arg;
+	if (s->conn.ssl != NULL) {
+		smtp_reject(s, 503, "5.5.1", "TLS already active");
+		return 0;
+	}
+	if (s->env->tls == NULL) {
+		smtp_reject(s, 454, "4.7.0", "TLS not available");
+		return 0;
+	}
+	smtp_reply(s, 220, "2.0.0", "Ready to start TLS");
+	if (conn_flush(&s->conn) == -1) {
+		s->quit = 1;
+		return 0;
+	}
+	/* CVE-2011-0411: plaintext pipelined after STARTTLS must not be
+	 * taken as if it came over TLS */
+	dropped = s->conn.in.len - s->conn.in_off;
+	conn_discard_input(&s->conn);
+	if (dropped > 0)
+		smtp_logw(s, "discarded %zu bytes pipelined after STARTTLS "
+		    "client=%s", dropped, s->conn.peer_ip);
+	if (conn_tls_accept(&s->conn, s->env->tls, &why) == -1) {
+		smtp_log(s, "starttls failed client=%s: %s", s->conn.peer_ip, why);
+		s->quit = 1;
+		return 0;
+	}
+	/* RFC 3207 §4.2: forget everything learnt before TLS */
+	smtp_txn_reset(s);
+	s->helo_seen = 0;
+	s->esmtp = 0;
+	s->helo[0] = '\0';
+	s->auth_user[0] = '\0';
+	smtp_log(s, "starttls %s client=%s", conn_tls_info(&s->conn),
+	    s->conn.peer_ip);
+	return 0;
+}
+
+static int
+smtp_cmd_http(struct smtp_session *s, char *arg)
+{
+	(void)arg;
+	smtp_reject(s, 421, "4.7.0", "%s this is an SMTP server",
+	    s->env->hostname);
+	s->quit = 1;
+	return 0;
+}
+
+/* ------------------------------------------------------------------ */
+/* the command loop                                                     */
+
+static const struct smtp_cmd *
+smtp_lookup(const char *verb, size_t len)
+{
+	const struct smtp_cmd *c;
+
+	for (c = smtp_cmds; c->verb != NULL; c++)
+		if (strlen(c->verb) == len && strncasecmp(c->verb, verb, len) == 0)
+			return c;
+	return NULL;
+}
+
+/* smtp_dispatch - one command LINE (LEN bytes, NUL-terminated). */
+static void
+smtp_dispatch(struct smtp_session *s, char *line, size_t len)
+{
+	const struct smtp_cmd *c;
+	char esc[64], *arg, *end;
+	size_t vlen;
+
+	s->verb = "-";
+	if (memchr(line, '\0', len) != NULL) {
+		smtp_reject(s, 500, "5.5.2", "NUL byte in command");
+		return;
+	}
+	vlen = strcspn(line, " ");
+	c = vlen <= SMTP_VERB_MAX ? smtp_lookup(line, vlen) : NULL;
+	if (c == NULL) {
+		s->verb = "UNKNOWN";
+		smtp_reject(s, 500, "5.5.1", "command unrecognized: %s",
+		    str_escape(esc, sizeof(esc), line, vlen < 32 ? vlen : 32));
+		return;
+	}
+	s->verb = c->verb;
+	if (len > SMTP_LINE_MAX && !(c->flags & SMTP_F_LONG)) {
+		smtp_reject(s, 500, "5.5.6", "line too long");
+		return;
+	}
+	arg = line + vlen;
+	while (*arg == ' ')
+		arg++;
+	end = arg + strlen(arg);
+	while (end > arg && end[-1] == ' ')	/* liberal: trailing blanks */
+		*--end = '\0';
+	if ((c->flags & SMTP_F_NOARG) && *arg != '\0') {
+		smtp_reject(s, 501, "5.5.4", "Syntax: %s (no parameters)", c->verb);
+		return;
+	}
+	(void)c->fn(s, arg);
+}
+
+static void
+smtp_limits(struct smtp_session *s)
+{
+	const struct config *cfg = s->cfg;
+	long long t;
+
+	s->max_size = config_int(cfg, "smtp.max_message_size");
+	s->max_rcpt = config_int(cfg, "smtp.max_recipients");
+	s->max_errors = config_int(cfg, "smtp.max_errors");
+	s->max_commands = config_int(cfg, "smtp.max_commands");
+	s->auth_max_failures = config_int(cfg, "smtp.auth_max_failures");
+	s->auth_fail_delay = config_int(cfg, "smtp.auth_fail_delay");
+	t = config_int(cfg, "smtp.timeout_command");
+	s->timeout_cmd_ms = t > 0 && t < INT_MAX / 1000 ? (int)t * 1000 : INT_MAX;
+	t = config_int(cfg, "smtp.timeout_data");
+	s->timeout_data_ms = t > 0 && t < INT_MAX / 1000 ? (int)t * 1000 : INT_MAX;
+}
+
+/* smtp_greet - TLS for smtps, early-talker check, the 220.  0 or -1 (end). */
+static int
+smtp_greet(struct smtp_session *s)
+{
+	struct smtp_decision d = { .code = 0 };
+	const char *why;
+	long long delay;
+	int early;
+
+	if (s->env->kind == LK_SMTPS) {
+		if (s->env->tls == NULL) {
+			smtp_logw(s, "smtps without TLS configured client=%s",
+			    s->conn.peer_ip);
+			return -1;
+		}
+		if (conn_tls_accept(&s->conn, s->env->tls, &why) == -1) {
+			smtp_log(s, "tls failed client=%s: %s", s->conn.peer_ip, why);
+			return -1;
+		}
+	}
+	/* a refused connection is closed at once (as postscreen does) */
+	if (smtp_decide(s, smtp_check_connect(s, &d), &d) != SMTP_GO)
+		return -1;
+	/* RFC 5321 §4.3.1: the client waits for the greeting.  One that
+	 * talks first is a spam engine blasting blindly. */
+	delay = config_int(s->cfg, "smtp.greet_delay");
+	if (delay > 0)
+		early = conn_wait_readable(&s->conn,
+		    delay < INT_MAX / 1000 ? (int)delay * 1000 : INT_MAX) == 1;
+	else
+		early = conn_pending(&s->conn);
+	if (early) {
+		s->verb = "CONNECT";
+		smtp_reject(s, 554, "5.5.0", "%s protocol error: talked before "
+		    "the greeting", s->env->hostname);
+		return -1;
+	}
+	smtp_reply(s, 220, NULL, "%s ESMTP yubin", s->env->hostname);
+	return 0;
+}
+
+void
+smtp_session(const struct session_env *env, int fd)
+{
+	struct smtp_session s;
+	char *line;
+	size_t len;
+	int r, term;
+
+	memset(&s, 0, sizeof(s));
+	s.env = env;
+	s.cfg = env->cfg;
+	conn_init(&s.conn, fd);
+	smtp_limits(&s);
+	s.conn.timeout_ms = s.timeout_cmd_ms;
+	smtp_log(&s, "connect client=%s port=%d listener=%s", s.conn.peer_ip,
+	    s.conn.peer_port, env->kind == LK_SMTPS ? "smtps" :
+	    env->kind == LK_SUBMISSION ? "submission" : "smtp");
+	if (smtp_greet(&s) == -1)
+		s.quit = 1;
+	while (!s.quit) {
+		r = smtp_read_line(&s, SMTP_AUTH_LINE_MAX, &line, &len, &term);
+		if (r == CONN_TOOLONG) {
+			s.verb = "-";
+			smtp_reject(&s, 500, "5.5.6", "line too long");
+		} else if (r != CONN_LINE)
+			break;
+		else if ((long long)++s.commands > s.max_commands &&
+		    s.max_commands > 0) {
+			smtp_reject(&s, 421, "4.7.0", "%s too many commands",
+			    env->hostname);
+			s.quit = 1;
+			break;
+		} else
+			smtp_dispatch(&s, line, len);
+		if (!s.quit && s.max_errors > 0 &&
+		    (long long)s.errors >= s.max_errors) {
+			smtp_reply(&s, 421, "4.7.0", "%s too many errors",
+			    env->hostname);
+			smtp_log(&s, "too many errors client=%s errors=%lu",
+			    s.conn.peer_ip, s.errors);
+			s.quit = 1;
+		}
+	}
+	(void)conn_flush(&s.conn);
+	smtp_txn_reset(&s);
+	smtp_log(&s, "disconnect client=%s commands=%lu errors=%lu messages=%lu",
+	    s.conn.peer_ip, s.commands, s.errors, s.messages);
+	free(s.tpl);
+	conn_close(&s.conn);
+}

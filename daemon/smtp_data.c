@@ -1,0 +1,432 @@
+/*
+ * smtp_data.c - DATA for the SMTP engine: read the message, add the
+ * Received: header (CONFDIR/header.dat or the built-in one), and hand it to
+ * the durable queue (queue.h) before answering 250.
+ *
+ * Runs in an SMTP worker as server.user.  Must never:
+ *  - take anything but <CRLF>.<CRLF> as the end of the data: a "." line
+ *    ends the data only when it and the line before it both end in CRLF;
+ *  - queue a message that holds a bare CR or a bare LF (SMTP smuggling,
+ *    CVE-2023-51764..51766): it is read to its real end and refused 550;
+ *  - answer 250 before queue_in_commit() said the message is on disk;
+ *  - let client bytes (HELO, addresses) put a line break or a control
+ *    byte into the Received: header.
+ */
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <time.h>
+
+#include "addr.h"
+#include "config.h"
+#include "log.h"
+#include "queue.h"
+#include "smtp_private.h"
+#include "util.h"
+
+/* what went wrong while reading; the message is refused at its end */
+#define SMTP_DATA_BARE	0x01	/* bare CR or bare LF */
+#define SMTP_DATA_BIG	0x02	/* over smtp.max_message_size */
+#define SMTP_DATA_LONG	0x04	/* a line over SMTP_DATA_LINE_MAX */
+#define SMTP_DATA_IOERR	0x08	/* the queue file could not be written */
+
+#define SMTP_DATE_MAX	64
+
+/* ------------------------------------------------------------------ */
+/* the Received: header                                                 */
+
+/* smtp_date - RFC 5322 §3.3 date-time of T in local time, C locale. */
+static void
+smtp_date(char *out, size_t size, long long t)
+{
+	static const char *const days[] = {
+		"Sun", "Mon", "Tue", "Wed", "Thu", "Fri", "Sat" };
+	static const char *const months[] = {
+		"Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep",
+		"Oct", "Nov", "Dec" };
+	time_t tt = (time_t)t;
+	struct tm tm;
+	long off;
+
+	if (localtime_r(&tt, &tm) == NULL) {
+		snprintf(out, size, "Thu, 1 Jan 1970 00:00:00 +0000");
+		return;
+	}
+	off = tm.tm_gmtoff / 60;
+	snprintf(out, size, "%s, %d %s %d %02d:%02d:%02d %c%02ld%02ld",
+	    days[tm.tm_wday % 7], tm.tm_mday, months[tm.tm_mon % 12],
+	    tm.tm_year + 1900, tm.tm_hour, tm.tm_min, tm.tm_sec,
+	    off < 0 ? '-' : '+', labs(off) / 60, labs(off) % 60);
+}
+
+/*
+ * smtp_clean - IN made safe for a header: every byte outside printable
+ * ASCII (and the space unless SPACE) becomes '?', so no line break, no
+ * control byte and no raw 8-bit reaches the header.  Into OUT (SIZE).
+ */
+static void
+smtp_clean(char *out, size_t size, const char *in, int space)
+{
+	size_t i;
+
+	for (i = 0; in[i] != '\0' && i + 1 < size; i++) {
+		unsigned char c = (unsigned char)in[i];
+
+		out[i] = (c > 0x20 && c < 0x7f) || (space && c == ' ') ? (char)c : '?';
+	}
+	out[i] = '\0';
+}
+
+/* the values a header.dat template may use, as %NAME% */
+enum smtp_var {
+	SV_HELO, SV_CLIENT_IP, SV_CLIENT_NAME, SV_HOSTNAME, SV_ID, SV_RCPT,
+	SV_DATE, SV_PROTOCOL, SV_COUNT
+};
+
+static const char *const smtp_var_names[SV_COUNT] = {
+	[SV_HELO] = "HELO",
+	[SV_CLIENT_IP] = "CLIENT_IP",
+	[SV_CLIENT_NAME] = "CLIENT_NAME",
+	[SV_HOSTNAME] = "HOSTNAME",
+	[SV_ID] = "ID",
+	[SV_RCPT] = "RCPT",
+	[SV_DATE] = "DATE",
+	[SV_PROTOCOL] = "PROTOCOL",
+};
+
+/*
+ * smtp_drop_rcpt - with several recipients %RCPT% has no value: remove
+ * "for <%RCPT%>" (the "for" and the brackets when present) from LINE.
+ */
+static void
+smtp_drop_rcpt(char *line)
+{
+	char *p, *start, *end;
+
+	while ((p = strstr(line, "%RCPT%")) != NULL) {
+		start = p;
+		end = p + 6;
+		if (start > line && start[-1] == '<' && *end == '>') {
+			start--;
+			end++;
+		}
+		p = start;
+		while (p > line && (p[-1] == ' ' || p[-1] == '\t'))
+			p--;
+		if (p - line >= 3 && strncasecmp(p - 3, "for", 3) == 0 &&
+		    (p - 3 == line || p[-4] == ' ' || p[-4] == '\t'))
+			start = p - 3;
+		memmove(start, end, strlen(end) + 1);
+	}
+}
+
+/*
+ * smtp_expand - the template TPL (LEN bytes) with VALS into OUT.  Lines
+ * that are empty or start with '#' are skipped (an empty line would end the
+ * header section); each line ends in LF.  0, or -1 when nothing is left or
+ * the result is too long.
+ */
+static int
+smtp_expand(const char *tpl, size_t len, int one_rcpt,
+    const char *const vals[SV_COUNT], struct buf *out)
+{
+	char line[SMTP_HEADER_TPL_MAX + 1], *p;
+	const char *nl;
+	size_t n, i, k;
+
+	while (len > 0) {
+		nl = memchr(tpl, '\n', len);
+		n = nl ? (size_t)(nl - tpl) : len;
+		memcpy(line, tpl, n);	/* n <= len <= SMTP_HEADER_TPL_MAX */
+		line[n] = '\0';
+		tpl += nl ? n + 1 : n;
+		len -= nl ? n + 1 : n;
+		line[strcspn(line, "\r")] = '\0';
+		if (!one_rcpt)
+			smtp_drop_rcpt(line);
+		if (line[0] == '#' || line[strspn(line, " \t")] == '\0')
+			continue;
+		for (p = line; *p; ) {
+			if (*p == '%') {
+				for (i = 0; i < SV_COUNT; i++) {
+					k = strlen(smtp_var_names[i]);
+					if (strncmp(p + 1, smtp_var_names[i], k) == 0 &&
+					    p[k + 1] == '%')
+						break;
+				}
+				if (i < SV_COUNT) {
+					if (buf_puts(out, vals[i]) == -1)
+						return -1;
+					p += k + 2;
+					continue;
+				}
+			}
+			if (buf_putc(out, *p++) == -1)
+				return -1;
+		}
+		if (buf_putc(out, '\n') == -1)
+			return -1;
+	}
+	return out->len > 0 ? 0 : -1;
+}
+
+/* smtp_template - header.dat, read once per session; NULL when absent. */
+static const char *
+smtp_template(struct smtp_session *s, size_t *len_r)
+{
+	char *path;
+
+	if (!s->tpl_loaded) {
+		s->tpl_loaded = 1;
+		path = xasprintf("%s/header.dat", config_confdir(s->cfg));
+		if (file_read(path, SMTP_HEADER_TPL_MAX, &s->tpl, &s->tpl_len) == -1) {
+			if (errno != ENOENT)
+				smtp_logw(s, "cannot read %s: %s; using the "
+				    "built-in Received header", path,
+				    strerror(errno));
+			s->tpl = NULL;
+		}
+		free(path);
+	}
+	*len_r = s->tpl_len;
+	return s->tpl;
+}
+
+int
+smtp_received(struct smtp_session *s, struct buf *out)
+{
+	char helo[SMTP_HELO_MAX + 1], rcpt[ADDR_PATH_MAX + 1], date[SMTP_DATE_MAX];
+	char client[INET6_ADDRSTRLEN + 8];
+	const char *vals[SV_COUNT], *tpl, *ip = s->conn.peer_ip;
+	int one = s->txn.nrcpt == 1;
+	size_t tlen;
+
+	smtp_clean(helo, sizeof(helo), s->helo, 0);
+	smtp_clean(rcpt, sizeof(rcpt), one ? s->txn.rcpt[0].addr : "", 1);
+	smtp_date(date, sizeof(date), time_now());
+	/* RFC 5321 §4.1.3 address literal */
+	snprintf(client, sizeof(client), "%s%s", strchr(ip, ':') ? "IPv6:" : "", ip);
+	vals[SV_HELO] = helo;
+	vals[SV_CLIENT_IP] = ip;
+	vals[SV_CLIENT_NAME] = ip;	/* no reverse lookup yet */
+	vals[SV_HOSTNAME] = s->env->hostname;
+	vals[SV_ID] = s->qid;
+	vals[SV_RCPT] = rcpt;
+	vals[SV_DATE] = date;
+	vals[SV_PROTOCOL] = smtp_protocol(s);
+
+	buf_reset(out);
+	if ((tpl = smtp_template(s, &tlen)) != NULL) {
+		if (smtp_expand(tpl, tlen, one, vals, out) == 0)
+			return 0;
+		smtp_logw(s, "header.dat expands to nothing or too much; using "
+		    "the built-in Received header");
+		buf_reset(out);
+	}
+	/* the shape of Postfix's, which every log parser knows */
+	if (buf_printf(out, "Received: from %s ([%s])\n", helo, client) == -1)
+		return -1;
+	if (s->conn.ssl != NULL &&
+	    buf_printf(out, "\t(using %s with cipher %s)\n",
+	    SSL_get_version(s->conn.ssl), SSL_get_cipher_name(s->conn.ssl)) == -1)
+		return -1;
+	if (buf_printf(out, "\tby %s (yubin) with %s id %s", s->env->hostname,
+	    vals[SV_PROTOCOL], s->qid) == -1)
+		return -1;
+	if (one)
+		return buf_printf(out, "\n\tfor <%s>; %s\n", rcpt, date);
+	return buf_printf(out, ";\n\t%s\n", date);
+}
+
+/* ------------------------------------------------------------------ */
+/* reading the message                                                  */
+
+/*
+ * smtp_data_read - the message lines up to <CRLF>.<CRLF>, dot-unstuffed,
+ * written to Q with LF line ends.  *FLAGS collects SMTP_DATA_*; *WIRE counts
+ * the message as it travels (CRLF lines, unstuffed).  Once something is
+ * wrong nothing more is written, but the data is still read to its end so
+ * the client and we agree where the next command starts.
+ * Returns CONN_LINE at the end of the data, else the conn status (the
+ * session is over).
+ */
+static int
+smtp_data_read(struct smtp_session *s, struct queue_in *q, int *flags,
+    long long *wire)
+{
+	char *line, *p;
+	size_t len;
+	int r, term, prev_crlf = 1;
+
+	for (;;) {
+		r = smtp_read_line(s, SMTP_DATA_LINE_MAX, &line, &len, &term);
+		if (r == CONN_TOOLONG) {
+			/*
+			 * conn does not say how an over-long line ended, so
+			 * it does not count as CRLF-terminated: a "." right
+			 * after it is data, not the end.  Smuggling through
+			 * a 1 MB line stays impossible; an honest client that
+			 * ends with such a line times out instead of getting
+			 * the 554 -- a message we refuse anyway.
+			 */
+			*flags |= SMTP_DATA_LONG;
+			prev_crlf = 0;
+			continue;
+		}
+		if (r != CONN_LINE)
+			return r;
+		if (term == 2 && prev_crlf && len == 1 && line[0] == '.')
+			return CONN_LINE;
+		if (term != 2 || memchr(line, '\r', len) != NULL)
+			*flags |= SMTP_DATA_BARE;
+		prev_crlf = term == 2;
+		p = line;
+		if (len > 0 && p[0] == '.') {		/* RFC 5321 §4.5.2 */
+			p++;
+			len--;
+		}
+		*wire += (long long)len + 2;
+		if (s->max_size > 0 && *wire > s->max_size)
+			*flags |= SMTP_DATA_BIG;
+		if (*flags)
+			continue;
+		p[len] = '\n';		/* where the terminator was */
+		if (queue_in_write(q, p, len + 1) == -1) {
+			smtp_logw(s, "queue file write error: %s client=%s",
+			    strerror(errno), s->conn.peer_ip);
+			*flags |= SMTP_DATA_IOERR;
+		}
+	}
+}
+
+/* smtp_check_data - the whole message is in Q; default: take it.  The hook
+ * chain "data" goes here. */
+static enum smtp_verdict
+smtp_check_data(struct smtp_session *s, struct queue_in *q,
+    struct smtp_decision *d)
+{
+	(void)s;
+	(void)q;
+	(void)d;
+	return SMTP_GO;
+}
+
+/* smtp_data_refuse - answer a message read to its end but not taken. */
+static void
+smtp_data_refuse(struct smtp_session *s, int flags, long long wire)
+{
+	if (flags & SMTP_DATA_BARE)
+		smtp_reject(s, 550, "5.6.0", "message contains bare CR or LF; "
+		    "refused");
+	else if (flags & SMTP_DATA_BIG)
+		smtp_reject(s, 552, "5.3.4", "message too big (%lld > %lld)",
+		    wire, s->max_size);
+	else if (flags & SMTP_DATA_LONG)
+		/*
+		 * Not 500 5.5.6: that answers a command line, and DATA was
+		 * a good command.  Not 552: nothing was over a size limit of
+		 * storage.  554 with X.6.0 (media error, RFC 3463) says the
+		 * content is refused for what it is.
+		 */
+		smtp_reject(s, 554, "5.6.0", "line too long (over %d octets)",
+		    SMTP_DATA_LINE_MAX);
+	else			/* SMTP_DATA_IOERR, logged when it happened */
+		smtp_reply(s, 451, "4.3.0", "queue file write error; try "
+		    "again later");
+}
+
+int
+smtp_cmd_data(struct smtp_session *s, char *arg)
+{
+	char esc[ADDR_PATH_MAX * 4 + 8];
+	struct smtp_decision d = { .code = 0 };
+	struct queue_in *q = NULL;
+	struct buf hdr;
+	const char *why;
+	long long wire = 0, hdr_crlf;
+	size_t i;
+	int flags = 0, r;
+
+	(void)arg;
+	if (!s->txn_active) {
+		smtp_reject(s, 503, "5.5.1", "need MAIL command");
+		return 0;
+	}
+	if (s->txn.nrcpt == 0) {
+		smtp_reject(s, 554, "5.5.1", "no valid recipients");
+		return 0;
+	}
+	if (queue_in_open(config_home(s->cfg), &q) == -1) {
+		smtp_logw(s, "cannot create a queue file: %s", strerror(errno));
+		smtp_reply(s, 451, "4.3.0", "queue file write error; try again later");
+		return 0;
+	}
+	(void)str_copy(s->qid, sizeof(s->qid), queue_in_id(q));
+	buf_init(&hdr, SMTP_HEADER_MAX);
+	if (smtp_received(s, &hdr) == -1 ||
+	    queue_in_write(q, hdr.data, hdr.len) == -1) {
+		smtp_logw(s, "cannot write the Received header: %s",
+		    strerror(errno));
+		buf_free(&hdr);
+		queue_in_abort(&q);
+		smtp_reply(s, 451, "4.3.0", "queue file write error; try again later");
+		s->qid[0] = '\0';
+		return 0;
+	}
+	for (hdr_crlf = (long long)hdr.len, i = 0; i < hdr.len; i++)
+		hdr_crlf += hdr.data[i] == '\n';
+	buf_free(&hdr);
+
+	smtp_reply(s, 354, "2.0.0", "End data with <CR><LF>.<CR><LF>");
+	if (conn_flush(&s->conn) == -1) {
+		smtp_log(s, "lost connection (write) after DATA client=%s",
+		    s->conn.peer_ip);
+		queue_in_abort(&q);
+		s->qid[0] = '\0';
+		smtp_txn_reset(s);
+		s->quit = 1;
+		return 0;
+	}
+	s->conn.timeout_ms = s->timeout_data_ms;
+	r = smtp_data_read(s, q, &flags, &wire);
+	s->conn.timeout_ms = s->timeout_cmd_ms;
+	if (r != CONN_LINE) {
+		/* smtp_read_line logged it and ended the session */
+		queue_in_abort(&q);
+		s->qid[0] = '\0';
+		smtp_txn_reset(s);
+		return 0;
+	}
+	if (flags != 0) {
+		queue_in_abort(&q);
+		smtp_data_refuse(s, flags, wire);
+	} else if (smtp_decide(s, smtp_check_data(s, q, &d), &d) != SMTP_GO)
+		queue_in_abort(&q);
+	else {
+		(void)str_copy(s->txn.client_ip, sizeof(s->txn.client_ip),
+		    s->conn.peer_ip);
+		(void)str_copy(s->txn.helo, sizeof(s->txn.helo), s->helo);
+		(void)str_copy(s->txn.auth_user, sizeof(s->txn.auth_user),
+		    s->auth_user);
+		s->txn.arrival = time_now();
+		s->txn.size_crlf = hdr_crlf + wire;
+		if (queue_in_commit(&q, s->env->store, &s->txn, &why) == -1) {
+			smtp_logw(s, "queue commit failed: %s client=%s", why,
+			    s->conn.peer_ip);
+			smtp_reply(s, 451, "4.3.0", "queue file write error; try "
+			    "again later");
+		} else {
+			s->messages++;
+			smtp_reply(s, 250, "2.0.0", "Ok: queued as %s", s->qid);
+			smtp_log(s, "accepted from=<%s> size=%lld nrcpt=%zu "
+			    "client=%s", str_escape(esc, sizeof(esc),
+			    s->txn.sender, strlen(s->txn.sender)), s->txn.size_crlf,
+			    s->txn.nrcpt, s->conn.peer_ip);
+		}
+	}
+	s->qid[0] = '\0';
+	smtp_txn_reset(s);
+	return 0;
+}

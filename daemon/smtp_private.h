@@ -1,0 +1,127 @@
+/*
+ * smtp_private - what the files of the SMTP engine share (smtp.c: session,
+ * command loop and the small verbs; smtp_auth.c: AUTH; smtp_data.c: DATA,
+ * the Received: header and the hand-over to the queue).  Not for any other
+ * module: the engine's only public entry point is smtp_session() in
+ * session.h.
+ */
+#ifndef YUBIN_SMTP_PRIVATE_H
+#define YUBIN_SMTP_PRIVATE_H
+
+#include <stddef.h>
+
+#include "account.h"
+#include "conn.h"
+#include "queue.h"
+#include "session.h"
+
+/*
+ * Line limits.  RFC 5321 §4.5.3.1.4/6 give 512 octets for a command line
+ * and 1000 for a text line as minimums a server must accept; real clients
+ * exceed both, so we take more, but never without bound.
+ */
+#define SMTP_LINE_MAX		2048	/* a command line; ESMTP params need slack */
+#define SMTP_AUTH_LINE_MAX	12288	/* AUTH command and responses (RFC 4954 §4) */
+#define SMTP_DATA_LINE_MAX	1000000	/* one DATA line; past it the message is refused */
+#define SMTP_HELO_MAX		255	/* the envelope keeps helo[256] */
+#define SMTP_TEXT_MAX		512	/* a reply text we compose */
+#define SMTP_HEADER_TPL_MAX	8192	/* CONFDIR/header.dat */
+#define SMTP_HEADER_MAX		16384	/* the Received: header we build */
+
+/* smtp_decision - what a decision point (a future hook chain) answers. */
+enum smtp_verdict {
+	SMTP_GO = 0,		/* go on with the default action */
+	SMTP_DENY,		/* reply CODE ENH TEXT, go on with the session */
+	SMTP_DROP,		/* reply CODE ENH TEXT and close the session */
+};
+
+struct smtp_decision {
+	int	 code;
+	const char *enh;
+	char	 text[SMTP_TEXT_MAX];
+};
+
+struct smtp_session {
+	const struct session_env *env;
+	const struct config *cfg;
+	struct conn conn;
+
+	/* limits, read once from the configuration (0 = unlimited) */
+	long long max_size;		/* smtp.max_message_size, bytes */
+	long long max_rcpt;		/* smtp.max_recipients */
+	long long max_errors;		/* smtp.max_errors */
+	long long max_commands;		/* smtp.max_commands */
+	long long auth_max_failures;	/* smtp.auth_max_failures */
+	long long auth_fail_delay;	/* smtp.auth_fail_delay, seconds */
+	int	 timeout_cmd_ms;	/* smtp.timeout_command */
+	int	 timeout_data_ms;	/* smtp.timeout_data */
+
+	/* session state */
+	int	 helo_seen;		/* HELO or EHLO accepted */
+	int	 esmtp;			/* it was EHLO */
+	char	 helo[SMTP_HELO_MAX + 1];	/* as sent (log-escaped on use) */
+	char	 auth_user[ACCOUNT_NAME_MAX + 1];	/* "" = not authenticated */
+	unsigned long auth_failures;
+	unsigned long errors;		/* 4xx/5xx replies to the client's mistakes */
+	unsigned long commands;
+	unsigned long messages;		/* queued in this session */
+	int	 quit;			/* close after the replies are flushed */
+	const char *verb;		/* the command being served (for logs) */
+	char	 qid[QUEUE_ID_LEN + 1];	/* during DATA: the queue id, else "" */
+
+	/* the transaction: MAIL to end of DATA or RSET */
+	int	 txn_active;
+	struct envelope txn;		/* sender, accepted recipients, flags */
+
+	/* header.dat, read on first use; NULL: use the built-in default */
+	int	 tpl_loaded;
+	char	*tpl;
+	size_t	 tpl_len;
+};
+
+/* smtp_reply - queue one reply line "CODE ENH TEXT" (ENH NULL: no enhanced
+ * code; only for the greeting and HELO/EHLO, RFC 2034 §3). */
+void	smtp_reply(struct smtp_session *s, int code, const char *enh,
+	    const char *fmt, ...) __attribute__((format(printf, 4, 5)));
+/* smtp_reject - smtp_reply, count it against smtp.max_errors, and log it. */
+void	smtp_reject(struct smtp_session *s, int code, const char *enh,
+	    const char *fmt, ...) __attribute__((format(printf, 4, 5)));
+/* smtp_log - info line "QID|NOQUEUE: TEXT sid=%06lx". */
+void	smtp_log(struct smtp_session *s, const char *fmt, ...)
+	    __attribute__((format(printf, 2, 3)));
+/* smtp_logw - the same at warning level. */
+void	smtp_logw(struct smtp_session *s, const char *fmt, ...)
+	    __attribute__((format(printf, 2, 3)));
+/* smtp_decide - send D's reply for verdict V (SMTP_DROP ends the session);
+ * returns V. */
+enum smtp_verdict smtp_decide(struct smtp_session *s, enum smtp_verdict v,
+	    const struct smtp_decision *d);
+
+/*
+ * smtp_read_line - flush pending replies unless more input is already
+ * buffered (PIPELINING, RFC 2920 §3.1), then read one line of at most MAX
+ * bytes.  Returns CONN_LINE, or CONN_TOOLONG; on EOF, error or timeout it
+ * has already replied / logged as needed, set s->quit and returns that
+ * status.  *line_r borrowed until the next read.
+ */
+int	smtp_read_line(struct smtp_session *s, size_t max, char **line_r,
+	    size_t *len_r, int *term_r);
+/* smtp_txn_reset - forget the transaction (RSET, HELO, after DATA). */
+void	smtp_txn_reset(struct smtp_session *s);
+/* smtp_protocol - "SMTP", "ESMTP", "ESMTPS", "ESMTPA", "ESMTPSA" (RFC 3848). */
+const char *smtp_protocol(const struct smtp_session *s);
+
+/* smtp_auth.c */
+int	smtp_cmd_auth(struct smtp_session *s, char *arg);
+/* smtp_auth_advertise - the EHLO "AUTH ..." mechanisms into OUT (SIZE
+ * bytes); 0 when none is offered, else 1. */
+int	smtp_auth_advertise(const struct smtp_session *s, char *out, size_t size);
+
+/* smtp_data.c */
+int	smtp_cmd_data(struct smtp_session *s, char *arg);
+/* smtp_received - the Received: header for the current transaction into
+ * OUT (LF line ends).  0, or -1 when it does not fit (never for the
+ * default). */
+int	smtp_received(struct smtp_session *s, struct buf *out);
+
+#endif
