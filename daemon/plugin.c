@@ -333,6 +333,17 @@ plugins_any(enum hook_point hp)
 /* ---- running hooks ------------------------------------------------------ */
 
 static void
+values_clear(struct yh_values *v)
+{
+	size_t i;
+
+	for (i = 0; i < v->n; i++)
+		free(v->v[i]);
+	v->n = 0;
+}
+
+
+static void
 plugin_on_alarm(int sig)
 {
 	(void)sig;
@@ -450,10 +461,14 @@ plugin_smtp(enum hook_point hp, struct yh_session *s, const char *arg)
 {
 	struct call c = { hp, s, arg, NULL, NULL };
 
+	int r;
+
 	s->reply_code = 0;
 	s->reply_enh[0] = '\0';
 	s->reply_text[0] = '\0';
-	return plugin_chain(&c, 1);
+	r = plugin_chain(&c, 1);
+	values_clear(&s->vals);
+	return r;
 }
 
 void
@@ -462,6 +477,7 @@ plugin_smtp_notify(enum hook_point hp, struct yh_session *s)
 	struct call c = { hp, s, NULL, NULL, NULL };
 
 	plugin_chain(&c, 0);
+	values_clear(&s->vals);
 }
 
 int
@@ -469,8 +485,12 @@ plugin_deliver(struct yh_delivery *d)
 {
 	struct call c = { HP_DELIVER, NULL, NULL, d, NULL };
 
+	int r;
+
 	d->reply_code = 0;
-	return plugin_chain(&c, 1);
+	r = plugin_chain(&c, 1);
+	values_clear(&d->vals);
+	return r;
 }
 
 void
@@ -479,6 +499,7 @@ plugin_delivered(struct yh_delivery *d)
 	struct call c = { HP_DELIVERED, NULL, NULL, d, NULL };
 
 	plugin_chain(&c, 0);
+	values_clear(&d->vals);
 }
 
 void
@@ -503,8 +524,8 @@ yh_session_init(struct yh_session *s)
 	s->size_param = -1;
 	buf_init(&s->hdr_add, 64 * 1024);
 	buf_init(&s->hdr_cache, YH_HEADER_SCAN_MAX + 1);
-	buf_init(&s->hdr_value, YH_HEADER_SCAN_MAX + 1);
 }
+
 
 static void
 notes_clear(struct yh_note *n, size_t *count)
@@ -538,7 +559,7 @@ yh_session_free(struct yh_session *s)
 	notes_clear(s->snotes, &s->nsnotes);
 	buf_free(&s->hdr_add);
 	buf_free(&s->hdr_cache);
-	buf_free(&s->hdr_value);
+	values_clear(&s->vals);
 }
 
 void
@@ -547,7 +568,6 @@ yh_delivery_init(struct yh_delivery *d)
 	memset(d, 0, sizeof(*d));
 	d->fd = -1;
 	buf_init(&d->hdr_cache, YH_HEADER_SCAN_MAX + 1);
-	buf_init(&d->hdr_value, YH_HEADER_SCAN_MAX + 1);
 }
 
 void
@@ -557,7 +577,7 @@ yh_delivery_free(struct yh_delivery *d)
 		close(d->fd);
 	d->fd = -1;
 	buf_free(&d->hdr_cache);
-	buf_free(&d->hdr_value);
+	values_clear(&d->vals);
 }
 
 /* ---- configuration accessors -------------------------------------------- */
@@ -890,8 +910,10 @@ header_load(int fd, struct buf *cache)
 	return r;
 }
 
+/* header_find - the Nth field NAME of CACHE, copied into V (kept until
+ * the hook returns), or NULL. */
 static const char *
-header_find(struct buf *cache, struct buf *value, const char *name, int n)
+header_find(struct buf *cache, struct yh_values *vals, const char *name, int n)
 {
 	size_t nl = strlen(name);
 	const char *p = cache->data, *end, *v;
@@ -907,9 +929,10 @@ header_find(struct buf *cache, struct buf *value, const char *name, int n)
 			v = p + nl + 1;
 			while (v < end && (*v == ' ' || *v == '\t'))
 				v++;
-			buf_reset(value);
-			buf_append(value, v, (size_t)(end - v));
-			return buf_cstr(value);
+			if (vals->n == YH_VALUES_MAX)
+				return NULL;	/* a plugin asking this often is broken */
+			vals->v[vals->n] = xstrndup(v, (size_t)(end - v));
+			return vals->v[vals->n++];
 		}
 		p = *end ? end + 1 : end;
 	}
@@ -924,7 +947,7 @@ yh_header(struct yh_session *s, const char *name, int n)
 			return NULL;
 		s->hdr_loaded = 1;
 	}
-	return header_find(&s->hdr_cache, &s->hdr_value, name, n);
+	return header_find(&s->hdr_cache, &s->vals, name, n);
 }
 
 int
@@ -1171,7 +1194,7 @@ yh_dlv_header(struct yh_delivery *d, const char *name, int n)
 			return NULL;
 		d->hdr_loaded = 1;
 	}
-	return header_find(&d->hdr_cache, &d->hdr_value, name, n);
+	return header_find(&d->hdr_cache, &d->vals, name, n);
 }
 
 /* ---- POP3 accessors ----------------------------------------------------- */

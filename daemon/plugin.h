@@ -48,6 +48,13 @@ struct yh_note {
 	char	*value;
 };
 
+/* answers handed to a hook, valid until it returns */
+#define YH_VALUES_MAX	1024
+struct yh_values {
+	char	*v[YH_VALUES_MAX];
+	size_t	 n;
+};
+
 struct yh_session {
 	/* kept current by the SMTP engine */
 	const char	*peer_ip;
@@ -72,7 +79,7 @@ struct yh_session {
 	size_t		 nsnotes;
 	struct buf	 hdr_add;		/* "Name: value\n" lines to prepend */
 	struct buf	 hdr_cache;		/* the message's header, unfolded */
-	struct buf	 hdr_value;		/* the last yh_header answer */
+	struct yh_values vals;			/* yh_header answers of this hook */
 	int		 hdr_loaded;
 };
 
@@ -90,7 +97,7 @@ struct yh_delivery {
 	char		 reply_text[512];
 	int		 fd;			/* the path opened for header scans */
 	struct buf	 hdr_cache;
-	struct buf	 hdr_value;
+	struct yh_values vals;
 	int		 hdr_loaded;
 };
 

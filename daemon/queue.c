@@ -312,6 +312,53 @@ queue_in_write(struct queue_in *q, const void *p, size_t len)
 	return buf_append(&q->wbuf, p, len);
 }
 
+int
+queue_in_open_ro(struct queue_in *q)
+{
+	if (queue_in_flush(q) == -1)
+		return -1;
+	return open(q->path, O_RDONLY | O_CLOEXEC);
+}
+
+int
+queue_in_prepend(struct queue_in *q, const void *p, size_t len)
+{
+	char tmp[PATH_MAX + 8], chunk[65536];
+	ssize_t n;
+	int in, out, saved;
+
+	if (queue_in_flush(q) == -1)
+		return -1;
+	if (snprintf(tmp, sizeof(tmp), "%s.pre", q->path) >= (int)sizeof(tmp)) {
+		errno = ENAMETOOLONG;
+		return -1;
+	}
+	out = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+	if (out == -1)
+		return -1;
+	in = open(q->path, O_RDONLY | O_CLOEXEC);
+	if (in == -1 || write_all(out, p, len) == -1)
+		goto fail;
+	while ((n = read(in, chunk, sizeof(chunk))) > 0)
+		if (write_all(out, chunk, (size_t)n) == -1)
+			goto fail;
+	if (n == -1 || rename(tmp, q->path) == -1)
+		goto fail;
+	close(in);
+	close(q->fd);
+	q->fd = out;		/* commit fsyncs this one */
+	q->size += (long long)len;
+	return 0;
+fail:
+	saved = errno;
+	if (in != -1)
+		close(in);
+	close(out);
+	unlink(tmp);
+	errno = saved;
+	return -1;
+}
+
 long long
 queue_in_size(const struct queue_in *q)
 {

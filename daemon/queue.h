@@ -70,6 +70,12 @@ int	queue_in_open(const char *home, struct queue_in **q_r);
 const char *queue_in_id(const struct queue_in *q);
 /* queue_in_write - append message bytes (buffered).  0 or -1 (errno). */
 int	queue_in_write(struct queue_in *q, const void *p, size_t len);
+/* queue_in_open_ro - flush, then a new read-only descriptor of the message
+ * as written so far (for the data hook; the caller closes it).  -1 on error. */
+int	queue_in_open_ro(struct queue_in *q);
+/* queue_in_prepend - put LEN bytes in front of the message (headers added
+ * by plugins): the file is rewritten.  0 or -1 (errno). */
+int	queue_in_prepend(struct queue_in *q, const void *p, size_t len);
 /* queue_in_size - bytes written so far. */
 long long queue_in_size(const struct queue_in *q);
 /*

@@ -169,7 +169,7 @@ smtp_decide(struct smtp_session *s, enum smtp_verdict v,
 	return v;
 }
 
-static void __attribute__((format(printf, 4, 5)))
+void
 smtp_deny(struct smtp_decision *d, int code, const char *enh,
     const char *fmt, ...)
 {
@@ -223,14 +223,57 @@ smtp_read_line(struct smtp_session *s, size_t max, char **line_r, size_t *len_r,
 /* ------------------------------------------------------------------ */
 /* decision points: the hook chains of a later issue are called here   */
 
+enum smtp_verdict
+smtp_hook(struct smtp_session *s, enum hook_point hp, const char *arg,
+    struct smtp_decision *d, int *ok_r)
+{
+	int r;
+
+	if (ok_r)
+		*ok_r = 0;
+	if (!plugins_any(hp))
+		return SMTP_GO;
+	s->hs.tls = s->conn.ssl != NULL;
+	plugins_set_qid(s->qid);
+	r = plugin_smtp(hp, &s->hs, arg);
+	switch (r) {
+	case YH_DECLINED:
+		return SMTP_GO;
+	case YH_OK:
+		if (ok_r)
+			*ok_r = 1;
+		return SMTP_GO;
+	case YH_DENYSOFT:
+		d->code = 451;
+		d->enh = "4.7.1";
+		break;
+	case YH_DISCONNECT:
+		d->code = 421;
+		d->enh = "4.7.0";
+		break;
+	default:		/* YH_DENY; YH_DISCARD outside delivery */
+		d->code = hp == HP_CONNECT ? 554 : 550;
+		d->enh = "5.7.1";
+		break;
+	}
+	snprintf(d->text, sizeof(d->text), "%s", "rejected by policy");
+	/* the plugin's own reply, when it is of the same class */
+	if (s->hs.reply_code / 100 == d->code / 100 && r != YH_DISCONNECT) {
+		d->code = s->hs.reply_code;
+		if (s->hs.reply_enh[0] && s->hs.reply_enh[0] == '0' + d->code / 100)
+			d->enh = s->hs.reply_enh;
+	}
+	if (s->hs.reply_text[0])
+		snprintf(d->text, sizeof(d->text), "%s", s->hs.reply_text);
+	/* a refused connection or a disconnect ends the session */
+	return r == YH_DISCONNECT || hp == HP_CONNECT ? SMTP_DROP : SMTP_DENY;
+}
+
 /* smtp_check_connect - a new client; default: welcome. */
 static enum smtp_verdict
 smtp_check_connect(struct smtp_session *s, struct smtp_decision *d)
 {
-	(void)s;
-	(void)d;
-	/* hook chain "connect" goes here */
-	return SMTP_GO;
+	return smtp_hook(s, HP_CONNECT, NULL, d, NULL);
 }
 
 /* smtp_check_helo - HELO/EHLO NAME; default: any name. */
@@ -238,11 +281,17 @@ static enum smtp_verdict
 smtp_check_helo(struct smtp_session *s, const char *name,
     struct smtp_decision *d)
 {
-	(void)s;
-	(void)name;
-	(void)d;
-	/* hook chain "helo" goes here */
-	return SMTP_GO;
+	enum smtp_verdict v;
+	char saved[SMTP_HELO_MAX + 1];
+
+	if (!plugins_any(HP_HELO))
+		return SMTP_GO;
+	/* the hook sees the name being decided */
+	memcpy(saved, s->helo, sizeof(saved));
+	(void)str_copy(s->helo, sizeof(s->helo), name);
+	v = smtp_hook(s, HP_HELO, NULL, d, NULL);
+	memcpy(s->helo, saved, sizeof(saved));
+	return v;
 }
 
 /* smtp_check_mail - MAIL FROM P; default: submission ports need AUTH,
@@ -251,7 +300,9 @@ static enum smtp_verdict
 smtp_check_mail(struct smtp_session *s, const struct addr_path *p,
     struct smtp_decision *d)
 {
-	/* hook chain "mail" goes here */
+	struct envelope probe;
+	enum smtp_verdict v;
+
 	if ((s->env->kind == LK_SUBMISSION || s->env->kind == LK_SMTPS) &&
 	    s->auth_user[0] == '\0') {
 		smtp_deny(d, 530, "5.7.0", "Authentication required");
@@ -261,7 +312,16 @@ smtp_check_mail(struct smtp_session *s, const struct addr_path *p,
 		smtp_deny(d, 552, "5.3.4", "message size exceeds fixed limit");
 		return SMTP_DENY;
 	}
-	return SMTP_GO;
+	if (!plugins_any(HP_MAIL))
+		return SMTP_GO;
+	/* the hook sees the sender being decided, with no recipient yet */
+	memset(&probe, 0, sizeof(probe));
+	probe.sender = (char *)p->addr;
+	s->hs.size_param = p->size;
+	s->hs.txn = &probe;
+	v = smtp_hook(s, HP_MAIL, NULL, d, NULL);
+	s->hs.txn = NULL;
+	return v;
 }
 
 /*
@@ -273,8 +333,17 @@ static enum smtp_verdict
 smtp_check_rcpt(struct smtp_session *s, const struct addr_path *p, int local,
     const char *account, struct smtp_decision *d)
 {
+	enum smtp_verdict v;
+	int ok = 0;
+
 	(void)account;
-	/* hook chain "rcpt" goes here (the relay plugin decides -1 cases) */
+	/* unknown local users and lookup failures are never a plugin's call */
+	if ((local == 1 || local == -1) && plugins_any(HP_RCPT)) {
+		s->hs.rcpt_local = local;
+		v = smtp_hook(s, HP_RCPT, p->addr, d, &ok);
+		if (v != SMTP_GO || ok)
+			return v;
+	}
 	switch (local) {
 	case 1:
 		return SMTP_GO;
@@ -301,6 +370,8 @@ smtp_txn_reset(struct smtp_session *s)
 {
 	envelope_clear(&s->txn);
 	s->txn_active = 0;
+	s->hs.txn = NULL;
+	yh_session_txn_reset(&s->hs);
 }
 
 const char *
@@ -399,6 +470,8 @@ smtp_cmd_mail(struct smtp_session *s, char *arg)
 	s->txn.body_8bit = p.body == ADDR_BODY_8BITMIME;
 	s->txn.smtputf8 = p.smtputf8;
 	s->txn_active = 1;
+	s->hs.txn = &s->txn;
+	s->hs.size_param = p.size;
 	smtp_reply(s, 250, "2.1.0", "Ok");
 	smtp_log(s, "mail from=<%s> size=%lld body=%s smtputf8=%d client=%s",
 	    str_escape(esc, sizeof(esc), p.addr, strlen(p.addr)), p.size,
@@ -746,6 +819,13 @@ smtp_session(const struct session_env *env, int fd)
 	s.env = env;
 	s.cfg = env->cfg;
 	conn_init(&s.conn, fd);
+	yh_session_init(&s.hs);
+	s.hs.peer_ip = s.conn.peer_ip;
+	s.hs.peer_port = s.conn.peer_port;
+	s.hs.listener = env->kind == LK_SMTPS ? YH_LISTEN_SMTPS :
+	    env->kind == LK_SUBMISSION ? YH_LISTEN_SUBMISSION : YH_LISTEN_SMTP;
+	s.hs.helo = s.helo;
+	s.hs.auth_user = s.auth_user;
 	smtp_limits(&s);
 	s.conn.timeout_ms = s.timeout_cmd_ms;
 	smtp_log(&s, "connect client=%s port=%d listener=%s", s.conn.peer_ip,
@@ -781,6 +861,12 @@ smtp_session(const struct session_env *env, int fd)
 	smtp_txn_reset(&s);
 	smtp_log(&s, "disconnect client=%s commands=%lu errors=%lu messages=%lu",
 	    s.conn.peer_ip, s.commands, s.errors, s.messages);
+	if (plugins_any(HP_DISCONNECT)) {
+		s.hs.tls = s.conn.ssl != NULL;
+		plugins_set_qid("");
+		plugin_smtp_notify(HP_DISCONNECT, &s.hs);
+	}
+	yh_session_free(&s.hs);
 	free(s.tpl);
 	conn_close(&s.conn);
 }

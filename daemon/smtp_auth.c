@@ -296,10 +296,16 @@ static enum smtp_verdict
 smtp_check_auth(struct smtp_session *s, const char *user,
     struct smtp_decision *d)
 {
-	(void)s;
-	(void)user;
-	(void)d;
-	return SMTP_GO;
+	enum smtp_verdict v;
+
+	if (!plugins_any(HP_AUTH))
+		return SMTP_GO;
+	/* the hook sees the user just proved; refused: forgotten again */
+	(void)str_copy(s->auth_user, sizeof(s->auth_user), user);
+	v = smtp_hook(s, HP_AUTH, NULL, d, NULL);
+	if (v != SMTP_GO)
+		s->auth_user[0] = '\0';
+	return v;
 }
 
 /* smtp_auth_sleep - the failed-auth delay (slows password guessing). */

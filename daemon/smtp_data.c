@@ -16,6 +16,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 #include <strings.h>
 #include <time.h>
 
@@ -24,6 +25,7 @@
 #include "log.h"
 #include "queue.h"
 #include "smtp_private.h"
+#include "usage.h"
 #include "util.h"
 
 /* what went wrong while reading; the message is refused at its end */
@@ -307,10 +309,27 @@ static enum smtp_verdict
 smtp_check_data(struct smtp_session *s, struct queue_in *q,
     struct smtp_decision *d)
 {
-	(void)s;
-	(void)q;
-	(void)d;
-	return SMTP_GO;
+	enum smtp_verdict v;
+	int fd;
+
+	if (!plugins_any(HP_DATA))
+		return SMTP_GO;
+	fd = queue_in_open_ro(q);
+	if (fd == -1) {
+		smtp_deny(d, 451, "4.3.0", "queue file read error; try again later");
+		return SMTP_DENY;
+	}
+	s->hs.msg_fd = fd;
+	s->hs.msg_size = queue_in_size(q);
+	v = smtp_hook(s, HP_DATA, NULL, d, NULL);
+	s->hs.msg_fd = -1;
+	close(fd);
+	if (v == SMTP_GO && s->hs.hdr_add.len > 0 &&
+	    queue_in_prepend(q, s->hs.hdr_add.data, s->hs.hdr_add.len) == -1) {
+		smtp_deny(d, 451, "4.3.0", "queue file write error; try again later");
+		return SMTP_DENY;
+	}
+	return v;
 }
 
 /* smtp_data_refuse - answer a message read to its end but not taken. */
@@ -412,6 +431,8 @@ smtp_cmd_data(struct smtp_session *s, char *arg)
 		    s->auth_user);
 		s->txn.arrival = time_now();
 		s->txn.size_crlf = hdr_crlf + wire;
+		for (i = 0; i < s->hs.hdr_add.len; i++)	/* plugins' headers */
+			s->txn.size_crlf += 1 + (s->hs.hdr_add.data[i] == '\n');
 		if (queue_in_commit(&q, s->env->store, &s->txn, &why) == -1) {
 			smtp_logw(s, "queue commit failed: %s client=%s", why,
 			    s->conn.peer_ip);
@@ -424,9 +445,20 @@ smtp_cmd_data(struct smtp_session *s, char *arg)
 			    "client=%s", str_escape(esc, sizeof(esc),
 			    s->txn.sender, strlen(s->txn.sender)), s->txn.size_crlf,
 			    s->txn.nrcpt, s->conn.peer_ip);
+			if (s->auth_user[0] != '\0' &&
+			    usage_count_sent(s->env->store, s->auth_user) == -1)
+				smtp_logw(s, "sent counter not updated user=%s",
+				    s->auth_user);
+			if (plugins_any(HP_QUEUED)) {
+				s->hs.qid = s->qid;
+				s->hs.txn = &s->txn;
+				plugins_set_qid(s->qid);
+				plugin_smtp_notify(HP_QUEUED, &s->hs);
+			}
 		}
 	}
 	s->qid[0] = '\0';
+	plugins_set_qid("");
 	smtp_txn_reset(s);
 	return 0;
 }

@@ -12,6 +12,7 @@
 
 #include "account.h"
 #include "conn.h"
+#include "plugin.h"
 #include "queue.h"
 #include "session.h"
 
@@ -73,6 +74,9 @@ struct smtp_session {
 	int	 txn_active;
 	struct envelope txn;		/* sender, accepted recipients, flags */
 
+	/* what plugins see (plugin.h); kept current by the engine */
+	struct yh_session hs;
+
 	/* header.dat, read on first use; NULL: use the built-in default */
 	int	 tpl_loaded;
 	char	*tpl;
@@ -106,6 +110,20 @@ enum smtp_verdict smtp_decide(struct smtp_session *s, enum smtp_verdict v,
  */
 int	smtp_read_line(struct smtp_session *s, size_t max, char **line_r,
 	    size_t *len_r, int *term_r);
+/* smtp_deny - fill D with a refusal CODE ENH TEXT. */
+void	smtp_deny(struct smtp_decision *d, int code, const char *enh,
+	    const char *fmt, ...) __attribute__((format(printf, 4, 5)));
+
+/*
+ * smtp_hook - run the plugin chain of decision point HP (ARG: the rcpt).
+ * Returns SMTP_GO when no plugin refused (and sets *ok_r to 1 when one
+ * answered YH_OK, so the caller may skip its own default), else fills D
+ * with the plugin's reply (or the default for its result) and returns
+ * SMTP_DENY or SMTP_DROP.
+ */
+enum smtp_verdict smtp_hook(struct smtp_session *s, enum hook_point hp,
+	    const char *arg, struct smtp_decision *d, int *ok_r);
+
 /* smtp_txn_reset - forget the transaction (RSET, HELO, after DATA). */
 void	smtp_txn_reset(struct smtp_session *s);
 /* smtp_protocol - "SMTP", "ESMTP", "ESMTPS", "ESMTPA", "ESMTPSA" (RFC 3848). */

@@ -46,5 +46,6 @@ int	ctl_cmd_account(struct ctl *c, int argc, char **argv);	/* ctl_account.c */
 int	ctl_cmd_config(struct ctl *c, int argc, char **argv);	/* ctl_config.c */
 int	ctl_cmd_mailbox(struct ctl *c, int argc, char **argv);
 int	ctl_cmd_queue(struct ctl *c, int argc, char **argv);
+int	ctl_cmd_plugins(struct ctl *c, int argc, char **argv);
 
 #endif

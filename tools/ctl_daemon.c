@@ -219,6 +219,29 @@ ctl_cmd_status(struct ctl *c, int argc, char **argv)
 	return CTL_OK;
 }
 
+int
+ctl_cmd_plugins(struct ctl *c, int argc, char **argv)
+{
+	char *path, *data;
+	size_t len;
+
+	(void)argv;
+	if (argc != 0)
+		return ctl_error(CTL_USAGE, "usage: plugins");
+	if (read_pid(c) == 0)
+		return ctl_error(CTL_RUNTIME, "yubind is not running");
+	path = xasprintf("%s/run/plugins", config_home(c->cfg));
+	if (file_read(path, 1024 * 1024, &data, &len) == -1) {
+		ctl_error(CTL_RUNTIME, "%s: %s", path, strerror(errno));
+		free(path);
+		return CTL_RUNTIME;
+	}
+	fputs(len ? data : "(no plugins loaded)\n", stdout);
+	free(data);
+	free(path);
+	return CTL_OK;
+}
+
 struct mailbox_ctx {
 	struct ctl	*c;
 	int		 recount;

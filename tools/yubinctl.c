@@ -36,6 +36,7 @@ static const struct {
 	{ "config", ctl_cmd_config },
 	{ "mailbox", ctl_cmd_mailbox },
 	{ "queue", ctl_cmd_queue },
+	{ "plugins", ctl_cmd_plugins },
 };
 
 static void
@@ -47,7 +48,8 @@ usage(void)
 	    "  account add NAME[@DOMAIN] [PASSWORD] [--apop] [--quota-size BYTES] [--quota-count N]\n"
 	    "  account del NAME | account passwd NAME [PASSWORD] | account list\n"
 	    "  account import FILE | account export FILE\n"
-	    "  config | mailbox [NAME] | queue list|show ID|flush|delete ID\n");
+	    "  config | mailbox [--recount] [NAME] | plugins\n"
+	    "  queue list | queue show ID | queue flush | queue delete ID\n");
 }
 
 int

@@ -1,0 +1,212 @@
+#!/usr/bin/env python3
+# The hook system with the testhooks plugin: every hook point, every result
+# code, notes, added headers, the store, crash isolation, hook timeouts,
+# ABI refusal, init failures, reload of the plugin set.
+import os
+import re
+import signal
+import subprocess
+import sys
+sys.path.insert(0, os.path.join(os.path.dirname(__file__), '..', 'lib'))
+from yubintest import Server, TAP, Raw, BUILD, binary, wait_until
+
+t = TAP()
+PDIR = os.path.join(BUILD, 't', 'plugin')
+
+
+def conf(plugins, extra=None):
+    c = {'server': {'plugin_dir': PDIR, 'plugins': plugins, 'hook_timeout': '2s'}}
+    for k, v in (extra or {}).items():
+        c.setdefault(k, {}).update(v)
+    return c
+
+
+def check(plugins, extra=None):
+    s = Server(conf=conf(plugins, extra), start=False)
+    r = subprocess.run([binary('yubind'), '-c', s.conf_path, '-t'], capture_output=True, text=True)
+    s.cleanup()
+    return r
+
+
+r = check('badabi')
+t.is_(r.returncode, 1, 'ABI mismatch: -t exits 1')
+t.like(r.stderr, r'badabi\.so: plugin ABI version 2, this yubind needs 1', 'and names the file and versions')
+s = Server(conf=conf('badabi'), start=False)
+r = subprocess.run([binary('yubind'), '-c', s.conf_path, '-f'], capture_output=True, text=True, timeout=30)
+t.is_(r.returncode, 1, 'ABI mismatch: start-up exits 1')
+s.cleanup()
+r = check('nosym')
+t.like(r.stderr, r"nosym\.so: no 'yubin_plugin' symbol", 'a shared object without the symbol is refused')
+r = check('missing')
+t.like(r.stderr, r'missing\.so: cannot load plugin', 'a missing plugin is refused')
+r = check('../evil')
+t.like(r.stderr, r"bad plugin name '\.\./evil'", 'a plugin name with a path is refused')
+r = check('testhooks', {'plugin testhooks': {'fail_init': '1'}})
+t.is_(r.returncode, 1, 'init failure: -t exits 1')
+t.like(r.stderr, r'testhooks\.conf:7: fail_init requested', 'init errors are printed')
+
+rec_dir = None
+with Server(accounts={'alice': 'pw'},
+            conf=conf('testhooks', {'plugin testhooks': {}})) as s:
+    t.on_fail.append(lambda: t.diag(s.log()[-3000:]))
+    rec = os.path.join(s.tmp, 'record')
+    s.sections['plugin testhooks'] = {'record': rec}
+    s.write_conf(s.sections)
+    s.stop()
+    open(rec, 'w').close()
+    os.chmod(rec, 0o666)    # init writes as root, hooks as the server user
+    s.start()
+
+    def recorded():
+        try:
+            with open(rec) as f:
+                return f.read()
+        except OSError:
+            return ''
+
+    t.like(recorded(), r'^init localhost$', 'init ran with the server configuration')
+    r = s.ctl('plugins')
+    t.like(r.stdout, r'^testhooks hooks=connect,helo,auth,mail,rcpt,data,queued,disconnect,'
+           r'deliver,delivered,pop_auth$', 'yubinctl plugins lists the hooks')
+
+    c = Raw(s.connect('smtp'))
+    t.is_(c.reply()[0], 220, 'greeting')
+    t.like(recorded(), r'connect 127\.0\.0\.1 listener=0', 'connect hook saw the peer')
+    code, text = c.cmd('EHLO deny.hook.test')
+    t.is_((code, text[:9]), (554, '554 5.7.9'), 'helo deny carries the plugin reply')
+    code, text = c.cmd('EHLO denysoft.hook.test')
+    t.is_((code, text[:9]), (452, '452 4.7.9'), 'helo denysoft')
+    code, _ = c.cmd('EHLO ok.hook.test')
+    t.is_(code, 250, 'helo ok')
+    code, text = c.cmd('MAIL FROM:<mail-deny@example.org>')
+    t.is_((code, text[:9]), (554, '554 5.7.9'), 'mail deny')
+    code, text = c.cmd('MAIL FROM:<mail-denysoft@example.org>')
+    t.is_((code, text[:9]), (452, '452 4.7.9'), 'mail denysoft')
+    code, _ = c.cmd('MAIL FROM:<sender@example.org>')
+    t.is_(code, 250, 'mail declined -> core accepts')
+    code, text = c.cmd('RCPT TO:<rcpt-deny@example.net>')
+    t.is_((code, text[:9]), (554, '554 5.7.9'), 'rcpt deny')
+    code, text = c.cmd('RCPT TO:<rcpt-declined@example.net>')
+    t.is_((code, text[:9]), (554, '554 5.7.1'), 'rcpt declined -> core refuses relay')
+    code, _ = c.cmd('RCPT TO:<rcpt-ok@example.net>')
+    t.is_(code, 250, 'rcpt ok grants relay')
+    code, text = c.cmd('RCPT TO:<nosuchuser@localhost>')
+    t.is_((code, text[:9]), (550, '550 5.1.1'), 'unknown local user is refused before the hook')
+    code, _ = c.cmd('RCPT TO:<alice@localhost>')
+    t.is_(code, 250, 'local recipient')
+    t.like(recorded(), r'rcpt alice@localhost local=1', 'rcpt hook saw local=1')
+    t.like(recorded(), r'rcpt rcpt-ok@example.net local=-1', 'rcpt hook saw local=-1')
+    c.cmd('DATA')
+    c.send('Subject: first\r\nX-Test-Data: deny\r\n\r\nbody\r\n.\r\n')
+    code, text = c.reply()
+    t.is_((code, text[:9]), (554, '554 5.7.9'), 'data deny')
+    t.is_(s.ctl('queue', 'list').stdout, '', 'nothing queued after a data deny')
+    c.cmd('MAIL FROM:<sender@example.org>')
+    c.cmd('RCPT TO:<alice@localhost>')
+    c.cmd('DATA')
+    c.send('Subject: second\r\nX-Test-Data: declined\r\n\r\nbody\r\n.\r\n')
+    code, text = c.reply()
+    t.is_(code, 250, 'data declined -> queued')
+    qid = re.search(r'queued as ([0-9A-F]{16})', text).group(1)
+    t.ok(s.wait_mail('alice', 1), 'delivered')
+    msg = s.mails('alice')[0]
+    t.ok(msg.startswith(b'X-Test-Note: rcpt=alice@localhost\nX-Test-Seen: second\n'),
+         'headers added by the data hook are on top')
+    t.ok(b'\nX-Test-Counter-Bytes: 8\n' in msg, 'the plugin store counter is readable')
+    t.ok(wait_until(lambda: 'queued %s' % qid in recorded()), 'queued hook saw the queue id')
+    t.ok(wait_until(lambda: re.search(r'deliver alice@localhost account=alice', recorded())),
+         'deliver hook')
+    t.ok(wait_until(lambda: 'delivered alice' in recorded()), 'delivered hook')
+    sizes = s.ctl('mailbox', 'alice').stdout
+    t.like(sizes, r'mails=1 bytes=%d ' % (len(msg) + msg.count(b'\n')),
+           'usage counts the stored copy with the added headers')
+
+    # deliver results
+    for word, n in (('discard', 1), ('deny', 1)):
+        c.cmd('MAIL FROM:<sender@example.org>')
+        c.cmd('RCPT TO:<alice@localhost>')
+        c.cmd('DATA')
+        c.send('Subject: %s\r\nX-Test-Deliver: %s\r\n\r\nbody\r\n.\r\n' % (word, word))
+        code, text = c.reply()
+        t.is_(code, 250, 'accepted for deliver=%s' % word)
+    t.ok(s.wait_log(r'status=discarded by plugin'), 'deliver discard logged')
+    t.ok(s.wait_log(r'status=refused \(550 5\.7\.9 testhooks refuses delivery\)'), 'deliver deny logged')
+    c.cmd('MAIL FROM:<sender@example.org>')
+    c.cmd('RCPT TO:<alice@localhost>')
+    c.cmd('DATA')
+    c.send('Subject: soft\r\nX-Test-Deliver: denysoft\r\n\r\nbody\r\n.\r\n')
+    code, text = c.reply()
+    t.ok(s.wait_log(r'status=deferred \(450 4\.7\.9'), 'deliver denysoft defers')
+    t.ok(re.search(r'pending=1', s.ctl('queue', 'list').stdout), 'deferred message stays queued')
+    t.is_(len(s.mails('alice')), 1, 'discarded, refused and deferred copies are not stored')
+    code, _ = c.cmd('EHLO disconnect.hook.test')
+    t.is_(code, 421, 'helo disconnect -> 421')
+    t.is_(c.line(), None, 'and the connection is closed')
+    c.close()
+    t.ok(wait_until(lambda: 'disconnect 127.0.0.1' in recorded()), 'disconnect hook')
+
+    # POP3 login
+    p = s.pop3()
+    p.user('alice')
+    p.pass_('pw')
+    p.quit()
+    t.ok(wait_until(lambda: 'pop_auth alice 127.0.0.1' in recorded()), 'pop_auth hook')
+
+    # a crash takes down one worker only
+    c = Raw(s.connect('smtp'))
+    c.reply()
+    c.cmd('EHLO crash.test')
+    c.cmd('MAIL FROM:<sender@example.org>')
+    code, _ = c.cmd('RCPT TO:<rcpt-crash@example.net>')
+    t.is_(code, None, 'the client sees the drop when a hook crashes')
+    c.close()
+    t.ok(s.wait_log(r'smtp worker pid \d+ killed by signal 11 \(Segmentation fault\) in '
+                    r'plugin=testhooks hook=rcpt'), 'the master logs plugin, hook and signal')
+    with s.smtp() as cl:
+        t.is_(cl.noop()[0], 250, 'the next session works')
+
+    # a hook past hook_timeout counts as DENYSOFT
+    c = Raw(s.connect('smtp'))
+    c.reply()
+    code, text = c.cmd('EHLO hang.hook.test')
+    t.is_((code, text[:9]), (451, '451 4.7.1'), 'a hung hook is DENYSOFT')
+    t.ok(s.wait_log(r'plugin=testhooks hook=helo timed out'), 'timeout logged')
+    c.cmd('QUIT')
+    c.close()
+
+    # reload: a failing init keeps the old generation
+    s.sections['plugin testhooks']['fail_init'] = '1'
+    s.write_conf(s.sections)
+    s.signal(signal.SIGHUP)
+    t.ok(s.wait_log(r'reload: testhooks\.conf:7: fail_init requested'), 'reload init failure logged')
+    t.ok(s.wait_log('reload failed; keeping the running configuration'), 'old generation kept')
+    c = Raw(s.connect('smtp'))
+    c.reply()
+    code, _ = c.cmd('EHLO deny.hook.test')
+    t.is_(code, 554, 'hooks still run after the failed reload')
+    c.close()
+    # reload without the plugin: fini, and the hooks stop
+    del s.sections['plugin testhooks']['fail_init']
+    s.sections['server']['plugins'] = ''
+    s.write_conf(s.sections)
+    s.signal(signal.SIGHUP)
+    t.ok(s.wait_log('reloaded configuration, generation 1'), 'reloaded without the plugin')
+    t.ok(wait_until(lambda: 'fini -' in recorded()), 'fini ran for the removed plugin')
+    code = None
+    for attempt in range(50):
+        c = Raw(s.connect('smtp'))
+        c.reply()
+        code, _ = c.cmd('EHLO deny.hook.test')
+        c.close()
+        if code == 250:
+            break
+    t.is_(code, 250, 'new sessions run without the plugin')
+
+with Server(conf=conf('testhooks', {'plugin testhooks': {'connect': 'deny'}})) as s:
+    c = Raw(s.connect('smtp'))
+    code, text = c.reply()
+    t.is_((code, text[:9]), (554, '554 5.7.9'), 'connect deny refuses the greeting')
+    t.is_(c.line(), None, 'and closes')
+    c.close()
+
+t.done()
