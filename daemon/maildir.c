@@ -193,6 +193,26 @@ maildir_deliver(const char *dir, const char *srcpath, const char *qid,
     unsigned idx, long long size, long long crlfsize, char *path_r,
     size_t pathsize)
 {
+	char newdir[PATH_MAX];
+	int r;
+
+	r = maildir_deliver_nosync(dir, srcpath, qid, idx, size, crlfsize,
+	    path_r, pathsize);
+	if (r != 1)
+		return r;
+	if ((size_t)snprintf(newdir, sizeof(newdir), "%s/new", dir) >=
+	    sizeof(newdir)) {
+		errno = ENAMETOOLONG;
+		return -1;
+	}
+	return fsync_dir(newdir) == -1 ? -1 : 1;
+}
+
+int
+maildir_deliver_nosync(const char *dir, const char *srcpath, const char *qid,
+    unsigned idx, long long size, long long crlfsize, char *path_r,
+    size_t pathsize)
+{
 	char host[MAILDIR_HOST_MAX + 8];
 	char name[NAME_MAX + 1];
 	char tmp[PATH_MAX], new[PATH_MAX], newdir[PATH_MAX];
@@ -261,8 +281,6 @@ maildir_deliver(const char *dir, const char *srcpath, const char *qid,
 		errno = saved;
 		return -1;
 	}
-	if (fsync_dir(newdir) == -1)
-		return -1;
 	return 1;
 }
 

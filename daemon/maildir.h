@@ -29,6 +29,15 @@ int	maildir_deliver(const char *dir, const char *srcpath, const char *qid,
 	    unsigned idx, long long size, long long crlfsize, char *path_r,
 	    size_t pathsize);
 
+/*
+ * maildir_deliver_nosync - maildir_deliver without the final fsync of new/:
+ * the caller fsyncs DIR/new itself before it treats the copy as stored (the
+ * queue manager does one fsync per Maildir for a whole batch).
+ */
+int	maildir_deliver_nosync(const char *dir, const char *srcpath,
+	    const char *qid, unsigned idx, long long size, long long crlfsize,
+	    char *path_r, size_t pathsize);
+
 struct maildir_msg {
 	char	*name;		/* owned: file name relative to the Maildir ("new/..." or "cur/...") */
 	char	*uid;		/* owned: base name up to ':' (the UIDL) */

@@ -72,11 +72,10 @@ enum dlv_result {
  */
 static enum dlv_result
 qmgr_deliver_local(struct qmgr *q, const struct envelope *env, size_t idx,
-    const char *qpath, char **err_r)
+    const char *qpath, char *stored, size_t storedsize, char **err_r)
 {
 	const struct env_rcpt *r = &env->rcpt[idx];
 	struct yh_delivery d;
-	char stored[PATH_MAX];
 	char *dir, *md;
 	int n, hr = YH_DECLINED;
 
@@ -112,13 +111,14 @@ qmgr_deliver_local(struct qmgr *q, const struct envelope *env, size_t idx,
 	}
 	dir = paths_account_dir(q->cfg, r->account);
 	md = xasprintf("%s/Maildir", dir);
-	n = maildir_deliver(md, qpath, env->id, (unsigned)idx, env->size,
-	    env->size_crlf, stored, sizeof(stored));
+	n = maildir_deliver_nosync(md, qpath, env->id, (unsigned)idx, env->size,
+	    env->size_crlf, stored, storedsize);
 	if (n == -1 && errno == ENOENT) {
 		/* the account folder exists but not its Maildir: make it */
 		if (maildir_create(md) == 0)
-			n = maildir_deliver(md, qpath, env->id, (unsigned)idx,
-			    env->size, env->size_crlf, stored, sizeof(stored));
+			n = maildir_deliver_nosync(md, qpath, env->id,
+			    (unsigned)idx, env->size, env->size_crlf, stored,
+			    storedsize);
 	}
 	if (n == -1) {
 		*err_r = xasprintf("451 4.3.0 mailbox: %s", strerror(errno));
@@ -128,10 +128,13 @@ qmgr_deliver_local(struct qmgr *q, const struct envelope *env, size_t idx,
 		log_info("%s: to=<%s> account=%s status=sent%s delay=%llds",
 		    env->id, r->addr, r->account, n == 0 ? " (already stored)" : "",
 		    time_now() - env->arrival);
-	if (n == 1 && usage_add(q->store, r->account, 1, env->size_crlf,
-	    "received") == -1)
-		log_warn("%s: account=%s usage not updated", env->id, r->account);
 	if (n == 1 && plugins_any(HP_DELIVERED)) {
+		/* the program may read it at once: make the name durable first */
+		char *newdir = xasprintf("%s/new", md);
+
+		if (fsync_dir(newdir) == -1)
+			log_err("fsync %s: %s", newdir, strerror(errno));
+		free(newdir);
 		d.path = stored;
 		if (d.fd != -1)
 			close(d.fd);
@@ -139,60 +142,135 @@ qmgr_deliver_local(struct qmgr *q, const struct envelope *env, size_t idx,
 		d.hdr_loaded = 0;
 		plugin_delivered(&d);
 	}
+	if (n != 1)
+		stored[0] = '\0';	/* nothing new to sync or count */
 	yh_delivery_free(&d);
 	free(md);
 	free(dir);
 	return n == -1 ? DLV_RETRY : DLV_DONE;
 }
 
-/* qmgr_run_one - deliver what is due of queue entry ID. */
-static int
-qmgr_run_one(void *ctx, const char *id)
+/*
+ * Batches.  The queue manager delivers up to QMGR_BATCH queue entries, then
+ * makes them durable together: one fsync per Maildir that received mail,
+ * then one LMDB transaction that removes the finished envelopes, updates
+ * the others and counts usage, then the queue files of the finished ones
+ * are unlinked.  A crash anywhere in between repeats deliveries whose names
+ * are already in the Maildir, which maildir_deliver turns into no-ops.
+ */
+#define QMGR_BATCH	64
+#define QMGR_DIRS_MAX	QMGR_BATCH	/* distinct Maildirs per batch */
+
+struct entry {
+	struct envelope	 env;
+	int		 changed;	/* envelope must be rewritten */
+	int		 finished;	/* every recipient done or failed */
+	long long	 stored_count;	/* per account usage is added in txn */
+};
+
+struct batch {
+	struct entry	 e[QMGR_BATCH];
+	size_t		 n;
+	char		*dirs[QMGR_DIRS_MAX];	/* Maildir new/ to fsync */
+	size_t		 ndirs;
+	/* usage deltas: account, count, bytes */
+	struct {
+		char	*account;
+		long long count, bytes;
+	} use[QMGR_BATCH * 4];
+	size_t		 nuse;
+};
+
+static void
+batch_dir(struct batch *b, const char *maildir)
 {
-	struct qmgr *q = ctx;
-	struct envelope env;
-	char qpath[PATH_MAX];
+	char *d = xasprintf("%s/new", maildir);
+	size_t i;
+
+	for (i = 0; i < b->ndirs; i++)
+		if (strcmp(b->dirs[i], d) == 0) {
+			free(d);
+			return;
+		}
+	if (b->ndirs == QMGR_DIRS_MAX) {
+		/* full: sync this one now rather than remember it */
+		if (fsync_dir(d) == -1)
+			log_err("fsync %s: %s", d, strerror(errno));
+		free(d);
+		return;
+	}
+	b->dirs[b->ndirs++] = d;
+}
+
+static void
+batch_use(struct batch *b, const char *account, long long bytes)
+{
+	size_t i;
+
+	for (i = 0; i < b->nuse; i++)
+		if (strcmp(b->use[i].account, account) == 0) {
+			b->use[i].count++;
+			b->use[i].bytes += bytes;
+			return;
+		}
+	if (b->nuse == sizeof(b->use) / sizeof(b->use[0]))
+		return;		/* cannot happen: at most one per recipient */
+	b->use[b->nuse].account = xstrdup(account);
+	b->use[b->nuse].count = 1;
+	b->use[b->nuse].bytes = bytes;
+	b->nuse++;
+}
+
+/* qmgr_entry - deliver what is due of queue entry ID into batch slot E.
+ * 1 when E holds an envelope, 0 when there is nothing to do. */
+static int
+qmgr_entry(struct qmgr *q, struct batch *b, const char *id, struct entry *e)
+{
+	struct envelope *env = &e->env;
+	char qpath[PATH_MAX], stored[PATH_MAX];
 	long long now = time_now(), delay;
 	size_t i, pending = 0;
 	enum dlv_result dr;
 	char *err;
-	int changed = 0, r;
 
-	r = queue_get(q->store, id, &env);
-	if (r != 1)
+	memset(e, 0, sizeof(*e));
+	if (queue_get(q->store, id, env) != 1)
 		return 0;
-	if (queue_path(q->home, id, qpath, sizeof(qpath)) == -1) {
-		envelope_clear(&env);
-		return 0;
-	}
-	if (env.release_at > now) {
-		envelope_clear(&env);
+	if (queue_path(q->home, id, qpath, sizeof(qpath)) == -1 ||
+	    env->release_at > now) {
+		envelope_clear(env);
 		return 0;
 	}
-	for (i = 0; i < env.nrcpt && !qmgr_stop; i++) {
-		struct env_rcpt *rc = &env.rcpt[i];
+	plugins_set_qid(id);
+	for (i = 0; i < env->nrcpt && !qmgr_stop; i++) {
+		struct env_rcpt *rc = &env->rcpt[i];
 
 		if (rc->state != RCPT_PENDING)
 			continue;
-		if (rc->account == NULL) {
-			/* remote: waits for the outbound delivery agents */
+		if (rc->account == NULL || rc->next_try > now) {
+			/* remote recipients wait for the outbound agents */
 			pending++;
 			continue;
 		}
-		if (rc->next_try > now) {
-			pending++;
-			continue;
-		}
-		plugins_set_qid(id);
 		err = NULL;
-		dr = qmgr_deliver_local(q, &env, i, qpath, &err);
-		plugins_set_qid("");
+		stored[0] = '\0';
+		dr = qmgr_deliver_local(q, env, i, qpath, stored, sizeof(stored),
+		    &err);
 		if (err) {
 			free(rc->last_error);
 			rc->last_error = err;
 		}
 		if (dr == DLV_DONE) {
 			rc->state = RCPT_DONE;
+			if (stored[0]) {
+				char *md = paths_account_dir(q->cfg, rc->account);
+				char *mdir = xasprintf("%s/Maildir", md);
+
+				batch_dir(b, mdir);
+				batch_use(b, rc->account, env->size_crlf);
+				free(mdir);
+				free(md);
+			}
 		} else if (dr == DLV_FAILED) {
 			rc->state = RCPT_FAILED;
 		} else {
@@ -204,17 +282,124 @@ qmgr_run_one(void *ctx, const char *id)
 			rc->next_try = now + delay;
 			pending++;
 		}
-		changed = 1;
+		e->changed = 1;
 	}
-	if (pending == 0 && !qmgr_stop) {
-		if (queue_remove(q->store, q->home, id) == -1)
-			log_err("%s: cannot remove the queue entry", id);
-		else
-			log_info("%s: removed", id);
-	} else if (changed && queue_update(q->store, &env) == -1)
-		log_err("%s: cannot update the envelope", id);
-	envelope_clear(&env);
+	plugins_set_qid("");
+	e->finished = pending == 0 && !qmgr_stop;
+	return 1;
+}
+
+static int
+qmgr_commit_fn(struct store_txn *txn, void *ctx)
+{
+	struct batch *b = ctx;
+	struct buf rec;
+	size_t i;
+	int r = 0;
+
+	buf_init(&rec, 0);
+	for (i = 0; i < b->n && r == 0; i++) {
+		struct entry *e = &b->e[i];
+
+		if (e->finished)
+			r = store_tdel(txn, STORE_QUEUE, e->env.id,
+			    strlen(e->env.id)) == -1 ? -1 : 0;
+		else if (e->changed) {
+			envelope_encode(&e->env, &rec);
+			r = store_tput(txn, STORE_QUEUE, e->env.id,
+			    strlen(e->env.id), rec.data, rec.len, 0);
+		}
+	}
+	for (i = 0; i < b->nuse && r == 0; i++)
+		r = usage_add_txn(txn, b->use[i].account, b->use[i].count,
+		    b->use[i].bytes, "received");
+	buf_free(&rec);
+	return r;
+}
+
+/* qmgr_batch - deliver the entries IDS[0..N), then make it all durable. */
+static void
+qmgr_batch(struct qmgr *q, char **ids, size_t n)
+{
+	static struct batch b;
+	char qpath[PATH_MAX];
+	size_t i;
+
+	memset(&b, 0, sizeof(b));
+	for (i = 0; i < n && b.n < QMGR_BATCH; i++)
+		if (qmgr_entry(q, &b, ids[i], &b.e[b.n]))
+			b.n++;
+	for (i = 0; i < b.ndirs; i++) {
+		if (fsync_dir(b.dirs[i]) == -1)
+			log_err("fsync %s: %s", b.dirs[i], strerror(errno));
+		free(b.dirs[i]);
+	}
+	if (b.n > 0 && store_write(q->store, qmgr_commit_fn, &b) != 0)
+		log_err("queue: cannot record a batch of %zu entries; they will "
+		    "be retried (deliveries already made are not repeated)", b.n);
+	else {
+		for (i = 0; i < b.n; i++) {
+			if (!b.e[i].finished)
+				continue;
+			if (queue_path(q->home, b.e[i].env.id, qpath,
+			    sizeof(qpath)) == 0 && unlink(qpath) == -1 &&
+			    errno != ENOENT)
+				log_err("%s: cannot remove %s: %s", b.e[i].env.id,
+				    qpath, strerror(errno));
+			log_info("%s: removed", b.e[i].env.id);
+		}
+	}
+	for (i = 0; i < b.n; i++)
+		envelope_clear(&b.e[i].env);
+	for (i = 0; i < b.nuse; i++)
+		free(b.use[i].account);
+}
+
+/* The work list: queue ids waiting for a batch, without duplicates. */
+#define QMGR_PENDING_MAX	100000	/* ids held in memory; the rest wait for a scan */
+
+struct pending {
+	char	**ids;
+	size_t	  n;
+	int	  overflow;	/* some were dropped: scan again */
+};
+
+static void
+pending_add(struct pending *p, const char *id)
+{
+	size_t i, from;
+
+	/* recent additions are the likely duplicates */
+	from = p->n > 256 ? p->n - 256 : 0;
+	for (i = from; i < p->n; i++)
+		if (strcmp(p->ids[i], id) == 0)
+			return;
+	if (p->n == QMGR_PENDING_MAX) {
+		p->overflow = 1;
+		return;
+	}
+	p->ids = xrealloc(p->ids, (p->n + 1) * sizeof(*p->ids));
+	p->ids[p->n++] = xstrdup(id);
+}
+
+static int
+pending_scan_fn(void *ctx, const char *id)
+{
+	pending_add(ctx, id);
 	return 0;
+}
+
+/* pending_take - run a batch over the first ids, then drop them. */
+static void
+pending_run(struct qmgr *q, struct pending *p)
+{
+	size_t n = p->n < QMGR_BATCH ? p->n : QMGR_BATCH, i;
+
+	qmgr_batch(q, p->ids, n);
+	for (i = 0; i < n; i++)
+		free(p->ids[i]);
+	memmove(p->ids, p->ids + n, (p->n - n) * sizeof(*p->ids));
+	p->n -= n;
 }
 
 /* qmgr_orphans - remove queue files that never got an envelope. */
@@ -284,11 +469,13 @@ qmgr_main(const struct config *cfg, char *trace, size_t tracesize)
 {
 	struct sigaction sa;
 	struct pollfd pfd;
+	struct pending work;
 	struct qmgr q;
 	const char *why;
-	char *sdir;
+	char *sdir, *kick;
 	char id[64];
 	ssize_t n;
+	size_t i;
 	long long interval;
 	int fd;
 
@@ -305,27 +492,41 @@ qmgr_main(const struct config *cfg, char *trace, size_t tracesize)
 	free(sdir);
 	plugins_child_init(q.store, cfg, trace, tracesize);
 	fd = qmgr_socket(q.home);
+	kick = xasprintf("%s/run/qmgr.kick", q.home);
 	interval = config_int(cfg, "queue.retry_interval");
 	if (interval < 1)
 		interval = 1;
 	log_info("queue manager started");
 	qmgr_orphans(&q);
+	memset(&work, 0, sizeof(work));
 	while (!qmgr_stop) {
-		if (time_now() >= q.next_scan) {
-			queue_each(q.store, qmgr_run_one, &q);
+		/* a scan: at start, every retry interval, when a worker could
+		 * not reach our socket, and when the work list overflowed */
+		if (time_now() >= q.next_scan || unlink(kick) == 0 ||
+		    (work.overflow && work.n == 0)) {
+			work.overflow = 0;
+			queue_each(q.store, pending_scan_fn, &work);
 			q.next_scan = time_now() + interval;
+		}
+		/* take every notification waiting, then work a batch */
+		while (fd != -1 && (n = recv(fd, id, sizeof(id) - 1,
+		    MSG_DONTWAIT)) > 0) {
+			id[n] = '\0';
+			if (qmgr_valid_id(id, (size_t)n))
+				pending_add(&work, id);
+		}
+		if (work.n > 0) {
+			pending_run(&q, &work);
+			continue;
 		}
 		pfd.fd = fd;
 		pfd.events = POLLIN;
-		if (poll(&pfd, fd == -1 ? 0 : 1, 1000) <= 0)
-			continue;
-		while (!qmgr_stop &&
-		    (n = recv(fd, id, sizeof(id) - 1, MSG_DONTWAIT)) > 0) {
-			id[n] = '\0';
-			if (qmgr_valid_id(id, (size_t)n))
-				qmgr_run_one(&q, id);
-		}
+		(void)poll(&pfd, fd == -1 ? 0 : 1, 1000);
 	}
+	for (i = 0; i < work.n; i++)
+		free(work.ids[i]);
+	free(work.ids);
+	free(kick);
 	log_info("queue manager stopped");
 	store_close(&q.store);
 	exit(0);

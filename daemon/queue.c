@@ -551,9 +551,17 @@ queue_notify(const char *home, const char *id)
 	    home) >= (int)sizeof(sun.sun_path))
 		return;		/* the queue manager's periodic scan finds it */
 	fd = socket(AF_UNIX, SOCK_DGRAM | SOCK_CLOEXEC, 0);
-	if (fd == -1)
+	if (fd != -1 && sendto(fd, id, strlen(id), MSG_DONTWAIT,
+	    (struct sockaddr *)&sun, sizeof(sun)) != -1) {
+		close(fd);
 		return;
-	(void)sendto(fd, id, strlen(id), MSG_DONTWAIT, (struct sockaddr *)&sun,
-	    sizeof(sun));
-	close(fd);
+	}
+	if (fd != -1)
+		close(fd);
+	/* the queue manager's socket is full (or it is not running): leave
+	 * it a note to scan the whole queue, never block the client */
+	if (snprintf(sun.sun_path, sizeof(sun.sun_path), "%s/run/qmgr.kick",
+	    home) < (int)sizeof(sun.sun_path) &&
+	    (fd = open(sun.sun_path, O_WRONLY | O_CREAT | O_CLOEXEC, 0600)) != -1)
+		close(fd);
 }

@@ -99,7 +99,9 @@ int	queue_update(struct store *s, const struct envelope *env);
 int	queue_remove(struct store *s, const char *home, const char *id);
 /* queue_each - FN for every envelope id in id order; FN non-zero stops. */
 int	queue_each(struct store *s, int (*fn)(void *ctx, const char *id), void *ctx);
-/* queue_notify - wake the queue manager for ID (best effort, never blocks). */
+/* queue_notify - wake the queue manager for ID: a datagram on
+ * HOME/run/qmgr.sock, or, when that is full, the file HOME/run/qmgr.kick
+ * that makes it scan the whole queue.  Never blocks. */
 void	queue_notify(const char *home, const char *id);
 
 #endif

@@ -73,6 +73,15 @@ usage_add_fn(struct store_txn *txn, void *ctx)
 }
 
 int
+usage_add_txn(struct store_txn *txn, const char *account, long long dcount,
+    long long dbytes, const char *event)
+{
+	struct add_ctx a = { account, dcount, dbytes, event, 0 };
+
+	return usage_add_fn(txn, &a);
+}
+
+int
 usage_add(struct store *s, const char *account, long long dcount,
     long long dbytes, const char *event)
 {

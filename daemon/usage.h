@@ -19,6 +19,10 @@ struct config;
  * 0 or -1. */
 int	usage_add(struct store *s, const char *account, long long dcount,
 	    long long dbytes, const char *event);
+struct store_txn;
+/* usage_add_txn - usage_add inside the caller's write transaction. */
+int	usage_add_txn(struct store_txn *txn, const char *account, long long dcount,
+	    long long dbytes, const char *event);
 /* usage_get - current usage (0 when never recorded).  0 or -1. */
 int	usage_get(struct store *s, const char *account, long long *count_r,
 	    long long *bytes_r);

@@ -37,9 +37,12 @@ with Server(accounts={'alice': 'pw'}) as s:
         cl.sendmail('a@example.org', ['alice@localhost'], MSG)
     t.ok(s.wait_mail('alice', 1), 'the next session works')
 
-    # 2. queue manager killed right after a 250
+    # 2. queue manager killed right after a 250 (stopped while idle: a
+    # process stopped inside an LMDB write would hold up every writer)
     q = wait_until(lambda: s.children('queue'))
     t.ok(q, 'queue manager is running')
+    t.ok(wait_until(lambda: s.ctl('queue', 'list').stdout == '' and
+                    s.log().rstrip().endswith('removed')), 'queue manager idle')
     os.kill(q[0], signal.SIGSTOP)
     with s.smtp() as cl:
         cl.sendmail('a@example.org', ['alice@localhost'], b'Subject: two\r\n\r\nsecond\r\n')
@@ -50,6 +53,8 @@ with Server(accounts={'alice': 'pw'}) as s:
 
     # 3. the whole tree killed right after a 250
     q = wait_until(lambda: s.children('queue'))
+    wait_until(lambda: s.ctl('queue', 'list').stdout == '' and
+               s.log().rstrip().endswith('removed'))
     os.kill(q[0], signal.SIGSTOP)
     with s.smtp() as cl:
         cl.sendmail('a@example.org', ['alice@localhost'], b'Subject: three\r\n\r\nthird\r\n')
