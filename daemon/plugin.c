@@ -30,6 +30,7 @@
 
 #include "account.h"
 #include "addr.h"
+#include "block.h"
 #include "config.h"
 #include "log.h"
 #include "paths.h"
@@ -1104,6 +1105,30 @@ long long
 yh_now(void)
 {
 	return time_now();
+}
+
+/* ---- blocks ------------------------------------------------------------- */
+
+int
+yh_block_add(const char *ip, long long ttl, const char *reason)
+{
+	char safe[256];
+
+	if (P.store == NULL || ip == NULL)
+		return -1;
+	str_escape(safe, sizeof(safe), reason ? reason : "-",
+	    reason ? strlen(reason) : 1);
+	if (block_add(P.store, ip, ttl, safe) == -1)
+		return -1;
+	log_info("%s: plugin=%s blocked client=%s ttl=%lld reason=%s",
+	    *P.qid ? P.qid : "NOQUEUE", P.current ? P.current : "?", ip, ttl, safe);
+	return 0;
+}
+
+int
+yh_blocked(const char *ip)
+{
+	return P.store && ip ? block_check(P.store, ip) : -1;
 }
 
 /* ---- injection ---------------------------------------------------------- */

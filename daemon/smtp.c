@@ -23,6 +23,7 @@
 #include <strings.h>
 
 #include "addr.h"
+#include "block.h"
 #include "config.h"
 #include "conn.h"
 #include "log.h"
@@ -269,10 +270,16 @@ smtp_hook(struct smtp_session *s, enum hook_point hp, const char *arg,
 	return r == YH_DISCONNECT || hp == HP_CONNECT ? SMTP_DROP : SMTP_DENY;
 }
 
-/* smtp_check_connect - a new client; default: welcome. */
+/* smtp_check_connect - a new client; default: welcome, unless a run-time
+ * block (block.h) names its address. */
 static enum smtp_verdict
 smtp_check_connect(struct smtp_session *s, struct smtp_decision *d)
 {
+	if (block_check(s->env->store, s->conn.peer_ip) == 1) {
+		smtp_deny(d, 554, "5.7.1", "%s: client %s is blocked",
+		    s->env->hostname, s->conn.peer_ip);
+		return SMTP_DROP;
+	}
 	return smtp_hook(s, HP_CONNECT, NULL, d, NULL);
 }
 

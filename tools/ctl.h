@@ -47,5 +47,6 @@ int	ctl_cmd_config(struct ctl *c, int argc, char **argv);	/* ctl_config.c */
 int	ctl_cmd_mailbox(struct ctl *c, int argc, char **argv);
 int	ctl_cmd_queue(struct ctl *c, int argc, char **argv);
 int	ctl_cmd_plugins(struct ctl *c, int argc, char **argv);
+int	ctl_cmd_block(struct ctl *c, int argc, char **argv);
 
 #endif

@@ -16,6 +16,7 @@
 #include <unistd.h>
 
 #include "account.h"
+#include "block.h"
 #include "ctl.h"
 #include "maildir.h"
 #include "paths.h"
@@ -240,6 +241,47 @@ ctl_cmd_plugins(struct ctl *c, int argc, char **argv)
 	free(data);
 	free(path);
 	return CTL_OK;
+}
+
+static int
+block_list_one(void *ctx, const char *ip, long long expires, const char *info)
+{
+	char when[32] = "never";
+	long long since = strtoll(info, NULL, 10);
+	const char *reason = strchr(info, ' ');
+	time_t t;
+
+	(void)ctx;
+	if (expires) {
+		t = (time_t)expires;
+		strftime(when, sizeof(when), "%Y-%m-%d %H:%M:%S", localtime(&t));
+	}
+	printf("%s since=%lld expires=%s reason=%s\n", ip, since, when,
+	    reason ? reason + 1 : "-");
+	return 0;
+}
+
+int
+ctl_cmd_block(struct ctl *c, int argc, char **argv)
+{
+	int r;
+
+	if (ctl_store(c) == NULL)
+		return CTL_RUNTIME;
+	if (argc == 1 && strcmp(argv[0], "list") == 0)
+		return block_each(c->store, block_list_one, NULL) == -1 ?
+		    CTL_RUNTIME : CTL_OK;
+	if (argc == 2 && strcmp(argv[0], "del") == 0) {
+		r = block_del(c->store, argv[1]);
+		if (r == 1) {
+			printf("unblocked %s\n", argv[1]);
+			return CTL_OK;
+		}
+		if (r == 0)
+			return ctl_error(CTL_USAGE, "%s is not blocked", argv[1]);
+		return ctl_error(CTL_USAGE, "%s: not an IP address", argv[1]);
+	}
+	return ctl_error(CTL_USAGE, "usage: block list | block del ADDR");
 }
 
 struct mailbox_ctx {

@@ -37,6 +37,7 @@ static const struct {
 	{ "mailbox", ctl_cmd_mailbox },
 	{ "queue", ctl_cmd_queue },
 	{ "plugins", ctl_cmd_plugins },
+	{ "block", ctl_cmd_block },
 };
 
 static void
@@ -49,6 +50,7 @@ usage(void)
 	    "  account del NAME | account passwd NAME [PASSWORD] | account list\n"
 	    "  account import FILE | account export FILE\n"
 	    "  config | mailbox [--recount] [NAME] | plugins\n"
+	    "  block list | block del ADDR\n"
 	    "  queue list | queue show ID | queue flush | queue delete ID\n");
 }
 

@@ -228,6 +228,16 @@ int	yh_store_incr(const char *key, long long delta, long long ttl,
 	    long long *value);
 long long yh_now(void);
 
+/* ---- run-time client blocks --------------------------------------------- */
+
+/* yh_block_add - refuse every new SMTP connection from IP (554 5.7.1 at
+ * connect, before any plugin runs) for TTL seconds (0 = until `yubinctl
+ * block del`), kept in LMDB across restarts and listed by `yubinctl block
+ * list` with REASON.  0, or -1 (bad address, store error). */
+int	yh_block_add(const char *ip, long long ttl, const char *reason);
+/* yh_blocked - 1 when IP is blocked now, 0 not, -1 error. */
+int	yh_blocked(const char *ip);
+
 /* ---- new messages ------------------------------------------------------- */
 
 /* yh_inject - queue a new message (forwards, replies, notices): SENDER

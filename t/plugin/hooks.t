@@ -174,6 +174,40 @@ with Server(accounts={'alice': 'pw'},
     c.cmd('QUIT')
     c.close()
 
+    # run-time blocks: a plugin blocks the client, the next connection is
+    # refused before any plugin runs, yubinctl lists and removes the block
+    c = Raw(s.connect('smtp', source='127.0.0.9'))
+    c.reply()
+    c.cmd('EHLO block.test')
+    c.cmd('MAIL FROM:<sender@example.org>')
+    code, _ = c.cmd('RCPT TO:<rcpt-block@example.net>')
+    t.is_(code, 554, 'the blocking rcpt is denied')
+    c.close()
+    c = Raw(s.connect('smtp', source='127.0.0.9'))
+    code, text = c.reply()
+    t.is_((code, text[:9]), (554, '554 5.7.1'), 'a blocked client is refused at connect')
+    t.is_(c.line(), None, 'and the connection closed')
+    c.close()
+    out = s.ctl('block', 'list').stdout
+    t.like(out, r'^127\.0\.0\.9 since=\d+ expires=never reason=asked for\\x0d\\x0ait$',
+           'yubinctl block list shows it, reason escaped')
+    with s.smtp() as cl:
+        t.is_(cl.noop()[0], 250, 'other clients are not affected')
+    s.stop()
+    s.start()
+    c = Raw(s.connect('smtp', source='127.0.0.9'))
+    t.is_(c.reply()[0], 554, 'the block survives a restart')
+    c.close()
+    r = s.ctl('block', 'del', '127.0.0.9')
+    t.like(r.stdout, 'unblocked 127.0.0.9', 'yubinctl block del')
+    r = s.ctl('block', 'del', '127.0.0.9', check=False)
+    t.is_(r.returncode, 1, 'deleting a missing block is a usage error')
+    r = s.ctl('block', 'del', 'not-an-ip', check=False)
+    t.like(r.stderr, 'not an IP address', 'a bad address is refused')
+    c = Raw(s.connect('smtp', source='127.0.0.9'))
+    t.is_(c.reply()[0], 220, 'unblocked client is served again')
+    c.close()
+
     # reload: a failing init keeps the old generation
     s.sections['plugin testhooks']['fail_init'] = '1'
     s.write_conf(s.sections)

@@ -14,7 +14,8 @@
  *   helo:      HELO name "RESULT.hook.test"
  *   mail:      sender local part "mail-RESULT"
  *   rcpt:      recipient local part "rcpt-RESULT" (the domain decides
- *              nothing: ok accepts even a non-local one)
+ *              nothing: ok accepts even a non-local one); "rcpt-block"
+ *              blocks the client's address (yh_block_add) and denies
  *   data:      header "X-Test-Data: RESULT"
  *   deliver:   header "X-Test-Deliver: RESULT"
  * A deny carries "5NN 5.7.9 testhooks says RESULT" (4NN 4.7.9 for denysoft).
@@ -161,6 +162,10 @@ th_rcpt(struct yh_session *s, const char *rcpt)
 	yh_note_set(s, "first-rcpt", yh_note_get(s, "first-rcpt") ?
 	    yh_note_get(s, "first-rcpt") : buf);
 	yh_store_incr("rcpts", 1, 0, &n);
+	if (strncmp(rcpt, "rcpt-block@", 11) == 0) {
+		yh_block_add(yh_peer_ip(s), 0, "asked for\r\nit");
+		return answer(s, "deny");
+	}
 	if (strncmp(rcpt, "rcpt-", 5) == 0)
 		return answer(s, rcpt + 5);
 	return YH_DECLINED;
