@@ -87,7 +87,7 @@ check-asan:
 	    check
 
 run: all
-	$(B)/yubind -f -D server.plugin_dir=$(abspath $(B))/plugins
+	scripts/run $(B)
 
 install: all
 	install -d $(DESTDIR)$(sbindir) $(DESTDIR)$(bindir) $(DESTDIR)$(PLUGINDIR) $(DESTDIR)$(SYSCONFDIR)
