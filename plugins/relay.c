@@ -1,0 +1,1624 @@
+/*
+ * relay - relay control: the effect.dat rule file (SEEDS.md §9.3), SMTP AUTH
+ * and POP before SMTP as relay grants (§6, §8), address_permits_relay and
+ * smtp.relay (§9.1), and the sender reject lists (§10.1).
+ *
+ * Runs in the master as root for init() (reads effect.dat and the [smtp]
+ * keys into one read-only generation, switched only when all of it loaded),
+ * and as the server user in SMTP workers (connect, mail, rcpt, data) and
+ * POP3 workers (pop_auth).  Never writes effect.dat, never trusts a client
+ * byte in a log line (everything logged is escaped), never keeps state of
+ * its own across sessions except the POP-before-SMTP records in its store
+ * namespace, which expire by themselves.
+ *
+ * [plugin relay]
+ *   file = PATH   the rule file, relative to CONFDIR; default
+ *                 CONFDIR/effect.dat, which may be missing (= no rules).
+ *                 A file named here must exist.
+ *
+ * EFFECT.DAT.  One rule per line, "PATTERN" or "PATTERN ACTION" with exactly
+ * one space between them; TAB, a second space, a space at the start or the
+ * end of a line are errors.  Empty lines and comment lines (a '#' followed
+ * by a space, or a lone '#') are skipped; '#' directly followed by a word is
+ * a keyword pattern, so "#blank" can never be read as a comment.  CRLF line
+ * ends are accepted.  Limits: lines of 1024 bytes, files of 1 MiB, 10000
+ * rules.  Every bad line is reported as "PATH:LINE: message" and the file
+ * is refused as a whole.
+ *
+ * Patterns, matched in file order; the first matching line decides:
+ *   a.b.c.d         IPv4 client address; any octet may be '*' (any value),
+ *                   in any position ("10.*.*.*", "1.*.3.*"); no partial '*'
+ *   a.b.c.d/n       IPv4 CIDR block, n = 0..32 (host bits are ignored)
+ *   x:y::z, x::/n   IPv6 client address, or CIDR block n = 0..128.  A client
+ *                   seen as an IPv4-mapped IPv6 address (::ffff:a.b.c.d)
+ *                   matches as the IPv4 address.
+ *   example.jp      the envelope sender's domain, ASCII case-insensitive,
+ *                   exactly (no subdomains; one trailing dot ignored)
+ *   u@example.jp    the whole envelope sender, case-insensitive
+ *   #<>             the null reverse-path MAIL FROM:<>
+ *   #blank          "nothing given in MAIL FROM:".  The core refuses a
+ *                   MAIL FROM: without angle brackets (501), so the only
+ *                   empty sender a rule can see is the null path: #blank
+ *                   matches exactly what #<> matches.
+ *   #number         the sender's domain is an address literal ([192.0.2.1],
+ *                   [IPv6:...]) or made of digits and dots (u@192.0.2.1)
+ *   #nodomain       the sender has no "@domain" (the core refuses such
+ *                   senders with 501 5.1.7 before any plugin sees them)
+ *   #host           the sender's domain is a single label without a dot
+ *                   (u@pc01), not an address literal; this is syntax only:
+ *                   a local single-label domain matches too
+ * Actions (none = true):
+ *   true     Table II: every sender to local accounts and external
+ *   false    Table III: refused.  An IP rule refuses at connect (554 5.7.1)
+ *            when no sender rule stands before it in the file; otherwise,
+ *            and for sender rules, MAIL is refused (550 5.7.1)
+ *   default  Table I
+ *   norelay  Table IV: external recipients refused; an internal sender
+ *            with an account may relay when authenticated (the ※1 cell)
+ *   norelay,0  Table IV, authentication does not unlock ※1
+ *   norelay,2  Table IV for external recipients (refused, authenticated or
+ *            not), and mail to existing local accounts is accepted from
+ *            every sender, internal without account included, with no
+ *            authentication demanded ("received uniformly")
+ *   only     Table V; must be the last rule (a rule after it is an error).
+ *            A client or sender matching it gets Table I; anything that
+ *            matched no earlier line gets Table V's "not matching" table:
+ *            only external senders to existing local accounts.
+ * A domain or address rule without an action grants relay to anyone who
+ * writes that sender (Table II), as the seed warns.
+ *
+ * Tables (rows: envelope sender; columns: recipient; "auth" = yes only for
+ * an authenticated session or a POP-before-SMTP client):
+ *                     I/only-match  II    IV      IV,0   IV,2   V-others
+ *   acct  -> acct         yes       yes   yes     yes    yes    no
+ *   acct  -> external     yes       yes   auth    no     no     no
+ *   noacct-> acct         no        yes   no      no     yes    no
+ *   noacct-> external     auth      yes   no      no     no     no
+ *   ext   -> acct         yes       yes   yes     yes    yes    yes
+ *   ext   -> external     auth      yes   no      no     no     no
+ * A local recipient without account is always refused (550 5.1.1).  The
+ * sender classes: "acct" = a local domain and an existing account or alias
+ * (yh_resolve 1), "noacct" = a local domain without one, "ext" = any other
+ * domain and the null sender.
+ *
+ * BESIDE EFFECT.DAT (server keys, read at init):
+ *   smtp.relay = 1      every recipient is accepted (open relay; the core
+ *                       warns at start).  false rules and reject lists
+ *                       still refuse.
+ *   address_permits_relay   clients there skip effect.dat entirely and
+ *                       every relay condition: all recipients accepted.
+ *                       The reject lists still apply.
+ *   sender_trust        when an "auth" cell is unlocked by SMTP AUTH:
+ *                       1 any authenticated session; 2 the envelope sender
+ *                       must match the auth id (the address equals it, or
+ *                       its local part equals the id's and both domains
+ *                       are local); 3 as 2, and the From: header's single
+ *                       mailbox must match too, checked at the end of DATA
+ *                       (550 5.7.1).  A session failing the check is
+ *                       treated as unauthenticated for that cell.  Cells
+ *                       that are "yes" need no trust check.
+ *   pop_before_smtp = 1 a client IP with a POP3 login within
+ *                       pop_befor_smtp_time_to_live unlocks "auth" cells
+ *                       like an authenticated session (no sender check),
+ *                       and, as SEEDS §8 says sending without it fails,
+ *                       turns every internal-sender -> external "yes" into
+ *                       "auth" (as send_permits_only_smtp_auth does).  A
+ *                       TTL of 0 records nothing.
+ *   send_permits_only_smtp_auth = 1   every internal-sender -> external
+ *                       "yes" cell becomes "auth".
+ *   reject_domain, reject_mailaddress   the server lists refuse at MAIL
+ *                       (550 5.7.1); an account's config.def lists refuse
+ *                       at RCPT for mail to that account (550 5.7.1).
+ *                       reject_domain matches the sender's domain (an
+ *                       address literal matches its IP written plainly);
+ *                       reject_mailaddress the whole address, or the
+ *                       domain for an entry without '@'; both
+ *                       case-insensitive.  An account's list can add
+ *                       refusals but cannot lift the server's, which act
+ *                       at MAIL, before any recipient is known.
+ *
+ * REPLIES.  Refused connect 554 5.7.1; refused sender 550 5.7.1; refused
+ * recipient 554 5.7.1 ("relay access denied" for external ones); store
+ * errors 451 4.3.0.  Each refusal is logged with the rule that decided it
+ * ("rule=effect.dat:3", "rule=default", "rule=smtp.reject_domain", ...).
+ * Accepted local recipients are passed on (YH_DECLINED: the core accepts
+ * existing accounts) so later plugins (quota) still see them; accepted
+ * external ones get YH_OK.
+ */
+#include <arpa/inet.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <stdarg.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <yubin/hook.h>
+
+#define EFFECT_FILE_MAX		(1024 * 1024)	/* E-Post files are a few KiB */
+#define EFFECT_LINE_MAX		1024		/* bytes of one line, without its end */
+#define EFFECT_RULES_MAX	10000		/* a filter appending IPs stays far below */
+#define RELAY_ADDR_MAX		512		/* an RFC 5321 path is at most 256 */
+#define RELAY_LIST_MAX		(1024 * 1024)	/* a config.def list as text */
+#define RELAY_ESC_MAX		(4 * RELAY_ADDR_MAX + 1)	/* escaped for a log */
+#define RELAY_WHY_MAX		(EFFECT_LINE_MAX * 4 + 256)
+
+enum pat {
+	PAT_IP4,		/* v4 & v4mask == v4net */
+	PAT_IP6,		/* first v6bits bits equal */
+	PAT_DOMAIN,
+	PAT_ADDRESS,
+	PAT_BLANK,
+	PAT_NULL,
+	PAT_NUMBER,
+	PAT_NODOMAIN,
+	PAT_HOST,
+};
+
+enum kind {
+	K_TRUE,
+	K_FALSE,
+	K_DEFAULT,
+	K_NORELAY,
+	K_NORELAY0,
+	K_NORELAY2,
+	K_ONLY,
+};
+
+/* the tables, by the effect they have on one recipient */
+enum table {
+	T_I,			/* default; the client/sender matching "only" */
+	T_II,			/* true */
+	T_IV,			/* norelay */
+	T_IV0,			/* norelay,0 */
+	T_IV2,			/* norelay,2 */
+	T_V,			/* not matching an "only" rule */
+	T_COUNT
+};
+
+enum cell {
+	C_NO,
+	C_YES,
+	C_AUTH,			/* yes for an authenticated or POP-before-SMTP client */
+};
+
+enum sclass {
+	S_ACCT,			/* local domain, existing account or alias */
+	S_NOACCT,		/* local domain, no such account */
+	S_EXT,			/* anything else, <> included */
+};
+
+/* [table][sender class][0 = local account, 1 = external recipient] */
+static const unsigned char relay_cells[T_COUNT][3][2] = {
+	[T_I] = { { C_YES, C_YES }, { C_NO, C_AUTH }, { C_YES, C_AUTH } },
+	[T_II] = { { C_YES, C_YES }, { C_YES, C_YES }, { C_YES, C_YES } },
+	[T_IV] = { { C_YES, C_AUTH }, { C_NO, C_NO }, { C_YES, C_NO } },
+	[T_IV0] = { { C_YES, C_NO }, { C_NO, C_NO }, { C_YES, C_NO } },
+	[T_IV2] = { { C_YES, C_NO }, { C_YES, C_NO }, { C_YES, C_NO } },
+	[T_V] = { { C_NO, C_NO }, { C_NO, C_NO }, { C_YES, C_NO } },
+};
+
+static const struct {
+	const char	*word;
+	enum kind	 kind;
+} relay_kinds[] = {
+	{ "true", K_TRUE },
+	{ "false", K_FALSE },
+	{ "default", K_DEFAULT },
+	{ "norelay", K_NORELAY },
+	{ "norelay,0", K_NORELAY0 },
+	{ "norelay,2", K_NORELAY2 },
+	{ "only", K_ONLY },
+};
+
+static const struct {
+	const char	*word;
+	enum pat	 pat;
+} relay_keywords[] = {
+	{ "#blank", PAT_BLANK },
+	{ "#<>", PAT_NULL },
+	{ "#number", PAT_NUMBER },
+	{ "#nodomain", PAT_NODOMAIN },
+	{ "#host", PAT_HOST },
+};
+
+#define NELEM(a)	(sizeof(a) / sizeof((a)[0]))
+
+struct ipaddr {
+	int		 family;	/* 4 or 6 */
+	unsigned char	 a[16];		/* network order; IPv4 in a[0..3] */
+};
+
+struct ipnet {
+	struct ipaddr	 ip;
+	unsigned	 bits;
+};
+
+struct rule {
+	unsigned	 line;
+	enum pat	 pat;
+	enum kind	 kind;
+	uint32_t	 v4net, v4mask;	/* PAT_IP4, host order */
+	struct ipnet	 v6;		/* PAT_IP6 */
+	char		*text;		/* PAT_DOMAIN, PAT_ADDRESS: lower case */
+};
+
+struct strlist {
+	char		**v;
+	size_t		 n;
+};
+
+/* one generation: effect.dat and the server keys, read-only after init */
+struct relay_conf {
+	char		*path;		/* as yh_config_path gave it */
+	const char	*name;		/* its last component, for log lines */
+	struct rule	*rules;
+	size_t		 nrules, cap;
+	int		 only;		/* the last rule is "only" */
+	int		 open_relay;
+	int		 pop_before;
+	long long	 pop_ttl;	/* seconds */
+	int		 spoa;		/* send_permits_only_smtp_auth */
+	int		 trust;		/* sender_trust 1..3 */
+	struct ipnet	*permits;
+	size_t		 npermits;
+	struct strlist	 reject_domain;
+	struct strlist	 reject_addr;
+};
+
+static struct relay_conf *relay;	/* the generation in use */
+
+/* ---- small helpers ------------------------------------------------------ */
+
+/* esc - S made printable for a log line or an error message: bytes outside
+ * 0x20..0x7e become \xNN, a backslash \\.  Cut with "..." past SIZE. */
+static const char *
+esc(char *out, size_t size, const char *s)
+{
+	static const char hex[] = "0123456789abcdef";
+	size_t n = 0;
+	unsigned char c;
+
+	for (; *s; s++) {
+		c = (unsigned char)*s;
+		if (n + 8 >= size) {
+			memcpy(out + n, "...", 3);
+			n += 3;
+			break;
+		}
+		if (c < 0x20 || c > 0x7e || c == '\\') {
+			out[n++] = '\\';
+			if (c == '\\') {
+				out[n++] = '\\';
+				continue;
+			}
+			out[n++] = 'x';
+			out[n++] = hex[c >> 4];
+			out[n++] = hex[c & 15];
+		} else
+			out[n++] = (char)c;
+	}
+	out[n] = '\0';
+	return out;
+}
+
+static char *
+lower_dup(const char *s, size_t len)
+{
+	char *d = malloc(len + 1);
+	size_t i;
+
+	if (d == NULL)
+		return NULL;
+	for (i = 0; i < len; i++)
+		d[i] = (s[i] >= 'A' && s[i] <= 'Z') ? (char)(s[i] + 32) : s[i];
+	d[len] = '\0';
+	return d;
+}
+
+/* dom_eq - domains A and B equal: ASCII case-insensitive, one trailing dot
+ * ignored on either side. */
+static int
+dom_eq(const char *a, const char *b)
+{
+	size_t la = strlen(a), lb = strlen(b);
+
+	if (la > 0 && a[la - 1] == '.')
+		la--;
+	if (lb > 0 && b[lb - 1] == '.')
+		lb--;
+	return la == lb && la > 0 && strncasecmp(a, b, la) == 0;
+}
+
+/* addr_eq - addresses equal: local parts case-insensitive, domains as
+ * dom_eq. */
+static int
+addr_eq(const char *a, const char *b)
+{
+	const char *ea = strrchr(a, '@'), *eb = strrchr(b, '@');
+
+	if (ea == NULL || eb == NULL)
+		return ea == eb && strcasecmp(a, b) == 0;
+	return ea - a == eb - b && strncasecmp(a, b, (size_t)(ea - a)) == 0 &&
+	    dom_eq(ea + 1, eb + 1);
+}
+
+/* ip_parse - S (IPv4 or IPv6 text) into *IP; an IPv4-mapped IPv6 address
+ * becomes IPv4.  0 or -1. */
+static int
+ip_parse(const char *s, struct ipaddr *ip)
+{
+	static const unsigned char mapped[12] = { 0, 0, 0, 0, 0, 0, 0, 0, 0, 0,
+	    0xff, 0xff };
+
+	memset(ip, 0, sizeof(*ip));
+	if (inet_pton(AF_INET, s, ip->a) == 1) {
+		ip->family = 4;
+		return 0;
+	}
+	if (inet_pton(AF_INET6, s, ip->a) == 1) {
+		ip->family = 6;
+		if (memcmp(ip->a, mapped, sizeof(mapped)) == 0) {
+			memmove(ip->a, ip->a + 12, 4);
+			memset(ip->a + 4, 0, 12);
+			ip->family = 4;
+		}
+		return 0;
+	}
+	return -1;
+}
+
+static uint32_t
+ip4_host(const struct ipaddr *ip)
+{
+	return (uint32_t)ip->a[0] << 24 | (uint32_t)ip->a[1] << 16 |
+	    (uint32_t)ip->a[2] << 8 | ip->a[3];
+}
+
+/* net_match - IP inside NET (same family, first NET->bits bits equal). */
+static int
+net_match(const struct ipnet *net, const struct ipaddr *ip)
+{
+	unsigned full = net->bits / 8, rest = net->bits % 8;
+	unsigned char m;
+
+	if (net->ip.family != ip->family)
+		return 0;
+	if (memcmp(net->ip.a, ip->a, full) != 0)
+		return 0;
+	if (rest == 0)
+		return 1;
+	m = (unsigned char)(0xff << (8 - rest));
+	return (net->ip.a[full] & m) == (ip->a[full] & m);
+}
+
+/* prefix_parse - the decimal prefix length at S (whole string), 0..MAX;
+ * -1 when not a number in range. */
+static int
+prefix_parse(const char *s, unsigned max)
+{
+	unsigned v = 0;
+
+	if (*s == '\0' || strlen(s) > 3)
+		return -1;
+	for (; *s; s++) {
+		if (*s < '0' || *s > '9')
+			return -1;
+		v = v * 10 + (unsigned)(*s - '0');
+	}
+	return v <= max ? (int)v : -1;
+}
+
+/* net_parse - "ip" or "ip/n" into *NET.  0 or -1. */
+static int
+net_parse(const char *s, struct ipnet *net)
+{
+	char buf[64];
+	const char *slash = strchr(s, '/');
+	size_t len = slash ? (size_t)(slash - s) : strlen(s);
+	int bits;
+
+	if (len >= sizeof(buf))
+		return -1;
+	memcpy(buf, s, len);
+	buf[len] = '\0';
+	if (ip_parse(buf, &net->ip) == -1)
+		return -1;
+	if (strchr(buf, ':') && net->ip.family == 4 && slash)
+		return -1;	/* a mapped address with a v6 prefix: say it plainly */
+	net->bits = net->ip.family == 4 ? 32 : 128;
+	if (slash) {
+		if ((bits = prefix_parse(slash + 1, net->bits)) == -1)
+			return -1;
+		net->bits = (unsigned)bits;
+	}
+	return 0;
+}
+
+/* ---- effect.dat: one line ------------------------------------------------ */
+
+/* ip4_pattern - "a.b.c.d" with '*' octets into NET/MASK.  0 or -1. */
+static int
+ip4_pattern(const char *s, uint32_t *net, uint32_t *mask)
+{
+	unsigned octet, v, digits;
+	uint32_t n = 0, m = 0;
+
+	for (octet = 0; octet < 4; octet++) {
+		if (octet > 0) {
+			if (*s != '.')
+				return -1;
+			s++;
+		}
+		n <<= 8;
+		m <<= 8;
+		if (*s == '*') {
+			s++;
+			continue;
+		}
+		for (v = 0, digits = 0; *s >= '0' && *s <= '9'; s++, digits++)
+			v = v * 10 + (unsigned)(*s - '0');
+		if (digits == 0 || digits > 3 || v > 255 ||
+		    (digits > 1 && s[-(int)digits] == '0'))
+			return -1;
+		n |= v;
+		m |= 0xff;
+	}
+	if (*s != '\0')
+		return -1;
+	*net = n & m;
+	*mask = m;
+	return 0;
+}
+
+/* domain_ok - a domain pattern: labels of letters, digits, '-', '_' or
+ * UTF-8 bytes, separated by single dots; one trailing dot allowed. */
+static int
+domain_ok(const char *d, size_t len)
+{
+	size_t i, label = 0;
+	unsigned char c;
+
+	if (len == 0 || len > 255)
+		return 0;
+	if (d[len - 1] == '.')
+		len--;
+	for (i = 0; i < len; i++) {
+		c = (unsigned char)d[i];
+		if (c == '.') {
+			if (label == 0)
+				return 0;
+			label = 0;
+			continue;
+		}
+		if (!((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') ||
+		    (c >= '0' && c <= '9') || c == '-' || c == '_' || c >= 0x80))
+			return 0;
+		if (++label > 63)
+			return 0;
+	}
+	return label > 0;
+}
+
+/* local_ok - an address pattern's local part: printable, no space. */
+static int
+local_ok(const char *l, size_t len)
+{
+	size_t i;
+
+	if (len == 0 || len > 64)
+		return 0;
+	for (i = 0; i < len; i++)
+		if ((unsigned char)l[i] <= 0x20 || l[i] == 0x7f)
+			return 0;
+	return 1;
+}
+
+/*
+ * rule_parse - one rule line LINE (LEN bytes, no line end, not blank, not
+ * a comment) into *R (R->text allocated: free it).  0, or -1 with the
+ * reason in WHY (WHYSIZE bytes).
+ */
+static int
+rule_parse(const char *line, size_t len, struct rule *r, char *why,
+    size_t whysize)
+{
+	char pat[EFFECT_LINE_MAX + 1], e[RELAY_WHY_MAX];
+	const char *sp, *act = NULL, *at;
+	size_t i, plen;
+
+	memset(r, 0, sizeof(*r));
+	if (len > EFFECT_LINE_MAX) {
+		snprintf(why, whysize, "line longer than %d bytes", EFFECT_LINE_MAX);
+		return -1;
+	}
+	for (i = 0; i < len; i++) {
+		if (line[i] == '\t') {
+			snprintf(why, whysize, "TAB is not allowed (separate "
+			    "pattern and action with one space)");
+			return -1;
+		}
+		if ((unsigned char)line[i] < 0x20 || line[i] == 0x7f) {
+			snprintf(why, whysize, "control character in line");
+			return -1;
+		}
+	}
+	if (line[0] == ' ') {
+		snprintf(why, whysize, "space at the start of the line");
+		return -1;
+	}
+	sp = memchr(line, ' ', len);
+	plen = sp ? (size_t)(sp - line) : len;
+	if (sp) {
+		act = sp + 1;
+		if (act == line + len) {
+			snprintf(why, whysize, "space at the end of the line");
+			return -1;
+		}
+		if (memchr(act, ' ', (size_t)(line + len - act)) != NULL) {
+			snprintf(why, whysize, "more than one space (write "
+			    "PATTERN or PATTERN ACTION, one space between)");
+			return -1;
+		}
+	}
+	memcpy(pat, line, plen);
+	pat[plen] = '\0';
+
+	r->kind = K_TRUE;
+	if (act) {
+		char word[EFFECT_LINE_MAX + 1];
+		size_t alen = (size_t)(line + len - act);
+
+		memcpy(word, act, alen);
+		word[alen] = '\0';
+		for (i = 0; i < NELEM(relay_kinds); i++)
+			if (strcasecmp(word, relay_kinds[i].word) == 0)
+				break;
+		if (i == NELEM(relay_kinds)) {
+			snprintf(why, whysize, "unknown action '%s' (expected "
+			    "true, false, default, norelay, norelay,0, "
+			    "norelay,2 or only)", esc(e, sizeof(e), word));
+			return -1;
+		}
+		r->kind = relay_kinds[i].kind;
+	}
+
+	if (pat[0] == '#') {
+		for (i = 0; i < NELEM(relay_keywords); i++)
+			if (strcasecmp(pat, relay_keywords[i].word) == 0) {
+				r->pat = relay_keywords[i].pat;
+				return 0;
+			}
+		snprintf(why, whysize, "unknown keyword '%s' (expected #blank, "
+		    "#<>, #number, #nodomain or #host; a comment is '#' and a "
+		    "space)", esc(e, sizeof(e), pat));
+		return -1;
+	}
+	if (strchr(pat, '/')) {
+		if (net_parse(pat, &r->v6) == -1) {
+			snprintf(why, whysize, "bad CIDR block '%s' (an IPv4 "
+			    "address/0-32 or an IPv6 address/0-128)",
+			    esc(e, sizeof(e), pat));
+			return -1;
+		}
+		if (r->v6.ip.family == 4) {
+			r->pat = PAT_IP4;
+			r->v4mask = r->v6.bits ? 0xffffffffu << (32 - r->v6.bits) : 0;
+			r->v4net = ip4_host(&r->v6.ip) & r->v4mask;
+		} else
+			r->pat = PAT_IP6;
+		return 0;
+	}
+	if (strchr(pat, ':')) {
+		if (net_parse(pat, &r->v6) == -1) {
+			snprintf(why, whysize, "bad IPv6 address '%s'",
+			    esc(e, sizeof(e), pat));
+			return -1;
+		}
+		if (r->v6.ip.family == 4) {	/* ::ffff:a.b.c.d is a.b.c.d */
+			r->pat = PAT_IP4;
+			r->v4mask = 0xffffffffu;
+			r->v4net = ip4_host(&r->v6.ip);
+		} else
+			r->pat = PAT_IP6;
+		return 0;
+	}
+	if (strspn(pat, "0123456789.*") == plen) {
+		if (ip4_pattern(pat, &r->v4net, &r->v4mask) == -1) {
+			snprintf(why, whysize, "bad IPv4 pattern '%s' (four "
+			    "octets, each 0-255 or '*')", esc(e, sizeof(e), pat));
+			return -1;
+		}
+		r->pat = PAT_IP4;
+		return 0;
+	}
+	if (strchr(pat, '*')) {
+		snprintf(why, whysize, "bad pattern '%s' ('*' stands only for "
+		    "a whole IPv4 octet)", esc(e, sizeof(e), pat));
+		return -1;
+	}
+	at = strrchr(pat, '@');
+	if (at) {
+		if (!local_ok(pat, (size_t)(at - pat)) ||
+		    !domain_ok(at + 1, strlen(at + 1))) {
+			snprintf(why, whysize, "bad mail address '%s'",
+			    esc(e, sizeof(e), pat));
+			return -1;
+		}
+		r->pat = PAT_ADDRESS;
+	} else {
+		if (!domain_ok(pat, plen)) {
+			snprintf(why, whysize, "bad pattern '%s' (expected an IP "
+			    "address, CIDR block, domain, mail address or "
+			    "#keyword)", esc(e, sizeof(e), pat));
+			return -1;
+		}
+		r->pat = PAT_DOMAIN;
+	}
+	if ((r->text = lower_dup(pat, plen)) == NULL) {
+		snprintf(why, whysize, "out of memory");
+		return -1;
+	}
+	return 0;
+}
+
+/* ---- effect.dat: the file ------------------------------------------------ */
+
+static void
+conf_free(struct relay_conf **cp)
+{
+	struct relay_conf *c = *cp;
+	size_t i;
+
+	if (c == NULL)
+		return;
+	for (i = 0; i < c->nrules; i++)
+		free(c->rules[i].text);
+	free(c->rules);
+	free(c->permits);
+	for (i = 0; i < c->reject_domain.n; i++)
+		free(c->reject_domain.v[i]);
+	free(c->reject_domain.v);
+	for (i = 0; i < c->reject_addr.n; i++)
+		free(c->reject_addr.v[i]);
+	free(c->reject_addr.v);
+	free(c->path);
+	free(c);
+	*cp = NULL;
+}
+
+static int
+rule_add(struct relay_conf *c, const struct rule *r)
+{
+	struct rule *nr;
+	size_t ncap;
+
+	if (c->nrules == c->cap) {
+		ncap = c->cap ? c->cap * 2 : 16;
+		if (ncap > EFFECT_RULES_MAX)
+			ncap = EFFECT_RULES_MAX;
+		nr = realloc(c->rules, ncap * sizeof(*nr));
+		if (nr == NULL)
+			return -1;
+		c->rules = nr;
+		c->cap = ncap;
+	}
+	c->rules[c->nrules++] = *r;
+	return 0;
+}
+
+/* is_skipped - an empty line or a comment ("#" alone or "# ..."). */
+static int
+is_skipped(const char *line, size_t len)
+{
+	return len == 0 || (line[0] == '#' && (len == 1 || line[1] == ' '));
+}
+
+/*
+ * effect_parse - the rules of DATA (LEN bytes) into C; errors as
+ * "PATH:LINE: message" through yh_error, one per bad line.  Returns the
+ * number of errors.
+ */
+static unsigned
+effect_parse(struct relay_conf *c, const char *data, size_t len)
+{
+	char why[RELAY_WHY_MAX];
+	const char *p = data, *end = data + len, *nl;
+	unsigned lineno = 0, errors = 0, only_line = 0;
+	int too_many = 0;
+	size_t llen;
+	struct rule r;
+
+	while (p < end) {
+		lineno++;
+		nl = memchr(p, '\n', (size_t)(end - p));
+		llen = nl ? (size_t)(nl - p) : (size_t)(end - p);
+		if (llen > 0 && p[llen - 1] == '\r')
+			llen--;
+		if (llen > EFFECT_LINE_MAX) {
+			/* comments too: every line is bounded */
+			yh_error("%s:%u: line longer than %d bytes", c->path,
+			    lineno, EFFECT_LINE_MAX);
+			errors++;
+		} else if (memchr(p, '\0', llen) != NULL) {
+			yh_error("%s:%u: NUL byte in line", c->path, lineno);
+			errors++;
+		} else if (!is_skipped(p, llen)) {
+			if (rule_parse(p, llen, &r, why, sizeof(why)) == -1) {
+				yh_error("%s:%u: %s", c->path, lineno, why);
+				errors++;
+			} else if (only_line) {
+				yh_error("%s:%u: rule after the 'only' rule of "
+				    "line %u ('only' must be the last rule)",
+				    c->path, lineno, only_line);
+				free(r.text);
+				errors++;
+			} else if (c->nrules == EFFECT_RULES_MAX) {
+				/* one message for the first rule too many */
+				if (!too_many)
+					yh_error("%s:%u: more than %d rules",
+					    c->path, lineno, EFFECT_RULES_MAX);
+				too_many = 1;
+				free(r.text);
+				errors++;
+			} else {
+				r.line = lineno;
+				if (r.kind == K_ONLY)
+					only_line = lineno;
+				if (rule_add(c, &r) == -1) {
+					yh_error("%s:%u: out of memory", c->path,
+					    lineno);
+					free(r.text);
+					errors++;
+				}
+			}
+		}
+		p = nl ? nl + 1 : end;
+	}
+	c->only = only_line != 0;
+	return errors;
+}
+
+/* effect_load - read C->path (REQUIRED: a missing file is an error) and
+ * parse it.  Returns the number of errors. */
+static unsigned
+effect_load(struct relay_conf *c, int required)
+{
+	struct stat st;
+	char *data;
+	ssize_t n;
+	size_t len = 0;
+	unsigned errors;
+	int fd;
+
+	fd = open(c->path, O_RDONLY | O_CLOEXEC | O_NOCTTY | O_NONBLOCK);
+	if (fd == -1) {
+		if (errno == ENOENT && !required)
+			return 0;	/* no file: Table I for everyone */
+		yh_error("%s: cannot open: %s", c->path, strerror(errno));
+		return 1;
+	}
+	if (fstat(fd, &st) == -1 || !S_ISREG(st.st_mode)) {
+		yh_error("%s: not a regular file", c->path);
+		close(fd);
+		return 1;
+	}
+	if (st.st_size > EFFECT_FILE_MAX) {
+		yh_error("%s: larger than %d bytes", c->path, EFFECT_FILE_MAX);
+		close(fd);
+		return 1;
+	}
+	if ((data = malloc(EFFECT_FILE_MAX + 1)) == NULL) {
+		yh_error("%s: out of memory", c->path);
+		close(fd);
+		return 1;
+	}
+	/* read one byte past the limit: a file that grew meanwhile is refused */
+	while (len <= EFFECT_FILE_MAX) {
+		n = read(fd, data + len, EFFECT_FILE_MAX + 1 - len);
+		if (n == -1 && errno == EINTR)
+			continue;
+		if (n == -1) {
+			yh_error("%s: read: %s", c->path, strerror(errno));
+			free(data);
+			close(fd);
+			return 1;
+		}
+		if (n == 0)
+			break;
+		len += (size_t)n;
+	}
+	close(fd);
+	if (len > EFFECT_FILE_MAX) {
+		yh_error("%s: larger than %d bytes", c->path, EFFECT_FILE_MAX);
+		free(data);
+		return 1;
+	}
+	errors = effect_parse(c, data, len);
+	free(data);
+	return errors;
+}
+
+/* ---- server keys --------------------------------------------------------- */
+
+static long long
+server_num(const char *key, long long def)
+{
+	const char *v = yh_server_get(key);
+	char *end;
+	long long n;
+
+	if (v == NULL || *v == '\0')
+		return def;
+	n = strtoll(v, &end, 10);
+	return *end == '\0' ? n : def;
+}
+
+/* list_split - the comma list TEXT into *L (copies).  0 or -1. */
+static int
+list_split(const char *text, struct strlist *l)
+{
+	const char *p = text, *q;
+	char **nv;
+	size_t len;
+
+	while (text && *p) {
+		q = strchr(p, ',');
+		len = q ? (size_t)(q - p) : strlen(p);
+		while (len > 0 && *p == ' ') {
+			p++;
+			len--;
+		}
+		while (len > 0 && p[len - 1] == ' ')
+			len--;
+		if (len > 0) {
+			nv = realloc(l->v, (l->n + 1) * sizeof(*nv));
+			if (nv == NULL)
+				return -1;
+			l->v = nv;
+			if ((l->v[l->n] = lower_dup(p, len)) == NULL)
+				return -1;
+			l->n++;
+		}
+		p = q ? q + 1 : p + len;
+	}
+	return 0;
+}
+
+/* settings_load - the [smtp] keys into C.  Returns the number of errors. */
+static unsigned
+settings_load(struct relay_conf *c)
+{
+	struct strlist ips = { NULL, 0 };
+	const char *v;
+	unsigned errors = 0;
+	size_t i;
+
+	c->open_relay = server_num("smtp.relay", 0) == 1;
+	c->pop_before = server_num("smtp.pop_before_smtp", 0) == 1;
+	c->pop_ttl = server_num("smtp.pop_befor_smtp_time_to_live", 1800);
+	c->spoa = server_num("smtp.send_permits_only_smtp_auth", 0) == 1;
+	c->trust = (int)server_num("smtp.sender_trust", 1);
+	if (c->trust < 1 || c->trust > 3)
+		c->trust = 1;
+	if (list_split(yh_server_get("smtp.reject_domain"),
+	    &c->reject_domain) == -1 ||
+	    list_split(yh_server_get("smtp.reject_mailaddress"),
+	    &c->reject_addr) == -1 ||
+	    list_split(yh_server_get("smtp.address_permits_relay"), &ips) == -1) {
+		yh_error("relay: out of memory");
+		errors++;
+	}
+	if (ips.n > 0 && (c->permits = calloc(ips.n, sizeof(*c->permits))) == NULL) {
+		yh_error("relay: out of memory");
+		errors++;
+	}
+	for (i = 0; i < ips.n; i++) {
+		if (c->permits == NULL)
+			break;
+		v = ips.v[i];
+		if (net_parse(v, &c->permits[c->npermits]) == -1) {
+			char e[RELAY_ESC_MAX];
+
+			yh_error("smtp.address_permits_relay: bad address '%s'",
+			    esc(e, sizeof(e), v));
+			errors++;
+		} else
+			c->npermits++;
+	}
+	for (i = 0; i < ips.n; i++)
+		free(ips.v[i]);
+	free(ips.v);
+	return errors;
+}
+
+/* ---- init ---------------------------------------------------------------- */
+
+static int
+relay_init(const struct yh_config *cfg)
+{
+	struct relay_conf *c;
+	const char *path = yh_config_path(cfg, "file", "effect.dat");
+	const char *slash;
+	unsigned errors;
+
+	if (path == NULL || (c = calloc(1, sizeof(*c))) == NULL ||
+	    (c->path = strdup(path)) == NULL) {
+		yh_error("relay: out of memory");
+		return -1;
+	}
+	slash = strrchr(c->path, '/');
+	c->name = slash ? slash + 1 : c->path;
+	errors = effect_load(c, yh_config_get(cfg, "file") != NULL);
+	errors += settings_load(c);
+	if (errors > 0) {
+		conf_free(&c);
+		return -1;
+	}
+	conf_free(&relay);
+	relay = c;
+	return 0;
+}
+
+static void
+relay_fini(void)
+{
+	conf_free(&relay);
+}
+
+/* ---- matching ------------------------------------------------------------ */
+
+/* literal_core - the address of an address literal "[x]" / "[IPv6:x]" (or
+ * bare "IPv6:x" when BARE) copied to OUT; 0, or -1 when S is none. */
+static int
+literal_core(const char *s, int bare, char *out, size_t size)
+{
+	size_t len = strlen(s);
+
+	if (len >= 2 && s[0] == '[' && s[len - 1] == ']') {
+		s++;
+		len -= 2;
+	} else if (!bare)
+		return -1;
+	if (len >= 5 && strncasecmp(s, "IPv6:", 5) == 0) {
+		s += 5;
+		len -= 5;
+	}
+	if (len == 0 || len >= size)
+		return -1;
+	memcpy(out, s, len);
+	out[len] = '\0';
+	return 0;
+}
+
+/* domain_numeric - D is an address literal or digits and dots only. */
+static int
+domain_numeric(const char *d)
+{
+	if (d[0] == '[')
+		return 1;
+	return d[0] != '\0' && strspn(d, "0123456789.") == strlen(d) &&
+	    strpbrk(d, "0123456789") != NULL;
+}
+
+/* domain_single - D is a single label: no inner dot, not a literal. */
+static int
+domain_single(const char *d)
+{
+	const char *dot = strchr(d, '.');
+
+	return d[0] != '\0' && d[0] != '[' && (dot == NULL || dot[1] == '\0') &&
+	    dot != d;
+}
+
+/* rule_is_ip - the rule looks at the client address. */
+static int
+rule_is_ip(const struct rule *r)
+{
+	return r->pat == PAT_IP4 || r->pat == PAT_IP6;
+}
+
+/* rule_match - R matches client IP (may be NULL: unknown) / SENDER (""
+ * for <>). */
+static int
+rule_match(const struct rule *r, const struct ipaddr *ip, const char *sender)
+{
+	const char *at = strrchr(sender, '@');
+	const char *dom = at ? at + 1 : "";
+
+	switch (r->pat) {
+	case PAT_IP4:
+		return ip && ip->family == 4 && (ip4_host(ip) & r->v4mask) == r->v4net;
+	case PAT_IP6:
+		return ip && net_match(&r->v6, ip);
+	case PAT_DOMAIN:
+		return at != NULL && dom_eq(r->text, dom);
+	case PAT_ADDRESS:
+		return at != NULL && addr_eq(r->text, sender);
+	case PAT_BLANK:
+	case PAT_NULL:
+		return sender[0] == '\0';
+	case PAT_NUMBER:
+		return at != NULL && domain_numeric(dom);
+	case PAT_NODOMAIN:
+		return sender[0] != '\0' && at == NULL;
+	case PAT_HOST:
+		return at != NULL && domain_single(dom);
+	}
+	return 0;
+}
+
+/*
+ * effect_decide - the rule of C deciding for client IP and SENDER: its
+ * index, or -1 when none matched (Table I, or Table V's "not matching"
+ * when the last rule is "only").
+ */
+static long
+effect_decide(const struct relay_conf *c, const struct ipaddr *ip,
+    const char *sender)
+{
+	size_t i;
+
+	for (i = 0; i < c->nrules; i++)
+		if (rule_match(&c->rules[i], ip, sender))
+			return (long)i;
+	return -1;
+}
+
+/*
+ * effect_connect - at connect only the client address is known: the index
+ * of an IP rule that decides whatever the sender (no sender rule before
+ * it), or -1.
+ */
+static long
+effect_connect(const struct relay_conf *c, const struct ipaddr *ip)
+{
+	size_t i;
+
+	for (i = 0; i < c->nrules; i++) {
+		if (!rule_is_ip(&c->rules[i]))
+			return -1;
+		if (rule_match(&c->rules[i], ip, ""))
+			return (long)i;
+	}
+	return -1;
+}
+
+/* table_of - the table rule RULE (-1: none matched) gives. */
+static enum table
+table_of(const struct relay_conf *c, long rule)
+{
+	if (rule < 0)
+		return c->only ? T_V : T_I;
+	switch (c->rules[rule].kind) {
+	case K_TRUE:
+		return T_II;
+	case K_NORELAY:
+		return T_IV;
+	case K_NORELAY0:
+		return T_IV0;
+	case K_NORELAY2:
+		return T_IV2;
+	default:		/* default, only (matching); false never gets here */
+		return T_I;
+	}
+}
+
+/*
+ * relay_cell - one recipient: table T, sender class SC, EXTERNAL recipient
+ * or not; GATE (send_permits_only_smtp_auth or pop_before_smtp) turns an
+ * internal sender's "yes" to an external recipient into "auth".
+ */
+static enum cell
+relay_cell(enum table t, enum sclass sc, int external, int gate)
+{
+	enum cell cl = (enum cell)relay_cells[t][sc][external ? 1 : 0];
+
+	if (gate && external && sc != S_EXT && cl == C_YES)
+		cl = C_AUTH;
+	return cl;
+}
+
+static int
+permitted(const struct relay_conf *c, const struct ipaddr *ip)
+{
+	size_t i;
+
+	for (i = 0; ip && i < c->npermits; i++)
+		if (net_match(&c->permits[i], ip))
+			return 1;
+	return 0;
+}
+
+/* reject_domain_match - list entry E names domain D (address literals by
+ * their IP, written with or without brackets). */
+static int
+reject_domain_match(const char *e, const char *d)
+{
+	char a[64], b[64];
+	struct ipaddr ia, ib;
+
+	if (literal_core(e, 1, a, sizeof(a)) == 0 &&
+	    literal_core(d, 1, b, sizeof(b)) == 0 &&
+	    ip_parse(a, &ia) == 0 && ip_parse(b, &ib) == 0)
+		return ia.family == ib.family && memcmp(ia.a, ib.a, 16) == 0;
+	return dom_eq(e, d);
+}
+
+/* reject_check - the lists REJECT_DOMAIN / REJECT_ADDR refuse SENDER: 1
+ * (the key that matched in *KEY_R), else 0. */
+static int
+reject_check(const struct strlist *rd, const struct strlist *ra,
+    const char *sender, const char **key_r)
+{
+	const char *at = strrchr(sender, '@');
+	size_t i;
+
+	if (at == NULL)
+		return 0;
+	for (i = 0; i < rd->n; i++)
+		if (reject_domain_match(rd->v[i], at + 1)) {
+			*key_r = "reject_domain";
+			return 1;
+		}
+	for (i = 0; i < ra->n; i++)
+		if (strchr(ra->v[i], '@') ? addr_eq(ra->v[i], sender) :
+		    reject_domain_match(ra->v[i], at + 1)) {
+			*key_r = "reject_mailaddress";
+			return 1;
+		}
+	return 0;
+}
+
+/* trust_match - the auth id ID matches address ADDR: equal, or the same
+ * local part with both domains local (an id without '@' has the local
+ * domains). */
+static int
+trust_match(const char *id, const char *addr)
+{
+	const char *at = strrchr(addr, '@'), *ida = strrchr(id, '@');
+	size_t idlen = ida ? (size_t)(ida - id) : strlen(id);
+
+	if (id[0] == '\0' || addr[0] == '\0')
+		return 0;
+	if (addr_eq(id, addr))
+		return 1;
+	if (at == NULL || !yh_domain_local(at + 1))
+		return 0;
+	if (ida && !yh_domain_local(ida + 1))
+		return 0;
+	return (size_t)(at - addr) == idlen && strncasecmp(addr, id, idlen) == 0;
+}
+
+/*
+ * from_mailbox - the single address of a From: field value V into OUT:
+ * "Name <a@b>", "a@b (comment)", "a@b".  -1 for none, several (a comma, a
+ * group) or unbalanced quotes, comments or brackets.
+ */
+static int
+from_mailbox(const char *v, char *out, size_t size)
+{
+	size_t n = 0;
+	int quote = 0, depth = 0, angle = 0, had_angle = 0, words = 0, inword = 0;
+
+	for (; *v; v++) {
+		char ch = *v;
+
+		if (angle) {
+			if (ch == '>') {
+				angle = 0;
+				had_angle = 1;
+			} else if (n + 1 < size && ch != ' ')
+				out[n++] = ch;
+			else if (ch != ' ')
+				return -1;
+			continue;
+		}
+		if (quote) {
+			if (ch == '\\' && v[1])
+				v++;
+			else if (ch == '"')
+				quote = 0;
+			continue;
+		}
+		if (depth) {
+			if (ch == '\\' && v[1])
+				v++;
+			else if (ch == '(')
+				depth++;
+			else if (ch == ')')
+				depth--;
+			continue;
+		}
+		switch (ch) {
+		case '"':
+			quote = 1;
+			inword = 0;
+			break;
+		case '(':
+			depth = 1;
+			inword = 0;
+			break;
+		case '<':
+			if (had_angle)
+				return -1;
+			angle = 1;
+			n = 0;
+			break;
+		case ',':
+		case ';':
+		case ':':
+			return -1;
+		case ' ':
+		case '\t':
+			inword = 0;
+			break;
+		default:
+			if (had_angle)
+				return -1;	/* text after <...> */
+			if (!inword) {
+				words++;
+				inword = 1;
+			}
+			if (!angle && words == 1) {
+				if (n + 1 >= size)
+					return -1;
+				out[n++] = ch;
+			}
+		}
+	}
+	if (angle || quote || depth)
+		return -1;
+	if (!had_angle && words != 1)
+		return -1;
+	out[n] = '\0';
+	return n > 0 ? 0 : -1;
+}
+
+/* ---- per-transaction context --------------------------------------------- */
+
+#define NOTE_CTX	"relay.ctx"	/* "RULE SCLASS SENDER" */
+#define NOTE_FROM	"relay.from"	/* set: From: must match (trust 3) */
+
+struct ctx {
+	long		 rule;		/* effect_decide, -1 none */
+	enum sclass	 sc;
+	struct ipaddr	 ip;
+	int		 have_ip;
+};
+
+/* rule_name - "effect.dat:3", or "default" when no rule matched and there
+ * is no "only" line. */
+static const char *
+rule_name(const struct relay_conf *c, long rule, char *out, size_t size)
+{
+	if (rule < 0 && c->only)
+		rule = (long)c->nrules - 1;
+	if (rule < 0)
+		snprintf(out, size, "default");
+	else
+		snprintf(out, size, "%s:%u", c->name, c->rules[rule].line);
+	return out;
+}
+
+/*
+ * ctx_get - the transaction's rule and sender class: from the note the
+ * mail hook left, or computed now (another plugin may have decided MAIL
+ * before us).  0, or -1 on a store error (*X unusable).
+ */
+static int
+ctx_get(struct yh_session *s, const struct relay_conf *c, struct ctx *x)
+{
+	const char *sender = yh_sender(s);
+	const char *note = yh_note_get(s, NOTE_CTX);
+	char buf[RELAY_ADDR_MAX + 64], acct[256];
+	long rule;
+	int sc, off = 0;
+
+	if (sender == NULL)
+		sender = "";
+	x->have_ip = ip_parse(yh_peer_ip(s), &x->ip) == 0;
+	if (note && sscanf(note, "%ld %d %n", &rule, &sc, &off) == 2 && off > 0 &&
+	    strcmp(note + off, sender) == 0 && rule >= -1 &&
+	    rule < (long)c->nrules &&
+	    sc >= S_ACCT && sc <= S_EXT) {
+		x->rule = rule;
+		x->sc = (enum sclass)sc;
+		return 0;
+	}
+	x->rule = effect_decide(c, x->have_ip ? &x->ip : NULL, sender);
+	if (sender[0] == '\0')
+		sc = S_EXT;
+	else {
+		switch (yh_resolve(sender, acct, sizeof(acct))) {
+		case 1:
+			sc = S_ACCT;
+			break;
+		case 0:
+			sc = S_NOACCT;
+			break;
+		case -1:
+			sc = S_EXT;
+			break;
+		default:
+			return -1;
+		}
+	}
+	x->sc = (enum sclass)sc;
+	if (strlen(sender) < RELAY_ADDR_MAX) {
+		snprintf(buf, sizeof(buf), "%ld %d %s", x->rule, sc, sender);
+		(void)yh_note_set(s, NOTE_CTX, buf);
+	}
+	return 0;
+}
+
+/* ---- hooks --------------------------------------------------------------- */
+
+static int
+relay_connect(struct yh_session *s)
+{
+	const struct relay_conf *c = relay;
+	struct ipaddr ip;
+	char rn[64], e[RELAY_ESC_MAX];
+	long r;
+
+	if (c == NULL || ip_parse(yh_peer_ip(s), &ip) == -1 || permitted(c, &ip))
+		return YH_DECLINED;
+	r = effect_connect(c, &ip);
+	if (r < 0 || c->rules[r].kind != K_FALSE)
+		return YH_DECLINED;
+	yh_log(YH_LOG_INFO, "relay refused connect rule=%s client=%s",
+	    rule_name(c, r, rn, sizeof(rn)), esc(e, sizeof(e), yh_peer_ip(s)));
+	yh_reply(s, 554, "5.7.1", "Access denied");
+	return YH_DENY;
+}
+
+static int
+relay_mail(struct yh_session *s)
+{
+	const struct relay_conf *c = relay;
+	const char *sender = yh_sender(s), *key;
+	char rn[64], e1[RELAY_ESC_MAX], e2[RELAY_ESC_MAX];
+	struct ctx x;
+
+	if (c == NULL)
+		return YH_DECLINED;
+	if (sender == NULL)
+		sender = "";
+	if (reject_check(&c->reject_domain, &c->reject_addr, sender, &key)) {
+		yh_log(YH_LOG_INFO, "relay refused sender rule=smtp.%s "
+		    "client=%s from=<%s>", key, esc(e1, sizeof(e1), yh_peer_ip(s)),
+		    esc(e2, sizeof(e2), sender));
+		yh_reply(s, 550, "5.7.1", "<%s>: sender refused", sender);
+		return YH_DENY;
+	}
+	if (ctx_get(s, c, &x) == -1) {
+		yh_reply(s, 451, "4.3.0", "temporary lookup failure");
+		return YH_DENYSOFT;
+	}
+	if (x.have_ip && permitted(c, &x.ip))
+		return YH_DECLINED;
+	if (x.rule >= 0 && c->rules[x.rule].kind == K_FALSE) {
+		yh_log(YH_LOG_INFO, "relay refused sender rule=%s client=%s "
+		    "from=<%s>", rule_name(c, x.rule, rn, sizeof(rn)),
+		    esc(e1, sizeof(e1), yh_peer_ip(s)), esc(e2, sizeof(e2), sender));
+		yh_reply(s, 550, "5.7.1", "<%s>: sender refused", sender);
+		return YH_DENY;
+	}
+	return YH_DECLINED;
+}
+
+/* account_reject - the config.def lists of ACCT refuse SENDER: 1 (key in
+ * *KEY_R), 0 no, -1 the lists could not be read. */
+static int
+account_reject(const char *acct, const char *sender, const char **key_r)
+{
+	struct strlist rd = { NULL, 0 }, ra = { NULL, 0 };
+	char *buf;
+	int r = -1;
+	size_t i;
+
+	if ((buf = malloc(RELAY_LIST_MAX)) == NULL)
+		return -1;
+	if (yh_account_get(acct, "reject_domain", buf, RELAY_LIST_MAX) == NULL ||
+	    list_split(buf, &rd) == -1)
+		goto out;
+	if (yh_account_get(acct, "reject_mailaddress", buf, RELAY_LIST_MAX) == NULL ||
+	    list_split(buf, &ra) == -1)
+		goto out;
+	r = reject_check(&rd, &ra, sender, key_r);
+out:
+	for (i = 0; i < rd.n; i++)
+		free(rd.v[i]);
+	free(rd.v);
+	for (i = 0; i < ra.n; i++)
+		free(ra.v[i]);
+	free(ra.v);
+	free(buf);
+	return r;
+}
+
+/* pop_key - the store key of client IP: "pbs:" and its canonical text. */
+static int
+pop_key(const struct ipaddr *ip, char *out, size_t size)
+{
+	char text[INET6_ADDRSTRLEN];
+
+	if (inet_ntop(ip->family == 4 ? AF_INET : AF_INET6, ip->a, text,
+	    sizeof(text)) == NULL)
+		return -1;
+	return snprintf(out, size, "pbs:%s", text) < (int)size ? 0 : -1;
+}
+
+static int
+pop_valid(const struct relay_conf *c, const struct ctx *x)
+{
+	char key[80];
+	size_t len = 0;
+
+	if (!c->pop_before || !x->have_ip || pop_key(&x->ip, key, sizeof(key)) == -1)
+		return 0;
+	return yh_store_get(key, NULL, &len) == 1;
+}
+
+static int
+relay_rcpt(struct yh_session *s, const char *rcpt)
+{
+	const struct relay_conf *c = relay;
+	const char *sender = yh_sender(s), *auth = yh_auth_user(s), *key;
+	const char *why = NULL;
+	char acct[256], rn[64], e1[RELAY_ESC_MAX], e2[RELAY_ESC_MAX];
+	char e3[RELAY_ESC_MAX];
+	int local = yh_rcpt_local(s), external = local == -1, grant = 0;
+	struct ctx x;
+	enum cell cl;
+
+	if (c == NULL)
+		return YH_DECLINED;
+	if (sender == NULL)
+		sender = "";
+	if (auth == NULL)
+		auth = "";
+	if (local == 0) {
+		yh_reply(s, 550, "5.1.1", "<%s>: no such user here", rcpt);
+		return YH_DENY;
+	}
+	if (local != 1 && local != -1)
+		return YH_DECLINED;
+	if (local == 1) {
+		switch (yh_resolve(rcpt, acct, sizeof(acct))) {
+		case 1:
+			switch (account_reject(acct, sender, &key)) {
+			case 1:
+				yh_log(YH_LOG_INFO, "relay refused rcpt rule=%s/"
+				    "config.def:%s client=%s from=<%s> to=<%s>",
+				    acct, key, esc(e1, sizeof(e1), yh_peer_ip(s)),
+				    esc(e2, sizeof(e2), sender),
+				    esc(e3, sizeof(e3), rcpt));
+				yh_reply(s, 550, "5.7.1", "<%s>: sender refused "
+				    "by the recipient", rcpt);
+				return YH_DENY;
+			case -1:
+				yh_log(YH_LOG_ERR, "relay cannot read reject "
+				    "lists of account %s", acct);
+				yh_reply(s, 451, "4.3.0", "<%s>: temporary "
+				    "lookup failure", rcpt);
+				return YH_DENYSOFT;
+			}
+			break;
+		case -2:
+			yh_reply(s, 451, "4.3.0", "<%s>: temporary lookup "
+			    "failure", rcpt);
+			return YH_DENYSOFT;
+		}
+	}
+	if (c->open_relay)
+		return external ? YH_OK : YH_DECLINED;
+	if (ctx_get(s, c, &x) == -1) {
+		yh_reply(s, 451, "4.3.0", "temporary lookup failure");
+		return YH_DENYSOFT;
+	}
+	if (x.have_ip && permitted(c, &x.ip))
+		return external ? YH_OK : YH_DECLINED;
+	if (x.rule >= 0 && c->rules[x.rule].kind == K_FALSE) {
+		/* the mail hook did not run (another plugin decided MAIL) */
+		cl = C_NO;
+		why = "false";
+	} else {
+		cl = relay_cell(table_of(c, x.rule), x.sc, external,
+		    c->spoa || c->pop_before);
+		if (cl == C_AUTH) {
+			if (auth[0] && (c->trust == 1 || trust_match(auth, sender)))
+				grant = 1;
+			else if (pop_valid(c, &x))
+				grant = 2;
+			else
+				why = auth[0] ? "sender does not match the "
+				    "authenticated user" : "not authenticated";
+		}
+	}
+	if (cl == C_YES || grant) {
+		/* the From: check must not be lost: no note, no recipient */
+		if (grant == 1 && c->trust == 3 &&
+		    yh_note_set(s, NOTE_FROM, "1") == -1) {
+			yh_log(YH_LOG_ERR, "relay cannot keep a transaction note");
+			yh_reply(s, 451, "4.3.0", "<%s>: temporary failure", rcpt);
+			return YH_DENYSOFT;
+		}
+		return external ? YH_OK : YH_DECLINED;
+	}
+	yh_log(YH_LOG_INFO, "relay denied rule=%s client=%s from=<%s> to=<%s>%s%s",
+	    rule_name(c, x.rule, rn, sizeof(rn)), esc(e1, sizeof(e1), yh_peer_ip(s)),
+	    esc(e2, sizeof(e2), sender), esc(e3, sizeof(e3), rcpt),
+	    why ? " reason=" : "", why ? why : "");
+	if (external)
+		yh_reply(s, 554, "5.7.1", "<%s>: relay access denied", rcpt);
+	else
+		yh_reply(s, 554, "5.7.1", "<%s>: sender not accepted for this "
+		    "recipient", rcpt);
+	return YH_DENY;
+}
+
+static int
+relay_data(struct yh_session *s)
+{
+	const struct relay_conf *c = relay;
+	const char *from, *auth = yh_auth_user(s);
+	char addr[RELAY_ADDR_MAX], e1[RELAY_ESC_MAX], e2[RELAY_ESC_MAX];
+
+	if (c == NULL || c->trust != 3 || yh_note_get(s, NOTE_FROM) == NULL)
+		return YH_DECLINED;
+	from = yh_header(s, "From", 0);
+	if (from && yh_header(s, "From", 1) == NULL &&
+	    from_mailbox(from, addr, sizeof(addr)) == 0 && auth &&
+	    trust_match(auth, addr))
+		return YH_DECLINED;
+	yh_log(YH_LOG_INFO, "relay denied rule=smtp.sender_trust client=%s "
+	    "auth=%s header_from=%s", esc(e1, sizeof(e1), yh_peer_ip(s)),
+	    esc(e2, sizeof(e2), auth ? auth : ""),
+	    from ? esc(addr, sizeof(addr), from) : "(none)");
+	yh_reply(s, 550, "5.7.1", "From: header does not match the "
+	    "authenticated user");
+	return YH_DENY;
+}
+
+static void
+relay_pop_auth(struct yh_pop *p)
+{
+	const struct relay_conf *c = relay;
+	const char *user = yh_pop_user(p);
+	struct ipaddr ip;
+	char key[80], e[RELAY_ESC_MAX];
+
+	if (c == NULL || !c->pop_before || c->pop_ttl <= 0 ||
+	    ip_parse(yh_pop_peer_ip(p), &ip) == -1 ||
+	    pop_key(&ip, key, sizeof(key)) == -1)
+		return;
+	if (user == NULL)
+		user = "";
+	if (yh_store_put(key, user, strlen(user), c->pop_ttl) == -1)
+		yh_log(YH_LOG_ERR, "relay cannot record POP before SMTP "
+		    "client=%s", esc(e, sizeof(e), yh_pop_peer_ip(p)));
+}
+
+#ifndef RELAY_NO_EXPORT
+static const struct yh_hooks relay_hooks = {
+	.connect = relay_connect,
+	.mail = relay_mail,
+	.rcpt = relay_rcpt,
+	.data = relay_data,
+	.pop_auth = relay_pop_auth,
+};
+
+const struct yh_plugin yubin_plugin = {
+	.abi = YH_ABI_VERSION,
+	.name = "relay",
+	.init = relay_init,
+	.fini = relay_fini,
+	.hooks = &relay_hooks,
+};
+#endif
