@@ -1229,3 +1229,15 @@ yh_dlv_header(struct yh_delivery *d, const char *name, int n)
 
 const char *yh_pop_user(const struct yh_pop *p) { return p->user; }
 const char *yh_pop_peer_ip(const struct yh_pop *p) { return p->peer_ip; }
+
+/* ---- mailbox usage ------------------------------------------------------ */
+
+int
+yh_mailbox_usage(const char *account, long long *count, long long *bytes)
+{
+	const char *why;
+
+	if (P.store == NULL || !account_name_valid(account, &why))
+		return -1;
+	return usage_get(P.store, account, count, bytes);
+}
