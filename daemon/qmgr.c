@@ -268,6 +268,9 @@ qmgr_entry(struct qmgr *q, struct batch *b, const char *id, struct entry *e)
 
 				batch_dir(b, mdir);
 				batch_use(b, rc->account, env->size_crlf);
+				/* the next quota check sees it before the commit */
+				plugins_usage_pending(rc->account, 1,
+				    env->size_crlf);
 				free(mdir);
 				free(md);
 			}
@@ -349,6 +352,7 @@ qmgr_batch(struct qmgr *q, char **ids, size_t n)
 			log_info("%s: removed", b.e[i].env.id);
 		}
 	}
+	plugins_usage_pending_clear();
 	for (i = 0; i < b.n; i++)
 		envelope_clear(&b.e[i].env);
 	for (i = 0; i < b.nuse; i++)
