@@ -17,9 +17,11 @@
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <malloc.h>
 #include <string.h>
 #include <strings.h>
 
+#include <openssl/rand.h>
 #include <openssl/crypto.h>
 #include <openssl/evp.h>
 #include <openssl/hmac.h>
@@ -107,10 +109,93 @@ auth_lookup(const struct config *cfg, struct store *s, const char *login,
 	return account_get(s, name, a);
 }
 
+/*
+ * The verification cache.  A worker serves many sessions, and a mail client
+ * logs in every few minutes with the same password: one scrypt per login
+ * would be most of the CPU a POP3 session costs.  A successful check is
+ * remembered as HMAC-SHA256(per-process random key, name NUL stored-hash NUL
+ * password) for AUTH_CACHE_TTL seconds; a changed password (another stored
+ * hash) or a different password misses, and the entry never holds the
+ * password itself.  Like Dovecot's auth_cache; failures are never cached.
+ */
+#define AUTH_CACHE_SIZE	64	/* entries per worker process */
+#define AUTH_CACHE_TTL	600	/* seconds a success is trusted */
+
+static struct {
+	unsigned char	 mac[32];
+	long long	 expires;
+} auth_cache[AUTH_CACHE_SIZE];
+static unsigned char auth_cache_key[32];
+static int auth_cache_ready;
+
+/* auth_cache_mac - the cache tag of (A, PASSWORD) into MAC.  0 or -1. */
+static int
+auth_cache_mac(const struct account *a, const char *password, unsigned char *mac)
+{
+	unsigned char buf[ACCOUNT_NAME_MAX + ACCOUNT_HASH_MAX + ACCOUNT_PASSWORD_MAX + 3];
+	size_t n = 0, l;
+	unsigned int maclen = 32;
+
+	if (!auth_cache_ready) {
+		if (RAND_bytes(auth_cache_key, sizeof(auth_cache_key)) != 1)
+			return -1;
+		auth_cache_ready = 1;
+	}
+	l = strlen(a->name) + 1;
+	memcpy(buf + n, a->name, l);
+	n += l;
+	l = strlen(a->hash) + 1;
+	memcpy(buf + n, a->hash, l);
+	n += l;
+	l = strlen(password);
+	memcpy(buf + n, password, l);
+	n += l;
+	if (HMAC(EVP_sha256(), auth_cache_key, sizeof(auth_cache_key), buf, n,
+	    mac, &maclen) == NULL) {
+		OPENSSL_cleanse(buf, sizeof(buf));
+		return -1;
+	}
+	OPENSSL_cleanse(buf, sizeof(buf));
+	return 0;
+}
+
+static int
+auth_cache_hit(const unsigned char *mac)
+{
+	long long now = time_now();
+	size_t i;
+
+	for (i = 0; i < AUTH_CACHE_SIZE; i++)
+		if (auth_cache[i].expires > now &&
+		    CRYPTO_memcmp(auth_cache[i].mac, mac, 32) == 0)
+			return 1;
+	return 0;
+}
+
+static void
+auth_cache_put(const unsigned char *mac)
+{
+	long long now = time_now();
+	size_t i, oldest = 0;
+
+	for (i = 0; i < AUTH_CACHE_SIZE; i++) {
+		if (auth_cache[i].expires <= now) {
+			oldest = i;
+			break;
+		}
+		if (auth_cache[i].expires < auth_cache[oldest].expires)
+			oldest = i;
+	}
+	memcpy(auth_cache[oldest].mac, mac, 32);
+	auth_cache[oldest].expires = now + AUTH_CACHE_TTL;
+}
+
 int
 auth_password(const struct config *cfg, struct store *s, const char *login,
     const char *password, struct account *a)
 {
+	unsigned char mac[32];
+	int cacheable = 0;
 	struct account *tmp;
 	int r;
 
@@ -119,14 +204,26 @@ auth_password(const struct config *cfg, struct store *s, const char *login,
 	tmp = xmalloc(sizeof(*tmp));
 	r = auth_lookup(cfg, s, login, tmp);
 	if (r == 1) {
-		r = account_verify(tmp, password);
-		if (r == -1) {
-			log_err("auth: account %s: stored hash is malformed",
-			    tmp->name);
-			r = 0;
+		cacheable = auth_cache_mac(tmp, password, mac) == 0;
+		if (cacheable && auth_cache_hit(mac))
+			r = 1;
+		else {
+			r = account_verify(tmp, password);
+			if (r == -1) {
+				log_err("auth: account %s: stored hash is "
+				    "malformed", tmp->name);
+				r = 0;
+			}
+			if (r == 1 && cacheable)
+				auth_cache_put(mac);
+			/* scrypt's 32 MiB buffer: give it back to the system */
+			malloc_trim(0);
 		}
-	} else if (r == 0)
+	} else if (r == 0) {
 		auth_burn_kdf(password);
+		malloc_trim(0);
+	}
+	OPENSSL_cleanse(mac, sizeof(mac));
 	if (r == 1)
 		*a = *tmp;
 	OPENSSL_cleanse(tmp, sizeof(*tmp));
