@@ -56,10 +56,13 @@ $(B)/libyubin.a: $(LIB_OBJS)
 	ar rcs $@ $^
 
 # -rdynamic: plugins resolve the yh_* accessors against yubind itself;
-# --whole-archive keeps every accessor in, used by the core or not
+# --whole-archive keeps every accessor in, used by the core or not;
+# --no-as-needed keeps libpcre2-8 and libresolv loaded for the plugins
+# (maildat) even where the core itself calls none of their functions
 $(B)/yubind: $(B)/daemon/yubind.o $(B)/libyubin.a
 	$(CC) $(ALL_LDFLAGS) -rdynamic -o $@ $(B)/daemon/yubind.o \
-	    -Wl,--whole-archive $(B)/libyubin.a -Wl,--no-whole-archive $(LIBS)
+	    -Wl,--whole-archive $(B)/libyubin.a -Wl,--no-whole-archive \
+	    -Wl,--no-as-needed $(LIBS)
 
 $(B)/yubinctl: $(CTL_SRCS:%.c=$(B)/%.o) $(B)/libyubin.a
 	$(CC) $(ALL_LDFLAGS) -o $@ $^ $(LIBS)

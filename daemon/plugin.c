@@ -523,6 +523,7 @@ yh_session_init(struct yh_session *s)
 	s->qid = "";
 	s->msg_fd = -1;
 	s->size_param = -1;
+	s->msg_new_fd = -1;
 	buf_init(&s->hdr_add, 64 * 1024);
 	buf_init(&s->hdr_cache, YH_HEADER_SCAN_MAX + 1);
 }
@@ -540,9 +541,46 @@ notes_clear(struct yh_note *n, size_t *count)
 	*count = 0;
 }
 
+static void
+rcpt_new_clear(struct yh_session *s)
+{
+	size_t i;
+
+	for (i = 0; i < 2 * s->nrcpt_new; i++)
+		free(s->rcpt_new[i]);
+	free(s->rcpt_new);
+	s->rcpt_new = NULL;
+	s->nrcpt_new = 0;
+	s->rcpt_replaced = 0;
+	if (s->msg_new_fd != -1)
+		close(s->msg_new_fd);
+	s->msg_new_fd = -1;
+}
+
+int
+yh_session_rcpt_apply(struct yh_session *s, struct envelope *env)
+{
+	size_t i;
+
+	if (!s->rcpt_replaced)
+		return 0;
+	for (i = 0; i < env->nrcpt; i++) {
+		free(env->rcpt[i].addr);
+		free(env->rcpt[i].account);
+		free(env->rcpt[i].last_error);
+	}
+	free(env->rcpt);
+	env->rcpt = NULL;
+	env->nrcpt = 0;
+	for (i = 0; i < s->nrcpt_new; i++)
+		envelope_add_rcpt(env, s->rcpt_new[2 * i], s->rcpt_new[2 * i + 1]);
+	return 1;
+}
+
 void
 yh_session_txn_reset(struct yh_session *s)
 {
+	rcpt_new_clear(s);
 	notes_clear(s->notes, &s->nnotes);
 	buf_reset(&s->hdr_add);
 	buf_reset(&s->hdr_cache);
@@ -556,6 +594,7 @@ yh_session_txn_reset(struct yh_session *s)
 void
 yh_session_free(struct yh_session *s)
 {
+	rcpt_new_clear(s);
 	notes_clear(s->notes, &s->nnotes);
 	notes_clear(s->snotes, &s->nsnotes);
 	buf_free(&s->hdr_add);
@@ -968,6 +1007,60 @@ yh_header_add(struct yh_session *s, const char *name, const char *value)
 		if (*p == '\r' || *p == '\n')
 			return -1;
 	return buf_printf(&s->hdr_add, "%s: %s\n", name, value);
+}
+
+int
+yh_message_replace(struct yh_session *s, int fd)
+{
+	int nfd;
+
+	if (s->msg_fd == -1 || fd < 0)
+		return -1;		/* only in the data hook */
+	nfd = fcntl(fd, F_DUPFD_CLOEXEC, 0);
+	if (nfd == -1)
+		return -1;
+	if (s->msg_new_fd != -1)
+		close(s->msg_new_fd);
+	s->msg_new_fd = nfd;
+	return 0;
+}
+
+int
+yh_rcpt_replace(struct yh_session *s, const char *const *rcpts, size_t n)
+{
+	char acct[ACCOUNT_NAME_MAX + 1];
+	char **v;
+	size_t i;
+	int r;
+
+	if (s->msg_fd == -1 || n == 0 || n > INJECT_RCPT_MAX ||
+	    P.cfg == NULL || P.store == NULL)
+		return -1;
+	v = xcalloc(2 * n, sizeof(*v));
+	for (i = 0; i < n; i++) {
+		r = -2;
+		if (rcpts[i] != NULL && *rcpts[i] != '\0' &&
+		    strlen(rcpts[i]) <= ADDR_PATH_MAX &&
+		    strpbrk(rcpts[i], " \t\r\n<>") == NULL)
+			r = addr_resolve_local(P.cfg, P.store, rcpts[i], acct);
+		if (r == -2 || r == 0) {
+			while (i-- > 0) {
+				free(v[2 * i]);
+				free(v[2 * i + 1]);
+			}
+			free(v);
+			return -1;
+		}
+		v[2 * i] = xstrdup(rcpts[i]);
+		v[2 * i + 1] = r == 1 ? xstrdup(acct) : NULL;
+	}
+	for (i = 0; i < 2 * s->nrcpt_new; i++)
+		free(s->rcpt_new[i]);
+	free(s->rcpt_new);
+	s->rcpt_new = v;
+	s->nrcpt_new = n;
+	s->rcpt_replaced = 1;
+	return 0;
 }
 
 /* ---- addresses and accounts --------------------------------------------- */

@@ -81,6 +81,10 @@ struct yh_session {
 	struct buf	 hdr_cache;		/* the message's header, unfolded */
 	struct yh_values vals;			/* yh_header answers of this hook */
 	int		 hdr_loaded;
+	int		 msg_new_fd;		/* yh_message_replace, else -1 */
+	char		**rcpt_new;		/* yh_rcpt_replace: addr, account */
+	size_t		 nrcpt_new;		/* pairs in rcpt_new */
+	int		 rcpt_replaced;
 };
 
 struct yh_delivery {
@@ -148,6 +152,9 @@ void	plugin_pop_auth(struct yh_pop *p);
 void	yh_session_init(struct yh_session *s);
 void	yh_session_txn_reset(struct yh_session *s);
 void	yh_session_free(struct yh_session *s);
+/* yh_session_rcpt_apply - after the data hook: when a plugin called
+ * yh_rcpt_replace, ENV's recipients become that list.  1 replaced, 0 not. */
+int	yh_session_rcpt_apply(struct yh_session *s, struct envelope *env);
 void	yh_delivery_init(struct yh_delivery *d);
 void	yh_delivery_free(struct yh_delivery *d);
 

@@ -359,6 +359,47 @@ fail:
 	return -1;
 }
 
+int
+queue_in_replace(struct queue_in *q, int fd, long long *lines_r)
+{
+	char tmp[PATH_MAX + 8], chunk[65536];
+	long long size = 0, lines = 0;
+	off_t off = 0;
+	ssize_t n, i;
+	int out, saved;
+
+	if (queue_in_flush(q) == -1)
+		return -1;
+	if (snprintf(tmp, sizeof(tmp), "%s.rep", q->path) >= (int)sizeof(tmp)) {
+		errno = ENAMETOOLONG;
+		return -1;
+	}
+	out = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+	if (out == -1)
+		return -1;
+	while ((n = pread(fd, chunk, sizeof(chunk), off)) > 0) {
+		off += n;
+		for (i = 0; i < n; i++)
+			lines += chunk[i] == '\n';
+		size += n;
+		if (write_all(out, chunk, (size_t)n) == -1)
+			goto fail;
+	}
+	if (n == -1 || rename(tmp, q->path) == -1)
+		goto fail;
+	close(q->fd);
+	q->fd = out;		/* commit fsyncs this one */
+	q->size = size;
+	*lines_r = lines;
+	return 0;
+fail:
+	saved = errno;
+	close(out);
+	unlink(tmp);
+	errno = saved;
+	return -1;
+}
+
 long long
 queue_in_size(const struct queue_in *q)
 {

@@ -76,6 +76,11 @@ int	queue_in_open_ro(struct queue_in *q);
 /* queue_in_prepend - put LEN bytes in front of the message (headers added
  * by plugins): the file is rewritten.  0 or -1 (errno). */
 int	queue_in_prepend(struct queue_in *q, const void *p, size_t len);
+/* queue_in_replace - the message becomes the contents of FD (read from
+ * offset 0 to its end; a plugin's rewrite): the file is rewritten, and the
+ * number of LF line ends of the new text is put in *LINES_R.  0 or -1
+ * (errno); on failure the message is unchanged. */
+int	queue_in_replace(struct queue_in *q, int fd, long long *lines_r);
 /* queue_in_size - bytes written so far. */
 long long queue_in_size(const struct queue_in *q);
 /*

@@ -307,11 +307,13 @@ smtp_data_read(struct smtp_session *s, struct queue_in *q, int *flags,
  * chain "data" goes here. */
 static enum smtp_verdict
 smtp_check_data(struct smtp_session *s, struct queue_in *q,
-    struct smtp_decision *d)
+    struct smtp_decision *d, long long *crlf_r)
 {
 	enum smtp_verdict v;
+	long long lines;
 	int fd;
 
+	*crlf_r = -1;
 	if (!plugins_any(HP_DATA))
 		return SMTP_GO;
 	fd = queue_in_open_ro(q);
@@ -321,9 +323,24 @@ smtp_check_data(struct smtp_session *s, struct queue_in *q,
 	}
 	s->hs.msg_fd = fd;
 	s->hs.msg_size = queue_in_size(q);
+	s->hs.qid = s->qid;		/* yh_queue_id and yh_log know it */
+	plugins_set_qid(s->qid);
 	v = smtp_hook(s, HP_DATA, NULL, d, NULL);
 	s->hs.msg_fd = -1;
+	s->hs.qid = "";
 	close(fd);
+	if (v == SMTP_GO && s->hs.msg_new_fd != -1) {
+		if (queue_in_replace(q, s->hs.msg_new_fd, &lines) == -1) {
+			smtp_logw(s, "cannot rewrite the queue file: %s",
+			    strerror(errno));
+			smtp_deny(d, 451, "4.3.0", "queue file write error; try "
+			    "again later");
+			return SMTP_DENY;
+		}
+		*crlf_r = queue_in_size(q) + lines;
+	}
+	if (v == SMTP_GO)
+		(void)yh_session_rcpt_apply(&s->hs, &s->txn);
 	if (v == SMTP_GO && s->hs.hdr_add.len > 0 &&
 	    queue_in_prepend(q, s->hs.hdr_add.data, s->hs.hdr_add.len) == -1) {
 		smtp_deny(d, 451, "4.3.0", "queue file write error; try again later");
@@ -364,7 +381,7 @@ smtp_cmd_data(struct smtp_session *s, char *arg)
 	struct queue_in *q = NULL;
 	struct buf hdr;
 	const char *why;
-	long long wire = 0, hdr_crlf;
+	long long wire = 0, hdr_crlf, new_crlf = -1;
 	size_t i;
 	int flags = 0, r;
 
@@ -421,7 +438,8 @@ smtp_cmd_data(struct smtp_session *s, char *arg)
 	if (flags != 0) {
 		queue_in_abort(&q);
 		smtp_data_refuse(s, flags, wire);
-	} else if (smtp_decide(s, smtp_check_data(s, q, &d), &d) != SMTP_GO)
+	} else if (smtp_decide(s, smtp_check_data(s, q, &d, &new_crlf), &d) !=
+	    SMTP_GO)
 		queue_in_abort(&q);
 	else {
 		(void)str_copy(s->txn.client_ip, sizeof(s->txn.client_ip),
@@ -430,7 +448,7 @@ smtp_cmd_data(struct smtp_session *s, char *arg)
 		(void)str_copy(s->txn.auth_user, sizeof(s->txn.auth_user),
 		    s->auth_user);
 		s->txn.arrival = time_now();
-		s->txn.size_crlf = hdr_crlf + wire;
+		s->txn.size_crlf = new_crlf >= 0 ? new_crlf : hdr_crlf + wire;
 		for (i = 0; i < s->hs.hdr_add.len; i++)	/* plugins' headers */
 			s->txn.size_crlf += 1 + (s->hs.hdr_add.data[i] == '\n');
 		if (queue_in_commit(&q, s->env->store, &s->txn, &why) == -1) {

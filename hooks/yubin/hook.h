@@ -181,7 +181,8 @@ const char *yh_header(struct yh_session *s, const char *name, int n);
 /* yh_header_add - data hook: add "NAME: VALUE" on top of the stored
  * message.  0, or -1 (bad name or value: CR/LF are refused). */
 int	yh_header_add(struct yh_session *s, const char *name, const char *value);
-/* yh_queue_id - the queue id (queued hook; "" before). */
+/* yh_queue_id - the queue id (data and queued hooks: the id the message
+ * will be queued under; "" before DATA). */
 const char *yh_queue_id(const struct yh_session *s);
 
 /* yh_reply - the reply a YH_DENY/YH_DENYSOFT/YH_DISCONNECT carries: CODE
@@ -268,5 +269,22 @@ void	yh_dlv_reply(struct yh_delivery *d, int code, const char *enh,
 
 const char *yh_pop_user(const struct yh_pop *p);	/* the account */
 const char *yh_pop_peer_ip(const struct yh_pop *p);
+
+/* ---- message rewriting (data hook) -------------------------------------- */
+
+/* yh_message_replace - data hook: the message to be stored becomes the
+ * whole contents of FD (LF line ends, Received: on top, as yh_message_fd
+ * gives it), read from offset 0 after the chain accepted the message;
+ * headers from yh_header_add still go on top.  The core dups FD: the plugin
+ * closes its own.  A later call replaces an earlier one.  0, or -1 (not in
+ * the data hook, bad descriptor). */
+int	yh_message_replace(struct yh_session *s, int fd);
+/* yh_rcpt_replace - data hook: the envelope recipients of the transaction
+ * become the N addresses RCPTS ("local@domain"), each resolved as RCPT TO
+ * would (local account, or remote).  Applied when the chain accepts the
+ * message; yh_rcpt_count/addr still show the old list until then.  0, or
+ * -1 (not in the data hook, N == 0 or over 1000, a bad address, a local
+ * domain without that account, store error) with nothing changed. */
+int	yh_rcpt_replace(struct yh_session *s, const char *const *rcpts, size_t n);
 
 #endif

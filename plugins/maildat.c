@@ -1,0 +1,484 @@
+/*
+ * maildat.c - the E-Post mail.dat filter (SEEDS.md §19, §22.3; F115-F119):
+ * rules that describe unwanted mail by its header fields, body text and
+ * URI blocklists, and what to do with it.
+ *
+ * The server table (CONFDIR/mail.dat, or [plugin maildat] file) and the
+ * per-account tables (MAILBOX/ACCOUNT/mail.dat) run at the data hook, before
+ * the 250: refusing is a 550 5.7.1 and never a bounce.
+ *
+ * Readings of what the seed leaves open:
+ *  - every field given in a rule must match (AND); rules are tried in file
+ *    order and the first that matches decides;
+ *  - a token matches when it occurs in the field, case-insensitively (ASCII
+ *    letters), after RFC 2047 decoding to UTF-8 (ISO-2022-JP, Shift_JIS,
+ *    EUC-JP, UTF-8; B and Q); a field present several times (Received)
+ *    matches when one of its instances does; "#blank" = missing or empty;
+ *  - a token written /regex/flags (flags i, m, s, x) is a PCRE2 pattern,
+ *    run with match and depth limits, against the decoded text;
+ *  - Body: lines must all occur in the decoded text of the message (text
+ *    parts, base64 and quoted-printable decoded, charsets converted to
+ *    UTF-8), looked at up to scan_limit bytes;
+ *  - a Warning: block in a rule whose action is not 2 is ignored (logged
+ *    at load; `yubind -t` shows it);
+ *  - actions 5-7 redirect the message to Forward: instead of the original
+ *    recipients;
+ *  - the register digit blocks the client address (yh_block_add: refused
+ *    at connect, `yubinctl block list|del`), for register_ttl seconds
+ *    (0 = until removed);
+ *  - the backup digit copies the message as received to Folder: (default
+ *    HOME/viruslog, relative to HOME) as QUEUEID, the envelope and the rule
+ *    beside it as QUEUEID.env;
+ *  - a per-account table applies to that account's copy only: a refusal
+ *    drops the copy (logged), all refusing is 550 at DATA; a changed copy
+ *    (warning, tag, forward) is queued on its own for that recipient;
+ *  - the rule file is UTF-8; a line that is not is read as Shift_JIS.
+ *
+ * [plugin maildat] keys: file, scan_limit (bytes, default 1 MiB),
+ * rbl_timeout (ms, default 3000), register_ttl (seconds, default 0),
+ * exempt (addresses and CIDRs, comma or space separated), exempt_auth
+ * (1: authenticated sessions are not checked), per_account (default 1).
+ *
+ * Must never: crash or allocate without bound on any message, header or
+ * MIME structure; stall past the RBL deadline; send a bounce.  Runs as the
+ * server user in the SMTP workers; init() runs as root in the master and
+ * only reads the rule file and creates the backup folders.
+ */
+#define PCRE2_CODE_UNIT_WIDTH 8
+
+#include <arpa/inet.h>
+#include <arpa/nameser.h>
+#include <ctype.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <iconv.h>
+#include <netinet/in.h>
+#include <pcre2.h>
+#include <poll.h>
+#include <pwd.h>
+#include <resolv.h>
+#include <stdarg.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <yubin/hook.h>
+
+#define MD_LINE_MAX	4096		/* a rule-file line */
+#define MD_FILE_LINES_MAX 200000	/* lines of one rule file */
+#define MD_FILE_MAX	(8 * 1024 * 1024)	/* bytes of one rule file */
+#define MD_RULES_MAX	20000		/* rules of one table */
+#define MD_CONDS_MAX	64		/* header conditions of one rule */
+#define MD_BLOCK_LINES	5		/* Body:/Warning: lines (the seed) */
+#define MD_HNAME_MAX	76		/* a header name (RFC 5322 line / 2) */
+#define MD_ADDR_MAX	254		/* a Forward: address */
+#define MD_ZONE_MAX	200		/* an RBL zone */
+#define MD_DOMAIN_MAX	253		/* a DNS name */
+#define MD_ERRS_MAX	1000		/* error lines kept (all are counted) */
+#define MD_ICONV_MAX	(16 * 1024 * 1024)	/* bytes converted at once */
+#define MD_MIME_DEPTH	16		/* nested multiparts looked into */
+#define MD_FIELDS_MAX	20000		/* header fields indexed (10 000 + room) */
+#define MD_FIELD_MAX	(2 * 1024 * 1024)	/* bytes kept of one field (1 MB line + folds) */
+#define MD_HEADER_MAX	(16 * 1024 * 1024)	/* header bytes kept for matching */
+#define MD_SCAN_DEFAULT	(1024 * 1024)	/* body text looked at */
+#define MD_RBL_DOMAINS	32		/* URI domains looked up per message */
+#define MD_RBL_NEG_TTL	300		/* cache time of a negative answer */
+#define MD_MATCH_LIMIT	1000000		/* PCRE2 match limit */
+#define MD_DEPTH_LIMIT	10000		/* PCRE2 depth (backtracking heap) limit */
+#define MD_ACCT_MAX	64		/* account name */
+
+enum md_field {
+	MDF_RECEIVED, MDF_SUBJECT, MDF_FROM, MDF_TO, MDF_CTYPE, MDF_XMAILER,
+	MDF_XUIDL, MDF_UNIQUE
+};
+
+struct md_errs {
+	char	*msg[MD_ERRS_MAX];
+	size_t	 n;
+	size_t	 count;
+	char	*warn[MD_ERRS_MAX];
+	size_t	 nwarn;
+};
+
+struct md_tok {
+	char	*lit;		/* lower case; NULL for a regex or #blank */
+	size_t	 litlen;
+	pcre2_code *re;
+	int	 blank;
+};
+
+struct md_cond {
+	int	 field;		/* enum md_field */
+	char	*hname;		/* the header name */
+	struct md_tok tok;
+};
+
+struct md_rule {
+	char	*name;
+	unsigned line;
+	struct md_cond *conds;
+	size_t	 nconds;
+	struct md_tok body[MD_BLOCK_LINES];
+	size_t	 nbody;
+	char	*folder;
+	char	*rbl;
+	char	*tag;
+	char	*tag_name;	/* "X-SPAM" of "X-SPAM:TRUE", or NULL */
+	char	*forward;
+	char	*warning;	/* action 2: the lines, each ending in LF */
+	int	 action, backup, reg;
+};
+
+struct md_table {
+	char	*path;
+	struct md_rule *rules;
+	size_t	 n, cap;
+	int	 need_body, need_rbl;
+};
+
+struct md_text {
+	char	*data;
+	size_t	 len, cap, max;
+	int	 full;
+};
+
+static void	*md_alloc(size_t n);
+static char	*md_strndup(const char *s, size_t n);
+static char	*md_strdup(const char *s);
+static void	md_lower(char *s, size_t n);
+static int	md_utf8_valid(const char *s, size_t n);
+static char	*md_iconv(const char *charset, const char *in, size_t n,
+		    size_t *len_r);
+
+#include "maildat_mime.inc"
+#include "maildat_rules.inc"
+#include "maildat_rbl.inc"
+
+/* ---- the message as the rules see it ------------------------------------ */
+
+struct md_field_ix {
+	size_t	 name, nlen, val, vlen;	/* offsets into hdr */
+	char	*dec;			/* decoded, UTF-8; lazily */
+	char	*low;			/* dec lower-cased */
+	size_t	 dlen;
+};
+
+struct md_msg {
+	char	*hdr;			/* "Name:value\n" unfolded */
+	size_t	 hlen, hcap;
+	struct md_field_ix *f;
+	size_t	 nf;
+	struct md_text body;		/* decoded text */
+	char	*body_low;
+	int	 body_done;
+	char	*raw;			/* the raw body, bounded, for decoding */
+	size_t	 rawlen;
+	struct md_part top;
+	char	 doms[MD_RBL_DOMAINS][MD_DOMAIN_MAX + 1];
+	size_t	 ndoms;
+	int	 doms_done;
+	pcre2_match_context *mctx;
+	pcre2_match_data *md;
+};
+
+static void
+md_msg_free(struct md_msg *m)
+{
+	size_t i;
+
+	for (i = 0; i < m->nf; i++) {
+		free(m->f[i].dec);
+		free(m->f[i].low);
+	}
+	free(m->f);
+	free(m->hdr);
+	free(m->raw);
+	free(m->body_low);
+	md_text_free(&m->body);
+	if (m->md)
+		pcre2_match_data_free(m->md);
+	if (m->mctx)
+		pcre2_match_context_free(m->mctx);
+	memset(m, 0, sizeof(*m));
+}
+
+static void
+md_hdr_add(struct md_msg *m, const char *p, size_t n)
+{
+	if (m->hlen + n + 1 > m->hcap) {
+		size_t c = m->hcap ? m->hcap : 65536;
+
+		while (c < m->hlen + n + 1)
+			c *= 2;
+		m->hdr = realloc(m->hdr, c);
+		if (m->hdr == NULL)
+			abort();
+		m->hcap = c;
+	}
+	memcpy(m->hdr + m->hlen, p, n);
+	m->hlen += n;
+	m->hdr[m->hlen] = '\0';
+}
+
+/* md_hdr_index - split the unfolded header text into fields. */
+static void
+md_hdr_index(struct md_msg *m)
+{
+	const char *p = m->hdr, *e = m->hdr + m->hlen, *nl, *c;
+	struct md_field_ix *x;
+
+	m->f = md_alloc(sizeof(*m->f) * MD_FIELDS_MAX);
+	while (p < e && m->nf < MD_FIELDS_MAX) {
+		nl = memchr(p, '\n', (size_t)(e - p));
+		if (nl == NULL)
+			nl = e;
+		c = memchr(p, ':', (size_t)(nl - p));
+		if (c != NULL && c > p) {
+			x = &m->f[m->nf++];
+			x->name = (size_t)(p - m->hdr);
+			x->nlen = (size_t)(c - p);
+			while (x->nlen > 0 && (p[x->nlen - 1] == ' ' ||
+			    p[x->nlen - 1] == '\t'))
+				x->nlen--;
+			c++;
+			while (c < nl && (*c == ' ' || *c == '\t'))
+				c++;
+			x->val = (size_t)(c - m->hdr);
+			x->vlen = (size_t)(nl - c);
+			while (x->vlen > 0 && (m->hdr[x->val + x->vlen - 1] == ' ' ||
+			    m->hdr[x->val + x->vlen - 1] == '\t' ||
+			    m->hdr[x->val + x->vlen - 1] == '\r'))
+				x->vlen--;
+		}
+		p = nl < e ? nl + 1 : e;
+	}
+}
+
+/*
+ * md_msg_load - read the message FD: the header unfolded (each field kept
+ * up to MD_FIELD_MAX, the whole up to MD_HEADER_MAX), and when BODY, the
+ * raw body up to RAWMAX bytes for decoding.  0 or -1 (read error).
+ */
+static int
+md_msg_load(struct md_msg *m, int fd, int body, size_t rawmax)
+{
+	char chunk[65536];
+	off_t off = 0;
+	ssize_t n, i, s;
+	size_t flen = 0;
+	int state = 0;		/* 0 line start, 1 in a line, 2 body */
+	int at_start = 1, dropping = 0;
+
+	memset(m, 0, sizeof(*m));
+	while (state != 2 && (n = pread(fd, chunk, sizeof(chunk), off)) > 0) {
+		for (i = 0, s = 0; i < n; i++) {
+			char c = chunk[i];
+
+			if (at_start) {
+				at_start = 0;
+				if (c == '\n' || (c == '\r' && i + 1 < n &&
+				    chunk[i + 1] == '\n')) {
+					state = 2;
+					off += i + (c == '\r' ? 2 : 1);
+					break;
+				}
+				if (c == ' ' || c == '\t') {
+					/* a fold: the field goes on */
+				} else {
+					if (m->hlen > 0)
+						md_hdr_add(m, "\n", 1);
+					flen = 0;
+					dropping = m->hlen >= MD_HEADER_MAX;
+				}
+			}
+			if (c == '\n') {
+				at_start = 1;
+				continue;
+			}
+			if (c == '\r')
+				continue;
+			if (dropping || flen >= MD_FIELD_MAX)
+				continue;
+			md_hdr_add(m, &c, 1);
+			flen++;
+			(void)s;
+		}
+		if (state != 2)
+			off += n;
+	}
+	if (state != 2 && n == -1)
+		return -1;
+	md_hdr_index(m);
+	if (!body || state != 2)
+		return 0;
+	m->raw = md_alloc(rawmax + 1);
+	while (m->rawlen < rawmax && (n = pread(fd, m->raw + m->rawlen,
+	    rawmax - m->rawlen, off)) > 0) {
+		off += n;
+		m->rawlen += (size_t)n;
+	}
+	return 0;
+}
+
+/* md_field_dec - field I decoded (and lower-cased in *LOW_R). */
+static const char *
+md_field_dec(struct md_msg *m, size_t i, const char **low_r, size_t *len_r)
+{
+	struct md_field_ix *x = &m->f[i];
+	struct md_text t;
+
+	if (x->dec == NULL) {
+		md_text_init(&t, 4 * x->vlen + 64);
+		md_2047(&t, m->hdr + x->val, x->vlen);
+		md_text_add(&t, "", 0);
+		x->dec = t.data ? t.data : md_strdup("");
+		x->dlen = t.len;
+		x->low = md_strndup(x->dec, x->dlen);
+		md_lower(x->low, x->dlen);
+	}
+	*low_r = x->low;
+	*len_r = x->dlen;
+	return x->dec;
+}
+
+static int
+md_re_match(struct md_msg *m, pcre2_code *re, const char *s, size_t n)
+{
+	int r;
+
+	if (m->mctx == NULL) {
+		m->mctx = pcre2_match_context_create(NULL);
+		pcre2_set_match_limit(m->mctx, MD_MATCH_LIMIT);
+		pcre2_set_depth_limit(m->mctx, MD_DEPTH_LIMIT);
+		m->md = pcre2_match_data_create(1, NULL);
+		if (m->mctx == NULL || m->md == NULL)
+			abort();
+	}
+	r = pcre2_match(re, (PCRE2_SPTR)s, n, 0, 0, m->md, m->mctx);
+	if (r < 0 && r != PCRE2_ERROR_NOMATCH)
+		yh_log(YH_LOG_WARN, "regex gave error %d (match or depth "
+		    "limit?): no match", r);
+	return r >= 0;
+}
+
+static int
+md_tok_match(struct md_msg *m, const struct md_tok *t, const char *s,
+    const char *low, size_t n)
+{
+	if (t->re)
+		return md_re_match(m, t->re, s, n);
+	return memmem(low, n, t->lit, t->litlen) != NULL;
+}
+
+static int
+md_cond_match(struct md_msg *m, const struct md_cond *c)
+{
+	const char *dec, *low;
+	size_t i, n, nl = strlen(c->hname);
+	int seen = 0;
+
+	for (i = 0; i < m->nf; i++) {
+		if (m->f[i].nlen != nl ||
+		    strncasecmp(m->hdr + m->f[i].name, c->hname, nl) != 0)
+			continue;
+		if (c->tok.blank) {
+			if (m->f[i].vlen > 0)
+				return 0;
+			seen = 1;
+			continue;
+		}
+		dec = md_field_dec(m, i, &low, &n);
+		if (md_tok_match(m, &c->tok, dec, low, n))
+			return 1;
+	}
+	(void)seen;
+	return c->tok.blank;
+}
+
+static void
+md_body_decode(struct md_msg *m, size_t scan)
+{
+	size_t i;
+
+	if (m->body_done)
+		return;
+	m->body_done = 1;
+	md_text_init(&m->body, scan);
+	memset(&m->top, 0, sizeof(m->top));
+	/* the top-level Content-Type and -Transfer-Encoding, together */
+	{
+		struct md_text h;
+
+		md_text_init(&h, 8192);
+		for (i = 0; i < m->nf; i++)
+			if ((m->f[i].nlen == 12 && strncasecmp(m->hdr + m->f[i].name,
+			    "Content-Type", 12) == 0) || (m->f[i].nlen == 25 &&
+			    strncasecmp(m->hdr + m->f[i].name,
+			    "Content-Transfer-Encoding", 25) == 0)) {
+				md_text_add(&h, m->hdr + m->f[i].name,
+				    m->f[i].val + m->f[i].vlen - m->f[i].name);
+				md_text_add(&h, "\n", 1);
+			}
+		if (h.data)
+			md_part_header(h.data, h.data + h.len, &m->top);
+		md_text_free(&h);
+	}
+	if (m->raw)
+		md_mime_body(&m->body, &m->top, m->raw, m->raw + m->rawlen, 0);
+	md_text_add(&m->body, "", 0);
+	m->body_low = md_strndup(m->body.data ? m->body.data : "", m->body.len);
+	md_lower(m->body_low, m->body.len);
+}
+
+/* md_rule_match - 1 when every condition of R holds for M. */
+static int
+md_rule_match(struct md_msg *m, const struct md_rule *r, size_t scan,
+    int rbl_ms, char *hit, size_t hitsize)
+{
+	size_t i;
+
+	hit[0] = '\0';
+	for (i = 0; i < r->nconds; i++)
+		if (!md_cond_match(m, &r->conds[i]))
+			return 0;
+	if (r->nbody > 0 || r->rbl)
+		md_body_decode(m, scan);
+	for (i = 0; i < r->nbody; i++)
+		if (!md_tok_match(m, &r->body[i], m->body.data ? m->body.data : "",
+		    m->body_low, m->body.len))
+			return 0;
+	if (r->rbl) {
+		if (!m->doms_done) {
+			m->doms_done = 1;
+			m->ndoms = md_uri_domains(m->body.data ? m->body.data : "",
+			    m->body.len, m->doms);
+		}
+		if (m->ndoms == 0 || md_rbl_check(r->rbl, m->doms, m->ndoms,
+		    rbl_ms, hit, hitsize) != 1)
+			return 0;
+	}
+	return 1;
+}
+
+/* md_table_match - the first rule of T that matches M, or NULL. */
+static const struct md_rule *
+md_table_match(const struct md_table *t, struct md_msg *m, size_t scan,
+    int rbl_ms, char *hit, size_t hitsize)
+{
+	size_t i;
+
+	for (i = 0; i < t->n; i++)
+		if (md_rule_match(m, &t->rules[i], scan, rbl_ms, hit, hitsize))
+			return &t->rules[i];
+	return NULL;
+}
+
+#ifndef MAILDAT_NO_PLUGIN
+#include "maildat_act.inc"
+#endif
