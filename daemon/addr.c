@@ -12,14 +12,18 @@
  * years and their owners still write to us; dots cannot carry an attack.
  */
 #include <arpa/inet.h>
+#include <ctype.h>
 #include <limits.h>
 #include <stdarg.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <time.h>
 
 #include "account.h"
 #include "addr.h"
+#include "alias.h"
 #include "config.h"
 #include "util.h"
 
@@ -205,12 +209,61 @@ addr_skip_route(const char *p, const char *end)
 	}
 }
 
+/* addr_rfc3339 - "YYYY-MM-DDTHH:MM:SS[.frac](Z|+HH:MM|-HH:MM)" as unix
+ * seconds, -1 when malformed. */
+static long long
+addr_rfc3339(const char *v)
+{
+	int Y, M, D, h, m, sec, n = 0, oh = 0, om = 0, sign = 0;
+	struct tm tm;
+	const char *z;
+	time_t t;
+
+	if (v == NULL || strlen(v) > 40 ||
+	    sscanf(v, "%4d-%2d-%2d%*1[Tt]%2d:%2d:%2d%n", &Y, &M, &D, &h, &m,
+	    &sec, &n) != 6 || n != 19)
+		return -1;
+	z = v + n;
+	if (*z == '.') {
+		z++;
+		if (!isdigit((unsigned char)*z))
+			return -1;
+		while (isdigit((unsigned char)*z))
+			z++;
+	}
+	if (*z == 'Z' || *z == 'z')
+		z++;
+	else if (*z == '+' || *z == '-') {
+		sign = *z == '+' ? 1 : -1;
+		if (strlen(z) != 6 || z[3] != ':' ||
+		    sscanf(z + 1, "%2d:%2d", &oh, &om) != 2)
+			return -1;
+		z += 6;
+	} else
+		return -1;
+	if (*z != '\0' || Y < 1970 || M < 1 || M > 12 || D < 1 || D > 31 ||
+	    h > 23 || m > 59 || sec > 60 || oh > 23 || om > 59)
+		return -1;
+	memset(&tm, 0, sizeof(tm));
+	tm.tm_year = Y - 1900;
+	tm.tm_mon = M - 1;
+	tm.tm_mday = D;
+	tm.tm_hour = h;
+	tm.tm_min = m;
+	tm.tm_sec = sec > 59 ? 59 : sec;
+	t = timegm(&tm);
+	if (t == (time_t)-1)
+		return -1;
+	return (long long)t - sign * (oh * 3600LL + om * 60LL);
+}
+
 /* addr_param - one ESMTP parameter KEY[=VAL] (VAL NULL when none). */
 static int
 addr_param(enum addr_kind kind, const char *key, const char *val,
     unsigned *seen, struct addr_path *p, struct addr_error *e)
 {
-	static const char *const known[] = { "SIZE", "BODY", "SMTPUTF8", "AUTH" };
+	static const char *const known[] = { "SIZE", "BODY", "SMTPUTF8", "AUTH",
+	    "HOLDFOR", "HOLDUNTIL" };
 	char ek[64];
 	size_t i, n;
 	unsigned bit;
@@ -271,6 +324,25 @@ addr_param(enum addr_kind kind, const char *key, const char *val,
 			return -1;
 		}
 		memcpy(p->auth, val, n + 1);
+		break;
+	case 4:		/* HOLDFOR=seconds (RFC 4865) */
+	case 5:		/* HOLDUNTIL=RFC 3339 date-time (RFC 4865) */
+		if (*seen & (i == 4 ? 1u << 5 : 1u << 4)) {
+			addr_fail(e, 501, "5.5.4", "HOLDFOR and HOLDUNTIL "
+			    "are mutually exclusive");
+			return -1;
+		}
+		if (i == 4) {
+			n = val ? strlen(val) : 0;
+			if (n == 0 || n > 9 || strspn(val, "0123456789") != n) {
+				addr_fail(e, 501, "5.5.4", "bad HOLDFOR value");
+				return -1;
+			}
+			p->hold_for = atoll(val);
+		} else if ((p->hold_until = addr_rfc3339(val)) < 0) {
+			addr_fail(e, 501, "5.5.4", "bad HOLDUNTIL value");
+			return -1;
+		}
 		break;
 	}
 	return 0;
@@ -347,6 +419,8 @@ addr_parse(const char *arg, enum addr_kind kind, int utf8_ok,
 
 	memset(p, 0, sizeof(*p));
 	p->size = -1;
+	p->hold_for = -1;
+	p->hold_until = -1;
 	s = arg;
 	while (*s == ' ')
 		s++;
@@ -533,41 +607,28 @@ addr_domain_is_local(const struct config *cfg, const char *domain)
 }
 
 /*
- * addr_local_name - the account name a local part (LEN bytes at LOCAL)
- * stands for: unquoted, lower-cased, into OUT.  1, or 0 when it cannot be
- * an account name.
+ * addr_lookup - 1 account NAME exists (copied to ACCOUNT_R) and, in
+ * per-domain mode (DOMAIN non-NULL), belongs to DOMAIN; 0; -2 error.
  */
 static int
-addr_local_name(const char *local, size_t len, char out[ACCOUNT_NAME_MAX + 1])
-{
-	const char *why;
-	size_t i, o = 0;
-
-	if (len >= 2 && local[0] == '"' && local[len - 1] == '"') {
-		local++;
-		len -= 2;
-	}
-	for (i = 0; i < len; i++) {
-		if (local[i] == '\\' && i + 1 < len)
-			i++;
-		if (o >= ACCOUNT_NAME_MAX)
-			return 0;
-		out[o++] = local[i];
-	}
-	out[o] = '\0';
-	str_lower(out);
-	return account_name_valid(out, &why);
-}
-
-/* addr_lookup - 1 account NAME exists (copied to ACCOUNT_R), 0, -2 error. */
-static int
-addr_lookup(struct store *s, const char *name,
-    char account_r[ACCOUNT_NAME_MAX + 1])
+addr_lookup(const struct config *cfg, struct store *s, const char *name,
+    const char *domain, char account_r[ACCOUNT_NAME_MAX + 1])
 {
 	struct account a;
+	const char *sd;
+	size_t len;
 	int r;
 
 	r = account_get(s, name, &a);
+	if (r == 1 && domain != NULL) {
+		/* an account without a domain is server.domain's; so are
+		 * address literals (this host) and bare local parts */
+		sd = config_str(cfg, "server.domain");
+		if (*domain == '\0' || addr_literal_core(domain, 1, &len) != NULL)
+			domain = sd;
+		if (!addr_domain_eq(a.domain[0] ? a.domain : sd, domain))
+			r = 0;
+	}
 	if (r == 1) {
 		/* account_get only finds valid names, which fit */
 		(void)str_copy(account_r, ACCOUNT_NAME_MAX + 1, a.name);
@@ -578,32 +639,94 @@ addr_lookup(struct store *s, const char *name,
 	return r == 0 ? 0 : -2;
 }
 
+enum addr_dest
+addr_resolve_rcpt(const struct config *cfg, struct store *s, const char *addr,
+    struct addr_rcpt *r)
+{
+	const struct alias_table *al = config_aliases(cfg);
+	char cur[ADDR_PATH_MAX + 1], real[ADDR_PATH_MAX + 1];
+	char local[ADDR_LOCAL_MAX + 1], name[ACCOUNT_NAME_MAX + 1];
+	const char *at, *domain, *adm, *why;
+	int depth, rw, res, role = 0, tried_admin = 0;
+	int per_domain = config_bool(cfg, "server.domain_mailboxes");
+
+	r->account[0] = '\0';
+	if (str_copy(r->addr, sizeof(r->addr), addr) == -1 ||
+	    str_copy(cur, sizeof(cur), addr) == -1)
+		return ADDR_DEST_NONE;
+	for (depth = 0; depth <= ALIAS_DEPTH_MAX; depth++) {
+		at = strrchr(cur, '@');
+		domain = at ? at + 1 : "";
+		if (at != NULL && !addr_domain_is_local(cfg, domain)) {
+			if (depth == 0)
+				return ADDR_DEST_FOREIGN;
+			/* an alias or admin_address outside: R->addr was
+			 * rewritten (alias.c refuses ",0" to a remote REAL) */
+			return ADDR_DEST_REMOTE;
+		}
+		if (alias_local_norm(cur, at ? (size_t)(at - cur) : strlen(cur),
+		    local, sizeof(local)) == -1)
+			return ADDR_DEST_NONE;
+		if (depth == 0)
+			role = strcmp(local, "postmaster") == 0 ||
+			    strcmp(local, "abuse") == 0;
+		/* 1. exact alias */
+		if (at != NULL && alias_lookup(al, local, domain, 0, real,
+		    sizeof(real), &rw) == 1)
+			goto follow;
+		/* 2. the account */
+		if (str_copy(name, sizeof(name), local) == 0 &&
+		    account_name_valid(name, &why)) {
+			res = addr_lookup(cfg, s, name, per_domain ? domain : NULL,
+			    r->account);
+			if (res != 0)
+				return res == 1 ? ADDR_DEST_LOCAL : ADDR_DEST_ERROR;
+		}
+		/* 3. the catch-all (its own mailbox ends the chain) */
+		if (at != NULL && alias_lookup(al, local, domain, 1, real,
+		    sizeof(real), &rw) == 1 && strcasecmp(real, cur) != 0)
+			goto follow;
+		/* 4. postmaster and abuse: see addr.h */
+		if (role && !tried_admin) {
+			tried_admin = 1;
+			adm = config_str(cfg, "server.admin_address");
+			if (*adm != '\0' && str_copy(real, sizeof(real), adm) == 0) {
+				rw = strrchr(adm, '@') != NULL &&
+				    !addr_domain_is_local(cfg, addr_domain_of(adm));
+				goto follow;
+			}
+		}
+		break;
+follow:
+		if (rw)
+			memcpy(r->addr, real, sizeof(real));
+		memcpy(cur, real, sizeof(real));
+	}
+	if (role) {
+		res = addr_lookup(cfg, s, "postmaster", NULL, r->account);
+		if (res != 0)
+			return res == 1 ? ADDR_DEST_LOCAL : ADDR_DEST_ERROR;
+	}
+	return ADDR_DEST_NONE;
+}
+
 int
 addr_resolve_local(const struct config *cfg, struct store *s, const char *addr,
     char account_r[ACCOUNT_NAME_MAX + 1])
 {
-	char name[ACCOUNT_NAME_MAX + 1], admin[ACCOUNT_NAME_MAX + 1];
-	const char *at, *adm, *aat;
-	int r;
+	struct addr_rcpt r;
 
 	account_r[0] = '\0';
-	at = strrchr(addr, '@');
-	if (at != NULL && !addr_domain_is_local(cfg, at + 1))
+	switch (addr_resolve_rcpt(cfg, s, addr, &r)) {
+	case ADDR_DEST_LOCAL:
+		memcpy(account_r, r.account, ACCOUNT_NAME_MAX + 1);
+		return 1;
+	case ADDR_DEST_NONE:
+		return 0;
+	case ADDR_DEST_FOREIGN:
+	case ADDR_DEST_REMOTE:
 		return -1;
-	if (!addr_local_name(addr, at ? (size_t)(at - addr) : strlen(addr), name))
-		return 0;
-	r = addr_lookup(s, name, account_r);
-	if (r != 0 || (strcmp(name, "postmaster") != 0 &&
-	    strcmp(name, "abuse") != 0))
-		return r;
-	/* role mailboxes (RFC 5321 §4.5.1, RFC 2142): see addr.h */
-	adm = config_str(cfg, "server.admin_address");
-	aat = strrchr(adm, '@');
-	if (*adm != '\0' && (aat == NULL || addr_domain_is_local(cfg, aat + 1)) &&
-	    addr_local_name(adm, aat ? (size_t)(aat - adm) : strlen(adm), admin) &&
-	    (r = addr_lookup(s, admin, account_r)) != 0)
-		return r;
-	if (strcmp(name, "postmaster") == 0)
-		return 0;
-	return addr_lookup(s, "postmaster", account_r);
+	default:
+		return -2;
+	}
 }

@@ -56,6 +56,8 @@ struct addr_path {
 	int	body;				/* enum addr_body */
 	int	smtputf8;			/* SMTPUTF8 given */
 	char	auth[ADDR_AUTH_MAX + 1];	/* AUTH= value as sent, "" absent */
+	long long hold_for;			/* HOLDFOR= seconds (RFC 4865), -1 absent */
+	long long hold_until;			/* HOLDUNTIL= as unix seconds, -1 absent */
 };
 
 /*
@@ -86,7 +88,8 @@ struct addr_error {
  *   555 5.5.4  unknown parameter, or a MAIL-only parameter on RCPT
  *
  * Accepted parameters (MAIL only): SIZE=digits, BODY=7BIT|8BITMIME,
- * SMTPUTF8, AUTH=xtext.  RCPT takes none (DSN is not offered).
+ * SMTPUTF8, AUTH=xtext, HOLDFOR=seconds | HOLDUNTIL=RFC 3339 date-time
+ * (RFC 4865 FUTURERELEASE; one of the two; limits are the caller's).  RCPT takes none (DSN is not offered).
  */
 int	addr_parse(const char *arg, enum addr_kind kind, int utf8_ok,
 	    struct addr_path *p, struct addr_error *e);
@@ -101,26 +104,54 @@ int	addr_parse(const char *arg, enum addr_kind kind, int utf8_ok,
 int	addr_domain_is_local(const struct config *cfg, const char *domain);
 
 /*
- * addr_resolve_local - which account ADDR ("local@domain" as parsed, or a
- * bare local part such as RCPT TO:<postmaster>, taken as local) names.  The
- * local part is unquoted and lower-cased.
+ * addr_resolve_rcpt - where mail for the recipient ADDR ("local@domain" as
+ * parsed, or a bare local part such as RCPT TO:<postmaster>, taken as
+ * local) goes.  The local part is unquoted and lower-cased.  *R is filled:
+ * R->addr is the envelope recipient to store (ADDR, or the alias's real
+ * address when the alias rewrites it, alias.h), R->account the account.
  *
- *   1   the domain is local and the account exists: its name in ACCOUNT_R
- *   0   the domain is local, no such account (or the local part cannot be
- *       an account name)
- *  -1   the domain is not local
+ * A recipient in a local domain resolves in this order:
+ *   1. an exact alias (alias.dat): its real address is resolved again;
+ *   2. the account: in the default shared mode (Wiz98, SEEDS §4.1) the
+ *      account named by the local part, whatever the local domain; with
+ *      server.domain_mailboxes = 1 (E-Post per-domain mailboxes, §4.3)
+ *      only an account whose domain field (yubinctl account add
+ *      NAME@DOMAIN) is that domain; an account with no domain stands for
+ *      server.domain, and address literals count as server.domain;
+ *   3. the domain's catch-all alias ("*@domain");
+ *   4. for "postmaster" and "abuse" (any case; a bare "postmaster" is
+ *      local by RFC 5321 §4.5.1, RFC 2142): server.admin_address, resolved
+ *      like a recipient: a local account, or, when it is outside the local
+ *      domains, the recipient is rewritten to it and goes out (REMOTE);
+ *      then the account "postmaster" (for abuse), then nobody.
+ * At most ALIAS_DEPTH_MAX alias steps are followed (loops are refused at
+ * load time); past that, nobody.
+ */
+enum addr_dest {
+	ADDR_DEST_ERROR = -2,	/* store error */
+	ADDR_DEST_FOREIGN = -1,	/* not a local domain: relaying */
+	ADDR_DEST_NONE = 0,	/* local domain, nobody (550) */
+	ADDR_DEST_LOCAL = 1,	/* R->account; R->addr the recipient */
+	ADDR_DEST_REMOTE = 2,	/* local address sent out: R->addr (rewritten) */
+};
+
+struct addr_rcpt {
+	char	addr[ADDR_PATH_MAX + 1];
+	char	account[ACCOUNT_NAME_MAX + 1];	/* "" unless ADDR_DEST_LOCAL */
+};
+
+enum addr_dest addr_resolve_rcpt(const struct config *cfg, struct store *s,
+	    const char *addr, struct addr_rcpt *r);
+
+/*
+ * addr_resolve_local - which account ADDR names, by addr_resolve_rcpt:
+ *
+ *   1   ADDR_DEST_LOCAL: the account's name in ACCOUNT_R
+ *   0   ADDR_DEST_NONE: the domain is local, nobody (or the local part
+ *       cannot be an account name)
+ *  -1   ADDR_DEST_FOREIGN or ADDR_DEST_REMOTE: not local, or an alias (or
+ *       postmaster's external server.admin_address) sends it out
  *  -2   store error
- *
- * "postmaster" and "abuse" (any case; a bare "postmaster" without domain is
- * local by RFC 5321 §4.5.1) resolve in this order:
- *   a. the account of that name, if it exists;
- *   b. else the account named by the local part of server.admin_address,
- *      when that address is in a local domain (or has none) and the
- *      account exists;
- *   c. else the account "postmaster", if it exists;
- *   d. else 0: nobody can read the mail, so it is refused with 550 rather
- *      than accepted into a void.  A non-local server.admin_address is not
- *      followed here (forwarding is the queue's business, later issue).
  */
 int	addr_resolve_local(const struct config *cfg, struct store *s,
 	    const char *addr, char account_r[ACCOUNT_NAME_MAX + 1]);

@@ -34,6 +34,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "alias.h"
 #include "buf.h"
 #include "config.h"
 #include "log.h"
@@ -112,6 +113,8 @@ static const struct cfg_key cfg_keys[] = {
 	{ .section = "server", .name = "domain", .type = CFG_STRING, .def = "localhost" },
 	{ .section = "server", .name = "alias", .type = CFG_LIST, .def = "" },
 	{ .section = "server", .name = "admin_address", .type = CFG_STRING, .def = "" },
+	{ .section = "server", .name = "domain_mailboxes", .type = CFG_BOOL,
+	    .def = "0" },		/* 1: E-Post per-domain accounts (addr.h) */
 	{ .section = "server", .name = "plugins", .type = CFG_LIST, .def = "" },
 	{ .section = "server", .name = "plugin_dir", .type = CFG_PATH, .def = PLUGINDIR },
 	{ .section = "server", .name = "tls_cert", .type = CFG_PATH, .def = "" },
@@ -242,6 +245,13 @@ static const struct cfg_key cfg_keys[] = {
 	{ .section = "queue", .name = "delivery_workers", .type = CFG_INT, .def = "4",
 	    .min = 1, .max = 200 },
 	{ .section = "queue", .name = "smarthost", .type = CFG_STRING, .def = "" },
+	{ .section = "queue", .name = "smarthost_tls", .type = CFG_STRING, .def = "may" },	/* none|may|encrypt|verify */
+	{ .section = "queue", .name = "smarthost_auth", .type = CFG_STRING, .def = "" },	/* USER:PASSWORD */
+	{ .section = "queue", .name = "destination_concurrency", .type = CFG_INT,
+	    .def = "2", .min = 1, .max = 100 },				/* agents per destination */
+	{ .section = "queue", .name = "max_hold", .type = CFG_DURATION, .def = "7d",
+	    .unit = SEC, .min = 0, .max = CFG_DUR_MAX },			/* FUTURERELEASE limit */
+	{ .section = "queue", .name = "bounce_headers_max", .type = CFG_SIZE, .def = "64K" },
 	{ .section = "queue", .name = "remote_port", .type = CFG_PORT, .def = "25" },
 	{ .section = "queue", .name = "forward_all_to_gateway", .type = CFG_BOOL, .def = "0" },
 	{ .section = "queue", .name = "send_error_copy_to_admin", .type = CFG_BOOL,
@@ -286,6 +296,7 @@ struct config {
 	size_t		 nplugin;
 	struct cfg_ix	 ix[2 * CFG_NKEYS];	/* sorted by section, then name */
 	size_t		 nix;
+	struct alias_table *aliases;	/* CONFDIR/alias.dat; shared by copies */
 };
 
 /* Where a value came from, for error messages. */
@@ -1414,6 +1425,10 @@ config_load(struct config **cfg_r, const char *path,
 		cfg_check(cfg, errs);
 		cfg_paths(cfg, errs);
 	}
+	/* alias.dat belongs to the configuration: checked by -t, swapped
+	 * with it on reload (alias.h); not read on compiled-in defaults */
+	if (errlist_count(errs) == nerr && path != NULL)
+		(void)alias_load(cfg, &cfg->aliases, errs);
 	if (errlist_count(errs) != nerr) {
 		config_free(&cfg);
 		return -1;
@@ -1440,6 +1455,7 @@ config_free(struct config **cfgp)
 	free(cfg->file);
 	free(cfg->confdir);
 	free(cfg->home);
+	alias_free(&cfg->aliases);
 	free(cfg);
 	*cfgp = NULL;
 }
@@ -1457,6 +1473,7 @@ cfg_dup(const struct config *base)
 	cfg->confdir = base->confdir ? xstrdup(base->confdir) : NULL;
 	cfg->home = base->home ? xstrdup(base->home) : NULL;
 	cfg->nofile = base->nofile;
+	cfg->aliases = alias_ref(base->aliases);
 	for (i = 0; i < CFG_NKEYS; i++) {
 		cfg_val_copy(&cfg->val[i], &base->val[i]);
 		cfg_val_copy(&cfg->def[i], &base->def[i]);
@@ -1581,6 +1598,12 @@ const char *
 config_confdir(const struct config *cfg)
 {
 	return cfg->confdir;
+}
+
+const struct alias_table *
+config_aliases(const struct config *cfg)
+{
+	return cfg->aliases;
 }
 
 const char *

@@ -55,6 +55,10 @@ void	config_free(struct config **cfg);
 const char *config_file(const struct config *cfg);
 /* config_confdir - folder holding the config file (CONFDIR), else ".". */
 const char *config_confdir(const struct config *cfg);
+/* config_aliases - the alias table loaded with CFG (CONFDIR/alias.dat, see
+ * alias.h); NULL on compiled-in defaults.  Borrowed: lives as long as CFG. */
+struct alias_table;
+const struct alias_table *config_aliases(const struct config *cfg);
 /* config_home - server.home made absolute at load time. */
 const char *config_home(const struct config *cfg);
 

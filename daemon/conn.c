@@ -134,6 +134,45 @@ conn_tls_accept(struct conn *c, SSL_CTX *ctx, const char **why_r)
 	}
 }
 
+int
+conn_tls_connect(struct conn *c, SSL_CTX *ctx, const char *servername,
+    const char **why_r)
+{
+	int r, e;
+
+	c->ssl = SSL_new(ctx);
+	if (c->ssl == NULL || SSL_set_fd(c->ssl, c->fd) != 1) {
+		*why_r = "cannot create TLS session";
+		return -1;
+	}
+	if (servername && *servername && servername[0] != '[') {
+		SSL_set_tlsext_host_name(c->ssl, servername);
+		if (SSL_get_verify_mode(c->ssl) & SSL_VERIFY_PEER)
+			SSL_set1_host(c->ssl, servername);
+	}
+	for (;;) {
+		ERR_clear_error();
+		r = SSL_connect(c->ssl);
+		if (r == 1)
+			return 0;
+		e = SSL_get_error(c->ssl, r);
+		if (e == SSL_ERROR_WANT_READ || e == SSL_ERROR_WANT_WRITE) {
+			if (conn_wait(c, e == SSL_ERROR_WANT_READ ? POLLIN : POLLOUT,
+			    conn_tmo(c)) <= 0) {
+				*why_r = "TLS handshake timed out";
+				break;
+			}
+			continue;
+		}
+		*why_r = SSL_get_verify_result(c->ssl) != X509_V_OK ?
+		    "TLS certificate verification failed" : "TLS handshake failed";
+		break;
+	}
+	SSL_free(c->ssl);
+	c->ssl = NULL;
+	return -1;
+}
+
 const char *
 conn_tls_info(const struct conn *c)
 {

@@ -52,6 +52,11 @@ void	conn_close(struct conn *c);
 /* conn_tls_accept - server-side TLS handshake on C.  0, or -1 (logged by
  * the caller; *why_r static). */
 int	conn_tls_accept(struct conn *c, SSL_CTX *ctx, const char **why_r);
+/* conn_tls_connect - client-side TLS handshake on C (outbound SMTP);
+ * SERVERNAME (may be NULL) goes into SNI and, when CTX verifies, is checked
+ * against the certificate.  0, or -1 with *why_r static. */
+int	conn_tls_connect(struct conn *c, SSL_CTX *ctx, const char *servername,
+	    const char **why_r);
 /* conn_tls_info - "TLSv1.3 TLS_AES_256_GCM_SHA384" or "" (static). */
 const char *conn_tls_info(const struct conn *c);
 

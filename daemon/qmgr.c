@@ -6,6 +6,7 @@
 #include <ctype.h>
 #include <dirent.h>
 #include <errno.h>
+#include <fcntl.h>
 #include <limits.h>
 #include <poll.h>
 #include <signal.h>
@@ -15,15 +16,20 @@
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/un.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
+#include "addr.h"
+#include "bounce.h"
 #include "config.h"
+#include "delivery.h"
 #include "log.h"
 #include "maildir.h"
 #include "paths.h"
 #include "plugin.h"
 #include "qmgr.h"
 #include "queue.h"
+#include "route.h"
 #include "store.h"
 #include "usage.h"
 #include "util.h"
@@ -40,11 +46,56 @@ qmgr_on_term(int sig)
 	qmgr_stop = 1;
 }
 
+/*
+ * Remote delivery.  The queue manager forks one delivery agent (delivery.c)
+ * per (message, destination): every due remote recipient of the message
+ * whose route has the same key (gateway host, or the domain for MX) goes in
+ * one SMTP transaction.  At most queue.delivery_workers agents run at once,
+ * and at most queue.destination_concurrency per destination; what does not
+ * fit waits until an agent ends.  An agent reports each recipient on a pipe
+ * (struct dlv_msg, fixed layout); the queue manager alone writes the
+ * envelope: state, attempts, next_try, last_error ("RELAY\tREPLY").
+ *
+ * Retry: a 4xx reply is retried queue.retry_count_rejected times; a host
+ * that cannot be reached for queue.retry_period_no_response; a connection
+ * that fails after connect for queue.retry_period_line_error; everything
+ * ends after smtp.resend_timeout.  The wait is queue.retry_interval,
+ * doubling with each attempt (up to QMGR_RETRY_MAX) unless
+ * queue.keep_retry_interval.  5xx, null MX and unknown domains bounce at
+ * once.  The schedule lives in the envelope (LMDB), so it survives
+ * restarts; results of an agent killed with the queue manager are lost and
+ * that attempt is made again (SMTP's at-least-once).
+ */
+#define QMGR_JOBS_MAX	200	/* = the ceiling of queue.delivery_workers */
+#define QMGR_STOP_WAIT	10000	/* ms given to running agents at stop */
+
+struct job {
+	pid_t		 pid;
+	int		 fd;
+	char		 qid[QUEUE_ID_LEN + 1];
+	struct route_dest dest;
+	size_t		*idx;
+	size_t		 n;
+	struct dlv_msg	*res;		/* per recipient */
+	int		*got;
+	struct dns_mx	 mx[DNS_MX_MAX];	/* reported for the cache */
+	size_t		 nmx;
+	unsigned char	 in[sizeof(struct dlv_msg)];
+	size_t		 inlen;
+	int		 bad;		/* malformed report: agent killed */
+};
+
 struct qmgr {
 	const struct config	*cfg;
 	struct store		*store;
 	const char		*home;
 	long long		 next_scan;
+	struct routes		*routes;
+	struct job		 jobs[QMGR_JOBS_MAX];
+	size_t			 njobs;
+	int			 blocked;	/* a job waited for a free agent */
+	int			 notify_fd;
+	int			 forward_all;	/* queue.forward_all_to_gateway */
 };
 
 static int
@@ -161,8 +212,12 @@ qmgr_deliver_local(struct qmgr *q, const struct envelope *env, size_t idx,
 #define QMGR_BATCH	64
 #define QMGR_DIRS_MAX	QMGR_BATCH	/* distinct Maildirs per batch */
 
+#define QMGR_FAILED_MAX	256	/* failures bounced per entry and batch */
+
 struct entry {
 	struct envelope	 env;
+	size_t		 failed[QMGR_FAILED_MAX];	/* refused local recipients */
+	size_t		 nfailed;
 	int		 changed;	/* envelope must be rewritten */
 	int		 finished;	/* every recipient done or failed */
 	long long	 stored_count;	/* per account usage is added in txn */
@@ -221,6 +276,473 @@ batch_use(struct batch *b, const char *account, long long bytes)
 	b->nuse++;
 }
 
+/* The work list: queue ids waiting for a batch, without duplicates. */
+#define QMGR_PENDING_MAX	100000	/* ids held in memory; the rest wait for a scan */
+
+struct pending {
+	char	**ids;
+	size_t	  n;
+	int	  overflow;	/* some were dropped: scan again */
+};
+
+static void
+pending_add(struct pending *p, const char *id)
+{
+	size_t i, from;
+
+	/* recent additions are the likely duplicates */
+	from = p->n > 256 ? p->n - 256 : 0;
+	for (i = from; i < p->n; i++)
+		if (strcmp(p->ids[i], id) == 0)
+			return;
+	if (p->n == QMGR_PENDING_MAX) {
+		p->overflow = 1;
+		return;
+	}
+	p->ids = xrealloc(p->ids, (p->n + 1) * sizeof(*p->ids));
+	p->ids[p->n++] = xstrdup(id);
+}
+
+
+/* qmgr_inflight - 1 when recipient IDX of QID is with an agent. */
+static int
+qmgr_inflight(const struct qmgr *q, const char *qid, size_t idx)
+{
+	size_t i, k;
+
+	for (i = 0; i < q->njobs; i++) {
+		if (strcmp(q->jobs[i].qid, qid) != 0)
+			continue;
+		for (k = 0; k < q->jobs[i].n; k++)
+			if (q->jobs[i].idx[k] == idx)
+				return 1;
+	}
+	return 0;
+}
+
+static size_t
+qmgr_dest_count(const struct qmgr *q, const char *key)
+{
+	size_t i, n = 0;
+
+	for (i = 0; i < q->njobs; i++)
+		if (strcmp(q->jobs[i].dest.key, key) == 0)
+			n++;
+	return n;
+}
+
+/* qmgr_mx_cached - the MX cache entry of DOMAIN into J (nmx 0: none). */
+static void
+qmgr_mx_cached(struct qmgr *q, const char *domain, struct dlv_job *j)
+{
+	struct buf val;
+	char *key, *text, *p, *line;
+
+	j->nmx = 0;
+	if (config_int(q->cfg, "queue.mx_cache_ttl") <= 0)
+		return;
+	key = xasprintf("mx/%s", domain);
+	buf_init(&val, 0);
+	if (store_get(q->store, STORE_META, key, strlen(key), &val) == 1) {
+		text = xstrndup(val.data, val.len);
+		for (p = text; (line = strsep(&p, "\n")) != NULL &&
+		    j->nmx < DNS_MX_MAX;) {
+			int pref, n = 0;
+
+			if (sscanf(line, "%d %n", &pref, &n) != 1 || n == 0 ||
+			    str_copy(j->mx[j->nmx].name, sizeof(j->mx[0].name),
+			    line + n) == -1 || line[n] == '\0')
+				continue;
+			j->mx[j->nmx++].pref = pref;
+		}
+		free(text);
+	}
+	buf_free(&val);
+	free(key);
+}
+
+/* qmgr_fork_job - start an agent for ENV's recipients IDX[0..N) to D. */
+static void
+qmgr_fork_job(struct qmgr *q, const struct envelope *env, const char *qpath,
+    const struct route_dest *d, const size_t *idx, size_t n)
+{
+	struct dlv_job j;
+	struct job *jb;
+	struct sigaction sa;
+	const char *helo = config_str(q->cfg, "smtp.hostname");
+	size_t i;
+	pid_t pid;
+	int p[2];
+
+	if (pipe2(p, O_CLOEXEC) == -1) {
+		log_err("%s: pipe: %s", env->id, strerror(errno));
+		q->blocked = 1;
+		return;
+	}
+	memset(&j, 0, sizeof(j));
+	j.qid = env->id;
+	j.qpath = qpath;
+	j.sender = env->sender;
+	j.helo = *helo ? helo : config_str(q->cfg, "server.domain");
+	j.resolver = config_str(q->cfg, "server.resolver");
+	j.size_crlf = env->size_crlf;
+	j.body_8bit = env->body_8bit;
+	j.smtputf8 = env->smtputf8;
+	j.dest = *d;
+	if (d->kind == ROUTE_MX)
+		qmgr_mx_cached(q, d->host, &j);
+	j.n = n;
+	j.idx = (size_t *)idx;
+	j.rcpts = xcalloc(n, sizeof(*j.rcpts));
+	for (i = 0; i < n; i++)
+		j.rcpts[i] = env->rcpt[idx[i]].addr;
+	pid = fork();
+	if (pid == -1) {
+		log_err("%s: fork: %s", env->id, strerror(errno));
+		close(p[0]);
+		close(p[1]);
+		free(j.rcpts);
+		q->blocked = 1;
+		return;
+	}
+	if (pid == 0) {
+		memset(&sa, 0, sizeof(sa));
+		sa.sa_handler = SIG_DFL;
+		sigaction(SIGTERM, &sa, NULL);
+		sigaction(SIGINT, &sa, NULL);
+		close(p[0]);
+		delivery_run(&j, p[1]);
+		_exit(0);
+	}
+	close(p[1]);
+	free(j.rcpts);
+	jb = &q->jobs[q->njobs++];
+	memset(jb, 0, sizeof(*jb));
+	jb->pid = pid;
+	jb->fd = p[0];
+	memcpy(jb->qid, env->id, sizeof(jb->qid));
+	jb->dest = *d;
+	jb->n = n;
+	jb->idx = xcalloc(n, sizeof(*jb->idx));
+	memcpy(jb->idx, idx, n * sizeof(*idx));
+	jb->res = xcalloc(n, sizeof(*jb->res));
+	jb->got = xcalloc(n, sizeof(*jb->got));
+}
+
+/*
+ * qmgr_dispatch - hand ENV's due remote recipients to agents, one per
+ * destination, within the concurrency limits.
+ */
+static void
+qmgr_dispatch(struct qmgr *q, const struct envelope *env, const char *qpath)
+{
+	long long now = time_now();
+	size_t workers = (size_t)config_int(q->cfg, "queue.delivery_workers");
+	size_t perdest = (size_t)config_int(q->cfg, "queue.destination_concurrency");
+	struct route_dest *dests, d;
+	size_t *group, i, k, n, ng;
+	int *taken;
+
+	if (workers > QMGR_JOBS_MAX)
+		workers = QMGR_JOBS_MAX;
+	dests = xcalloc(env->nrcpt, sizeof(*dests));
+	taken = xcalloc(env->nrcpt, sizeof(*taken));
+	group = xcalloc(env->nrcpt, sizeof(*group));
+	for (i = 0; i < env->nrcpt; i++) {
+		const struct env_rcpt *rc = &env->rcpt[i];
+
+		if (rc->state != RCPT_PENDING || rc->next_try > now ||
+		    (rc->account != NULL && !q->forward_all) ||
+		    qmgr_inflight(q, env->id, i)) {
+			taken[i] = 1;
+			continue;
+		}
+		route_for(q->cfg, q->routes, addr_domain_of(rc->addr), &dests[i]);
+	}
+	for (i = 0; i < env->nrcpt; i++) {
+		if (taken[i])
+			continue;
+		d = dests[i];
+		ng = 0;
+		for (k = i; k < env->nrcpt; k++)
+			if (!taken[k] && strcmp(dests[k].key, d.key) == 0) {
+				group[ng++] = k;
+				taken[k] = 1;
+			}
+		if (q->njobs >= workers || qmgr_dest_count(q, d.key) >= perdest) {
+			q->blocked = 1;
+			continue;
+		}
+		for (n = 0; n < ng; n += k) {
+			/* RFC 5321 §4.5.3.1.8: 100 recipients per transaction */
+			k = ng - n > 100 ? 100 : ng - n;
+			if (q->njobs >= workers) {
+				q->blocked = 1;
+				break;
+			}
+			qmgr_fork_job(q, env, qpath, &d, group + n, k);
+		}
+	}
+	for (i = 0; i < env->nrcpt; i++)
+		explicit_bzero(dests[i].pass, sizeof(dests[i].pass));
+	free(dests);
+	free(taken);
+	free(group);
+}
+
+static const char *const qmgr_cls_names[] = {
+	"sent", "bounced", "deferred", "deferred", "deferred",
+};
+
+/* qmgr_retry_delay - the wait after ATTEMPTS failures. */
+static long long
+qmgr_retry_delay(const struct qmgr *q, int attempts)
+{
+	long long delay = config_int(q->cfg, "queue.retry_interval");
+
+	if (!config_bool(q->cfg, "queue.keep_retry_interval") && attempts > 1)
+		delay <<= attempts - 1 < 12 ? attempts - 1 : 12;
+	if (delay > QMGR_RETRY_MAX)
+		delay = QMGR_RETRY_MAX;
+	return delay < 1 ? 1 : delay;
+}
+
+/*
+ * qmgr_delay_warn - one RFC 3464 "delayed" report to ENV's sender once the
+ * message has waited queue.delay_warning_time (from its arrival, or its
+ * FUTURERELEASE time) with remote recipients pending.  Once per message:
+ * STORE_META "dw/ID" records it (expiring when the message must be gone).
+ * Never to <> (bounce_send refuses).
+ */
+static void
+qmgr_delay_warn(struct qmgr *q, const struct envelope *env, const char *qpath,
+    long long now)
+{
+	long long dwt = config_int(q->cfg, "queue.delay_warning_time");
+	long long since = env->release_at > env->arrival ? env->release_at :
+	    env->arrival;
+	size_t *idx, n = 0, i;
+	struct buf v;
+	char *key;
+	int r;
+
+	if (dwt <= 0 || now - since < dwt || env->sender[0] == '\0')
+		return;
+	key = xasprintf("dw/%s", env->id);
+	buf_init(&v, 0);
+	r = store_get(q->store, STORE_META, key, strlen(key), &v);
+	buf_free(&v);
+	if (r != 0) {		/* warned already, or cannot tell: not twice */
+		free(key);
+		return;
+	}
+	idx = xcalloc(env->nrcpt, sizeof(*idx));
+	for (i = 0; i < env->nrcpt; i++)
+		if (env->rcpt[i].state == RCPT_PENDING &&
+		    env->rcpt[i].account == NULL)
+			idx[n++] = i;
+	if (n > 0 && bounce_send(q->cfg, q->store, env, qpath, idx, n, 1) == 0 &&
+	    store_put(q->store, STORE_META, key, strlen(key), "1", 1, since +
+	    config_int(q->cfg, "smtp.resend_timeout") + 86400) == -1)
+		log_warn("%s: cannot record the delay warning", env->id);
+	free(idx);
+	free(key);
+}
+
+/* qmgr_job_apply - record JB's outcomes in its envelope; bounce, keep dead
+ * mail and remove the entry when nothing is left to do. */
+static void
+qmgr_job_apply(struct qmgr *q, struct job *jb)
+{
+	struct envelope env;
+	char qpath[PATH_MAX];
+	size_t *failed, nfailed = 0, k, i, left = 0, anyfail = 0;
+	long long now = time_now(), age;
+	int r;
+
+	r = queue_get(q->store, jb->qid, &env);
+	if (r != 1) {
+		if (r == 0)
+			log_info("%s: removed while being delivered", jb->qid);
+		return;
+	}
+	if (queue_path(q->home, env.id, qpath, sizeof(qpath)) == -1) {
+		envelope_clear(&env);
+		return;
+	}
+	age = now - env.arrival;
+	failed = xcalloc(jb->n, sizeof(*failed));
+	for (k = 0; k < jb->n; k++) {
+		struct env_rcpt *rc;
+		struct dlv_msg *m = &jb->res[k];
+		const char *why = "";
+		int cls, expired = 0;
+
+		if (jb->idx[k] >= env.nrcpt)
+			continue;
+		rc = &env.rcpt[jb->idx[k]];
+		if (rc->state != RCPT_PENDING)
+			continue;
+		if (!jb->got[k]) {
+			memset(m, 0, sizeof(*m));
+			m->cls = DLV_C_LINE_ERROR;
+			snprintf(m->text, sizeof(m->text), "451 4.3.0 the delivery "
+			    "agent ended without a report");
+		}
+		cls = (int)m->cls;
+		free(rc->last_error);
+		rc->last_error = m->relay[0] ? xasprintf("%s\t%s", m->relay, m->text) :
+		    xstrdup(m->text);
+		if (cls != DLV_C_SENT && cls != DLV_C_PERM) {
+			rc->attempts++;
+			if (cls == DLV_C_TEMP && rc->attempts >
+			    config_int(q->cfg, "queue.retry_count_rejected")) {
+				expired = 1;
+				why = "retry count exhausted";
+			} else if (cls == DLV_C_NO_RESPONSE && age >=
+			    config_int(q->cfg, "queue.retry_period_no_response")) {
+				expired = 1;
+				why = "no response for too long";
+			} else if (cls == DLV_C_LINE_ERROR && age >=
+			    config_int(q->cfg, "queue.retry_period_line_error")) {
+				expired = 1;
+				why = "line errors for too long";
+			} else if (age >= config_int(q->cfg, "smtp.resend_timeout")) {
+				expired = 1;
+				why = "resend timeout";
+			}
+		}
+		if (cls == DLV_C_SENT)
+			rc->state = RCPT_DONE;
+		else if (cls == DLV_C_PERM || expired) {
+			rc->state = RCPT_FAILED;
+			failed[nfailed++] = jb->idx[k];
+		} else {
+			rc->next_try = now + qmgr_retry_delay(q, rc->attempts);
+			if (rc->next_try < q->next_scan)
+				q->next_scan = rc->next_try;
+		}
+		log_info("%s: to=<%s> relay=%s status=%s (%s)%s%s%s delay=%llds "
+		    "attempts=%d", env.id, rc->addr, m->relay[0] ? m->relay : "none",
+		    expired ? "bounced" : cls <= DLV_C_LINE_ERROR ?
+		    qmgr_cls_names[cls] : "?", m->text, expired ? " (" : "", why,
+		    expired ? ")" : "", age, rc->attempts);
+	}
+	for (i = 0; i < env.nrcpt; i++) {
+		if (env.rcpt[i].state == RCPT_PENDING)
+			left++;
+		else if (env.rcpt[i].state == RCPT_FAILED)
+			anyfail++;
+	}
+	if (nfailed > 0)
+		(void)bounce_send(q->cfg, q->store, &env, qpath, failed, nfailed, 0);
+	if (left > 0)
+		qmgr_delay_warn(q, &env, qpath, now);
+	if (left == 0) {
+		if (anyfail)
+			(void)bounce_deadmail(q->cfg, &env, qpath);
+		if (queue_remove(q->store, q->home, env.id) == -1)
+			log_err("%s: cannot remove the queue entry", env.id);
+		else
+			log_info("%s: removed", env.id);
+	} else if (queue_update(q->store, &env) == -1)
+		log_err("%s: cannot record the delivery results; they will be "
+		    "repeated", env.id);
+	/* the MX cache: hosts of a domain that took mail */
+	if (jb->nmx > 0 && config_int(q->cfg, "queue.mx_cache_ttl") > 0) {
+		struct buf v;
+		char *key = xasprintf("mx/%s", jb->dest.host);
+
+		buf_init(&v, 0);
+		for (i = 0; i < jb->nmx; i++)
+			buf_printf(&v, "%d %s\n", jb->mx[i].pref, jb->mx[i].name);
+		if (store_put(q->store, STORE_META, key, strlen(key), v.data, v.len,
+		    now + config_int(q->cfg, "queue.mx_cache_ttl")) == -1)
+			log_warn("%s: cannot cache the MX of %s", env.id, jb->dest.host);
+		buf_free(&v);
+		free(key);
+	}
+	free(failed);
+	envelope_clear(&env);
+}
+
+/* qmgr_job_read - take JB's reports.  1 when the agent has finished. */
+static int
+qmgr_job_read(struct job *jb)
+{
+	ssize_t n;
+	size_t k;
+
+	for (;;) {
+		n = read(jb->fd, jb->in + jb->inlen, sizeof(jb->in) - jb->inlen);
+		if (n == -1 && errno == EINTR)
+			continue;
+		if (n == -1 && errno == EAGAIN)
+			return 0;
+		if (n <= 0)
+			return 1;
+		jb->inlen += (size_t)n;
+		if (jb->inlen < sizeof(jb->in))
+			continue;
+		jb->inlen = 0;
+		{
+			struct dlv_msg m;
+
+			memcpy(&m, jb->in, sizeof(m));
+			m.relay[sizeof(m.relay) - 1] = '\0';
+			m.text[sizeof(m.text) - 1] = '\0';
+			if (m.version != DLV_PROTO_VERSION || (m.type != DLV_MSG_RCPT &&
+			    m.type != DLV_MSG_MX) || m.cls > DLV_C_LINE_ERROR) {
+				log_err("%s: malformed report from delivery agent %ld",
+				    jb->qid, (long)jb->pid);
+				jb->bad = 1;
+				kill(jb->pid, SIGKILL);
+				return 1;
+			}
+			if (m.type == DLV_MSG_MX) {
+				if (jb->nmx < DNS_MX_MAX) {
+					str_copy(jb->mx[jb->nmx].name,
+					    sizeof(jb->mx[0].name), m.relay);
+					jb->mx[jb->nmx++].pref = m.pref;
+				}
+				continue;
+			}
+			for (k = 0; k < jb->n; k++)
+				if (jb->idx[k] == m.idx && !jb->got[k]) {
+					jb->res[k] = m;
+					jb->got[k] = 1;
+					break;
+				}
+		}
+	}
+}
+
+/* qmgr_job_end - reap JB's agent, apply its reports, free its slot. */
+static void
+qmgr_job_end(struct qmgr *q, size_t i, struct pending *work)
+{
+	struct job *jb = &q->jobs[i];
+	int st;
+
+	close(jb->fd);
+	while (waitpid(jb->pid, &st, 0) == -1 && errno == EINTR)
+		;
+	if (WIFSIGNALED(st) && WTERMSIG(st) != SIGKILL)
+		log_err("%s: delivery agent %ld killed by signal %d", jb->qid,
+		    (long)jb->pid, WTERMSIG(st));
+	qmgr_job_apply(q, jb);
+	pending_add(work, jb->qid);
+	free(jb->idx);
+	free(jb->res);
+	free(jb->got);
+	q->jobs[i] = q->jobs[q->njobs - 1];
+	q->njobs--;
+	if (q->blocked) {
+		q->blocked = 0;
+		q->next_scan = 0;	/* what waited for an agent: now */
+	}
+}
+
 /* qmgr_entry - deliver what is due of queue entry ID into batch slot E.
  * 1 when E holds an envelope, 0 when there is nothing to do. */
 static int
@@ -229,7 +751,7 @@ qmgr_entry(struct qmgr *q, struct batch *b, const char *id, struct entry *e)
 	struct envelope *env = &e->env;
 	char qpath[PATH_MAX], stored[PATH_MAX];
 	long long now = time_now(), delay;
-	size_t i, pending = 0;
+	size_t i, pending = 0, remote = 0;
 	enum dlv_result dr;
 	char *err;
 
@@ -238,6 +760,8 @@ qmgr_entry(struct qmgr *q, struct batch *b, const char *id, struct entry *e)
 		return 0;
 	if (queue_path(q->home, id, qpath, sizeof(qpath)) == -1 ||
 	    env->release_at > now) {
+		if (env->release_at > now && env->release_at < q->next_scan)
+			q->next_scan = env->release_at;
 		envelope_clear(env);
 		return 0;
 	}
@@ -247,8 +771,15 @@ qmgr_entry(struct qmgr *q, struct batch *b, const char *id, struct entry *e)
 
 		if (rc->state != RCPT_PENDING)
 			continue;
-		if (rc->account == NULL || rc->next_try > now) {
-			/* remote recipients wait for the outbound agents */
+		if (rc->next_try > now) {
+			if (rc->next_try < q->next_scan)
+				q->next_scan = rc->next_try;
+			pending++;
+			continue;
+		}
+		if (rc->account == NULL || q->forward_all) {
+			/* remote recipients go to the delivery agents */
+			remote++;
 			pending++;
 			continue;
 		}
@@ -276,6 +807,8 @@ qmgr_entry(struct qmgr *q, struct batch *b, const char *id, struct entry *e)
 			}
 		} else if (dr == DLV_FAILED) {
 			rc->state = RCPT_FAILED;
+			if (e->nfailed < QMGR_FAILED_MAX)
+				e->failed[e->nfailed++] = i;
 		} else {
 			rc->attempts++;
 			delay = config_int(q->cfg, "queue.retry_interval");
@@ -288,6 +821,8 @@ qmgr_entry(struct qmgr *q, struct batch *b, const char *id, struct entry *e)
 		e->changed = 1;
 	}
 	plugins_set_qid("");
+	if (remote > 0 && !qmgr_stop)
+		qmgr_dispatch(q, env, qpath);
 	e->finished = pending == 0 && !qmgr_stop;
 	return 1;
 }
@@ -342,8 +877,21 @@ qmgr_batch(struct qmgr *q, char **ids, size_t n)
 		    "be retried (deliveries already made are not repeated)", b.n);
 	else {
 		for (i = 0; i < b.n; i++) {
-			if (!b.e[i].finished)
+			struct entry *e = &b.e[i];
+			size_t k;
+
+			if (queue_path(q->home, e->env.id, qpath, sizeof(qpath)) == -1)
 				continue;
+			if (e->nfailed > 0)
+				(void)bounce_send(q->cfg, q->store, &e->env, qpath,
+				    e->failed, e->nfailed, 0);
+			if (!e->finished)
+				continue;
+			for (k = 0; k < e->env.nrcpt; k++)
+				if (e->env.rcpt[k].state == RCPT_FAILED) {
+					(void)bounce_deadmail(q->cfg, &e->env, qpath);
+					break;
+				}
 			if (queue_path(q->home, b.e[i].env.id, qpath,
 			    sizeof(qpath)) == 0 && unlink(qpath) == -1 &&
 			    errno != ENOENT)
@@ -357,33 +905,6 @@ qmgr_batch(struct qmgr *q, char **ids, size_t n)
 		envelope_clear(&b.e[i].env);
 	for (i = 0; i < b.nuse; i++)
 		free(b.use[i].account);
-}
-
-/* The work list: queue ids waiting for a batch, without duplicates. */
-#define QMGR_PENDING_MAX	100000	/* ids held in memory; the rest wait for a scan */
-
-struct pending {
-	char	**ids;
-	size_t	  n;
-	int	  overflow;	/* some were dropped: scan again */
-};
-
-static void
-pending_add(struct pending *p, const char *id)
-{
-	size_t i, from;
-
-	/* recent additions are the likely duplicates */
-	from = p->n > 256 ? p->n - 256 : 0;
-	for (i = from; i < p->n; i++)
-		if (strcmp(p->ids[i], id) == 0)
-			return;
-	if (p->n == QMGR_PENDING_MAX) {
-		p->overflow = 1;
-		return;
-	}
-	p->ids = xrealloc(p->ids, (p->n + 1) * sizeof(*p->ids));
-	p->ids[p->n++] = xstrdup(id);
 }
 
 static int
@@ -468,11 +989,54 @@ qmgr_socket(const char *home)
 	return fd;
 }
 
+
+/*
+ * qmgr_jobs_poll - wait (up to a second, none when NOTIFY_FD is 0) for the
+ * notification socket NOTIFY_FD (-1: none) or an agent's report; take the
+ * reports and end finished agents.
+ */
+static void
+qmgr_jobs_poll(struct qmgr *q, struct pending *work, int notify_fd)
+{
+	struct pollfd pfd[QMGR_JOBS_MAX + 1];
+	size_t i, n = 0;
+	long long wait;
+	int r;
+
+	wait = notify_fd == 0 ? 0 : 1000;
+	if (notify_fd > 0) {
+		pfd[n].fd = notify_fd;
+		pfd[n].events = POLLIN;
+		n++;
+	}
+	for (i = 0; i < q->njobs; i++) {
+		pfd[n].fd = q->jobs[i].fd;
+		pfd[n].events = POLLIN;
+		n++;
+	}
+	if (q->next_scan > 0 && notify_fd != 0) {
+		long long ms = (q->next_scan - time_now()) * 1000;
+
+		if (ms < wait)
+			wait = ms < 0 ? 0 : ms;
+	}
+	r = poll(pfd, (nfds_t)n, (int)wait);
+	if (r <= 0)
+		return;
+	for (i = q->njobs; i-- > 0;) {
+		struct pollfd *p = &pfd[(notify_fd > 0 ? 1 : 0) + i];
+
+		if (p->revents == 0)
+			continue;
+		if (qmgr_job_read(&q->jobs[i]))
+			qmgr_job_end(q, i, work);
+	}
+}
+
 void
 qmgr_main(const struct config *cfg, char *trace, size_t tracesize)
 {
 	struct sigaction sa;
-	struct pollfd pfd;
 	struct pending work;
 	struct qmgr q;
 	const char *why;
@@ -495,7 +1059,23 @@ qmgr_main(const struct config *cfg, char *trace, size_t tracesize)
 		log_fatal("queue manager: %s: %s", sdir, why);
 	free(sdir);
 	plugins_child_init(q.store, cfg, trace, tracesize);
+	{
+		struct errlist errs;
+
+		errlist_init(&errs);
+		if (route_load(cfg, &q.routes, &errs) == -1) {
+			/* yubind -t and start-up check it; a file changed
+			 * since then: deliver by MX and smarthost only */
+			for (i = 0; i < errlist_count(&errs); i++)
+				log_err("%s", errs.msg[i]);
+			q.routes = NULL;
+		}
+		errlist_free(&errs);
+	}
+	q.forward_all = config_bool(cfg, "queue.forward_all_to_gateway") &&
+	    *config_str(cfg, "queue.smarthost") != '\0';
 	fd = qmgr_socket(q.home);
+	q.notify_fd = fd;
 	kick = xasprintf("%s/run/qmgr.kick", q.home);
 	interval = config_int(cfg, "queue.retry_interval");
 	if (interval < 1)
@@ -521,12 +1101,23 @@ qmgr_main(const struct config *cfg, char *trace, size_t tracesize)
 		}
 		if (work.n > 0) {
 			pending_run(&q, &work);
+			qmgr_jobs_poll(&q, &work, 0);
 			continue;
 		}
-		pfd.fd = fd;
-		pfd.events = POLLIN;
-		(void)poll(&pfd, fd == -1 ? 0 : 1, 1000);
+		qmgr_jobs_poll(&q, &work, fd);
 	}
+	/* stop: give running agents a moment to report, then end them */
+	{
+		long long until = now_ms() + QMGR_STOP_WAIT;
+
+		while (q.njobs > 0 && now_ms() < until)
+			qmgr_jobs_poll(&q, &work, -1);
+		for (i = 0; i < q.njobs; i++)
+			kill(q.jobs[i].pid, SIGKILL);
+		while (q.njobs > 0)
+			qmgr_job_end(&q, 0, &work);
+	}
+	route_free(&q.routes);
 	for (i = 0; i < work.n; i++)
 		free(work.ids[i]);
 	free(work.ids);

@@ -7,7 +7,10 @@
  * every queue.retry_interval) that picks up whatever a crash or a missed
  * datagram left.  Local recipients go into their Maildir (maildir_deliver:
  * exactly once by name); the entry is removed only when every recipient is
- * done.  Remote recipients wait for outbound delivery.
+ * done.  Remote recipients go to delivery agents it forks (at most
+ * queue.delivery_workers, queue.destination_concurrency per destination;
+ * see the "Remote delivery" comment in qmgr.c): retries are scheduled in
+ * the envelope, failures bounced (bounce.c) and kept in HOME/deadmail.
  */
 #ifndef YUBIN_QMGR_H
 #define YUBIN_QMGR_H

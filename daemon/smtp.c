@@ -15,12 +15,14 @@
  * data) goes through one smtp_check_*() function: the hook chain will be
  * called there, before the built-in default.
  */
+#include <errno.h>
 #include <limits.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <sys/socket.h>
 
 #include "addr.h"
 #include "block.h"
@@ -430,6 +432,18 @@ smtp_hello(struct smtp_session *s, char *arg, int esmtp)
 	(void)conn_printf(&s->conn, "250-SIZE %lld\r\n", s->max_size);
 	(void)conn_printf(&s->conn, "250-8BITMIME\r\n");
 	(void)conn_printf(&s->conn, "250-ENHANCEDSTATUSCODES\r\n");
+	if (config_int(s->cfg, "queue.max_hold") > 0) {
+		/* RFC 4865: max-future-release-interval max-future-release-date-time */
+		long long lim = config_int(s->cfg, "queue.max_hold");
+		time_t until = (time_t)(time_now() + lim);
+		char when[32];
+		struct tm tm;
+
+		gmtime_r(&until, &tm);
+		strftime(when, sizeof(when), "%Y-%m-%dT%H:%M:%SZ", &tm);
+		(void)conn_printf(&s->conn, "250-FUTURERELEASE %lld %s\r\n", lim,
+		    when);
+	}
 	if (s->env->tls != NULL && s->conn.ssl == NULL)
 		(void)conn_printf(&s->conn, "250-STARTTLS\r\n");
 	if (smtp_auth_advertise(s, mechs, sizeof(mechs)))
@@ -470,9 +484,26 @@ smtp_cmd_mail(struct smtp_session *s, char *arg)
 		smtp_reject(s, e.code, e.enh, "%s", e.text);
 		return 0;
 	}
+	if (p.hold_for >= 0 || p.hold_until >= 0) {
+		/* RFC 4865 FUTURERELEASE: within queue.max_hold */
+		long long now = time_now(), max = config_int(s->cfg, "queue.max_hold");
+		long long until = p.hold_for >= 0 ? now + p.hold_for : p.hold_until;
+
+		if (max <= 0) {
+			smtp_reject(s, 555, "5.5.4", "FUTURERELEASE not available");
+			return 0;
+		}
+		if (until - now > max) {
+			smtp_reject(s, 501, "5.5.4", "hold time over the limit of "
+			    "%lld seconds", max);
+			return 0;
+		}
+		p.hold_until = until > now ? until : 0;
+	}
 	if (smtp_decide(s, smtp_check_mail(s, &p, &d), &d) != SMTP_GO)
 		return 0;
 	smtp_txn_reset(s);
+	s->txn.release_at = p.hold_until > 0 ? p.hold_until : 0;
 	s->txn.sender = xstrdup(p.addr);
 	s->txn.body_8bit = p.body == ADDR_BODY_8BITMIME;
 	s->txn.smtputf8 = p.smtputf8;
@@ -511,8 +542,9 @@ smtp_rcpt_dup(const struct smtp_session *s, const char *addr,
 static int
 smtp_cmd_rcpt(struct smtp_session *s, char *arg)
 {
-	char account[ACCOUNT_NAME_MAX + 1], esc[ADDR_PATH_MAX * 4 + 8];
+	char esc[ADDR_PATH_MAX * 4 + 8];
 	struct smtp_decision d = { .code = 0 };
+	struct addr_rcpt to;
 	struct addr_path p;
 	struct addr_error e;
 	const char *acc;
@@ -536,20 +568,31 @@ smtp_cmd_rcpt(struct smtp_session *s, char *arg)
 		    s->conn.peer_ip);
 		return 0;
 	}
-	local = addr_resolve_local(s->cfg, s->env->store, p.addr, account);
-	if (local == -2)
+	/* aliases and postmaster (addr.h): TO.addr is the recipient to
+	 * store, rewritten when an alias says so; a local address sent out
+	 * (ADDR_DEST_REMOTE) is ours to accept, like a local account */
+	local = addr_resolve_rcpt(s->cfg, s->env->store, p.addr, &to);
+	if (local == ADDR_DEST_ERROR)
 		smtp_logw(s, "account lookup failed for <%s>", esc);
-	acc = local == 1 ? account : NULL;
-	if (smtp_decide(s, smtp_check_rcpt(s, &p, local, acc, &d), &d) != SMTP_GO)
+	acc = local == ADDR_DEST_LOCAL ? to.account : NULL;
+	if (smtp_decide(s, smtp_check_rcpt(s, &p, local == ADDR_DEST_REMOTE ?
+	    1 : local, acc, &d), &d) != SMTP_GO)
 		return 0;
-	if (smtp_rcpt_dup(s, p.addr, acc)) {
+	if (smtp_rcpt_dup(s, to.addr, acc)) {
 		smtp_reply(s, 250, "2.1.5", "Ok (duplicate recipient)");
 		return 0;
 	}
-	envelope_add_rcpt(&s->txn, p.addr, acc);
+	envelope_add_rcpt(&s->txn, to.addr, acc);
 	smtp_reply(s, 250, "2.1.5", "Ok");
-	smtp_log(s, "rcpt to=<%s> account=%s client=%s", esc,
-	    acc ? acc : "-", s->conn.peer_ip);
+	if (strcmp(to.addr, p.addr) != 0) {
+		char esc2[ADDR_PATH_MAX * 4 + 8];
+
+		smtp_log(s, "rcpt to=<%s> alias=<%s> account=%s client=%s",
+		    str_escape(esc2, sizeof(esc2), to.addr, strlen(to.addr)),
+		    esc, acc ? acc : "-", s->conn.peer_ip);
+	} else
+		smtp_log(s, "rcpt to=<%s> account=%s client=%s", esc,
+		    acc ? acc : "-", s->conn.peer_ip);
 	return 0;
 }
 
@@ -829,16 +872,41 @@ smtp_session(const struct session_env *env, int fd)
 	yh_session_init(&s.hs);
 	s.hs.peer_ip = s.conn.peer_ip;
 	s.hs.peer_port = s.conn.peer_port;
+	/* the local socket (HOME/run/submit.sock) is submission by a local
+	 * user: plugins see it as the submission listener */
 	s.hs.listener = env->kind == LK_SMTPS ? YH_LISTEN_SMTPS :
-	    env->kind == LK_SUBMISSION ? YH_LISTEN_SUBMISSION : YH_LISTEN_SMTP;
+	    env->kind == LK_SUBMISSION || env->kind == LK_LOCAL ?
+	    YH_LISTEN_SUBMISSION : YH_LISTEN_SMTP;
 	s.hs.helo = s.helo;
 	s.hs.auth_user = s.auth_user;
 	smtp_limits(&s);
 	s.conn.timeout_ms = s.timeout_cmd_ms;
-	smtp_log(&s, "connect client=%s port=%d listener=%s", s.conn.peer_ip,
-	    s.conn.peer_port, env->kind == LK_SMTPS ? "smtps" :
-	    env->kind == LK_SUBMISSION ? "submission" : "smtp");
-	if (smtp_greet(&s) == -1)
+	if (env->kind == LK_LOCAL) {
+		/* the kernel's word for who is calling is the identity: the
+		 * session counts as authenticated as "local:UID" (relay
+		 * allowed, as for AUTH); no credentials, no session */
+		struct ucred cred;
+		socklen_t clen = sizeof(cred);
+
+		if (getsockopt(fd, SOL_SOCKET, SO_PEERCRED, &cred, &clen) == -1 ||
+		    clen != sizeof(cred)) {
+			smtp_logw(&s, "local connect: SO_PEERCRED: %s",
+			    strerror(errno));
+			smtp_reply(&s, 421, "4.7.0", "%s cannot identify the "
+			    "local caller", env->hostname);
+			s.quit = 1;
+		} else {
+			snprintf(s.auth_user, sizeof(s.auth_user), "local:%lu",
+			    (unsigned long)cred.uid);
+			smtp_log(&s, "connect client=local uid=%lu pid=%ld "
+			    "listener=local", (unsigned long)cred.uid,
+			    (long)cred.pid);
+		}
+	} else
+		smtp_log(&s, "connect client=%s port=%d listener=%s",
+		    s.conn.peer_ip, s.conn.peer_port, env->kind == LK_SMTPS ?
+		    "smtps" : env->kind == LK_SUBMISSION ? "submission" : "smtp");
+	if (!s.quit && smtp_greet(&s) == -1)
 		s.quit = 1;
 	while (!s.quit) {
 		r = smtp_read_line(&s, SMTP_AUTH_LINE_MAX, &line, &len, &term);

@@ -25,6 +25,7 @@
 #include "paths.h"
 #include "plugin.h"
 #include "priv.h"
+#include "route.h"
 #include "util.h"
 
 #define DEFS_MAX	64	/* -D options */
@@ -177,6 +178,18 @@ main(int argc, char **argv)
 	log_role("master");
 	errlist_init(&errs);
 	r = config_load(&cfg, opts.cfg_path, opts.defs, opts.ndefs, &errs);
+	/* the queue manager's tables (gateway.dat), checked at start-up */
+	if (r == 0) {
+		struct routes *rt = NULL;
+
+		if (route_load(cfg, &rt, &errs) == -1) {
+			errlist_print(&errs, stderr);
+			errlist_free(&errs);
+			config_free(&cfg);
+			return 1;
+		}
+		route_free(&rt);
+	}
 	/* plugins read their rule files in init(): -t checks them too */
 	if (r == 0 && plugins_load(cfg, NULL, &errs) == -1) {
 		errlist_print(&errs, stderr);

@@ -21,6 +21,7 @@
 #include "maildir.h"
 #include "paths.h"
 #include "priv.h"
+#include "bounce.h"
 #include "queue.h"
 #include "usage.h"
 #include "util.h"
@@ -340,6 +341,26 @@ ctl_cmd_mailbox(struct ctl *c, int argc, char **argv)
 	return mc.failed ? CTL_RUNTIME : CTL_OK;
 }
 
+static void
+ctl_time(long long t, char *out, size_t size)
+{
+	time_t tt = (time_t)t;
+
+	strftime(out, size, "%Y-%m-%d %H:%M:%S", localtime(&tt));
+}
+
+/* rcpt_state_name - pending (never tried), deferred (tried, will retry),
+ * sent, failed (bounced). */
+static const char *
+rcpt_state_name(const struct env_rcpt *rc)
+{
+	if (rc->state == RCPT_DONE)
+		return "sent";
+	if (rc->state == RCPT_FAILED)
+		return "failed";
+	return rc->attempts > 0 ? "deferred" : "pending";
+}
+
 static int
 queue_list_one(void *ctx, const char *id)
 {
@@ -358,6 +379,21 @@ queue_list_one(void *ctx, const char *id)
 	strftime(when, sizeof(when), "%Y-%m-%d %H:%M:%S", localtime(&t));
 	printf("%s %s size=%lld from=<%s> rcpt=%zu pending=%zu", id, when, e.size,
 	    e.sender, e.nrcpt, pending);
+	{
+		long long next = 0;
+		size_t deferred = 0;
+
+		for (i = 0; i < e.nrcpt; i++)
+			if (e.rcpt[i].state == RCPT_PENDING && e.rcpt[i].attempts > 0) {
+				deferred++;
+				if (next == 0 || e.rcpt[i].next_try < next)
+					next = e.rcpt[i].next_try;
+			}
+		if (deferred) {
+			ctl_time(next, when, sizeof(when));
+			printf(" deferred=%zu next_try=%s", deferred, when);
+		}
+	}
 	if (e.release_at) {
 		t = (time_t)e.release_at;
 		strftime(when, sizeof(when), "%Y-%m-%d %H:%M:%S", localtime(&t));
@@ -372,7 +408,20 @@ static int
 queue_flush_one(void *ctx, const char *id)
 {
 	struct ctl *c = ctx;
+	struct envelope e;
+	size_t i, n = 0;
 
+	/* deferred recipients are due now (the schedule is in the envelope) */
+	if (queue_get(c->store, id, &e) == 1) {
+		for (i = 0; i < e.nrcpt; i++)
+			if (e.rcpt[i].state == RCPT_PENDING && e.rcpt[i].next_try) {
+				e.rcpt[i].next_try = 0;
+				n++;
+			}
+		if (n > 0 && queue_update(c->store, &e) == -1)
+			fprintf(stderr, "yubinctl: %s: cannot reschedule\n", id);
+		envelope_clear(&e);
+	}
 	queue_notify(config_home(c->cfg), id);
 	return 0;
 }
@@ -409,12 +458,31 @@ ctl_cmd_queue(struct ctl *c, int argc, char **argv)
 	printf("id: %s\narrival: %lld\nsize: %lld\nfrom: <%s>\nclient: %s\nhelo: %s\n"
 	    "auth: %s\n", e.id, e.arrival, e.size, e.sender, e.client_ip, e.helo,
 	    e.auth_user);
-	for (i = 0; i < e.nrcpt; i++)
-		printf("rcpt: <%s> account=%s state=%d attempts=%d%s%s\n",
-		    e.rcpt[i].addr, e.rcpt[i].account ? e.rcpt[i].account : "-",
-		    e.rcpt[i].state, e.rcpt[i].attempts,
-		    e.rcpt[i].last_error ? " error=" : "",
-		    e.rcpt[i].last_error ? e.rcpt[i].last_error : "");
+	if (e.release_at) {
+		char when[32];
+
+		ctl_time(e.release_at, when, sizeof(when));
+		printf("release: %s\n", when);
+	}
+	for (i = 0; i < e.nrcpt; i++) {
+		const struct env_rcpt *rc = &e.rcpt[i];
+		char relay[512], reply[1024], when[32];
+
+		bounce_split(rc->last_error, relay, sizeof(relay), reply,
+		    sizeof(reply));
+		printf("rcpt: <%s> account=%s state=%s attempts=%d", rc->addr,
+		    rc->account ? rc->account : "-", rcpt_state_name(rc),
+		    rc->attempts);
+		if (rc->state == RCPT_PENDING && rc->next_try > 0) {
+			ctl_time(rc->next_try, when, sizeof(when));
+			printf(" next_try=%s", when);
+		}
+		if (*relay)
+			printf(" relay=%s", relay);
+		if (*reply)
+			printf(" error=%s", reply);
+		putchar('\n');
+	}
 	envelope_clear(&e);
 	return CTL_OK;
 }

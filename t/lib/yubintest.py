@@ -468,3 +468,314 @@ def wait_until(pred, timeout=20, step=0.02):
         if v or time.time() >= deadline:
             return v
         time.sleep(step)
+
+
+# ---- outbound delivery helpers (issue 6) -------------------------------------
+
+class Sink:
+    """A tiny SMTP server on 127.0.0.1 for outbound tests, in a thread.
+
+    Every hook may be a constant (code, text) or a callable returning one:
+      greeting, mail(sender), rcpt(addr), data(msg) -> (code, text)
+    implicit_tls / starttls: an ssl.SSLContext (server side) or None.
+    auth: {'user': 'password'} to offer AUTH PLAIN LOGIN and require it.
+    pipelining / size: what EHLO offers.  drop: 'greeting', 'mail' or 'data'
+    closes the connection at that point.
+    self.txns: one dict per completed or refused transaction
+      {'helo', 'mail', 'rcpts', 'data' (bytes, un-dot-stuffed, CRLF), 'tls',
+       'auth', 'params'}; self.connections counts accepted connections.
+    """
+
+    def __init__(self, greeting=(220, 'sink ESMTP'), mail=(250, '2.1.0 ok'),
+                 rcpt=(250, '2.1.5 ok'), data=(250, '2.0.0 queued'),
+                 implicit_tls=None, starttls=None, auth=None, pipelining=True,
+                 size=None, drop=None, ehlo=True, host='127.0.0.1', port=0):
+        import threading
+        self.greeting, self.mail_r, self.rcpt_r, self.data_r = greeting, mail, rcpt, data
+        self.implicit_tls, self.starttls, self.auth = implicit_tls, starttls, auth
+        self.pipelining, self.size, self.drop, self.ehlo_ok = pipelining, size, drop, ehlo
+        self.txns = []
+        self.connections = 0
+        self.lock = threading.Lock()
+        self.lsock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+        self.lsock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        self.lsock.bind((host, port))
+        self.lsock.listen(32)
+        self.port = self.lsock.getsockname()[1]
+        self.closed = False
+        self.thread = threading.Thread(target=self._accept, daemon=True)
+        self.thread.start()
+
+    @staticmethod
+    def _ans(hook, *arg):
+        return hook(*arg) if callable(hook) else hook
+
+    def _accept(self):
+        import threading
+        while not self.closed:
+            try:
+                s, _ = self.lsock.accept()
+            except OSError:
+                return
+            with self.lock:
+                self.connections += 1
+            threading.Thread(target=self._serve, args=(s,), daemon=True).start()
+
+    def close(self):
+        self.closed = True
+        try:
+            self.lsock.close()
+        except OSError:
+            pass
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *a):
+        self.close()
+        return False
+
+    def _serve(self, s):
+        s.settimeout(30)
+        tls = False
+        try:
+            if self.implicit_tls:
+                s = self.implicit_tls.wrap_socket(s, server_side=True)
+                tls = True
+            f = s.makefile('rb')
+
+            def send(code, text, cont=()):
+                out = ''.join('%d-%s\r\n' % (code, c) for c in cont)
+                s.sendall((out + '%d %s\r\n' % (code, text)).encode())
+
+            if self.drop == 'greeting':
+                s.close()
+                return
+            code, text = self._ans(self.greeting)
+            send(code, text)
+            if code != 220:
+                return
+            txn = None
+            authed = None
+            helo = None
+            while True:
+                line = f.readline()
+                if not line:
+                    return
+                cmd = line.decode('utf-8', 'replace').rstrip('\r\n')
+                verb = cmd.split(' ', 1)[0].upper()
+                arg = cmd[len(verb):].strip()
+                if verb == 'EHLO':
+                    if not self.ehlo_ok:
+                        send(502, '5.5.1 EHLO not supported')
+                        continue
+                    helo = arg
+                    ext = ['8BITMIME', 'ENHANCEDSTATUSCODES']
+                    if self.pipelining:
+                        ext.append('PIPELINING')
+                    if self.size is not None:
+                        ext.append('SIZE %d' % self.size)
+                    if self.starttls and not tls:
+                        ext.append('STARTTLS')
+                    if self.auth:
+                        ext.append('AUTH PLAIN LOGIN')
+                    send(250, ext[-1], ['sink'] + ext[:-1])
+                elif verb == 'HELO':
+                    helo = arg
+                    send(250, 'sink')
+                elif verb == 'STARTTLS' and self.starttls and not tls:
+                    send(220, '2.0.0 go ahead')
+                    f.close()
+                    s = self.starttls.wrap_socket(s, server_side=True)
+                    f = s.makefile('rb')
+                    tls = True
+                elif verb == 'AUTH' and self.auth:
+                    import base64
+                    parts = arg.split()
+                    if parts[0].upper() == 'PLAIN':
+                        resp = parts[1] if len(parts) > 1 else None
+                        if resp is None:
+                            send(334, '')
+                            resp = f.readline().decode().strip()
+                        _, u, p = base64.b64decode(resp).decode().split('\0')
+                    else:
+                        send(334, base64.b64encode(b'Username:').decode())
+                        u = base64.b64decode(f.readline().strip()).decode()
+                        send(334, base64.b64encode(b'Password:').decode())
+                        p = base64.b64decode(f.readline().strip()).decode()
+                    if self.auth.get(u) == p:
+                        authed = u
+                        send(235, '2.7.0 ok')
+                    else:
+                        send(535, '5.7.8 bad credentials')
+                elif verb == 'MAIL':
+                    if self.drop == 'mail':
+                        s.close()
+                        return
+                    if self.auth and not authed:
+                        send(530, '5.7.0 authentication required')
+                        continue
+                    sender = arg[5:].split('>', 1)[0].lstrip('<') if arg.upper().startswith('FROM:') else arg
+                    params = arg.split('>', 1)[1].strip() if '>' in arg else ''
+                    code, text = self._ans(self.mail_r, sender)
+                    send(code, text)
+                    if code == 250:
+                        txn = {'helo': helo, 'mail': sender, 'rcpts': [], 'refused': [],
+                               'data': None, 'tls': tls, 'auth': authed, 'params': params}
+                elif verb == 'RCPT':
+                    if txn is None:
+                        send(503, '5.5.1 need MAIL')
+                        continue
+                    addr = arg[3:].split('>', 1)[0].lstrip('<')
+                    code, text = self._ans(self.rcpt_r, addr)
+                    send(code, text)
+                    (txn['rcpts'] if code // 100 == 2 else txn['refused']).append(addr)
+                elif verb == 'DATA':
+                    if txn is None or not txn['rcpts']:
+                        send(554, '5.5.1 no valid recipients')
+                        if txn is not None:
+                            with self.lock:
+                                self.txns.append(txn)
+                        txn = None
+                        continue
+                    send(354, 'go ahead')
+                    if self.drop == 'data':
+                        s.close()
+                        return
+                    lines = []
+                    while True:
+                        l = f.readline()
+                        if not l or l == b'.\r\n':
+                            break
+                        if l.startswith(b'.'):
+                            l = l[1:]
+                        lines.append(l)
+                    txn['data'] = b''.join(lines)
+                    code, text = self._ans(self.data_r, txn['data'])
+                    txn['data_code'] = code
+                    with self.lock:
+                        self.txns.append(txn)
+                    txn = None
+                    send(code, text)
+                elif verb == 'RSET':
+                    txn = None
+                    send(250, 'ok')
+                elif verb == 'QUIT':
+                    send(221, 'bye')
+                    return
+                elif verb == 'NOOP':
+                    send(250, 'ok')
+                else:
+                    send(502, '5.5.2 unknown command')
+        except (OSError, ValueError, ssl.SSLError):
+            return
+        finally:
+            try:
+                s.close()
+            except OSError:
+                pass
+
+    def delivered(self):
+        """Transactions that ended with a 2xx after DATA."""
+        with self.lock:
+            return [t for t in self.txns if t.get('data') is not None and
+                    200 <= t.get('data_code', 0) < 300]
+
+    def wait(self, count=1, timeout=30):
+        return wait_until(lambda: len(self.delivered()) >= count, timeout)
+
+
+def server_tls_context(directory):
+    """A server-side ssl context with the throwaway certificate."""
+    cert, key = make_cert(directory)
+    ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+    ctx.load_cert_chain(cert, key)
+    return ctx
+
+
+def free_port():
+    s = socket.socket()
+    s.bind(('127.0.0.1', 0))
+    p = s.getsockname()[1]
+    s.close()
+    return p
+
+
+def parse_dsn(raw):
+    """(message, text part, [per-message fields, per-recipient fields...],
+    rfc822-headers text) of a bounce (RFC 3464)."""
+    import email
+    from email import policy
+    msg = email.message_from_bytes(raw, policy=policy.compat32)
+    text, fields, headers = None, [], None
+    for part in msg.walk():
+        ct = part.get_content_type()
+        if ct == 'text/plain' and text is None:
+            text = part.get_payload(decode=True).decode('ascii', 'replace')
+        elif ct == 'message/delivery-status':
+            for block in part.get_payload():
+                fields.append(dict((k.lower(), v) for k, v in block.items()))
+        elif ct == 'text/rfc822-headers':
+            headers = part.get_payload()
+    return msg, text, fields, headers
+
+
+def send_authed(server, sender, rcpts, body, user='alice', password='pw', mail_options=()):
+    """Submit through SMTP AUTH (which may relay); returns smtplib's refusals."""
+    with server.smtp() as c:
+        c.ehlo('client.test')
+        c.user, c.password = user, password
+        c.auth('PLAIN', c.auth_plain)
+        return c.sendmail(sender, rcpts, body, mail_options=list(mail_options))
+
+
+class Dnsmasq:
+    """dnsmasq on 127.0.0.1 and a free port, authoritative for .test.
+    ARGS: extra options, e.g. ['--mx-host=a.test,mx.a.test,10',
+    '--host-record=mx.a.test,127.0.0.2'].  self.resolver is for server.resolver.
+    self.available is False when dnsmasq is not installed (tests skip)."""
+
+    def __init__(self, args, port=None):
+        self.proc = None
+        self.available = shutil.which('dnsmasq') is not None
+        if not self.available:
+            return
+        for _ in range(5):
+            self.port = port or free_port()
+            argv = ['dnsmasq', '--keep-in-foreground', '--no-resolv', '--no-hosts',
+                    '--no-daemon', '--listen-address=127.0.0.1', '--bind-interfaces',
+                    '--port=%d' % self.port, '--local=/test/', '--pid-file=',
+                    '--log-facility=-', '--conf-file=/dev/null'] + list(args)
+            if os.geteuid() == 0:
+                argv.append('--user=root')
+            self.proc = subprocess.Popen(argv, stdout=subprocess.DEVNULL,
+                                         stderr=subprocess.DEVNULL)
+            time.sleep(0.05)
+            if wait_until(lambda: self._up(), timeout=5):
+                break
+            self.stop()
+        self.resolver = '127.0.0.1:%d' % self.port
+
+    def _up(self):
+        if self.proc.poll() is not None:
+            return False
+        s = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+        try:
+            s.connect(('127.0.0.1', self.port))
+            return True
+        except OSError:
+            return False
+        finally:
+            s.close()
+
+    def stop(self):
+        if self.proc and self.proc.poll() is None:
+            self.proc.terminate()
+            self.proc.wait()
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *a):
+        self.stop()
+        return False

@@ -400,15 +400,22 @@ run_local(void)
 	is_int(addr_resolve_local(cfg, st, "abuse@example.org", account), 1,
 	    "326 abuse -> abuse");
 	is_str(account, "abuse", "326 account");
-	/* non-local admin address: abuse falls back to postmaster */
+	/* non-local admin address: abuse goes out to it (issue 6: postmaster
+	 * and abuse always resolve to server.admin_address) */
 	config_free(&cfg);
 	cfg = load_config("root@elsewhere.example");
 	if (!ok(cfg != NULL, "327 config loads"))
 		goto out;
 	(void)account_del(st, "abuse");
-	is_int(addr_resolve_local(cfg, st, "abuse@example.org", account), 1,
-	    "328 abuse -> postmaster when admin is remote");
-	is_str(account, "postmaster", "328 account");
+	is_int(addr_resolve_local(cfg, st, "abuse@example.org", account), -1,
+	    "328 abuse -> remote admin_address: not a local account");
+	{
+		struct addr_rcpt rr;
+
+		is_int(addr_resolve_rcpt(cfg, st, "Abuse@example.org", &rr),
+		    ADDR_DEST_REMOTE, "328a abuse -> ADDR_DEST_REMOTE");
+		is_str(rr.addr, "root@elsewhere.example", "328a rewritten");
+	}
 	is_int(addr_resolve_local(cfg, st, "postmaster@example.net", account), -1,
 	    "329 postmaster of a foreign domain is not ours");
 out:

@@ -1110,7 +1110,7 @@ test_print(void)
 		free(key);
 	}
 	free(p);
-	is_int(nkeys, 84, "print lists all 84 keys");
+	is_int(nkeys, 90, "print lists all 90 keys");
 	is_int(nfound, nkeys, "each printed key looked up");
 
 	/* the output loads again to the same configuration */

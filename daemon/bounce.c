@@ -1,0 +1,277 @@
+/*
+ * bounce.c - RFC 3464 reports and dead mail; see bounce.h.  Runs in the
+ * queue manager as the server user.  The original message is read only for
+ * its header, bounded by queue.bounce_headers_max.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "account.h"
+#include "addr.h"
+#include "bounce.h"
+#include "buf.h"
+#include "config.h"
+#include "log.h"
+#include "queue.h"
+#include "util.h"
+
+void
+bounce_split(const char *le, char *relay, size_t rsize, char *reply,
+    size_t psize)
+{
+	const char *tab = le ? strchr(le, '\t') : NULL;
+
+	relay[0] = reply[0] = '\0';
+	if (le == NULL)
+		return;
+	if (tab) {
+		snprintf(relay, rsize, "%.*s", (int)(tab - le), le);
+		snprintf(reply, psize, "%s", tab + 1);
+	} else
+		snprintf(reply, psize, "%s", le);
+}
+
+static void
+rfc5322_date(long long t, char *out, size_t size)
+{
+	time_t tt = (time_t)t;
+	struct tm tm;
+
+	localtime_r(&tt, &tm);
+	strftime(out, size, "%a, %d %b %Y %H:%M:%S %z", &tm);
+}
+
+/* status_of - the X.Y.Z of REPLY ("550 5.1.1 ..."), else from its code. */
+static void
+status_of(const char *reply, int failed, char *out, size_t size)
+{
+	int code = atoi(reply), a, b, c, n = 0;
+
+	if (strlen(reply) > 4 && sscanf(reply + 4, "%d.%d.%d%n", &a, &b, &c, &n) == 3 &&
+	    (a == 2 || a == 4 || a == 5) && (reply[4 + n] == ' ' || reply[4 + n] == '\0'))
+		snprintf(out, size, "%d.%d.%d", failed && a == 4 ? 5 : a, b, c);
+	else
+		snprintf(out, size, "%d.0.0", code >= 500 || failed ? 5 : 4);
+}
+
+/* bounce_headers - the original header, at most MAX bytes, CRLF-free. */
+static void
+bounce_headers(const char *qpath, size_t max, struct buf *out)
+{
+	char chunk[8192];
+	ssize_t n;
+	int fd = open(qpath, O_RDONLY | O_CLOEXEC), nl = 1;
+	size_t i;
+
+	if (fd == -1)
+		return;
+	while ((n = read(fd, chunk, sizeof(chunk))) > 0) {
+		for (i = 0; i < (size_t)n; i++) {
+			if (chunk[i] == '\n' && nl)
+				goto done;	/* the empty line: end of header */
+			nl = chunk[i] == '\n';
+			if (out->len >= max)
+				goto done;
+			buf_putc(out, chunk[i]);
+		}
+	}
+done:
+	if (out->len > 0 && out->data[out->len - 1] != '\n')
+		buf_putc(out, '\n');
+	close(fd);
+}
+
+int
+bounce_send(const struct config *cfg, struct store *s,
+    const struct envelope *env, const char *qpath, const size_t *idx,
+    size_t n, int delayed)
+{
+	const char *domain = config_str(cfg, "server.domain");
+	const char *host = config_str(cfg, "smtp.hostname");
+	const char *admin = config_str(cfg, "server.admin_address");
+	char date[64], relay[512], reply[1024], status[32], boundary[64];
+	char adminaddr[512];
+	struct addr_rcpt to;
+	struct queue_in *q;
+	struct envelope b;
+	struct buf m;
+	const char *why;
+	size_t i;
+	int r;
+
+	if (env->sender == NULL || env->sender[0] == '\0' || n == 0)
+		return 0;	/* never bounce a bounce */
+	if (*host == '\0')
+		host = domain;
+	memset(&b, 0, sizeof(b));
+	/* aliases apply to reports as to any mail (addr.h) */
+	r = addr_resolve_rcpt(cfg, s, env->sender, &to);
+	if (r == ADDR_DEST_LOCAL)
+		envelope_add_rcpt(&b, to.addr, to.account);
+	else if (r == ADDR_DEST_FOREIGN || r == ADDR_DEST_REMOTE)
+		envelope_add_rcpt(&b, to.addr, NULL);
+	if (config_bool(cfg, "queue.send_error_copy_to_admin") && *admin) {
+		if (strchr(admin, '@'))
+			snprintf(adminaddr, sizeof(adminaddr), "%s", admin);
+		else
+			snprintf(adminaddr, sizeof(adminaddr), "%s@%s", admin, domain);
+		r = addr_resolve_rcpt(cfg, s, adminaddr, &to);
+		if (r == ADDR_DEST_LOCAL || r == ADDR_DEST_FOREIGN ||
+		    r == ADDR_DEST_REMOTE)
+			envelope_add_rcpt(&b, to.addr, r == ADDR_DEST_LOCAL ?
+			    to.account : NULL);
+	}
+	if (b.nrcpt == 0) {
+		log_warn("%s: cannot return a report to <%s>: no such local user",
+		    env->id, env->sender);
+		return 0;
+	}
+	snprintf(boundary, sizeof(boundary), "%s.%lld/%s", env->id,
+	    time_now(), domain);
+	buf_init(&m, 0);
+	rfc5322_date(time_now(), date, sizeof(date));
+	buf_printf(&m, "From: Mail Delivery System <MAILER-DAEMON@%s>\n", domain);
+	buf_printf(&m, "To: <%s>\n", env->sender);
+	buf_printf(&m, "Subject: %s\n", delayed ?
+	    "Delayed Mail (still being retried)" :
+	    "Undelivered Mail Returned to Sender");
+	buf_printf(&m, "Date: %s\n", date);
+	buf_printf(&m, "Message-ID: <%s.%lld.%s@%s>\n", env->id, time_now(),
+	    delayed ? "delay" : "bounce", domain);
+	buf_printf(&m, "Auto-Submitted: auto-replied\n");
+	buf_printf(&m, "MIME-Version: 1.0\n");
+	buf_printf(&m, "Content-Type: multipart/report; report-type=delivery-status;\n"
+	    "\tboundary=\"%s\"\n\n", boundary);
+	buf_printf(&m, "This is a MIME-encapsulated message.\n\n--%s\n", boundary);
+	buf_printf(&m, "Content-Description: Notification\n"
+	    "Content-Type: text/plain; charset=us-ascii\n\n");
+	buf_printf(&m, "This is the mail system at host %s.\n\n", host);
+	if (delayed)
+		buf_printf(&m, "Your message could not be delivered yet. It is "
+		    "still in the queue and\nwill be retried; you do not need "
+		    "to send it again.\n\n");
+	else
+		buf_printf(&m, "I'm sorry to have to inform you that your message "
+		    "could not\nbe delivered to one or more recipients. It is "
+		    "attached below.\n\nFor further assistance, please send "
+		    "mail to postmaster.\n\n");
+	for (i = 0; i < n; i++) {
+		const struct env_rcpt *rc = &env->rcpt[idx[i]];
+
+		bounce_split(rc->last_error, relay, sizeof(relay), reply,
+		    sizeof(reply));
+		buf_printf(&m, "<%s>: %s%s%s\n", rc->addr,
+		    *relay ? "host " : "", *relay ? relay : "",
+		    *relay ? " said: " : "");
+		buf_printf(&m, "    %s\n\n", *reply ? reply : "delivery failed");
+	}
+	buf_printf(&m, "--%s\nContent-Description: Delivery report\n"
+	    "Content-Type: message/delivery-status\n\n", boundary);
+	rfc5322_date(env->arrival, date, sizeof(date));
+	buf_printf(&m, "Reporting-MTA: dns; %s\nX-Yubin-Queue-ID: %s\n", host,
+	    env->id);
+	if (env->sender[0])
+		buf_printf(&m, "X-Yubin-Sender: rfc822; %s\n", env->sender);
+	buf_printf(&m, "Arrival-Date: %s\n", date);
+	for (i = 0; i < n; i++) {
+		const struct env_rcpt *rc = &env->rcpt[idx[i]];
+		char *colon;
+
+		bounce_split(rc->last_error, relay, sizeof(relay), reply,
+		    sizeof(reply));
+		status_of(reply, !delayed, status, sizeof(status));
+		buf_printf(&m, "\nFinal-Recipient: rfc822; %s\n", rc->addr);
+		buf_printf(&m, "Action: %s\n", delayed ? "delayed" : "failed");
+		buf_printf(&m, "Status: %s\n", status);
+		if (*relay) {
+			/* "host[ip]:port" -> "dns; host" */
+			colon = strchr(relay, '[');
+			if (colon)
+				*colon = '\0';
+			buf_printf(&m, "Remote-MTA: dns; %s\n", relay);
+		}
+		if (*reply)
+			buf_printf(&m, "Diagnostic-Code: smtp; %s\n", reply);
+		if (delayed) {
+			char w[64];
+
+			rfc5322_date(rc->next_try, w, sizeof(w));
+			buf_printf(&m, "Will-Retry-Until: %s\n", w);
+		}
+	}
+	buf_printf(&m, "\n--%s\nContent-Description: Undelivered Message Headers\n"
+	    "Content-Type: text/rfc822-headers\n\n", boundary);
+	bounce_headers(qpath, (size_t)config_int(cfg, "queue.bounce_headers_max"), &m);
+	buf_printf(&m, "\n--%s--\n", boundary);
+
+	if (queue_in_open(config_home(cfg), &q) == -1) {
+		log_err("%s: cannot queue a report: %s", env->id, strerror(errno));
+		goto fail;
+	}
+	if (queue_in_write(q, m.data, m.len) == -1) {
+		log_err("%s: cannot queue a report: %s", env->id, strerror(errno));
+		queue_in_abort(&q);
+		goto fail;
+	}
+	b.sender = xstrdup("");
+	snprintf(b.client_ip, sizeof(b.client_ip), "local");
+	snprintf(b.helo, sizeof(b.helo), "bounce");
+	b.arrival = time_now();
+	b.size_crlf = (long long)m.len;
+	for (i = 0; i < m.len; i++)
+		if (m.data[i] == '\n')
+			b.size_crlf++;
+	if (queue_in_commit(&q, s, &b, &why) == -1)
+		goto fail;
+	log_info("%s: sender %s notification: %s", env->id, delayed ? "delay" :
+	    "non-delivery", b.id);
+	buf_free(&m);
+	envelope_clear(&b);
+	return 0;
+fail:
+	buf_free(&m);
+	envelope_clear(&b);
+	return -1;
+}
+
+int
+bounce_deadmail(const struct config *cfg, const struct envelope *env,
+    const char *qpath)
+{
+	char *dir, *dst, *edst, *data = NULL;
+	struct buf rec;
+	size_t len;
+	int r = -1;
+
+	dir = xasprintf("%s/deadmail", config_home(cfg));
+	dst = xasprintf("%s/%s", dir, env->id);
+	edst = xasprintf("%s/%s.env", dir, env->id);
+	buf_init(&rec, 0);
+	if (mkdir_p(dir, 0700) == -1)
+		goto out;
+	if (file_read(qpath, (size_t)1 << 40, &data, &len) == -1)
+		goto out;
+	if (file_write_atomic(dst, data, len, 0600) == -1)
+		goto out;
+	envelope_encode(env, &rec);
+	if (file_write_atomic(edst, rec.data, rec.len, 0600) == -1)
+		goto out;
+	r = 0;
+out:
+	if (r == -1)
+		log_err("%s: cannot keep in %s: %s", env->id, dir, strerror(errno));
+	else
+		log_info("%s: kept in deadmail", env->id);
+	free(data);
+	buf_free(&rec);
+	free(dir);
+	free(dst);
+	free(edst);
+	return r;
+}

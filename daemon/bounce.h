@@ -1,0 +1,46 @@
+/*
+ * bounce - delivery status notifications (RFC 3464) for failed recipients,
+ * and the dead-mail copy of failed messages (HOME/deadmail, SEEDS §11.3).
+ *
+ * A bounce goes from MAILER-DAEMON@server.domain with the null reverse
+ * path <> to the failed message's sender, and to server.admin_address too
+ * when queue.send_error_copy_to_admin is on.  A message whose sender is <>
+ * is never bounced (nor copied: that is how bounce loops start).  The
+ * report is multipart/report: a text part, message/delivery-status, and the
+ * original header (text/rfc822-headers, at most queue.bounce_headers_max).
+ *
+ * A recipient's last_error is "RELAY\tREPLY" (RELAY "host[ip]:port", the
+ * Remote-MTA) or just "REPLY", where REPLY is "CODE X.Y.Z text".
+ *
+ * Runs in the queue manager; never logs a recipient twice.
+ */
+#ifndef YUBIN_BOUNCE_H
+#define YUBIN_BOUNCE_H
+
+#include <stddef.h>
+
+struct config;
+struct envelope;
+struct store;
+
+/*
+ * bounce_send - queue a report about ENV's recipients IDX[0..N) (their
+ * state and last_error say what happened).  DELAYED: a delay warning
+ * (Action: delayed) rather than a failure.  0 (queued, or nothing to do for
+ * a <> sender), -1 could not queue (logged).
+ */
+int	bounce_send(const struct config *cfg, struct store *s,
+	    const struct envelope *env, const char *qpath, const size_t *idx,
+	    size_t n, int delayed);
+
+/* bounce_deadmail - keep QPATH as HOME/deadmail/ID and its envelope as
+ * HOME/deadmail/ID.env.  0 or -1 (logged). */
+int	bounce_deadmail(const struct config *cfg, const struct envelope *env,
+	    const char *qpath);
+
+/* bounce_split - the relay and reply parts of a last_error (either may be
+ * ""): copies into RELAY/REPLY. */
+void	bounce_split(const char *last_error, char *relay, size_t rsize,
+	    char *reply, size_t psize);
+
+#endif

@@ -1,0 +1,55 @@
+/*
+ * dns - MX and address look-ups for outbound delivery (libresolv).
+ *
+ * server.resolver ("ADDRESS[:PORT]", IPv4 or IPv6) replaces the name servers
+ * of /etc/resolv.conf when set; tests point it at a dnsmasq on loopback.
+ * Without it, MX queries use resolv.conf and host addresses come from the
+ * system resolver (getaddrinfo).  Answers are copied out; nothing is cached
+ * here (the MX cache lives in the queue manager, STORE_META "mx/DOMAIN").
+ *
+ * Never: block without a bound (RES_TIMEOUT and retries are set), or log.
+ */
+#ifndef YUBIN_DNS_H
+#define YUBIN_DNS_H
+
+#include <stddef.h>
+#include <sys/socket.h>
+
+#define DNS_NAME_MAX	255
+#define DNS_MX_MAX	16	/* MX hosts used per domain; more is abuse */
+#define DNS_ADDR_MAX	8	/* addresses tried per host */
+
+enum dns_status {
+	DNS_OK = 0,		/* answers returned */
+	DNS_NODATA = 1,		/* the name exists, no record of that type */
+	DNS_NXDOMAIN = 2,	/* no such domain: permanent */
+	DNS_NULLMX = 3,		/* RFC 7505 null MX: the domain takes no mail */
+	DNS_TEMPFAIL = -1,	/* server failure, timeout, bad resolver */
+};
+
+struct dns_mx {
+	char	name[DNS_NAME_MAX + 1];
+	int	pref;
+};
+
+/*
+ * dns_mx - MX records of DOMAIN into OUT (at most MAX), sorted by
+ * preference with equal preferences shuffled (RFC 5321 §5.1).  RESOLVER is
+ * server.resolver ("" = resolv.conf).  Returns enum dns_status; *N_R set on
+ * DNS_OK.
+ */
+int	dns_mx(const char *resolver, const char *domain, struct dns_mx *out,
+	    size_t max, size_t *n_r);
+
+/*
+ * dns_addrs - the addresses of HOST (an IP literal, or a name: A then AAAA)
+ * with PORT filled in, at most MAX.  Returns enum dns_status.
+ */
+int	dns_addrs(const char *resolver, const char *host, int port,
+	    struct sockaddr_storage *out, size_t max, size_t *n_r);
+
+/* dns_sort_mx - sort OUT[0..N) by preference, shuffling equals (exposed for
+ * the MX cache, whose entries are re-shuffled on every use). */
+void	dns_sort_mx(struct dns_mx *out, size_t n);
+
+#endif

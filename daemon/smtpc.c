@@ -1,0 +1,423 @@
+/*
+ * smtpc.c - outbound SMTP transaction; see smtpc.h.  Runs in a delivery
+ * agent (the server user).  Every reply is parsed with bounded lines and a
+ * bounded number of lines; peer text is kept for logs only after escaping.
+ */
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <unistd.h>
+
+#include <openssl/evp.h>
+
+#include "conn.h"
+#include "route.h"
+#include "smtpc.h"
+#include "util.h"
+
+/* RFC 5321 §4.5.3.2 timeouts, seconds */
+#define TMO_GREETING	300
+#define TMO_MAIL	300
+#define TMO_RCPT	300
+#define TMO_DATA_INIT	120
+#define TMO_DATA_BLOCK	180
+#define TMO_DATA_TERM	600
+
+struct caps {
+	int	esmtp;
+	int	pipelining;
+	int	size_adv;	/* SIZE offered */
+	long long size;		/* 0: no limit stated */
+	int	eightbit;
+	int	smtputf8;
+	int	starttls;
+	int	auth_plain;
+	int	auth_login;
+};
+
+static void
+reply_local(struct smtpc_reply *r, const char *why)
+{
+	r->code = 0;
+	str_copy(r->text, sizeof(r->text), why);
+}
+
+/*
+ * smtpc_read - one reply (all lines) with TMO seconds.  Fills R (text: the
+ * lines joined by a space, escaped, bounded) and CAPS when not NULL (EHLO
+ * keywords).  Returns the code, or 0 on I/O error/timeout/garbage.
+ */
+static int
+smtpc_read(struct conn *c, int tmo, struct smtpc_reply *r, struct caps *caps)
+{
+	char *line, esc[SMTPC_TEXT_MAX];
+	size_t len, tl = 0;
+	int term, st, code = 0, nlines = 0;
+
+	c->timeout_ms = tmo * 1000;
+	r->text[0] = '\0';
+	for (;;) {
+		st = conn_getline(c, SMTPC_LINE_MAX, &line, &len, &term);
+		if (st != CONN_LINE) {
+			reply_local(r, st == CONN_TIMEOUT ?
+			    "timeout waiting for the server's reply" :
+			    st == CONN_EOF ? "connection closed by the server" :
+			    st == CONN_TOOLONG ? "reply line too long" :
+			    "read error");
+			return 0;
+		}
+		if (len < 3 || line[0] < '2' || line[0] > '5' ||
+		    line[1] < '0' || line[1] > '9' || line[2] < '0' ||
+		    line[2] > '9' || (len > 3 && line[3] != ' ' && line[3] != '-')) {
+			reply_local(r, "malformed reply from the server");
+			return 0;
+		}
+		if (code == 0)
+			code = (line[0] - '0') * 100 + (line[1] - '0') * 10 +
+			    (line[2] - '0');
+		if (caps && nlines > 0 && len > 4) {
+			const char *kw = line + 4;
+
+			if (strncasecmp(kw, "PIPELINING", 10) == 0)
+				caps->pipelining = 1;
+			else if (strncasecmp(kw, "8BITMIME", 8) == 0)
+				caps->eightbit = 1;
+			else if (strncasecmp(kw, "SMTPUTF8", 8) == 0)
+				caps->smtputf8 = 1;
+			else if (strncasecmp(kw, "STARTTLS", 8) == 0)
+				caps->starttls = 1;
+			else if (strncasecmp(kw, "SIZE", 4) == 0)
+{
+				caps->size_adv = 1;
+				caps->size = kw[4] == ' ' ? atoll(kw + 5) : 0;
+			}
+			else if (strncasecmp(kw, "AUTH", 4) == 0 &&
+			    (kw[4] == ' ' || kw[4] == '=')) {
+				char tmp[SMTPC_LINE_MAX + 1], *p, *w;
+
+				str_copy(tmp, sizeof(tmp), kw + 5);
+				for (p = tmp; (w = strsep(&p, " ")) != NULL;) {
+					if (strcasecmp(w, "PLAIN") == 0)
+						caps->auth_plain = 1;
+					else if (strcasecmp(w, "LOGIN") == 0)
+						caps->auth_login = 1;
+				}
+			}
+		}
+		str_escape(esc, sizeof(esc), line, len);
+		if (tl + strlen(esc) + 2 < sizeof(r->text)) {
+			if (tl > 0)
+				r->text[tl++] = ' ';
+			memcpy(r->text + tl, nlines > 0 && strlen(esc) > 4 ?
+			    esc + 4 : esc, strlen(nlines > 0 && strlen(esc) > 4 ?
+			    esc + 4 : esc) + 1);
+			tl = strlen(r->text);
+		}
+		nlines++;
+		if (len == 3 || line[3] == ' ')
+			break;
+		if (nlines >= SMTPC_LINES_MAX) {
+			reply_local(r, "reply with too many lines");
+			return 0;
+		}
+	}
+	r->code = code;
+	return code;
+}
+
+/* smtpc_cmd - send VERB and ARG (may be NULL) and CRLF, read the reply. */
+static int
+smtpc_cmd(struct conn *c, int tmo, struct smtpc_reply *r, struct caps *caps,
+    const char *verb, const char *arg)
+{
+	if (conn_printf(c, "%s%s%s\r\n", verb, arg ? " " : "", arg ? arg : "") == -1 ||
+	    conn_flush(c) == -1) {
+		reply_local(r, "write error");
+		return 0;
+	}
+	return smtpc_read(c, tmo, r, caps);
+}
+
+static int
+smtpc_ehlo(struct conn *c, const struct smtpc_msg *m, struct caps *caps,
+    struct smtpc_reply *r)
+{
+	int code;
+
+	memset(caps, 0, sizeof(*caps));
+	code = smtpc_cmd(c, TMO_MAIL, r, caps, "EHLO", m->helo);
+	if (code == 250) {
+		caps->esmtp = 1;
+		return 250;
+	}
+	if (code >= 500 && code != 554) {	/* not ESMTP: HELO */
+		memset(caps, 0, sizeof(*caps));
+		return smtpc_cmd(c, TMO_MAIL, r, NULL, "HELO", m->helo);
+	}
+	return code;
+}
+
+static void
+b64(const char *in, size_t len, char *out, size_t size)
+{
+	if (size < 4 * ((len + 2) / 3) + 1) {
+		out[0] = '\0';
+		return;
+	}
+	EVP_EncodeBlock((unsigned char *)out, (const unsigned char *)in, (int)len);
+}
+
+static int
+smtpc_auth(struct conn *c, const struct smtpc_msg *m, const struct caps *caps,
+    struct smtpc_reply *r)
+{
+	char raw[2 * 256 + 4], enc[1024];
+	size_t ul = strlen(m->user), pl = strlen(m->pass);
+	int code;
+
+	if (caps->auth_plain) {
+		raw[0] = '\0';
+		memcpy(raw + 1, m->user, ul);
+		raw[1 + ul] = '\0';
+		memcpy(raw + 2 + ul, m->pass, pl);
+		b64(raw, ul + pl + 2, enc, sizeof(enc));
+		code = smtpc_cmd(c, TMO_MAIL, r, NULL, "AUTH PLAIN", enc);
+		explicit_bzero(raw, sizeof(raw));
+		explicit_bzero(enc, sizeof(enc));
+		return code;
+	}
+	if (caps->auth_login) {
+		code = smtpc_cmd(c, TMO_MAIL, r, NULL, "AUTH LOGIN", NULL);
+		if (code != 334)
+			return code;
+		b64(m->user, ul, enc, sizeof(enc));
+		code = smtpc_cmd(c, TMO_MAIL, r, NULL, enc, NULL);
+		if (code != 334)
+			return code;
+		b64(m->pass, pl, enc, sizeof(enc));
+		code = smtpc_cmd(c, TMO_MAIL, r, NULL, enc, NULL);
+		explicit_bzero(enc, sizeof(enc));
+		return code;
+	}
+	reply_local(r, "the server offers no AUTH PLAIN or LOGIN");
+	return 0;
+}
+
+/* smtpc_body - the queue file, CRLF and dot-stuffed, then ".".  0 or -1. */
+static int
+smtpc_body(struct conn *c, int fd)
+{
+	char chunk[65536];
+	ssize_t n;
+	int bol = 1;
+
+	if (lseek(fd, 0, SEEK_SET) == -1)
+		return -1;
+	c->timeout_ms = TMO_DATA_BLOCK * 1000;
+	while ((n = read(fd, chunk, sizeof(chunk))) > 0) {
+		const char *p = chunk, *end = chunk + n, *nl;
+
+		while (p < end) {
+			if (bol && *p == '.' && conn_write(c, ".", 1) == -1)
+				return -1;
+			nl = memchr(p, '\n', (size_t)(end - p));
+			if (nl == NULL) {
+				if (conn_write(c, p, (size_t)(end - p)) == -1)
+					return -1;
+				bol = 0;
+				break;
+			}
+			if (conn_write(c, p, (size_t)(nl - p)) == -1 ||
+			    conn_write(c, "\r\n", 2) == -1)
+				return -1;
+			bol = 1;
+			p = nl + 1;
+		}
+	}
+	if (n == -1)
+		return -1;
+	if (!bol && conn_write(c, "\r\n", 2) == -1)
+		return -1;
+	if (conn_write(c, ".\r\n", 3) == -1 || conn_flush(c) == -1)
+		return -1;
+	return 0;
+}
+
+static void
+smtpc_quit(struct conn *c)
+{
+	struct smtpc_reply r;
+
+	if (conn_printf(c, "QUIT\r\n") == 0 && conn_flush(c) == 0)
+		(void)smtpc_read(c, 10, &r, NULL);
+}
+
+int
+smtpc_deliver(struct conn *c, const struct smtpc_msg *m,
+    struct smtpc_reply *rcpt_r, struct smtpc_reply *sess_r, int *stage_r)
+{
+	struct smtpc_reply r, dr;
+	struct caps caps;
+	char params[128];
+	const char *why;
+	size_t i, accepted = 0;
+	int code;
+
+	memset(sess_r, 0, sizeof(*sess_r));
+	*stage_r = SMTPC_ST_GREETING;
+	code = smtpc_read(c, TMO_GREETING, &r, NULL);
+	if (code != 220)
+		goto fail;
+	*stage_r = SMTPC_ST_EHLO;
+	if ((code = smtpc_ehlo(c, m, &caps, &r)) != 250)
+		goto fail;
+	if (!m->implicit_tls && m->tls != ROUTE_TLS_NONE) {
+		*stage_r = SMTPC_ST_TLS;
+		if (!caps.starttls && m->tls >= ROUTE_TLS_ENCRYPT) {
+			reply_local(&r, "TLS is required but the server "
+			    "does not offer STARTTLS");
+			smtpc_quit(c);
+			code = 0;
+			goto fail;
+		}
+		if (caps.starttls) {
+			code = smtpc_cmd(c, TMO_MAIL, &r, NULL, "STARTTLS",
+			    NULL);
+			if (code != 220) {
+				if (m->tls >= ROUTE_TLS_ENCRYPT || code == 0)
+					goto fail;
+				/* may: go on in plain text */
+			} else {
+				conn_discard_input(c);
+				if (conn_tls_connect(c, m->tls == ROUTE_TLS_VERIFY ?
+				    m->tls_vctx : m->tls_ctx, m->servername,
+				    &why) == -1) {
+					reply_local(&r, why);
+					code = 0;
+					goto fail;
+				}
+				*stage_r = SMTPC_ST_EHLO;
+				if ((code = smtpc_ehlo(c, m, &caps, &r)) != 250)
+					goto fail;
+			}
+		}
+	}
+	if (m->user && *m->user) {
+		*stage_r = SMTPC_ST_AUTH;
+		if ((code = smtpc_auth(c, m, &caps, &r)) != 235) {
+			if (code != 0)
+				smtpc_quit(c);
+			if (code >= 500)
+				code = 0;	/* a credential problem: defer */
+			goto fail;
+		}
+	}
+	*stage_r = SMTPC_ST_MAIL;
+	if (caps.size > 0 && m->size_crlf > caps.size) {
+		snprintf(r.text, sizeof(r.text), "552 5.3.4 message size %lld "
+		    "exceeds the server's limit of %lld", m->size_crlf, caps.size);
+		code = r.code = 552;
+		goto fail_quit;
+	}
+	if (m->smtputf8 && !caps.smtputf8) {
+		snprintf(r.text, sizeof(r.text), "553 5.6.7 the server does not "
+		    "support SMTPUTF8, which the message needs");
+		code = r.code = 553;
+		goto fail_quit;
+	}
+	params[0] = '\0';
+	if (caps.esmtp)
+		snprintf(params, sizeof(params), "%s%s",
+		    m->body_8bit && caps.eightbit ? " BODY=8BITMIME" : "",
+		    m->smtputf8 ? " SMTPUTF8" : "");
+	if (caps.size_adv) {
+		size_t l = strlen(params);
+
+		snprintf(params + l, sizeof(params) - l, " SIZE=%lld", m->size_crlf);
+	}
+	if (conn_printf(c, "MAIL FROM:<%s>%s\r\n", m->sender, params) == -1)
+		goto io;
+	if (caps.pipelining) {
+		for (i = 0; i < m->nrcpt; i++)
+			if (conn_printf(c, "RCPT TO:<%s>\r\n", m->rcpts[i]) == -1)
+				goto io;
+		if (conn_printf(c, "DATA\r\n") == -1)
+			goto io;
+	}
+	if (conn_flush(c) == -1)
+		goto io;
+	code = smtpc_read(c, TMO_MAIL, &r, NULL);
+	if (code != 250) {
+		/* with pipelining the RCPT and DATA replies follow; the
+		 * session is abandoned anyway */
+		goto fail_quit;
+	}
+	*stage_r = SMTPC_ST_RCPT;
+	for (i = 0; i < m->nrcpt; i++) {
+		if (!caps.pipelining && (conn_printf(c, "RCPT TO:<%s>\r\n",
+		    m->rcpts[i]) == -1 || conn_flush(c) == -1))
+			goto io;
+		code = smtpc_read(c, TMO_RCPT, &rcpt_r[i], NULL);
+		if (code == 0) {
+			r = rcpt_r[i];
+			goto fail;
+		}
+		if (code == 250 || code == 251)
+			accepted++;
+	}
+	*stage_r = SMTPC_ST_DATA;
+	if (!caps.pipelining) {
+		if (accepted == 0) {
+			smtpc_quit(c);
+			return SMTPC_DONE;
+		}
+		if (conn_printf(c, "DATA\r\n") == -1 || conn_flush(c) == -1)
+			goto io;
+	}
+	code = smtpc_read(c, TMO_DATA_INIT, &dr, NULL);
+	if (accepted == 0) {
+		/* pipelined DATA after every RCPT failed: 503/554 expected */
+		if (code == 354 && conn_printf(c, ".\r\n") == 0)
+			(void)conn_flush(c), (void)smtpc_read(c, TMO_DATA_TERM, &dr, NULL);
+		smtpc_quit(c);
+		return SMTPC_DONE;
+	}
+	if (code != 354) {
+		r = dr;
+		goto fail_quit_rcpts;
+	}
+	if (smtpc_body(c, m->fd) == -1)
+		goto io;
+	code = smtpc_read(c, TMO_DATA_TERM, &dr, NULL);
+	if (code == 0) {
+		r = dr;
+		goto fail;
+	}
+	/* the final reply is every accepted recipient's outcome */
+	for (i = 0; i < m->nrcpt; i++)
+		if (rcpt_r[i].code == 250 || rcpt_r[i].code == 251)
+			rcpt_r[i] = dr;
+	smtpc_quit(c);
+	return SMTPC_DONE;
+
+fail_quit_rcpts:
+	/* DATA refused: the accepted recipients share that reply */
+	for (i = 0; i < m->nrcpt; i++)
+		if (rcpt_r[i].code == 250 || rcpt_r[i].code == 251)
+			rcpt_r[i] = r;
+	smtpc_quit(c);
+	return SMTPC_DONE;
+io:
+	reply_local(&r, "write error");
+	code = 0;
+	goto fail;
+fail_quit:
+	if (code != 0)
+		smtpc_quit(c);
+fail:
+	*sess_r = r;
+	sess_r->code = code;
+	return SMTPC_FAIL;
+}
