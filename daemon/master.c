@@ -1,7 +1,8 @@
 /*
  * master.c - the yubind master process; see master.h.
  *
- * Pools: SMTP (listeners smtp, submission, smtps) and POP3 (pop3, pop3s).
+ * Pools: SMTP (listeners smtp, submission, smtps, and the local submission
+ * socket HOME/run/submit.sock) and POP3 (pop3, pop3s).
  * Each worker is a forked child that accepts on its pool's listeners and
  * serves one connection at a time.  A shared scoreboard (anonymous shared
  * mapping, one slot per possible worker) tells the master which workers are
@@ -31,6 +32,8 @@
 #include <sys/mman.h>
 #include <sys/prctl.h>
 #include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/un.h>
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
@@ -179,6 +182,61 @@ fail:
 	return -1;
 }
 
+/*
+ * listen_local - the local submission channel: a Unix socket
+ * HOME/run/submit.sock, mode 0666, served by the SMTP pool as LK_LOCAL
+ * (yubin-sendmail connects to it; the SMTP engine takes the caller's uid
+ * with SO_PEERCRED).  HOME/run is made traversable (0751) so that any
+ * local user may reach the socket by name; it is not listed in
+ * HOME/run/ports.  A stale socket left by a crash is replaced.
+ */
+static int
+listen_local(const struct config *cfg)
+{
+	struct sockaddr_un sun;
+	struct listener *l;
+	char *dir, *path;
+	int fd, r = -1;
+
+	if (nlisteners == LISTEN_MAX) {
+		log_err("listen: more than %d listeners", LISTEN_MAX);
+		return -1;
+	}
+	dir = xasprintf("%s/run", config_home(cfg));
+	path = xasprintf("%s/submit.sock", dir);
+	memset(&sun, 0, sizeof(sun));
+	sun.sun_family = AF_UNIX;
+	if (str_copy(sun.sun_path, sizeof(sun.sun_path), path) == -1) {
+		log_err("listen local: %s: path too long for a socket", path);
+		goto out;
+	}
+	fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
+	if (fd == -1) {
+		log_err("listen local: socket: %s", strerror(errno));
+		goto out;
+	}
+	if (unlink(path) == -1 && errno != ENOENT)
+		log_warn("listen local: unlink %s: %s", path, strerror(errno));
+	if (bind(fd, (struct sockaddr *)&sun, sizeof(sun)) == -1 ||
+	    chmod(path, 0666) == -1 || listen(fd, LISTEN_BACKLOG) == -1) {
+		log_err("listen local: %s: %s", path, strerror(errno));
+		close(fd);
+		goto out;
+	}
+	if (chmod(dir, 0751) == -1)
+		log_warn("listen local: chmod %s: %s", dir, strerror(errno));
+	l = &listeners[nlisteners++];
+	l->fd = fd;
+	l->kind = LK_LOCAL;
+	snprintf(l->name, sizeof(l->name), "local");
+	(void)str_copy(l->addr, sizeof(l->addr), "run/submit.sock");
+	r = 0;
+out:
+	free(path);
+	free(dir);
+	return r;
+}
+
 int
 master_listen(const struct config *cfg)
 {
@@ -220,9 +278,13 @@ master_listen(const struct config *cfg)
 		log_err("no listener configured");
 		return -1;
 	}
+	if (listen_local(cfg) == -1)
+		return -1;
 	buf_init(&ports, 0);
 	for (i = 0; i < (size_t)nlisteners; i++)
-		buf_printf(&ports, "%s %s\n", listeners[i].name, listeners[i].addr);
+		if (listeners[i].kind != LK_LOCAL)
+			buf_printf(&ports, "%s %s\n", listeners[i].name,
+			    listeners[i].addr);
 	path = xasprintf("%s/run/ports", config_home(cfg));
 	if (file_write_atomic(path, ports.data, ports.len, 0644) == -1) {
 		log_err("%s: %s", path, strerror(errno));
@@ -833,8 +895,16 @@ master_run(struct config *cfg, const struct master_opts *opts)
 		}
 		reap();
 	}
-	for (i = 0; i < nlisteners; i++)
+	for (i = 0; i < nlisteners; i++) {
+		if (listeners[i].kind == LK_LOCAL) {
+			char *sock = xasprintf("%s/run/submit.sock",
+			    config_home(m.cfg));
+
+			(void)unlink(sock);
+			free(sock);
+		}
 		close(listeners[i].fd);
+	}
 	if (m.tls)
 		SSL_CTX_free(m.tls);
 	munmap(m.board, m.board_size);

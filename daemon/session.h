@@ -19,6 +19,8 @@ enum listener_kind {
 	LK_SMTPS,		/* port 465: implicit TLS, AUTH required */
 	LK_POP3,		/* port 110: STLS offered */
 	LK_POP3S,		/* port 995: implicit TLS */
+	LK_LOCAL,		/* HOME/run/submit.sock: local submission, the
+				 * caller's uid (SO_PEERCRED) is its identity */
 	LK_COUNT
 };
 
