@@ -369,7 +369,8 @@ alias_parse(const struct config *cfg, const char *path, const char *data,
 		t->v[t->n++] = e;
 	}
 	free(copy);
-	qsort(t->v, t->n, sizeof(*t->v), alias_cmp);
+	if (t->n > 0)
+		qsort(t->v, t->n, sizeof(*t->v), alias_cmp);
 	for (i = 1; i < t->n; i++)
 		if (alias_cmp(&t->v[i - 1], &t->v[i]) == 0) {
 			const struct alias_ent *a = &t->v[i - 1], *b = &t->v[i];
