@@ -775,6 +775,8 @@ master_reload(void)
 	if (m.qmgr_pid)
 		kill(m.qmgr_pid, SIGTERM);	/* restarted with the new config */
 	log_info("reloaded configuration, generation %u", m.gen);
+	if (config_bool(m.cfg, "smtp.relay"))
+		log_warn("smtp.relay = 1: this server is an open relay");
 }
 
 int

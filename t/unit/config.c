@@ -214,7 +214,7 @@ static const struct {
 	{ "smtp.address_permits_relay", 1, "" },
 	{ "smtp.reject_domain", 1, "" },
 	{ "smtp.reject_mailaddress", 1, "" },
-	{ "smtp.auth_mechanisms", 1, "PLAIN|LOGIN|CRAM-MD5" },
+	{ "smtp.auth_mechanisms", 1, "PLAIN|LOGIN" },
 	{ "pop3.listen", 1, "" },
 	{ "queue.smarthost", 0, "" },
 };
@@ -1051,7 +1051,7 @@ test_print(void)
 		"\ngreet_delay = 90s  # changed, default: 0s\n",
 		"\nalias = a.example, b.example  # changed, default: \"\"\n",
 		"\nlisten = 0.0.0.0\n",
-		"\nauth_mechanisms = PLAIN, LOGIN, CRAM-MD5\n",
+		"\nauth_mechanisms = PLAIN, LOGIN\n",
 		"\nrelay = yes  # changed, default: no\n",
 		"\nlog_size_max = 10M\n",
 		"\nmax_message_size = 512K  # changed, default: 0\n",
