@@ -237,6 +237,22 @@ out:
 	return r;
 }
 
+/* plugins_write_run - HOME/run/plugins: the loaded generation, for
+ * "yubinctl plugins". */
+static void
+plugins_write_run(const struct config *cfg)
+{
+	struct buf b;
+	char *path = xasprintf("%s/run/plugins", config_home(cfg));
+
+	buf_init(&b, 0);
+	plugins_describe(&b);
+	if (file_write_atomic(path, b.data ? b.data : "", b.len, 0644) == -1)
+		log_warn("%s: %s", path, strerror(errno));
+	buf_free(&b);
+	free(path);
+}
+
 int
 master_listen(const struct config *cfg)
 {
@@ -280,6 +296,8 @@ master_listen(const struct config *cfg)
 	}
 	if (listen_local(cfg) == -1)
 		return -1;
+	/* before the ports file: who sees the ports sees the plugins too */
+	plugins_write_run(cfg);
 	buf_init(&ports, 0);
 	for (i = 0; i < (size_t)nlisteners; i++)
 		if (listeners[i].kind != LK_LOCAL)
@@ -709,22 +727,6 @@ master_hostname(void)
 	m.hostname[sizeof(m.hostname) - 1] = '\0';
 }
 
-/* plugins_write_run - HOME/run/plugins: the loaded generation, for
- * "yubinctl plugins". */
-static void
-plugins_write_run(void)
-{
-	struct buf b;
-	char *path = xasprintf("%s/run/plugins", config_home(m.cfg));
-
-	buf_init(&b, 0);
-	plugins_describe(&b);
-	if (file_write_atomic(path, b.data ? b.data : "", b.len, 0644) == -1)
-		log_warn("%s: %s", path, strerror(errno));
-	buf_free(&b);
-	free(path);
-}
-
 static void
 master_reload(void)
 {
@@ -770,7 +772,7 @@ master_reload(void)
 	master_hostname();
 	pools_setup();
 	m.gen++;
-	plugins_write_run();
+	plugins_write_run(m.cfg);
 	signal_workers(SIGTERM, 1);
 	if (m.qmgr_pid)
 		kill(m.qmgr_pid, SIGTERM);	/* restarted with the new config */
@@ -822,7 +824,6 @@ master_run(struct config *cfg, const struct master_opts *opts)
 	if (m.qmgr_trace == MAP_FAILED)
 		log_fatal("mmap: %s", strerror(errno));
 	m.qmgr_trace[0] = '\0';
-	plugins_write_run();
 	log_info("started: smtp max %d, pop3 max %d", m.pools[POOL_SMTP].max,
 	    m.pools[POOL_POP3].max);
 	if (config_bool(cfg, "smtp.relay"))

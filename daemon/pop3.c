@@ -634,6 +634,12 @@ pop3_quit(struct pop3 *p, int argc, char **argv)
 		return;
 	}
 	failed = p->ndele > 0 ? pop3_update(p) : 0;
+	/* the session is over: free the mailbox before the client hears so,
+	 * or its next login could still find it in use */
+	if (p->lockfd != -1) {
+		close(p->lockfd);
+		p->lockfd = -1;
+	}
 	log_info("pop3 quit user=%s retr=%u dele=%u left=%zu%s sid=%06lx",
 	    p->name, p->nretr, p->ndele, p->nlive,
 	    failed ? " update=failed" : "", p->env->sid);
