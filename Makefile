@@ -114,3 +114,13 @@ distclean: clean
 .SECONDARY:
 
 -include $(shell find $(B) -name '*.d' 2>/dev/null)
+
+# fuzz - the libFuzzer target of the maildat plugin (t/fuzz/maildat_fuzz.c);
+# needs clang with libFuzzer.  Run: $(B)/t/fuzz/maildat_fuzz -max_total_time=60
+FUZZ_CC ?= clang
+fuzz: $(B)/t/fuzz/maildat_fuzz
+$(B)/t/fuzz/maildat_fuzz: t/fuzz/maildat_fuzz.c plugins/maildat.c $(wildcard plugins/maildat_*.inc) config.mk
+	@mkdir -p $(@D)
+	$(FUZZ_CC) $(WARN) -g -O1 -fsanitize=fuzzer,address -fno-omit-frame-pointer \
+	    $(DEFS) -Idaemon -Ihooks $(LIB_CFLAGS) -o $@ $< $(LIBS)
+.PHONY: fuzz

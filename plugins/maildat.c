@@ -232,15 +232,24 @@ md_hdr_index(struct md_msg *m)
 {
 	const char *p = m->hdr, *e = m->hdr + m->hlen, *nl, *c;
 	struct md_field_ix *x;
+	size_t cap = 64;
 
-	m->f = md_alloc(sizeof(*m->f) * MD_FIELDS_MAX);
+	/* grown as needed: most messages have a few dozen fields */
+	m->f = md_alloc(sizeof(*m->f) * cap);
 	while (p < e && m->nf < MD_FIELDS_MAX) {
 		nl = memchr(p, '\n', (size_t)(e - p));
 		if (nl == NULL)
 			nl = e;
 		c = memchr(p, ':', (size_t)(nl - p));
 		if (c != NULL && c > p) {
+			if (m->nf == cap) {
+				cap *= 2;
+				m->f = realloc(m->f, sizeof(*m->f) * cap);
+				if (m->f == NULL)
+					abort();
+			}
 			x = &m->f[m->nf++];
+			memset(x, 0, sizeof(*x));
 			x->name = (size_t)(p - m->hdr);
 			x->nlen = (size_t)(c - p);
 			while (x->nlen > 0 && (p[x->nlen - 1] == ' ' ||
