@@ -805,10 +805,124 @@ out:
 	return r;
 }
 
+#define DEF_MAX	(64 * 1024)	/* a config.def we are willing to rewrite */
+
+/*
+ * cmd_set - account set NAME KEY=VALUE...: write per-account keys into the
+ * account's config.def (the seed's per-account overrides; forward_address,
+ * reject_domain, mailbox_capacity_* ...).  An empty VALUE removes the key.
+ * The new file is checked with the same parser yubind uses before it
+ * replaces the old one, so a bad key or value changes nothing.
+ */
+static int
+cmd_set(struct ctl *c, int argc, char **argv)
+{
+	struct errlist errs;
+	struct config *acfg;
+	struct account a;
+	struct owner o;
+	struct store *s;
+	struct buf out;
+	char *dir, *path, *tmp, *data = NULL, *line, *save = NULL, *eq;
+	size_t len, i, klen;
+	int r = CTL_RUNTIME, keep, fd;
+
+	if (argc < 2)
+		return ctl_error(CTL_USAGE, "usage: yubinctl account set NAME "
+		    "KEY=VALUE...");
+	if (check_name(argv[0]) == -1 || acct_owner(c, &o) == -1)
+		return CTL_USAGE;
+	for (i = 1; i < (size_t)argc; i++) {
+		eq = strchr(argv[i], '=');
+		if (eq == NULL || eq == argv[i] || strpbrk(argv[i], "\r\n"))
+			return ctl_error(CTL_USAGE, "'%s': expected KEY=VALUE",
+			    argv[i]);
+	}
+	if ((s = acct_store(c, &o)) == NULL)
+		return CTL_RUNTIME;
+	i = (size_t)account_get(s, argv[0], &a);
+	if (i == 0)
+		return ctl_error(CTL_USAGE, "unknown account '%s'", argv[0]);
+	if (i != 1)
+		return CTL_RUNTIME;
+	dir = paths_account_dir(c->cfg, argv[0]);
+	path = xasprintf("%s/config.def", dir);
+	tmp = xasprintf("%s/.config.def.new", dir);
+	buf_init(&out, DEF_MAX);
+	if (file_read(path, DEF_MAX, &data, &len) == -1 && errno != ENOENT) {
+		r = ctl_error(CTL_RUNTIME, "%s: %s", path, strerror(errno));
+		goto done;
+	}
+	/* keep every line that none of the new keys replaces */
+	for (line = data ? strtok_r(data, "\n", &save) : NULL; line;
+	    line = strtok_r(NULL, "\n", &save)) {
+		keep = 1;
+		for (i = 1; i < (size_t)argc && keep; i++) {
+			klen = (size_t)(strchr(argv[i], '=') - argv[i]);
+			if (strncmp(str_trim(line), argv[i], klen) == 0 &&
+			    (line[klen] == '=' || line[klen] == ' '))
+				keep = 0;
+		}
+		if (keep)
+			buf_printf(&out, "%s\n", line);
+	}
+	for (i = 1; i < (size_t)argc; i++)
+		if (strchr(argv[i], '=')[1] != '\0')
+			buf_printf(&out, "%s\n", argv[i]);
+	fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_NOFOLLOW | O_CLOEXEC, 0640);
+	if (fd == -1 || write_all(fd, out.data ? out.data : "", out.len) == -1 ||
+	    fsync(fd) == -1) {
+		r = ctl_error(CTL_RUNTIME, "%s: %s", tmp, strerror(errno));
+		if (fd != -1)
+			close(fd);
+		unlink(tmp);
+		goto done;
+	}
+	if (o.uid != (uid_t)-1 && fchown(fd, o.uid, o.gid) == -1) {
+		r = ctl_error(CTL_RUNTIME, "%s: chown: %s", tmp, strerror(errno));
+		close(fd);
+		unlink(tmp);
+		goto done;
+	}
+	close(fd);
+	errlist_init(&errs);
+	if (config_account(c->cfg, tmp, &acfg, &errs) == -1) {
+		/* name the real file in the messages, not the scratch copy */
+		for (i = 0; i < errs.n; i++) {
+			const char *colon = strchr(errs.msg[i] + strlen(tmp), ':');
+
+			fprintf(stderr, "yubinctl: %s%s\n", path,
+			    strncmp(errs.msg[i], tmp, strlen(tmp)) == 0 && colon ?
+			    errs.msg[i] + strlen(tmp) : errs.msg[i]);
+		}
+		errlist_free(&errs);
+		unlink(tmp);
+		r = CTL_USAGE;
+		goto done;
+	}
+	errlist_free(&errs);
+	config_free(&acfg);
+	if (rename(tmp, path) == -1 || fsync_dir(dir) == -1) {
+		r = ctl_error(CTL_RUNTIME, "%s: %s", path, strerror(errno));
+		unlink(tmp);
+		goto done;
+	}
+	printf("%s: %s updated\n", argv[0], path);
+	r = CTL_OK;
+done:
+	buf_free(&out);
+	free(data);
+	free(tmp);
+	free(path);
+	free(dir);
+	return r;
+}
+
 static const struct {
 	const char	*name;
 	int		(*fn)(struct ctl *, int, char **);
 } account_cmds[] = {
+	{ "set", cmd_set },
 	{ "add", cmd_add },
 	{ "del", cmd_del },
 	{ "passwd", cmd_passwd },

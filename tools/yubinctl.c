@@ -49,6 +49,7 @@ usage(void)
 	    "  account add NAME[@DOMAIN] [PASSWORD] [--apop] [--quota-size BYTES] [--quota-count N]\n"
 	    "  account del NAME | account passwd NAME [PASSWORD] | account list\n"
 	    "  account import FILE | account export FILE\n"
+	    "  account set NAME KEY=VALUE...   (per-account config.def keys)\n"
 	    "  config | mailbox [--recount] [NAME] | plugins\n"
 	    "  block list | block del ADDR\n"
 	    "  queue list | queue show ID | queue flush | queue delete ID\n");
