@@ -48,5 +48,6 @@ int	ctl_cmd_mailbox(struct ctl *c, int argc, char **argv);
 int	ctl_cmd_queue(struct ctl *c, int argc, char **argv);
 int	ctl_cmd_plugins(struct ctl *c, int argc, char **argv);
 int	ctl_cmd_block(struct ctl *c, int argc, char **argv);
+int	ctl_cmd_notify(struct ctl *c, int argc, char **argv);
 
 #endif

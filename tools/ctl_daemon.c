@@ -6,6 +6,7 @@
  * same -c and -D options; stop, reload and status use HOME/run/yubind.pid.
  */
 #include <errno.h>
+#include <fcntl.h>
 #include <limits.h>
 #include <signal.h>
 #include <stdio.h>
@@ -16,6 +17,7 @@
 #include <unistd.h>
 
 #include "account.h"
+#include "auth.h"
 #include "block.h"
 #include "ctl.h"
 #include "maildir.h"
@@ -283,6 +285,156 @@ ctl_cmd_block(struct ctl *c, int argc, char **argv)
 		return ctl_error(CTL_USAGE, "%s: not an IP address", argv[1]);
 	}
 	return ctl_error(CTL_USAGE, "usage: block list | block del ADDR");
+}
+
+/*
+ * notify FILE - the seed's user notice: a message built from FILE (first
+ * line the subject, the rest the body) stored straight into every
+ * account's Maildir.  It does not pass the queue or the delivery hooks, so
+ * no exec, forward or auto-reply runs for it.
+ */
+struct notify_ctx {
+	struct ctl	*c;
+	const char	*msgpath;
+	const char	*id;
+	long long	 size, crlf;
+	uid_t		 uid;
+	gid_t		 gid;
+	int		 stored, failed;
+};
+
+static int
+notify_one(void *ctx, const struct account *a)
+{
+	struct notify_ctx *n = ctx;
+	char stored[PATH_MAX];
+	char *dir = paths_account_dir(n->c->cfg, a->name);
+	char *md = xasprintf("%s/Maildir", dir);
+	int r;
+
+	r = maildir_deliver(md, n->msgpath, n->id, 0, n->size, n->crlf, stored,
+	    sizeof(stored));
+	if (r == -1 && errno == ENOENT && maildir_create(md) == 0)
+		r = maildir_deliver(md, n->msgpath, n->id, 0, n->size, n->crlf,
+		    stored, sizeof(stored));
+	if (r == 1 && n->uid != (uid_t)-1 && chown(stored, n->uid, n->gid) == -1)
+		r = -1;
+	if (r == 1 && usage_add(n->c->store, a->name, 1, n->crlf, "received") == -1)
+		r = -1;
+	if (r == -1) {
+		ctl_error(CTL_RUNTIME, "%s: %s", a->name, strerror(errno));
+		n->failed++;
+	} else
+		n->stored++;
+	free(md);
+	free(dir);
+	return 0;
+}
+
+int
+ctl_cmd_notify(struct ctl *c, int argc, char **argv)
+{
+	struct notify_ctx n;
+	struct buf msg;
+	char *data, *body, *subject, *tmp, id[40], date[64];
+	const unsigned char *p;
+	size_t len, i;
+	time_t now = time(NULL);
+	struct tm tm;
+	char *why = NULL;
+	int ascii = 1, fd;
+
+	if (argc != 1)
+		return ctl_error(CTL_USAGE, "usage: notify FILE");
+	if (file_read(argv[0], 1024 * 1024, &data, &len) == -1)
+		return ctl_error(CTL_USAGE, "%s: %s", argv[0], strerror(errno));
+	if (memchr(data, '\0', len) != NULL) {
+		free(data);
+		return ctl_error(CTL_USAGE, "%s: not a text file", argv[0]);
+	}
+	subject = data;
+	body = strchr(data, '\n');
+	if (body)
+		*body++ = '\0';
+	else
+		body = "";
+	subject = str_trim(subject);
+	if (*subject == '\0') {
+		free(data);
+		return ctl_error(CTL_USAGE, "%s: the first line (the subject) is "
+		    "empty", argv[0]);
+	}
+	memset(&n, 0, sizeof(n));
+	n.c = c;
+	n.uid = (uid_t)-1;
+	n.gid = (gid_t)-1;
+	if (geteuid() == 0 && priv_lookup(c->cfg, &n.uid, &n.gid, &why) == -1) {
+		ctl_error(CTL_USAGE, "%s", why);
+		free(why);
+		free(data);
+		return CTL_USAGE;
+	}
+	if (ctl_store(c) == NULL) {
+		free(data);
+		return CTL_RUNTIME;
+	}
+	for (p = (const unsigned char *)data; p < (const unsigned char *)data + len; p++)
+		if (*p >= 0x80)
+			ascii = 0;
+	localtime_r(&now, &tm);
+	strftime(date, sizeof(date), "%a, %d %b %Y %H:%M:%S %z", &tm);
+	snprintf(id, sizeof(id), "N%08llX%06lX", (unsigned long long)now,
+	    (unsigned long)getpid() & 0xffffff);
+	buf_init(&msg, 0);
+	buf_printf(&msg, "From: postmaster@%s\nTo: undisclosed-recipients:;\n"
+	    "Date: %s\nMessage-ID: <%s@%s>\n", config_str(c->cfg, "server.domain"),
+	    date, id, config_str(c->cfg, "server.domain"));
+	if (ascii)
+		buf_printf(&msg, "Subject: %s\nMIME-Version: 1.0\nContent-Type: "
+		    "text/plain; charset=us-ascii\n", subject);
+	else {
+		struct buf enc;
+
+		buf_init(&enc, 0);
+		b64_encode(subject, strlen(subject), &enc);
+		buf_printf(&msg, "Subject: =?UTF-8?B?%s?=\nMIME-Version: 1.0\n"
+		    "Content-Type: text/plain; charset=UTF-8\n"
+		    "Content-Transfer-Encoding: 8bit\n", buf_cstr(&enc));
+		buf_free(&enc);
+	}
+	buf_printf(&msg, "Auto-Submitted: auto-generated\n\n");
+	for (i = 0; body[i]; i++)
+		if (body[i] != '\r')
+			buf_putc(&msg, body[i]);
+	if (msg.len && msg.data[msg.len - 1] != '\n')
+		buf_putc(&msg, '\n');
+	n.size = (long long)msg.len;
+	n.crlf = n.size;
+	for (i = 0; i < msg.len; i++)
+		n.crlf += msg.data[i] == '\n';
+	tmp = xasprintf("%s/queue/.notice.%ld", config_home(c->cfg), (long)getpid());
+	fd = open(tmp, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0640);
+	if (fd == -1 || write_all(fd, msg.data, msg.len) == -1 || fsync(fd) == -1 ||
+	    (n.uid != (uid_t)-1 && fchown(fd, n.uid, n.gid) == -1)) {
+		ctl_error(CTL_RUNTIME, "%s: %s", tmp, strerror(errno));
+		if (fd != -1)
+			close(fd);
+		unlink(tmp);
+		buf_free(&msg);
+		free(tmp);
+		free(data);
+		return CTL_RUNTIME;
+	}
+	close(fd);
+	n.msgpath = tmp;
+	n.id = id;
+	account_each(c->store, notify_one, &n);
+	unlink(tmp);
+	printf("notice stored in %d mailbox%s\n", n.stored, n.stored == 1 ? "" : "es");
+	buf_free(&msg);
+	free(tmp);
+	free(data);
+	return n.failed ? CTL_RUNTIME : CTL_OK;
 }
 
 struct mailbox_ctx {

@@ -38,6 +38,7 @@ static const struct {
 	{ "queue", ctl_cmd_queue },
 	{ "plugins", ctl_cmd_plugins },
 	{ "block", ctl_cmd_block },
+	{ "notify", ctl_cmd_notify },
 };
 
 static void
@@ -51,7 +52,7 @@ usage(void)
 	    "  account import FILE | account export FILE\n"
 	    "  account set NAME KEY=VALUE...   (per-account config.def keys)\n"
 	    "  config | mailbox [--recount] [NAME] | plugins\n"
-	    "  block list | block del ADDR\n"
+	    "  block list | block del ADDR | notify FILE\n"
 	    "  queue list | queue show ID | queue flush | queue delete ID\n");
 }
 
