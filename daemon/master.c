@@ -787,6 +787,7 @@ master_run(struct config *cfg, const struct master_opts *opts)
 	struct pollfd pfd[1 + LISTEN_MAX];
 	struct listener *pl[1 + LISTEN_MAX];
 	struct sigaction sa;
+	sigset_t held;
 	unsigned char sigs[32];
 	char *why = NULL;
 	ssize_t ns;
@@ -818,6 +819,14 @@ master_run(struct config *cfg, const struct master_opts *opts)
 	sigaction(SIGUSR1, &sa, NULL);
 	sa.sa_handler = SIG_IGN;
 	sigaction(SIGPIPE, &sa, NULL);
+	/* yubind.c held these while the listeners came up; any that came
+	 * meanwhile is delivered now, to the handlers above */
+	sigemptyset(&held);
+	sigaddset(&held, SIGHUP);
+	sigaddset(&held, SIGTERM);
+	sigaddset(&held, SIGINT);
+	sigaddset(&held, SIGUSR1);
+	sigprocmask(SIG_UNBLOCK, &held, NULL);
 	pools_setup();
 	m.qmgr_trace = mmap(NULL, TRACE_MAX, PROT_READ | PROT_WRITE,
 	    MAP_SHARED | MAP_ANONYMOUS, -1, 0);

@@ -12,6 +12,7 @@
  */
 #include <errno.h>
 #include <fcntl.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -139,6 +140,7 @@ main(int argc, char **argv)
 {
 	struct master_opts opts;
 	struct errlist errs;
+	sigset_t held;
 	struct config *cfg;
 	char *defs[DEFS_MAX];
 	const char *what;
@@ -228,6 +230,14 @@ main(int argc, char **argv)
 		config_free(&cfg);
 		return 2;
 	}
+	/* from here on a supervisor may signal us (the ports file says we
+	 * are up): hold the signals until the master's handlers are in */
+	sigemptyset(&held);
+	sigaddset(&held, SIGHUP);
+	sigaddset(&held, SIGTERM);
+	sigaddset(&held, SIGINT);
+	sigaddset(&held, SIGUSR1);
+	sigprocmask(SIG_BLOCK, &held, NULL);
 	if (master_listen(cfg) == -1) {
 		config_free(&cfg);
 		return 2;

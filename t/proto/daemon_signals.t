@@ -10,6 +10,13 @@ from yubintest import Server, TAP, Raw, wait_until
 
 t = TAP()
 
+# a SIGHUP the moment the ports file appears must reload, not kill (the
+# signals are held until the master's handlers are in)
+with Server() as s:
+    s.signal(signal.SIGHUP)
+    t.ok(s.wait_log('reloaded configuration, generation 1'), 'SIGHUP right after start-up reloads')
+    t.is_(s.proc.poll(), None, 'and the master lives')
+
 with Server(accounts={'alice': 'pw'}, conf={'smtp': {'max_recipients': '5'}}) as s:
     t.on_fail.append(lambda: t.diag(s.log()[-4000:]))
     c = Raw(s.connect('smtp'))
