@@ -228,9 +228,15 @@ delivery_run(const struct dlv_job *j, int fd)
 	a.j = j;
 	a.fd = fd;
 	a.done = xcalloc(j->n, sizeof(*a.done));
-	a.ctx = tls_client_ctx(0);
-	a.vctx = tls_client_ctx(1);
-	if (a.ctx == NULL || a.vctx == NULL) {
+	/* only the context this route can use: loading the system CA store
+	 * for "verify" costs more than a whole plain delivery */
+	if (j->dest.tls == ROUTE_TLS_VERIFY)
+		a.vctx = tls_client_ctx(1);
+	else if (j->dest.tls != ROUTE_TLS_NONE || j->dest.implicit_tls)
+		a.ctx = tls_client_ctx(0);
+	if ((j->dest.tls == ROUTE_TLS_VERIFY && a.vctx == NULL) ||
+	    (j->dest.tls != ROUTE_TLS_VERIFY && a.ctx == NULL &&
+	    (j->dest.tls != ROUTE_TLS_NONE || j->dest.implicit_tls))) {
 		agent_report_all(&a, DLV_C_LINE_ERROR, "",
 		    "451 4.7.5 cannot create a TLS context");
 		goto out;

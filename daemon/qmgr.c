@@ -85,7 +85,14 @@ struct job {
 	int		 bad;		/* malformed report: agent killed */
 };
 
+#define QMGR_REAP_MAX	1024	/* finished agents not yet reaped */
+
 struct qmgr {
+	struct {
+		pid_t	pid;
+		char	qid[QUEUE_ID_LEN + 1];
+	} reap[QMGR_REAP_MAX];
+	size_t			 nreap;
 	const struct config	*cfg;
 	struct store		*store;
 	const char		*home;
@@ -717,19 +724,51 @@ qmgr_job_read(struct job *jb)
 	}
 }
 
+/* qmgr_reap - collect finished agents that were still exiting. */
+static void
+qmgr_reap(struct qmgr *q)
+{
+	size_t i = 0;
+	pid_t r;
+	int st;
+
+	while (i < q->nreap) {
+		r = waitpid(q->reap[i].pid, &st, WNOHANG);
+		if (r == 0) {
+			i++;
+			continue;
+		}
+		if (r > 0 && WIFSIGNALED(st) && WTERMSIG(st) != SIGKILL)
+			log_err("%s: delivery agent %ld killed by signal %d",
+			    q->reap[i].qid, (long)q->reap[i].pid, WTERMSIG(st));
+		q->reap[i] = q->reap[--q->nreap];
+	}
+}
+
 /* qmgr_job_end - reap JB's agent, apply its reports, free its slot. */
 static void
 qmgr_job_end(struct qmgr *q, size_t i, struct pending *work)
 {
 	struct job *jb = &q->jobs[i];
+	pid_t r;
 	int st;
 
 	close(jb->fd);
-	while (waitpid(jb->pid, &st, 0) == -1 && errno == EINTR)
-		;
-	if (WIFSIGNALED(st) && WTERMSIG(st) != SIGKILL)
-		log_err("%s: delivery agent %ld killed by signal %d", jb->qid,
-		    (long)jb->pid, WTERMSIG(st));
+	/* the agent has reported everything; it may still be saying QUIT,
+	 * so reap it later rather than wait (only our own pids: plugins
+	 * reap their own children) */
+	r = waitpid(jb->pid, &st, WNOHANG);
+	if (r == 0 && q->nreap < QMGR_REAP_MAX) {
+		str_copy(q->reap[q->nreap].qid, sizeof(q->reap[0].qid), jb->qid);
+		q->reap[q->nreap++].pid = jb->pid;
+	} else {
+		if (r == 0)	/* reap list full: wait for this one */
+			while ((r = waitpid(jb->pid, &st, 0)) == -1 && errno == EINTR)
+				;
+		if (r > 0 && WIFSIGNALED(st) && WTERMSIG(st) != SIGKILL)
+			log_err("%s: delivery agent %ld killed by signal %d",
+			    jb->qid, (long)jb->pid, WTERMSIG(st));
+	}
 	qmgr_job_apply(q, jb);
 	pending_add(work, jb->qid);
 	free(jb->idx);
@@ -1084,6 +1123,7 @@ qmgr_main(const struct config *cfg, char *trace, size_t tracesize)
 	qmgr_orphans(&q);
 	memset(&work, 0, sizeof(work));
 	while (!qmgr_stop) {
+		qmgr_reap(&q);
 		/* a scan: at start, every retry interval, when a worker could
 		 * not reach our socket, and when the work list overflowed */
 		if (time_now() >= q.next_scan || unlink(kick) == 0 ||
