@@ -29,9 +29,16 @@
  *  - the backup digit copies the message as received to Folder: (default
  *    HOME/viruslog, relative to HOME) as QUEUEID, the envelope and the rule
  *    beside it as QUEUEID.env;
- *  - a per-account table applies to that account's copy only: a refusal
- *    drops the copy (logged), all refusing is 550 at DATA; a changed copy
- *    (warning, tag, forward) is queued on its own for that recipient;
+ *  - a per-account table is read once per message for all recipients of
+ *    its account and applies to that account's copy only: a refusal drops
+ *    the copy (logged), all refusing is 550 at DATA; a redirect (5)
+ *    replaces the account's recipients by Forward:; a changed copy
+ *    (2, 3, 4, 6, 7) is queued on its own with yh_inject, before the 250,
+ *    for the account's recipients (or Forward:), unless no unchanged copy
+ *    is left, when the message itself carries the first changed account's
+ *    copy; a copy that cannot be queued on its own is stored unchanged
+ *    (logged), never lost.  The backup and register digits of an account
+ *    rule act as a server rule's do; the backup is named QUEUEID.ACCOUNT;
  *  - the rule file is UTF-8; a line that is not is read as Shift_JIS.
  *
  * [plugin maildat] keys: file, scan_limit (bytes, default 1 MiB),
@@ -63,6 +70,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <sys/mman.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <time.h>

@@ -3,7 +3,11 @@
 # One account's table refuses while another's does not: the refused copy is
 # not stored and is logged with rule and account, the other copy is stored;
 # when every recipient's table refuses the client gets 550 5.7.1 at DATA.
+# A table that changes the message (warning, Subject tag, header tag, and
+# with Forward:) changes that account's copy only: with recipients of
+# several accounts each Maildir copy shows its own account's change alone.
 import os
+import re
 import smtplib
 import sys
 sys.path.insert(0, os.path.join(os.path.dirname(__file__), '..', 'lib'))
@@ -150,5 +154,139 @@ with Server(conf={'server': {'plugins': 'maildat'}, 'plugin maildat': {'per_acco
     t.is_(send(s, ['alice@localhost'], 'alice-no off')[0], 250,
           'per_account = 0: account tables are not read')
     t.ok(s.wait_mail('alice', 1), 'stored')
+
+# ---- changes per account: each copy shows only its own account's change ----
+TAG_RULES = '''Virus:tagger
+Subject:mixed-change
+Level:300
+Tag:[ALICE]
+VirusEnd:
+'''
+
+WARN_RULES = '''Virus:warner
+Subject:mixed-change
+Level:200
+Warning:
+*** bob's own warning ***
+WarningEnd:
+VirusEnd:
+'''
+
+HDR_RULES = '''Virus:header
+Subject:mixed-change
+Level:400
+Tag:X-Dave:flagged
+VirusEnd:
+'''
+
+FWD_RULES = '''Virus:fwd-tag
+Subject:mixed-change
+Level:600
+Tag:[FWD]
+Forward:erin@localhost
+VirusEnd:
+'''
+
+
+def copy_of(s, account, marker):
+    """ACCOUNT's stored copy whose Subject ends in MARKER, as text."""
+    for m in s.mails(account):
+        text = m.decode('utf-8', 'replace')
+        if (subject_of(text) or '').endswith(marker):
+            return text
+    return ''
+
+
+def subject_of(text):
+    for line in text.splitlines():
+        if line.startswith('Subject:'):
+            return line[8:].strip()
+    return None
+
+
+def queued_copies(s, account):
+    return len(re.findall(r'copy for account=%s changed by rule="[^"]*" queued as \S+'
+                          % account, s.log()))
+
+
+acc5 = {a: 'pw' for a in ('alice', 'bob', 'carol', 'dave', 'erin')}
+with Server(conf=conf, accounts=acc5, files={'mail.dat': SERVER_RULES}) as s:
+    t.on_fail.append(lambda: t.diag(s.log()[-4000:]))
+    write_table(s, 'alice', TAG_RULES)
+    write_table(s, 'bob', WARN_RULES)
+    write_table(s, 'dave', HDR_RULES)
+    write_table(s, 'erin', '# erin has a table that never matches\n')
+
+    # three accounts: one tags, one warns, one has no table
+    three = ['alice@localhost', 'bob@localhost', 'carol@localhost']
+    t.is_(send(s, three, 'mixed-change one')[0], 250, 'tag + warning + none: accepted')
+    t.ok(all(s.wait_mail(a, 1) for a in ('alice', 'bob', 'carol')), 'three copies stored')
+    t.ok(wait_until(lambda: not s.queue_files()), 'queue drained')
+    a, b, c = copy_of(s, 'alice', 'one'), copy_of(s, 'bob', 'one'), copy_of(s, 'carol', 'one')
+    t.is_(subject_of(a), '[ALICE] mixed-change one', "alice's copy has her tag")
+    t.ok("bob's own warning" not in a, "alice's copy has no warning")
+    t.is_(subject_of(b), 'mixed-change one', "bob's copy has no tag")
+    t.like(b, r"\n\n\*\*\* bob's own warning \*\*\*\n\nhello",
+           "bob's copy has his warning on top of the body")
+    t.is_(subject_of(c), 'mixed-change one', "carol's copy is untouched (subject)")
+    t.ok('warning' not in c and '[ALICE]' not in c, "carol's copy is untouched (body)")
+    t.is_([len(s.mails(x)) for x in ('alice', 'bob', 'carol')], [1, 1, 1], 'one copy each')
+    t.ok(s.wait_log(r'copy for account=alice changed by rule="tagger" queued as \S+ nrcpt=1'),
+         "alice's changed copy is queued on its own and logged")
+    t.ok(s.wait_log(r'copy for account=bob changed by rule="warner" queued as \S+ nrcpt=1'),
+         "bob's changed copy is queued on its own and logged")
+
+    # two accounts, both change: the message carries one, the other is queued
+    t.is_(send(s, ['alice@localhost', 'bob@localhost'], 'mixed-change two')[0], 250,
+          'tag + warning, no unchanged copy: accepted')
+    t.ok(s.wait_mail('alice', 2) and s.wait_mail('bob', 2), 'both copies stored')
+    t.ok(wait_until(lambda: not s.queue_files()), 'queue drained')
+    a, b = copy_of(s, 'alice', 'two'), copy_of(s, 'bob', 'two')
+    t.is_(subject_of(a), '[ALICE] mixed-change two', 'alice: her tag')
+    t.ok("bob's own warning" not in a, 'alice: no warning')
+    t.is_(subject_of(b), 'mixed-change two', 'bob: no tag')
+    t.like(b, r"\*\*\* bob's own warning \*\*\*", 'bob: his warning')
+    t.is_(queued_copies(s, 'alice') + queued_copies(s, 'bob'), 3,
+          'one of the two copies was queued on its own, the message carried the other')
+
+    # a header tag, a warning and an unchanged copy
+    t.is_(send(s, ['dave@localhost', 'bob@localhost', 'carol@localhost'],
+               'mixed-change three')[0], 250, 'header tag + warning + none: accepted')
+    t.ok(s.wait_mail('dave', 1) and s.wait_mail('bob', 3) and s.wait_mail('carol', 2),
+         'the three copies stored')
+    t.ok(wait_until(lambda: not s.queue_files()), 'queue drained')
+    d, b, c = copy_of(s, 'dave', 'three'), copy_of(s, 'bob', 'three'), copy_of(s, 'carol', 'three')
+    t.like(d, r'(?m)^X-Dave: flagged$', "dave's copy has his header")
+    t.ok('X-Dave' not in b and 'X-Dave' not in c, "the others' copies do not")
+    t.ok("bob's own warning" not in d and "bob's own warning" not in c,
+         "bob's warning is in his copy only")
+
+    # a tag with Forward: for one account, nothing for the other
+    write_table(s, 'dave', FWD_RULES)
+    t.is_(send(s, ['dave@localhost', 'carol@localhost'], 'mixed-change four')[0], 250,
+          'tag + forward for one account, none for the other: accepted')
+    t.ok(s.wait_mail('erin', 1) and s.wait_mail('carol', 3),
+         'forwarded and unchanged copies stored')
+    t.ok(wait_until(lambda: not s.queue_files()), 'queue drained')
+    t.is_(subject_of(copy_of(s, 'erin', 'four')), '[FWD] mixed-change four',
+          "dave's copy goes tagged to his Forward:")
+    t.is_(subject_of(copy_of(s, 'carol', 'four')), 'mixed-change four', "carol's copy is untouched")
+    t.is_(len(s.mails('dave')), 1, 'dave gets no copy of his own (redirected)')
+
+    # the single-account case: the message itself is changed, nothing else queued
+    before = queued_copies(s, 'bob')
+    t.is_(send(s, ['bob@localhost'], 'mixed-change alone')[0], 250, 'single account: accepted')
+    t.ok(s.wait_mail('bob', 4), 'stored')
+    t.ok(wait_until(lambda: not s.queue_files()), 'queue drained')
+    t.like(copy_of(s, 'bob', 'alone'), r"\*\*\* bob's own warning \*\*\*", 'single account: its warning')
+    t.is_(queued_copies(s, 'bob'), before, 'single account: no separate copy queued')
+    t.is_(len(s.mails('bob')), 4, 'single account: one copy')
+
+    # a single account again, with a Subject tag
+    t.is_(send(s, ['alice@localhost'], 'mixed-change solo tag')[0], 250,
+          'single account, Subject tag: accepted')
+    t.ok(s.wait_mail('alice', 3), 'stored')
+    t.is_(subject_of(copy_of(s, 'alice', 'solo tag')), '[ALICE] mixed-change solo tag',
+          'single account: its Subject tag')
 
 t.done()
