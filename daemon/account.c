@@ -121,58 +121,6 @@ text_ok(const char *s)
 	return 1;
 }
 
-/*
- * Base64 (RFC 4648, with padding) for salt and key.
- */
-static int
-b64_val(int c)
-{
-	if (c >= 'A' && c <= 'Z')
-		return c - 'A';
-	if (c >= 'a' && c <= 'z')
-		return c - 'a' + 26;
-	if (c >= '0' && c <= '9')
-		return c - '0' + 52;
-	if (c == '+')
-		return 62;
-	if (c == '/')
-		return 63;
-	return -1;
-}
-
-/* b64_decode - strict decode of IN (LEN chars) into OUT (SIZE); the byte
- * count, or -1. */
-static int
-b64_decode(const char *in, size_t len, unsigned char *out, size_t size)
-{
-	size_t i, o = 0, pad = 0;
-	int v[4], j;
-
-	if (len == 0 || len % 4 != 0)
-		return -1;
-	if (in[len - 1] == '=')
-		pad++;
-	if (in[len - 2] == '=')
-		pad++;
-	if (len / 4 * 3 - pad > size)
-		return -1;
-	for (i = 0; i < len; i += 4) {
-		for (j = 0; j < 4; j++) {
-			if (in[i + j] == '=' && i + 4 == len &&
-			    j >= 4 - (int)pad)
-				v[j] = 0;
-			else if ((v[j] = b64_val((unsigned char)in[i + j])) < 0)
-				return -1;
-		}
-		out[o++] = (unsigned char)(v[0] << 2 | v[1] >> 4);
-		if (i + 4 < len || pad < 2)
-			out[o++] = (unsigned char)((v[1] & 15) << 4 | v[2] >> 2);
-		if (i + 4 < len || pad < 1)
-			out[o++] = (unsigned char)((v[2] & 3) << 6 | v[3]);
-	}
-	return (int)o;
-}
-
 static int
 passwd_scrypt(const char *password, const unsigned char *salt, size_t slen,
     unsigned ln, unsigned r, unsigned p, unsigned char *key, size_t klen)
@@ -283,7 +231,7 @@ static int
 passwd_parse(const char *hash, struct passwd_parsed *h)
 {
 	const char *p = hash, *salt, *key;
-	int n;
+	ssize_t n;
 
 	if (strlen(hash) >= ACCOUNT_HASH_MAX ||
 	    strncmp(p, "$scrypt$", 8) != 0)
@@ -304,12 +252,12 @@ passwd_parse(const char *hash, struct passwd_parsed *h)
 	if (key == NULL)
 		return -1;
 	key++;
-	n = b64_decode(salt, (size_t)(key - 1 - salt), h->salt,
+	n = b64_decode_mem(salt, (size_t)(key - 1 - salt), h->salt,
 	    sizeof(h->salt));
 	if (n < PASSWD_SALT_MIN)
 		return -1;
 	h->slen = (size_t)n;
-	n = b64_decode(key, strlen(key), h->key, sizeof(h->key));
+	n = b64_decode_mem(key, strlen(key), h->key, sizeof(h->key));
 	if (n < 16)
 		return -1;
 	h->klen = (size_t)n;

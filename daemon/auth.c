@@ -34,7 +34,6 @@
 
 #define AUTH_LOGIN_MAX		(ACCOUNT_NAME_MAX + 1 + 255)	/* name@domain, domain per RFC 1035 */
 #define AUTH_MD5_HEX		32
-#define AUTH_B64_CHUNK		3072	/* input bytes encoded per EVP_EncodeBlock call; a multiple of 3 */
 
 /* auth_domain_local - 1 when DOMAIN is one of ours. */
 static int
@@ -370,87 +369,6 @@ auth_plain_decode(char *raw, size_t len, char **authz_r, char **authc_r,
 	*authc_r = nul1 + 1;
 	*pass_r = nul2 + 1;
 	return 0;
-}
-
-int
-b64_encode(const void *p, size_t len, struct buf *out)
-{
-	unsigned char chunk[AUTH_B64_CHUNK / 3 * 4 + 1];
-	const unsigned char *in = p;
-	size_t n, mark = out->len;
-	int w;
-
-	while (len > 0) {
-		n = len < AUTH_B64_CHUNK ? len : AUTH_B64_CHUNK;
-		w = EVP_EncodeBlock(chunk, in, (int)n);
-		if (w < 0 || buf_append(out, chunk, (size_t)w) == -1) {
-			out->len = mark;
-			if (out->data)
-				out->data[mark] = '\0';
-			return -1;
-		}
-		in += n;
-		len -= n;
-	}
-	return buf_append(out, "", 0);
-}
-
-/* b64_value - the 6-bit value of base64 character CH, or -1. */
-static int
-b64_value(unsigned char ch)
-{
-	if (ch >= 'A' && ch <= 'Z')
-		return ch - 'A';
-	if (ch >= 'a' && ch <= 'z')
-		return ch - 'a' + 26;
-	if (ch >= '0' && ch <= '9')
-		return ch - '0' + 52;
-	if (ch == '+')
-		return 62;
-	if (ch == '/')
-		return 63;
-	return -1;
-}
-
-int
-b64_decode(const char *s, size_t len, struct buf *out)
-{
-	unsigned char chunk[AUTH_B64_CHUNK + 3];
-	size_t i, pad = 0, n, mark = out->len;
-	int w;
-
-	/* strict RFC 4648: whole quanta, alphabet only, '=' only as the last
-	 * one or two characters, no white space, zero bits under the padding */
-	if (len % 4 != 0)
-		return -1;
-	if (len > 0 && s[len - 1] == '=')
-		pad = s[len - 2] == '=' ? 2 : 1;
-	for (i = 0; i < len - pad; i++)
-		if (b64_value((unsigned char)s[i]) < 0)
-			return -1;
-	if (pad == 2 && (b64_value((unsigned char)s[len - 3]) & 0x0f) != 0)
-		return -1;
-	if (pad == 1 && (b64_value((unsigned char)s[len - 2]) & 0x03) != 0)
-		return -1;
-	for (i = 0; i < len; i += n) {
-		n = len - i < AUTH_B64_CHUNK / 3 * 4 ? len - i :
-		    AUTH_B64_CHUNK / 3 * 4;
-		w = EVP_DecodeBlock(chunk, (const unsigned char *)s + i, (int)n);
-		if (w < 0)
-			goto fail;
-		if (i + n == len)
-			w -= (int)pad;	/* EVP_DecodeBlock counts the padding */
-		if (buf_append(out, chunk, (size_t)w) == -1)
-			goto fail;
-	}
-	OPENSSL_cleanse(chunk, sizeof(chunk));
-	return buf_append(out, "", 0);
-fail:
-	OPENSSL_cleanse(chunk, sizeof(chunk));
-	out->len = mark;
-	if (out->data)
-		out->data[mark] = '\0';
-	return -1;
 }
 
 struct auth_login_rec {

@@ -38,12 +38,7 @@ int	auth_cram_md5(const struct config *cfg, struct store *s,
 int	auth_plain_decode(char *raw, size_t len, char **authz_r, char **authc_r,
 	    char **pass_r);
 
-/* base64 (RFC 4648, no line breaks): both append to OUT (grown; nothing
- * appended on failure).  encode: 0, or -1 past OUT's ceiling.  decode: 0, or
- * -1 invalid (white space, characters outside the alphabet, bad padding) or
- * past the ceiling. */
-int	b64_encode(const void *p, size_t len, struct buf *out);
-int	b64_decode(const char *s, size_t len, struct buf *out);
+/* base64: b64_encode and b64_decode are in util.h. */
 
 /* auth_record_login - POP3 success: STORE_META "login/NAME" = "SECONDS,IP"
  * (the seed's ip file) and "popip/IP" = NAME with expiry

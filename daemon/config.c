@@ -299,6 +299,8 @@ struct config {
 	struct cfg_ix	 ix[2 * CFG_NKEYS];	/* sorted by section, then name */
 	size_t		 nix;
 	struct alias_table *aliases;	/* CONFDIR/alias.dat; shared by copies */
+	unsigned char	 account_set[CFG_NKEYS];	/* config_account: the
+						 * config.def set key I */
 };
 
 /* Where a value came from, for error messages. */
@@ -1555,6 +1557,7 @@ def_line(void *ctx, char *s, const struct cfg_src *src, struct errlist *errs)
 	}
 	cfg_val_free(&d->cfg->val[i]);
 	d->cfg->val[i] = v;
+	d->cfg->account_set[i] = 1;
 }
 
 int
@@ -1752,23 +1755,40 @@ config_print(const struct config *cfg, FILE *f)
  * "1"/"0", sizes bytes, durations seconds, lists comma-separated.  1 found
  * (OUT reset and filled), 0 no such key.
  */
+/* cfg_text_index - the table index of KEY as config_text takes it
+ * ("section.key" or the bare name of a per-account key), or -1. */
+static int
+cfg_text_index(const struct config *cfg, const char *key)
+{
+	const char *dot = strchr(key, '.');
+	size_t i;
+
+	if (dot)
+		return cfg_find(cfg, key, (size_t)(dot - key), dot + 1,
+		    strlen(dot + 1), NULL);
+	for (i = 0; i < CFG_NKEYS; i++)
+		if ((cfg_keys[i].flags & CFG_ACCOUNT) &&
+		    strcmp(cfg_keys[i].name, key) == 0)
+			return (int)i;
+	return -1;
+}
+
+int
+config_account_sets(const struct config *cfg, const char *key)
+{
+	int ix = cfg_text_index(cfg, key);
+
+	return ix >= 0 && cfg->account_set[ix];
+}
+
 int
 config_text(const struct config *cfg, const char *key, struct buf *out)
 {
 	const struct cfg_key *k;
 	const struct cfg_val *v;
-	const char *dot = strchr(key, '.');
 	size_t i;
-	int ix = -1;
+	int ix = cfg_text_index(cfg, key);
 
-	if (dot)
-		ix = cfg_find(cfg, key, (size_t)(dot - key), dot + 1,
-		    strlen(dot + 1), NULL);
-	else
-		for (i = 0; i < CFG_NKEYS && ix < 0; i++)
-			if ((cfg_keys[i].flags & CFG_ACCOUNT) &&
-			    strcmp(cfg_keys[i].name, key) == 0)
-				ix = (int)i;
 	if (ix < 0)
 		return 0;
 	k = &cfg_keys[ix];

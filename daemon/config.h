@@ -97,6 +97,15 @@ const char *config_plugins_name(const struct config *cfg, size_t i);
  */
 int	config_account(const struct config *base, const char *path,
 	    struct config **cfg_r, struct errlist *errs);
+/*
+ * config_account_sets - 1 when CFG was made by config_account and its
+ * config.def set KEY itself (under either spelling), 0 otherwise (the value
+ * is the server's, or CFG is not an account overlay).  KEY as for
+ * config_text: "section.key" or a per-account key's bare seed name.
+ * Callers that let an account record's own limit beat the server default
+ * ask this instead of reading the file again.
+ */
+int	config_account_sets(const struct config *cfg, const char *key);
 
 /*
  * config_text - KEY's value as plain text (for plugins): KEY is

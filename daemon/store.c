@@ -67,25 +67,39 @@ struct store_txn {
 	int		 err;		/* last MDB error in this txn (MDB_MAP_FULL...) */
 };
 
-static void
-store_enc_i64(unsigned char *p, long long v)
+void
+store_counter_encode(unsigned char p[STORE_COUNTER_SIZE], long long v)
 {
 	uint64_t u = (uint64_t)v;
 	int i;
 
-	for (i = 0; i < 8; i++)
+	for (i = 0; i < STORE_COUNTER_SIZE; i++)
 		p[i] = (unsigned char)(u >> (8 * i));
 }
 
-static long long
-store_dec_i64(const unsigned char *p)
+int
+store_counter_decode(const void *p, size_t len, long long *v_r)
 {
+	const unsigned char *b = p;
 	uint64_t u = 0;
 	int i;
 
-	for (i = 7; i >= 0; i--)
-		u = (u << 8) | p[i];
-	return (long long)u;
+	if (len != STORE_COUNTER_SIZE)
+		return -1;
+	for (i = STORE_COUNTER_SIZE - 1; i >= 0; i--)
+		u = (u << 8) | b[i];
+	*v_r = (long long)u;
+	return 0;
+}
+
+/* store_dec_i64 - the 8-byte header (expiry) at P. */
+static long long
+store_dec_i64(const unsigned char *p)
+{
+	long long v;
+
+	(void)store_counter_decode(p, STORE_COUNTER_SIZE, &v);
+	return v;
 }
 
 /* store_live - 1 if the value V (with its header) has not expired. */
@@ -429,7 +443,7 @@ store_tput(struct store_txn *t, enum store_db db, const void *key,
 		store_fail(t, "put in", db, rc);
 		return -1;
 	}
-	store_enc_i64(v.mv_data, expires);
+	store_counter_encode(v.mv_data, expires);
 	if (vlen > 0)
 		memcpy((char *)v.mv_data + STORE_HDR, val, vlen);
 	return 0;
@@ -619,7 +633,7 @@ static int
 store_incr_fn(struct store_txn *t, void *ctx)
 {
 	struct store_put_ctx *c = ctx;
-	unsigned char enc[8];
+	unsigned char enc[STORE_COUNTER_SIZE];
 	struct buf b;
 	long long cur = 0, exp = c->expires;
 	int r;
@@ -627,13 +641,12 @@ store_incr_fn(struct store_txn *t, void *ctx)
 	buf_init(&b, 64);
 	r = store_tget(t, c->db, c->key, c->klen, &b, &exp);	/* keeps its expiry */
 	if (r == 1) {
-		if (b.len != 8) {
-			log_err("store: counter in %s is %zu bytes, not 8",
-			    store_dbname(c->db), b.len);
+		if (store_counter_decode(b.data, b.len, &cur) == -1) {
+			log_err("store: counter in %s is %zu bytes, not %d",
+			    store_dbname(c->db), b.len, STORE_COUNTER_SIZE);
 			buf_free(&b);
 			return -1;
 		}
-		cur = store_dec_i64((const unsigned char *)b.data);
 	}
 	buf_free(&b);
 	if (r == -1)
@@ -643,7 +656,7 @@ store_incr_fn(struct store_txn *t, void *ctx)
 		    store_dbname(c->db));
 		return -1;
 	}
-	store_enc_i64(enc, c->result);
+	store_counter_encode(enc, c->result);
 	return store_tput(t, c->db, c->key, c->klen, enc, sizeof(enc), exp) ==
 	    -1 ? -1 : 0;
 }

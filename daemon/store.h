@@ -101,6 +101,17 @@ int	store_del(struct store *s, enum store_db db, const void *key,
  */
 int	store_incr(struct store *s, enum store_db db, const void *key, size_t klen,
 	    long long delta, long long expires, long long *value_r);
+/*
+ * The counter format: a counter value (STORE_COUNTERS, and any other value
+ * that holds one) is a 64-bit two's-complement integer in STORE_COUNTER_SIZE
+ * bytes, least significant first; the expiry in front of every value uses
+ * the same encoding.  store_counter_encode writes V into P;
+ * store_counter_decode reads LEN bytes at P into *V_R: 0, or -1 when LEN is
+ * not STORE_COUNTER_SIZE (not a counter; *V_R untouched).
+ */
+#define STORE_COUNTER_SIZE	8
+void	store_counter_encode(unsigned char p[STORE_COUNTER_SIZE], long long v);
+int	store_counter_decode(const void *p, size_t len, long long *v_r);
 /* store_expire - delete every expired entry of every database; the count
  * deleted, or -1. */
 long long store_expire(struct store *s);

@@ -35,24 +35,22 @@ counter_write(struct store_txn *txn, const char *what, const char *account,
     long long v, int set)
 {
 	struct buf k, cur;
-	unsigned char b[8];
+	unsigned char b[STORE_COUNTER_SIZE];
 	long long old = 0;
 	int i;
 
 	buf_init(&k, 0);
 	buf_init(&cur, 0);
 	usage_key(&k, what, account);
-	if (!set && store_tget(txn, STORE_COUNTERS, k.data, k.len, &cur, NULL) == 1 &&
-	    cur.len == 8)
-		for (i = 7; i >= 0; i--)
-			old = (long long)((unsigned long long)old << 8 |
-			    (unsigned char)cur.data[i]);
+	/* a value that is not a counter reads as 0 and is overwritten */
+	if (!set && store_tget(txn, STORE_COUNTERS, k.data, k.len, &cur,
+	    NULL) == 1 && store_counter_decode(cur.data, cur.len, &old) == -1)
+		old = 0;
 	v = set ? v : old + v;
 	if (v < 0)
 		v = 0;	/* a file removed behind our back: never below zero */
-	for (i = 0; i < 8; i++)
-		b[i] = (unsigned char)((unsigned long long)v >> (8 * i));
-	i = store_tput(txn, STORE_COUNTERS, k.data, k.len, b, 8, 0);
+	store_counter_encode(b, v);
+	i = store_tput(txn, STORE_COUNTERS, k.data, k.len, b, sizeof(b), 0);
 	buf_free(&k);
 	buf_free(&cur);
 	return i;
@@ -95,15 +93,13 @@ usage_counter(struct store *s, const char *what, const char *account)
 {
 	struct buf k, v;
 	long long n = 0;
-	int i;
 
 	buf_init(&k, 0);
 	buf_init(&v, 0);
 	usage_key(&k, what, account);
-	if (store_get(s, STORE_COUNTERS, k.data, k.len, &v) == 1 && v.len == 8)
-		for (i = 7; i >= 0; i--)
-			n = (long long)((unsigned long long)n << 8 |
-			    (unsigned char)v.data[i]);
+	if (store_get(s, STORE_COUNTERS, k.data, k.len, &v) == 1 &&
+	    store_counter_decode(v.data, v.len, &n) == -1)
+		n = 0;
 	buf_free(&k);
 	buf_free(&v);
 	return n;

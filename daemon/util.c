@@ -12,6 +12,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "buf.h"
 #include "log.h"
 #include "util.h"
 
@@ -400,4 +401,154 @@ time_now(void)
 		init = 1;
 	}
 	return (long long)time(NULL) + offset;
+}
+
+/*
+ * Base64 (RFC 4648 §4, the standard alphabet with padding, no line breaks).
+ * One strict decoder for every caller: SASL responses, POP3 AUTH and the
+ * salt and key of stored password hashes.
+ */
+static const char b64_alphabet[] =
+    "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+
+/* b64_value - the 6-bit value of base64 character CH, or -1. */
+static int
+b64_value(unsigned char ch)
+{
+	if (ch >= 'A' && ch <= 'Z')
+		return ch - 'A';
+	if (ch >= 'a' && ch <= 'z')
+		return ch - 'a' + 26;
+	if (ch >= '0' && ch <= '9')
+		return ch - '0' + 52;
+	if (ch == '+')
+		return 62;
+	if (ch == '/')
+		return 63;
+	return -1;
+}
+
+/*
+ * b64_check - the decoded length of S (LEN characters), or -1 when S is not
+ * strict base64: whole quanta, alphabet only, '=' only as the last one or
+ * two characters, no white space, zero bits under the padding.
+ */
+static ssize_t
+b64_check(const char *s, size_t len)
+{
+	size_t i, pad = 0;
+
+	if (len % 4 != 0 || len / 4 > (size_t)SSIZE_MAX / 3)
+		return -1;
+	if (len > 0 && s[len - 1] == '=')
+		pad = s[len - 2] == '=' ? 2 : 1;
+	for (i = 0; i < len - pad; i++)
+		if (b64_value((unsigned char)s[i]) < 0)
+			return -1;
+	if (pad == 2 && (b64_value((unsigned char)s[len - 3]) & 0x0f) != 0)
+		return -1;
+	if (pad == 1 && (b64_value((unsigned char)s[len - 2]) & 0x03) != 0)
+		return -1;
+	return (ssize_t)(len / 4 * 3 - pad);
+}
+
+/* b64_quantum - decode the 4 checked characters at S into OUT; the bytes
+ * written (1-3). */
+static size_t
+b64_quantum(const char *s, unsigned char *out)
+{
+	int v[4], j;
+	size_t n = 3;
+
+	for (j = 0; j < 4; j++) {
+		if (s[j] == '=') {
+			v[j] = 0;
+			if (n == 3)
+				n = j == 2 ? 1 : 2;
+		} else
+			v[j] = b64_value((unsigned char)s[j]);
+	}
+	out[0] = (unsigned char)(v[0] << 2 | v[1] >> 4);
+	out[1] = (unsigned char)((v[1] & 15) << 4 | v[2] >> 2);
+	out[2] = (unsigned char)((v[2] & 3) << 6 | v[3]);
+	return n;
+}
+
+ssize_t
+b64_decode_mem(const char *s, size_t len, unsigned char *out, size_t size)
+{
+	unsigned char q[3];
+	ssize_t want = b64_check(s, len);
+	size_t i, o = 0, n;
+
+	if (want < 0 || (size_t)want > size)
+		return -1;
+	for (i = 0; i < len; i += 4) {
+		n = b64_quantum(s + i, q);
+		memcpy(out + o, q, n);
+		o += n;
+	}
+	explicit_bzero(q, sizeof(q));
+	return (ssize_t)o;
+}
+
+#define B64_CHUNK	3072	/* decoded bytes appended at a time; a multiple of 3 */
+
+int
+b64_decode(const char *s, size_t len, struct buf *out)
+{
+	unsigned char chunk[B64_CHUNK];
+	size_t i, o = 0, mark = out->len;
+
+	if (b64_check(s, len) < 0)
+		return -1;
+	for (i = 0; i < len; i += 4) {
+		o += b64_quantum(s + i, chunk + o);
+		if (o == sizeof(chunk) || i + 4 == len) {
+			if (buf_append(out, chunk, o) == -1)
+				goto fail;
+			o = 0;
+		}
+	}
+	explicit_bzero(chunk, sizeof(chunk));
+	return buf_append(out, "", 0);
+fail:
+	explicit_bzero(chunk, sizeof(chunk));
+	out->len = mark;
+	if (out->data)
+		out->data[mark] = '\0';
+	return -1;
+}
+
+int
+b64_encode(const void *p, size_t len, struct buf *out)
+{
+	const unsigned char *in = p;
+	char chunk[B64_CHUNK / 3 * 4];
+	size_t o = 0, mark = out->len;
+	unsigned v;
+
+	while (len > 0) {
+		v = (unsigned)in[0] << 16;
+		if (len > 1)
+			v |= (unsigned)in[1] << 8;
+		if (len > 2)
+			v |= in[2];
+		chunk[o++] = b64_alphabet[v >> 18 & 63];
+		chunk[o++] = b64_alphabet[v >> 12 & 63];
+		chunk[o++] = len > 1 ? b64_alphabet[v >> 6 & 63] : '=';
+		chunk[o++] = len > 2 ? b64_alphabet[v & 63] : '=';
+		in += len > 3 ? 3 : len;
+		len -= len > 3 ? 3 : len;
+		if (o == sizeof(chunk) || len == 0) {
+			if (buf_append(out, chunk, o) == -1) {
+				out->len = mark;
+				if (out->data)
+					out->data[mark] = '\0';
+				return -1;
+			}
+			o = 0;
+		}
+	}
+	return buf_append(out, "", 0);
 }

@@ -13,6 +13,8 @@
 #include <stddef.h>
 #include <sys/types.h>
 
+struct buf;
+
 void	*xmalloc(size_t n);
 void	*xcalloc(size_t n, size_t size);
 void	*xrealloc(void *p, size_t n);
@@ -70,6 +72,24 @@ int	file_write_atomic(const char *path, const void *data, size_t len, mode_t mod
 int	file_read(const char *path, size_t max, char **data_r, size_t *len_r);
 /* mkdir_p - create PATH and its parents with MODE; 0 or -1. */
 int	mkdir_p(const char *path, mode_t mode);
+
+/*
+ * Base64, RFC 4648 §4 (standard alphabet, padding, no line breaks).  The
+ * decoders are strict: whole 4-character quanta, the alphabet only, '='
+ * only as the last one or two characters, no white space, and zero bits
+ * under the padding (so each byte string has exactly one encoding).
+ *
+ * b64_encode - append the encoding of P (LEN bytes) to OUT (grown).  0, or
+ *   -1 past OUT's ceiling (nothing appended).
+ * b64_decode - append the bytes S (LEN characters) encodes to OUT.  0, or
+ *   -1 invalid or past OUT's ceiling (nothing appended).
+ * b64_decode_mem - decode S (LEN characters) into OUT (SIZE bytes): the
+ *   byte count (0 for ""), or -1 invalid or longer than SIZE (OUT may then
+ *   hold part of the bytes).
+ */
+int	b64_encode(const void *p, size_t len, struct buf *out);
+int	b64_decode(const char *s, size_t len, struct buf *out);
+ssize_t	b64_decode_mem(const char *s, size_t len, unsigned char *out, size_t size);
 
 /* now_ms - monotonic milliseconds, for timeouts. */
 long long now_ms(void);

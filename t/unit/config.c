@@ -970,7 +970,20 @@ test_account(void)
 		is_str(config_file(acc), config_file(base), "def: file copied");
 		ok(!config_is_default(acc, "smtp.send_max_during_a_day"),
 		    "def: changed value not default");
+		/* which keys the file itself set */
+		is_int(config_account_sets(acc, "mailbox_capacity_mail_size"), 1,
+		    "def sets: bare name set by the file");
+		is_int(config_account_sets(acc, "server.mailbox_capacity_mail_size"),
+		    1, "def sets: section.key set by the file");
+		is_int(config_account_sets(acc, "mailbox_capacity_mail_count"), 0,
+		    "def sets: a key the file leaves alone");
+		is_int(config_account_sets(acc, "smtp.port"), 0,
+		    "def sets: a server-only key");
+		is_int(config_account_sets(acc, "no_such_key"), 0,
+		    "def sets: an unknown key");
 	}
+	is_int(config_account_sets(base, "smtp.send_max_during_a_day"), 0,
+	    "def sets: never for the server config itself");
 	join(config_list(base, "smtp.reject_domain"), got, sizeof(got));
 	is_str(got, "a.com|b.com", "base unchanged");
 	is_int(config_int(base, "smtp.send_max_during_a_day"), 5, "base int unchanged");
@@ -983,9 +996,12 @@ test_account(void)
 	errlist_init(&errs);
 	is_int(config_account(base, p, &acc, &errs), 0, "missing config.def ok");
 	is_int(errs.n, 0, "missing config.def: no error");
-	if (acc)
+	if (acc) {
 		is_int(config_int(acc, "smtp.send_max_during_a_day"), 5,
 		    "missing config.def: base values");
+		is_int(config_account_sets(acc, "send_max_during_a_day"), 0,
+		    "missing config.def: sets nothing");
+	}
 	config_free(&acc);
 	errlist_free(&errs);
 	free(p);

@@ -680,6 +680,32 @@ test_open_errors(void)
 	    why ? why : "(null)");
 }
 
+/* the counter format: one reader and one writer (store.h) */
+static void
+test_counter_format(void)
+{
+	static const long long vals[] = { 0, 1, 255, 256, -1, 1LL << 40,
+	    9223372036854775807LL, -9223372036854775807LL - 1 };
+	unsigned char b[STORE_COUNTER_SIZE];
+	long long v;
+	size_t i;
+
+	store_counter_encode(b, 0x0102030405060708LL);
+	ok(b[0] == 8 && b[1] == 7 && b[7] == 1, "least significant byte first");
+	for (i = 0; i < sizeof(vals) / sizeof(vals[0]); i++) {
+		store_counter_encode(b, vals[i]);
+		v = 42;
+		is_int(store_counter_decode(b, sizeof(b), &v), 0,
+		    "decode #%zu", i);
+		ok(v == vals[i], "round trip of %lld", vals[i]);
+	}
+	v = 42;
+	is_int(store_counter_decode(b, 7, &v), -1, "7 bytes: not a counter");
+	is_int(store_counter_decode(b, 9, &v), -1, "9 bytes: not a counter");
+	is_int(store_counter_decode(b, 0, &v), -1, "empty: not a counter");
+	ok(v == 42, "nothing stored on refusal");
+}
+
 int
 main(int argc, char **argv)
 {
@@ -701,6 +727,7 @@ main(int argc, char **argv)
 	test_basic();
 	test_write();
 	test_counters();
+	test_counter_format();
 	test_iter();
 	test_killed_writer();
 	test_two_writers();
