@@ -19,6 +19,7 @@
 #include <dlfcn.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <limits.h>
 #include <setjmp.h>
 #include <signal.h>
 #include <stdarg.h>
@@ -26,6 +27,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/time.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "account.h"
@@ -82,6 +84,7 @@ static struct {
 	const char		*current;	/* plugin whose hook/init runs */
 	struct errlist		*errs;		/* during init: yh_error target */
 	char			 qid[QUEUE_ID_LEN + 1];
+	char			 file[PATH_MAX];	/* yh_config_file */
 	int			 tainted;
 	sigjmp_buf		 jmp;
 	volatile sig_atomic_t	 armed;
@@ -306,6 +309,12 @@ plugins_child_init(struct store *s, const struct config *cfg, char *trace,
 	P.tracesize = tracesize;
 	for (i = 0; i < P.n; i++)
 		P.pl[i].ycfg.cfg = cfg;
+}
+
+const struct config *
+plugins_config(void)
+{
+	return P.cfg;
 }
 
 void
@@ -657,6 +666,25 @@ yh_server_get(const char *key)
 	if (out.max == 0)
 		buf_init(&out, 0);
 	return config_text(P.cfg, key, &out) ? buf_cstr(&out) : NULL;
+}
+
+const char *
+yh_config_file(void)
+{
+	const char *f, *base;
+	int n;
+
+	if (P.cfg == NULL || (f = config_file(P.cfg)) == NULL)
+		return NULL;
+	if (f[0] == '/')
+		return f;
+	/* -c etc/yubin.conf: made absolute (CONFDIR is), since the programs
+	 * that read it run in other folders */
+	base = strrchr(f, '/');
+	base = base ? base + 1 : f;
+	n = snprintf(P.file, sizeof(P.file), "%s%s%s", config_confdir(P.cfg),
+	    str_casesuffix(config_confdir(P.cfg), "/") ? "" : "/", base);
+	return n > 0 && (size_t)n < sizeof(P.file) ? P.file : NULL;
 }
 
 /* account_def_sets - 1 when the config.def at PATH sets KEY itself. */
@@ -1229,12 +1257,73 @@ yh_blocked(const char *ip)
 
 /* ---- injection ---------------------------------------------------------- */
 
+/*
+ * inject_received - the trace field of a message a plugin queues (RFC 5321
+ * §4.4): it enters the mail system here as surely as over SMTP, so it gets
+ * a Received line as SMTP mail does, and hop counts (a forward loop guard,
+ * the next MTA's) see every pass.  No "from" part: nothing sent it; the
+ * comment names the plugin, as Postfix names the uid of a local
+ * submission.  "for" only with one recipient, as the SMTP engine does.
+ */
+static void
+inject_received(struct buf *out, const char *qid, const char *const *rcpts,
+    size_t nrcpt)
+{
+	static const char *const days[] = {
+		"Sun", "Mon", "Tue", "Wed", "Thu", "Fri", "Sat" };
+	static const char *const months[] = {
+		"Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep",
+		"Oct", "Nov", "Dec" };
+	const char *host = config_str(P.cfg, "smtp.hostname");
+	char hbuf[256], date[64];
+	time_t t = (time_t)time_now();
+	struct tm tm;
+	long off;
+
+	if (*host == '\0') {
+		if (gethostname(hbuf, sizeof(hbuf)) == -1 || hbuf[0] == '\0')
+			snprintf(hbuf, sizeof(hbuf), "localhost");
+		hbuf[sizeof(hbuf) - 1] = '\0';
+		host = hbuf;
+	}
+	if (localtime_r(&t, &tm) == NULL)
+		snprintf(date, sizeof(date), "Thu, 1 Jan 1970 00:00:00 +0000");
+	else {
+		off = tm.tm_gmtoff / 60;
+		snprintf(date, sizeof(date), "%s, %d %s %d %02d:%02d:%02d %c%02ld%02ld",
+		    days[tm.tm_wday % 7], tm.tm_mday, months[tm.tm_mon % 12],
+		    tm.tm_year + 1900, tm.tm_hour, tm.tm_min, tm.tm_sec,
+		    off < 0 ? '-' : '+', labs(off) / 60, labs(off) % 60);
+	}
+	buf_printf(out, "Received: by %s (yubin, injected by plugin %s)\n\tid %s",
+	    host, P.current ? P.current : "core", qid);
+	if (nrcpt == 1)
+		buf_printf(out, " for <%s>", rcpts[0]);
+	buf_printf(out, "; %s\n", date);
+}
+
+/* inject_addr_ok - RCPT is a plain address: bounded, no blanks, angle
+ * brackets or control bytes (it goes into the envelope and a header). */
+static int
+inject_addr_ok(const char *rcpt)
+{
+	const unsigned char *p;
+
+	if (rcpt == NULL || *rcpt == '\0' || strlen(rcpt) > ADDR_PATH_MAX)
+		return 0;
+	for (p = (const unsigned char *)rcpt; *p; p++)
+		if (*p <= ' ' || *p == 0x7f || *p == '<' || *p == '>')
+			return 0;
+	return 1;
+}
+
 int
 yh_inject(const char *sender, const char *const *rcpts, size_t nrcpt,
     const void *data, size_t len, char *qid)
 {
 	struct queue_in *q;
 	struct envelope env;
+	struct buf rcvd;
 	const char *p = data, *end = p + len, *nl, *why;
 	char acct[ACCOUNT_NAME_MAX + 1];
 	long long lines = 0;
@@ -1246,8 +1335,7 @@ yh_inject(const char *sender, const char *const *rcpts, size_t nrcpt,
 		return -1;
 	memset(&env, 0, sizeof(env));
 	for (i = 0; i < nrcpt; i++) {
-		if (rcpts[i] == NULL || *rcpts[i] == '\0' ||
-		    strpbrk(rcpts[i], " \t\r\n<>") != NULL) {
+		if (!inject_addr_ok(rcpts[i])) {
 			envelope_clear(&env);
 			return -1;
 		}
@@ -1259,6 +1347,17 @@ yh_inject(const char *sender, const char *const *rcpts, size_t nrcpt,
 		envelope_add_rcpt(&env, rcpts[i], r == 1 ? acct : NULL);
 	}
 	if (queue_in_open(config_home(P.cfg), &q) == -1) {
+		envelope_clear(&env);
+		return -1;
+	}
+	buf_init(&rcvd, 0);
+	inject_received(&rcvd, queue_in_id(q), rcpts, nrcpt);
+	for (i = 0; i < rcvd.len; i++)
+		lines += rcvd.data[i] == '\n';
+	r = queue_in_write(q, rcvd.data, rcvd.len);
+	buf_free(&rcvd);
+	if (r == -1) {
+		queue_in_abort(&q);
 		envelope_clear(&env);
 		return -1;
 	}

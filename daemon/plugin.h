@@ -132,6 +132,9 @@ void	plugins_describe(struct buf *out);
  */
 void	plugins_child_init(struct store *s, const struct config *cfg,
 	    char *trace, size_t tracesize);
+/* plugins_config - this process's configuration (the one being loaded
+ * during init()); NULL before any.  Borrowed. */
+const struct config *plugins_config(void);
 /* plugins_set_qid - the queue id yh_log lines start with ("" = NOQUEUE). */
 void	plugins_set_qid(const char *qid);
 /* plugins_tainted - 1 after a hook timed out: the worker should exit after

@@ -37,9 +37,10 @@
  * "exec forward autoreply"); with no local copy kept it runs in `deliver`
  * and, being last of forward/autoreply, drops the copy (see forward.c).
  *
- * SECURITY: every file read is refused when it is a symlink, not a regular
- * file, writable by group or others, or not owned by root or the server
- * user, so a reply can never carry a file the user did not put there.
+ * SECURITY: every user file is read with yh_read_safe, refused when it is
+ * a symlink, not a regular file, writable by group or others, or not owned
+ * by root or the server user, so a reply can never carry a file the user
+ * did not put there.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -179,118 +180,32 @@ addr_ok(const char *a)
 	return 1;
 }
 
-/* read_safe - PATH into a new string (1), 0 missing, -1 refused (logged). */
+/* read_user - the user file PATH (yh_read_safe) into *OUT, its length in
+ * *LEN_R (may be NULL).  1 read, 0 missing, -1 refused or unreadable
+ * (logged). */
 static int
-read_safe(const char *path, char **out, size_t *len_r)
+read_user(const char *path, char **out, size_t *len_r)
 {
-	struct stat st;
-	char *data;
-	size_t len = 0;
-	ssize_t n;
-	int fd;
+	char why[128];
+	int r = yh_read_safe(path, AR_FILE_MAX, out, len_r, why, sizeof(why));
 
-	*out = NULL;
-	fd = open(path, O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC | O_NOCTTY);
-	if (fd == -1) {
-		if (errno == ENOENT)
-			return 0;
-		yh_log(YH_LOG_WARN, "%s: refused: %s", path, errno == ELOOP ?
-		    "a symbolic link" : strerror(errno));
-		return -1;
-	}
-	if (fstat(fd, &st) == -1 || !S_ISREG(st.st_mode)) {
-		yh_log(YH_LOG_WARN, "%s: refused: not a regular file", path);
-		close(fd);
-		return -1;
-	}
-	if (st.st_mode & (S_IWGRP | S_IWOTH)) {
-		yh_log(YH_LOG_WARN, "%s: refused: writable by group or others "
-		    "(mode %03o)", path, (unsigned)(st.st_mode & 0777));
-		close(fd);
-		return -1;
-	}
-	if (st.st_uid != 0 && st.st_uid != geteuid()) {
-		yh_log(YH_LOG_WARN, "%s: refused: owned by uid %lu, not root or "
-		    "the server user", path, (unsigned long)st.st_uid);
-		close(fd);
-		return -1;
-	}
-	if (st.st_size > AR_FILE_MAX) {
-		yh_log(YH_LOG_WARN, "%s: refused: larger than %d bytes", path, AR_FILE_MAX);
-		close(fd);
-		return -1;
-	}
-	if ((data = malloc((size_t)st.st_size + 1)) == NULL) {
-		close(fd);
-		return -1;
-	}
-	while (len < (size_t)st.st_size &&
-	    (n = read(fd, data + len, (size_t)st.st_size - len)) > 0)
-		len += (size_t)n;
-	close(fd);
-	data[len] = '\0';
-	*out = data;
-	if (len_r)
-		*len_r = len;
-	return 1;
+	if (r == -1)
+		yh_log(YH_LOG_WARN, "%s: refused: %s", path, why);
+	return r;
 }
 
+/* ims_get - KEY of [SECTION] in INI (IMS.CTL) into OUT; 1 set, 0 absent or
+ * too long (logged: a value is never cut). */
 static int
-ini_get(const char *ini, const char *section, const char *key, char *out,
+ims_get(const char *ini, const char *section, const char *key, char *out,
     size_t size)
 {
-	char *copy, *line, *save = NULL;
-	int in = 0, found = 0;
+	int r = yh_ini_get(ini, section, key, out, size);
 
-	if (ini == NULL || (copy = strdup(ini)) == NULL)
-		return 0;
-	for (line = strtok_r(copy, "\n", &save); line && !found;
-	    line = strtok_r(NULL, "\n", &save)) {
-		char *eq;
-
-		line = trim(line);
-		if (*line == '[') {
-			char *end = strchr(line, ']');
-
-			if (end) {
-				*end = '\0';
-				in = strcasecmp(trim(line + 1), section) == 0;
-			}
-			continue;
-		}
-		if (!in || *line == ';' || *line == '#' || (eq = strchr(line, '=')) == NULL)
-			continue;
-		*eq = '\0';
-		if (strcasecmp(trim(line), key) == 0) {
-			snprintf(out, size, "%s", trim(eq + 1));
-			found = 1;
-		}
-	}
-	free(copy);
-	return found;
-}
-
-/* ini_has_section - [SECTION] appears in INI. */
-static int
-ini_has_section(const char *ini, const char *section)
-{
-	char *copy, *line, *save = NULL;
-	int found = 0;
-
-	if (ini == NULL || (copy = strdup(ini)) == NULL)
-		return 0;
-	for (line = strtok_r(copy, "\n", &save); line && !found;
-	    line = strtok_r(NULL, "\n", &save)) {
-		char *end;
-
-		line = trim(line);
-		if (*line == '[' && (end = strchr(line, ']')) != NULL) {
-			*end = '\0';
-			found = strcasecmp(trim(line + 1), section) == 0;
-		}
-	}
-	free(copy);
-	return found;
+	if (r == -1)
+		yh_log(YH_LOG_WARN, "IMS.CTL: [%s] %s: longer than %zu bytes; "
+		    "ignored", section, key, size - 1);
+	return r == 1;
 }
 
 static int
@@ -313,24 +228,6 @@ list_has(const char *text, const char *addr)
 	}
 	free(copy);
 	return found;
-}
-
-static int
-account_dir(const char *account, char *out, size_t size)
-{
-	const char *mb = yh_server_get("server.mailbox_path");
-	int n;
-
-	if (mb && *mb)
-		n = snprintf(out, size, "%s/%s", mb, account);
-	else {
-		const char *home = yh_server_get("server.home");
-
-		if (home == NULL)
-			return -1;
-		n = snprintf(out, size, "%s/mailbox/%s", home, account);
-	}
-	return n > 0 && (size_t)n < size ? 0 : -1;
 }
 
 static int
@@ -358,7 +255,7 @@ discard_wanted(const char *account, const char *ini)
 {
 	char v[4096];
 
-	if (ini_get(ini, "Delivery", "Discard", v, sizeof(v)) && yes(v))
+	if (ims_get(ini, "Delivery", "Discard", v, sizeof(v)) && yes(v))
 		return 1;
 	return yh_account_get(account, "forward_address", v, sizeof(v)) && *v &&
 	    yh_account_get(account, "forward_keep_copy", v, sizeof(v)) &&
@@ -836,7 +733,7 @@ reply_def(struct yh_delivery *d, const char *acctdir, struct reply *r,
 	int i, rr;
 
 	snprintf(path, sizeof(path), "%s/reply.def", acctdir);
-	if ((rr = read_safe(path, &def, NULL)) != 1)
+	if ((rr = read_user(path, &def, NULL)) != 1)
 		return rr;
 	for (line = strtok_r(def, "\n", &save); line; line = strtok_r(NULL, "\n", &save)) {
 		char *eq;
@@ -889,7 +786,7 @@ reply_def(struct yh_delivery *d, const char *acctdir, struct reply *r,
 	if (param[5])
 		map_path(acctdir, param[6], onlyonce, osize);
 	free(def);
-	if (read_safe(sb, text_r, &len) != 1) {
+	if (read_user(sb, text_r, &len) != 1) {
 		yh_log(YH_LOG_WARN, "%s: subject & body file %s unreadable; no reply",
 		    path, sb);
 		return -1;
@@ -930,12 +827,12 @@ ims_reply(struct yh_delivery *d, const char *acctdir, const char *ini,
 	char v[1024], path[PATH_MAX + 32];
 	size_t len;
 
-	if (!ini_has_section(ini, "AutoReply"))
+	if (yh_ini_get(ini, "AutoReply", NULL, NULL, 0) != 1)
 		return 0;
-	if (ini_get(ini, "AutoReply", "Enable", v, sizeof(v)) && !yes(v))
+	if (ims_get(ini, "AutoReply", "Enable", v, sizeof(v)) && !yes(v))
 		return 0;
 	snprintf(path, sizeof(path), "%s/AUTORPLY.TXT", acctdir);
-	if (read_safe(path, text_r, &len) != 1) {
+	if (read_user(path, text_r, &len) != 1) {
 		yh_log(YH_LOG_WARN, "%s: missing or refused; no reply", path);
 		return 0;
 	}
@@ -946,7 +843,7 @@ ims_reply(struct yh_delivery *d, const char *acctdir, const char *ini,
 		yh_log(YH_LOG_WARN, "%s: not UTF-8, ISO-2022-JP or Shift_JIS; no reply", path);
 		return 0;
 	}
-	if (ini_get(ini, "AutoReply", "Subject", v, sizeof(v)) && *v) {
+	if (ims_get(ini, "AutoReply", "Subject", v, sizeof(v)) && *v) {
 		enum cs c = detect(v, strlen(v));
 		char *q;
 
@@ -955,15 +852,15 @@ ims_reply(struct yh_delivery *d, const char *acctdir, const char *ini,
 			if ((unsigned char)*q < 0x20)
 				*q = ' ';
 	}
-	if (ini_get(ini, "AutoReply", "ReplyFrom", v, sizeof(v)) && addr_ok(v))
+	if (ims_get(ini, "AutoReply", "ReplyFrom", v, sizeof(v)) && addr_ok(v))
 		(void)scopy(r->from, sizeof(r->from), v);
 	else
 		(void)scopy(r->from, sizeof(r->from), yh_dlv_rcpt(d));
-	if (ini_get(ini, "AutoReply", "ReplyTo", v, sizeof(v)) && addr_ok(v))
+	if (ims_get(ini, "AutoReply", "ReplyTo", v, sizeof(v)) && addr_ok(v))
 		(void)scopy(r->reply_to, sizeof(r->reply_to), v);
-	r->echo = ini_get(ini, "AutoReply", "EchoMessage", v, sizeof(v)) && yes(v);
-	r->strip = ini_get(ini, "AutoReply", "StripHeader", v, sizeof(v)) && yes(v);
-	if (ini_get(ini, "AutoReply", "Program", v, sizeof(v)) && *v)
+	r->echo = ims_get(ini, "AutoReply", "EchoMessage", v, sizeof(v)) && yes(v);
+	r->strip = ims_get(ini, "AutoReply", "StripHeader", v, sizeof(v)) && yes(v);
+	if (ims_get(ini, "AutoReply", "Program", v, sizeof(v)) && *v)
 		yh_log(YH_LOG_WARN, "IMS.CTL Program=%.80s is not run by the "
 		    "autoreply plugin; use exec.def", v);
 	if (strlen(yh_dlv_sender(d)) > AR_ADDR_MAX)
@@ -983,10 +880,10 @@ run(struct yh_delivery *d, int in_deliver)
 	size_t k, vl;
 
 	if (account == NULL || *account == '\0' ||
-	    account_dir(account, acctdir, sizeof(acctdir)) == -1)
+	    yh_account_dir(account, acctdir, sizeof(acctdir)) == -1)
 		return YH_DECLINED;
 	snprintf(path, sizeof(path), "%s/IMS.CTL", acctdir);
-	(void)read_safe(path, &ini, NULL);
+	(void)read_user(path, &ini, NULL);
 	discard = discard_wanted(account, ini);
 	if (discard != in_deliver) {
 		free(ini);
@@ -1007,7 +904,7 @@ run(struct yh_delivery *d, int in_deliver)
 	if (src == 0)
 		goto out;
 	snprintf(path, sizeof(path), "%s/NOREPLY.TXT", acctdir);
-	(void)read_safe(path, &noreply, NULL);
+	(void)read_user(path, &noreply, NULL);
 	if ((why = suppressed(d, yh_dlv_rcpt(d), noreply)) != NULL) {
 		yh_log(YH_LOG_INFO, "%s: no auto-reply to <%s>: %s", account, sender, why);
 		goto out;
@@ -1042,11 +939,11 @@ run(struct yh_delivery *d, int in_deliver)
 			yh_log(YH_LOG_WARN, "%s: %s", onlyonce, strerror(errno));
 	}
 	if (src == 2) {
-		if (ini_get(ini, "AutoReply", "RecordReplies", v, sizeof(v)) && yes(v)) {
+		if (ims_get(ini, "AutoReply", "RecordReplies", v, sizeof(v)) && yes(v)) {
 			snprintf(path, sizeof(path), "%s/REPLIED.TXT", acctdir);
 			append_line(path, sender);
 		}
-		if (ini_get(ini, "AutoReply", "NoRepeat", v, sizeof(v)) && yes(v)) {
+		if (ims_get(ini, "AutoReply", "NoRepeat", v, sizeof(v)) && yes(v)) {
 			snprintf(path, sizeof(path), "%s/NOREPLY.TXT", acctdir);
 			append_line(path, sender);
 		}

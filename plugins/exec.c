@@ -50,7 +50,8 @@
  * stdin (0), path (/usr/local/bin:/usr/bin:/bin), output_max (2048 bytes),
  * lang (C.UTF-8), sendmail (the yubin-sendmail program a bin= naming
  * "sendmail"/"sendmail.exe"/"yubin-sendmail" is mapped to; default: found
- * in path), conf (the YUBIN_CONF given to programs; default CONFDIR/yubin.conf).
+ * in path), conf (the YUBIN_CONF given to programs; default the file yubind
+ * runs with, yh_config_file; none on compiled-in defaults).
  *
  * Order after storing: server.plugins = "exec forward autoreply" runs the
  * exec chain, then forwarding, then the auto-reply (SEEDS.md §16.2).
@@ -201,8 +202,13 @@ exec_init(const struct yh_config *cfg)
 	else if (find_in_path(E.path, "yubin-sendmail", E.sendmail,
 	    sizeof(E.sendmail)) == -1)
 		E.sendmail[0] = '\0';
-	v = yh_config_path(cfg, "conf", "yubin.conf");
-	snprintf(E.conf, sizeof(E.conf), "%s", v ? v : "");
+	/* the file yubind runs with: yubin-sendmail finds the same server */
+	v = yh_config_get(cfg, "conf") ? yh_config_path(cfg, "conf", NULL) :
+	    yh_config_file();
+	if (v && snprintf(E.conf, sizeof(E.conf), "%s", v) >= (int)sizeof(E.conf)) {
+		yh_error("[plugin exec] conf: too long");
+		bad = -1;
+	}
 	return bad ? -1 : 0;
 }
 
@@ -246,54 +252,16 @@ trim(char *s)
 static int
 def_load(const char *path, struct def *d)
 {
-	struct stat st;
-	char *data, *line, *save = NULL;
-	ssize_t n;
-	size_t len = 0;
-	int fd, lineno = 0;
+	char *data, *line, *save = NULL, why[128];
+	int r, lineno = 0;
 
 	memset(d, 0, sizeof(*d));
-	fd = open(path, O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC | O_NOCTTY);
-	if (fd == -1) {
-		if (errno == ENOENT)
-			return 0;
-		yh_log(YH_LOG_WARN, "%s: refused: %s", path, errno == ELOOP ?
-		    "a symbolic link" : strerror(errno));
-		return -1;
+	r = yh_read_safe(path, EXEC_FILE_MAX, &data, NULL, why, sizeof(why));
+	if (r != 1) {
+		if (r == -1)
+			yh_log(YH_LOG_WARN, "%s: refused: %s", path, why);
+		return r;
 	}
-	if (fstat(fd, &st) == -1 || !S_ISREG(st.st_mode)) {
-		yh_log(YH_LOG_WARN, "%s: refused: not a regular file", path);
-		close(fd);
-		return -1;
-	}
-	if (st.st_mode & (S_IWGRP | S_IWOTH)) {
-		yh_log(YH_LOG_WARN, "%s: refused: writable by group or others "
-		    "(mode %03o)", path, (unsigned)(st.st_mode & 0777));
-		close(fd);
-		return -1;
-	}
-	if (st.st_uid != 0 && st.st_uid != geteuid()) {
-		yh_log(YH_LOG_WARN, "%s: refused: owned by uid %lu, not root or "
-		    "the server user", path, (unsigned long)st.st_uid);
-		close(fd);
-		return -1;
-	}
-	if (st.st_size > EXEC_FILE_MAX) {
-		yh_log(YH_LOG_WARN, "%s: refused: larger than %d bytes", path,
-		    EXEC_FILE_MAX);
-		close(fd);
-		return -1;
-	}
-	data = malloc((size_t)st.st_size + 1);
-	if (data == NULL) {
-		close(fd);
-		return -1;
-	}
-	while (len < (size_t)st.st_size &&
-	    (n = read(fd, data + len, (size_t)st.st_size - len)) > 0)
-		len += (size_t)n;
-	close(fd);
-	data[len] = '\0';
 	for (line = strtok_r(data, "\n", &save); line;
 	    line = strtok_r(NULL, "\n", &save)) {
 		char *eq, *key, *val;
@@ -1072,25 +1040,6 @@ out:
 	free(bin);
 }
 
-/* account_dir - MAILBOX/ACCOUNT into OUT; 0 or -1. */
-static int
-account_dir(const char *account, char *out, size_t size)
-{
-	const char *mb = yh_server_get("server.mailbox_path");
-	int n;
-
-	if (mb && *mb)
-		n = snprintf(out, size, "%s/%s", mb, account);
-	else {
-		const char *home = yh_server_get("server.home");
-
-		if (home == NULL)
-			return -1;
-		n = snprintf(out, size, "%s/mailbox/%s", home, account);
-	}
-	return n > 0 && (size_t)n < size ? 0 : -1;
-}
-
 static void
 exec_delivered(struct yh_delivery *dv)
 {
@@ -1103,7 +1052,7 @@ exec_delivered(struct yh_delivery *dv)
 
 	reap(0, 0);
 	if (account == NULL || *account == '\0' ||
-	    account_dir(account, acctdir, sizeof(acctdir)) == -1)
+	    yh_account_dir(account, acctdir, sizeof(acctdir)) == -1)
 		return;
 	if ((tmo = yh_server_get("server.hook_timeout")) != NULL &&
 	    duration_ms(tmo) > 0)

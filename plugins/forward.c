@@ -26,11 +26,14 @@
  *	SizeLimit=N		at most N bytes of body; 0 = the header only
  *    and [Delivery] Discard=Yes|No (keep no local copy / keep one).
  *
- * LOOPS.  Every forwarded copy gets "Delivered-To: RCPT" on top; a message
- * that already carries Delivered-To for the recipient being forwarded is
- * not forwarded again (logged), so A->B->A ends after one round.  A message
- * with more than FWD_HOPS_MAX Received fields is not forwarded either, and
- * mail whose envelope sender is server.admin_address never is (seed guard).
+ * LOOPS.  Every forwarded copy gets "Delivered-To: RCPT" on top (and
+ * yh_inject a Received field above it); a message that already carries
+ * Delivered-To for the recipient being forwarded is not forwarded again
+ * (logged), so A->B->A ends after one round.  A stored message with more
+ * than FWD_HOPS_MAX Received fields is not forwarded either: every pass
+ * adds one, whether over SMTP (the engine's) or through a forward (the
+ * injection's), so the count is the number of hops.  Mail whose envelope
+ * sender is server.admin_address is never forwarded (seed guard).
  *
  * WHEN.  With a local copy kept, forwarding runs in `delivered` (after the
  * exec chain when server.plugins = "exec forward autoreply").  When no copy
@@ -41,9 +44,10 @@
  * message that is not stored.  A failed injection in `deliver` defers the
  * delivery (4xx), so nothing is lost.
  *
- * SECURITY.  IMS.CTL, forward.def and FILE: lists that are symlinks, not
- * regular files, writable by group or others, or owned by anyone but root
- * or the server user are refused (logged).  Nothing runs a program.
+ * SECURITY.  IMS.CTL, forward.def and FILE: lists are read with
+ * yh_read_safe: symlinks, files that are not regular, writable by group or
+ * others, or owned by anyone but root or the server user are refused
+ * (logged).  Nothing runs a program.
  */
 #include <ctype.h>
 #include <errno.h>
@@ -163,98 +167,31 @@ add_list(struct rcpts *r, const char *list, const char *what)
 	free(copy);
 }
 
-/*
- * read_safe - PATH into a new string.  1 read, 0 missing, -1 refused or
- * unreadable (logged).  CHECK: apply the ownership/permission rules.
- */
+/* read_user - the user file PATH (yh_read_safe) into *OUT.  1 read, 0
+ * missing, -1 refused or unreadable (logged). */
 static int
-read_safe(const char *path, int check, char **out)
+read_user(const char *path, char **out)
 {
-	struct stat st;
-	char *data;
-	size_t len = 0;
-	ssize_t n;
-	int fd;
+	char why[128];
+	int r = yh_read_safe(path, FWD_FILE_MAX, out, NULL, why, sizeof(why));
 
-	*out = NULL;
-	fd = open(path, O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC | O_NOCTTY);
-	if (fd == -1) {
-		if (errno == ENOENT)
-			return 0;
-		yh_log(YH_LOG_WARN, "%s: refused: %s", path, errno == ELOOP ?
-		    "a symbolic link" : strerror(errno));
-		return -1;
-	}
-	if (fstat(fd, &st) == -1 || !S_ISREG(st.st_mode)) {
-		yh_log(YH_LOG_WARN, "%s: refused: not a regular file", path);
-		close(fd);
-		return -1;
-	}
-	if (check && (st.st_mode & (S_IWGRP | S_IWOTH))) {
-		yh_log(YH_LOG_WARN, "%s: refused: writable by group or others "
-		    "(mode %03o)", path, (unsigned)(st.st_mode & 0777));
-		close(fd);
-		return -1;
-	}
-	if (check && st.st_uid != 0 && st.st_uid != geteuid()) {
-		yh_log(YH_LOG_WARN, "%s: refused: owned by uid %lu, not root or "
-		    "the server user", path, (unsigned long)st.st_uid);
-		close(fd);
-		return -1;
-	}
-	if (st.st_size > FWD_FILE_MAX) {
-		yh_log(YH_LOG_WARN, "%s: refused: larger than %d bytes", path,
-		    FWD_FILE_MAX);
-		close(fd);
-		return -1;
-	}
-	if ((data = malloc((size_t)st.st_size + 1)) == NULL) {
-		close(fd);
-		return -1;
-	}
-	while (len < (size_t)st.st_size &&
-	    (n = read(fd, data + len, (size_t)st.st_size - len)) > 0)
-		len += (size_t)n;
-	close(fd);
-	data[len] = '\0';
-	*out = data;
-	return 1;
+	if (r == -1)
+		yh_log(YH_LOG_WARN, "%s: refused: %s", path, why);
+	return r;
 }
 
-/* ini_get - KEY of [SECTION] in the IMS.CTL text INI into OUT; 1 or 0. */
+/* ims_get - KEY of [SECTION] in INI (the IMS.CTL at PATH) into OUT; 1 set,
+ * 0 absent or too long (logged: a value is never cut). */
 static int
-ini_get(const char *ini, const char *section, const char *key, char *out,
-    size_t size)
+ims_get(const char *ini, const char *path, const char *section,
+    const char *key, char *out, size_t size)
 {
-	char *copy, *line, *save = NULL;
-	int in = 0, found = 0;
+	int r = yh_ini_get(ini, section, key, out, size);
 
-	if (ini == NULL || (copy = strdup(ini)) == NULL)
-		return 0;
-	for (line = strtok_r(copy, "\n", &save); line && !found;
-	    line = strtok_r(NULL, "\n", &save)) {
-		char *eq;
-
-		line = trim(line);
-		if (*line == '[') {
-			char *end = strchr(line, ']');
-
-			if (end) {
-				*end = '\0';
-				in = strcasecmp(trim(line + 1), section) == 0;
-			}
-			continue;
-		}
-		if (!in || *line == ';' || *line == '#' || (eq = strchr(line, '=')) == NULL)
-			continue;
-		*eq = '\0';
-		if (strcasecmp(trim(line), key) == 0) {
-			snprintf(out, size, "%s", trim(eq + 1));
-			found = 1;
-		}
-	}
-	free(copy);
-	return found;
+	if (r == -1)
+		yh_log(YH_LOG_WARN, "%s: [%s] %s: longer than %zu bytes; ignored",
+		    path, section, key, size - 1);
+	return r == 1;
 }
 
 /* list_has - the address list file TEXT names ADDR (or *@its domain). */
@@ -278,24 +215,6 @@ list_has(const char *text, const char *addr)
 	}
 	free(copy);
 	return found;
-}
-
-static int
-account_dir(const char *account, char *out, size_t size)
-{
-	const char *mb = yh_server_get("server.mailbox_path");
-	int n;
-
-	if (mb && *mb)
-		n = snprintf(out, size, "%s/%s", mb, account);
-	else {
-		const char *home = yh_server_get("server.home");
-
-		if (home == NULL)
-			return -1;
-		n = snprintf(out, size, "%s/mailbox/%s", home, account);
-	}
-	return n > 0 && (size_t)n < size ? 0 : -1;
 }
 
 /* plugin_after - 1 when plugin B comes after plugin A in server.plugins
@@ -338,8 +257,8 @@ discard_wanted(const char *account, const char *acctdir)
 	int r = 0;
 
 	snprintf(path, sizeof(path), "%s/IMS.CTL", acctdir);
-	if (read_safe(path, 1, &ini) == 1 && ini_get(ini, "Delivery", "Discard", v,
-	    sizeof(v)))
+	if (read_user(path, &ini) == 1 &&
+	    ims_get(ini, path, "Delivery", "Discard", v, sizeof(v)))
 		r = yes(v);
 	free(ini);
 	if (!r && yh_account_get(account, "forward_address", v, sizeof(v)) &&
@@ -359,7 +278,7 @@ forward_def(struct yh_delivery *d, const char *acctdir, struct setup *s)
 	int r, i;
 
 	snprintf(path, sizeof(path), "%s/forward.def", acctdir);
-	if ((r = read_safe(path, 1, &text)) != 1)
+	if ((r = read_user(path, &text)) != 1)
 		return;
 	for (line = strtok_r(text, "\n", &save); line; line = strtok_r(NULL, "\n", &save)) {
 		char *eq;
@@ -434,11 +353,11 @@ ims_forward(struct yh_delivery *d, const char *account, const char *acctdir,
 	int r = 0;
 
 	snprintf(path, sizeof(path), "%s/IMS.CTL", acctdir);
-	if (read_safe(path, 1, &ini) != 1)
+	if (read_user(path, &ini) != 1)
 		return 0;
-	if (ini_get(ini, "AutoForward", "Enable", v, sizeof(v)) && !yes(v))
+	if (ims_get(ini, path, "AutoForward", "Enable", v, sizeof(v)) && !yes(v))
 		goto out;
-	if (!ini_get(ini, "AutoForward", "ForwardTo", v, sizeof(v)) || *v == '\0')
+	if (!ims_get(ini, path, "AutoForward", "ForwardTo", v, sizeof(v)) || *v == '\0')
 		goto out;
 	if (strncasecmp(v, "FILE:", 5) == 0) {
 		char lp[PATH_MAX + PATH_MAX];
@@ -448,7 +367,7 @@ ims_forward(struct yh_delivery *d, const char *account, const char *acctdir,
 			snprintf(lp, sizeof(lp), "%s", f);
 		else
 			snprintf(lp, sizeof(lp), "%s/%s", acctdir, f);
-		if (read_safe(lp, 1, &list) == 1)
+		if (read_user(lp, &list) == 1)
 			add_list(&s->to, list, lp);
 		else
 			yh_log(YH_LOG_WARN, "%s: ForwardTo list %s unreadable; not "
@@ -456,11 +375,11 @@ ims_forward(struct yh_delivery *d, const char *account, const char *acctdir,
 		free(list);
 	} else
 		add_list(&s->to, v, path);
-	if (ini_get(ini, "AutoForward", "PermitFrom", v, sizeof(v)) && yes(v)) {
+	if (ims_get(ini, path, "AutoForward", "PermitFrom", v, sizeof(v)) && yes(v)) {
 		char pp[PATH_MAX + 32], *permit = NULL;
 
 		snprintf(pp, sizeof(pp), "%s/PERMITFROM.TXT", acctdir);
-		(void)read_safe(pp, 1, &permit);
+		(void)read_user(pp, &permit);
 		if (!list_has(permit, sender)) {
 			yh_log(YH_LOG_INFO, "%s: sender <%s> not in PERMITFROM.TXT; "
 			    "not forwarded", account, sender);
@@ -472,7 +391,7 @@ ims_forward(struct yh_delivery *d, const char *account, const char *acctdir,
 	}
 	s->sender[0] = '\0';
 	(void)scopy(s->sender, sizeof(s->sender), sender);
-	if (ini_get(ini, "AutoForward", "ReportTo", v, sizeof(v)) && *v) {
+	if (ims_get(ini, path, "AutoForward", "ReportTo", v, sizeof(v)) && *v) {
 		if (strcasecmp(v, "admin") == 0 || strcasecmp(v, "administrator") == 0) {
 			const char *adm = yh_server_get("server.admin_address");
 			const char *dom;
@@ -494,8 +413,8 @@ ims_forward(struct yh_delivery *d, const char *account, const char *acctdir,
 				    "address; the sender is kept", path, v);
 		}
 	}
-	s->strip_att = ini_get(ini, "AutoForward", "DeleteAttachments", v, sizeof(v)) && yes(v);
-	if (ini_get(ini, "AutoForward", "SizeLimit", v, sizeof(v)) && *v) {
+	s->strip_att = ims_get(ini, path, "AutoForward", "DeleteAttachments", v, sizeof(v)) && yes(v);
+	if (ims_get(ini, path, "AutoForward", "SizeLimit", v, sizeof(v)) && *v) {
 		char *end;
 		long long n = strtoll(v, &end, 10);
 
@@ -784,7 +703,7 @@ run(struct yh_delivery *d, int in_deliver)
 	int discard, r = YH_DECLINED;
 
 	if (account == NULL || *account == '\0' ||
-	    account_dir(account, acctdir, sizeof(acctdir)) == -1)
+	    yh_account_dir(account, acctdir, sizeof(acctdir)) == -1)
 		return YH_DECLINED;
 	discard = discard_wanted(account, acctdir);
 	if (discard != in_deliver)

@@ -130,6 +130,12 @@ const char *yh_config_get(const struct yh_config *cfg, const char *key);
  * otherwise; DEFAULT_NAME when the key is absent.  Owned by the config. */
 const char *yh_config_path(const struct yh_config *cfg, const char *key,
 	    const char *default_name);
+/* yh_config_file - the configuration file yubind runs with (-c, else
+ * $YUBIN_CONF, else the compiled-in SYSCONFDIR/yubin.conf) as an absolute
+ * path, for programs that must read the same one (YUBIN_CONF); NULL when
+ * it runs on compiled-in defaults.  Borrowed: valid as long as the
+ * configuration (a hook call). */
+const char *yh_config_file(void);
 /* yh_server_get - a server key ("smtp.relay") in its text form, or NULL. */
 const char *yh_server_get(const char *key);
 /* yh_account_get - KEY (seed name, e.g. "reject_domain") for ACCOUNT:
@@ -215,6 +221,46 @@ int	yh_resolve(const char *addr, char *account, size_t account_size);
  * subtract, `yubinctl mailbox --recount` rebuilds.  0 or -1. */
 int	yh_mailbox_usage(const char *account, long long *count, long long *bytes);
 
+/* ---- account files (any process) ---------------------------------------- */
+/* Files in an account folder (exec.def, forward.def, IMS.CTL, the lists it
+ * names) are written by the mailbox's user, not by the administrator:
+ * read them only through yh_open_safe / yh_read_safe. */
+
+/* yh_account_dir - the folder of ACCOUNT (server.mailbox_path, else
+ * HOME/mailbox, then "/ACCOUNT"), absolute, into OUT (SIZE bytes).  0, or
+ * -1 (ACCOUNT is not a valid account name, the path does not fit SIZE, no
+ * configuration yet) with OUT "". */
+int	yh_account_dir(const char *account, char *out, size_t size);
+/* yh_open_safe - open PATH read-only for a file a user controls, with the
+ * .forward rules of sendmail and Postfix, checked on the open descriptor:
+ * refused when PATH is a symbolic link (its last component), not a
+ * regular file, writable by group or others, owned by anyone but root or
+ * the server user, or larger than MAXSIZE bytes.  Returns 1 with the
+ * descriptor in *FD_R (close-on-exec, blocking; the caller closes it), 0
+ * when PATH does not exist, -1 refused or unreadable: the reason in WHY
+ * (WHYSIZE bytes; "a symbolic link", "not a regular file", "writable by
+ * group or others (mode 666)", "owned by uid N, not root or the server
+ * user", "larger than N bytes", or strerror's text), fit for a log line
+ * "PATH: refused: WHY".  WHY may be NULL when WHYSIZE is 0.  Nothing is
+ * logged: the caller logs once. */
+int	yh_open_safe(const char *path, size_t maxsize, int *fd_r, char *why,
+	    size_t whysize);
+/* yh_read_safe - yh_open_safe, then the whole file into *DATA_R (owned:
+ * free() it; NUL-terminated, and binary-safe with its length in *LEN_R,
+ * which may be NULL).  1 read, 0 absent, -1 refused or unreadable (WHY as
+ * above; *DATA_R NULL).  Never reads past MAXSIZE bytes. */
+int	yh_read_safe(const char *path, size_t maxsize, char **data_r,
+	    size_t *len_r, char *why, size_t whysize);
+/* yh_ini_get - KEY of [SECTION] in TEXT, INI as IMS.CTL writes it: lines
+ * end in LF or CRLF, "[Section]" starts a section, "Key=Value" lines, ';'
+ * and '#' start comment lines; section and key names compare without
+ * case, names and values lose their surrounding blanks.  The first KEY of
+ * the first matching section wins.  Returns 1 with the value in OUT (SIZE
+ * bytes), 0 absent (OUT ""), -1 when the value does not fit SIZE (OUT "":
+ * never cut).  With KEY NULL: 1 when [SECTION] appears in TEXT, else 0. */
+int	yh_ini_get(const char *text, const char *section, const char *key,
+	    char *out, size_t size);
+
 /* ---- the plugin's LMDB space (any process after fork) ------------------- */
 /* Keys are namespaced by the plugin name automatically.  TTL in seconds,
  * 0 = never expires.  now() is the server clock (tests may shift it). */
@@ -243,8 +289,11 @@ int	yh_blocked(const char *ip);
 
 /* yh_inject - queue a new message (forwards, replies, notices): SENDER
  * ("" = <>), NRCPT recipients, DATA of LEN bytes (a complete message, LF or
- * CRLF line ends).  Durable when it returns 0; the new id in QID (17 bytes)
- * when not NULL.  -1 on failure. */
+ * CRLF line ends).  The core puts a trace field on top, as SMTP mail gets
+ * one: "Received: by HOST (yubin, injected by plugin NAME) id QID
+ * [for <RCPT>]; DATE" (RFC 5321 §4.4; "for" with one recipient only), so
+ * hop counts see every pass.  Durable when it returns 0; the new id in
+ * QID (17 bytes) when not NULL.  -1 on failure. */
 int	yh_inject(const char *sender, const char *const *rcpts, size_t nrcpt,
 	    const void *data, size_t len, char *qid);
 

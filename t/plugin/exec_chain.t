@@ -25,6 +25,9 @@ with Server(accounts=ACCTS, conf={'server': {'plugins': 'exec'}}, start=False) a
     spaced, _ = make_recorder(s, subdir='my progs', name='rec with space')
     s.sections['plugin exec'] = {'path': os.path.dirname(rec) + ':/usr/bin:/bin',
                                  'timeout': '30s'}
+    # a configuration file that is not CONFDIR/yubin.conf (that one stays,
+    # stale, next to it): programs must get the file yubind runs with
+    s.conf_path = os.path.join(s.etc, 'site-main.conf')
     s.write_conf(s.sections)
     s.start()
 
@@ -65,7 +68,7 @@ with Server(accounts=ACCTS, conf={'server': {'plugins': 'exec'}}, start=False) a
                                'YUBIN_QUEUE_ID']), 'a clean environment')
     t.is_((env.get('YUBIN_FROM'), env.get('YUBIN_TO'), env.get('HOME'), env.get('YUBIN_CONF')),
           ('x@example.org', 'alice@localhost', acct_dir(s, 'alice'), s.conf_path),
-          'YUBIN_FROM, YUBIN_TO, HOME, YUBIN_CONF')
+          'YUBIN_FROM, YUBIN_TO, HOME, and YUBIN_CONF the file yubind was started with')
     t.like(env.get('YUBIN_QUEUE_ID', ''), r'^[0-9A-F]{16}$', 'YUBIN_QUEUE_ID')
     t.is_(r1['stdin'], '', 'stdin is /dev/null')
     t.is_((r2 or {}).get('argv', [None])[0], rec, 'a bare name is found in the fixed PATH')

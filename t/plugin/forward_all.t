@@ -17,6 +17,8 @@ from prog_lib import Server, TAP, acct_dir, write_def, send, wait_until  # noqa:
 t = TAP()
 NAMES = ('alice', 'bob', 'carol', 'dave', 'erin', 'frank', 'gina', 'hank', 'ivy', 'jack',
          'kim', 'lee', 'ann', 'ben', 'sys', 'zoe')
+RCVD = rb'Received: by mx\.test\.invalid \(yubin, injected by plugin forward\)\n\tid ([0-9A-F]{16})'
+DATE = rb'\w{3}, \d{1,2} \w{3} \d{4} \d\d:\d\d:\d\d [+-]\d{4}'
 MSG = 'From: x@example.org\r\nSubject: fwd\r\nMessage-ID: <%s@example.org>\r\n\r\nhello body\r\n'
 
 
@@ -58,16 +60,21 @@ with Server(accounts={n: 'pw' for n in NAMES},
     t.ok(s.wait_mail('alice', 1) and s.wait_mail('bob', 1),
          'forward.def seed form: copy kept and forwarded')
     a, b = s.mails('alice')[0], s.mails('bob')[0]
-    t.ok(b.startswith(b'Delivered-To: alice@localhost\n'),
-         'the copy carries Delivered-To of the forwarding account')
-    t.is_(strip_top(b, 'Delivered-To'), strip_top(a, 'X-none'), 'the message is otherwise unchanged')
-    t.ok(s.wait_log(r'plugin=forward forwarded to=<bob@localhost> from=<x@example\.org>'),
-         'envelope sender is FROM_ADDRESS (the original sender)')
+    rcvd = re.match(RCVD + rb' for <bob@localhost>; ' + DATE + rb'\n', b)
+    t.ok(rcvd, 'the copy carries a Received field of its own, on top (RFC 5321 4.4)')
+    t.ok(b[rcvd.end() if rcvd else 0:].startswith(b'Delivered-To: alice@localhost\n'),
+         'then Delivered-To of the forwarding account')
+    t.is_(strip_top(b, 'Delivered-To'), a, 'the message is otherwise unchanged')
+    t.ok(s.wait_log(r'plugin=forward forwarded to=<bob@localhost> from=<x@example\.org> as %s'
+                    % (rcvd.group(1).decode() if rcvd else 'NONE')),
+         'envelope sender is FROM_ADDRESS (the original sender); the Received id is the copy\'s')
     write_def(s, 'carol', 'forward.def',
               'bin=yubin-sendmail\nparam1=carol@localhost\nparam2=dave@localhost,erin@localhost\n'
               'param3=-mf\nparam4=MAILFILE_PATH\n')
     send(s, 'x@example.org', ['carol@localhost'], MSG % 'c1')
     t.ok(s.wait_mail('dave', 1) and s.wait_mail('erin', 1), 'yubin-sendmail form, two destinations')
+    t.ok(re.match(RCVD + rb'; ' + DATE + rb'\nDelivered-To: carol@localhost\n',
+                  s.mails('dave')[0]), 'two recipients: the Received field names none (no "for")')
     t.ok(s.wait_log(r'forwarded to=<dave@localhost> from=<carol@localhost>'),
          'a literal FROM is the envelope sender')
     write_def(s, 'frank', 'forward.def', 'bin=/bin/sh\nparam1=-c\nparam2=id\n')
@@ -137,7 +144,24 @@ with Server(accounts={n: 'pw' for n in NAMES},
         new = [m for m in s.mails('bob') if m not in before]
         t.ok(len(new) == 1 and new[0].endswith(want),
              'SizeLimit=%s: %s' % (limit, 'body cut' if limit != '0' else 'header only'))
+    ims('[AutoForward]\nForwardTo=%s@localhost\n' % ('a' * 5000))
+    t.is_(zoe_round('long'), {'bob': 0, 'dave': 0}, 'an over-long IMS.CTL value is not cut')
+    t.ok(s.wait_log(r'zoe/IMS\.CTL: \[AutoForward\] ForwardTo: longer than 4095 bytes; ignored'),
+         'and is logged')
+    # hops: Received fields counted as the copy grows by one each pass; a
+    # stored message with more than 30 (SMTP adds one) is not forwarded
     ims('[AutoForward]\nForwardTo=bob@localhost\n')
+    hops = ''.join('Received: from h%d.example by h%d.example; Thu, 1 Jan 2026 00:00:00 +0000\r\n'
+                   % (i, i + 1) for i in range(30))
+    before = list(s.mails('bob'))
+    t.is_(zoe_round('hop29', body=hops[hops.index('\n') + 1:] + MSG % 'hop29'),
+          {'bob': 1, 'dave': 0}, '29 Received fields + the SMTP one: forwarded')
+    new = [m for m in s.mails('bob') if m not in before]
+    t.is_(new[0].count(b'\nReceived: ') + new[0].startswith(b'Received: ') if new else 0, 31,
+          'the copy has 31: the injection added one')
+    t.is_(zoe_round('hop30', body=hops + MSG % 'hop30'), {'bob': 0, 'dave': 0},
+          '30 Received fields + the SMTP one: not forwarded')
+    t.ok(s.wait_log(r'forward loop: too many Received fields; not forwarded'), 'and logged')
     t.is_(zoe_round('adm', 'sys@localhost'), {'bob': 0, 'dave': 0},
           'mail from the administrator is never forwarded')
     write_def(s, 'zoe', 'IMS.CTL', '[AutoForward]\nForwardTo=bob@localhost\n', mode=0o666)

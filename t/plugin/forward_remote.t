@@ -5,6 +5,7 @@ forwards back to alice: the copy crosses both servers once and the loop
 ends at A with a log line, by the Delivered-To check."""
 
 import os
+import re
 import socket
 import sys
 
@@ -40,6 +41,10 @@ try:
         got = b.mails('bob')[0] if b.mails('bob') else b''
         t.ok(b'Delivered-To: alice@localhost' in got and b'Subject: across' in got,
              'with Delivered-To and the message')
+        t.ok(re.match(rb'Received: from \S+ \(\[127\.0\.0\.1\]\)\n(\t.*\n)*?'
+                      rb'Received: by mx\.test\.invalid \(yubin, injected by plugin forward\)'
+                      rb'\n\tid [0-9A-F]{16} for <bob@remote\.test>; ', got),
+             'B\'s Received on top of the one A\'s injection added')
         t.ok(a.wait_log(r'to=<bob@remote\.test> .*status=sent'), 'A logged the remote delivery')
 
         # bob forwards back to alice: A -> B -> A ends at A
