@@ -37,6 +37,7 @@
 #include "alias.h"
 #include "buf.h"
 #include "config.h"
+#include "dns.h"
 #include "log.h"
 #include "util.h"
 
@@ -144,7 +145,7 @@ static const struct cfg_key cfg_keys[] = {
 	{ .section = "server", .name = "dustbox_path", .type = CFG_PATH, .def = "" },	/* "": HOME/dustbox */
 	{ .section = "server", .name = "time_out_of_stop", .type = CFG_DURATION,
 	    .def = "60", .unit = SEC },
-	{ .section = "server", .name = "resolver", .type = CFG_STRING, .def = "" },	/* "": resolv.conf */
+	{ .section = "server", .name = "resolver", .type = CFG_STRING, .def = "" },	/* "": resolv.conf; else dns_server_parse */
 	{ .section = "server", .name = "hook_timeout", .type = CFG_DURATION,
 	    .def = "30", .unit = SEC, .min = 1, .max = CFG_DUR_MAX },
 	{ .section = "server", .name = "max_sessions_per_worker", .type = CFG_INT,
@@ -1327,9 +1328,21 @@ cfg_check(struct config *cfg, struct errlist *errs)
 		{ "smtp.min_spare", "smtp.max_spare" },
 		{ "pop3.min_spare", "pop3.max_spare" },
 	};
+	struct sockaddr_storage ss;
 	struct cfg_src src;
+	char esc[ESC_SIZE];
+	socklen_t sslen;
 	size_t i, lo, hi;
 
+	i = cfg_key_get(cfg, "server.resolver");
+	if (cfg->val[i].str[0] != '\0' &&
+	    dns_server_parse(cfg->val[i].str, &ss, &sslen) == -1) {
+		cfg_where(cfg, i, &src);
+		cfg_err(errs, &src, "server.resolver: expected an IPv4 or IPv6 "
+		    "address with an optional port (192.0.2.1, 192.0.2.1:5353, "
+		    "::1, [::1]:5353), got \"%s\"",
+		    cfg_esc(esc, sizeof(esc), cfg->val[i].str));
+	}
 	for (i = 0; i < sizeof(spares) / sizeof(spares[0]); i++) {
 		lo = cfg_key_get(cfg, spares[i][0]);
 		hi = cfg_key_get(cfg, spares[i][1]);

@@ -1,8 +1,9 @@
 /*
  * dns - MX and address look-ups for outbound delivery (libresolv).
  *
- * server.resolver ("ADDRESS[:PORT]", IPv4 or IPv6) replaces the name servers
- * of /etc/resolv.conf when set; tests point it at a dnsmasq on loopback.
+ * server.resolver replaces the name servers of /etc/resolv.conf when set
+ * (forms: "192.0.2.1", "192.0.2.1:5353", "::1", "[::1]", "[::1]:5353";
+ * port 53 by default; queries then go over TCP); tests point it at a dnsmasq on loopback.
  * Without it, MX queries use resolv.conf and host addresses come from the
  * system resolver (getaddrinfo).  Answers are copied out; nothing is cached
  * here (the MX cache lives in the queue manager, STORE_META "mx/DOMAIN").
@@ -47,6 +48,15 @@ int	dns_mx(const char *resolver, const char *domain, struct dns_mx *out,
  */
 int	dns_addrs(const char *resolver, const char *host, int port,
 	    struct sockaddr_storage *out, size_t max, size_t *n_r);
+
+/*
+ * dns_server_parse - a server.resolver value into *SS (*LEN_R its length):
+ * "V4", "V4:PORT", "V6" (no port: the colons are the address's), "[V6]",
+ * "[V6]:PORT"; PORT 1-65535, default 53.  0, or -1 when TEXT is none of
+ * these (a host name, an empty or bad port, brackets round IPv4, junk).
+ */
+int	dns_server_parse(const char *text, struct sockaddr_storage *ss,
+	    socklen_t *len_r);
 
 /* dns_sort_mx - sort OUT[0..N) by preference, shuffling equals (exposed for
  * the MX cache, whose entries are re-shuffled on every use). */

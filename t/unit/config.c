@@ -1243,6 +1243,40 @@ rm_tmpdir(void)
 		diag("rmdir %s: %s", tmpdir, strerror(errno));
 }
 
+/* server.resolver: IPv4 or IPv6, optional port (dns_server_parse) */
+static void
+test_resolver(void)
+{
+	static const char *const good[] = {
+		"127.0.0.1", "127.0.0.1:5353", "::1", "[::1]", "[::1]:5353",
+		"2001:db8::53", "[2001:db8::53]:53", "192.0.2.1:65535",
+	};
+	static const char *const bad[] = {
+		"localhost", "127.0.0.1:", "127.0.0.1:0", "127.0.0.1:65536",
+		"127.0.0.1:53x", "[127.0.0.1]:53", "[::1", "[::1]x", "[::1]:",
+		"::1:5353x", "1.2.3", "[]:53", "127.0.0.1:-1", "127.0.0.1:+53",
+	};
+	struct config *cfg;
+	char text[128], want[300];
+	size_t i;
+
+	for (i = 0; i < sizeof(good) / sizeof(good[0]); i++) {
+		snprintf(text, sizeof(text), "[server]\nresolver = %s\n", good[i]);
+		cfg = load_ok(text, NULL, 0, good[i]);
+		if (cfg)
+			is_str(config_str(cfg, "server.resolver"), good[i],
+			    "resolver %s kept", good[i]);
+		config_free(&cfg);
+	}
+	for (i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		snprintf(text, sizeof(text), "[server]\nresolver = %s\n", bad[i]);
+		snprintf(want, sizeof(want), ":2: server.resolver: expected an "
+		    "IPv4 or IPv6 address with an optional port (192.0.2.1, "
+		    "192.0.2.1:5353, ::1, [::1]:5353), got \"%s\"", bad[i]);
+		LOAD_ERR1(text, want, bad[i]);
+	}
+}
+
 int
 main(void)
 {
@@ -1262,6 +1296,7 @@ main(void)
 	test_paths();
 	test_plugins();
 	test_account();
+	test_resolver();
 	test_print();
 	test_panics();
 	rm_tmpdir();
