@@ -26,9 +26,17 @@
  *  - the register digit blocks the client address (yh_block_add: refused
  *    at connect, `yubinctl block list|del`), for register_ttl seconds
  *    (0 = until removed);
+ *  - the warning (action 2) goes at the head of the body; in a multipart
+ *    message inside its first text part (nested multiparts followed by
+ *    their first part), quoted-printable encoded when that part is; when
+ *    that first leaf cannot take it as it is (base64, another charset, not
+ *    text/plain) the warning is a text/plain part of its own placed before
+ *    it; a single part that cannot take it is wrapped in multipart/mixed
+ *    after a warning part.  The message stays valid MIME;
  *  - the backup digit copies the message as received to Folder: (default
- *    HOME/viruslog, relative to HOME) as QUEUEID, the envelope and the rule
- *    beside it as QUEUEID.env;
+ *    viruslog; relative to HOME, missing folders created) as QUEUEID, the
+ *    envelope and the rule beside it as QUEUEID.env; a Folder: with a ".."
+ *    component is a load-time error;
  *  - a per-account table is read once per message for all recipients of
  *    its account and applies to that account's copy only: a refusal drops
  *    the copy (logged), all refusing is 550 at DATA; a redirect (5)
@@ -37,8 +45,10 @@
  *    for the account's recipients (or Forward:), unless no unchanged copy
  *    is left, when the message itself carries the first changed account's
  *    copy; a copy that cannot be queued on its own is stored unchanged
- *    (logged), never lost.  The backup and register digits of an account
- *    rule act as a server rule's do; the backup is named QUEUEID.ACCOUNT;
+ *    (logged), never lost.  The register digit of an account rule acts as
+ *    a server rule's does; its backup goes under the account's folder
+ *    (MAILBOX/ACCOUNT/viruslog by default), and an absolute Folder: there
+ *    is not followed (logged);
  *  - the rule file is UTF-8; a line that is not is read as Shift_JIS.
  *
  * [plugin maildat] keys: file, scan_limit (bytes, default 1 MiB),

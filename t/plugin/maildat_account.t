@@ -282,6 +282,22 @@ with Server(conf=conf, accounts=acc5, files={'mail.dat': SERVER_RULES}) as s:
     t.is_(queued_copies(s, 'bob'), before, 'single account: no separate copy queued')
     t.is_(len(s.mails('bob')), 4, 'single account: one copy')
 
+    # an account rule's backup goes under that account's folder; an
+    # absolute Folder: in an account's table is not followed
+    write_table(s, 'carol', 'Virus:carol-keep\nSubject:carol-backup\nLevel:010\n'
+                'Folder:held\nVirusEnd:\n\nVirus:carol-abs\nSubject:carol-abs\n'
+                'Level:010\nFolder:%s\nVirusEnd:\n' % os.path.join(s.tmp, 'abs-held'))
+    t.is_(send(s, ['carol@localhost'], 'carol-backup')[0], 250, 'account backup rule: accepted')
+    held = os.path.join(s.home, 'mailbox', 'carol', 'held')
+    t.ok(wait_until(lambda: os.path.isdir(held) and len(os.listdir(held)) == 2),
+         "the backup is under the account's own folder")
+    names = sorted(os.listdir(held)) if os.path.isdir(held) else ['']
+    t.is_(names, [names[0], names[0] + '.env'], 'as QUEUEID and QUEUEID.env')
+    t.is_(send(s, ['carol@localhost'], 'carol-abs')[0], 250, 'absolute account Folder: accepted')
+    t.ok(s.wait_log(r'rule="carol-abs" account=carol: no backup folder \(an account.s Folder: '
+                    r'must be relative\)'), 'an absolute account Folder: is refused and logged')
+    t.ok(not os.path.exists(os.path.join(s.tmp, 'abs-held')), 'nothing written there')
+
     # a single account again, with a Subject tag
     t.is_(send(s, ['alice@localhost'], 'mixed-change solo tag')[0], 250,
           'single account, Subject tag: accepted')
