@@ -11,6 +11,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
@@ -19,17 +20,36 @@
 #include "tls.h"
 #include "util.h"
 
+/* a session kept for the next job to the same destination */
+struct kept {
+	int		 open;
+	struct conn	 c;
+	struct smtpc_session s;
+	struct route_dest dest;
+	char		 host[DNS_NAME_MAX + 1];
+	char		 relay[DLV_RELAY_MAX];
+	long long	 opened_ms;	/* connected */
+	long long	 idle_ms;	/* last job ended */
+};
+
 struct agent {
 	const struct dlv_job *j;
 	int		 fd;
 	int		*done;		/* per recipient: reported */
-	SSL_CTX		*ctx, *vctx;
+	int		 qfd;		/* the queue file */
+	SSL_CTX		*ctx, *vctx;	/* made when a route first needs them */
+	struct kept	 k;
 };
 
 static void
 agent_send(struct agent *a, const struct dlv_msg *m)
 {
-	if (write_all(a->fd, m, sizeof(*m)) == -1)
+	ssize_t n;
+
+	do
+		n = send(a->fd, m, sizeof(*m), MSG_NOSIGNAL);
+	while (n == -1 && errno == EINTR);
+	if (n != (ssize_t)sizeof(*m))
 		_exit(3);	/* the queue manager is gone: nothing to report to */
 }
 
@@ -60,6 +80,48 @@ agent_report_all(struct agent *a, int cls, const char *relay, const char *text)
 
 	for (i = 0; i < a->j->n; i++)
 		agent_report(a, i, cls, relay, text);
+}
+
+/* agent_tls - the TLS contexts route D needs (loading the system CA store
+ * for "verify" costs more than a plain delivery: only when needed, once).
+ * 0 or -1. */
+static int
+agent_tls(struct agent *a, const struct route_dest *d)
+{
+	if (d->tls == ROUTE_TLS_VERIFY) {
+		if (a->vctx == NULL)
+			a->vctx = tls_client_ctx(1);
+		return a->vctx ? 0 : -1;
+	}
+	if (d->tls != ROUTE_TLS_NONE || d->implicit_tls) {
+		if (a->ctx == NULL)
+			a->ctx = tls_client_ctx(0);
+		return a->ctx ? 0 : -1;
+	}
+	return 0;
+}
+
+/* dest_same - 1 when a session made for A may carry mail routed to B. */
+static int
+dest_same(const struct route_dest *a, const struct route_dest *b)
+{
+	return a->kind == b->kind && strcasecmp(a->host, b->host) == 0 &&
+	    a->port == b->port && a->implicit_tls == b->implicit_tls &&
+	    a->tls == b->tls && strcmp(a->user, b->user) == 0 &&
+	    strcmp(a->pass, b->pass) == 0;
+}
+
+/* kept_drop - end the kept session (QUIT when QUIT and the peer talks). */
+static void
+kept_drop(struct agent *a, int quit)
+{
+	if (!a->k.open)
+		return;
+	if (quit)
+		smtpc_close(&a->k.s);
+	conn_close(&a->k.c);
+	explicit_bzero(&a->k.dest, sizeof(a->k.dest));
+	a->k.open = 0;
 }
 
 /* agent_connect - TCP connect with a timeout.  fd, or -1 with errno. */
@@ -113,21 +175,97 @@ agent_addr_str(const struct sockaddr_storage *ss, char *ip, size_t size)
 		    ip, (socklen_t)size);
 }
 
+/* agent_msg - the smtpc_msg of the current job for HOST. */
+static void
+agent_msg(const struct agent *a, const char *host, struct smtpc_msg *m)
+{
+	const struct dlv_job *j = a->j;
+
+	memset(m, 0, sizeof(*m));
+	m->helo = j->helo;
+	m->sender = j->sender;
+	m->rcpts = (const char *const *)j->rcpts;
+	m->nrcpt = j->n;
+	m->fd = a->qfd;
+	m->size_crlf = j->size_crlf;
+	m->body_8bit = j->body_8bit;
+	m->smtputf8 = j->smtputf8;
+	m->tls = j->dest.tls;
+	m->implicit_tls = j->dest.implicit_tls;
+	m->servername = host;
+	m->tls_ctx = a->ctx;
+	m->tls_vctx = a->vctx;
+	m->user = j->dest.user;
+	m->pass = j->dest.pass;
+}
+
+/* agent_class - the class of a session failure with reply code CODE. */
+static int
+agent_class(int code)
+{
+	return code == 0 ? DLV_C_LINE_ERROR : code >= 500 ? DLV_C_PERM :
+	    DLV_C_TEMP;
+}
+
+/*
+ * agent_trans - the job's transaction on the open session S at RELAY.  1
+ * when the transaction was decided (every recipient reported), 0 to try
+ * the next host (*LAST_CLS and LAST say why), -1 when the session was a
+ * REUSED one that proved dead before MAIL was answered.
+ */
+static int
+agent_trans(struct agent *a, struct smtpc_session *s, const char *host,
+    const char *relay, int reused, int *last_cls, char *last, size_t lastsize)
+{
+	const struct dlv_job *j = a->j;
+	struct smtpc_reply *rr, sess;
+	struct smtpc_msg m;
+	size_t i;
+	int res, stage;
+
+	agent_msg(a, host, &m);
+	rr = xcalloc(j->n, sizeof(*rr));
+	res = smtpc_send(s, &m, rr, &sess, &stage);
+	if (res == SMTPC_DONE) {
+		for (i = 0; i < j->n; i++)
+			agent_report(a, i, rr[i].code >= 200 && rr[i].code < 300 ?
+			    DLV_C_SENT : rr[i].code >= 500 ? DLV_C_PERM :
+			    DLV_C_TEMP, relay, rr[i].text);
+		free(rr);
+		return 1;
+	}
+	free(rr);
+	if (reused && sess.code == 0 && stage == SMTPC_ST_MAIL)
+		return -1;
+	if (sess.code == 0)
+		snprintf(last, lastsize, "451 4.4.2 %.490s", sess.text);
+	else
+		snprintf(last, lastsize, "%s", sess.text);
+	*last_cls = agent_class(sess.code);
+	if (sess.code >= 500) {
+		/* the sender or the message is refused: final */
+		agent_report_all(a, DLV_C_PERM, relay, last);
+		return 1;
+	}
+	return 0;
+}
+
 /* agent_host - try every address of HOST.  1 when the transaction was
  * decided there (every recipient reported), 0 to try the next host with
- * *LAST_CLS / LAST (text) / LAST_RELAY describing this failure. */
+ * *LAST_CLS / LAST (text) / LAST_RELAY describing this failure.  A session
+ * that ends cleanly is kept for the next job. */
 static int
 agent_host(struct agent *a, const char *host, int *last_cls, char *last,
     size_t lastsize, char *last_relay, size_t relaysize)
 {
 	const struct dlv_job *j = a->j;
 	struct sockaddr_storage addrs[DNS_ADDR_MAX];
-	struct smtpc_reply *rr, sess;
+	struct smtpc_reply sess;
 	struct smtpc_msg m;
-	struct conn c;
+	struct kept *k = &a->k;
 	char ip[INET6_ADDRSTRLEN], relay[DLV_RELAY_MAX];
 	const char *why;
-	size_t n, k, i;
+	size_t n, i;
 	int st, fd, stage, res;
 
 	st = dns_addrs(j->resolver, host, j->dest.port, addrs, DNS_ADDR_MAX, &n);
@@ -138,109 +276,110 @@ agent_host(struct agent *a, const char *host, int *last_cls, char *last,
 		snprintf(last_relay, relaysize, "%.255s", host);
 		return 0;
 	}
-	rr = xcalloc(j->n, sizeof(*rr));
-	for (k = 0; k < n; k++) {
-		agent_addr_str(&addrs[k], ip, sizeof(ip));
+	for (i = 0; i < n; i++) {
+		agent_addr_str(&addrs[i], ip, sizeof(ip));
 		snprintf(relay, sizeof(relay), "%.200s[%s]:%d", host, ip, j->dest.port);
 		snprintf(last_relay, relaysize, "%s", relay);
-		fd = agent_connect(&addrs[k]);
+		fd = agent_connect(&addrs[i]);
 		if (fd == -1) {
 			*last_cls = DLV_C_NO_RESPONSE;
 			snprintf(last, lastsize, "451 4.4.1 connect to %s: %s", relay,
 			    strerror(errno));
 			continue;
 		}
-		conn_init(&c, fd);
+		conn_init(&k->c, fd);
 		if (j->dest.implicit_tls) {
-			c.timeout_ms = 300 * 1000;
-			if (conn_tls_connect(&c, j->dest.tls == ROUTE_TLS_VERIFY ?
+			k->c.timeout_ms = 300 * 1000;
+			if (conn_tls_connect(&k->c, j->dest.tls == ROUTE_TLS_VERIFY ?
 			    a->vctx : a->ctx, host, &why) == -1) {
 				*last_cls = DLV_C_LINE_ERROR;
 				snprintf(last, lastsize, "451 4.7.5 %s: %s", relay, why);
-				conn_close(&c);
+				conn_close(&k->c);
 				continue;
 			}
 		}
-		memset(&m, 0, sizeof(m));
-		m.helo = j->helo;
-		m.sender = j->sender;
-		m.rcpts = (const char *const *)j->rcpts;
-		m.nrcpt = j->n;
-		m.fd = open(j->qpath, O_RDONLY | O_CLOEXEC);
-		if (m.fd == -1) {
-			*last_cls = DLV_C_LINE_ERROR;
-			snprintf(last, lastsize, "451 4.3.0 cannot open the queue file: %s",
-			    strerror(errno));
-			conn_close(&c);
-			free(rr);
-			agent_report_all(a, *last_cls, "", last);
+		agent_msg(a, host, &m);
+		if (smtpc_open(&k->s, &k->c, &m, &sess, &stage) != SMTPC_DONE) {
+			if (sess.code == 0)
+				snprintf(last, lastsize, "451 4.4.2 %.490s", sess.text);
+			else
+				snprintf(last, lastsize, "%s", sess.text);
+			*last_cls = agent_class(sess.code);
+			smtpc_close(&k->s);
+			conn_close(&k->c);
+			continue;
+		}
+		res = agent_trans(a, &k->s, host, relay, 0, last_cls, last,
+		    lastsize);
+		if (res == 1 && k->s.clean && k->s.alive) {
+			k->open = 1;
+			k->dest = j->dest;
+			str_copy(k->host, sizeof(k->host), host);
+			str_copy(k->relay, sizeof(k->relay), relay);
+			k->opened_ms = now_ms();
 			return 1;
 		}
-		m.size_crlf = j->size_crlf;
-		m.body_8bit = j->body_8bit;
-		m.smtputf8 = j->smtputf8;
-		m.tls = j->dest.tls;
-		m.implicit_tls = j->dest.implicit_tls;
-		m.servername = host;
-		m.tls_ctx = a->ctx;
-		m.tls_vctx = a->vctx;
-		m.user = j->dest.user;
-		m.pass = j->dest.pass;
-		memset(rr, 0, j->n * sizeof(*rr));
-		res = smtpc_deliver(&c, &m, rr, &sess, &stage);
-		close(m.fd);
-		conn_close(&c);
-		if (res == SMTPC_DONE) {
-			for (i = 0; i < j->n; i++)
-				agent_report(a, i, rr[i].code >= 200 && rr[i].code < 300 ?
-				    DLV_C_SENT : rr[i].code >= 500 ? DLV_C_PERM :
-				    DLV_C_TEMP, relay, rr[i].text);
-			free(rr);
+		smtpc_close(&k->s);
+		conn_close(&k->c);
+		if (res == 1)
 			return 1;
-		}
-		if (sess.code == 0)
-			snprintf(last, lastsize, "451 4.4.2 %.490s", sess.text);
-		else
-			snprintf(last, lastsize, "%s", sess.text);
-		*last_cls = sess.code == 0 ? DLV_C_LINE_ERROR :
-		    sess.code >= 500 ? DLV_C_PERM : DLV_C_TEMP;
-		if (sess.code >= 500 && stage >= SMTPC_ST_AUTH) {
-			/* the sender or the message is refused: final */
-			agent_report_all(a, DLV_C_PERM, relay, last);
-			free(rr);
-			return 1;
-		}
 	}
-	free(rr);
 	return 0;
 }
 
-void
-delivery_run(const struct dlv_job *j, int fd)
+/* agent_kept - the job over the kept session, when it serves this route.
+ * 1 decided, 0 not (the session is gone: deliver afresh). */
+static int
+agent_kept(struct agent *a)
 {
-	struct agent a;
+	struct kept *k = &a->k;
+	char last[SMTPC_TEXT_MAX];
+	int cls, r;
+
+	if (!k->open)
+		return 0;
+	if (!dest_same(&k->dest, &a->j->dest) ||
+	    now_ms() - k->opened_ms >= DLV_REUSE_TIME * 1000LL) {
+		kept_drop(a, 1);
+		return 0;
+	}
+	if (conn_wait_readable(&k->c, 0) != 0) {
+		/* the peer closed it, or speaks out of turn (421): gone */
+		kept_drop(a, 0);
+		return 0;
+	}
+	r = agent_trans(a, &k->s, k->host, k->relay, 1, &cls, last, sizeof(last));
+	if (r != 1 || !k->s.clean || !k->s.alive)
+		kept_drop(a, r != -1);
+	/* a failure short of a decision: every host again, from the top */
+	return r == 1;
+}
+
+/* agent_job - deliver job J, reporting every recipient. */
+static void
+agent_job(struct agent *a, const struct dlv_job *j)
+{
 	struct dns_mx mx[DNS_MX_MAX];
 	char last[SMTPC_TEXT_MAX], relay[DLV_RELAY_MAX];
 	size_t nmx = 0, i;
 	int st, cls = DLV_C_NO_RESPONSE, from_cache = 0, sent = 0;
 
-	memset(&a, 0, sizeof(a));
-	a.j = j;
-	a.fd = fd;
-	a.done = xcalloc(j->n, sizeof(*a.done));
-	/* only the context this route can use: loading the system CA store
-	 * for "verify" costs more than a whole plain delivery */
-	if (j->dest.tls == ROUTE_TLS_VERIFY)
-		a.vctx = tls_client_ctx(1);
-	else if (j->dest.tls != ROUTE_TLS_NONE || j->dest.implicit_tls)
-		a.ctx = tls_client_ctx(0);
-	if ((j->dest.tls == ROUTE_TLS_VERIFY && a.vctx == NULL) ||
-	    (j->dest.tls != ROUTE_TLS_VERIFY && a.ctx == NULL &&
-	    (j->dest.tls != ROUTE_TLS_NONE || j->dest.implicit_tls))) {
-		agent_report_all(&a, DLV_C_LINE_ERROR, "",
+	a->j = j;
+	a->done = xcalloc(j->n, sizeof(*a->done));
+	a->qfd = open(j->qpath, O_RDONLY | O_CLOEXEC);
+	if (a->qfd == -1) {
+		snprintf(last, sizeof(last), "451 4.3.0 cannot open the queue "
+		    "file: %s", strerror(errno));
+		agent_report_all(a, DLV_C_LINE_ERROR, "", last);
+		goto out;
+	}
+	if (agent_tls(a, &j->dest) == -1) {
+		agent_report_all(a, DLV_C_LINE_ERROR, "",
 		    "451 4.7.5 cannot create a TLS context");
 		goto out;
 	}
+	if (agent_kept(a))
+		goto out;
 	snprintf(last, sizeof(last), "451 4.4.1 no host to try");
 	relay[0] = '\0';
 	if (j->dest.kind == ROUTE_GATEWAY) {
@@ -264,28 +403,28 @@ delivery_run(const struct dlv_job *j, int fd)
 			nmx = 1;
 			break;
 		case DNS_NULLMX:
-			agent_report_all(&a, DLV_C_PERM, "",
+			agent_report_all(a, DLV_C_PERM, "",
 			    "556 5.1.10 the domain accepts no mail (null MX, RFC 7505)");
 			goto out;
 		case DNS_NXDOMAIN:
-			agent_report_all(&a, DLV_C_PERM, "",
+			agent_report_all(a, DLV_C_PERM, "",
 			    "550 5.1.2 no such domain");
 			goto out;
 		default:
-			agent_report_all(&a, DLV_C_NO_RESPONSE, "",
+			agent_report_all(a, DLV_C_NO_RESPONSE, "",
 			    "451 4.4.3 MX look-up failed (DNS temporary failure)");
 			goto out;
 		}
 	}
 	for (i = 0; i < nmx; i++)
-		if (agent_host(&a, mx[i].name, &cls, last, sizeof(last), relay,
+		if (agent_host(a, mx[i].name, &cls, last, sizeof(last), relay,
 		    sizeof(relay)) == 1)
 			break;
 	for (i = 0; i < j->n; i++)
-		if (a.done[i] == 0)
+		if (a->done[i] == 0)
 			break;
 	sent = i == j->n;
-	agent_report_all(&a, cls, relay, last);
+	agent_report_all(a, cls, relay, last);
 	if (sent && j->dest.kind == ROUTE_MX && !from_cache) {
 		for (i = 0; i < nmx; i++) {
 			struct dlv_msg m;
@@ -295,13 +434,244 @@ delivery_run(const struct dlv_job *j, int fd)
 			m.type = DLV_MSG_MX;
 			m.pref = mx[i].pref;
 			str_copy(m.relay, sizeof(m.relay), mx[i].name);
-			agent_send(&a, &m);
+			agent_send(a, &m);
 		}
 	}
 out:
+	if (a->qfd != -1)
+		close(a->qfd);
+	a->qfd = -1;
+	free(a->done);
+	a->done = NULL;
+	a->j = NULL;
+	a->k.idle_ms = now_ms();
+	{
+		struct dlv_msg m;
+
+		memset(&m, 0, sizeof(m));
+		m.version = DLV_PROTO_VERSION;
+		m.type = DLV_MSG_END;
+		agent_send(a, &m);
+	}
+}
+
+void
+delivery_agent(int fd)
+{
+	static char in[DLV_JOB_MAX];
+	struct pollfd pfd[2];
+	struct dlv_job j;
+	struct agent a;
+	ssize_t len;
+	int r, tmo;
+
+	memset(&a, 0, sizeof(a));
+	a.fd = fd;
+	a.qfd = -1;
+	for (;;) {
+		pfd[0].fd = fd;
+		pfd[0].events = POLLIN;
+		tmo = -1;
+		if (a.k.open) {
+			pfd[1].fd = a.k.c.fd;
+			pfd[1].events = POLLIN;
+			tmo = (int)(a.k.idle_ms + DLV_IDLE_KEEP * 1000LL - now_ms());
+			if (tmo < 0)
+				tmo = 0;
+		}
+		r = poll(pfd, a.k.open ? 2 : 1, tmo);
+		if (r == -1 && errno == EINTR)
+			continue;
+		if (r == -1)
+			break;
+		if (r == 0) {
+			kept_drop(&a, 1);	/* unused for DLV_IDLE_KEEP */
+			continue;
+		}
+		if (a.k.open && pfd[1].revents != 0)
+			kept_drop(&a, 0);	/* closed by the peer, or a 421 */
+		if (pfd[0].revents == 0)
+			continue;
+		len = recv(fd, in, sizeof(in), 0);
+		if (len == -1 && errno == EINTR)
+			continue;
+		if (len <= 0)
+			break;		/* the queue manager closed: done */
+		if (dlv_job_decode(&j, in, (size_t)len) == -1)
+			_exit(3);	/* it reads as "ended without a report" */
+		agent_job(&a, &j);
+		dlv_job_free(&j);
+	}
+	kept_drop(&a, 1);
 	if (a.ctx)
 		SSL_CTX_free(a.ctx);
 	if (a.vctx)
 		SSL_CTX_free(a.vctx);
-	free(a.done);
+}
+
+/*
+ * The job datagram: "YDJ1", then in order qid, qpath, sender, helo,
+ * resolver (strings: u32 length, the bytes, NUL), size_crlf (i64),
+ * body_8bit, smtputf8, the route (kind, host, port, implicit_tls, tls,
+ * user, pass, key), nmx and each MX (pref, name), n and each recipient
+ * (idx, address).  Integers in host order: both ends are this program.
+ */
+static void
+enc_u32(struct buf *b, uint32_t v)
+{
+	buf_append(b, &v, sizeof(v));
+}
+
+static void
+enc_str(struct buf *b, const char *s)
+{
+	size_t len = strlen(s);
+
+	enc_u32(b, (uint32_t)len);
+	buf_append(b, s, len + 1);
+}
+
+int
+dlv_job_encode(const struct dlv_job *j, struct buf *out)
+{
+	int64_t size = j->size_crlf;
+	size_t i;
+
+	buf_reset(out);
+	buf_append(out, "YDJ1", 4);
+	enc_str(out, j->qid);
+	enc_str(out, j->qpath);
+	enc_str(out, j->sender);
+	enc_str(out, j->helo);
+	enc_str(out, j->resolver);
+	buf_append(out, &size, sizeof(size));
+	enc_u32(out, (uint32_t)j->body_8bit);
+	enc_u32(out, (uint32_t)j->smtputf8);
+	enc_u32(out, (uint32_t)j->dest.kind);
+	enc_str(out, j->dest.host);
+	enc_u32(out, (uint32_t)j->dest.port);
+	enc_u32(out, (uint32_t)j->dest.implicit_tls);
+	enc_u32(out, (uint32_t)j->dest.tls);
+	enc_str(out, j->dest.user);
+	enc_str(out, j->dest.pass);
+	enc_str(out, j->dest.key);
+	enc_u32(out, (uint32_t)j->nmx);
+	for (i = 0; i < j->nmx; i++) {
+		enc_u32(out, (uint32_t)j->mx[i].pref);
+		enc_str(out, j->mx[i].name);
+	}
+	enc_u32(out, (uint32_t)j->n);
+	for (i = 0; i < j->n; i++) {
+		enc_u32(out, (uint32_t)j->idx[i]);
+		enc_str(out, j->rcpts[i]);
+	}
+	return out->len > DLV_JOB_MAX ? -1 : 0;
+}
+
+struct dec {
+	char	*p;
+	size_t	 len, off;
+	int	 bad;
+};
+
+static uint32_t
+dec_u32(struct dec *d)
+{
+	uint32_t v = 0;
+
+	if (d->bad || d->len - d->off < sizeof(v)) {
+		d->bad = 1;
+		return 0;
+	}
+	memcpy(&v, d->p + d->off, sizeof(v));
+	d->off += sizeof(v);
+	return v;
+}
+
+static const char *
+dec_str(struct dec *d)
+{
+	uint32_t len = dec_u32(d);
+	const char *s;
+
+	if (d->bad || d->len - d->off < (size_t)len + 1 ||
+	    d->p[d->off + len] != '\0' || memchr(d->p + d->off, '\0', len)) {
+		d->bad = 1;
+		return "";
+	}
+	s = d->p + d->off;
+	d->off += (size_t)len + 1;
+	return s;
+}
+
+/* dec_copy - a string into the fixed field OUT. */
+static void
+dec_copy(struct dec *d, char *out, size_t size)
+{
+	if (str_copy(out, size, dec_str(d)) == -1)
+		d->bad = 1;
+}
+
+int
+dlv_job_decode(struct dlv_job *j, char *p, size_t len)
+{
+	struct dec d = { p, len, 0, 0 };
+	int64_t size;
+	size_t i;
+
+	memset(j, 0, sizeof(*j));
+	if (len < 4 || memcmp(p, "YDJ1", 4) != 0)
+		return -1;
+	d.off = 4;
+	j->qid = dec_str(&d);
+	j->qpath = dec_str(&d);
+	j->sender = dec_str(&d);
+	j->helo = dec_str(&d);
+	j->resolver = dec_str(&d);
+	if (d.bad || len - d.off < sizeof(size))
+		return -1;
+	memcpy(&size, p + d.off, sizeof(size));
+	d.off += sizeof(size);
+	j->size_crlf = size;
+	j->body_8bit = (int)dec_u32(&d);
+	j->smtputf8 = (int)dec_u32(&d);
+	j->dest.kind = (int)dec_u32(&d);
+	dec_copy(&d, j->dest.host, sizeof(j->dest.host));
+	j->dest.port = (int)dec_u32(&d);
+	j->dest.implicit_tls = (int)dec_u32(&d);
+	j->dest.tls = (int)dec_u32(&d);
+	dec_copy(&d, j->dest.user, sizeof(j->dest.user));
+	dec_copy(&d, j->dest.pass, sizeof(j->dest.pass));
+	dec_copy(&d, j->dest.key, sizeof(j->dest.key));
+	j->nmx = dec_u32(&d);
+	if (d.bad || j->nmx > DNS_MX_MAX)
+		return -1;
+	for (i = 0; i < j->nmx; i++) {
+		j->mx[i].pref = (int)dec_u32(&d);
+		dec_copy(&d, j->mx[i].name, sizeof(j->mx[i].name));
+	}
+	j->n = dec_u32(&d);
+	if (d.bad || j->n == 0 || j->n > (len - d.off) / 9)
+		return -1;
+	j->idx = xcalloc(j->n, sizeof(*j->idx));
+	j->rcpts = xcalloc(j->n, sizeof(*j->rcpts));
+	for (i = 0; i < j->n; i++) {
+		j->idx[i] = dec_u32(&d);
+		j->rcpts[i] = (char *)dec_str(&d);
+	}
+	if (d.bad || d.off != len || j->dest.port <= 0 || j->dest.port > 65535) {
+		dlv_job_free(j);
+		return -1;
+	}
+	return 0;
+}
+
+void
+dlv_job_free(struct dlv_job *j)
+{
+	free(j->idx);
+	free(j->rcpts);
+	j->idx = NULL;
+	j->rcpts = NULL;
+	explicit_bzero(&j->dest.pass, sizeof(j->dest.pass));
 }

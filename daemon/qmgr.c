@@ -47,14 +47,19 @@ qmgr_on_term(int sig)
 }
 
 /*
- * Remote delivery.  The queue manager forks one delivery agent (delivery.c)
- * per (message, destination): every due remote recipient of the message
- * whose route has the same key (gateway host, or the domain for MX) goes in
- * one SMTP transaction.  At most queue.delivery_workers agents run at once,
- * and at most queue.destination_concurrency per destination; what does not
- * fit waits until an agent ends.  An agent reports each recipient on a pipe
- * (struct dlv_msg, fixed layout); the queue manager alone writes the
- * envelope: state, attempts, next_try, last_error ("RELAY\tREPLY").
+ * Remote delivery.  Every due remote recipient of a message whose route
+ * has the same key (gateway host, or the domain for MX) makes one job (at
+ * most 100 recipients, RFC 5321 §4.5.3.1.8).  Jobs wait in memory, in one
+ * first-in first-out list per destination, until a delivery agent is free;
+ * at most queue.delivery_workers agents exist and at most
+ * queue.destination_concurrency work for one destination at once.  Agents
+ * are kept (delivery.h): an idle agent whose last job went to a
+ * destination takes that destination's next job first, so its SMTP session
+ * carries it.  An agent unused for QMGR_AGENT_IDLE seconds is ended.  An
+ * agent reports each recipient on its socket (struct dlv_msg); the queue
+ * manager alone writes the envelope: state, attempts, next_try, last_error
+ * ("RELAY\tREPLY").  The outcomes of every job that ended in one turn of
+ * the loop are recorded in one LMDB transaction.
  *
  * Retry: a 4xx reply is retried queue.retry_count_rejected times; a host
  * that cannot be reached for queue.retry_period_no_response; a connection
@@ -63,44 +68,71 @@ qmgr_on_term(int sig)
  * doubling with each attempt (up to QMGR_RETRY_MAX) unless
  * queue.keep_retry_interval.  5xx, null MX and unknown domains bounce at
  * once.  The schedule lives in the envelope (LMDB), so it survives
- * restarts; results of an agent killed with the queue manager are lost and
- * that attempt is made again (SMTP's at-least-once).
+ * restarts; jobs waiting or running when the queue manager stops are made
+ * again after the next start (SMTP's at-least-once).
  */
 #define QMGR_JOBS_MAX	200	/* = the ceiling of queue.delivery_workers */
 #define QMGR_STOP_WAIT	10000	/* ms given to running agents at stop */
+#define QMGR_WAIT_MAX	20000	/* jobs held in memory; the rest wait for a scan */
+#define QMGR_AGENT_IDLE	60	/* seconds an idle agent is kept */
+#define QMGR_JOB_HASH	4096	/* buckets of the queue id index */
 
-struct job {
-	pid_t		 pid;
-	int		 fd;
+struct rdest;
+struct agent_slot;
+
+/* a remote job: waiting for an agent, or running on one */
+struct rjob {
+	struct rjob	*next;		/* in its destination's list */
+	struct rjob	*hnext;		/* in the queue id index */
+	struct rjob	*dnext;		/* in the list of ended jobs */
 	char		 qid[QUEUE_ID_LEN + 1];
-	struct route_dest dest;
+	struct rdest	*rd;
+	struct agent_slot *agent;	/* NULL while waiting */
+	struct buf	 msg;		/* the encoded job (delivery.h) */
 	size_t		*idx;
 	size_t		 n;
 	struct dlv_msg	*res;		/* per recipient */
 	int		*got;
-	struct dns_mx	 mx[DNS_MX_MAX];	/* reported for the cache */
+	struct dns_mx	*mx;		/* reported for the cache */
 	size_t		 nmx;
-	unsigned char	 in[sizeof(struct dlv_msg)];
-	size_t		 inlen;
 	int		 bad;		/* malformed report: agent killed */
 };
 
-#define QMGR_REAP_MAX	1024	/* finished agents not yet reaped */
+/* a destination with jobs waiting or running */
+struct rdest {
+	struct rdest	*next;
+	char		 key[sizeof(((struct route_dest *)0)->key)];
+	char		 host[ROUTE_HOST_MAX + 1];	/* for the MX cache */
+	int		 kind;
+	struct rjob	*head, *tail;	/* waiting */
+	size_t		 running;
+};
+
+struct agent_slot {
+	pid_t		 pid;
+	int		 fd;
+	struct rjob	*job;		/* NULL: idle */
+	char		 key[sizeof(((struct route_dest *)0)->key)];	/* its last job's */
+	long long	 idle_since;	/* ms */
+};
+
+#define QMGR_REAP_MAX	1024	/* ended agents not yet reaped */
 
 struct qmgr {
-	struct {
-		pid_t	pid;
-		char	qid[QUEUE_ID_LEN + 1];
-	} reap[QMGR_REAP_MAX];
+	pid_t			 reap[QMGR_REAP_MAX];
 	size_t			 nreap;
 	const struct config	*cfg;
 	struct store		*store;
 	const char		*home;
 	long long		 next_scan;
 	struct routes		*routes;
-	struct job		 jobs[QMGR_JOBS_MAX];
-	size_t			 njobs;
-	int			 blocked;	/* a job waited for a free agent */
+	struct agent_slot	 agents[QMGR_JOBS_MAX];
+	size_t			 nagents;
+	struct rdest		*dests;
+	struct rjob		*byqid[QMGR_JOB_HASH];
+	size_t			 njobs;		/* waiting and running */
+	struct rjob		*ended;		/* to record */
+	int			 full;		/* jobs were not made: scan later */
 	int			 notify_fd;
 	int			 forward_all;	/* queue.forward_all_to_gateway */
 };
@@ -311,31 +343,67 @@ pending_add(struct pending *p, const char *id)
 }
 
 
-/* qmgr_inflight - 1 when recipient IDX of QID is with an agent. */
+static unsigned
+qmgr_hash(const char *qid)
+{
+	unsigned h = 2166136261u;
+
+	while (*qid)
+		h = (h ^ (unsigned char)*qid++) * 16777619u;
+	return h % QMGR_JOB_HASH;
+}
+
+/* qmgr_inflight - 1 when recipient IDX of QID is in a job. */
 static int
 qmgr_inflight(const struct qmgr *q, const char *qid, size_t idx)
 {
-	size_t i, k;
+	const struct rjob *jb;
+	size_t k;
 
-	for (i = 0; i < q->njobs; i++) {
-		if (strcmp(q->jobs[i].qid, qid) != 0)
+	for (jb = q->byqid[qmgr_hash(qid)]; jb != NULL; jb = jb->hnext) {
+		if (strcmp(jb->qid, qid) != 0)
 			continue;
-		for (k = 0; k < q->jobs[i].n; k++)
-			if (q->jobs[i].idx[k] == idx)
+		for (k = 0; k < jb->n; k++)
+			if (jb->idx[k] == idx)
 				return 1;
 	}
 	return 0;
 }
 
-static size_t
-qmgr_dest_count(const struct qmgr *q, const char *key)
+/* qmgr_rdest - the destination KEY, made when MAKE. */
+static struct rdest *
+qmgr_rdest(struct qmgr *q, const struct route_dest *d, int make)
 {
-	size_t i, n = 0;
+	struct rdest *rd;
 
-	for (i = 0; i < q->njobs; i++)
-		if (strcmp(q->jobs[i].dest.key, key) == 0)
-			n++;
-	return n;
+	for (rd = q->dests; rd != NULL; rd = rd->next)
+		if (strcmp(rd->key, d->key) == 0)
+			return rd;
+	if (!make)
+		return NULL;
+	rd = xcalloc(1, sizeof(*rd));
+	str_copy(rd->key, sizeof(rd->key), d->key);
+	str_copy(rd->host, sizeof(rd->host), d->host);
+	rd->kind = d->kind;
+	rd->next = q->dests;
+	q->dests = rd;
+	return rd;
+}
+
+/* qmgr_rdest_gc - forget RD when nothing waits or runs for it. */
+static void
+qmgr_rdest_gc(struct qmgr *q, struct rdest *rd)
+{
+	struct rdest **pp;
+
+	if (rd->head != NULL || rd->running > 0)
+		return;
+	for (pp = &q->dests; *pp != NULL; pp = &(*pp)->next)
+		if (*pp == rd) {
+			*pp = rd->next;
+			free(rd);
+			return;
+		}
 }
 
 /* qmgr_mx_cached - the MX cache entry of DOMAIN into J (nmx 0: none). */
@@ -368,24 +436,18 @@ qmgr_mx_cached(struct qmgr *q, const char *domain, struct dlv_job *j)
 	free(key);
 }
 
-/* qmgr_fork_job - start an agent for ENV's recipients IDX[0..N) to D. */
+/* qmgr_job_new - a waiting job for ENV's recipients IDX[0..N) to D. */
 static void
-qmgr_fork_job(struct qmgr *q, const struct envelope *env, const char *qpath,
+qmgr_job_new(struct qmgr *q, const struct envelope *env, const char *qpath,
     const struct route_dest *d, const size_t *idx, size_t n)
 {
 	struct dlv_job j;
-	struct job *jb;
-	struct sigaction sa;
+	struct rjob *jb;
+	struct rdest *rd;
 	const char *helo = config_str(q->cfg, "smtp.hostname");
 	size_t i;
-	pid_t pid;
-	int p[2];
+	unsigned h;
 
-	if (pipe2(p, O_CLOEXEC) == -1) {
-		log_err("%s: pipe: %s", env->id, strerror(errno));
-		q->blocked = 1;
-		return;
-	}
 	memset(&j, 0, sizeof(j));
 	j.qid = env->id;
 	j.qpath = qpath;
@@ -403,55 +465,69 @@ qmgr_fork_job(struct qmgr *q, const struct envelope *env, const char *qpath,
 	j.rcpts = xcalloc(n, sizeof(*j.rcpts));
 	for (i = 0; i < n; i++)
 		j.rcpts[i] = env->rcpt[idx[i]].addr;
-	pid = fork();
-	if (pid == -1) {
-		log_err("%s: fork: %s", env->id, strerror(errno));
-		close(p[0]);
-		close(p[1]);
+	jb = xcalloc(1, sizeof(*jb));
+	buf_init(&jb->msg, 0);
+	if (dlv_job_encode(&j, &jb->msg) == -1) {
+		/* cannot happen within the envelope's limits */
+		log_err("%s: delivery job too large", env->id);
+		buf_free(&jb->msg);
+		free(jb);
 		free(j.rcpts);
-		q->blocked = 1;
 		return;
 	}
-	if (pid == 0) {
-		memset(&sa, 0, sizeof(sa));
-		sa.sa_handler = SIG_DFL;
-		sigaction(SIGTERM, &sa, NULL);
-		sigaction(SIGINT, &sa, NULL);
-		close(p[0]);
-		delivery_run(&j, p[1]);
-		_exit(0);
-	}
-	close(p[1]);
 	free(j.rcpts);
-	jb = &q->jobs[q->njobs++];
-	memset(jb, 0, sizeof(*jb));
-	jb->pid = pid;
-	jb->fd = p[0];
 	memcpy(jb->qid, env->id, sizeof(jb->qid));
-	jb->dest = *d;
 	jb->n = n;
 	jb->idx = xcalloc(n, sizeof(*jb->idx));
 	memcpy(jb->idx, idx, n * sizeof(*idx));
 	jb->res = xcalloc(n, sizeof(*jb->res));
 	jb->got = xcalloc(n, sizeof(*jb->got));
+	rd = qmgr_rdest(q, d, 1);
+	jb->rd = rd;
+	if (rd->tail)
+		rd->tail->next = jb;
+	else
+		rd->head = jb;
+	rd->tail = jb;
+	h = qmgr_hash(jb->qid);
+	jb->hnext = q->byqid[h];
+	q->byqid[h] = jb;
+	q->njobs++;
+}
+
+/* qmgr_job_free - unlink JB from the queue id index and free it. */
+static void
+qmgr_job_free(struct qmgr *q, struct rjob *jb)
+{
+	struct rjob **pp;
+
+	for (pp = &q->byqid[qmgr_hash(jb->qid)]; *pp != NULL; pp = &(*pp)->hnext)
+		if (*pp == jb) {
+			*pp = jb->hnext;
+			break;
+		}
+	q->njobs--;
+	explicit_bzero(jb->msg.data, jb->msg.len);	/* gateway passwords */
+	buf_free(&jb->msg);
+	free(jb->idx);
+	free(jb->res);
+	free(jb->got);
+	free(jb->mx);
+	free(jb);
 }
 
 /*
- * qmgr_dispatch - hand ENV's due remote recipients to agents, one per
- * destination, within the concurrency limits.
+ * qmgr_dispatch - make jobs of ENV's due remote recipients, one per
+ * destination (and per 100 recipients).  They start in qmgr_assign.
  */
 static void
 qmgr_dispatch(struct qmgr *q, const struct envelope *env, const char *qpath)
 {
 	long long now = time_now();
-	size_t workers = (size_t)config_int(q->cfg, "queue.delivery_workers");
-	size_t perdest = (size_t)config_int(q->cfg, "queue.destination_concurrency");
 	struct route_dest *dests, d;
 	size_t *group, i, k, n, ng;
 	int *taken;
 
-	if (workers > QMGR_JOBS_MAX)
-		workers = QMGR_JOBS_MAX;
 	dests = xcalloc(env->nrcpt, sizeof(*dests));
 	taken = xcalloc(env->nrcpt, sizeof(*taken));
 	group = xcalloc(env->nrcpt, sizeof(*group));
@@ -476,25 +552,178 @@ qmgr_dispatch(struct qmgr *q, const struct envelope *env, const char *qpath)
 				group[ng++] = k;
 				taken[k] = 1;
 			}
-		if (q->njobs >= workers || qmgr_dest_count(q, d.key) >= perdest) {
-			q->blocked = 1;
-			continue;
-		}
 		for (n = 0; n < ng; n += k) {
-			/* RFC 5321 §4.5.3.1.8: 100 recipients per transaction */
 			k = ng - n > 100 ? 100 : ng - n;
-			if (q->njobs >= workers) {
-				q->blocked = 1;
+			if (q->njobs >= QMGR_WAIT_MAX) {
+				q->full = 1;
 				break;
 			}
-			qmgr_fork_job(q, env, qpath, &d, group + n, k);
+			qmgr_job_new(q, env, qpath, &d, group + n, k);
 		}
 	}
 	for (i = 0; i < env->nrcpt; i++)
 		explicit_bzero(dests[i].pass, sizeof(dests[i].pass));
+	explicit_bzero(d.pass, sizeof(d.pass));
 	free(dests);
 	free(taken);
 	free(group);
+}
+
+/* qmgr_agent_new - fork an agent into a new slot.  The slot, or NULL. */
+static struct agent_slot *
+qmgr_agent_new(struct qmgr *q)
+{
+	struct agent_slot *ag;
+	struct sigaction sa;
+	size_t i;
+	pid_t pid;
+	int p[2];
+
+	if (socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, p) == -1) {
+		log_err("delivery agent: socketpair: %s", strerror(errno));
+		return NULL;
+	}
+	pid = fork();
+	if (pid == -1) {
+		log_err("delivery agent: fork: %s", strerror(errno));
+		close(p[0]);
+		close(p[1]);
+		return NULL;
+	}
+	if (pid == 0) {
+		memset(&sa, 0, sizeof(sa));
+		sa.sa_handler = SIG_DFL;
+		sigaction(SIGTERM, &sa, NULL);
+		sigaction(SIGINT, &sa, NULL);
+		/* the other agents must see end of file when we end them */
+		for (i = 0; i < q->nagents; i++)
+			close(q->agents[i].fd);
+		if (q->notify_fd != -1)
+			close(q->notify_fd);
+		close(p[0]);
+		delivery_agent(p[1]);
+		_exit(0);
+	}
+	close(p[1]);
+	ag = &q->agents[q->nagents++];
+	memset(ag, 0, sizeof(*ag));
+	ag->pid = pid;
+	ag->fd = p[0];
+	ag->idle_since = now_ms();
+	return ag;
+}
+
+/* qmgr_job_ended - JB's agent is done with it: record it this turn. */
+static void
+qmgr_job_ended(struct qmgr *q, struct rjob *jb)
+{
+	jb->agent = NULL;
+	jb->rd->running--;
+	jb->dnext = q->ended;
+	q->ended = jb;
+}
+
+/* qmgr_agent_end - close agent I's socket (it ends on end of file) and
+ * free its slot; its process is reaped later. */
+static void
+qmgr_agent_end(struct qmgr *q, size_t i, int kill_it)
+{
+	struct agent_slot *ag = &q->agents[i];
+	pid_t r;
+	int st;
+
+	if (ag->job != NULL) {
+		qmgr_job_ended(q, ag->job);
+		ag->job = NULL;
+	}
+	close(ag->fd);
+	if (kill_it)
+		kill(ag->pid, SIGKILL);
+	r = waitpid(ag->pid, &st, WNOHANG);
+	if (r == 0 && q->nreap < QMGR_REAP_MAX)
+		q->reap[q->nreap++] = ag->pid;
+	else if (r == 0)	/* reap list full: wait for this one */
+		while (waitpid(ag->pid, &st, 0) == -1 && errno == EINTR)
+			;
+	q->agents[i] = q->agents[--q->nagents];
+}
+
+/* qmgr_agent_pick - an idle agent whose kept session (if still kept)
+ * serves KEY, else one without; KEY NULL: any idle agent. */
+static struct agent_slot *
+qmgr_agent_pick(struct qmgr *q, const char *key)
+{
+	struct agent_slot *free_ag = NULL, *ag;
+	long long now = now_ms();
+	size_t i;
+
+	for (i = 0; i < q->nagents; i++) {
+		ag = &q->agents[i];
+		if (ag->job != NULL)
+			continue;
+		if (key == NULL)
+			return ag;
+		if (now - ag->idle_since >= DLV_IDLE_KEEP * 1000LL)
+			ag->key[0] = '\0';	/* its session is gone by now */
+		if (strcmp(ag->key, key) == 0)
+			return ag;
+		if (ag->key[0] == '\0' && free_ag == NULL)
+			free_ag = ag;
+	}
+	return free_ag;
+}
+
+/*
+ * qmgr_assign - start waiting jobs on free agents: each destination in
+ * turn, within its concurrency; an idle agent whose session serves the
+ * destination first, then one without a session, then a new one, and only
+ * then one whose session goes elsewhere.
+ */
+static void
+qmgr_assign(struct qmgr *q)
+{
+	size_t workers = (size_t)config_int(q->cfg, "queue.delivery_workers");
+	size_t perdest = (size_t)config_int(q->cfg, "queue.destination_concurrency");
+	struct agent_slot *ag;
+	struct rdest *rd, *next;
+	struct rjob *jb;
+	int progress = 1;
+
+	if (workers > QMGR_JOBS_MAX)
+		workers = QMGR_JOBS_MAX;
+	while (progress) {
+		progress = 0;
+		for (rd = q->dests; rd != NULL; rd = next) {
+			next = rd->next;
+			if (rd->head == NULL || rd->running >= perdest)
+				continue;
+			ag = qmgr_agent_pick(q, rd->key);
+			if (ag == NULL && q->nagents < workers)
+				ag = qmgr_agent_new(q);
+			if (ag == NULL)
+				ag = qmgr_agent_pick(q, NULL);
+			if (ag == NULL)
+				return;
+			jb = rd->head;
+			if (send(ag->fd, jb->msg.data, jb->msg.len, MSG_NOSIGNAL) !=
+			    (ssize_t)jb->msg.len) {
+				log_err("%s: delivery agent %ld: %s", jb->qid,
+				    (long)ag->pid, strerror(errno));
+				qmgr_agent_end(q, (size_t)(ag - q->agents), 1);
+				progress = 1;
+				continue;
+			}
+			rd->head = jb->next;
+			if (rd->head == NULL)
+				rd->tail = NULL;
+			jb->next = NULL;
+			jb->agent = ag;
+			rd->running++;
+			ag->job = jb;
+			str_copy(ag->key, sizeof(ag->key), rd->key);
+			progress = 1;
+		}
+	}
 }
 
 static const char *const qmgr_cls_names[] = {
@@ -556,38 +785,34 @@ qmgr_delay_warn(struct qmgr *q, const struct envelope *env, const char *qpath,
 	free(key);
 }
 
-/* qmgr_job_apply - record JB's outcomes in its envelope; bounce, keep dead
- * mail and remove the entry when nothing is left to do. */
-static void
-qmgr_job_apply(struct qmgr *q, struct job *jb)
-{
-	struct envelope env;
-	char qpath[PATH_MAX];
-	size_t *failed, nfailed = 0, k, i, left = 0, anyfail = 0;
-	long long now = time_now(), age;
-	int r;
+/* one message's outcomes of the jobs that ended this turn */
+struct outcome {
+	struct envelope	 env;
+	size_t		*failed;	/* newly failed recipients: bounce */
+	size_t		 nfailed;
+	int		 gone;		/* removed meanwhile: nothing to do */
+	int		 finished;	/* nothing left: remove */
+	int		 anyfail;
+};
 
-	r = queue_get(q->store, jb->qid, &env);
-	if (r != 1) {
-		if (r == 0)
-			log_info("%s: removed while being delivered", jb->qid);
-		return;
-	}
-	if (queue_path(q->home, env.id, qpath, sizeof(qpath)) == -1) {
-		envelope_clear(&env);
-		return;
-	}
-	age = now - env.arrival;
-	failed = xcalloc(jb->n, sizeof(*failed));
+/* qmgr_job_apply - JB's reports into ENV (the message's envelope). */
+static void
+qmgr_job_apply(struct qmgr *q, struct rjob *jb, struct outcome *o,
+    long long now)
+{
+	struct envelope *env = &o->env;
+	long long age = now - env->arrival;
+	size_t k;
+
 	for (k = 0; k < jb->n; k++) {
 		struct env_rcpt *rc;
 		struct dlv_msg *m = &jb->res[k];
 		const char *why = "";
 		int cls, expired = 0;
 
-		if (jb->idx[k] >= env.nrcpt)
+		if (jb->idx[k] >= env->nrcpt)
 			continue;
-		rc = &env.rcpt[jb->idx[k]];
+		rc = &env->rcpt[jb->idx[k]];
 		if (rc->state != RCPT_PENDING)
 			continue;
 		if (!jb->got[k]) {
@@ -623,108 +848,252 @@ qmgr_job_apply(struct qmgr *q, struct job *jb)
 			rc->state = RCPT_DONE;
 		else if (cls == DLV_C_PERM || expired) {
 			rc->state = RCPT_FAILED;
-			failed[nfailed++] = jb->idx[k];
+			o->failed[o->nfailed++] = jb->idx[k];
 		} else {
 			rc->next_try = now + qmgr_retry_delay(q, rc->attempts);
 			if (rc->next_try < q->next_scan)
 				q->next_scan = rc->next_try;
 		}
 		log_info("%s: to=<%s> relay=%s status=%s (%s)%s%s%s delay=%llds "
-		    "attempts=%d", env.id, rc->addr, m->relay[0] ? m->relay : "none",
+		    "attempts=%d", env->id, rc->addr, m->relay[0] ? m->relay : "none",
 		    expired ? "bounced" : cls <= DLV_C_LINE_ERROR ?
 		    qmgr_cls_names[cls] : "?", m->text, expired ? " (" : "", why,
 		    expired ? ")" : "", age, rc->attempts);
 	}
-	for (i = 0; i < env.nrcpt; i++) {
-		if (env.rcpt[i].state == RCPT_PENDING)
-			left++;
-		else if (env.rcpt[i].state == RCPT_FAILED)
-			anyfail++;
-	}
-	if (nfailed > 0)
-		(void)bounce_send(q->cfg, q->store, &env, qpath, failed, nfailed, 0);
-	if (left > 0)
-		qmgr_delay_warn(q, &env, qpath, now);
-	if (left == 0) {
-		if (anyfail)
-			(void)bounce_deadmail(q->cfg, &env, qpath);
-		if (queue_remove(q->store, q->home, env.id) == -1)
-			log_err("%s: cannot remove the queue entry", env.id);
-		else
-			log_info("%s: removed", env.id);
-	} else if (queue_update(q->store, &env) == -1)
-		log_err("%s: cannot record the delivery results; they will be "
-		    "repeated", env.id);
-	/* the MX cache: hosts of a domain that took mail */
-	if (jb->nmx > 0 && config_int(q->cfg, "queue.mx_cache_ttl") > 0) {
-		struct buf v;
-		char *key = xasprintf("mx/%s", jb->dest.host);
-
-		buf_init(&v, 0);
-		for (i = 0; i < jb->nmx; i++)
-			buf_printf(&v, "%d %s\n", jb->mx[i].pref, jb->mx[i].name);
-		if (store_put(q->store, STORE_META, key, strlen(key), v.data, v.len,
-		    now + config_int(q->cfg, "queue.mx_cache_ttl")) == -1)
-			log_warn("%s: cannot cache the MX of %s", env.id, jb->dest.host);
-		buf_free(&v);
-		free(key);
-	}
-	free(failed);
-	envelope_clear(&env);
 }
 
-/* qmgr_job_read - take JB's reports.  1 when the agent has finished. */
+struct record {
+	struct qmgr	*q;
+	struct rjob	**jobs;
+	struct outcome	**out;		/* per job: its message's outcome */
+	size_t		 n;
+	long long	 now;
+};
+
+/* qmgr_record_fn - write every outcome and the MX cache in one go. */
 static int
-qmgr_job_read(struct job *jb)
+qmgr_record_fn(struct store_txn *txn, void *ctx)
 {
+	struct record *rc = ctx;
+	struct buf rec, v;
+	size_t i, k;
+	int r = 0, got;
+
+	buf_init(&rec, 0);
+	buf_init(&v, 0);
+	for (i = 0; i < rc->n && r == 0; i++) {
+		struct outcome *o = rc->out[i];
+		struct rjob *jb = rc->jobs[i];
+
+		/* once per message: at its first job */
+		for (k = 0; k < i; k++)
+			if (rc->out[k] == o)
+				break;
+		if (k == i && !o->gone) {
+			/* deleted meanwhile (yubinctl queue delete): leave it */
+			got = store_tget(txn, STORE_QUEUE, o->env.id,
+			    strlen(o->env.id), &v, NULL);
+			if (got == -1)
+				r = -1;
+			else if (got != 1)
+				o->gone = 1;
+			else if (o->finished)
+				r = store_tdel(txn, STORE_QUEUE, o->env.id,
+				    strlen(o->env.id)) == -1 ? -1 : 0;
+			else {
+				envelope_encode(&o->env, &rec);
+				r = store_tput(txn, STORE_QUEUE, o->env.id,
+				    strlen(o->env.id), rec.data, rec.len, 0);
+			}
+		}
+		/* the MX cache: hosts of a domain that took mail */
+		if (r == 0 && jb->nmx > 0 &&
+		    config_int(rc->q->cfg, "queue.mx_cache_ttl") > 0) {
+			char *key = xasprintf("mx/%s", jb->rd->host);
+
+			buf_reset(&v);
+			for (k = 0; k < jb->nmx; k++)
+				buf_printf(&v, "%d %s\n", jb->mx[k].pref,
+				    jb->mx[k].name);
+			r = store_tput(txn, STORE_META, key, strlen(key), v.data,
+			    v.len, rc->now + config_int(rc->q->cfg,
+			    "queue.mx_cache_ttl"));
+			free(key);
+		}
+	}
+	buf_free(&rec);
+	buf_free(&v);
+	return r == 0 ? 0 : -1;
+}
+
+/*
+ * qmgr_record - the outcomes of the jobs that ended this turn: applied to
+ * their envelopes, bounces queued and dead mail kept, then every envelope
+ * written (or removed) in one transaction, then the queue files of the
+ * finished messages removed.
+ */
+static void
+qmgr_record(struct qmgr *q)
+{
+	struct record rc;
+	struct outcome **outs;
+	struct rjob *jb;
+	char qpath[PATH_MAX];
+	size_t n = 0, no = 0, i, k, left;
+	long long now = time_now();
+
+	for (jb = q->ended; jb != NULL; jb = jb->dnext)
+		n++;
+	if (n == 0)
+		return;
+	memset(&rc, 0, sizeof(rc));
+	rc.q = q;
+	rc.now = now;
+	rc.jobs = xcalloc(n, sizeof(*rc.jobs));
+	rc.out = xcalloc(n, sizeof(*rc.out));
+	outs = xcalloc(n, sizeof(*outs));
+	/* oldest first, as they ended */
+	for (jb = q->ended, i = n; jb != NULL; jb = jb->dnext)
+		rc.jobs[--i] = jb;
+	rc.n = n;
+	q->ended = NULL;
+	for (i = 0; i < n; i++) {
+		jb = rc.jobs[i];
+		for (k = 0; k < no; k++)
+			if (strcmp(outs[k]->env.id, jb->qid) == 0)
+				break;
+		if (k == no) {
+			outs[no] = xcalloc(1, sizeof(**outs));
+			if (queue_get(q->store, jb->qid, &outs[no]->env) != 1) {
+				log_info("%s: removed while being delivered", jb->qid);
+				outs[no]->gone = 1;
+				memcpy(outs[no]->env.id, jb->qid, sizeof(jb->qid));
+			} else
+				outs[no]->failed = xcalloc(outs[no]->env.nrcpt,
+				    sizeof(size_t));
+			no++;
+		}
+		rc.out[i] = outs[k];
+		if (!outs[k]->gone)
+			qmgr_job_apply(q, jb, outs[k], now);
+	}
+	for (k = 0; k < no; k++) {
+		struct outcome *o = outs[k];
+
+		if (o->gone || queue_path(q->home, o->env.id, qpath,
+		    sizeof(qpath)) == -1) {
+			o->gone = 1;
+			continue;
+		}
+		for (i = 0, left = 0; i < o->env.nrcpt; i++) {
+			if (o->env.rcpt[i].state == RCPT_PENDING)
+				left++;
+			else if (o->env.rcpt[i].state == RCPT_FAILED)
+				o->anyfail = 1;
+		}
+		o->finished = left == 0;
+		if (o->nfailed > 0)
+			(void)bounce_send(q->cfg, q->store, &o->env, qpath,
+			    o->failed, o->nfailed, 0);
+		if (left > 0)
+			qmgr_delay_warn(q, &o->env, qpath, now);
+		if (o->finished && o->anyfail)
+			(void)bounce_deadmail(q->cfg, &o->env, qpath);
+	}
+	if (store_write(q->store, qmgr_record_fn, &rc) != 0)
+		log_err("queue: cannot record the delivery results of %zu "
+		    "messages; they will be repeated", no);
+	else
+		for (k = 0; k < no; k++) {
+			struct outcome *o = outs[k];
+
+			if (o->gone || !o->finished ||
+			    queue_path(q->home, o->env.id, qpath, sizeof(qpath)) == -1)
+				continue;
+			if (unlink(qpath) == -1 && errno != ENOENT)
+				log_err("%s: cannot remove %s: %s", o->env.id, qpath,
+				    strerror(errno));
+			log_info("%s: removed", o->env.id);
+		}
+	for (k = 0; k < no; k++) {
+		envelope_clear(&outs[k]->env);
+		free(outs[k]->failed);
+		free(outs[k]);
+	}
+	for (i = 0; i < n; i++) {
+		struct rdest *rd = rc.jobs[i]->rd;
+
+		qmgr_job_free(q, rc.jobs[i]);
+		qmgr_rdest_gc(q, rd);
+	}
+	free(outs);
+	free(rc.jobs);
+	free(rc.out);
+}
+
+/* qmgr_agent_read - take agent I's reports.  1 when it has ended (its
+ * job, if any, is done as far as it got). */
+static int
+qmgr_agent_read(struct qmgr *q, size_t i)
+{
+	struct agent_slot *ag = &q->agents[i];
+	struct rjob *jb;
+	struct dlv_msg m;
 	ssize_t n;
 	size_t k;
 
 	for (;;) {
-		n = read(jb->fd, jb->in + jb->inlen, sizeof(jb->in) - jb->inlen);
+		n = recv(ag->fd, &m, sizeof(m), MSG_DONTWAIT);
 		if (n == -1 && errno == EINTR)
 			continue;
-		if (n == -1 && errno == EAGAIN)
+		if (n == -1 && (errno == EAGAIN || errno == EWOULDBLOCK))
 			return 0;
 		if (n <= 0)
-			return 1;
-		jb->inlen += (size_t)n;
-		if (jb->inlen < sizeof(jb->in))
-			continue;
-		jb->inlen = 0;
-		{
-			struct dlv_msg m;
-
-			memcpy(&m, jb->in, sizeof(m));
-			m.relay[sizeof(m.relay) - 1] = '\0';
-			m.text[sizeof(m.text) - 1] = '\0';
-			if (m.version != DLV_PROTO_VERSION || (m.type != DLV_MSG_RCPT &&
-			    m.type != DLV_MSG_MX) || m.cls > DLV_C_LINE_ERROR) {
-				log_err("%s: malformed report from delivery agent %ld",
-				    jb->qid, (long)jb->pid);
-				jb->bad = 1;
-				kill(jb->pid, SIGKILL);
-				return 1;
-			}
-			if (m.type == DLV_MSG_MX) {
-				if (jb->nmx < DNS_MX_MAX) {
-					str_copy(jb->mx[jb->nmx].name,
-					    sizeof(jb->mx[0].name), m.relay);
-					jb->mx[jb->nmx++].pref = m.pref;
-				}
-				continue;
-			}
-			for (k = 0; k < jb->n; k++)
-				if (jb->idx[k] == m.idx && !jb->got[k]) {
-					jb->res[k] = m;
-					jb->got[k] = 1;
-					break;
-				}
+			goto ended;
+		jb = ag->job;
+		m.relay[sizeof(m.relay) - 1] = '\0';
+		m.text[sizeof(m.text) - 1] = '\0';
+		if (n != (ssize_t)sizeof(m) || jb == NULL ||
+		    m.version != DLV_PROTO_VERSION || (m.type != DLV_MSG_RCPT &&
+		    m.type != DLV_MSG_MX && m.type != DLV_MSG_END) ||
+		    m.cls > DLV_C_LINE_ERROR) {
+			log_err("%s: malformed report from delivery agent %ld",
+			    jb ? jb->qid : "NOQUEUE", (long)ag->pid);
+			kill(ag->pid, SIGKILL);
+			goto ended;
 		}
+		if (m.type == DLV_MSG_END) {
+			qmgr_job_ended(q, jb);
+			ag->job = NULL;
+			ag->idle_since = now_ms();
+			continue;
+		}
+		if (m.type == DLV_MSG_MX) {
+			if (jb->mx == NULL)
+				jb->mx = xcalloc(DNS_MX_MAX, sizeof(*jb->mx));
+			if (jb->nmx < DNS_MX_MAX) {
+				str_copy(jb->mx[jb->nmx].name,
+				    sizeof(jb->mx[0].name), m.relay);
+				jb->mx[jb->nmx++].pref = m.pref;
+			}
+			continue;
+		}
+		for (k = 0; k < jb->n; k++)
+			if (jb->idx[k] == m.idx && !jb->got[k]) {
+				jb->res[k] = m;
+				jb->got[k] = 1;
+				break;
+			}
 	}
+ended:
+	if (ag->job != NULL) {
+		qmgr_job_ended(q, ag->job);
+		ag->job = NULL;
+	}
+	return 1;
 }
 
-/* qmgr_reap - collect finished agents that were still exiting. */
+/* qmgr_reap - collect ended agents that were still exiting. */
 static void
 qmgr_reap(struct qmgr *q)
 {
@@ -733,52 +1102,15 @@ qmgr_reap(struct qmgr *q)
 	int st;
 
 	while (i < q->nreap) {
-		r = waitpid(q->reap[i].pid, &st, WNOHANG);
+		r = waitpid(q->reap[i], &st, WNOHANG);
 		if (r == 0) {
 			i++;
 			continue;
 		}
 		if (r > 0 && WIFSIGNALED(st) && WTERMSIG(st) != SIGKILL)
-			log_err("%s: delivery agent %ld killed by signal %d",
-			    q->reap[i].qid, (long)q->reap[i].pid, WTERMSIG(st));
+			log_err("delivery agent %ld killed by signal %d",
+			    (long)q->reap[i], WTERMSIG(st));
 		q->reap[i] = q->reap[--q->nreap];
-	}
-}
-
-/* qmgr_job_end - reap JB's agent, apply its reports, free its slot. */
-static void
-qmgr_job_end(struct qmgr *q, size_t i, struct pending *work)
-{
-	struct job *jb = &q->jobs[i];
-	pid_t r;
-	int st;
-
-	close(jb->fd);
-	/* the agent has reported everything; it may still be saying QUIT,
-	 * so reap it later rather than wait (only our own pids: plugins
-	 * reap their own children) */
-	r = waitpid(jb->pid, &st, WNOHANG);
-	if (r == 0 && q->nreap < QMGR_REAP_MAX) {
-		str_copy(q->reap[q->nreap].qid, sizeof(q->reap[0].qid), jb->qid);
-		q->reap[q->nreap++].pid = jb->pid;
-	} else {
-		if (r == 0)	/* reap list full: wait for this one */
-			while ((r = waitpid(jb->pid, &st, 0)) == -1 && errno == EINTR)
-				;
-		if (r > 0 && WIFSIGNALED(st) && WTERMSIG(st) != SIGKILL)
-			log_err("%s: delivery agent %ld killed by signal %d",
-			    jb->qid, (long)jb->pid, WTERMSIG(st));
-	}
-	qmgr_job_apply(q, jb);
-	pending_add(work, jb->qid);
-	free(jb->idx);
-	free(jb->res);
-	free(jb->got);
-	q->jobs[i] = q->jobs[q->njobs - 1];
-	q->njobs--;
-	if (q->blocked) {
-		q->blocked = 0;
-		q->next_scan = 0;	/* what waited for an agent: now */
 	}
 }
 
@@ -1032,14 +1364,15 @@ qmgr_socket(const char *home)
 /*
  * qmgr_jobs_poll - wait (up to a second, none when NOTIFY_FD is 0) for the
  * notification socket NOTIFY_FD (-1: none) or an agent's report; take the
- * reports and end finished agents.
+ * reports, record the jobs that ended, end agents idle too long, and start
+ * waiting jobs.
  */
 static void
-qmgr_jobs_poll(struct qmgr *q, struct pending *work, int notify_fd)
+qmgr_jobs_poll(struct qmgr *q, int notify_fd)
 {
 	struct pollfd pfd[QMGR_JOBS_MAX + 1];
-	size_t i, n = 0;
-	long long wait;
+	size_t i, n = 0, base;
+	long long wait, now;
 	int r;
 
 	wait = notify_fd == 0 ? 0 : 1000;
@@ -1048,8 +1381,9 @@ qmgr_jobs_poll(struct qmgr *q, struct pending *work, int notify_fd)
 		pfd[n].events = POLLIN;
 		n++;
 	}
-	for (i = 0; i < q->njobs; i++) {
-		pfd[n].fd = q->jobs[i].fd;
+	base = n;
+	for (i = 0; i < q->nagents; i++) {
+		pfd[n].fd = q->agents[i].fd;
 		pfd[n].events = POLLIN;
 		n++;
 	}
@@ -1060,16 +1394,52 @@ qmgr_jobs_poll(struct qmgr *q, struct pending *work, int notify_fd)
 			wait = ms < 0 ? 0 : ms;
 	}
 	r = poll(pfd, (nfds_t)n, (int)wait);
-	if (r <= 0)
-		return;
-	for (i = q->njobs; i-- > 0;) {
-		struct pollfd *p = &pfd[(notify_fd > 0 ? 1 : 0) + i];
+	/* backwards: ending an agent moves the last slot into its place */
+	for (i = n - base; r > 0 && i-- > 0;)
+		if (pfd[base + i].revents != 0 && qmgr_agent_read(q, i))
+			qmgr_agent_end(q, i, 0);
+	qmgr_record(q);
+	now = now_ms();
+	for (i = q->nagents; i-- > 0;)
+		if (q->agents[i].job == NULL &&
+		    now - q->agents[i].idle_since > QMGR_AGENT_IDLE * 1000LL)
+			qmgr_agent_end(q, i, 0);
+	qmgr_assign(q);
+}
 
-		if (p->revents == 0)
-			continue;
-		if (qmgr_job_read(&q->jobs[i]))
-			qmgr_job_end(q, i, work);
+/* qmgr_remote_stop - give running agents a moment, then end every agent
+ * and forget the jobs (the envelopes keep them for the next start). */
+static void
+qmgr_remote_stop(struct qmgr *q)
+{
+	long long until = now_ms() + QMGR_STOP_WAIT;
+	struct rdest *rd;
+	struct rjob *jb;
+	size_t i, busy;
+
+	for (rd = q->dests; rd != NULL; rd = rd->next)
+		while ((jb = rd->head) != NULL) {
+			rd->head = jb->next;
+			qmgr_job_free(q, jb);
+		}
+	for (;;) {
+		for (i = 0, busy = 0; i < q->nagents; i++)
+			busy += q->agents[i].job != NULL;
+		if (busy == 0 || now_ms() >= until)
+			break;
+		qmgr_jobs_poll(q, -1);
 	}
+	while (q->nagents > 0)
+		qmgr_agent_end(q, q->nagents - 1, q->agents[q->nagents - 1].job != NULL);
+	qmgr_record(q);
+	while ((rd = q->dests) != NULL) {
+		q->dests = rd->next;
+		free(rd);
+	}
+	for (i = 0; i < q->nreap; i++)
+		while (waitpid(q->reap[i], NULL, 0) == -1 && errno == EINTR)
+			;
+	q->nreap = 0;
 }
 
 void
@@ -1127,8 +1497,10 @@ qmgr_main(const struct config *cfg, char *trace, size_t tracesize)
 		/* a scan: at start, every retry interval, when a worker could
 		 * not reach our socket, and when the work list overflowed */
 		if (time_now() >= q.next_scan || unlink(kick) == 0 ||
-		    (work.overflow && work.n == 0)) {
+		    (work.overflow && work.n == 0) ||
+		    (q.full && q.njobs < QMGR_WAIT_MAX / 2)) {
 			work.overflow = 0;
+			q.full = 0;
 			queue_each(q.store, pending_scan_fn, &work);
 			q.next_scan = time_now() + interval;
 		}
@@ -1141,22 +1513,12 @@ qmgr_main(const struct config *cfg, char *trace, size_t tracesize)
 		}
 		if (work.n > 0) {
 			pending_run(&q, &work);
-			qmgr_jobs_poll(&q, &work, 0);
+			qmgr_jobs_poll(&q, 0);
 			continue;
 		}
-		qmgr_jobs_poll(&q, &work, fd);
+		qmgr_jobs_poll(&q, fd);
 	}
-	/* stop: give running agents a moment to report, then end them */
-	{
-		long long until = now_ms() + QMGR_STOP_WAIT;
-
-		while (q.njobs > 0 && now_ms() < until)
-			qmgr_jobs_poll(&q, &work, -1);
-		for (i = 0; i < q.njobs; i++)
-			kill(q.jobs[i].pid, SIGKILL);
-		while (q.njobs > 0)
-			qmgr_job_end(&q, 0, &work);
-	}
+	qmgr_remote_stop(&q);
 	route_free(&q.routes);
 	for (i = 0; i < work.n; i++)
 		free(work.ids[i]);

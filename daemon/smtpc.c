@@ -25,18 +25,6 @@
 #define TMO_DATA_BLOCK	180
 #define TMO_DATA_TERM	600
 
-struct caps {
-	int	esmtp;
-	int	pipelining;
-	int	size_adv;	/* SIZE offered */
-	long long size;		/* 0: no limit stated */
-	int	eightbit;
-	int	smtputf8;
-	int	starttls;
-	int	auth_plain;
-	int	auth_login;
-};
-
 static void
 reply_local(struct smtpc_reply *r, const char *why)
 {
@@ -50,7 +38,7 @@ reply_local(struct smtpc_reply *r, const char *why)
  * keywords).  Returns the code, or 0 on I/O error/timeout/garbage.
  */
 static int
-smtpc_read(struct conn *c, int tmo, struct smtpc_reply *r, struct caps *caps)
+smtpc_read(struct conn *c, int tmo, struct smtpc_reply *r, struct smtpc_caps *caps)
 {
 	char *line, esc[SMTPC_TEXT_MAX];
 	size_t len, tl = 0;
@@ -129,7 +117,7 @@ smtpc_read(struct conn *c, int tmo, struct smtpc_reply *r, struct caps *caps)
 
 /* smtpc_cmd - send VERB and ARG (may be NULL) and CRLF, read the reply. */
 static int
-smtpc_cmd(struct conn *c, int tmo, struct smtpc_reply *r, struct caps *caps,
+smtpc_cmd(struct conn *c, int tmo, struct smtpc_reply *r, struct smtpc_caps *caps,
     const char *verb, const char *arg)
 {
 	if (conn_printf(c, "%s%s%s\r\n", verb, arg ? " " : "", arg ? arg : "") == -1 ||
@@ -141,7 +129,7 @@ smtpc_cmd(struct conn *c, int tmo, struct smtpc_reply *r, struct caps *caps,
 }
 
 static int
-smtpc_ehlo(struct conn *c, const struct smtpc_msg *m, struct caps *caps,
+smtpc_ehlo(struct conn *c, const struct smtpc_msg *m, struct smtpc_caps *caps,
     struct smtpc_reply *r)
 {
 	int code;
@@ -170,7 +158,7 @@ b64(const char *in, size_t len, char *out, size_t size)
 }
 
 static int
-smtpc_auth(struct conn *c, const struct smtpc_msg *m, const struct caps *caps,
+smtpc_auth(struct conn *c, const struct smtpc_msg *m, const struct smtpc_caps *caps,
     struct smtpc_reply *r)
 {
 	char raw[2 * 256 + 4], enc[1024];
@@ -254,40 +242,57 @@ smtpc_quit(struct conn *c)
 		(void)smtpc_read(c, 10, &r, NULL);
 }
 
-int
-smtpc_deliver(struct conn *c, const struct smtpc_msg *m,
-    struct smtpc_reply *rcpt_r, struct smtpc_reply *sess_r, int *stage_r)
+void
+smtpc_close(struct smtpc_session *s)
 {
-	struct smtpc_reply r, dr;
-	struct caps caps;
-	char params[128];
+	if (s->alive)
+		smtpc_quit(s->c);
+	s->alive = s->clean = 0;
+}
+
+/* smtpc_fail - *SESS_R from R and CODE; S is alive when the peer answered. */
+static int
+smtpc_fail(struct smtpc_session *s, const struct smtpc_reply *r, int code,
+    struct smtpc_reply *sess_r)
+{
+	*sess_r = *r;
+	sess_r->code = code;
+	s->clean = 0;
+	s->alive = code != 0;
+	return SMTPC_FAIL;
+}
+
+int
+smtpc_open(struct smtpc_session *s, struct conn *c, const struct smtpc_msg *m,
+    struct smtpc_reply *sess_r, int *stage_r)
+{
+	struct smtpc_reply r;
 	const char *why;
-	size_t i, accepted = 0;
 	int code;
 
+	memset(s, 0, sizeof(*s));
 	memset(sess_r, 0, sizeof(*sess_r));
+	s->c = c;
 	*stage_r = SMTPC_ST_GREETING;
 	code = smtpc_read(c, TMO_GREETING, &r, NULL);
 	if (code != 220)
-		goto fail;
+		return smtpc_fail(s, &r, code, sess_r);
 	*stage_r = SMTPC_ST_EHLO;
-	if ((code = smtpc_ehlo(c, m, &caps, &r)) != 250)
-		goto fail;
+	if ((code = smtpc_ehlo(c, m, &s->caps, &r)) != 250)
+		return smtpc_fail(s, &r, code, sess_r);
 	if (!m->implicit_tls && m->tls != ROUTE_TLS_NONE) {
 		*stage_r = SMTPC_ST_TLS;
-		if (!caps.starttls && m->tls >= ROUTE_TLS_ENCRYPT) {
+		if (!s->caps.starttls && m->tls >= ROUTE_TLS_ENCRYPT) {
 			reply_local(&r, "TLS is required but the server "
 			    "does not offer STARTTLS");
 			smtpc_quit(c);
-			code = 0;
-			goto fail;
+			return smtpc_fail(s, &r, 0, sess_r);
 		}
-		if (caps.starttls) {
-			code = smtpc_cmd(c, TMO_MAIL, &r, NULL, "STARTTLS",
-			    NULL);
+		if (s->caps.starttls) {
+			code = smtpc_cmd(c, TMO_MAIL, &r, NULL, "STARTTLS", NULL);
 			if (code != 220) {
 				if (m->tls >= ROUTE_TLS_ENCRYPT || code == 0)
-					goto fail;
+					return smtpc_fail(s, &r, code, sess_r);
 				/* may: go on in plain text */
 			} else {
 				conn_discard_input(c);
@@ -295,51 +300,81 @@ smtpc_deliver(struct conn *c, const struct smtpc_msg *m,
 				    m->tls_vctx : m->tls_ctx, m->servername,
 				    &why) == -1) {
 					reply_local(&r, why);
-					code = 0;
-					goto fail;
+					return smtpc_fail(s, &r, 0, sess_r);
 				}
 				*stage_r = SMTPC_ST_EHLO;
-				if ((code = smtpc_ehlo(c, m, &caps, &r)) != 250)
-					goto fail;
+				if ((code = smtpc_ehlo(c, m, &s->caps, &r)) != 250)
+					return smtpc_fail(s, &r, code, sess_r);
 			}
 		}
 	}
 	if (m->user && *m->user) {
 		*stage_r = SMTPC_ST_AUTH;
-		if ((code = smtpc_auth(c, m, &caps, &r)) != 235) {
-			if (code != 0)
-				smtpc_quit(c);
-			if (code >= 500)
-				code = 0;	/* a credential problem: defer */
-			goto fail;
+		if ((code = smtpc_auth(c, m, &s->caps, &r)) != 235) {
+			/* a credential problem defers (code 0: no bounce) */
+			(void)smtpc_fail(s, &r, code >= 500 ? 0 : code, sess_r);
+			s->alive = code != 0;
+			return SMTPC_FAIL;
 		}
 	}
+	s->alive = s->clean = 1;
+	return SMTPC_DONE;
+}
+
+/* smtpc_rset - end an open transaction; S is clean again on 250. */
+static void
+smtpc_rset(struct smtpc_session *s)
+{
+	struct smtpc_reply r;
+	int code;
+
+	code = smtpc_cmd(s->c, TMO_MAIL, &r, NULL, "RSET", NULL);
+	s->alive = code != 0;
+	s->clean = code == 250;
+}
+
+int
+smtpc_send(struct smtpc_session *s, const struct smtpc_msg *m,
+    struct smtpc_reply *rcpt_r, struct smtpc_reply *sess_r, int *stage_r)
+{
+	const struct smtpc_caps *caps = &s->caps;
+	struct conn *c = s->c;
+	struct smtpc_reply r, dr;
+	char params[128];
+	size_t i, accepted = 0;
+	int code;
+
+	memset(sess_r, 0, sizeof(*sess_r));
+	s->ntrans++;
 	*stage_r = SMTPC_ST_MAIL;
-	if (caps.size > 0 && m->size_crlf > caps.size) {
+	if (caps->size > 0 && m->size_crlf > caps->size) {
 		snprintf(r.text, sizeof(r.text), "552 5.3.4 message size %lld "
-		    "exceeds the server's limit of %lld", m->size_crlf, caps.size);
-		code = r.code = 552;
-		goto fail_quit;
+		    "exceeds the server's limit of %lld", m->size_crlf, caps->size);
+		*sess_r = r;
+		sess_r->code = 552;
+		return SMTPC_FAIL;	/* nothing was sent: S stays clean */
 	}
-	if (m->smtputf8 && !caps.smtputf8) {
+	if (m->smtputf8 && !caps->smtputf8) {
 		snprintf(r.text, sizeof(r.text), "553 5.6.7 the server does not "
 		    "support SMTPUTF8, which the message needs");
-		code = r.code = 553;
-		goto fail_quit;
+		*sess_r = r;
+		sess_r->code = 553;
+		return SMTPC_FAIL;
 	}
+	s->clean = 0;
 	params[0] = '\0';
-	if (caps.esmtp)
+	if (caps->esmtp)
 		snprintf(params, sizeof(params), "%s%s",
-		    m->body_8bit && caps.eightbit ? " BODY=8BITMIME" : "",
+		    m->body_8bit && caps->eightbit ? " BODY=8BITMIME" : "",
 		    m->smtputf8 ? " SMTPUTF8" : "");
-	if (caps.size_adv) {
+	if (caps->size_adv) {
 		size_t l = strlen(params);
 
 		snprintf(params + l, sizeof(params) - l, " SIZE=%lld", m->size_crlf);
 	}
 	if (conn_printf(c, "MAIL FROM:<%s>%s\r\n", m->sender, params) == -1)
 		goto io;
-	if (caps.pipelining) {
+	if (caps->pipelining) {
 		for (i = 0; i < m->nrcpt; i++)
 			if (conn_printf(c, "RCPT TO:<%s>\r\n", m->rcpts[i]) == -1)
 				goto io;
@@ -350,27 +385,25 @@ smtpc_deliver(struct conn *c, const struct smtpc_msg *m,
 		goto io;
 	code = smtpc_read(c, TMO_MAIL, &r, NULL);
 	if (code != 250) {
-		/* with pipelining the RCPT and DATA replies follow; the
-		 * session is abandoned anyway */
-		goto fail_quit;
+		/* with pipelining the RCPT and DATA replies follow: the
+		 * session is not used again */
+		return smtpc_fail(s, &r, code, sess_r);
 	}
 	*stage_r = SMTPC_ST_RCPT;
 	for (i = 0; i < m->nrcpt; i++) {
-		if (!caps.pipelining && (conn_printf(c, "RCPT TO:<%s>\r\n",
+		if (!caps->pipelining && (conn_printf(c, "RCPT TO:<%s>\r\n",
 		    m->rcpts[i]) == -1 || conn_flush(c) == -1))
 			goto io;
 		code = smtpc_read(c, TMO_RCPT, &rcpt_r[i], NULL);
-		if (code == 0) {
-			r = rcpt_r[i];
-			goto fail;
-		}
+		if (code == 0)
+			return smtpc_fail(s, &rcpt_r[i], 0, sess_r);
 		if (code == 250 || code == 251)
 			accepted++;
 	}
 	*stage_r = SMTPC_ST_DATA;
-	if (!caps.pipelining) {
+	if (!caps->pipelining) {
 		if (accepted == 0) {
-			smtpc_quit(c);
+			smtpc_rset(s);
 			return SMTPC_DONE;
 		}
 		if (conn_printf(c, "DATA\r\n") == -1 || conn_flush(c) == -1)
@@ -379,45 +412,35 @@ smtpc_deliver(struct conn *c, const struct smtpc_msg *m,
 	code = smtpc_read(c, TMO_DATA_INIT, &dr, NULL);
 	if (accepted == 0) {
 		/* pipelined DATA after every RCPT failed: 503/554 expected */
-		if (code == 354 && conn_printf(c, ".\r\n") == 0)
-			(void)conn_flush(c), (void)smtpc_read(c, TMO_DATA_TERM, &dr, NULL);
-		smtpc_quit(c);
+		if (code == 354 && conn_printf(c, ".\r\n") == 0 &&
+		    conn_flush(c) == 0)
+			code = smtpc_read(c, TMO_DATA_TERM, &dr, NULL);
+		s->alive = code != 0;
+		s->clean = code != 0;
 		return SMTPC_DONE;
 	}
 	if (code != 354) {
-		r = dr;
-		goto fail_quit_rcpts;
+		if (code == 0)
+			return smtpc_fail(s, &dr, 0, sess_r);
+		/* DATA refused: the accepted recipients share that reply */
+		for (i = 0; i < m->nrcpt; i++)
+			if (rcpt_r[i].code == 250 || rcpt_r[i].code == 251)
+				rcpt_r[i] = dr;
+		smtpc_rset(s);
+		return SMTPC_DONE;
 	}
 	if (smtpc_body(c, m->fd) == -1)
 		goto io;
 	code = smtpc_read(c, TMO_DATA_TERM, &dr, NULL);
-	if (code == 0) {
-		r = dr;
-		goto fail;
-	}
+	if (code == 0)
+		return smtpc_fail(s, &dr, 0, sess_r);
 	/* the final reply is every accepted recipient's outcome */
 	for (i = 0; i < m->nrcpt; i++)
 		if (rcpt_r[i].code == 250 || rcpt_r[i].code == 251)
 			rcpt_r[i] = dr;
-	smtpc_quit(c);
-	return SMTPC_DONE;
-
-fail_quit_rcpts:
-	/* DATA refused: the accepted recipients share that reply */
-	for (i = 0; i < m->nrcpt; i++)
-		if (rcpt_r[i].code == 250 || rcpt_r[i].code == 251)
-			rcpt_r[i] = r;
-	smtpc_quit(c);
+	s->clean = 1;
 	return SMTPC_DONE;
 io:
 	reply_local(&r, "write error");
-	code = 0;
-	goto fail;
-fail_quit:
-	if (code != 0)
-		smtpc_quit(c);
-fail:
-	*sess_r = r;
-	sess_r->code = code;
-	return SMTPC_FAIL;
+	return smtpc_fail(s, &r, 0, sess_r);
 }

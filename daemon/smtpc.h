@@ -1,6 +1,9 @@
 /*
- * smtpc - the SMTP client of the delivery agents: one transaction (one
- * message, every recipient of one destination) over a connected socket.
+ * smtpc - the SMTP client of the delivery agents: a session over a
+ * connected socket (greeting, EHLO, STARTTLS, AUTH), then one transaction
+ * per message (every recipient of one destination), then QUIT.  A session
+ * whose last transaction ended cleanly may carry the next message: the
+ * agents keep it for a while (delivery.c, connection reuse).
  *
  * EHLO with HELO fallback; STARTTLS by policy (none / may / encrypt /
  * verify) or implicit TLS; AUTH PLAIN or LOGIN when credentials are given;
@@ -55,6 +58,27 @@ enum smtpc_result {
 				 * outcome: *SESS_R says why */
 };
 
+/* What EHLO said. */
+struct smtpc_caps {
+	int	esmtp;
+	int	pipelining;
+	int	size_adv;	/* SIZE offered */
+	long long size;		/* 0: no limit stated */
+	int	eightbit;
+	int	smtputf8;
+	int	starttls;
+	int	auth_plain;
+	int	auth_login;
+};
+
+struct smtpc_session {
+	struct conn	*c;
+	struct smtpc_caps caps;
+	int		 alive;		/* the peer still answers: QUIT at close */
+	int		 clean;		/* no transaction open: MAIL may follow */
+	unsigned	 ntrans;	/* transactions made on it */
+};
+
 enum smtpc_stage {
 	SMTPC_ST_GREETING,
 	SMTPC_ST_EHLO,
@@ -66,12 +90,21 @@ enum smtpc_stage {
 };
 
 /*
- * smtpc_deliver - run the transaction on C (connected, TLS already done for
- * implicit TLS).  Returns enum smtpc_result; on SMTPC_FAIL *STAGE_R tells
- * where, *SESS_R the reply (code 0 for I/O, timeout and TLS problems).
- * RCPT_R has M->nrcpt slots.  Sends QUIT when the peer is still there.
+ * smtpc_open - start session S on C (connected, TLS already done for
+ * implicit TLS): greeting, EHLO (HELO), STARTTLS and AUTH as M asks.
+ * SMTPC_DONE, or SMTPC_FAIL with *STAGE_R and *SESS_R (code 0 for I/O,
+ * timeout and TLS problems); after a failure only smtpc_close is left.
  */
-int	smtpc_deliver(struct conn *c, const struct smtpc_msg *m,
+int	smtpc_open(struct smtpc_session *s, struct conn *c,
+	    const struct smtpc_msg *m, struct smtpc_reply *sess_r, int *stage_r);
+/*
+ * smtpc_send - one transaction of M on open session S.  SMTPC_DONE with
+ * RCPT_R[i] (M->nrcpt slots) each recipient's outcome, or SMTPC_FAIL as
+ * smtpc_open.  Afterwards S->clean says whether another may follow.
+ */
+int	smtpc_send(struct smtpc_session *s, const struct smtpc_msg *m,
 	    struct smtpc_reply *rcpt_r, struct smtpc_reply *sess_r, int *stage_r);
+/* smtpc_close - QUIT when the peer is still talking; C stays the caller's. */
+void	smtpc_close(struct smtpc_session *s);
 
 #endif

@@ -480,7 +480,9 @@ class Sink:
     implicit_tls / starttls: an ssl.SSLContext (server side) or None.
     auth: {'user': 'password'} to offer AUTH PLAIN LOGIN and require it.
     pipelining / size: what EHLO offers.  drop: 'greeting', 'mail' or 'data'
-    closes the connection at that point.
+    closes the connection at that point.  txns_per_conn: N closes a
+    connection without a reply when a MAIL would start its N+1th transaction
+    (a peer that drops a kept session just as it is reused).
     self.txns: one dict per completed or refused transaction
       {'helo', 'mail', 'rcpts', 'data' (bytes, un-dot-stuffed, CRLF), 'tls',
        'auth', 'params'}; self.connections counts accepted connections.
@@ -489,11 +491,13 @@ class Sink:
     def __init__(self, greeting=(220, 'sink ESMTP'), mail=(250, '2.1.0 ok'),
                  rcpt=(250, '2.1.5 ok'), data=(250, '2.0.0 queued'),
                  implicit_tls=None, starttls=None, auth=None, pipelining=True,
-                 size=None, drop=None, ehlo=True, host='127.0.0.1', port=0):
+                 size=None, drop=None, ehlo=True, host='127.0.0.1', port=0,
+                 txns_per_conn=None):
         import threading
         self.greeting, self.mail_r, self.rcpt_r, self.data_r = greeting, mail, rcpt, data
         self.implicit_tls, self.starttls, self.auth = implicit_tls, starttls, auth
         self.pipelining, self.size, self.drop, self.ehlo_ok = pipelining, size, drop, ehlo
+        self.txns_per_conn = txns_per_conn
         self.txns = []
         self.connections = 0
         self.lock = threading.Lock()
@@ -558,6 +562,7 @@ class Sink:
             txn = None
             authed = None
             helo = None
+            ntxn = 0
             while True:
                 line = f.readline()
                 if not line:
@@ -609,9 +614,11 @@ class Sink:
                     else:
                         send(535, '5.7.8 bad credentials')
                 elif verb == 'MAIL':
-                    if self.drop == 'mail':
+                    if self.drop == 'mail' or (self.txns_per_conn is not None and
+                                               ntxn >= self.txns_per_conn):
                         s.close()
                         return
+                    ntxn += 1
                     if self.auth and not authed:
                         send(530, '5.7.0 authentication required')
                         continue

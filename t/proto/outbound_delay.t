@@ -57,7 +57,7 @@ with Sink(rcpt=(451, '4.3.0 try later')) as sink:
     conf = {'queue': {'retry_interval': '1s', 'keep_retry_interval': '1'}}
     with Server(accounts=ACC, files=gw(sink.port), conf=conf) as s:
         send_authed(s, 'alice@localhost', ['bob@remote.test'], BODY)
-        t.ok(wait_until(lambda: sink.connections >= 3), 'retried')
-        t.ok(s.wait_log(r'status=deferred .*attempts=3'), 'three attempts recorded')
+        t.ok(s.wait_log(r'status=deferred .*attempts=3'), 'retried: three attempts recorded')
+        t.ok(sink.connections >= 1, 'over a kept connection or new ones')
         t.is_(s.mails('alice'), [], 'delay_warning_time 0 (default): no warning')
 t.done()
