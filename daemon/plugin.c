@@ -38,6 +38,7 @@
 #include "paths.h"
 #include "plugin.h"
 #include "queue.h"
+#include "spawn.h"
 #include "store.h"
 #include "usage.h"
 #include "util.h"
@@ -86,6 +87,7 @@ static struct {
 	char			 qid[QUEUE_ID_LEN + 1];
 	char			 file[PATH_MAX];	/* yh_config_file */
 	int			 tainted;
+	long long		 hook_deadline;	/* now_ms() the hook times out at */
 	sigjmp_buf		 jmp;
 	volatile sig_atomic_t	 armed;
 } P;
@@ -311,6 +313,12 @@ plugins_child_init(struct store *s, const struct config *cfg, char *trace,
 		P.pl[i].ycfg.cfg = cfg;
 }
 
+long long
+plugins_hook_deadline(void)
+{
+	return P.hook_deadline;
+}
+
 const struct config *
 plugins_config(void)
 {
@@ -420,6 +428,7 @@ plugin_call(size_t i, const struct call *c)
 	it.it_value.tv_sec = tmo > 0 ? tmo : 30;
 	P.current = P.pl[i].name;
 	trace_set(P.pl[i].name, c->hp);
+	P.hook_deadline = now_ms() + it.it_value.tv_sec * 1000LL;
 	if (sigsetjmp(P.jmp, 1) == 0) {
 		P.armed = 1;
 		setitimer(ITIMER_REAL, &it, NULL);
@@ -438,6 +447,7 @@ plugin_call(size_t i, const struct call *c)
 	sigaction(SIGALRM, &old, NULL);
 	trace_set(NULL, c->hp);
 	P.current = NULL;
+	P.hook_deadline = 0;
 	if (r < YH_DECLINED || r > YH_DISCARD) {
 		log_warn("%s: plugin=%s hook=%s returned %d; treated as DENYSOFT",
 		    *P.qid ? P.qid : "NOQUEUE", P.pl[i].name, hook_names[c->hp], r);
@@ -452,6 +462,7 @@ plugin_chain(const struct call *c, int decision)
 	size_t i;
 	int r;
 
+	spawn_reap();	/* programs that plugins left running and that ended */
 	for (i = 0; i < P.n; i++) {
 		if (!hook_present(P.pl[i].p->hooks, c->hp))
 			continue;

@@ -135,6 +135,10 @@ void	plugins_child_init(struct store *s, const struct config *cfg,
 /* plugins_config - this process's configuration (the one being loaded
  * during init()); NULL before any.  Borrowed. */
 const struct config *plugins_config(void);
+/* plugins_hook_deadline - while a hook runs, the monotonic time (now_ms)
+ * at which server.hook_timeout abandons it; 0 outside a hook.  yh_spawn
+ * ends its waits before it. */
+long long plugins_hook_deadline(void);
 /* plugins_set_qid - the queue id yh_log lines start with ("" = NOQUEUE). */
 void	plugins_set_qid(const char *qid);
 /* plugins_tainted - 1 after a hook timed out: the worker should exit after

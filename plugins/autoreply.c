@@ -17,9 +17,19 @@
  *	Enable=Yes|No  Subject=  ReplyFrom=  ReplyTo=  EchoMessage=Yes
  *	StripHeader=Yes (the echoed message without its header, its Content-*
  *	fields kept so it stays readable)  RecordReplies=Yes (REPLIED.TXT)
- *	NoRepeat=Yes (answered senders go into NOREPLY.TXT)  Program= (not
- *	run by this version: logged; use exec.def)
+ *	NoRepeat=Yes (answered senders go into NOREPLY.TXT)
+ *	Program=PROGRAM [ARG ...] (see PROGRAM below)
  *    and [Delivery] Discard=Yes (no local copy).
+ *
+ * PROGRAM: with [AutoReply] enabled, Program= runs on every mail the
+ * account gets (after the reply is queued, whether or not one was sent:
+ * the RFC 3834 rules are about replies), exactly like an exec.def program
+ * -- yh_spawn, so no shell, the bin= form (a "quoted path" may hold
+ * spaces), FROM_ADDRESS, TO_ADDRESS, SUBJECT and MAILFILE_PATH arguments,
+ * the clean environment, the account folder as working folder, the
+ * output to the log, application_cooperation_wait_for_apl_end, and
+ * [plugin autoreply] program_timeout (60s), program_path
+ * (/usr/local/bin:/usr/bin:/bin, where a bare name is looked up).
  *
  * NEVER ANSWERED (RFC 3834 §2 and what vacation responders do): <>;
  * Auto-Submitted other than "no"; Precedence bulk, list or junk; List-Id
@@ -64,7 +74,11 @@
 #define AR_ADDR_MAX	320
 #define AR_DEFAULT_PERIOD (7LL * 86400)
 
+#define AR_PROGRAM_MAX	4096		/* an IMS.CTL Program= command */
+
 static long long ar_period = AR_DEFAULT_PERIOD;
+static long long ar_program_timeout = 60;	/* seconds */
+static char ar_program_path[1024];
 
 /* a growable string; out of memory sets .bad and later appends do nothing */
 struct str {
@@ -860,13 +874,33 @@ ims_reply(struct yh_delivery *d, const char *acctdir, const char *ini,
 		(void)scopy(r->reply_to, sizeof(r->reply_to), v);
 	r->echo = ims_get(ini, "AutoReply", "EchoMessage", v, sizeof(v)) && yes(v);
 	r->strip = ims_get(ini, "AutoReply", "StripHeader", v, sizeof(v)) && yes(v);
-	if (ims_get(ini, "AutoReply", "Program", v, sizeof(v)) && *v)
-		yh_log(YH_LOG_WARN, "IMS.CTL Program=%.80s is not run by the "
-		    "autoreply plugin; use exec.def", v);
 	if (strlen(yh_dlv_sender(d)) > AR_ADDR_MAX)
 		return 0;
 	(void)scopy(r->to, sizeof(r->to), yh_dlv_sender(d));
 	return 1;
+}
+
+/* ims_program - IMS.CTL [AutoReply] Program=, when the section is
+ * enabled: run on D like an exec.def program. */
+static void
+ims_program(struct yh_delivery *d, const char *account, const char *ini)
+{
+	struct yh_spawn sp = YH_SPAWN_INIT;
+	char cmd[AR_PROGRAM_MAX], label[AR_ADDR_MAX + 16], v[16];
+
+	if (yh_ini_get(ini, "AutoReply", NULL, NULL, 0) != 1 ||
+	    (ims_get(ini, "AutoReply", "Enable", v, sizeof(v)) && !yes(v)) ||
+	    !ims_get(ini, "AutoReply", "Program", cmd, sizeof(cmd)) || *cmd == '\0')
+		return;
+	snprintf(label, sizeof(label), "%s/IMS.CTL", account);
+	sp.label = label;
+	sp.command = cmd;
+	sp.dlv = d;
+	sp.path = ar_program_path;
+	sp.timeout_ms = ar_program_timeout * 1000;
+	sp.wait = yh_account_get(account, "application_cooperation_wait_for_apl_end",
+	    v, sizeof(v)) != NULL && strcmp(v, "1") == 0;
+	(void)yh_spawn(&sp, NULL);	/* logged either way */
 }
 
 static int
@@ -951,6 +985,7 @@ run(struct yh_delivery *d, int in_deliver)
 out:
 	if (fd != -1)
 		close(fd);
+	ims_program(d, account, ini);
 	free(r.subject);
 	free(text);
 	free(noreply);
@@ -958,35 +993,59 @@ out:
 	return res;
 }
 
+/* conf_seconds - KEY ("30", "30s", "5m", "2h", "7d") in seconds into
+ * *OUT, DEF when absent.  0, or -1 (yh_error). */
 static int
-autoreply_init(const struct yh_config *cfg)
+conf_seconds(const struct yh_config *cfg, const char *key, long long def,
+    long long *out)
 {
-	const char *v = yh_config_get(cfg, "period");
+	const char *v = yh_config_get(cfg, key);
 	char *end;
 	long long n;
 
-	ar_period = AR_DEFAULT_PERIOD;
+	*out = def;
 	if (v == NULL)
 		return 0;
 	errno = 0;
 	n = strtoll(v, &end, 10);
-	if (errno || end == v || n < 0) {
-		yh_error("[plugin autoreply] period: bad value \"%s\"", v);
+	if (errno || end == v || n < 0 || n > 100LL * 365 * 86400) {
+		yh_error("[plugin autoreply] %s: bad value \"%s\"", key, v);
 		return -1;
 	}
 	if (*end == '\0' || strcmp(end, "s") == 0)
-		ar_period = n;
+		*out = n;
 	else if (strcmp(end, "m") == 0)
-		ar_period = n * 60;
+		*out = n * 60;
 	else if (strcmp(end, "h") == 0)
-		ar_period = n * 3600;
+		*out = n * 3600;
 	else if (strcmp(end, "d") == 0)
-		ar_period = n * 86400;
+		*out = n * 86400;
 	else {
-		yh_error("[plugin autoreply] period: bad unit in \"%s\"", v);
+		yh_error("[plugin autoreply] %s: bad unit in \"%s\"", key, v);
 		return -1;
 	}
 	return 0;
+}
+
+static int
+autoreply_init(const struct yh_config *cfg)
+{
+	const char *v;
+	int bad = 0;
+
+	bad |= conf_seconds(cfg, "period", AR_DEFAULT_PERIOD, &ar_period);
+	bad |= conf_seconds(cfg, "program_timeout", 60, &ar_program_timeout);
+	if (ar_program_timeout == 0) {
+		yh_error("[plugin autoreply] program_timeout: must be more than 0");
+		bad = -1;
+	}
+	v = yh_config_get(cfg, "program_path");
+	if (snprintf(ar_program_path, sizeof(ar_program_path), "%s",
+	    v ? v : "/usr/local/bin:/usr/bin:/bin") >= (int)sizeof(ar_program_path)) {
+		yh_error("[plugin autoreply] program_path: too long");
+		bad = -1;
+	}
+	return bad ? -1 : 0;
 }
 
 static int

@@ -297,6 +297,69 @@ int	yh_blocked(const char *ip);
 int	yh_inject(const char *sender, const char *const *rcpts, size_t nrcpt,
 	    const void *data, size_t len, char *qid);
 
+/* ---- programs ----------------------------------------------------------- */
+
+/*
+ * struct yh_spawn - a per-mailbox program, run the way exec.def programs
+ * are (SEEDS.md §16).  Start from YH_SPAWN_INIT: .size tells the core
+ * which members the plugin knows (members are only added at the end).
+ *
+ * COMMAND is PROGRAM [ARG ...] in exec.def's bin= form: blanks separate
+ * words, "double quotes" group them (no escapes: Windows paths keep their
+ * backslashes).  PROGRAM is an absolute path, or a bare name looked up in
+ * PATH; a relative path with a slash is refused; sendmail, sendmail.exe
+ * and yubin-sendmail (any folder) run SENDMAIL, the seed's send tool.
+ * ARGS follow the command's own words.  With DLV, an argument (never the
+ * program) that is exactly FROM_ADDRESS, TO_ADDRESS, SUBJECT or
+ * MAILFILE_PATH becomes the envelope sender, the envelope recipient, the
+ * Subject decoded to UTF-8 (RFC 2047, control characters as blanks) or a
+ * private hard link of the message in the account folder that lives until
+ * the program ends -- always one argument, whatever the mail holds.
+ */
+struct yh_spawn {
+	size_t		 size;		/* sizeof(struct yh_spawn) */
+	const char	*label;		/* its source in log lines: "alice/exec.def" */
+	const char	*command;	/* PROGRAM [ARG ...], see above */
+	const char *const *args;	/* more arguments, NULL-terminated; or NULL */
+	struct yh_delivery *dlv;	/* deliver/delivered: the message it is for */
+	const char	*cwd;		/* working folder and HOME; NULL: DLV's
+					 * account folder */
+	const char	*path;		/* PATH, and where bare names are looked
+					 * up; NULL: /usr/local/bin:/usr/bin:/bin */
+	const char	*sendmail;	/* the send tool; NULL: yubin-sendmail
+					 * found in PATH */
+	const char	*lang;		/* LANG; NULL: C.UTF-8 */
+	const char	*conf;		/* YUBIN_CONF; NULL: yh_config_file() */
+	int		 wait;		/* 1: return when it has ended */
+	int		 stdin_message;	/* 1: DLV's message on stdin, else /dev/null */
+	long long	 timeout_ms;	/* then SIGTERM to its group (<= 0: 60 s) */
+	long long	 kill_grace_ms;	/* then SIGKILL (< 0: 2 s) */
+	long long	 output_max;	/* bytes of stdout+stderr logged (< 0: 2048;
+					 * at most 1 MiB) */
+	long long	 max_running;	/* unwaited programs of this process at
+					 * once, all plugins' (<= 0: 16) */
+};
+#define YH_SPAWN_INIT { .size = sizeof(struct yh_spawn), .timeout_ms = 60000, \
+	.kill_grace_ms = 2000, .output_max = 2048, .max_running = 16 }
+
+/*
+ * yh_spawn - run SP's program: fork + execve, never a shell; a clean
+ * environment (PATH, HOME, LANG, YUBIN_CONF, and with DLV YUBIN_FROM,
+ * YUBIN_TO, YUBIN_QUEUE_ID), descriptors past 2 closed, signals reset,
+ * umask 077, its own process group; stdout and stderr logged (escaped,
+ * bounded), its start, exit status or signal logged under LABEL.  Past its
+ * timeout it gets SIGTERM, then SIGKILL.  With WAIT the call returns when
+ * it ended, its wait status (waitpid's) in *STATUS_R (may be NULL);
+ * inside a hook the wait (and the timeout) is cut so server.hook_timeout
+ * never fires, or, once that time is used up, the program runs without
+ * waiting (logged).  Without WAIT a supervisor process does the same and
+ * the call returns at once (*STATUS_R -1); when MAX_RUNNING supervisors
+ * live, it first waits (within the hook's time) for one to end.
+ * Returns 0 started, or -1 not run (logged: bad command, program not
+ * found, too many running, fork failed).  A message is never touched.
+ */
+int	yh_spawn(const struct yh_spawn *sp, int *status_r);
+
 /* ---- delivery (deliver / delivered) ------------------------------------- */
 
 const char *yh_dlv_queue_id(const struct yh_delivery *d);

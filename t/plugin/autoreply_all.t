@@ -5,7 +5,10 @@ IMS.CTL examples as written (JIS AUTORPLY.TXT, NOREPLY.TXT, RecordReplies,
 ReplyFrom, EchoMessage, Discard), the fixed keys ReplyTo, StripHeader,
 NoRepeat, every RFC 3834 suppression case, one reply per sender per
 period, envelope sender <> and Auto-Submitted: auto-replied with
-In-Reply-To/References."""
+In-Reply-To/References; Program= run like an exec.def program (argv with
+the placeholders, a hostile subject as one argument, the clean
+environment, the account folder, MAILFILE_PATH), a relative Program=
+refused, Enable=No running nothing."""
 
 import email
 import email.header
@@ -14,10 +17,12 @@ import os
 import sys
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from prog_lib import Server, TAP, acct_dir, write_def, send, wait_until  # noqa: E402
+from prog_lib import (Server, TAP, acct_dir, write_def, send, wait_until, make_recorder,  # noqa: E402
+                      record, gone)
 
 t = TAP()
-ACCTS = ['user1', 'user2', 'vac', 'moved', 'misc', 'snd1', 'snd2', 'snd3', 'snd4', 'snd5']
+ACCTS = ['user1', 'user2', 'vac', 'moved', 'misc', 'snd1', 'snd2', 'snd3', 'snd4', 'snd5',
+         'prog', 'prog2']
 
 
 def parse(raw):
@@ -189,5 +194,50 @@ with Server(accounts={a: 'pw' for a in ACCTS},
     idle(s)
     t.ok('auto-reply to=<a1@' not in s.log() and 'auto-reply to=<MAILER' not in s.log(),
          'no reply was queued for a suppressed case')
+
+    # ---- Program=: run like an exec.def program ------------------------------
+    rec, out = make_recorder(s, subdir='my bin', name='rec')
+    write_def(s, 'prog', 'IMS.CTL', '[AutoReply]\r\nSubject=away\r\n'
+              'Program="%s" arp FROM_ADDRESS TO_ADDRESS SUBJECT MAILFILE_PATH literal\r\n' % rec)
+    write_def(s, 'prog', 'AUTORPLY.TXT', 'away\n')
+    jp = '日本語'
+    hostile = "$(touch canary); rm -rf ~/no-such-dir `id`"
+    b = s.mails('snd2')
+    send(s, 'snd2@localhost', ['prog@localhost'],
+         'From: snd2@localhost\r\nSubject: =?UTF-8?B?5pel5pys6Kqe?= %s\r\n\r\nbody\r\n' % hostile)
+    r = record(out, 'arp') or {'argv': [], 'env': {}, 'cwd': '', 'files': {}}
+    a = r['argv']
+    t.is_(a[:5], [rec, 'arp', 'snd2@localhost', 'prog@localhost', jp + ' ' + hostile],
+          'Program=: a quoted path, FROM_ADDRESS, TO_ADDRESS, SUBJECT decoded, '
+          'the hostile subject one literal argument')
+    t.ok(not os.path.exists(os.path.join(acct_dir(s, 'prog'), 'canary')) and
+         not os.path.exists('canary'), 'no canary file appeared')
+    mf = a[5] if len(a) > 5 else ''
+    t.like(mf, r'^%s/\.exec-[0-9A-F]+-\d+-\d+\.eml$' % acct_dir(s, 'prog'),
+           'MAILFILE_PATH is a private link in the account folder')
+    t.ok(s.wait_mail('prog', 1) and r['files'].get(mf) == s.mails('prog')[0].decode(),
+         'holding the stored message while the program ran')
+    t.is_(a[6:], ['literal'], 'other words kept as written')
+    t.ok(gone(mf), 'the link is removed when the program ends')
+    t.is_((r['cwd'], sorted(r['env'])),
+          (acct_dir(s, 'prog'), sorted(['PATH', 'HOME', 'LANG', 'YUBIN_CONF', 'YUBIN_FROM',
+                                        'YUBIN_TO', 'YUBIN_QUEUE_ID'])),
+          'the account folder as cwd, a clean environment')
+    t.is_((r['env'].get('YUBIN_CONF'), r['env'].get('YUBIN_TO'), r['env'].get('PATH')),
+          (s.conf_path, 'prog@localhost', '/usr/local/bin:/usr/bin:/bin'),
+          'YUBIN_CONF, YUBIN_TO, PATH from [plugin autoreply] program_path\'s default')
+    t.ok(s.wait_log(r'prog/IMS\.CTL: program=.*/my bin/rec exit status 0'), 'its exit status is logged')
+    t.ok(one_reply(s, 'snd2', b) is not None, 'and the reply still goes out')
+
+    write_def(s, 'prog2', 'IMS.CTL', '[AutoReply]\nProgram=bin/rec rel\n')
+    write_def(s, 'prog2', 'AUTORPLY.TXT', 'away\n')
+    send(s, 'snd3@localhost', ['prog2@localhost'], msg('snd3@localhost', 'p2'))
+    t.ok(s.wait_log(r'prog2/IMS\.CTL: program=bin/rec: a relative path; give an absolute one '
+                    r'or a bare name; not run'), 'a relative Program= is refused')
+    write_def(s, 'prog2', 'IMS.CTL', '[AutoReply]\nEnable=No\nProgram=%s off\n' % rec)
+    send(s, 'snd4@localhost', ['prog2@localhost'], msg('snd4@localhost', 'p3'))
+    t.ok(s.wait_mail('prog2', 2) and idle(s), 'stored')
+    t.ok('prog2/IMS.CTL: starting' not in s.log() and
+         not os.path.exists(os.path.join(out, 'off.json')), 'Enable=No: Program= is not run')
 
 t.done()
