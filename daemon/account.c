@@ -55,7 +55,7 @@ static const char name_why[] =
     "account name must be 1-64 characters of a-z 0-9 . _ -";
 
 int
-account_name_valid(const char *name, const char **why_r)
+account_local_valid(const char *name, const char **why_r)
 {
 	size_t i;
 
@@ -76,6 +76,37 @@ account_name_valid(const char *name, const char **why_r)
 bad:
 	*why_r = name_why;
 	return 0;
+}
+
+int
+account_name_valid(const char *name, const char **why_r)
+{
+	char local[ACCOUNT_NAME_MAX + 1];
+	const char *at, *d;
+	size_t n;
+
+	if (name == NULL || (at = strchr(name, '@')) == NULL)
+		return account_local_valid(name, why_r);
+	n = (size_t)(at - name);
+	if (strlen(name) > ACCOUNT_NAME_MAX) {
+		*why_r = "account name@domain must be at most 64 characters";
+		return 0;
+	}
+	memcpy(local, name, n);
+	local[n] = '\0';
+	if (!account_local_valid(local, why_r))
+		return 0;
+	/* a lower-case host name: no '/', no empty label, never "." or ".." */
+	for (d = at + 1; *d; d++)
+		if (*d >= 'A' && *d <= 'Z')
+			break;
+	if (at[1] == '\0' || *d != '\0' ||
+	    !account_domain_valid(at + 1, why_r)) {
+		*why_r = "the domain of an account name@domain must be a "
+		    "lower-case host name";
+		return 0;
+	}
+	return 1;
 }
 
 int
@@ -569,6 +600,11 @@ record_decode(const char *data, size_t len, const char *key, size_t klen,
 		*why_r = "name differs from its key";
 		return -1;
 	}
+	if (strchr(a->name, '@') != NULL &&
+	    strcmp(strchr(a->name, '@') + 1, a->domain) != 0) {
+		*why_r = "name@domain differs from the domain field";
+		return -1;
+	}
 	if (!a->apop && a->secret[0]) {
 		*why_r = "clear secret without the apop flag";
 		return -1;
@@ -620,6 +656,12 @@ account_tput(struct store_txn *txn, const struct account *a)
 	}
 	if (!a->apop && a->secret[0])
 		log_panic("account: clear secret without the apop flag");
+	if (strchr(a->name, '@') != NULL &&
+	    strcmp(strchr(a->name, '@') + 1, a->domain) != 0) {
+		log_err("account: refusing to store '%s' with domain '%s'",
+		    a->name, a->domain);
+		return -1;
+	}
 	buf_init(&b, ACCOUNT_RECORD_MAX);
 	if (record_encode(a, &b) == -1) {
 		log_err("account: record for '%s' too large", a->name);
@@ -812,7 +854,7 @@ import_line(char *line, struct account *a, int *clear_r)
 		fld[i] = p;
 	}
 	memset(a, 0, sizeof(*a));
-	if (!account_name_valid(fld[0], &why))
+	if (!account_local_valid(fld[0], &why))
 		return why;
 	memcpy(a->name, fld[0], strlen(fld[0]) + 1);
 	if (import_flag(fld[5], &a->smtp_auth) == -1)
@@ -913,8 +955,8 @@ import_free(struct account *list, size_t n)
 }
 
 int
-account_import_parse(const char *path, struct account **list_r, size_t *n_r,
-    struct errlist *errs)
+account_import_parse(const char *path, account_id_fn *idfn, void *idctx,
+    struct account **list_r, size_t *n_r, struct errlist *errs)
 {
 	struct account *list = NULL, *a;
 	unsigned *lines = NULL;
@@ -969,7 +1011,8 @@ account_import_parse(const char *path, struct account **list_r, size_t *n_r,
 			    "fields, found %zu", path, lineno, nf);
 			continue;
 		}
-		if ((why = import_line(line, a, &isclear)) != NULL) {
+		if ((why = import_line(line, a, &isclear)) != NULL ||
+		    (idfn != NULL && idfn(idctx, a, &why) == -1)) {
 			errlist_add(errs, "%s:%u: %s", path, lineno, why);
 			OPENSSL_cleanse(a, sizeof(*a));
 			continue;
@@ -1024,7 +1067,8 @@ account_export_line(const struct account *a, struct buf *out)
 		    "cannot export it", a->name);
 		return -1;
 	}
-	r = buf_printf(out, "%s\t", a->name);
+	/* an account name@domain is written as NAME and DOMAIN */
+	r = buf_printf(out, "%.*s\t", (int)strcspn(a->name, "@"), a->name);
 	if (r == 0 && a->apop && a->secret[0])
 		r = buf_printf(out, "%s\t", a->secret);
 	else if (r == 0)

@@ -3,6 +3,16 @@
  *
  * Names are [a-z0-9._-], 1..64 characters, never "." or "..", checked by
  * account_name_valid() before a name touches the filesystem or the store.
+ *
+ * Per-domain mailboxes (server.domain_mailboxes = 1, E-Post "separate"
+ * mode, SEEDS §4.3): an account of a local domain other than server.domain
+ * is named NAME@DOMAIN ("alice@example.net"), so alice@example.org and
+ * alice@example.net are two accounts with their own passwords and folders
+ * (HOME/mailbox/alice@example.net).  Such a name is the account's key in
+ * the store, its folder's name and what every module passes around; it is
+ * at most ACCOUNT_NAME_MAX characters in all, so it fits wherever a name
+ * does.  Which name an address or login gives is addr_account_id's rule
+ * (addr.h); this module only checks the form.
  * Passwords are kept only as a salted scrypt hash (OpenSSL EVP_KDF), in the
  * form "$scrypt$ln=15,r=8,p=1$SALT$HASH" (base64); the clear secret is kept as
  * well only for accounts with the apop flag, because APOP and CRAM-MD5 need
@@ -32,7 +42,15 @@ struct account {
 	long long created;		/* unix seconds */
 };
 
-/* account_name_valid - 1 valid, 0 not (reason in *why_r, static). */
+/*
+ * account_local_valid - 1 when NAME is a plain account name ([a-z0-9._-],
+ * 1..64, not "." or ".."), 0 not (reason in *why_r, static).
+ * account_name_valid - the same for any account name: a plain one, or
+ * LOCAL@DOMAIN with LOCAL plain and DOMAIN a lower-case host name
+ * (account_domain_valid), at most ACCOUNT_NAME_MAX characters in all.  Safe
+ * as one path component: no '/', never "." or "..".
+ */
+int	account_local_valid(const char *name, const char **why_r);
 int	account_name_valid(const char *name, const char **why_r);
 
 /* account_get - 1 found (*a filled), 0 absent, -1 store error. */
@@ -84,6 +102,7 @@ int	passwd_hash_valid(const char *hash);
 /*
  * E-Post tab-separated import/export (SEEDS.md §3.5):
  *   ACCOUNT PASSWORD FULLNAME DOMAIN HOMEFOLDER SMTPAUTH APOP MAILBOXLIMIT
+ * An account NAME@DOMAIN is exported as ACCOUNT NAME with its DOMAIN.
  * Export writes the clear password only when it is kept (apop accounts);
  * otherwise the hash, marked "{HASH}$scrypt$...", which import accepts back.
  * account_import_parse reads every line of PATH; a bad line is reported as
@@ -101,8 +120,14 @@ int	passwd_hash_valid(const char *hash);
  */
 #define ACCOUNT_IMPORT_LINE_MAX	4096	/* a line of 8 short fields; more is not an account */
 #define ACCOUNT_IMPORT_MAX	100000	/* accounts in one file (about 300 MB parsed) */
-int	account_import_parse(const char *path, struct account **list_r,
-	    size_t *n_r, struct errlist *errs);
+/* account_id_fn - gives an imported account (ACCOUNT in A->name, DOMAIN in
+ * A->domain) its name, e.g. NAME@DOMAIN in per-domain mode: 0, or -1 with
+ * the line's problem in *why_r (static). */
+typedef int account_id_fn(void *ctx, struct account *a, const char **why_r);
+/* IDFN (may be NULL: names as in the file) runs on every good line before
+ * duplicates are looked for, so a name twice means the same account twice. */
+int	account_import_parse(const char *path, account_id_fn *idfn, void *idctx,
+	    struct account **list_r, size_t *n_r, struct errlist *errs);
 /* account_export_line - one line (with "\n") for A appended to OUT.
  * 0, or -1 when OUT's ceiling is reached or a field holds a tab or another
  * control character (the line could not be read back). */

@@ -606,37 +606,110 @@ addr_domain_is_local(const struct config *cfg, const char *domain)
 	    addr_in_list(config_list(cfg, "smtp.subhost"), domain);
 }
 
+/* addr_domain_primary - 1 when DOMAIN stands for server.domain in
+ * per-domain mode: "" (a bare local part), server.domain itself, or an
+ * address literal (this host). */
+static int
+addr_domain_primary(const struct config *cfg, const char *domain)
+{
+	size_t len;
+
+	return *domain == '\0' || addr_literal_core(domain, 1, &len) != NULL ||
+	    addr_domain_eq(config_str(cfg, "server.domain"), domain);
+}
+
+int
+addr_account_id(const struct config *cfg, const char *local,
+    const char *domain, char out[ACCOUNT_NAME_MAX + 1], const char **why_r)
+{
+	char d[ADDR_DOMAIN_MAX + 1];
+	size_t n;
+	int w;
+
+	out[0] = '\0';
+	if (!account_local_valid(local, why_r))
+		return -1;
+	if (!config_bool(cfg, "server.domain_mailboxes") ||
+	    addr_domain_primary(cfg, domain)) {
+		memcpy(out, local, strlen(local) + 1);	/* valid: <= 64 */
+		return 0;
+	}
+	if (!addr_domain_is_local(cfg, domain)) {
+		*why_r = "the domain is not a local domain (server.domain, "
+		    "server.alias, smtp.subhost)";
+		return -1;
+	}
+	if (str_copy(d, sizeof(d), domain) == -1) {
+		*why_r = "domain longer than 255 characters";
+		return -1;
+	}
+	n = strlen(d);
+	if (n > 0 && d[n - 1] == '.')
+		d[n - 1] = '\0';
+	str_lower(d);
+	w = snprintf(out, ACCOUNT_NAME_MAX + 1, "%s@%s", local, d);
+	if (w < 0 || w > ACCOUNT_NAME_MAX) {
+		out[0] = '\0';
+		*why_r = "name@domain must be at most 64 characters";
+		return -1;
+	}
+	if (!account_name_valid(out, why_r)) {
+		out[0] = '\0';
+		return -1;
+	}
+	return 0;
+}
+
+int
+addr_account_find(const struct config *cfg, struct store *s, const char *local,
+    const char *domain, struct account *a)
+{
+	char id[ACCOUNT_NAME_MAX + 1];
+	const char *why;
+	int r;
+
+	if (!account_local_valid(local, &why))
+		return 0;
+	if (domain == NULL || !config_bool(cfg, "server.domain_mailboxes"))
+		return account_get(s, local, a);
+	if (addr_domain_primary(cfg, domain)) {
+		/* a plain account is server.domain's unless its domain field
+		 * names another domain */
+		r = account_get(s, local, a);
+		if (r == 1 && !addr_domain_primary(cfg, a->domain))
+			r = 0;
+		return r;
+	}
+	if (addr_account_id(cfg, local, domain, id, &why) == -1)
+		return 0;
+	if ((r = account_get(s, id, a)) != 0)
+		return r;
+	/* an account made before it had its own name: a plain NAME whose
+	 * domain field is DOMAIN */
+	r = account_get(s, local, a);
+	if (r == 1 && !addr_domain_eq(a->domain, domain))
+		r = 0;
+	return r;
+}
+
 /*
- * addr_lookup - 1 account NAME exists (copied to ACCOUNT_R) and, in
- * per-domain mode (DOMAIN non-NULL), belongs to DOMAIN; 0; -2 error.
+ * addr_lookup - 1 the account for NAME at DOMAIN (addr_account_find; NULL:
+ * the account NAME, any domain) exists, its name copied to ACCOUNT_R;
+ * 0; -2 error.
  */
 static int
 addr_lookup(const struct config *cfg, struct store *s, const char *name,
     const char *domain, char account_r[ACCOUNT_NAME_MAX + 1])
 {
 	struct account a;
-	const char *sd;
-	size_t len;
 	int r;
 
-	r = account_get(s, name, &a);
-	if (r == 1 && domain != NULL) {
-		/* an account without a domain is server.domain's; so are
-		 * address literals (this host) and bare local parts */
-		sd = config_str(cfg, "server.domain");
-		if (*domain == '\0' || addr_literal_core(domain, 1, &len) != NULL)
-			domain = sd;
-		if (!addr_domain_eq(a.domain[0] ? a.domain : sd, domain))
-			r = 0;
-	}
-	if (r == 1) {
+	r = addr_account_find(cfg, s, name, domain, &a);
+	if (r == 1)
 		/* account_get only finds valid names, which fit */
 		(void)str_copy(account_r, ACCOUNT_NAME_MAX + 1, a.name);
-		explicit_bzero(&a, sizeof(a));
-		return 1;
-	}
 	explicit_bzero(&a, sizeof(a));
-	return r == 0 ? 0 : -2;
+	return r == 1 ? 1 : r == 0 ? 0 : -2;
 }
 
 enum addr_dest
@@ -648,7 +721,6 @@ addr_resolve_rcpt(const struct config *cfg, struct store *s, const char *addr,
 	char local[ADDR_LOCAL_MAX + 1], name[ACCOUNT_NAME_MAX + 1];
 	const char *at, *domain, *adm, *why;
 	int depth, rw, res, role = 0, tried_admin = 0;
-	int per_domain = config_bool(cfg, "server.domain_mailboxes");
 
 	r->account[0] = '\0';
 	if (str_copy(r->addr, sizeof(r->addr), addr) == -1 ||
@@ -676,9 +748,8 @@ addr_resolve_rcpt(const struct config *cfg, struct store *s, const char *addr,
 			goto follow;
 		/* 2. the account */
 		if (str_copy(name, sizeof(name), local) == 0 &&
-		    account_name_valid(name, &why)) {
-			res = addr_lookup(cfg, s, name, per_domain ? domain : NULL,
-			    r->account);
+		    account_local_valid(name, &why)) {
+			res = addr_lookup(cfg, s, name, domain, r->account);
 			if (res != 0)
 				return res == 1 ? ADDR_DEST_LOCAL : ADDR_DEST_ERROR;
 		}

@@ -112,12 +112,12 @@ int	addr_domain_is_local(const struct config *cfg, const char *domain);
  *
  * A recipient in a local domain resolves in this order:
  *   1. an exact alias (alias.dat): its real address is resolved again;
- *   2. the account: in the default shared mode (Wiz98, SEEDS §4.1) the
- *      account named by the local part, whatever the local domain; with
- *      server.domain_mailboxes = 1 (E-Post per-domain mailboxes, §4.3)
- *      only an account whose domain field (yubinctl account add
- *      NAME@DOMAIN) is that domain; an account with no domain stands for
- *      server.domain, and address literals count as server.domain;
+ *   2. the account (addr_account_find): in the default shared mode
+ *      (Wiz98, SEEDS §4.1) the account named by the local part, whatever
+ *      the local domain; with server.domain_mailboxes = 1 (E-Post
+ *      per-domain mailboxes, §4.3) the account NAME@DOMAIN for a domain
+ *      other than server.domain, the plain account NAME for server.domain
+ *      (address literals and a bare local part count as server.domain);
  *   3. the domain's catch-all alias ("*@domain");
  *   4. for "postmaster" and "abuse" (any case; a bare "postmaster" is
  *      local by RFC 5321 §4.5.1, RFC 2142): server.admin_address, resolved
@@ -155,6 +155,35 @@ enum addr_dest addr_resolve_rcpt(const struct config *cfg, struct store *s,
  */
 int	addr_resolve_local(const struct config *cfg, struct store *s,
 	    const char *addr, char account_r[ACCOUNT_NAME_MAX + 1]);
+
+/*
+ * addr_account_id - the name of the account LOCAL (a plain account name)
+ * has at DOMAIN ("" for none), into OUT: LOCAL itself in shared mode and
+ * for server.domain (address literals, "" too); in per-domain mode
+ * (server.domain_mailboxes) LOCAL@DOMAIN for another local domain, the
+ * domain lower-cased and a trailing dot dropped.  For "yubinctl account
+ * add NAME@DOMAIN", imports and logins.  0, or -1 with *why_r (static):
+ * LOCAL not a plain name; per-domain mode and DOMAIN not a local domain (a
+ * name is never built from a domain that is not configured); the name
+ * longer than ACCOUNT_NAME_MAX.
+ */
+int	addr_account_id(const struct config *cfg, const char *local,
+	    const char *domain, char out[ACCOUNT_NAME_MAX + 1],
+	    const char **why_r);
+
+/*
+ * addr_account_find - the account mail or a login for LOCAL@DOMAIN
+ * reaches, into *A.  DOMAIN NULL: the account named LOCAL whatever its
+ * domain (a bare login).  Shared mode: the account LOCAL.  Per-domain
+ * mode: for server.domain (or "", or an address literal) the plain account
+ * LOCAL unless its domain field names another domain; for another local
+ * domain the account LOCAL@DOMAIN, else a plain LOCAL whose domain field is
+ * DOMAIN (accounts made before per-domain names).  The caller has checked
+ * that DOMAIN is local.  1 found, 0 none (or LOCAL not a plain name), -1
+ * store error.
+ */
+int	addr_account_find(const struct config *cfg, struct store *s,
+	    const char *local, const char *domain, struct account *a);
 
 /* addr_domain_of - the domain part of ADDR (after the last '@'), "" when
  * there is none.  Borrowed: points into ADDR. */

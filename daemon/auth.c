@@ -3,7 +3,10 @@
  *
  * A login names an account either bare ("alice") or with a local domain
  * ("alice@example.org", the domain one of server.domain, server.alias or
- * smtp.subhost, compared without regard to case).  Passwords are checked
+ * smtp.subhost, compared without regard to case).  With per-domain
+ * mailboxes the domain picks the account (addr_account_find): alice@d1 and
+ * alice@d2 are two accounts with two passwords, and a domain the account
+ * does not belong to finds nothing.  Passwords are checked
  * against the account's salted hash (account_verify); APOP and CRAM-MD5 need
  * the clear secret that only accounts created with --apop keep.
  *
@@ -26,6 +29,7 @@
 #include <openssl/evp.h>
 #include <openssl/hmac.h>
 
+#include "addr.h"
 #include "auth.h"
 #include "config.h"
 #include "log.h"
@@ -35,47 +39,48 @@
 #define AUTH_LOGIN_MAX		(ACCOUNT_NAME_MAX + 1 + 255)	/* name@domain, domain per RFC 1035 */
 #define AUTH_MD5_HEX		32
 
-/* auth_domain_local - 1 when DOMAIN is one of ours. */
+/*
+ * auth_split - LOGIN as a lower-cased plain account name in LOCAL
+ * (ACCOUNT_NAME_MAX + 1) and its domain in DOMAIN (AUTH_LOGIN_MAX + 1; ""
+ * for a bare name).  1, or 0 when it cannot be an account: a domain that
+ * is not local, a bad name.
+ */
 static int
-auth_domain_local(const struct config *cfg, const char *domain)
-{
-	static const char *const lists[] = { "server.alias", "smtp.subhost" };
-	const struct cfg_list *l;
-	size_t i, j;
-
-	if (strcasecmp(domain, config_str(cfg, "server.domain")) == 0)
-		return 1;
-	for (i = 0; i < sizeof(lists) / sizeof(lists[0]); i++) {
-		l = config_list(cfg, lists[i]);
-		for (j = 0; l != NULL && j < l->n; j++)
-			if (strcasecmp(domain, l->v[j]) == 0)
-				return 1;
-	}
-	return 0;
-}
-
-int
-auth_account_name(const struct config *cfg, const char *login, char *out)
+auth_split(const struct config *cfg, const char *login, char *local,
+    char *domain)
 {
 	char tmp[AUTH_LOGIN_MAX + 1];
 	const char *why;
 	char *at;
 
-	out[0] = '\0';
+	local[0] = domain[0] = '\0';
 	if (str_copy(tmp, sizeof(tmp), login) == -1)
 		return 0;
 	if ((at = strrchr(tmp, '@')) != NULL) {
 		*at = '\0';
-		if (at[1] == '\0' || !auth_domain_local(cfg, at + 1))
+		if (at[1] == '\0' || !addr_domain_is_local(cfg, at + 1))
 			return 0;
+		memcpy(domain, at + 1, strlen(at + 1) + 1);
 	}
 	if (strlen(tmp) > ACCOUNT_NAME_MAX)
 		return 0;
 	str_lower(tmp);
-	if (!account_name_valid(tmp, &why))
+	if (!account_local_valid(tmp, &why))
 		return 0;
-	memcpy(out, tmp, strlen(tmp) + 1);
+	memcpy(local, tmp, strlen(tmp) + 1);
 	return 1;
+}
+
+int
+auth_account_name(const struct config *cfg, const char *login, char *out)
+{
+	char local[ACCOUNT_NAME_MAX + 1], domain[AUTH_LOGIN_MAX + 1];
+	const char *why;
+
+	out[0] = '\0';
+	if (!auth_split(cfg, login, local, domain))
+		return 0;
+	return addr_account_id(cfg, local, domain, out, &why) == 0;
 }
 
 /*
@@ -101,11 +106,12 @@ static int
 auth_lookup(const struct config *cfg, struct store *s, const char *login,
     struct account *a)
 {
-	char name[ACCOUNT_NAME_MAX + 1];
+	char local[ACCOUNT_NAME_MAX + 1], domain[AUTH_LOGIN_MAX + 1];
 
-	if (!auth_account_name(cfg, login, name))
+	if (!auth_split(cfg, login, local, domain))
 		return 0;
-	return account_get(s, name, a);
+	/* a bare name is the account of that name, in either mode */
+	return addr_account_find(cfg, s, local, domain[0] ? domain : NULL, a);
 }
 
 /*

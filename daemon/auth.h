@@ -2,7 +2,10 @@
  * auth - checking credentials for SMTP AUTH and POP3 logins.
  *
  * Logins are "account" or "account@domain" where domain is a local domain
- * (server.domain, server.alias, smtp.subhost); both name the account.
+ * (server.domain, server.alias, smtp.subhost); both name the account.  With
+ * server.domain_mailboxes = 1 the domain picks one of several accounts of
+ * that name (addr_account_find in addr.h); a bare name is the account of
+ * exactly that name (server.domain's).
  * Secrets are compared in constant time.  Failures never say whether the
  * account exists.
  */
@@ -16,8 +19,10 @@
 struct config;
 struct store;
 
-/* auth_account_name - the account a LOGIN names (lower-cased, validated)
- * into OUT (ACCOUNT_NAME_MAX + 1).  1, or 0 when it cannot be an account. */
+/* auth_account_name - the account name a LOGIN gives (lower-cased,
+ * validated; NAME@DOMAIN in per-domain mode, addr_account_id) into OUT
+ * (ACCOUNT_NAME_MAX + 1), for comparing two logins; it does not look the
+ * account up.  1, or 0 when it cannot be an account. */
 int	auth_account_name(const struct config *cfg, const char *login, char *out);
 /* auth_password - 1 LOGIN/PASSWORD are right (*a filled), 0 wrong or no such
  * account, -1 store error. */

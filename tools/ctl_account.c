@@ -24,6 +24,7 @@
 #include <unistd.h>
 
 #include "account.h"
+#include "addr.h"
 #include "buf.h"
 #include "config.h"
 #include "ctl.h"
@@ -35,6 +36,9 @@
 #define ACCT_RM_DEPTH	64	/* folder depth "del" descends; a Maildir needs 3 */
 #define ACCT_RM_PASSES	4	/* readdir passes per folder while entries vanish */
 
+/* NAME@DOMAIN: the account's domain; with server.domain_mailboxes = 1 and a
+ * local domain other than server.domain, the account is named NAME@DOMAIN
+ * and "del", "passwd" and "set" take that name */
 #define USAGE_ADD	"account add NAME[@DOMAIN] [PASSWORD] [--apop] " \
 			"[--quota-size BYTES] [--quota-count N]"
 
@@ -294,20 +298,36 @@ cmd_add(struct ctl *c, int argc, char **argv)
 		memcpy(a->domain, at, strlen(at) + 1);	/* valid: <= 255 */
 		str_lower(a->domain);
 	}
-	if (check_name(name) == -1) {
-		r = CTL_USAGE;
+	if (!account_local_valid(name, &why)) {
+		r = ctl_error(CTL_USAGE, "bad account name '%s': %s",
+		    str_escape(esc, sizeof(esc), name, strlen(name)), why);
 		goto out;
 	}
-	memcpy(a->name, name, strlen(name) + 1);	/* valid: <= 64 */
+	/* per-domain mailboxes: NAME@DOMAIN for another local domain */
+	if (addr_account_id(c->cfg, name, a->domain, a->name, &why) == -1) {
+		r = ctl_error(CTL_USAGE, "bad account '%s@%s': %s", name,
+		    a->domain, why);
+		goto out;
+	}
 	if (acct_owner(c, &o) == -1) {
 		r = CTL_USAGE;
 		goto out;
 	}
 	if ((s = acct_store(c, &o)) == NULL)
 		goto out;
-	/* before asking for a password that would be thrown away */
+	/* before asking for a password that would be thrown away; in
+	 * per-domain mode an older plain account may hold the address too */
 	old = xmalloc(sizeof(*old));
 	i = account_get(s, a->name, old);
+	if (i == 0 && a->domain[0] != '\0')
+		i = addr_account_find(c->cfg, s, name, a->domain, old);
+	if (i == 1 && strcmp(old->name, a->name) != 0) {
+		r = ctl_error(CTL_USAGE, "account '%s' already receives the mail "
+		    "of %s@%s", old->name, name, a->domain);
+		explicit_bzero(old, sizeof(*old));
+		free(old);
+		goto out;
+	}
 	explicit_bzero(old, sizeof(*old));
 	free(old);
 	if (i == -1)
@@ -695,6 +715,18 @@ import_fn(struct store_txn *txn, void *ctx)
 	return 0;
 }
 
+/* import_id - an imported account's name: NAME@DOMAIN in per-domain mode
+ * (addr_account_id). */
+static int
+import_id(void *ctx, struct account *a, const char **why_r)
+{
+	struct ctl *c = ctx;
+	char local[ACCOUNT_NAME_MAX + 1];
+
+	memcpy(local, a->name, sizeof(local));
+	return addr_account_id(c->cfg, local, a->domain, a->name, why_r);
+}
+
 static int
 cmd_import(struct ctl *c, int argc, char **argv)
 {
@@ -712,7 +744,8 @@ cmd_import(struct ctl *c, int argc, char **argv)
 		return CTL_USAGE;
 	ic = xcalloc(1, sizeof(*ic));
 	errlist_init(&errs);
-	if (account_import_parse(argv[0], &ic->list, &ic->n, &errs) == -1) {
+	if (account_import_parse(argv[0], import_id, c, &ic->list, &ic->n,
+	    &errs) == -1) {
 		errlist_print(&errs, stderr);
 		errlist_free(&errs);
 		free(ic);

@@ -59,7 +59,7 @@ with Server(conf=CONF, accounts={'alice': 'pw', 'bob': 'pw'}) as s:
 # 2. per-domain mailboxes
 conf = {'server': dict(CONF['server'], domain_mailboxes='1'), 'smtp': CONF['smtp']}
 with Server(conf=conf, accounts={'alice': 'pw', 'bob@abc.test': 'pw'}) as s:
-    t.is_(rcpt_code(s, 'bob@abc.test'), 250, 'per-domain: bob@abc.test is bob (domain abc.test)')
+    t.is_(rcpt_code(s, 'bob@abc.test'), 250, 'per-domain: bob@abc.test is account bob@abc.test')
     t.is_(rcpt_code(s, 'bob@localhost'), 550, 'per-domain: bob@localhost is nobody')
     t.is_(rcpt_code(s, 'bob@sub.test'), 550, 'per-domain: bob@sub.test is nobody')
     t.is_(rcpt_code(s, 'alice@localhost'), 250,
@@ -67,7 +67,8 @@ with Server(conf=conf, accounts={'alice': 'pw', 'bob@abc.test': 'pw'}) as s:
     t.is_(rcpt_code(s, 'alice@abc.test'), 550, 'per-domain: ... and no other domain\'s')
     t.is_(rcpt_code(s, 'alice@[127.0.0.1]'), 250, 'per-domain: a listed literal is server.domain')
     deliver(s, 'bob@ABC.test', 'pd')
-    t.ok(wait_until(lambda: has(s, 'bob', 'pd')), 'per-domain: delivered to bob')
+    t.ok(wait_until(lambda: has(s, 'bob@abc.test', 'pd')),
+         'per-domain: delivered to bob@abc.test')
     deliver(s, 'postmaster@abc.test', 'pm3')
     t.ok(wait_until(lambda: has(s, 'alice', 'pm3')), 'per-domain: postmaster still -> admin_address')
 

@@ -65,7 +65,26 @@ test_names(void)
 		{ "a/b", 0 },
 		{ "/", 0 },
 		{ "a b", 0 },
-		{ "a@b", 0 },
+		{ "a@b", 1 },		/* NAME@DOMAIN: per-domain mailboxes */
+		{ "alice@example.net", 1 },
+		{ "a.b@x-y.example", 1 },
+		{ "a@B", 0 },		/* domains are kept lower-case */
+		{ "a@", 0 },
+		{ "@b", 0 },
+		{ "a@b@c", 0 },
+		{ "A@b", 0 },
+		{ "a@b/c", 0 },
+		{ "a@..", 0 },
+		{ "a@.", 0 },
+		{ "a@b..c", 0 },
+		{ "a@-b", 0 },
+		{ "..@b", 0 },
+		{ "a@b.", 0 },
+		{ "a@[127.0.0.1]", 0 },
+		{ "123456789012345678901234567890@1234567890123456789012345678901.b",
+		    1 },
+		{ "123456789012345678901234567890@12345678901234567890123456789012.b",
+		    0 },		/* 65 characters in all */
 		{ "a\tb", 0 },
 		{ "a\nb", 0 },
 		{ "\xe9", 0 },
@@ -90,6 +109,19 @@ test_names(void)
 	    "reason for a bad character");
 	account_name_valid("..", &why);
 	is_str(why, "account name must not be '.' or '..'", "reason for '..'");
+	account_name_valid("a@b/c", &why);
+	is_str(why, "the domain of an account name@domain must be a lower-case "
+	    "host name", "reason for a bad domain");
+	account_name_valid("123456789012345678901234567890@"
+	    "12345678901234567890123456789012.b", &why);
+	is_str(why, "account name@domain must be at most 64 characters",
+	    "reason for a long name@domain");
+	/* a plain name: never with a domain */
+	is_int(account_local_valid("alice", &why), 1, "local: alice");
+	is_int(account_local_valid("alice@example.net", &why), 0,
+	    "local: no '@'");
+	is_str(why, "account name must be 1-64 characters of a-z 0-9 . _ -",
+	    "local: reason");
 }
 
 static void
@@ -392,7 +424,7 @@ test_import_roundtrip(void)
 	snprintf(path, sizeof(path), "%s/export.txt", dir);
 	write_file(path, out.data);
 	errlist_init(&errs);
-	r = account_import_parse(path, &list, &n, &errs);
+	r = account_import_parse(path, NULL, NULL, &list, &n, &errs);
 	is_int(r, 0, "import of the export");
 	is_int(errlist_count(&errs), 0, "no errors");
 	if (errs.n)
@@ -421,7 +453,7 @@ test_import_roundtrip(void)
 	    "#x\t\t\n"
 	    "saburo\t{HASH}%s\tSaburo\t\t\t0\t0\t0", in[1].hash, in[1].hash);
 	write_file(path, out.data);
-	r = account_import_parse(path, &list, &n, &errs);
+	r = account_import_parse(path, NULL, NULL, &list, &n, &errs);
 	is_int(r, 0, "import with comments, CRLF, no final newline");
 	is_int(n, 2, "two accounts");
 	if (n == 2) {
@@ -528,7 +560,7 @@ test_import_errors(void)
 			exit(2);
 	}
 	errlist_init(&errs);
-	r = account_import_parse(path, &list, &n, &errs);
+	r = account_import_parse(path, NULL, NULL, &list, &n, &errs);
 	is_int(r, -1, "a file with bad lines is refused");
 	ok(list == NULL && n == 0, "nothing handed back");
 	buf_reset(&text);
@@ -560,7 +592,7 @@ test_import_errors(void)
 			write_file(path, text.data);
 			errlist_init(&errs);
 			list = (void *)1;
-			r = account_import_parse(path, &list, &n, &errs);
+			r = account_import_parse(path, NULL, NULL, &list, &n, &errs);
 			snprintf(expect, sizeof(expect), "%s:2: %s", path,
 			    one[i].msg);
 			ok(r == -1 && list == NULL && errs.n == 1,
@@ -576,7 +608,7 @@ test_import_errors(void)
 
 		snprintf(missing, sizeof(missing), "%s/none.txt", dir);
 		errlist_init(&errs);
-		r = account_import_parse(missing, &list, &n, &errs);
+		r = account_import_parse(missing, NULL, NULL, &list, &n, &errs);
 		snprintf(expect, sizeof(expect),
 		    "%s: No such file or directory", missing);
 		is_int(r, -1, "missing file refused");

@@ -425,6 +425,125 @@ out:
 		(void)nftw(tmpl, rm_one, 8, FTW_DEPTH | FTW_PHYS);
 }
 
+/* per-domain mailboxes: addr_account_id and addr_account_find */
+static void
+run_separate(void)
+{
+	static const struct {
+		const char *local, *domain, *want, *why;
+	} ids[] = {
+		{ "alice", "", "alice", NULL },
+		{ "alice", "example.org", "alice", NULL },
+		{ "alice", "EXAMPLE.ORG", "alice", NULL },
+		{ "alice", "[192.0.2.8]", "alice", NULL },
+		{ "alice", "alias.example", "alice@alias.example", NULL },
+		{ "alice", "Alias.Example.", "alice@alias.example", NULL },
+		{ "alice", "sub.example.net", "alice@sub.example.net", NULL },
+		{ "alice", "other.example", "", "the domain is not a local domain "
+		    "(server.domain, server.alias, smtp.subhost)" },
+		{ "Alice", "alias.example", "", "account name must be 1-64 "
+		    "characters of a-z 0-9 . _ -" },
+		{ "a@b", "alias.example", "", "account name must be 1-64 "
+		    "characters of a-z 0-9 . _ -" },
+		{ "12345678901234567890123456789012345678901234567890123",
+		    "alias.example", "", "name@domain must be at most 64 characters" },
+		{ NULL, NULL, NULL, NULL },
+	};
+	char tmpl[] = "/tmp/yubin-addr-XXXXXX";
+	char *defs[5], id[ACCOUNT_NAME_MAX + 1];
+	struct config *cfg = NULL, *shared = NULL;
+	struct errlist errs;
+	struct store *st = NULL;
+	struct account a;
+	const char *why;
+	size_t i;
+
+	errlist_init(&errs);
+	defs[0] = "server.domain=example.org";
+	defs[1] = "server.alias=alias.example,[192.0.2.8]";
+	defs[2] = "smtp.subhost=sub.example.net";
+	defs[3] = "server.home=/nonexistent-yubin-test";
+	defs[4] = "server.domain_mailboxes=1";
+	if (!ok(config_load(&cfg, NULL, defs, 5, &errs) == 0 &&
+	    config_load(&shared, NULL, defs, 4, &errs) == 0,
+	    "400 configs load"))
+		goto out;
+	for (i = 0; ids[i].local; i++) {
+		why = NULL;
+		is_int(addr_account_id(cfg, ids[i].local, ids[i].domain, id, &why),
+		    ids[i].why ? -1 : 0, "401 id of %s @ '%s'", ids[i].local,
+		    ids[i].domain);
+		is_str(id, ids[i].want, "401   is the expected name");
+		if (ids[i].why)
+			is_str(why, ids[i].why, "401   reason");
+	}
+	/* shared mode: always the plain name, any domain (as before) */
+	is_int(addr_account_id(shared, "alice", "alias.example", id, &why), 0,
+	    "402 shared: alice@alias.example");
+	is_str(id, "alice", "402 shared: plain alice");
+	is_int(addr_account_id(shared, "alice", "other.example", id, &why), 0,
+	    "403 shared: the domain is only a field");
+
+	if (!ok(mkdtemp(tmpl) != NULL, "404 temp dir") ||
+	    !ok(store_open(&st, tmpl, &why) == 0, "405 store opens"))
+		goto out;
+	put_account(st, "alice");
+	memset(&a, 0, sizeof(a));
+	(void)str_copy(a.name, sizeof(a.name), "alice@alias.example");
+	(void)str_copy(a.domain, sizeof(a.domain), "alias.example");
+	a.created = 1;
+	is_int(account_put(st, &a), 0, "405a alice@alias.example");
+	memset(&a, 0, sizeof(a));
+	(void)str_copy(a.name, sizeof(a.name), "bob");	/* made in shared mode */
+	(void)str_copy(a.domain, sizeof(a.domain), "sub.example.net");
+	a.created = 1;
+	is_int(account_put(st, &a), 0, "406 legacy bob with a domain field");
+	memset(&a, 0, sizeof(a));
+	(void)str_copy(a.name, sizeof(a.name), "carol@alias.example");
+	(void)str_copy(a.domain, sizeof(a.domain), "sub.example.net");
+	is_int(account_put(st, &a), -1, "407 name@domain must match the field");
+
+#define FIND(l, d, want, acct, n) do {					\
+	memset(&a, 0, sizeof(a));					\
+	is_int(addr_account_find(cfg, st, l, d, &a), want, n " find %s@%s",	\
+	    l, d ? d : "(any)");					\
+	if (want == 1)							\
+		is_str(a.name, acct, n "   account %s", acct);		\
+} while (0)
+	FIND("alice", "example.org", 1, "alice", "408");
+	FIND("alice", "", 1, "alice", "409");
+	FIND("alice", "alias.example", 1, "alice@alias.example", "410");
+	FIND("alice", "ALIAS.example", 1, "alice@alias.example", "411");
+	FIND("alice", "sub.example.net", 0, "", "412");
+	FIND("bob", "sub.example.net", 1, "bob", "413");
+	FIND("bob", "alias.example", 0, "", "414");
+	FIND("bob", "example.org", 0, "", "415");
+	FIND("bob", NULL, 1, "bob", "416");
+	FIND("nobody", "alias.example", 0, "", "417");
+	FIND("../x", "alias.example", 0, "", "418");
+#undef FIND
+	{
+		char acct[ACCOUNT_NAME_MAX + 1];
+
+		is_int(addr_resolve_local(cfg, st, "Alice@Alias.Example", acct),
+		    1, "419 resolve Alice@Alias.Example");
+		is_str(acct, "alice@alias.example", "419 account");
+		is_int(addr_resolve_local(cfg, st, "alice@[192.0.2.8]", acct),
+		    1, "420 a listed literal is server.domain");
+		is_str(acct, "alice", "420 account");
+		is_int(addr_resolve_local(shared, st, "alice@alias.example",
+		    acct), 1, "421 shared: alice@alias.example");
+		is_str(acct, "alice", "421 shared: the plain account");
+	}
+out:
+	store_close(&st);
+	config_free(&cfg);
+	config_free(&shared);
+	errlist_free(&errs);
+	if (tmpl[16] != 'X')
+		(void)nftw(tmpl, rm_one, 8, FTW_DEPTH | FTW_PHYS);
+}
+
 int
 main(void)
 {
@@ -432,5 +551,6 @@ main(void)
 	run_parse();
 	run_limits();
 	run_local();
+	run_separate();
 	return done_testing();
 }
