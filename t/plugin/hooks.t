@@ -236,6 +236,43 @@ with Server(accounts={'alice': 'pw'},
             break
     t.is_(code, 250, 'new sessions run without the plugin')
 
+# yh_spawn outside a delivery, from the data hook of an SMTP worker: no
+# placeholders, no YUBIN_FROM, the wait status back, bad requests refused
+with Server(accounts={'alice': 'pw'}, start=False,
+            conf=conf('testhooks', {'server': {'hook_timeout': '20s'}})) as s:
+    t.on_fail.append(lambda: t.diag(s.log()[-3000:]))
+    rec = os.path.join(s.tmp, 'record')
+    open(rec, 'w').close()
+    os.chmod(rec, 0o666)
+    s.sections['plugin testhooks'] = {'record': rec}
+    s.write_conf(s.sections)
+    s.start()
+    with s.smtp() as c:
+        c.sendmail('x@example.org', ['alice@localhost'],
+                   'X-Test-Spawn: yes\r\nSubject: spawn\r\n\r\nbody\r\n')
+
+    def spawned():
+        with open(rec) as f:
+            return [l.rstrip('\n')[6:] for l in f if l.startswith('spawn ')]
+    t.ok(wait_until(lambda: len(spawned()) == 6), 'six yh_spawn calls recorded')
+    t.is_(spawned(), ['/bin/echo FROM_ADDRESS MAILFILE_PATH r=0 status=0', 'env r=0 status=0',
+                      '/bin/false r=0 status=256', '"/bin/echo unbalanced r=-1 status=-1',
+                      'bin/echo relative r=-1 status=-1', 'nosize r=-1'],
+          'waited: 0 and the wait status; a bad command or no .size: -1')
+    t.ok(s.wait_log(r'plugin=testhooks program=/bin/echo output: FROM_ADDRESS MAILFILE_PATH'),
+         'without a delivery the placeholders stay as written')
+    envlines = re.findall(r'program=/usr/bin/env output: (\w+)=(.*)', s.log())
+    t.is_(dict(envlines), {'PATH': '/usr/local/bin:/usr/bin:/bin', 'HOME': '/', 'LANG': 'C.UTF-8',
+                           'YUBIN_CONF': s.conf_path},
+          'a clean environment: PATH, HOME the cwd, LANG, YUBIN_CONF; no YUBIN_FROM')
+    t.ok(s.wait_log(r'testhooks-spawn: program=/bin/false exit status 1'), 'the status is logged')
+    t.ok(s.wait_log(r'testhooks-spawn: the command is empty, has an unbalanced quote or more '
+                    r'than 64 words; not run'), 'an unbalanced quote: logged, not run')
+    t.ok(s.wait_log(r'testhooks-spawn: program=bin/echo: a relative path'), 'a relative path: refused')
+    t.ok(s.wait_log(r'plugin=testhooks yh_spawn: no request \(size not set\)'),
+         'a request without .size: refused')
+    t.ok(s.wait_mail('alice', 1), 'the message is still accepted and stored')
+
 with Server(conf=conf('testhooks', {'plugin testhooks': {'connect': 'deny'}})) as s:
     c = Raw(s.connect('smtp'))
     code, text = c.reply()

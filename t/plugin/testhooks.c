@@ -22,6 +22,10 @@
  * The rcpt hook sets a transaction note that the data hook adds as the
  * header "X-Test-Note: rcpt=ADDR"; the data hook also adds "X-Test-Seen:
  * SUBJECT" from the message's Subject header.
+ *
+ * "X-Test-Spawn: yes" makes the data hook run programs with yh_spawn
+ * outside a delivery (waited, cwd /), recording "spawn COMMAND r=R
+ * status=S" for each, then a request without .size ("spawn nosize r=R").
  */
 #include <signal.h>
 #include <stdio.h>
@@ -171,6 +175,42 @@ th_rcpt(struct yh_session *s, const char *rcpt)
 	return YH_DECLINED;
 }
 
+static void
+th_spawn(void)
+{
+	static const char *const cmds[] = {
+		"/bin/echo FROM_ADDRESS MAILFILE_PATH",	/* no delivery: literal */
+		"env",					/* found in PATH */
+		"/bin/false",
+		"\"/bin/echo unbalanced",
+		"bin/echo relative",
+	};
+	char buf[256];
+	size_t i;
+	int r, st;
+
+	for (i = 0; i < sizeof(cmds) / sizeof(cmds[0]); i++) {
+		struct yh_spawn sp = YH_SPAWN_INIT;
+
+		sp.label = "testhooks-spawn";
+		sp.command = cmds[i];
+		sp.cwd = "/";
+		sp.wait = 1;
+		sp.kill_grace_ms = 0;
+		r = yh_spawn(&sp, &st);
+		snprintf(buf, sizeof(buf), "%s r=%d status=%d", cmds[i], r, st);
+		record("spawn", buf);
+	}
+	{
+		struct yh_spawn sp = YH_SPAWN_INIT;
+
+		sp.size = 0;
+		sp.command = "/bin/true";
+		snprintf(buf, sizeof(buf), "nosize r=%d", yh_spawn(&sp, NULL));
+		record("spawn", buf);
+	}
+}
+
 static int
 th_data(struct yh_session *s)
 {
@@ -192,6 +232,8 @@ th_data(struct yh_session *s)
 		snprintf(buf, sizeof(buf), "%zu", len);
 		yh_header_add(s, "X-Test-Counter-Bytes", buf);
 	}
+	if (yh_header(s, "X-Test-Spawn", 0))
+		th_spawn();
 	return answer(s, v);
 }
 
