@@ -256,6 +256,8 @@ static const struct cfg_key cfg_keys[] = {
 	    .unit = SEC, .min = 0, .max = CFG_DUR_MAX },			/* FUTURERELEASE limit */
 	{ .section = "queue", .name = "bounce_headers_max", .type = CFG_SIZE, .def = "64K" },
 	{ .section = "queue", .name = "remote_port", .type = CFG_PORT, .def = "25" },
+	{ .section = "queue", .name = "smtp_timeout", .type = CFG_DURATION, .def = "0",
+	    .unit = SEC, .min = 0, .max = 3600 },	/* cap on each wait; 0: RFC 5321 */
 	{ .section = "queue", .name = "forward_all_to_gateway", .type = CFG_BOOL, .def = "0" },
 	{ .section = "queue", .name = "send_error_copy_to_admin", .type = CFG_BOOL,
 	    .def = "0" },

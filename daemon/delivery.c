@@ -126,7 +126,7 @@ kept_drop(struct agent *a, int quit)
 
 /* agent_connect - TCP connect with a timeout.  fd, or -1 with errno. */
 static int
-agent_connect(const struct sockaddr_storage *ss)
+agent_connect(const struct sockaddr_storage *ss, int cap)
 {
 	struct pollfd pfd;
 	socklen_t len = ss->ss_family == AF_INET ? sizeof(struct sockaddr_in) :
@@ -143,7 +143,8 @@ agent_connect(const struct sockaddr_storage *ss)
 	pfd.fd = fd;
 	pfd.events = POLLOUT;
 	do
-		r = poll(&pfd, 1, DLV_CONNECT_TMO * 1000);
+		r = poll(&pfd, 1, (cap > 0 && cap < DLV_CONNECT_TMO ? cap :
+		    DLV_CONNECT_TMO) * 1000);
 	while (r == -1 && errno == EINTR);
 	if (r == 0) {
 		errno = ETIMEDOUT;
@@ -280,7 +281,7 @@ agent_host(struct agent *a, const char *host, int *last_cls, char *last,
 		agent_addr_str(&addrs[i], ip, sizeof(ip));
 		snprintf(relay, sizeof(relay), "%.200s[%s]:%d", host, ip, j->dest.port);
 		snprintf(last_relay, relaysize, "%s", relay);
-		fd = agent_connect(&addrs[i]);
+		fd = agent_connect(&addrs[i], j->timeout);
 		if (fd == -1) {
 			*last_cls = DLV_C_NO_RESPONSE;
 			snprintf(last, lastsize, "451 4.4.1 connect to %s: %s", relay,
@@ -289,7 +290,8 @@ agent_host(struct agent *a, const char *host, int *last_cls, char *last,
 		}
 		conn_init(&k->c, fd);
 		if (j->dest.implicit_tls) {
-			k->c.timeout_ms = 300 * 1000;
+			k->c.timeout_ms = (j->timeout > 0 && j->timeout < 300 ?
+			    j->timeout : 300) * 1000;
 			if (conn_tls_connect(&k->c, j->dest.tls == ROUTE_TLS_VERIFY ?
 			    a->vctx : a->ctx, host, &why) == -1) {
 				*last_cls = DLV_C_LINE_ERROR;
@@ -366,6 +368,7 @@ agent_job(struct agent *a, const struct dlv_job *j)
 
 	a->j = j;
 	a->done = xcalloc(j->n, sizeof(*a->done));
+	smtpc_timeout_cap(j->timeout);
 	a->qfd = open(j->qpath, O_RDONLY | O_CLOEXEC);
 	if (a->qfd == -1) {
 		snprintf(last, sizeof(last), "451 4.3.0 cannot open the queue "
@@ -512,7 +515,7 @@ delivery_agent(int fd)
 /*
  * The job datagram: "YDJ1", then in order qid, qpath, sender, helo,
  * resolver (strings: u32 length, the bytes, NUL), size_crlf (i64),
- * body_8bit, smtputf8, the route (kind, host, port, implicit_tls, tls,
+ * body_8bit, smtputf8, timeout, the route (kind, host, port, implicit_tls, tls,
  * user, pass, key), nmx and each MX (pref, name), n and each recipient
  * (idx, address).  Integers in host order: both ends are this program.
  */
@@ -547,6 +550,7 @@ dlv_job_encode(const struct dlv_job *j, struct buf *out)
 	buf_append(out, &size, sizeof(size));
 	enc_u32(out, (uint32_t)j->body_8bit);
 	enc_u32(out, (uint32_t)j->smtputf8);
+	enc_u32(out, (uint32_t)j->timeout);
 	enc_u32(out, (uint32_t)j->dest.kind);
 	enc_str(out, j->dest.host);
 	enc_u32(out, (uint32_t)j->dest.port);
@@ -635,6 +639,7 @@ dlv_job_decode(struct dlv_job *j, char *p, size_t len)
 	j->size_crlf = size;
 	j->body_8bit = (int)dec_u32(&d);
 	j->smtputf8 = (int)dec_u32(&d);
+	j->timeout = (int)dec_u32(&d);
 	j->dest.kind = (int)dec_u32(&d);
 	dec_copy(&d, j->dest.host, sizeof(j->dest.host));
 	j->dest.port = (int)dec_u32(&d);

@@ -72,6 +72,7 @@ struct dlv_job {
 	long long	 size_crlf;
 	int		 body_8bit;
 	int		 smtputf8;
+	int		 timeout;	/* queue.smtp_timeout (0: RFC values) */
 	struct route_dest dest;
 	struct dns_mx	 mx[DNS_MX_MAX];	/* cached MX list (nmx 0: ask DNS) */
 	size_t		 nmx;

@@ -59,7 +59,10 @@ qmgr_on_term(int sig)
  * agent reports each recipient on its socket (struct dlv_msg); the queue
  * manager alone writes the envelope: state, attempts, next_try, last_error
  * ("RELAY\tREPLY").  The outcomes of every job that ended in one turn of
- * the loop are recorded in one LMDB transaction.
+ * the loop are recorded in one LMDB transaction, after the free agents
+ * have their next jobs, and without waiting for LMDB's meta page to reach
+ * the disk (store_write_lazy): a system crash may make a message go out
+ * twice, never lose it.
  *
  * Retry: a 4xx reply is retried queue.retry_count_rejected times; a host
  * that cannot be reached for queue.retry_period_no_response; a connection
@@ -457,6 +460,7 @@ qmgr_job_new(struct qmgr *q, const struct envelope *env, const char *qpath,
 	j.size_crlf = env->size_crlf;
 	j.body_8bit = env->body_8bit;
 	j.smtputf8 = env->smtputf8;
+	j.timeout = (int)config_int(q->cfg, "queue.smtp_timeout");
 	j.dest = *d;
 	if (d->kind == ROUTE_MX)
 		qmgr_mx_cached(q, d->host, &j);
@@ -1000,7 +1004,8 @@ qmgr_record(struct qmgr *q)
 		if (o->finished && o->anyfail)
 			(void)bounce_deadmail(q->cfg, &o->env, qpath);
 	}
-	if (store_write(q->store, qmgr_record_fn, &rc) != 0)
+	/* a crash that undoes this sends those messages again: at least once */
+	if (store_write_lazy(q->store, qmgr_record_fn, &rc) != 0)
 		log_err("queue: cannot record the delivery results of %zu "
 		    "messages; they will be repeated", no);
 	else
@@ -1398,6 +1403,8 @@ qmgr_jobs_poll(struct qmgr *q, int notify_fd)
 	for (i = n - base; r > 0 && i-- > 0;)
 		if (pfd[base + i].revents != 0 && qmgr_agent_read(q, i))
 			qmgr_agent_end(q, i, 0);
+	/* free agents work while the outcomes are written */
+	qmgr_assign(q);
 	qmgr_record(q);
 	now = now_ms();
 	for (i = q->nagents; i-- > 0;)

@@ -25,6 +25,21 @@
 #define TMO_DATA_BLOCK	180
 #define TMO_DATA_TERM	600
 
+static int tmo_cap;	/* queue.smtp_timeout: 0, or the longest wait */
+
+void
+smtpc_timeout_cap(int seconds)
+{
+	tmo_cap = seconds > 0 ? seconds : 0;
+}
+
+/* tmo - wait T seconds, or less under queue.smtp_timeout. */
+static int
+tmo(int t)
+{
+	return tmo_cap > 0 && tmo_cap < t ? tmo_cap : t;
+}
+
 static void
 reply_local(struct smtpc_reply *r, const char *why)
 {
@@ -33,18 +48,18 @@ reply_local(struct smtpc_reply *r, const char *why)
 }
 
 /*
- * smtpc_read - one reply (all lines) with TMO seconds.  Fills R (text: the
+ * smtpc_read - one reply (all lines) within SECS seconds.  Fills R (text: the
  * lines joined by a space, escaped, bounded) and CAPS when not NULL (EHLO
  * keywords).  Returns the code, or 0 on I/O error/timeout/garbage.
  */
 static int
-smtpc_read(struct conn *c, int tmo, struct smtpc_reply *r, struct smtpc_caps *caps)
+smtpc_read(struct conn *c, int secs, struct smtpc_reply *r, struct smtpc_caps *caps)
 {
 	char *line, esc[SMTPC_TEXT_MAX];
 	size_t len, tl = 0;
 	int term, st, code = 0, nlines = 0;
 
-	c->timeout_ms = tmo * 1000;
+	c->timeout_ms = tmo(secs) * 1000;
 	r->text[0] = '\0';
 	for (;;) {
 		st = conn_getline(c, SMTPC_LINE_MAX, &line, &len, &term);
@@ -117,7 +132,7 @@ smtpc_read(struct conn *c, int tmo, struct smtpc_reply *r, struct smtpc_caps *ca
 
 /* smtpc_cmd - send VERB and ARG (may be NULL) and CRLF, read the reply. */
 static int
-smtpc_cmd(struct conn *c, int tmo, struct smtpc_reply *r, struct smtpc_caps *caps,
+smtpc_cmd(struct conn *c, int secs, struct smtpc_reply *r, struct smtpc_caps *caps,
     const char *verb, const char *arg)
 {
 	if (conn_printf(c, "%s%s%s\r\n", verb, arg ? " " : "", arg ? arg : "") == -1 ||
@@ -125,7 +140,7 @@ smtpc_cmd(struct conn *c, int tmo, struct smtpc_reply *r, struct smtpc_caps *cap
 		reply_local(r, "write error");
 		return 0;
 	}
-	return smtpc_read(c, tmo, r, caps);
+	return smtpc_read(c, secs, r, caps);
 }
 
 static int
@@ -203,7 +218,7 @@ smtpc_body(struct conn *c, int fd)
 
 	if (lseek(fd, 0, SEEK_SET) == -1)
 		return -1;
-	c->timeout_ms = TMO_DATA_BLOCK * 1000;
+	c->timeout_ms = tmo(TMO_DATA_BLOCK) * 1000;
 	while ((n = read(fd, chunk, sizeof(chunk))) > 0) {
 		const char *p = chunk, *end = chunk + n, *nl;
 

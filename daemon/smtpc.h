@@ -12,7 +12,7 @@
  * data is sent unchanged otherwise, as most MTAs do); SMTPUTF8 when the
  * message needs it (a peer without it gets nothing: 5.6.7).  The queue file
  * has LF line ends: lines go out with CRLF and dot-stuffed.  Timeouts are
- * those of RFC 5321 §4.5.3.2.
+ * those of RFC 5321 §4.5.3.2, each capped by queue.smtp_timeout when set.
  *
  * Never: log (the caller logs one line per recipient), or touch the store.
  */
@@ -104,6 +104,9 @@ int	smtpc_open(struct smtpc_session *s, struct conn *c,
  */
 int	smtpc_send(struct smtpc_session *s, const struct smtpc_msg *m,
 	    struct smtpc_reply *rcpt_r, struct smtpc_reply *sess_r, int *stage_r);
+/* smtpc_timeout_cap - no wait longer than SECONDS from now on (0: the
+ * RFC 5321 §4.5.3.2 values); queue.smtp_timeout. */
+void	smtpc_timeout_cap(int seconds);
 /* smtpc_close - QUIT when the peer is still talking; C stays the caller's. */
 void	smtpc_close(struct smtpc_session *s);
 

@@ -564,6 +564,18 @@ store_write(struct store *s, store_write_fn *fn, void *ctx)
 }
 
 int
+store_write_lazy(struct store *s, store_write_fn *fn, void *ctx)
+{
+	int r;
+
+	if (mdb_env_set_flags(s->env, MDB_NOMETASYNC, 1) != 0)
+		return store_write(s, fn, ctx);
+	r = store_write(s, fn, ctx);
+	(void)mdb_env_set_flags(s->env, MDB_NOMETASYNC, 0);
+	return r;
+}
+
+int
 store_get(struct store *s, enum store_db db, const void *key, size_t klen,
     struct buf *val)
 {

@@ -86,6 +86,14 @@ int	store_titer(struct store_txn *txn, enum store_db db, const void *prefix,
  */
 typedef int store_write_fn(struct store_txn *txn, void *ctx);
 int	store_write(struct store *s, store_write_fn *fn, void *ctx);
+/*
+ * store_write_lazy - store_write whose commit flushes the data but not the
+ * meta page (LMDB's MDB_NOMETASYNC): the database stays consistent, but a
+ * system crash may undo this transaction until the next commit of any
+ * process.  Only for writes whose loss repeats work and loses nothing
+ * (delivery outcomes: a message sent again).
+ */
+int	store_write_lazy(struct store *s, store_write_fn *fn, void *ctx);
 
 /* One-shot helpers, each in its own transaction (store_write for writes). */
 int	store_get(struct store *s, enum store_db db, const void *key, size_t klen,

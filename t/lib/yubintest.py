@@ -482,7 +482,9 @@ class Sink:
     pipelining / size: what EHLO offers.  drop: 'greeting', 'mail' or 'data'
     closes the connection at that point.  txns_per_conn: N closes a
     connection without a reply when a MAIL would start its N+1th transaction
-    (a peer that drops a kept session just as it is reused).
+    (a peer that drops a kept session just as it is reused).  stall:
+    'greeting' or 'data' says nothing more from that point (the connection
+    stays open until the client gives up or the sink closes).
     self.txns: one dict per completed or refused transaction
       {'helo', 'mail', 'rcpts', 'data' (bytes, un-dot-stuffed, CRLF), 'tls',
        'auth', 'params'}; self.connections counts accepted connections.
@@ -492,12 +494,13 @@ class Sink:
                  rcpt=(250, '2.1.5 ok'), data=(250, '2.0.0 queued'),
                  implicit_tls=None, starttls=None, auth=None, pipelining=True,
                  size=None, drop=None, ehlo=True, host='127.0.0.1', port=0,
-                 txns_per_conn=None):
+                 txns_per_conn=None, stall=None):
         import threading
         self.greeting, self.mail_r, self.rcpt_r, self.data_r = greeting, mail, rcpt, data
         self.implicit_tls, self.starttls, self.auth = implicit_tls, starttls, auth
         self.pipelining, self.size, self.drop, self.ehlo_ok = pipelining, size, drop, ehlo
         self.txns_per_conn = txns_per_conn
+        self.stall = stall
         self.txns = []
         self.connections = 0
         self.lock = threading.Lock()
@@ -539,6 +542,19 @@ class Sink:
         self.close()
         return False
 
+    def _stall(self, s):
+        # silent until the peer closes (recv returns b'') or the sink ends
+        s.settimeout(1)
+        while not self.closed:
+            try:
+                if s.recv(4096) == b'':
+                    break
+            except socket.timeout:
+                continue
+            except OSError:
+                break
+        s.close()
+
     def _serve(self, s):
         s.settimeout(30)
         tls = False
@@ -554,6 +570,9 @@ class Sink:
 
             if self.drop == 'greeting':
                 s.close()
+                return
+            if self.stall == 'greeting':
+                self._stall(s)
                 return
             code, text = self._ans(self.greeting)
             send(code, text)
@@ -658,6 +677,11 @@ class Sink:
                             l = l[1:]
                         lines.append(l)
                     txn['data'] = b''.join(lines)
+                    if self.stall == 'data':
+                        with self.lock:
+                            self.stalled = getattr(self, 'stalled', 0) + 1
+                        self._stall(s)
+                        return
                     code, text = self._ans(self.data_r, txn['data'])
                     txn['data_code'] = code
                     with self.lock:
