@@ -234,10 +234,20 @@ with Server(accounts={a: 'pw' for a in ACCTS},
     send(s, 'snd3@localhost', ['prog2@localhost'], msg('snd3@localhost', 'p2'))
     t.ok(s.wait_log(r'prog2/IMS\.CTL: program=bin/rec: a relative path; give an absolute one '
                     r'or a bare name; not run'), 'a relative Program= is refused')
-    write_def(s, 'prog2', 'IMS.CTL', '[AutoReply]\nEnable=No\nProgram=%s off\n' % rec)
+    write_def(s, 'prog2', 'IMS.CTL', '[AutoReply]\nProgram="%s" disc MAILFILE_PATH\n'
+              '[Delivery]\nDiscard=Yes\n' % rec)
+    send(s, 'snd5@localhost', ['prog2@localhost'], msg('snd5@localhost', 'p4'))
+    r = record(out, 'disc') or {'argv': [], 'files': {}}
+    mf = r['argv'][2] if len(r['argv']) > 2 else ''
+    t.ok('Subject: question p4' in r['files'].get(mf, ''),
+         'Discard=Yes: Program= still gets the message (MAILFILE_PATH) though none is kept')
+    t.ok(gone(mf) and s.wait_log(r'to=<prog2@localhost> account=prog2 status=discarded'),
+         'the copy is discarded, the link removed')
+    write_def(s, 'prog2', 'IMS.CTL', '[AutoReply]\nEnable=No\nProgram="%s" off\n' % rec)
+    started = s.log().count('prog2/IMS.CTL: starting')
     send(s, 'snd4@localhost', ['prog2@localhost'], msg('snd4@localhost', 'p3'))
-    t.ok(s.wait_mail('prog2', 2) and idle(s), 'stored')
-    t.ok('prog2/IMS.CTL: starting' not in s.log() and
+    t.ok(s.wait_mail('prog2', 2) and idle(s), 'stored (the discarded one aside)')
+    t.ok(s.log().count('prog2/IMS.CTL: starting') == started and
          not os.path.exists(os.path.join(out, 'off.json')), 'Enable=No: Program= is not run')
 
 t.done()
