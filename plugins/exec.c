@@ -201,7 +201,7 @@ trim(char *s)
 static int
 def_load(const char *path, struct def *d)
 {
-	char *data, *line, *save = NULL, why[128];
+	char *data, *line, *next, why[128];
 	int r, lineno = 0;
 
 	memset(d, 0, sizeof(*d));
@@ -211,10 +211,12 @@ def_load(const char *path, struct def *d)
 			yh_log(YH_LOG_WARN, "%s: refused: %s", path, why);
 		return r;
 	}
-	for (line = strtok_r(data, "\n", &save); line;
-	    line = strtok_r(NULL, "\n", &save)) {
+	/* line by line, empty ones counted, so warnings name the right line */
+	for (line = data; line; line = next) {
 		char *eq, *key, *val;
 
+		if ((next = strchr(line, '\n')) != NULL)
+			*next++ = '\0';
 		lineno++;
 		line = trim(line);
 		if (*line == '\0' || *line == '#' || strncmp(line, "//", 2) == 0)

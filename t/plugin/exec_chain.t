@@ -74,12 +74,14 @@ with Server(accounts=ACCTS, conf={'server': {'plugins': 'exec'}}, start=False) a
     t.is_((r2 or {}).get('argv', [None])[0], rec, 'a bare name is found in the fixed PATH')
 
     # UTF-8 encoded words, split, Q encoding
-    write_def(s, 'bob', 'exec.def', 'bin=rec\nparam1=utf\nparam2=SUBJECT\n')
+    write_def(s, 'bob', 'exec.def', 'bin=rec\n\nparam1=utf\nno equals sign\nparam2=SUBJECT\n')
     send(s, 'x@example.org', ['bob@localhost'],
          'Subject: =?UTF-8?B?5pel5pys?= =?UTF-8?Q?=E8=AA=9E_ok?= tail\r\n\r\nb\r\n')
     r = record(out, 'utf')
     t.is_((r or {}).get('argv', [None, None, None])[2], '日本語 ok tail',
           'UTF-8 B and Q words, the space between words dropped')
+    t.ok(s.wait_log(r'bob/exec\.def:4: expected key=value'),
+         'a bad line is logged with its number (empty lines counted) and skipped')
 
     # ---- the hostile subject -------------------------------------------------
     hostile = "$(touch canary); rm -rf ~/no-such-dir `id`"
