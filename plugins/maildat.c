@@ -195,6 +195,7 @@ struct md_msg {
 	struct md_text body;		/* decoded text */
 	char	*body_low;
 	int	 body_done;
+	unsigned char *pairs;		/* byte pairs of body_low: 65536 bits */
 	char	*raw;			/* the raw body, bounded, for decoding */
 	size_t	 rawlen;
 	struct md_part top;
@@ -218,6 +219,7 @@ md_msg_free(struct md_msg *m)
 	free(m->hdr);
 	free(m->raw);
 	free(m->body_low);
+	free(m->pairs);
 	md_text_free(&m->body);
 	if (m->md)
 		pcre2_match_data_free(m->md);
@@ -296,6 +298,7 @@ static int
 md_msg_load(struct md_msg *m, int fd, int body, size_t rawmax)
 {
 	char chunk[65536];
+	struct stat st;
 	off_t off = 0;
 	ssize_t n, i, s;
 	size_t flen = 0;
@@ -344,6 +347,11 @@ md_msg_load(struct md_msg *m, int fd, int body, size_t rawmax)
 	md_hdr_index(m);
 	if (!body || state != 2)
 		return 0;
+	/* no bigger than the body: a buffer of RAWMAX for every message would
+	 * be zeroed each time and kept by malloc between messages */
+	if (fstat(fd, &st) == 0 && st.st_size >= off &&
+	    (unsigned long long)(st.st_size - off) < rawmax)
+		rawmax = (size_t)(st.st_size - off);
 	m->raw = md_alloc(rawmax + 1);
 	while (m->rawlen < rawmax && (n = pread(fd, m->raw + m->rawlen,
 	    rawmax - m->rawlen, off)) > 0) {
@@ -401,6 +409,46 @@ md_tok_match(struct md_msg *m, const struct md_tok *t, const char *s,
 	if (t->re)
 		return md_re_match(m, t->re, s, n);
 	return memmem(low, n, t->lit, t->litlen) != NULL;
+}
+
+/*
+ * md_body_has - 1 when body token T occurs in the decoded body.  A literal
+ * is first checked against the set of byte pairs of the body (built once
+ * per message, one pass): when one of its pairs never occurs, neither does
+ * it, and the body is not searched.  Most rules of a large table do not
+ * match most mail, so most searches end there; the answer is the same as
+ * memmem's.
+ */
+static int
+md_body_has(struct md_msg *m, const struct md_tok *t)
+{
+	const unsigned char *b = (const unsigned char *)m->body_low, *l;
+	size_t i, n = m->body.len;
+	unsigned v, last = 0x10000;
+
+	if (t->re)
+		return md_re_match(m, t->re, m->body.data ? m->body.data : "", n);
+	if (t->litlen > n)
+		return 0;
+	if (t->litlen >= 2) {
+		if (m->pairs == NULL) {
+			m->pairs = md_alloc(65536 / 8);
+			for (i = 0; i + 1 < n; i++) {
+				v = (unsigned)b[i] << 8 | b[i + 1];
+				if (v != last)	/* runs of one byte are common */
+					m->pairs[v >> 3] |= (unsigned char)
+					    (1u << (v & 7));
+				last = v;
+			}
+		}
+		l = (const unsigned char *)t->lit;
+		for (i = 0; i + 1 < t->litlen; i++) {
+			v = (unsigned)l[i] << 8 | l[i + 1];
+			if (!(m->pairs[v >> 3] & (1u << (v & 7))))
+				return 0;
+		}
+	}
+	return memmem(m->body_low, n, t->lit, t->litlen) != NULL;
 }
 
 static int
@@ -477,8 +525,7 @@ md_rule_match(struct md_msg *m, const struct md_rule *r, size_t scan,
 	if (r->nbody > 0 || r->rbl)
 		md_body_decode(m, scan);
 	for (i = 0; i < r->nbody; i++)
-		if (!md_tok_match(m, &r->body[i], m->body.data ? m->body.data : "",
-		    m->body_low, m->body.len))
+		if (!md_body_has(m, &r->body[i]))
 			return 0;
 	if (r->rbl) {
 		if (!m->doms_done) {
