@@ -4,6 +4,8 @@
  * bounded number of lines; peer text is kept for logs only after escaping.
  */
 #include <errno.h>
+#include <sys/mman.h>
+#include <sys/stat.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -13,6 +15,7 @@
 #include <openssl/evp.h>
 
 #include "conn.h"
+#include "mime8.h"
 #include "route.h"
 #include "smtpc.h"
 #include "util.h"
@@ -348,9 +351,58 @@ smtpc_rset(struct smtpc_session *s)
 	s->clean = code == 250;
 }
 
-int
-smtpc_send(struct smtpc_session *s, const struct smtpc_msg *m,
-    struct smtpc_reply *rcpt_r, struct smtpc_reply *sess_r, int *stage_r)
+/*
+ * smtpc_7bit - M's message made 7-bit for a peer without 8BITMIME (RFC
+ * 6152 §3) in a memory file: its descriptor and *SIZE_R (with CRLF line
+ * ends), or -1 with R saying why (5.6.5 when the message cannot be
+ * converted, 4.3.0 for a local failure).
+ */
+static int
+smtpc_7bit(const struct smtpc_msg *m, long long *size_r, struct smtpc_reply *r)
+{
+	char err[200], chunk[65536], *nl;
+	long long lines = 0;
+	struct stat st;
+	ssize_t n;
+	int fd;
+
+	fd = memfd_create("yubin-7bit", MFD_CLOEXEC);
+	if (fd == -1) {
+		snprintf(r->text, sizeof(r->text), "451 4.3.0 cannot convert the "
+		    "message to 7 bits: %s", strerror(errno));
+		r->code = 451;
+		return -1;
+	}
+	if (mime8_downgrade(m->fd, fd, err, sizeof(err)) == -1) {
+		int io = strncmp(err, "read:", 5) == 0 || strncmp(err, "write:", 6) == 0;
+
+		snprintf(r->text, sizeof(r->text), "%s the server does not accept "
+		    "8-bit data and the message cannot be converted: %s",
+		    io ? "451 4.3.0" : "554 5.6.5", err);
+		r->code = io ? 451 : 554;
+		close(fd);
+		return -1;
+	}
+	if (fstat(fd, &st) == -1 || lseek(fd, 0, SEEK_SET) == -1) {
+		snprintf(r->text, sizeof(r->text), "451 4.3.0 cannot convert the "
+		    "message to 7 bits: %s", strerror(errno));
+		r->code = 451;
+		close(fd);
+		return -1;
+	}
+	while ((n = read(fd, chunk, sizeof(chunk))) > 0)
+		for (nl = chunk; (nl = memchr(nl, '\n', (size_t)(chunk + n - nl)));
+		    nl++)
+			lines++;
+	*size_r = (long long)st.st_size + lines;
+	return fd;
+}
+
+/* smtpc_txn - smtpc_send's transaction: the message in FD, SIZE bytes. */
+static int
+smtpc_txn(struct smtpc_session *s, const struct smtpc_msg *m, int fd,
+    long long size, struct smtpc_reply *rcpt_r, struct smtpc_reply *sess_r,
+    int *stage_r)
 {
 	const struct smtpc_caps *caps = &s->caps;
 	struct conn *c = s->c;
@@ -359,23 +411,6 @@ smtpc_send(struct smtpc_session *s, const struct smtpc_msg *m,
 	size_t i, accepted = 0;
 	int code;
 
-	memset(sess_r, 0, sizeof(*sess_r));
-	s->ntrans++;
-	*stage_r = SMTPC_ST_MAIL;
-	if (caps->size > 0 && m->size_crlf > caps->size) {
-		snprintf(r.text, sizeof(r.text), "552 5.3.4 message size %lld "
-		    "exceeds the server's limit of %lld", m->size_crlf, caps->size);
-		*sess_r = r;
-		sess_r->code = 552;
-		return SMTPC_FAIL;	/* nothing was sent: S stays clean */
-	}
-	if (m->smtputf8 && !caps->smtputf8) {
-		snprintf(r.text, sizeof(r.text), "553 5.6.7 the server does not "
-		    "support SMTPUTF8, which the message needs");
-		*sess_r = r;
-		sess_r->code = 553;
-		return SMTPC_FAIL;
-	}
 	s->clean = 0;
 	params[0] = '\0';
 	if (caps->esmtp)
@@ -385,7 +420,7 @@ smtpc_send(struct smtpc_session *s, const struct smtpc_msg *m,
 	if (caps->size_adv) {
 		size_t l = strlen(params);
 
-		snprintf(params + l, sizeof(params) - l, " SIZE=%lld", m->size_crlf);
+		snprintf(params + l, sizeof(params) - l, " SIZE=%lld", size);
 	}
 	if (conn_printf(c, "MAIL FROM:<%s>%s\r\n", m->sender, params) == -1)
 		goto io;
@@ -444,7 +479,7 @@ smtpc_send(struct smtpc_session *s, const struct smtpc_msg *m,
 		smtpc_rset(s);
 		return SMTPC_DONE;
 	}
-	if (smtpc_body(c, m->fd) == -1)
+	if (smtpc_body(c, fd) == -1)
 		goto io;
 	code = smtpc_read(c, TMO_DATA_TERM, &dr, NULL);
 	if (code == 0)
@@ -458,4 +493,44 @@ smtpc_send(struct smtpc_session *s, const struct smtpc_msg *m,
 io:
 	reply_local(&r, "write error");
 	return smtpc_fail(s, &r, 0, sess_r);
+}
+
+int
+smtpc_send(struct smtpc_session *s, const struct smtpc_msg *m,
+    struct smtpc_reply *rcpt_r, struct smtpc_reply *sess_r, int *stage_r)
+{
+	const struct smtpc_caps *caps = &s->caps;
+	struct smtpc_reply r;
+	long long size = m->size_crlf;
+	int fd7 = -1, ret;
+
+	memset(sess_r, 0, sizeof(*sess_r));
+	s->ntrans++;
+	*stage_r = SMTPC_ST_MAIL;
+	if (caps->size > 0 && m->size_crlf > caps->size) {
+		snprintf(r.text, sizeof(r.text), "552 5.3.4 message size %lld "
+		    "exceeds the server's limit of %lld", m->size_crlf, caps->size);
+		*sess_r = r;
+		sess_r->code = 552;
+		return SMTPC_FAIL;	/* nothing was sent: S stays clean */
+	}
+	if (m->smtputf8 && !caps->smtputf8) {
+		snprintf(r.text, sizeof(r.text), "553 5.6.7 the server does not "
+		    "support SMTPUTF8, which the message needs");
+		*sess_r = r;
+		sess_r->code = 553;
+		return SMTPC_FAIL;
+	}
+	if (m->body_8bit && !caps->eightbit) {
+		/* 8-bit data to a peer without 8BITMIME: convert */
+		if ((fd7 = smtpc_7bit(m, &size, &r)) == -1) {
+			*sess_r = r;
+			return SMTPC_FAIL;	/* nothing was sent: S stays clean */
+		}
+	}
+	ret = smtpc_txn(s, m, fd7 != -1 ? fd7 : m->fd, size, rcpt_r, sess_r,
+	    stage_r);
+	if (fd7 != -1)
+		close(fd7);
+	return ret;
 }

@@ -8,8 +8,10 @@
  * EHLO with HELO fallback; STARTTLS by policy (none / may / encrypt /
  * verify) or implicit TLS; AUTH PLAIN or LOGIN when credentials are given;
  * PIPELINING (MAIL, every RCPT and DATA in one write); SIZE (a message over
- * the peer's limit is not sent); BODY=8BITMIME when the peer offers it (8-bit
- * data is sent unchanged otherwise, as most MTAs do); SMTPUTF8 when the
+ * the peer's limit is not sent); BODY=8BITMIME when the peer offers it, and
+ * a message declared 8-bit converted to 7 bits (mime8.h) for a peer that
+ * does not (RFC 6152 §3; one that cannot be converted bounces with
+ * 5.6.5); SMTPUTF8 when the
  * message needs it (a peer without it gets nothing: 5.6.7).  The queue file
  * has LF line ends: lines go out with CRLF and dot-stuffed.  Timeouts are
  * those of RFC 5321 §4.5.3.2, each capped by queue.smtp_timeout when set.

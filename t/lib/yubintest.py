@@ -479,7 +479,7 @@ class Sink:
       greeting, mail(sender), rcpt(addr), data(msg) -> (code, text)
     implicit_tls / starttls: an ssl.SSLContext (server side) or None.
     auth: {'user': 'password'} to offer AUTH PLAIN LOGIN and require it.
-    pipelining / size: what EHLO offers.  drop: 'greeting', 'mail' or 'data'
+    pipelining / size / eightbit: what EHLO offers.  drop: 'greeting', 'mail' or 'data'
     closes the connection at that point.  txns_per_conn: N closes a
     connection without a reply when a MAIL would start its N+1th transaction
     (a peer that drops a kept session just as it is reused).  stall:
@@ -494,13 +494,14 @@ class Sink:
                  rcpt=(250, '2.1.5 ok'), data=(250, '2.0.0 queued'),
                  implicit_tls=None, starttls=None, auth=None, pipelining=True,
                  size=None, drop=None, ehlo=True, host='127.0.0.1', port=0,
-                 txns_per_conn=None, stall=None):
+                 txns_per_conn=None, stall=None, eightbit=True):
         import threading
         self.greeting, self.mail_r, self.rcpt_r, self.data_r = greeting, mail, rcpt, data
         self.implicit_tls, self.starttls, self.auth = implicit_tls, starttls, auth
         self.pipelining, self.size, self.drop, self.ehlo_ok = pipelining, size, drop, ehlo
         self.txns_per_conn = txns_per_conn
         self.stall = stall
+        self.eightbit = eightbit
         self.txns = []
         self.connections = 0
         self.lock = threading.Lock()
@@ -594,7 +595,7 @@ class Sink:
                         send(502, '5.5.1 EHLO not supported')
                         continue
                     helo = arg
-                    ext = ['8BITMIME', 'ENHANCEDSTATUSCODES']
+                    ext = (['8BITMIME'] if self.eightbit else []) + ['ENHANCEDSTATUSCODES']
                     if self.pipelining:
                         ext.append('PIPELINING')
                     if self.size is not None:
