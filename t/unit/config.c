@@ -1126,7 +1126,7 @@ test_print(void)
 		free(key);
 	}
 	free(p);
-	is_int(nkeys, 90, "print lists all 90 keys");
+	is_int(nkeys, 91, "print lists all 91 keys (queue.smtp_timeout is the last added)");
 	is_int(nfound, nkeys, "each printed key looked up");
 
 	/* the output loads again to the same configuration */
