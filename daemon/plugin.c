@@ -1435,57 +1435,14 @@ const char *yh_pop_peer_ip(const struct yh_pop *p) { return p->peer_ip; }
 
 /* ---- mailbox usage ------------------------------------------------------ */
 
-/*
- * Deliveries the queue manager made in its current batch but has not yet
- * committed to LMDB: the quota check of the next copy must see them.
- */
-#define PENDING_ACCOUNTS_MAX	256	/* distinct accounts in one batch */
-
-static struct {
-	char		 account[ACCOUNT_NAME_MAX + 1];
-	long long	 count, bytes;
-} pending_use[PENDING_ACCOUNTS_MAX];
-static size_t npending_use;
-
-void
-plugins_usage_pending(const char *account, long long count, long long bytes)
-{
-	size_t i;
-
-	for (i = 0; i < npending_use; i++)
-		if (strcmp(pending_use[i].account, account) == 0)
-			break;
-	if (i == npending_use) {
-		if (npending_use == PENDING_ACCOUNTS_MAX ||
-		    str_copy(pending_use[i].account, sizeof(pending_use[i].account),
-		    account) == -1)
-			return;
-		pending_use[i].count = pending_use[i].bytes = 0;
-		npending_use++;
-	}
-	pending_use[i].count += count;
-	pending_use[i].bytes += bytes;
-}
-
-void
-plugins_usage_pending_clear(void)
-{
-	npending_use = 0;
-}
-
 int
 yh_mailbox_usage(const char *account, long long *count, long long *bytes)
 {
 	const char *why;
-	size_t i;
 
 	if (P.store == NULL || !account_name_valid(account, &why) ||
 	    usage_get(P.store, account, count, bytes) == -1)
 		return -1;
-	for (i = 0; i < npending_use; i++)
-		if (strcmp(pending_use[i].account, account) == 0) {
-			*count += pending_use[i].count;
-			*bytes += pending_use[i].bytes;
-		}
+	usage_pending_get(account, count, bytes);
 	return 0;
 }

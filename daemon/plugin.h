@@ -165,13 +165,5 @@ int	yh_session_rcpt_apply(struct yh_session *s, struct envelope *env);
 void	yh_delivery_init(struct yh_delivery *d);
 void	yh_delivery_free(struct yh_delivery *d);
 
-/*
- * plugins_usage_pending - the queue manager stored COUNT copies (BYTES) for
- * ACCOUNT that its batch has not committed yet; yh_mailbox_usage adds them
- * until plugins_usage_pending_clear() (after the batch's commit).
- */
-void	plugins_usage_pending(const char *account, long long count,
-	    long long bytes);
-void	plugins_usage_pending_clear(void);
 
 #endif

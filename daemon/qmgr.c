@@ -270,12 +270,6 @@ struct batch {
 	size_t		 n;
 	char		*dirs[QMGR_DIRS_MAX];	/* Maildir new/ to fsync */
 	size_t		 ndirs;
-	/* usage deltas: account, count, bytes */
-	struct {
-		char	*account;
-		long long count, bytes;
-	} use[QMGR_BATCH * 4];
-	size_t		 nuse;
 };
 
 static void
@@ -297,25 +291,6 @@ batch_dir(struct batch *b, const char *maildir)
 		return;
 	}
 	b->dirs[b->ndirs++] = d;
-}
-
-static void
-batch_use(struct batch *b, const char *account, long long bytes)
-{
-	size_t i;
-
-	for (i = 0; i < b->nuse; i++)
-		if (strcmp(b->use[i].account, account) == 0) {
-			b->use[i].count++;
-			b->use[i].bytes += bytes;
-			return;
-		}
-	if (b->nuse == sizeof(b->use) / sizeof(b->use[0]))
-		return;		/* cannot happen: at most one per recipient */
-	b->use[b->nuse].account = xstrdup(account);
-	b->use[b->nuse].count = 1;
-	b->use[b->nuse].bytes = bytes;
-	b->nuse++;
 }
 
 /* The work list: queue ids waiting for a batch, without duplicates. */
@@ -1159,6 +1134,12 @@ qmgr_entry(struct qmgr *q, struct batch *b, const char *id, struct entry *e)
 			pending++;
 			continue;
 		}
+		if (usage_pending_room() == 0) {
+			/* the batch's usage table is full: after its commit */
+			pending++;
+			q->next_scan = 0;
+			continue;
+		}
 		err = NULL;
 		stored[0] = '\0';
 		dr = qmgr_deliver_local(q, env, i, qpath, stored, sizeof(stored),
@@ -1174,9 +1155,9 @@ qmgr_entry(struct qmgr *q, struct batch *b, const char *id, struct entry *e)
 				char *mdir = xasprintf("%s/Maildir", md);
 
 				batch_dir(b, mdir);
-				batch_use(b, rc->account, env->size_crlf);
-				/* the next quota check sees it before the commit */
-				plugins_usage_pending(rc->account, 1,
+				/* counted in the batch's commit; the next quota
+				 * check sees it before (room checked first) */
+				(void)usage_pending_add(rc->account,
 				    env->size_crlf);
 				free(mdir);
 				free(md);
@@ -1224,9 +1205,8 @@ qmgr_commit_fn(struct store_txn *txn, void *ctx)
 			    strlen(e->env.id), rec.data, rec.len, 0);
 		}
 	}
-	for (i = 0; i < b->nuse && r == 0; i++)
-		r = usage_add_txn(txn, b->use[i].account, b->use[i].count,
-		    b->use[i].bytes, "received");
+	if (r == 0)
+		r = usage_pending_commit(txn);
 	buf_free(&rec);
 	return r;
 }
@@ -1276,11 +1256,9 @@ qmgr_batch(struct qmgr *q, char **ids, size_t n)
 			log_info("%s: removed", b.e[i].env.id);
 		}
 	}
-	plugins_usage_pending_clear();
+	usage_pending_clear();
 	for (i = 0; i < b.n; i++)
 		envelope_clear(&b.e[i].env);
-	for (i = 0; i < b.nuse; i++)
-		free(b.use[i].account);
 }
 
 static int

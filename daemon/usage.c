@@ -7,6 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "account.h"
 #include "buf.h"
 #include "maildir.h"
 #include "paths.h"
@@ -154,4 +155,67 @@ usage_recount(struct store *s, const struct config *cfg, const char *account,
 	*count_r = a.dcount;
 	*bytes_r = a.dbytes;
 	return store_write(s, usage_add_fn, &a);
+}
+
+static struct {
+	char		 account[ACCOUNT_NAME_MAX + 1];
+	long long	 count, bytes;
+} pending[USAGE_PENDING_MAX];
+static size_t npending;
+
+int
+usage_pending_add(const char *account, long long bytes)
+{
+	size_t i;
+
+	for (i = 0; i < npending; i++)
+		if (strcmp(pending[i].account, account) == 0)
+			break;
+	if (i == npending) {
+		if (npending == USAGE_PENDING_MAX ||
+		    str_copy(pending[i].account, sizeof(pending[i].account),
+		    account) == -1)
+			return -1;
+		pending[i].count = pending[i].bytes = 0;
+		npending++;
+	}
+	pending[i].count++;
+	pending[i].bytes += bytes;
+	return 0;
+}
+
+size_t
+usage_pending_room(void)
+{
+	return USAGE_PENDING_MAX - npending;
+}
+
+void
+usage_pending_get(const char *account, long long *count, long long *bytes)
+{
+	size_t i;
+
+	for (i = 0; i < npending; i++)
+		if (strcmp(pending[i].account, account) == 0) {
+			*count += pending[i].count;
+			*bytes += pending[i].bytes;
+		}
+}
+
+int
+usage_pending_commit(struct store_txn *txn)
+{
+	size_t i;
+
+	for (i = 0; i < npending; i++)
+		if (usage_add_txn(txn, pending[i].account, pending[i].count,
+		    pending[i].bytes, "received") == -1)
+			return -1;
+	return 0;
+}
+
+void
+usage_pending_clear(void)
+{
+	npending = 0;
 }

@@ -23,6 +23,23 @@ struct store_txn;
 /* usage_add_txn - usage_add inside the caller's write transaction. */
 int	usage_add_txn(struct store_txn *txn, const char *account, long long dcount,
 	    long long dbytes, const char *event);
+/*
+ * The queue manager's deliveries not yet committed: it stores a batch of
+ * copies, then commits their usage in the batch's transaction.  Until
+ * then the quota check of the next copy must see them: usage_pending_get
+ * adds them (yh_mailbox_usage), usage_pending_commit writes them and
+ * usage_pending_clear forgets them.  USAGE_PENDING_MAX accounts at once:
+ * usage_pending_room says how many more a batch may touch.
+ */
+#define USAGE_PENDING_MAX	1024
+/* usage_pending_add - one more copy of BYTES for ACCOUNT.  0, or -1 when
+ * the table is full (check usage_pending_room first) or the name too long. */
+int	usage_pending_add(const char *account, long long bytes);
+size_t	usage_pending_room(void);
+void	usage_pending_get(const char *account, long long *count, long long *bytes);
+int	usage_pending_commit(struct store_txn *txn);
+void	usage_pending_clear(void);
+
 /* usage_get - current usage (0 when never recorded).  0 or -1. */
 int	usage_get(struct store *s, const char *account, long long *count_r,
 	    long long *bytes_r);
