@@ -15,7 +15,10 @@
  *    EUC-JP, UTF-8; B and Q); a field present several times (Received)
  *    matches when one of its instances does; "#blank" = missing or empty;
  *  - a token written /regex/flags (flags i, m, s, x) is a PCRE2 pattern,
- *    run with match and depth limits, against the decoded text;
+ *    run against the decoded text with a match limit and a depth limit
+ *    (compiled to machine code when the library has a JIT, whose depth is
+ *    bounded by its stack instead); a pattern that hits a limit does not
+ *    match (logged);
  *  - Body: lines must all occur in the decoded text of the message (text
  *    parts, base64 and quoted-printable decoded, charsets converted to
  *    UTF-8), looked at up to scan_limit bytes;
@@ -55,6 +58,14 @@
  * rbl_timeout (ms, default 3000), register_ttl (seconds, default 0),
  * exempt (addresses and CIDRs, comma or space separated), exempt_auth
  * (1: authenticated sessions are not checked), per_account (default 1).
+ *
+ * Cost: a message is read once per data hook; a header field is decoded
+ * (and lower-cased) the first time a rule looks at it, the body the first
+ * time a Body: or RBL: rule needs it: once per message, shared by the
+ * server table and the account tables.  A Body: literal is searched
+ * only when every byte pair of it occurs in the body (a 64 Kibit set built
+ * in one pass), so a table of rules that do not match costs about one pass
+ * over the body plus one short test per rule (bench/maildat_vs_postfix).
  *
  * Must never: crash or allocate without bound on any message, header or
  * MIME structure; stall past the RBL deadline; send a bounce.  Runs as the
