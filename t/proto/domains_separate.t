@@ -243,7 +243,19 @@ try:
 finally:
     s.stop()
 
-# 3. shared mode unchanged
+# 3. plugins see NAME@DOMAIN accounts (yh_account_get, yh_mailbox_usage)
+conf = {'server': dict(SEP['server'], plugins='quota')}
+with Server(conf=conf, accounts={'alice@d1.test': ('pw', ['--quota-count', '1']),
+                                 'alice@d2.test': 'pw'}) as s:
+    deliver(s, 'alice@d1.test', 'q1')
+    t.ok(wait_until(lambda: subjects(s, 'alice@d1.test') == ['q1']), 'quota: first stored')
+    with s.smtp() as c:
+        c.ehlo('client.test')
+        c.mail('sender@client.test')
+        t.is_(c.rcpt('alice@d1.test')[0], 452, 'quota: alice@d1.test full at one message')
+        t.is_(c.rcpt('alice@d2.test')[0], 250, 'quota: alice@d2.test has its own')
+
+# 4. shared mode unchanged
 with Server(conf=SHARED, accounts={'alice': 'pw'}) as s:
     for d in ('localhost', 'd1.test', 'd2.test'):
         deliver(s, 'alice@' + d, 'shared-' + d)
