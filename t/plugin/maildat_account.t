@@ -298,6 +298,29 @@ with Server(conf=conf, accounts=acc5, files={'mail.dat': SERVER_RULES}) as s:
                     r'must be relative\)'), 'an absolute account Folder: is refused and logged')
     t.ok(not os.path.exists(os.path.join(s.tmp, 'abs-held')), 'nothing written there')
 
+    # a changed copy that cannot be queued (its Forward: is a local address
+    # without an account) is stored unchanged for its own recipient
+    write_table(s, 'dave', FWD_RULES.replace('erin@localhost', 'nobody-here@localhost'))
+    t.is_(send(s, ['dave@localhost', 'carol@localhost'], 'mixed-change bad fwd')[0], 250,
+          'a copy that cannot be queued: accepted')
+    t.ok(s.wait_mail('dave', 2), "dave's copy is stored after all")
+    t.ok(wait_until(lambda: not s.queue_files()), 'queue drained')
+    t.is_(subject_of(copy_of(s, 'dave', 'bad fwd')), 'mixed-change bad fwd',
+          'unchanged (not tagged, not redirected)')
+    t.is_(subject_of(copy_of(s, 'carol', 'bad fwd')), 'mixed-change bad fwd',
+          "carol's copy as well")
+    t.ok(s.wait_log(r'rule="fwd-tag" account=dave: cannot queue the changed copy; '
+                    r'it is stored unchanged'), 'the failure is logged')
+    # the same rule for the only recipient: the message would carry the
+    # copy to a Forward: the core refuses, so nothing changes
+    t.is_(send(s, ['dave@localhost'], 'mixed-change bad fwd alone')[0], 250,
+          'the only recipient, bad Forward:: accepted')
+    t.ok(s.wait_mail('dave', 3), 'stored for dave')
+    t.is_(subject_of(copy_of(s, 'dave', 'bad fwd alone')), 'mixed-change bad fwd alone',
+          'unchanged')
+    t.ok(s.wait_log(r'cannot change the recipients; every copy is stored unchanged'),
+         'logged')
+
     # a single account again, with a Subject tag
     t.is_(send(s, ['alice@localhost'], 'mixed-change solo tag')[0], 250,
           'single account, Subject tag: accepted')
