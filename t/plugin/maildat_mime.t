@@ -6,6 +6,7 @@
 #    that cannot take it as it is (base64 text, an attachment) gets a
 #    text/plain part of its own before it; every stored copy is parsed with
 #    Python's email package and must be valid MIME with the parts intact;
+#    a multipart without parts is stored unchanged (logged);
 #  - Folder: relative (under HOME) and absolute: the message as received is
 #    written as QUEUEID with the envelope beside it as QUEUEID.env.
 import email
@@ -206,6 +207,17 @@ with Server(conf={'server': {'plugins': 'maildat'}}, accounts={'alice': 'pw'},
     t.is_([p.get_content_type() for p in parts], ['text/plain', 'image/png', 'text/plain'],
           'attachment first: the warning part goes before the attachment')
     t.ok(parts and text(parts[0]).startswith(WARNING), 'attachment first: it holds the warning')
+
+    # a multipart without any part: nowhere to put it, stored unchanged
+    empty = 'preamble only\n--m--\n'
+    t.is_(send(s, 'warn-me empty', 'multipart/mixed; boundary="m"', empty), 250,
+          'multipart without parts: accepted')
+    n += 1
+    s.wait_mail('alice', n)
+    raw = [x for x in s.mails('alice') if b'warn-me empty' in x]
+    t.ok(raw and raw[0].endswith(b'\n\npreamble only\n--m--\n') and WARNING.encode() not in raw[0],
+         'multipart without parts: stored unchanged')
+    t.ok(s.wait_log(r'rule="mime-warn": cannot insert the warning'), 'and logged')
 
     # ---- the backup digit with Folder: ----
     t.is_(send(s, 'backup-relative', 'text/plain', 'keep me\n'), 250,
