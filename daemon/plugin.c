@@ -698,27 +698,6 @@ yh_config_file(void)
 	return n > 0 && (size_t)n < sizeof(P.file) ? P.file : NULL;
 }
 
-/* account_def_sets - 1 when the config.def at PATH sets KEY itself. */
-static int
-account_def_sets(const char *path, const char *key)
-{
-	char *data, *line, *save = NULL;
-	size_t len, kl = strlen(key);
-	int found = 0;
-
-	if (file_read(path, 1024 * 1024, &data, &len) == -1)
-		return 0;
-	for (line = strtok_r(data, "\n", &save); line && !found;
-	    line = strtok_r(NULL, "\n", &save)) {
-		line = str_trim(line);
-		if (strncmp(line, key, kl) == 0 &&
-		    (line[kl] == '=' || line[kl] == ' ' || line[kl] == '\t'))
-			found = 1;
-	}
-	free(data);
-	return found;
-}
-
 const char *
 yh_account_get(const char *account, const char *key, char *out, size_t size)
 {
@@ -756,7 +735,7 @@ yh_account_get(const char *account, const char *key, char *out, size_t size)
 			else if (strcmp(key, "mailbox_capacity_mail_count") == 0)
 				lim = a.quota_count;
 		}
-		if (lim > 0 && !account_def_sets(path, key)) {
+		if (lim > 0 && !(acfg && config_account_sets(acfg, key))) {
 			buf_reset(&val);
 			buf_printf(&val, "%lld", lim);
 		}

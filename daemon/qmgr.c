@@ -108,13 +108,14 @@ struct rdest {
 	char		 host[ROUTE_HOST_MAX + 1];	/* for the MX cache */
 	int		 kind;
 	struct rjob	*head, *tail;	/* waiting */
-	size_t		 running;
+	size_t		 running;	/* agents working for it */
 };
 
 struct agent_slot {
 	pid_t		 pid;
 	int		 fd;
 	struct rjob	*job;		/* NULL: idle */
+	struct rjob	*next;		/* sent after JOB, same destination */
 	char		 key[sizeof(((struct route_dest *)0)->key)];	/* its last job's */
 	long long	 idle_since;	/* ms */
 };
@@ -597,9 +598,35 @@ static void
 qmgr_job_ended(struct qmgr *q, struct rjob *jb)
 {
 	jb->agent = NULL;
-	jb->rd->running--;
 	jb->dnext = q->ended;
 	q->ended = jb;
+}
+
+/* qmgr_agent_done - agent AG ended its current job (or itself, GONE):
+ * that job is recorded, a queued next job runs now or, when the agent is
+ * gone, waits again at the head of its destination's list. */
+static void
+qmgr_agent_done(struct qmgr *q, struct agent_slot *ag, int gone)
+{
+	struct rjob *jb = ag->job, *nx = ag->next;
+
+	if (jb == NULL)
+		return;
+	ag->job = NULL;
+	ag->next = NULL;
+	if (nx != NULL && !gone)
+		ag->job = nx;
+	else {
+		jb->rd->running--;
+		if (nx != NULL) {
+			nx->agent = NULL;
+			nx->next = nx->rd->head;
+			nx->rd->head = nx;
+			if (nx->rd->tail == NULL)
+				nx->rd->tail = nx;
+		}
+	}
+	qmgr_job_ended(q, jb);
 }
 
 /* qmgr_agent_end - close agent I's socket (it ends on end of file) and
@@ -611,10 +638,7 @@ qmgr_agent_end(struct qmgr *q, size_t i, int kill_it)
 	pid_t r;
 	int st;
 
-	if (ag->job != NULL) {
-		qmgr_job_ended(q, ag->job);
-		ag->job = NULL;
-	}
+	qmgr_agent_done(q, ag, 1);
 	close(ag->fd);
 	if (kill_it)
 		kill(ag->pid, SIGKILL);
@@ -652,11 +676,27 @@ qmgr_agent_pick(struct qmgr *q, const char *key)
 	return free_ag;
 }
 
+/* qmgr_agent_busy - a busy agent working for KEY with room for a next
+ * job, or NULL. */
+static struct agent_slot *
+qmgr_agent_busy(struct qmgr *q, const char *key)
+{
+	size_t i;
+
+	for (i = 0; i < q->nagents; i++)
+		if (q->agents[i].job != NULL && q->agents[i].next == NULL &&
+		    strcmp(q->agents[i].key, key) == 0)
+			return &q->agents[i];
+	return NULL;
+}
+
 /*
- * qmgr_assign - start waiting jobs on free agents: each destination in
- * turn, within its concurrency; an idle agent whose session serves the
- * destination first, then one without a session, then a new one, and only
- * then one whose session goes elsewhere.
+ * qmgr_assign - start waiting jobs: each destination in turn.  Within its
+ * concurrency an idle agent whose session serves the destination, then one
+ * without a session, then a new one; past that (or when no agent is free)
+ * a busy agent of the destination takes the job as its next, so it never
+ * waits for the queue manager between two jobs; only then an idle agent
+ * whose session goes elsewhere.
  */
 static void
 qmgr_assign(struct qmgr *q)
@@ -666,7 +706,7 @@ qmgr_assign(struct qmgr *q)
 	struct agent_slot *ag;
 	struct rdest *rd, *next;
 	struct rjob *jb;
-	int progress = 1;
+	int progress = 1, queued;
 
 	if (workers > QMGR_JOBS_MAX)
 		workers = QMGR_JOBS_MAX;
@@ -674,15 +714,21 @@ qmgr_assign(struct qmgr *q)
 		progress = 0;
 		for (rd = q->dests; rd != NULL; rd = next) {
 			next = rd->next;
-			if (rd->head == NULL || rd->running >= perdest)
+			if (rd->head == NULL)
 				continue;
-			ag = qmgr_agent_pick(q, rd->key);
-			if (ag == NULL && q->nagents < workers)
-				ag = qmgr_agent_new(q);
-			if (ag == NULL)
+			ag = NULL;
+			queued = 0;
+			if (rd->running < perdest) {
+				ag = qmgr_agent_pick(q, rd->key);
+				if (ag == NULL && q->nagents < workers)
+					ag = qmgr_agent_new(q);
+			}
+			if (ag == NULL && (ag = qmgr_agent_busy(q, rd->key)) != NULL)
+				queued = 1;
+			if (ag == NULL && rd->running < perdest)
 				ag = qmgr_agent_pick(q, NULL);
 			if (ag == NULL)
-				return;
+				continue;
 			jb = rd->head;
 			if (send(ag->fd, jb->msg.data, jb->msg.len, MSG_NOSIGNAL) !=
 			    (ssize_t)jb->msg.len) {
@@ -697,9 +743,13 @@ qmgr_assign(struct qmgr *q)
 				rd->tail = NULL;
 			jb->next = NULL;
 			jb->agent = ag;
-			rd->running++;
-			ag->job = jb;
-			str_copy(ag->key, sizeof(ag->key), rd->key);
+			if (queued)
+				ag->next = jb;
+			else {
+				rd->running++;
+				ag->job = jb;
+				str_copy(ag->key, sizeof(ag->key), rd->key);
+			}
 			progress = 1;
 		}
 	}
@@ -1043,8 +1093,7 @@ qmgr_agent_read(struct qmgr *q, size_t i)
 			goto ended;
 		}
 		if (m.type == DLV_MSG_END) {
-			qmgr_job_ended(q, jb);
-			ag->job = NULL;
+			qmgr_agent_done(q, ag, 0);
 			ag->idle_since = now_ms();
 			continue;
 		}
@@ -1066,10 +1115,7 @@ qmgr_agent_read(struct qmgr *q, size_t i)
 			}
 	}
 ended:
-	if (ag->job != NULL) {
-		qmgr_job_ended(q, ag->job);
-		ag->job = NULL;
-	}
+	qmgr_agent_done(q, ag, 1);
 	return 1;
 }
 
@@ -1418,6 +1464,11 @@ qmgr_remote_stop(struct qmgr *q)
 		qmgr_agent_end(q, q->nagents - 1, q->agents[q->nagents - 1].job != NULL);
 	qmgr_record(q);
 	while ((rd = q->dests) != NULL) {
+		/* jobs an ended agent had queued came back here */
+		while ((jb = rd->head) != NULL) {
+			rd->head = jb->next;
+			qmgr_job_free(q, jb);
+		}
 		q->dests = rd->next;
 		free(rd);
 	}
