@@ -597,9 +597,36 @@ yh_session_rcpt_apply(struct yh_session *s, struct envelope *env)
 	return 1;
 }
 
+/* copies_clear - abort the copies not committed and forget them all. */
+static void
+copies_clear(struct yh_session *s)
+{
+	size_t i;
+
+	for (i = 0; i < s->ncopies; i++) {
+		queue_in_abort(&s->copy_q[i]);	/* NULL once committed */
+		envelope_clear(&s->copy_env[i]);
+	}
+	free(s->copy_q);
+	free(s->copy_env);
+	s->copy_q = NULL;
+	s->copy_env = NULL;
+	s->ncopies = 0;
+}
+
+size_t
+yh_session_copies(struct yh_session *s, struct queue_in ***qs,
+    struct envelope **envs)
+{
+	*qs = s->copy_q;
+	*envs = s->copy_env;
+	return s->ncopies;
+}
+
 void
 yh_session_txn_reset(struct yh_session *s)
 {
+	copies_clear(s);
 	rcpt_new_clear(s);
 	notes_clear(s->notes, &s->nnotes);
 	buf_reset(&s->hdr_add);
@@ -614,6 +641,7 @@ yh_session_txn_reset(struct yh_session *s)
 void
 yh_session_free(struct yh_session *s)
 {
+	copies_clear(s);
 	rcpt_new_clear(s);
 	notes_clear(s->notes, &s->nnotes);
 	notes_clear(s->snotes, &s->nsnotes);
@@ -1307,50 +1335,45 @@ inject_addr_ok(const char *rcpt)
 	return 1;
 }
 
-int
-yh_inject(const char *sender, const char *const *rcpts, size_t nrcpt,
-    const void *data, size_t len, char *qid)
+/*
+ * inject_build - the queue file and envelope of an injected message (see
+ * yh_inject), not yet committed.  0 with *Q_R and ENV, or -1 (nothing
+ * left behind).
+ */
+static int
+inject_build(const char *sender, const char *const *rcpts, size_t nrcpt,
+    const void *data, size_t len, struct queue_in **q_r, struct envelope *env)
 {
 	struct queue_in *q;
-	struct envelope env;
 	struct buf rcvd;
-	const char *p = data, *end = p + len, *nl, *why;
+	const char *p = data, *end = p + len, *nl;
 	char acct[ACCOUNT_NAME_MAX + 1];
 	long long lines = 0;
 	size_t i;
 	int r;
 
+	memset(env, 0, sizeof(*env));
 	if (P.cfg == NULL || P.store == NULL || nrcpt == 0 ||
-	    nrcpt > INJECT_RCPT_MAX || sender == NULL)
+	    nrcpt > INJECT_RCPT_MAX || sender == NULL || data == NULL)
 		return -1;
-	memset(&env, 0, sizeof(env));
 	for (i = 0; i < nrcpt; i++) {
-		if (!inject_addr_ok(rcpts[i])) {
-			envelope_clear(&env);
-			return -1;
-		}
+		if (!inject_addr_ok(rcpts[i]))
+			goto fail;
 		r = addr_resolve_local(P.cfg, P.store, rcpts[i], acct);
-		if (r == -2 || r == 0) {
-			envelope_clear(&env);
-			return -1;
-		}
-		envelope_add_rcpt(&env, rcpts[i], r == 1 ? acct : NULL);
+		if (r == -2 || r == 0)
+			goto fail;
+		envelope_add_rcpt(env, rcpts[i], r == 1 ? acct : NULL);
 	}
-	if (queue_in_open(config_home(P.cfg), &q) == -1) {
-		envelope_clear(&env);
-		return -1;
-	}
+	if (queue_in_open(config_home(P.cfg), &q) == -1)
+		goto fail;
 	buf_init(&rcvd, 0);
 	inject_received(&rcvd, queue_in_id(q), rcpts, nrcpt);
 	for (i = 0; i < rcvd.len; i++)
 		lines += rcvd.data[i] == '\n';
 	r = queue_in_write(q, rcvd.data, rcvd.len);
 	buf_free(&rcvd);
-	if (r == -1) {
-		queue_in_abort(&q);
-		envelope_clear(&env);
-		return -1;
-	}
+	if (r == -1)
+		goto fail_q;
 	/* store with LF line ends, as the SMTP engine does */
 	while (p < end) {
 		size_t l;
@@ -1359,19 +1382,38 @@ yh_inject(const char *sender, const char *const *rcpts, size_t nrcpt,
 		l = (size_t)((nl ? nl : end) - p);
 		if (l > 0 && p[l - 1] == '\r')
 			l--;
-		if (queue_in_write(q, p, l) == -1 || queue_in_write(q, "\n", 1) == -1) {
-			queue_in_abort(&q);
-			envelope_clear(&env);
-			return -1;
-		}
+		if (queue_in_write(q, p, l) == -1 || queue_in_write(q, "\n", 1) == -1)
+			goto fail_q;
 		lines++;
 		p = nl ? nl + 1 : end;
 	}
-	env.sender = xstrdup(sender);
-	snprintf(env.client_ip, sizeof(env.client_ip), "local");
-	snprintf(env.helo, sizeof(env.helo), "plugin-%s", P.current ? P.current : "core");
-	env.arrival = time_now();
-	env.size_crlf = queue_in_size(q) + lines;
+	env->sender = xstrdup(sender);
+	snprintf(env->client_ip, sizeof(env->client_ip), "local");
+	snprintf(env->helo, sizeof(env->helo), "plugin-%s",
+	    P.current ? P.current : "core");
+	env->arrival = time_now();
+	env->size_crlf = queue_in_size(q) + lines;
+	memcpy(env->id, queue_in_id(q), sizeof(env->id));
+	*q_r = q;
+	return 0;
+fail_q:
+	queue_in_abort(&q);
+fail:
+	envelope_clear(env);
+	return -1;
+}
+
+int
+yh_inject(const char *sender, const char *const *rcpts, size_t nrcpt,
+    const void *data, size_t len, char *qid)
+{
+	struct queue_in *q;
+	struct envelope env;
+	const char *why;
+	int r;
+
+	if (inject_build(sender, rcpts, nrcpt, data, len, &q, &env) == -1)
+		return -1;
 	r = queue_in_commit(&q, P.store, &env, &why);
 	if (r == 0) {
 		log_info("%s: injected by plugin=%s from=<%s> nrcpt=%zu", env.id,
@@ -1381,6 +1423,31 @@ yh_inject(const char *sender, const char *const *rcpts, size_t nrcpt,
 	}
 	envelope_clear(&env);
 	return r;
+}
+
+int
+yh_copy_add(struct yh_session *s, const char *sender, const char *const *rcpts,
+    size_t nrcpt, const void *data, size_t len, char *qid)
+{
+	struct queue_in *q;
+	struct envelope env;
+
+	if (s == NULL || s->msg_fd == -1 || s->ncopies >= YH_COPIES_MAX)
+		return -1;	/* the data hook only */
+	if (inject_build(sender, rcpts, nrcpt, data, len, &q, &env) == -1)
+		return -1;
+	s->copy_q = xrealloc(s->copy_q, (s->ncopies + 1) * sizeof(*s->copy_q));
+	s->copy_env = xrealloc(s->copy_env,
+	    (s->ncopies + 1) * sizeof(*s->copy_env));
+	s->copy_q[s->ncopies] = q;
+	s->copy_env[s->ncopies] = env;
+	s->ncopies++;
+	log_info("%s: copy %s written by plugin=%s from=<%s> nrcpt=%zu; "
+	    "queued with the message", s->qid, env.id,
+	    P.current ? P.current : "?", sender, nrcpt);
+	if (qid)
+		memcpy(qid, env.id, QUEUE_ID_LEN + 1);
+	return 0;
 }
 
 /* ---- delivery accessors ------------------------------------------------- */

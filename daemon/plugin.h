@@ -21,6 +21,7 @@
 
 struct config;
 struct envelope;
+struct queue_in;
 struct errlist;
 struct store;
 
@@ -85,6 +86,9 @@ struct yh_session {
 	char		**rcpt_new;		/* yh_rcpt_replace: addr, account */
 	size_t		 nrcpt_new;		/* pairs in rcpt_new */
 	int		 rcpt_replaced;
+	struct queue_in	**copy_q;		/* yh_copy_add: written, not committed */
+	struct envelope	*copy_env;
+	size_t		 ncopies;
 };
 
 struct yh_delivery {
@@ -158,6 +162,12 @@ void	plugin_pop_auth(struct yh_pop *p);
 /* yh_session_init / _txn_reset / _free - the engine's side of the session. */
 void	yh_session_init(struct yh_session *s);
 void	yh_session_txn_reset(struct yh_session *s);
+/* yh_session_copies - the copies yh_copy_add wrote in this transaction:
+ * their number; *QS and *ENVS point at the session's arrays, to commit with
+ * the message (queue_in_commit_set takes the files; the session forgets
+ * them in its next reset).  A reset aborts the ones not committed. */
+size_t	yh_session_copies(struct yh_session *s, struct queue_in ***qs,
+	    struct envelope **envs);
 void	yh_session_free(struct yh_session *s);
 /* yh_session_rcpt_apply - after the data hook: when a plugin called
  * yh_rcpt_replace, ENV's recipients become that list.  1 replaced, 0 not. */

@@ -430,61 +430,96 @@ queue_in_abort(struct queue_in **qp)
 }
 
 struct put_ctx {
-	const char	*id;
-	struct buf	*rec;
+	const char	**ids;
+	struct buf	*rec;		/* the encoded envelopes */
+	size_t		 n;
 };
 
 static int
 queue_put_fn(struct store_txn *txn, void *ctx)
 {
 	struct put_ctx *pc = ctx;
+	size_t i;
 
-	return store_tput(txn, STORE_QUEUE, pc->id, strlen(pc->id), pc->rec->data,
-	    pc->rec->len, 0);
+	for (i = 0; i < pc->n; i++)
+		if (store_tput(txn, STORE_QUEUE, pc->ids[i], strlen(pc->ids[i]),
+		    pc->rec[i].data, pc->rec[i].len, 0) == -1)
+			return -1;
+	return 0;
+}
+
+/* queue_in_sync - Q's file complete and on disk, closed.  0 or -1. */
+static int
+queue_in_sync(struct queue_in *q, const char **why_r)
+{
+	if (queue_in_flush(q) == -1 || fsync(q->fd) == -1) {
+		*why_r = "cannot write the queue file";
+		return -1;
+	}
+	if (close(q->fd) == -1) {
+		q->fd = -1;
+		*why_r = "cannot write the queue file";
+		return -1;
+	}
+	q->fd = -1;
+	return 0;
+}
+
+int
+queue_in_commit_set(struct queue_in **qs, struct envelope **envs, size_t n,
+    struct store *s, const char **why_r)
+{
+	struct put_ctx pc;
+	size_t i;
+	int r = -1;
+
+	pc.ids = xcalloc(n, sizeof(*pc.ids));
+	pc.n = n;
+	pc.rec = xcalloc(n, sizeof(*pc.rec));
+	for (i = 0; i < n; i++)
+		pc.ids[i] = qs[i]->id;
+	for (i = 0; i < n; i++)
+		if (queue_in_sync(qs[i], why_r) == -1)
+			goto fail;
+	/* one folder: one sync makes every name durable */
+	if (n > 0 && fsync_dir(qs[0]->dir) == -1) {
+		*why_r = "cannot sync the queue folder";
+		goto fail;
+	}
+	for (i = 0; i < n; i++) {
+		memcpy(envs[i]->id, qs[i]->id, sizeof(envs[i]->id));
+		envs[i]->size = qs[i]->size;
+		buf_init(&pc.rec[i], ENV_MAX);
+		envelope_encode(envs[i], &pc.rec[i]);
+	}
+	if (store_write(s, queue_put_fn, &pc) != 0) {
+		*why_r = "cannot record the envelope";
+		goto fail;
+	}
+	for (i = 0; i < n; i++) {
+		queue_notify(qs[i]->home, qs[i]->id);
+		queue_in_free(&qs[i]);
+	}
+	r = 0;
+fail:
+	if (r == -1)
+		for (i = 0; i < n; i++) {
+			log_err("%s: queue commit failed: %s: %s", qs[i]->id,
+			    *why_r, strerror(errno));
+			queue_in_abort(&qs[i]);
+		}
+	for (i = 0; i < n; i++)
+		buf_free(&pc.rec[i]);
+	free(pc.rec);
+	free(pc.ids);
+	return r;
 }
 
 int
 queue_in_commit(struct queue_in **qp, struct store *s, struct envelope *env,
     const char **why_r)
 {
-	struct queue_in *q = *qp;
-	struct put_ctx pc;
-	struct buf rec;
-	int r;
-
-	if (queue_in_flush(q) == -1 || fsync(q->fd) == -1) {
-		*why_r = "cannot write the queue file";
-		goto fail;
-	}
-	if (close(q->fd) == -1) {
-		q->fd = -1;
-		*why_r = "cannot write the queue file";
-		goto fail;
-	}
-	q->fd = -1;
-	if (fsync_dir(q->dir) == -1) {
-		*why_r = "cannot sync the queue folder";
-		goto fail;
-	}
-	memcpy(env->id, q->id, sizeof(env->id));
-	env->size = q->size;
-	buf_init(&rec, ENV_MAX);
-	envelope_encode(env, &rec);
-	pc.id = q->id;
-	pc.rec = &rec;
-	r = store_write(s, queue_put_fn, &pc);
-	buf_free(&rec);
-	if (r != 0) {
-		*why_r = "cannot record the envelope";
-		goto fail;
-	}
-	queue_notify(q->home, q->id);
-	queue_in_free(qp);
-	return 0;
-fail:
-	log_err("%s: queue commit failed: %s: %s", q->id, *why_r, strerror(errno));
-	queue_in_abort(qp);
-	return -1;
+	return queue_in_commit_set(qp, &env, 1, s, why_r);
 }
 
 int
@@ -510,12 +545,14 @@ queue_update(struct store *s, const struct envelope *env)
 {
 	struct put_ctx pc;
 	struct buf rec;
+	const char *id = env->id;
 	int r;
 
 	buf_init(&rec, ENV_MAX);
 	envelope_encode(env, &rec);
-	pc.id = env->id;
+	pc.ids = &id;
 	pc.rec = &rec;
+	pc.n = 1;
 	r = store_write(s, queue_put_fn, &pc);
 	buf_free(&rec);
 	return r;

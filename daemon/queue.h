@@ -91,6 +91,13 @@ long long queue_in_size(const struct queue_in *q);
  */
 int	queue_in_commit(struct queue_in **q, struct store *s, struct envelope *env,
 	    const char **why_r);
+/*
+ * queue_in_commit_set - queue_in_commit for N messages at once: every file
+ * synced, the folder once, every envelope in one transaction, so all are
+ * queued or none.  QS[i] are freed (NULL) either way.
+ */
+int	queue_in_commit_set(struct queue_in **qs, struct envelope **envs, size_t n,
+	    struct store *s, const char **why_r);
 /* queue_in_abort - remove the file, free *q. */
 void	queue_in_abort(struct queue_in **q);
 

@@ -373,6 +373,41 @@ smtp_data_refuse(struct smtp_session *s, int flags, long long wire)
 		    "again later");
 }
 
+/* smtp_commit - Q and the copies plugins added (yh_copy_add) queued
+ * together: all or none.  0 or -1 (*WHY_R), Q freed either way. */
+static int
+smtp_commit(struct smtp_session *s, struct queue_in **q, const char **why_r)
+{
+	struct queue_in **cq, **qs;
+	struct envelope *cenv, **envs;
+	size_t n, i;
+	int r;
+
+	n = yh_session_copies(&s->hs, &cq, &cenv);
+	if (n == 0)
+		return queue_in_commit(q, s->env->store, &s->txn, why_r);
+	qs = xcalloc(n + 1, sizeof(*qs));
+	envs = xcalloc(n + 1, sizeof(*envs));
+	qs[0] = *q;
+	envs[0] = &s->txn;
+	for (i = 0; i < n; i++) {
+		qs[i + 1] = cq[i];
+		envs[i + 1] = &cenv[i];
+	}
+	r = queue_in_commit_set(qs, envs, n + 1, s->env->store, why_r);
+	/* the files are the commit's now (freed, or removed on failure) */
+	*q = NULL;
+	for (i = 0; i < n; i++)
+		cq[i] = NULL;
+	if (r == 0)
+		for (i = 0; i < n; i++)
+			smtp_log(s, "copy %s queued with the message nrcpt=%zu",
+			    cenv[i].id, cenv[i].nrcpt);
+	free(qs);
+	free(envs);
+	return r;
+}
+
 int
 smtp_cmd_data(struct smtp_session *s, char *arg)
 {
@@ -451,7 +486,7 @@ smtp_cmd_data(struct smtp_session *s, char *arg)
 		s->txn.size_crlf = new_crlf >= 0 ? new_crlf : hdr_crlf + wire;
 		for (i = 0; i < s->hs.hdr_add.len; i++)	/* plugins' headers */
 			s->txn.size_crlf += 1 + (s->hs.hdr_add.data[i] == '\n');
-		if (queue_in_commit(&q, s->env->store, &s->txn, &why) == -1) {
+		if (smtp_commit(s, &q, &why) == -1) {
 			smtp_logw(s, "queue commit failed: %s client=%s", why,
 			    s->conn.peer_ip);
 			smtp_reply(s, 451, "4.3.0", "queue file write error; try "

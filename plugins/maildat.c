@@ -44,7 +44,8 @@
  *    its account and applies to that account's copy only: a refusal drops
  *    the copy (logged), all refusing is 550 at DATA; a redirect (5)
  *    replaces the account's recipients by Forward:; a changed copy
- *    (2, 3, 4, 6, 7) is queued on its own with yh_inject, before the 250,
+ *    (2, 3, 4, 6, 7) is a copy of its own (yh_copy_add: queued with the
+ *    message, before the 250, or dropped with it if it is refused later)
  *    for the account's recipients (or Forward:), unless no unchanged copy
  *    is left, when the message itself carries the first changed account's
  *    copy; a copy that cannot be queued on its own is stored unchanged

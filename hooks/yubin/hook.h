@@ -296,6 +296,21 @@ int	yh_blocked(const char *ip);
  * QID (17 bytes) when not NULL.  -1 on failure. */
 int	yh_inject(const char *sender, const char *const *rcpts, size_t nrcpt,
 	    const void *data, size_t len, char *qid);
+/*
+ * yh_copy_add - data hook only: a further message (SENDER, RCPTS, DATA as
+ * for yh_inject, with the same trace field) that belongs to this
+ * transaction: written now, queued in the same step as the message (all or
+ * nothing) when the transaction is taken, removed when it is refused or
+ * fails.  For copies that may exist only if the message does, such as one
+ * recipient's changed variant (yh_inject is queued at once, whatever
+ * follows).  At most YH_COPIES_MAX per transaction.  0 (QID, 17 bytes or
+ * NULL, gets the copy's queue id), or -1 (outside the data hook, a bad
+ * recipient, too many copies, a write error).
+ */
+#define YH_COPIES_MAX	64
+int	yh_copy_add(struct yh_session *s, const char *sender,
+	    const char *const *rcpts, size_t nrcpt, const void *data, size_t len,
+	    char *qid);
 
 /* ---- programs ----------------------------------------------------------- */
 

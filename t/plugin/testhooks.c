@@ -23,6 +23,10 @@
  * header "X-Test-Note: rcpt=ADDR"; the data hook also adds "X-Test-Seen:
  * SUBJECT" from the message's Subject header.
  *
+ * "X-Test-Copy: ADDR" makes the data hook add a copy for ADDR with
+ * yh_copy_add (Subject "copy of SUBJECT"), recording "copy r=R", before
+ * it answers as X-Test-Data says.
+ *
  * "X-Test-Spawn: yes" makes the data hook run programs with yh_spawn
  * outside a delivery (waited, cwd /), recording "spawn COMMAND r=R
  * status=S" for each, then a request without .size ("spawn nosize r=R").
@@ -217,6 +221,7 @@ th_data(struct yh_session *s)
 	const char *v = yh_header(s, "X-Test-Data", 0);
 	const char *subj = yh_header(s, "Subject", 0);
 	const char *note = yh_note_get(s, "first-rcpt");
+	const char *cp;
 	char buf[256];
 	long long n = 0;
 	size_t len = sizeof(n);
@@ -234,6 +239,19 @@ th_data(struct yh_session *s)
 	}
 	if (yh_header(s, "X-Test-Spawn", 0))
 		th_spawn();
+	if ((cp = yh_header(s, "X-Test-Copy", 0)) != NULL) {
+		char msg[512], qid[32];
+		const char *to[1];
+		int r, ml;
+
+		to[0] = cp;
+		ml = snprintf(msg, sizeof(msg), "Subject: copy of %s\n\ncopy body\n",
+		    subj ? subj : "");
+		r = yh_copy_add(s, "", to, 1, msg, (size_t)ml, qid);
+		snprintf(buf, sizeof(buf), "r=%d%s%s", r, r == 0 ? " qid=" : "",
+		    r == 0 ? qid : "");
+		record("copy", buf);
+	}
 	return answer(s, v);
 }
 
