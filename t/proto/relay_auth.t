@@ -168,4 +168,26 @@ with relay_server({'server': {'alias': 'alias.test'}}, files={'effect.dat': ''})
     c.quit()
     matrix(t, s, 'submission, auth', TABLE_I_AUTH, user='alice', listener='submission')
 
+# ---- per-domain mailboxes: an account may use its own domain only --------
+# (alice of local.test and alice@alias.test are two accounts there)
+with relay_server({'server': {'alias': 'alias.test', 'domain_mailboxes': '1'},
+                   'smtp': {'sender_trust': '2', 'send_permits_only_smtp_auth': '1'}},
+                  files={'effect.dat': ''},
+                  accounts={'alice': 'Alice-pw-1'}) as s:
+    t.on_fail.append(lambda: t.diag(s.log()[-6000:]))
+    s.ctl('account', 'add', 'alice@alias.test', 'Alias-pw-3')
+    for user, pw, sender, want in [
+        ('alice', 'Alice-pw-1', 'alice@local.test', YES),
+        ('alice', 'Alice-pw-1', 'alice@alias.test', DENIED),
+        ('alice@alias.test', 'Alias-pw-3', 'alice@alias.test', YES),
+        ('alice@alias.test', 'Alias-pw-3', 'alice@local.test', DENIED),
+    ]:
+        c = session(s)
+        t.is_(c.auth(user, pw)[0], 235, 'per-domain: AUTH %s' % user)
+        r = c.cmd('MAIL FROM:<%s>' % sender)
+        if r[0] == 250:
+            r = c.cmd('RCPT TO:<%s>' % R_EXT)
+        c.quit()
+        check(t, r, want, 'per-domain, trust 2: auth %s, <%s> -> <%s>' % (user, sender, R_EXT))
+
 t.done()
