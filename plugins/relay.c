@@ -772,21 +772,23 @@ reject_check(const struct strlist *rd, const struct strlist *ra,
 	return 0;
 }
 
-/* trust_match - the auth id ID (an account name) may use address ADDR:
- * equal, or ADDR is one of the account's own addresses (it resolves to
- * that account: any local domain in shared mode, only the account's own
- * domain with per-domain mailboxes, and its aliases). */
+/* trust_match - the auth id ID may use address ADDR: equal, or both are
+ * the same account's (ID is an account name, or an address that resolves
+ * to one; ADDR resolves to it: any local domain in shared mode, only the
+ * account's own domain with per-domain mailboxes, and its aliases). */
 static int
 trust_match(const char *id, const char *addr)
 {
-	char acct[256];
+	char acct[256], idacct[256];
 
 	if (id[0] == '\0' || addr[0] == '\0')
 		return 0;
 	if (addr_eq(id, addr))
 		return 1;
+	if (strchr(id, '@') == NULL || yh_resolve(id, idacct, sizeof(idacct)) != 1)
+		snprintf(idacct, sizeof(idacct), "%s", id);
 	return yh_resolve(addr, acct, sizeof(acct)) == 1 &&
-	    strcasecmp(acct, id) == 0;
+	    strcasecmp(acct, idacct) == 0;
 }
 
 /*

@@ -249,6 +249,8 @@ with Server(conf=conf, accounts={'alice@d1.test': ('pw', ['--quota-count', '1'])
                                  'alice@d2.test': 'pw'}) as s:
     deliver(s, 'alice@d1.test', 'q1')
     t.ok(wait_until(lambda: subjects(s, 'alice@d1.test') == ['q1']), 'quota: first stored')
+    # the usage is committed with the batch, just after the file appears
+    wait_until(lambda: re.search(r'mails=1 ', s.ctl('mailbox', 'alice@d1.test').stdout))
     with s.smtp() as c:
         c.ehlo('client.test')
         c.mail('sender@client.test')
