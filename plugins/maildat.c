@@ -531,8 +531,13 @@ md_rule_match(struct md_msg *m, const struct md_rule *r, size_t scan,
 	size_t i;
 
 	hit[0] = '\0';
+	/* every condition must hold: the literal ones first, which are
+	 * cheaper and usually decide, then the regular expressions */
 	for (i = 0; i < r->nconds; i++)
-		if (!md_cond_match(m, &r->conds[i]))
+		if (r->conds[i].tok.re == NULL && !md_cond_match(m, &r->conds[i]))
+			return 0;
+	for (i = 0; i < r->nconds; i++)
+		if (r->conds[i].tok.re != NULL && !md_cond_match(m, &r->conds[i]))
 			return 0;
 	if (r->nbody > 0 || r->rbl)
 		md_body_decode(m, scan);
