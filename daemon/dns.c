@@ -116,6 +116,27 @@ dns_init(struct dns_ctx *c, const char *resolver)
 	return 0;
 }
 
+int
+dns_server(const char *resolver, struct sockaddr_storage *ss, socklen_t *len_r)
+{
+	struct __res_state rs;
+
+	if (resolver != NULL && *resolver != '\0')
+		return dns_server_parse(resolver, ss, len_r);
+	memset(ss, 0, sizeof(*ss));
+	memset(&rs, 0, sizeof(rs));
+	if (res_ninit(&rs) == -1)
+		return -1;
+	if (rs.nscount == 0) {
+		res_nclose(&rs);
+		return -1;
+	}
+	memcpy(ss, &rs.nsaddr_list[0], sizeof(rs.nsaddr_list[0]));
+	*len_r = sizeof(rs.nsaddr_list[0]);
+	res_nclose(&rs);
+	return 0;
+}
+
 static void
 dns_done(struct dns_ctx *c)
 {

@@ -58,6 +58,12 @@ int	dns_addrs(const char *resolver, const char *host, int port,
 int	dns_server_parse(const char *text, struct sockaddr_storage *ss,
 	    socklen_t *len_r);
 
+/* dns_server - the name server to ask: RESOLVER (server.resolver, as
+ * dns_server_parse reads it) or, when that is empty, the first of
+ * /etc/resolv.conf.  0, or -1 (bad RESOLVER, none configured). */
+int	dns_server(const char *resolver, struct sockaddr_storage *ss,
+	    socklen_t *len_r);
+
 /* dns_sort_mx - sort OUT[0..N) by preference, shuffling equals (exposed for
  * the MX cache, whose entries are re-shuffled on every use). */
 void	dns_sort_mx(struct dns_mx *out, size_t n);

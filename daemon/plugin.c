@@ -34,6 +34,7 @@
 #include "addr.h"
 #include "block.h"
 #include "config.h"
+#include "dns.h"
 #include "log.h"
 #include "paths.h"
 #include "plugin.h"
@@ -1480,6 +1481,14 @@ const char *yh_pop_user(const struct yh_pop *p) { return p->user; }
 const char *yh_pop_peer_ip(const struct yh_pop *p) { return p->peer_ip; }
 
 /* ---- mailbox usage ------------------------------------------------------ */
+
+int
+yh_resolver(struct sockaddr_storage *ss, socklen_t *len)
+{
+	if (P.cfg == NULL)
+		return -1;
+	return dns_server(config_str(P.cfg, "server.resolver"), ss, len);
+}
 
 int
 yh_mailbox_usage(const char *account, long long *count, long long *bytes)

@@ -68,6 +68,7 @@
 #define YUBIN_HOOK_H
 
 #include <stddef.h>
+#include <sys/socket.h>
 
 /* Major version: bumped when a member changes meaning or position.  New
  * members are only ever added at the end of the structs below. */
@@ -215,6 +216,12 @@ int	yh_account_exists(const char *account);
  * ACCOUNT, ACCOUNT_SIZE bytes), 0 local domain without it, -1 not local,
  * -2 store error. */
 int	yh_resolve(const char *addr, char *account, size_t account_size);
+
+/* yh_resolver - the DNS server plugins that make their own queries ask:
+ * server.resolver ("V4", "V4:PORT", "V6", "[V6]:PORT"), else the first name
+ * server of /etc/resolv.conf, into *SS with its length in *LEN.  0, or -1
+ * (none usable). */
+int	yh_resolver(struct sockaddr_storage *ss, socklen_t *len);
 
 /* yh_mailbox_usage - messages and bytes (as POP3 counts them) stored for
  * ACCOUNT, kept exactly by the core: deliveries add, POP3 deletions

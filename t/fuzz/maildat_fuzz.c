@@ -25,6 +25,14 @@ yh_log(enum yh_level lvl, const char *fmt, ...)
 	(void)fmt;
 }
 
+int
+yh_resolver(struct sockaddr_storage *ss, socklen_t *len)
+{
+	(void)ss;
+	(void)len;
+	return -1;	/* no DNS in this program: the RBL is never asked */
+}
+
 const char *
 yh_server_get(const char *key)
 {
