@@ -42,6 +42,7 @@
 #include "spawn.h"
 #include "store.h"
 #include "usage.h"
+#include "utf8.h"
 #include "util.h"
 
 #define PLUGINS_MAX	32	/* plugins in server.plugins */
@@ -1481,6 +1482,12 @@ const char *yh_pop_user(const struct yh_pop *p) { return p->user; }
 const char *yh_pop_peer_ip(const struct yh_pop *p) { return p->peer_ip; }
 
 /* ---- mailbox usage ------------------------------------------------------ */
+
+int
+yh_utf8_valid(const void *p, size_t len)
+{
+	return utf8_valid(p, len);
+}
 
 int
 yh_resolver(struct sockaddr_storage *ss, socklen_t *len)

@@ -58,6 +58,7 @@
 
 #include "plugin.h"
 #include "spawn.h"
+#include "utf8.h"
 #include "util.h"
 
 #define SPAWN_WORDS_MAX	64		/* words of the command itself */
@@ -150,28 +151,6 @@ find_in_path(const char *path, const char *name, char *out, size_t size)
 
 /* ---- SUBJECT ------------------------------------------------------------ */
 
-static int
-utf8_ok(const unsigned char *p, size_t len)
-{
-	size_t i = 0, n, k;
-
-	while (i < len) {
-		if (p[i] < 0x80) {
-			i++;
-			continue;
-		}
-		n = p[i] >= 0xc2 && p[i] <= 0xdf ? 1 : p[i] >= 0xe0 && p[i] <= 0xef ?
-		    2 : p[i] >= 0xf0 && p[i] <= 0xf4 ? 3 : 0;
-		if (n == 0)
-			return 0;
-		for (k = 1; k <= n; k++)
-			if (i + k >= len || (p[i + k] & 0xc0) != 0x80)
-				return 0;
-		i += n + 1;
-	}
-	return 1;
-}
-
 /* conv_append - LEN bytes in CHARSET appended to OUT (SIZE, *OL used) as
  * UTF-8; invalid input becomes '?'; what does not fit is left out. */
 static void
@@ -183,7 +162,7 @@ conv_append(const char *charset, const char *in, size_t len, char *out,
 	size_t il = len, left;
 
 	if (strcasecmp(charset, "utf-8") == 0 || strcasecmp(charset, "us-ascii") == 0) {
-		if (utf8_ok((const unsigned char *)in, len)) {
+		if (utf8_valid(in, len)) {
 			if (*ol + len < size) {
 				memcpy(out + *ol, in, len);
 				*ol += len;

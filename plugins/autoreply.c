@@ -298,28 +298,6 @@ append_line(const char *path, const char *line)
 enum cs { CS_ASCII, CS_UTF8, CS_JIS, CS_SJIS, CS_UNKNOWN };
 
 static int
-utf8_ok(const unsigned char *p, size_t len)
-{
-	size_t i = 0, n, k;
-
-	while (i < len) {
-		if (p[i] < 0x80) {
-			i++;
-			continue;
-		}
-		n = p[i] >= 0xc2 && p[i] <= 0xdf ? 1 : p[i] >= 0xe0 && p[i] <= 0xef ?
-		    2 : p[i] >= 0xf0 && p[i] <= 0xf4 ? 3 : 0;
-		if (n == 0)
-			return 0;
-		for (k = 1; k <= n; k++)
-			if (i + k >= len || (p[i + k] & 0xc0) != 0x80)
-				return 0;
-		i += n + 1;
-	}
-	return 1;
-}
-
-static int
 sjis_ok(const unsigned char *p, size_t len)
 {
 	size_t i = 0;
@@ -356,7 +334,7 @@ detect(const char *s, size_t len)
 	}
 	if (!high)
 		return esc ? CS_JIS : CS_ASCII;
-	if (utf8_ok(p, len))
+	if (yh_utf8_valid(p, len))
 		return CS_UTF8;
 	if (sjis_ok(p, len))
 		return CS_SJIS;

@@ -182,7 +182,6 @@ static void	*md_alloc(size_t n);
 static char	*md_strndup(const char *s, size_t n);
 static char	*md_strdup(const char *s);
 static void	md_lower(char *s, size_t n);
-static int	md_utf8_valid(const char *s, size_t n);
 static char	*md_iconv(const char *charset, const char *in, size_t n,
 		    size_t *len_r);
 

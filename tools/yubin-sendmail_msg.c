@@ -22,43 +22,12 @@
 #include <unistd.h>
 
 #include "sendmail.h"
+#include "utf8.h"
 #include "util.h"
 
 #define SM_HEADER_LINE	998	/* RFC 5322 §2.1.1 */
 
 /* ---- charsets ----------------------------------------------------------- */
-
-static int
-utf8_valid(const unsigned char *p, size_t len)
-{
-	size_t i = 0, n, k;
-	unsigned c;
-
-	while (i < len) {
-		c = p[i];
-		if (c < 0x80) {
-			i++;
-			continue;
-		}
-		if (c >= 0xc2 && c <= 0xdf)
-			n = 1;
-		else if (c >= 0xe0 && c <= 0xef)
-			n = 2;
-		else if (c >= 0xf0 && c <= 0xf4)
-			n = 3;
-		else
-			return 0;
-		for (k = 1; k <= n; k++)
-			if (i + k >= len || (p[i + k] & 0xc0) != 0x80)
-				return 0;
-		/* overlongs and surrogates */
-		if ((c == 0xe0 && p[i + 1] < 0xa0) || (c == 0xed && p[i + 1] > 0x9f) ||
-		    (c == 0xf0 && p[i + 1] < 0x90) || (c == 0xf4 && p[i + 1] > 0x8f))
-			return 0;
-		i += n + 1;
-	}
-	return 1;
-}
 
 static int
 sjis_valid(const unsigned char *p, size_t len)

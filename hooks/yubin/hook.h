@@ -217,6 +217,10 @@ int	yh_account_exists(const char *account);
  * -2 store error. */
 int	yh_resolve(const char *addr, char *account, size_t account_size);
 
+/* yh_utf8_valid - 1 when P[0..LEN) is well-formed UTF-8 (RFC 3629: no
+ * overlong forms, surrogates or code points above U+10FFFF), else 0. */
+int	yh_utf8_valid(const void *p, size_t len);
+
 /* yh_resolver - the DNS server plugins that make their own queries ask:
  * server.resolver ("V4", "V4:PORT", "V6", "[V6]:PORT"), else the first name
  * server of /etc/resolv.conf, into *SS with its length in *LEN.  0, or -1

@@ -15,6 +15,7 @@
  */
 #define MAILDAT_NO_PLUGIN 1
 #include "../../plugins/maildat.c"
+#include "utf8.h"
 
 #include <sys/mman.h>
 
@@ -23,6 +24,12 @@ yh_log(enum yh_level lvl, const char *fmt, ...)
 {
 	(void)lvl;
 	(void)fmt;
+}
+
+int
+yh_utf8_valid(const void *p, size_t len)
+{
+	return utf8_valid(p, len);	/* daemon/utf8.c */
 }
 
 int

@@ -11,6 +11,7 @@
  */
 #define MAILDAT_NO_PLUGIN 1
 #include "../../plugins/maildat.c"
+#include "utf8.h"
 
 #include "../lib/tap.h"
 
@@ -29,6 +30,12 @@ yh_log(enum yh_level lvl, const char *fmt, ...)
 	va_start(ap, fmt);
 	vsnprintf(lastlog, sizeof(lastlog), fmt, ap);
 	va_end(ap);
+}
+
+int
+yh_utf8_valid(const void *p, size_t len)
+{
+	return utf8_valid(p, len);	/* daemon/utf8.c */
 }
 
 int
