@@ -1489,6 +1489,18 @@ yh_utf8_valid(const void *p, size_t len)
 	return utf8_valid(p, len);
 }
 
+enum yh_charset
+yh_text_charset(const void *p, size_t len)
+{
+	switch (text_charset(p, len)) {
+	case TEXT_ASCII:	return YH_CS_ASCII;
+	case TEXT_UTF8:		return YH_CS_UTF8;
+	case TEXT_JIS:		return YH_CS_JIS;
+	case TEXT_SJIS:		return YH_CS_SJIS;
+	default:		return YH_CS_UNKNOWN;
+	}
+}
+
 int
 yh_resolver(struct sockaddr_storage *ss, socklen_t *len)
 {

@@ -1,5 +1,5 @@
 /*
- * utf8.c - UTF-8 validity; see utf8.h.
+ * utf8.c - UTF-8 validity and the charset guess; see utf8.h.
  */
 #include <stdint.h>
 #include <string.h>
@@ -47,4 +47,51 @@ utf8_valid(const void *vp, size_t len)
 		p += n + 1;
 	}
 	return 1;
+}
+
+/* sjis_valid - 1 when P[0..LEN) reads as Shift_JIS (CP932 byte ranges). */
+static int
+sjis_valid(const unsigned char *p, size_t len)
+{
+	size_t i = 0;
+	unsigned c;
+
+	while (i < len) {
+		c = p[i];
+		if (c < 0x80 || (c >= 0xa1 && c <= 0xdf)) {
+			i++;
+			continue;
+		}
+		if (!((c >= 0x81 && c <= 0x9f) || (c >= 0xe0 && c <= 0xfc)) ||
+		    i + 1 >= len)
+			return 0;
+		c = p[i + 1];
+		if (c < 0x40 || c == 0x7f || c > 0xfc)
+			return 0;
+		i += 2;
+	}
+	return 1;
+}
+
+enum text_cs
+text_charset(const void *vp, size_t len)
+{
+	const unsigned char *p = vp;
+	size_t i;
+	int high = 0, esc = 0;
+
+	for (i = 0; i < len; i++) {
+		if (p[i] >= 0x80)
+			high = 1;
+		else if (p[i] == 0x1b && i + 2 < len &&
+		    (p[i + 1] == '$' || p[i + 1] == '('))
+			esc = 1;
+	}
+	if (!high)
+		return esc ? TEXT_JIS : TEXT_ASCII;
+	if (utf8_valid(p, len))
+		return TEXT_UTF8;
+	if (sjis_valid(p, len))
+		return TEXT_SJIS;
+	return TEXT_UNKNOWN;
 }

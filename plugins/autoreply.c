@@ -295,50 +295,13 @@ append_line(const char *path, const char *line)
 
 /* ---- charsets and encodings --------------------------------------------- */
 
-enum cs { CS_ASCII, CS_UTF8, CS_JIS, CS_SJIS, CS_UNKNOWN };
-
-static int
-sjis_ok(const unsigned char *p, size_t len)
-{
-	size_t i = 0;
-
-	while (i < len) {
-		unsigned c = p[i];
-
-		if (c < 0x80 || (c >= 0xa1 && c <= 0xdf)) {
-			i++;
-			continue;
-		}
-		if (!((c >= 0x81 && c <= 0x9f) || (c >= 0xe0 && c <= 0xfc)) || i + 1 >= len)
-			return 0;
-		c = p[i + 1];
-		if (c < 0x40 || c == 0x7f || c > 0xfc)
-			return 0;
-		i += 2;
-	}
-	return 1;
-}
+enum cs { CS_ASCII = YH_CS_ASCII, CS_UTF8 = YH_CS_UTF8, CS_JIS = YH_CS_JIS,
+    CS_SJIS = YH_CS_SJIS, CS_UNKNOWN = YH_CS_UNKNOWN };
 
 static enum cs
 detect(const char *s, size_t len)
 {
-	const unsigned char *p = (const unsigned char *)s;
-	size_t i;
-	int high = 0, esc = 0;
-
-	for (i = 0; i < len; i++) {
-		if (p[i] >= 0x80)
-			high = 1;
-		else if (p[i] == 0x1b && i + 2 < len && (p[i + 1] == '$' || p[i + 1] == '('))
-			esc = 1;
-	}
-	if (!high)
-		return esc ? CS_JIS : CS_ASCII;
-	if (yh_utf8_valid(p, len))
-		return CS_UTF8;
-	if (sjis_ok(p, len))
-		return CS_SJIS;
-	return CS_UNKNOWN;
+	return (enum cs)yh_text_charset(s, len);
 }
 
 static const char *

@@ -29,51 +29,16 @@
 
 /* ---- charsets ----------------------------------------------------------- */
 
-static int
-sjis_valid(const unsigned char *p, size_t len)
-{
-	size_t i = 0;
-	unsigned c;
-
-	while (i < len) {
-		c = p[i];
-		if (c < 0x80 || (c >= 0xa1 && c <= 0xdf)) {
-			i++;
-			continue;
-		}
-		if (!((c >= 0x81 && c <= 0x9f) || (c >= 0xe0 && c <= 0xfc)))
-			return 0;
-		if (i + 1 >= len)
-			return 0;
-		c = p[i + 1];
-		if (c < 0x40 || c == 0x7f || c > 0xfc)
-			return 0;
-		i += 2;
-	}
-	return 1;
-}
-
 enum sm_charset
 sm_detect_charset(const char *s, size_t len)
 {
-	const unsigned char *p = (const unsigned char *)s;
-	size_t i;
-	int high = 0, esc = 0;
-
-	for (i = 0; i < len; i++) {
-		if (p[i] >= 0x80)
-			high = 1;
-		else if (p[i] == 0x1b && i + 2 < len &&
-		    (p[i + 1] == '$' || p[i + 1] == '('))
-			esc = 1;
+	switch (text_charset(s, len)) {
+	case TEXT_ASCII:	return SM_CS_ASCII;
+	case TEXT_UTF8:		return SM_CS_UTF8;
+	case TEXT_JIS:		return SM_CS_JIS;
+	case TEXT_SJIS:		return SM_CS_SJIS;
+	default:		return SM_CS_UNKNOWN;
 	}
-	if (!high)
-		return esc ? SM_CS_JIS : SM_CS_ASCII;
-	if (utf8_valid(p, len))
-		return SM_CS_UTF8;
-	if (sjis_valid(p, len))
-		return SM_CS_SJIS;
-	return SM_CS_UNKNOWN;
 }
 
 const char *

@@ -220,6 +220,12 @@ int	yh_resolve(const char *addr, char *account, size_t account_size);
 /* yh_utf8_valid - 1 when P[0..LEN) is well-formed UTF-8 (RFC 3629: no
  * overlong forms, surrogates or code points above U+10FFFF), else 0. */
 int	yh_utf8_valid(const void *p, size_t len);
+/* yh_text_charset - what a user's text (a reply text, a list of lines)
+ * is written in: no octet above 127 is ASCII, or ISO-2022-JP when an
+ * ESC $ or ESC ( sequence occurs; else UTF-8 when well-formed, else
+ * Shift_JIS when every byte pair is one, else unknown. */
+enum yh_charset { YH_CS_ASCII, YH_CS_UTF8, YH_CS_JIS, YH_CS_SJIS, YH_CS_UNKNOWN };
+enum yh_charset yh_text_charset(const void *p, size_t len);
 
 /* yh_resolver - the DNS server plugins that make their own queries ask:
  * server.resolver ("V4", "V4:PORT", "V6", "[V6]:PORT"), else the first name

@@ -1,6 +1,6 @@
 /*
  * t/unit/utf8.c - utf8_valid: RFC 3629 well-formedness, the 8-byte ASCII
- * path, and sequences cut at the end.
+ * path, and sequences cut at the end; text_charset's guesses.
  */
 #include <stdio.h>
 #include <string.h>
@@ -43,9 +43,26 @@ main(void)
 	};
 	size_t i;
 
+	static const struct {
+		const char	*s;
+		int		 cs;
+		const char	*name;
+	} t[] = {
+		{ "hello", TEXT_ASCII, "plain ASCII" },
+		{ "\x1b$B$\"\x1b(B", TEXT_JIS, "ISO-2022-JP (ESC $ B ... ESC ( B)" },
+		{ "\xe3\x81\x82", TEXT_UTF8, "UTF-8" },
+		{ "\x82\xa0\x82\xa2", TEXT_SJIS, "Shift_JIS (two hiragana)" },
+		{ "\xb1\xb2", TEXT_SJIS, "Shift_JIS half-width katakana" },
+		{ "\x82", TEXT_UNKNOWN, "a Shift_JIS lead byte cut at the end" },
+		{ "\x80\x80", TEXT_UNKNOWN, "neither" },
+	};
+
 	plan_no_plan();
 	for (i = 0; i < sizeof(c) / sizeof(c[0]); i++)
 		is_int(utf8_valid(c[i].s, c[i].len ? c[i].len : strlen(c[i].s)),
 		    c[i].valid, "%s", c[i].name);
+	for (i = 0; i < sizeof(t) / sizeof(t[0]); i++)
+		is_int((int)text_charset(t[i].s, strlen(t[i].s)), t[i].cs, "charset: %s",
+		    t[i].name);
 	return done_testing();
 }
