@@ -119,7 +119,7 @@ distclean: clean
 # needs clang with libFuzzer.  Run: $(B)/t/fuzz/maildat_fuzz -max_total_time=60
 FUZZ_CC ?= clang
 fuzz: $(B)/t/fuzz/maildat_fuzz
-$(B)/t/fuzz/maildat_fuzz: t/fuzz/maildat_fuzz.c plugins/maildat.c $(wildcard plugins/maildat_*.inc) daemon/utf8.c config.mk
+$(B)/t/fuzz/maildat_fuzz: t/fuzz/maildat_fuzz.c plugins/maildat.c $(wildcard plugins/maildat_*.inc) t/lib/maildat_stubs.inc daemon/utf8.c config.mk
 	@mkdir -p $(@D)
 	$(FUZZ_CC) $(WARN) -g -O1 -fsanitize=fuzzer,address -fno-omit-frame-pointer \
 	    $(DEFS) -Idaemon -Ihooks $(LIB_CFLAGS) -o $@ $< daemon/utf8.c $(LIBS)

@@ -752,6 +752,22 @@ def parse_dsn(raw):
     return msg, text, fields, headers
 
 
+def data_code(server, sender, rcpts, msg, source=None):
+    """Send MSG in one plain SMTP session (from SOURCE when given): 250 when
+    it is taken, else the code of the refusal after DATA."""
+    c = server.smtp(source=source)
+    try:
+        c.sendmail(sender, rcpts, msg)
+        return 250
+    except smtplib.SMTPDataError as e:
+        return e.smtp_code
+    finally:
+        try:
+            c.quit()
+        except Exception:
+            pass
+
+
 def send_authed(server, sender, rcpts, body, user='alice', password='pw', mail_options=()):
     """Submit through SMTP AUTH (which may relay); returns smtplib's refusals."""
     with server.smtp() as c:

@@ -8,10 +8,9 @@
 import base64
 import os
 import quopri
-import smtplib
 import sys
 sys.path.insert(0, os.path.join(os.path.dirname(__file__), '..', 'lib'))
-from yubintest import Server, TAP
+from yubintest import Server, TAP, data_code
 
 t = TAP()
 
@@ -82,17 +81,7 @@ def send(s, headers, body=b'hello\r\n'):
         body = body.encode()
     msg = ('From: dave@example.org\r\nTo: alice@localhost\r\nX-Case: %s\r\n' % cid).encode() \
         + headers.encode() + b'\r\n' + body
-    c = s.smtp()
-    try:
-        c.sendmail('dave@example.org', ['alice@localhost'], msg)
-        code = 250
-    except smtplib.SMTPDataError as e:
-        code = e.smtp_code
-    finally:
-        try:
-            c.quit()
-        except Exception:
-            pass
+    code = data_code(s, 'dave@example.org', ['alice@localhost'], msg)
     if code != 250:
         return code, None
     from yubintest import wait_until

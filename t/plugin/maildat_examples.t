@@ -5,11 +5,10 @@
 # registration 0: no copy in viruslog, the client is not blocked.
 import os
 import re
-import smtplib
 import subprocess
 import sys
 sys.path.insert(0, os.path.join(os.path.dirname(__file__), '..', 'lib'))
-from yubintest import Dnsmasq, Server, Sink, TAP, binary, wait_until
+from yubintest import Dnsmasq, Server, Sink, TAP, binary, wait_until, data_code
 
 t = TAP()
 
@@ -66,17 +65,7 @@ def server(rules):
 def send(s, subject, body='hello\n', extra='', source=None):
     msg = ('From: dave@example.org\r\nTo: alice@localhost\r\n%sSubject: %s\r\n\r\n%s'
            % (extra, subject, body.replace('\n', '\r\n'))).encode()
-    c = s.smtp(source=source)
-    try:
-        c.sendmail('dave@example.org', ['alice@localhost'], msg)
-        return 250
-    except smtplib.SMTPDataError as e:
-        return e.smtp_code
-    finally:
-        try:
-            c.quit()
-        except Exception:
-            pass
+    return data_code(s, 'dave@example.org', ['alice@localhost'], msg, source=source)
 
 
 def mail_with(s, needle):

@@ -6,7 +6,7 @@ import smtplib
 import subprocess
 import sys
 sys.path.insert(0, os.path.join(os.path.dirname(__file__), '..', 'lib'))
-from yubintest import Server, TAP, binary, send_authed
+from yubintest import Server, TAP, binary, send_authed, data_code
 
 t = TAP()
 
@@ -19,17 +19,7 @@ MSG = b'From: dave@example.org\r\nTo: alice@localhost\r\nSubject: refuse-me\r\n\
 
 
 def code(s, source=None):
-    c = s.smtp(source=source)
-    try:
-        c.sendmail('dave@example.org', ['alice@localhost'], MSG)
-        return 250
-    except smtplib.SMTPDataError as e:
-        return e.smtp_code
-    finally:
-        try:
-            c.quit()
-        except Exception:
-            pass
+    return data_code(s, 'dave@example.org', ['alice@localhost'], MSG, source=source)
 
 
 def conf(**kw):

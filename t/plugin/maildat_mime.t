@@ -13,11 +13,10 @@ import email
 import email.policy
 import os
 import re
-import smtplib
 import sys
 import tempfile
 sys.path.insert(0, os.path.join(os.path.dirname(__file__), '..', 'lib'))
-from yubintest import Server, TAP, wait_until
+from yubintest import Server, TAP, wait_until, data_code
 
 t = TAP()
 
@@ -52,17 +51,8 @@ VirusEnd:
 def send(s, subject, ctype, body, extra=''):
     msg = ('From: dave@example.org\nTo: alice@localhost\nSubject: %s\nMIME-Version: 1.0\n'
            'Content-Type: %s\n%s\n%s' % (subject, ctype, extra, body))
-    c = s.smtp()
-    try:
-        c.sendmail('dave@example.org', ['alice@localhost'], msg.replace('\n', '\r\n').encode())
-        return 250
-    except smtplib.SMTPDataError as e:
-        return e.smtp_code
-    finally:
-        try:
-            c.quit()
-        except Exception:
-            pass
+    return data_code(s, 'dave@example.org', ['alice@localhost'],
+                     msg.replace('\n', '\r\n').encode())
 
 
 def parsed(s, subject):

@@ -7,11 +7,10 @@
 # (which would turn a stall into a 451 and a log line).
 import os
 import re
-import smtplib
 import socket
 import sys
 sys.path.insert(0, os.path.join(os.path.dirname(__file__), '..', 'lib'))
-from yubintest import Dnsmasq, Server, TAP
+from yubintest import Dnsmasq, Server, TAP, data_code
 
 t = TAP()
 
@@ -54,17 +53,7 @@ n_alice = [0]
 def send(s, subject, body):
     msg = ('From: dave@example.org\r\nTo: alice@localhost\r\nSubject: %s\r\n\r\n%s'
            % (subject, body.replace('\n', '\r\n'))).encode()
-    c = s.smtp()
-    try:
-        c.sendmail('dave@example.org', ['alice@localhost'], msg)
-        return 250
-    except smtplib.SMTPDataError as e:
-        return e.smtp_code
-    finally:
-        try:
-            c.quit()
-        except Exception:
-            pass
+    return data_code(s, 'dave@example.org', ['alice@localhost'], msg)
 
 
 def last_mail(s, subject):

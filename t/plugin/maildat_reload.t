@@ -5,10 +5,9 @@
 import os
 import re
 import signal
-import smtplib
 import sys
 sys.path.insert(0, os.path.join(os.path.dirname(__file__), '..', 'lib'))
-from yubintest import Server, TAP, wait_until
+from yubintest import Server, TAP, wait_until, data_code
 
 t = TAP()
 
@@ -18,18 +17,8 @@ BROKEN = 'Virus:broken\nSubject:new-rule\nLevel:900\nBody:\nx\n'
 
 
 def code(s, subject):
-    c = s.smtp()
-    try:
-        c.sendmail('d@example.org', ['alice@localhost'],
-                   ('Subject: %s\r\n\r\nhi\r\n' % subject).encode())
-        return 250
-    except smtplib.SMTPDataError as e:
-        return e.smtp_code
-    finally:
-        try:
-            c.quit()
-        except Exception:
-            pass
+    return data_code(s, 'd@example.org', ['alice@localhost'],
+                     ('Subject: %s\r\n\r\nhi\r\n' % subject).encode())
 
 
 def reload(s, text, pattern):

@@ -14,7 +14,7 @@ import struct
 import sys
 import threading
 sys.path.insert(0, os.path.join(os.path.dirname(__file__), '..', 'lib'))
-from yubintest import Server, TAP, wait_until
+from yubintest import Server, TAP, wait_until, data_code
 
 t = TAP()
 
@@ -82,17 +82,7 @@ CLEAN = 'clean-site.com.uribl.test'
 def send(s, subject, body, source=None):
     msg = ('From: dave@example.org\r\nTo: alice@localhost\r\nSubject: %s\r\n\r\n%s\r\n'
            % (subject, body)).encode()
-    c = s.smtp(source=source)
-    try:
-        c.sendmail('dave@example.org', ['alice@localhost'], msg)
-        return 250
-    except smtplib.SMTPDataError as e:
-        return e.smtp_code
-    finally:
-        try:
-            c.quit()
-        except Exception:
-            pass
+    return data_code(s, 'dave@example.org', ['alice@localhost'], msg, source=source)
 
 
 def stored(s, subject):

@@ -11,7 +11,7 @@
  */
 #define MAILDAT_NO_PLUGIN 1
 #include "../../plugins/maildat.c"
-#include "utf8.h"
+#include "../lib/maildat_stubs.inc"
 
 #include "../lib/tap.h"
 
@@ -30,46 +30,6 @@ yh_log(enum yh_level lvl, const char *fmt, ...)
 	va_start(ap, fmt);
 	vsnprintf(lastlog, sizeof(lastlog), fmt, ap);
 	va_end(ap);
-}
-
-int
-yh_utf8_valid(const void *p, size_t len)
-{
-	return utf8_valid(p, len);	/* daemon/utf8.c */
-}
-
-int
-yh_resolver(struct sockaddr_storage *ss, socklen_t *len)
-{
-	(void)ss;
-	(void)len;
-	return -1;	/* no DNS in this program: the RBL is never asked */
-}
-
-const char *
-yh_server_get(const char *key)
-{
-	(void)key;
-	return NULL;
-}
-
-int
-yh_store_get(const char *key, void *val, size_t *len)
-{
-	(void)key;
-	(void)val;
-	(void)len;
-	return 0;
-}
-
-int
-yh_store_put(const char *key, const void *val, size_t len, long long ttl)
-{
-	(void)key;
-	(void)val;
-	(void)len;
-	(void)ttl;
-	return 0;
 }
 
 /* ---- the parser: error texts --------------------------------------------- */
