@@ -126,7 +126,7 @@ kept_drop(struct agent *a, int quit)
 
 /* agent_connect - TCP connect with a timeout.  fd, or -1 with errno. */
 static int
-agent_connect(const struct sockaddr_storage *ss, int cap)
+agent_connect(const struct sockaddr_storage *ss)
 {
 	struct pollfd pfd;
 	socklen_t len = ss->ss_family == AF_INET ? sizeof(struct sockaddr_in) :
@@ -143,8 +143,7 @@ agent_connect(const struct sockaddr_storage *ss, int cap)
 	pfd.fd = fd;
 	pfd.events = POLLOUT;
 	do
-		r = poll(&pfd, 1, (cap > 0 && cap < DLV_CONNECT_TMO ? cap :
-		    DLV_CONNECT_TMO) * 1000);
+		r = poll(&pfd, 1, smtpc_timeout(DLV_CONNECT_TMO) * 1000);
 	while (r == -1 && errno == EINTR);
 	if (r == 0) {
 		errno = ETIMEDOUT;
@@ -200,12 +199,18 @@ agent_msg(const struct agent *a, const char *host, struct smtpc_msg *m)
 	m->pass = j->dest.pass;
 }
 
-/* agent_class - the class of a session failure with reply code CODE. */
-static int
-agent_class(int code)
+/* agent_failed - a session failure SESS as *CLS and the text LAST: the
+ * peer's reply, or a local reason (I/O, timeout, TLS) as 451 4.4.2. */
+static void
+agent_failed(const struct smtpc_reply *sess, int *cls, char *last,
+    size_t lastsize)
 {
-	return code == 0 ? DLV_C_LINE_ERROR : code >= 500 ? DLV_C_PERM :
-	    DLV_C_TEMP;
+	if (sess->code == 0)
+		snprintf(last, lastsize, "451 4.4.2 %.490s", sess->text);
+	else
+		snprintf(last, lastsize, "%s", sess->text);
+	*cls = sess->code == 0 ? DLV_C_LINE_ERROR : sess->code >= 500 ?
+	    DLV_C_PERM : DLV_C_TEMP;
 }
 
 /*
@@ -238,11 +243,7 @@ agent_trans(struct agent *a, struct smtpc_session *s, const char *host,
 	free(rr);
 	if (reused && sess.code == 0 && stage == SMTPC_ST_MAIL)
 		return -1;
-	if (sess.code == 0)
-		snprintf(last, lastsize, "451 4.4.2 %.490s", sess.text);
-	else
-		snprintf(last, lastsize, "%s", sess.text);
-	*last_cls = agent_class(sess.code);
+	agent_failed(&sess, last_cls, last, lastsize);
 	if (sess.code >= 500) {
 		/* the sender or the message is refused: final */
 		agent_report_all(a, DLV_C_PERM, relay, last);
@@ -281,7 +282,7 @@ agent_host(struct agent *a, const char *host, int *last_cls, char *last,
 		agent_addr_str(&addrs[i], ip, sizeof(ip));
 		snprintf(relay, sizeof(relay), "%.200s[%s]:%d", host, ip, j->dest.port);
 		snprintf(last_relay, relaysize, "%s", relay);
-		fd = agent_connect(&addrs[i], j->timeout);
+		fd = agent_connect(&addrs[i]);
 		if (fd == -1) {
 			*last_cls = DLV_C_NO_RESPONSE;
 			snprintf(last, lastsize, "451 4.4.1 connect to %s: %s", relay,
@@ -290,8 +291,7 @@ agent_host(struct agent *a, const char *host, int *last_cls, char *last,
 		}
 		conn_init(&k->c, fd);
 		if (j->dest.implicit_tls) {
-			k->c.timeout_ms = (j->timeout > 0 && j->timeout < 300 ?
-			    j->timeout : 300) * 1000;
+			k->c.timeout_ms = smtpc_timeout(300) * 1000;
 			if (conn_tls_connect(&k->c, j->dest.tls == ROUTE_TLS_VERIFY ?
 			    a->vctx : a->ctx, host, &why) == -1) {
 				*last_cls = DLV_C_LINE_ERROR;
@@ -302,11 +302,7 @@ agent_host(struct agent *a, const char *host, int *last_cls, char *last,
 		}
 		agent_msg(a, host, &m);
 		if (smtpc_open(&k->s, &k->c, &m, &sess, &stage) != SMTPC_DONE) {
-			if (sess.code == 0)
-				snprintf(last, lastsize, "451 4.4.2 %.490s", sess.text);
-			else
-				snprintf(last, lastsize, "%s", sess.text);
-			*last_cls = agent_class(sess.code);
+			agent_failed(&sess, last_cls, last, lastsize);
 			smtpc_close(&k->s);
 			conn_close(&k->c);
 			continue;

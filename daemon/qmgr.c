@@ -893,9 +893,10 @@ qmgr_job_apply(struct qmgr *q, struct rjob *jb, struct outcome *o,
 
 struct record {
 	struct qmgr	*q;
-	struct rjob	**jobs;
-	struct outcome	**out;		/* per job: its message's outcome */
+	struct rjob	**jobs;		/* the jobs that ended, oldest first */
 	size_t		 n;
+	struct outcome	**outs;		/* their messages, each once */
+	size_t		 nouts;
 	long long	 now;
 };
 
@@ -904,55 +905,62 @@ static int
 qmgr_record_fn(struct store_txn *txn, void *ctx)
 {
 	struct record *rc = ctx;
+	long long ttl = config_int(rc->q->cfg, "queue.mx_cache_ttl");
 	struct buf rec, v;
 	size_t i, k;
 	int r = 0, got;
 
 	buf_init(&rec, 0);
 	buf_init(&v, 0);
-	for (i = 0; i < rc->n && r == 0; i++) {
-		struct outcome *o = rc->out[i];
+	for (i = 0; i < rc->nouts && r == 0; i++) {
+		struct outcome *o = rc->outs[i];
+
+		if (o->gone)
+			continue;
+		/* deleted meanwhile (yubinctl queue delete): leave it */
+		got = store_tget(txn, STORE_QUEUE, o->env.id, strlen(o->env.id),
+		    &v, NULL);
+		if (got == -1)
+			r = -1;
+		else if (got != 1)
+			o->gone = 1;
+		else if (o->finished)
+			r = store_tdel(txn, STORE_QUEUE, o->env.id,
+			    strlen(o->env.id)) == -1 ? -1 : 0;
+		else {
+			envelope_encode(&o->env, &rec);
+			r = store_tput(txn, STORE_QUEUE, o->env.id,
+			    strlen(o->env.id), rec.data, rec.len, 0);
+		}
+	}
+	/* the MX cache: hosts of a domain that took mail */
+	for (i = 0; i < rc->n && r == 0 && ttl > 0; i++) {
 		struct rjob *jb = rc->jobs[i];
+		char *key;
 
-		/* once per message: at its first job */
-		for (k = 0; k < i; k++)
-			if (rc->out[k] == o)
-				break;
-		if (k == i && !o->gone) {
-			/* deleted meanwhile (yubinctl queue delete): leave it */
-			got = store_tget(txn, STORE_QUEUE, o->env.id,
-			    strlen(o->env.id), &v, NULL);
-			if (got == -1)
-				r = -1;
-			else if (got != 1)
-				o->gone = 1;
-			else if (o->finished)
-				r = store_tdel(txn, STORE_QUEUE, o->env.id,
-				    strlen(o->env.id)) == -1 ? -1 : 0;
-			else {
-				envelope_encode(&o->env, &rec);
-				r = store_tput(txn, STORE_QUEUE, o->env.id,
-				    strlen(o->env.id), rec.data, rec.len, 0);
-			}
-		}
-		/* the MX cache: hosts of a domain that took mail */
-		if (r == 0 && jb->nmx > 0 &&
-		    config_int(rc->q->cfg, "queue.mx_cache_ttl") > 0) {
-			char *key = xasprintf("mx/%s", jb->rd->host);
-
-			buf_reset(&v);
-			for (k = 0; k < jb->nmx; k++)
-				buf_printf(&v, "%d %s\n", jb->mx[k].pref,
-				    jb->mx[k].name);
-			r = store_tput(txn, STORE_META, key, strlen(key), v.data,
-			    v.len, rc->now + config_int(rc->q->cfg,
-			    "queue.mx_cache_ttl"));
-			free(key);
-		}
+		if (jb->nmx == 0)
+			continue;
+		key = xasprintf("mx/%s", jb->rd->host);
+		buf_reset(&v);
+		for (k = 0; k < jb->nmx; k++)
+			buf_printf(&v, "%d %s\n", jb->mx[k].pref, jb->mx[k].name);
+		r = store_tput(txn, STORE_META, key, strlen(key), v.data, v.len,
+		    rc->now + ttl);
+		free(key);
 	}
 	buf_free(&rec);
 	buf_free(&v);
 	return r == 0 ? 0 : -1;
+}
+
+/* qmgr_done - the queue file of finished message ID, whose envelope is
+ * gone now. */
+static void
+qmgr_done(struct qmgr *q, const char *id)
+{
+	if (queue_file_remove(q->home, id) == -1)
+		log_err("%s: cannot remove the queue file: %s", id, strerror(errno));
+	log_info("%s: removed", id);
 }
 
 /*
@@ -979,7 +987,6 @@ qmgr_record(struct qmgr *q)
 	rc.q = q;
 	rc.now = now;
 	rc.jobs = xcalloc(n, sizeof(*rc.jobs));
-	rc.out = xcalloc(n, sizeof(*rc.out));
 	outs = xcalloc(n, sizeof(*outs));
 	/* oldest first, as they ended */
 	for (jb = q->ended, i = n; jb != NULL; jb = jb->dnext)
@@ -1002,7 +1009,6 @@ qmgr_record(struct qmgr *q)
 				    sizeof(size_t));
 			no++;
 		}
-		rc.out[i] = outs[k];
 		if (!outs[k]->gone)
 			qmgr_job_apply(q, jb, outs[k], now);
 	}
@@ -1029,6 +1035,8 @@ qmgr_record(struct qmgr *q)
 		if (o->finished && o->anyfail)
 			(void)bounce_deadmail(q->cfg, &o->env, qpath);
 	}
+	rc.outs = outs;
+	rc.nouts = no;
 	/* a crash that undoes this sends those messages again: at least once */
 	if (store_write_lazy(q->store, qmgr_record_fn, &rc) != 0)
 		log_err("queue: cannot record the delivery results of %zu "
@@ -1037,13 +1045,8 @@ qmgr_record(struct qmgr *q)
 		for (k = 0; k < no; k++) {
 			struct outcome *o = outs[k];
 
-			if (o->gone || !o->finished ||
-			    queue_path(q->home, o->env.id, qpath, sizeof(qpath)) == -1)
-				continue;
-			if (unlink(qpath) == -1 && errno != ENOENT)
-				log_err("%s: cannot remove %s: %s", o->env.id, qpath,
-				    strerror(errno));
-			log_info("%s: removed", o->env.id);
+			if (!o->gone && o->finished)
+				qmgr_done(q, o->env.id);
 		}
 	for (k = 0; k < no; k++) {
 		envelope_clear(&outs[k]->env);
@@ -1058,7 +1061,6 @@ qmgr_record(struct qmgr *q)
 	}
 	free(outs);
 	free(rc.jobs);
-	free(rc.out);
 }
 
 /* qmgr_agent_read - take agent I's reports.  1 when it has ended (its
@@ -1294,12 +1296,7 @@ qmgr_batch(struct qmgr *q, char **ids, size_t n)
 					(void)bounce_deadmail(q->cfg, &e->env, qpath);
 					break;
 				}
-			if (queue_path(q->home, b.e[i].env.id, qpath,
-			    sizeof(qpath)) == 0 && unlink(qpath) == -1 &&
-			    errno != ENOENT)
-				log_err("%s: cannot remove %s: %s", b.e[i].env.id,
-				    qpath, strerror(errno));
-			log_info("%s: removed", b.e[i].env.id);
+			qmgr_done(q, b.e[i].env.id);
 		}
 	}
 	usage_pending_clear();

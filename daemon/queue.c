@@ -559,17 +559,25 @@ queue_update(struct store *s, const struct envelope *env)
 }
 
 int
-queue_remove(struct store *s, const char *home, const char *id)
+queue_file_remove(const char *home, const char *id)
 {
 	char path[PATH_MAX];
 
-	if (store_del(s, STORE_QUEUE, id, strlen(id)) == -1)
+	if (queue_path(home, id, path, sizeof(path)) == -1) {
+		errno = ENAMETOOLONG;
 		return -1;
-	if (queue_path(home, id, path, sizeof(path)) == -1)
-		return -1;
+	}
 	if (unlink(path) == -1 && errno != ENOENT)
 		return -1;
 	return 0;
+}
+
+int
+queue_remove(struct store *s, const char *home, const char *id)
+{
+	if (store_del(s, STORE_QUEUE, id, strlen(id)) == -1)
+		return -1;
+	return queue_file_remove(home, id);
 }
 
 struct each_ctx {

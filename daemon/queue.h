@@ -107,6 +107,9 @@ int	queue_path(const char *home, const char *id, char *out, size_t size);
 int	queue_get(struct store *s, const char *id, struct envelope *env);
 /* queue_update - rewrite the envelope record.  0 or -1. */
 int	queue_update(struct store *s, const struct envelope *env);
+/* queue_file_remove - the queue file of ID (its envelope is gone): 0, or
+ * -1 with errno.  A file already gone is not an error. */
+int	queue_file_remove(const char *home, const char *id);
 /* queue_remove - delete envelope, then file.  0 or -1. */
 int	queue_remove(struct store *s, const char *home, const char *id);
 /* queue_each - FN for every envelope id in id order; FN non-zero stops. */

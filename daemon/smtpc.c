@@ -36,11 +36,10 @@ smtpc_timeout_cap(int seconds)
 	tmo_cap = seconds > 0 ? seconds : 0;
 }
 
-/* tmo - wait T seconds, or less under queue.smtp_timeout. */
-static int
-tmo(int t)
+int
+smtpc_timeout(int secs)
 {
-	return tmo_cap > 0 && tmo_cap < t ? tmo_cap : t;
+	return tmo_cap > 0 && tmo_cap < secs ? tmo_cap : secs;
 }
 
 static void
@@ -62,7 +61,7 @@ smtpc_read(struct conn *c, int secs, struct smtpc_reply *r, struct smtpc_caps *c
 	size_t len, tl = 0;
 	int term, st, code = 0, nlines = 0;
 
-	c->timeout_ms = tmo(secs) * 1000;
+	c->timeout_ms = smtpc_timeout(secs) * 1000;
 	r->text[0] = '\0';
 	for (;;) {
 		st = conn_getline(c, SMTPC_LINE_MAX, &line, &len, &term);
@@ -221,7 +220,7 @@ smtpc_body(struct conn *c, int fd)
 
 	if (lseek(fd, 0, SEEK_SET) == -1)
 		return -1;
-	c->timeout_ms = tmo(TMO_DATA_BLOCK) * 1000;
+	c->timeout_ms = smtpc_timeout(TMO_DATA_BLOCK) * 1000;
 	while ((n = read(fd, chunk, sizeof(chunk))) > 0) {
 		const char *p = chunk, *end = chunk + n, *nl;
 
@@ -505,7 +504,6 @@ smtpc_send(struct smtpc_session *s, const struct smtpc_msg *m,
 	int fd7 = -1, ret;
 
 	memset(sess_r, 0, sizeof(*sess_r));
-	s->ntrans++;
 	*stage_r = SMTPC_ST_MAIL;
 	if (caps->size > 0 && m->size_crlf > caps->size) {
 		snprintf(r.text, sizeof(r.text), "552 5.3.4 message size %lld "

@@ -78,7 +78,6 @@ struct smtpc_session {
 	struct smtpc_caps caps;
 	int		 alive;		/* the peer still answers: QUIT at close */
 	int		 clean;		/* no transaction open: MAIL may follow */
-	unsigned	 ntrans;	/* transactions made on it */
 };
 
 enum smtpc_stage {
@@ -109,6 +108,9 @@ int	smtpc_send(struct smtpc_session *s, const struct smtpc_msg *m,
 /* smtpc_timeout_cap - no wait longer than SECONDS from now on (0: the
  * RFC 5321 §4.5.3.2 values); queue.smtp_timeout. */
 void	smtpc_timeout_cap(int seconds);
+/* smtpc_timeout - SECS, or the cap when it is shorter: every wait of the
+ * client and its delivery agent (connect, TLS handshake) goes through it. */
+int	smtpc_timeout(int secs);
 /* smtpc_close - QUIT when the peer is still talking; C stays the caller's. */
 void	smtpc_close(struct smtpc_session *s);
 
