@@ -463,6 +463,11 @@ static const struct {
 	{ "smtp", "resend_timeout", "1.5h",
 	    "expected a duration (a number with s, m, h or d suffix; a bare number "
 	    "is in minutes), got \"1.5h\"" },
+	{ "queue", "smtp_timeout", "2h",
+	    "expected a duration from 0s to 1h, got \"2h\"" },
+	{ "queue", "smtp_timeout", "soon",
+	    "expected a duration (a number with s, m, h or d suffix; a bare number "
+	    "is in seconds), got \"soon\"" },
 	{ "server", "log", "console",
 	    "expected one of file, syslog, stderr, got \"console\"" },
 	{ "smtp", "auth_mechanisms", "PLAIN XOAUTH2",
