@@ -241,6 +241,31 @@ fail:
 }
 
 int
+bounce_refused(const struct config *cfg, struct store *s, struct queue_in *q,
+    struct envelope *env, const char *reply)
+{
+	const char *path = queue_in_path(q);
+	size_t *idx, i;
+	int r;
+
+	if (path == NULL) {
+		log_err("%s: cannot return the message to <%s>: %s", env->id,
+		    env->sender ? env->sender : "", strerror(errno));
+		return -1;
+	}
+	idx = xcalloc(env->nrcpt + 1, sizeof(*idx));
+	for (i = 0; i < env->nrcpt; i++) {
+		env->rcpt[i].state = RCPT_FAILED;
+		free(env->rcpt[i].last_error);
+		env->rcpt[i].last_error = xstrdup(reply);
+		idx[i] = i;
+	}
+	r = bounce_send(cfg, s, env, path, idx, env->nrcpt, 0);
+	free(idx);
+	return r;
+}
+
+int
 bounce_deadmail(const struct config *cfg, const struct envelope *env,
     const char *qpath)
 {

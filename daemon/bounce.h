@@ -21,6 +21,7 @@
 
 struct config;
 struct envelope;
+struct queue_in;
 struct store;
 
 /*
@@ -32,6 +33,18 @@ struct store;
 int	bounce_send(const struct config *cfg, struct store *s,
 	    const struct envelope *env, const char *qpath, const size_t *idx,
 	    size_t n, int delayed);
+
+/*
+ * bounce_refused - a message that will not be queued at all (Q, not yet
+ * committed; ENV its envelope with id, sender and recipients) returned to
+ * its sender at once: every recipient is marked failed with REPLY ("CODE
+ * X.Y.Z text") and bounce_send reports them.  For mail made inside yubin
+ * (injected, locally submitted) that a limit refuses, where a refusal
+ * would reach no one.  0 (the report is queued, or the sender is <>), -1
+ * (logged).  Q is left for the caller to abort.
+ */
+int	bounce_refused(const struct config *cfg, struct store *s,
+	    struct queue_in *q, struct envelope *env, const char *reply);
 
 /* bounce_deadmail - keep QPATH as HOME/deadmail/ID and its envelope as
  * HOME/deadmail/ID.env.  0 or -1 (logged). */

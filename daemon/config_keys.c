@@ -135,6 +135,9 @@ const struct cfg_key cfg_keys[] = {
 	{ .section = "smtp", .name = "max_message_size", .type = CFG_SIZE, .def = "0" },	/* 0: unlimited */
 	{ .section = "smtp", .name = "max_recipients", .type = CFG_INT, .def = "100",
 	    .min = 1, .max = 100000 },
+	/* Received:/Delivered-To: fields a message may carry (DESIGN §10) */
+	{ .section = "smtp", .name = "max_hops", .type = CFG_INT, .def = "30",
+	    .min = 1, .max = 1000 },
 	{ .section = "smtp", .name = "vrfy_expn", .type = CFG_BOOL, .def = "0" },
 	/* CRAM-MD5 is opt-in: it works only for accounts that keep their
 	 * secret (--apop), and clients that see it offered pick it first */

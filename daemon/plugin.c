@@ -33,6 +33,7 @@
 #include "account.h"
 #include "addr.h"
 #include "block.h"
+#include "bounce.h"
 #include "config.h"
 #include "dns.h"
 #include "log.h"
@@ -1405,6 +1406,40 @@ fail:
 	return -1;
 }
 
+/* inject_loops - 1 when DATA (LEN bytes), with the trace field injection
+ * puts on top, carries more than smtp.max_hops (DESIGN §10). */
+static int
+inject_loops(const void *data, size_t len)
+{
+	return header_hops(data, len) + 1 > (size_t)config_int(P.cfg,
+	    "smtp.max_hops");
+}
+
+/*
+ * inject_refuse - an injected message over the hop limit (Q and ENV from
+ * inject_build) is not queued: it goes back to its sender in a report,
+ * as a message SMTP refused would (a forward or program that loops is
+ * told, nothing vanishes); with the sender <> there is no one to tell and
+ * the call fails.  Q is aborted.  0 (returned to the sender) or -1.
+ */
+static int
+inject_refuse(struct queue_in **q, struct envelope *env, const void *data,
+    size_t len)
+{
+	char why[128];
+	int r = -1;
+
+	snprintf(why, sizeof(why), "554 5.4.6 too many hops (%zu Received/"
+	    "Delivered-To fields, limit %lld); mail loop?",
+	    header_hops(data, len) + 1, config_int(P.cfg, "smtp.max_hops"));
+	log_warn("%s: not queued (plugin=%s from=<%s>): %s", env->id,
+	    P.current ? P.current : "?", env->sender, why + 10);
+	if (env->sender[0] != '\0')
+		r = bounce_refused(P.cfg, P.store, *q, env, why);
+	queue_in_abort(q);
+	return r;
+}
+
 int
 yh_inject(const char *sender, const char *const *rcpts, size_t nrcpt,
     const void *data, size_t len, char *qid)
@@ -1416,6 +1451,13 @@ yh_inject(const char *sender, const char *const *rcpts, size_t nrcpt,
 
 	if (inject_build(sender, rcpts, nrcpt, data, len, &q, &env) == -1)
 		return -1;
+	if (inject_loops(data, len)) {
+		r = inject_refuse(&q, &env, data, len);
+		if (r == 0 && qid)
+			memcpy(qid, env.id, QUEUE_ID_LEN + 1);
+		envelope_clear(&env);
+		return r;
+	}
 	r = queue_in_commit(&q, P.store, &env, &why);
 	if (r == 0) {
 		log_info("%s: injected by plugin=%s from=<%s> nrcpt=%zu", env.id,
@@ -1438,6 +1480,13 @@ yh_copy_add(struct yh_session *s, const char *sender, const char *const *rcpts,
 		return -1;	/* the data hook only */
 	if (inject_build(sender, rcpts, nrcpt, data, len, &q, &env) == -1)
 		return -1;
+	if (inject_loops(data, len)) {	/* the caller keeps it unchanged */
+		log_warn("%s: copy not written (plugin=%s): over smtp.max_hops",
+		    s->qid, P.current ? P.current : "?");
+		queue_in_abort(&q);
+		envelope_clear(&env);
+		return -1;
+	}
 	s->copy_q = xrealloc(s->copy_q, (s->ncopies + 1) * sizeof(*s->copy_q));
 	s->copy_env = xrealloc(s->copy_env,
 	    (s->ncopies + 1) * sizeof(*s->copy_env));

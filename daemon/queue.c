@@ -320,6 +320,12 @@ queue_in_open_ro(struct queue_in *q)
 	return open(q->path, O_RDONLY | O_CLOEXEC);
 }
 
+const char *
+queue_in_path(struct queue_in *q)
+{
+	return queue_in_flush(q) == -1 ? NULL : q->path;
+}
+
 int
 queue_in_prepend(struct queue_in *q, const void *p, size_t len)
 {

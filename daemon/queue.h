@@ -73,6 +73,10 @@ int	queue_in_write(struct queue_in *q, const void *p, size_t len);
 /* queue_in_open_ro - flush, then a new read-only descriptor of the message
  * as written so far (for the data hook; the caller closes it).  -1 on error. */
 int	queue_in_open_ro(struct queue_in *q);
+/* queue_in_path - flush, then the path of the file as written so far (to
+ * read it, e.g. for a report), valid until commit or abort; NULL on a
+ * write error. */
+const char *queue_in_path(struct queue_in *q);
 /* queue_in_prepend - put LEN bytes in front of the message (headers added
  * by plugins): the file is rewritten.  0 or -1 (errno). */
 int	queue_in_prepend(struct queue_in *q, const void *p, size_t len);

@@ -806,6 +806,7 @@ smtp_limits(struct smtp_session *s)
 
 	s->max_size = config_int(cfg, "smtp.max_message_size");
 	s->max_rcpt = config_int(cfg, "smtp.max_recipients");
+	s->max_hops = config_int(cfg, "smtp.max_hops");
 	s->max_errors = config_int(cfg, "smtp.max_errors");
 	s->max_commands = config_int(cfg, "smtp.max_commands");
 	s->auth_max_failures = config_int(cfg, "smtp.auth_max_failures");

@@ -50,6 +50,7 @@ struct smtp_session {
 	/* limits, read once from the configuration (0 = unlimited) */
 	long long max_size;		/* smtp.max_message_size, bytes */
 	long long max_rcpt;		/* smtp.max_recipients */
+	long long max_hops;		/* smtp.max_hops */
 	long long max_errors;		/* smtp.max_errors */
 	long long max_commands;		/* smtp.max_commands */
 	long long auth_max_failures;	/* smtp.auth_max_failures */

@@ -8,6 +8,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
@@ -178,6 +179,43 @@ str_casesuffix(const char *s, const char *suffix)
 	size_t n = strlen(s), m = strlen(suffix);
 
 	return n >= m && strcasecmp(s + n - m, suffix) == 0;
+}
+
+int
+header_is_hop(const char *line, size_t len)
+{
+	static const char *const names[] = { "received", "delivered-to" };
+	size_t i, n;
+
+	for (i = 0; i < sizeof(names) / sizeof(names[0]); i++) {
+		n = strlen(names[i]);
+		if (len <= n || strncasecmp(line, names[i], n) != 0)
+			continue;
+		while (n < len && (line[n] == ' ' || line[n] == '\t'))
+			n++;
+		if (n < len && line[n] == ':')
+			return 1;
+	}
+	return 0;
+}
+
+size_t
+header_hops(const char *msg, size_t len)
+{
+	const char *p = msg, *end = msg + len, *nl;
+	size_t n = 0, l;
+
+	while (p < end) {
+		nl = memchr(p, '\n', (size_t)(end - p));
+		l = (size_t)((nl ? nl : end) - p);
+		if (l > 0 && p[l - 1] == '\r')
+			l--;
+		if (l == 0)
+			break;		/* the end of the header section */
+		n += (size_t)header_is_hop(p, l);
+		p = nl ? nl + 1 : end;
+	}
+	return n;
 }
 
 char *

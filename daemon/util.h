@@ -49,6 +49,16 @@ char	*str_lower(char *s);
 char	*str_trim(char *s);
 /* str_casesuffix - 1 if S ends with SUFFIX (ASCII case-insensitive). */
 int	str_casesuffix(const char *s, const char *suffix);
+/*
+ * header_is_hop - 1 when the header line LINE (LEN bytes, no line end) starts
+ * a trace field the hop limit counts (smtp.max_hops, DESIGN §10):
+ * "Received:" or "Delivered-To:", any case, blanks allowed before the colon
+ * (RFC 5322 obsolete syntax).  A continuation line is never one.
+ */
+int	header_is_hop(const char *line, size_t len);
+/* header_hops - the trace fields header_is_hop counts in the header section
+ * of the message MSG (LEN bytes, LF or CRLF line ends). */
+size_t	header_hops(const char *msg, size_t len);
 /* str_escape - printable copy of untrusted bytes for logs: CR, LF, control
  * bytes and non-ASCII as \xNN, at most MAX input bytes (then "...").
  * Writes into OUT (SIZE bytes, always terminated); returns OUT. */

@@ -310,7 +310,10 @@ int	yh_blocked(const char *ip);
  * one: "Received: by HOST (yubin, injected by plugin NAME) id QID
  * [for <RCPT>]; DATE" (RFC 5321 §4.4; "for" with one recipient only), so
  * hop counts see every pass.  Durable when it returns 0; the new id in
- * QID (17 bytes) when not NULL.  -1 on failure. */
+ * QID (17 bytes) when not NULL.  -1 on failure.  A message that would
+ * carry more than smtp.max_hops Received:/Delivered-To: fields (a loop) is
+ * not queued but returned to SENDER in a report (554 5.4.6), which also
+ * returns 0; with SENDER "" it is refused (-1). */
 int	yh_inject(const char *sender, const char *const *rcpts, size_t nrcpt,
 	    const void *data, size_t len, char *qid);
 /*
@@ -322,7 +325,7 @@ int	yh_inject(const char *sender, const char *const *rcpts, size_t nrcpt,
  * recipient's changed variant (yh_inject is queued at once, whatever
  * follows).  At most YH_COPIES_MAX per transaction.  0 (QID, 17 bytes or
  * NULL, gets the copy's queue id), or -1 (outside the data hook, a bad
- * recipient, too many copies, a write error).
+ * recipient, too many copies, a write error, over smtp.max_hops).
  */
 #define YH_COPIES_MAX	64
 int	yh_copy_add(struct yh_session *s, const char *sender,

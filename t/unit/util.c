@@ -150,6 +150,35 @@ test_str(void)
 	is_str(small, "", "emptied on refusal");
 }
 
+/* the hop limit's count (DESIGN §10): header section only, both names,
+ * any case, blanks before the colon, never a continuation or a look-alike */
+static void
+test_hops(void)
+{
+	static const struct {
+		const char *msg;
+		size_t want;
+	} vec[] = {
+		{ "", 0 },
+		{ "Received: a\n", 1 },
+		{ "Received: a\r\nDelivered-To: b\r\n\r\nReceived: body\r\n", 2 },
+		{ "RECEIVED : a\n\tReceived: continued\nreceived:\tb\n", 2 },
+		{ "Delivered-to  :c\nX-Received: no\nReceivedX: no\n", 1 },
+		{ "Received no colon\nReceived", 0 },
+		{ "Subject: x\n\nReceived: after the header\n", 0 },
+		{ "Received: last, no line end", 1 },
+		{ "\nReceived: after an empty first line\n", 0 },
+	};
+	size_t i;
+
+	for (i = 0; i < sizeof(vec) / sizeof(vec[0]); i++)
+		is_int((long long)header_hops(vec[i].msg, strlen(vec[i].msg)),
+		    (long long)vec[i].want, "header_hops case %zu", i);
+	ok(header_is_hop("Received:", 9), "header_is_hop: just the name");
+	ok(!header_is_hop("Received", 8), "header_is_hop: no colon");
+	ok(!header_is_hop("Received:", 3), "header_is_hop: LEN is the bound");
+}
+
 int
 main(void)
 {
@@ -157,5 +186,6 @@ main(void)
 	test_b64();
 	test_b64_mem();
 	test_str();
+	test_hops();
 	return done_testing();
 }
