@@ -346,6 +346,21 @@ child_signals(void)
 	close(m.sigpipe[1]);
 }
 
+/*
+ * child_tie - make a child that has just dropped its privileges end with
+ * the master.  Linux clears the parent-death signal when the uid changes,
+ * so it is set here, after priv_drop; a master that died before that is
+ * seen by getppid.  A child that outlives its master would serve (or, the
+ * queue manager, deliver) beside the next generation.
+ */
+static void
+child_tie(pid_t master)
+{
+	prctl(PR_SET_PDEATHSIG, SIGTERM);
+	if (getppid() != master)
+		_exit(0);
+}
+
 static void __attribute__((noreturn))
 worker_main(enum pool_id pid, struct slot *slot)
 {
@@ -360,7 +375,6 @@ worker_main(enum pool_id pid, struct slot *slot)
 	int n = 0, i, r, fd;
 
 	prctl(PR_SET_NAME, pid == POOL_SMTP ? "yubind-smtp" : "yubind-pop3");
-	prctl(PR_SET_PDEATHSIG, SIGTERM);
 	log_role(pid == POOL_SMTP ? "smtp" : "pop3");
 	child_signals();
 	for (i = 0; i < nlisteners; i++) {
@@ -373,6 +387,7 @@ worker_main(enum pool_id pid, struct slot *slot)
 		kinds[n++] = listeners[i].kind;
 	}
 	priv_drop(m.uid, m.gid);
+	child_tie(master);
 	sdir = xasprintf("%s/state", config_home(m.cfg));
 	if (store_open(&store, sdir, &why) == -1)
 		log_fatal("%s: %s", sdir, why);
@@ -584,7 +599,7 @@ overflow_accept(struct listener *l)
 static void
 qmgr_spawn(void)
 {
-	pid_t pid;
+	pid_t pid, master = getpid();
 
 	if (m.stopping || now_ms() < m.qmgr_hold_ms)
 		return;
@@ -599,12 +614,12 @@ qmgr_spawn(void)
 		int i;
 
 		prctl(PR_SET_NAME, "yubind-queue");
-		prctl(PR_SET_PDEATHSIG, SIGTERM);
 		log_role("queue");
 		child_signals();
 		for (i = 0; i < nlisteners; i++)
 			close(listeners[i].fd);
 		priv_drop(m.uid, m.gid);
+		child_tie(master);
 		qmgr_main(m.cfg, m.qmgr_trace, TRACE_MAX);
 	}
 	m.qmgr_pid = pid;

@@ -13,6 +13,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/file.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/un.h>
@@ -1361,6 +1362,36 @@ qmgr_orphans(struct qmgr *q)
 	free(dir);
 }
 
+/*
+ * qmgr_lock - hold HOME/queue/.lock for as long as this queue manager runs
+ * (the descriptor is never closed; the kernel lets go when the process
+ * ends): two queue managers on one queue would deliver every message
+ * twice.  A new one waits here while an old one, whose master is gone,
+ * finishes.  Returns when the lock is held; fatal when it cannot be.
+ */
+static void
+qmgr_lock(const char *home)
+{
+	char *path = xasprintf("%s/queue/.lock", home);
+	int fd, logged = 0;
+
+	fd = open(path, O_RDWR | O_CREAT | O_NOFOLLOW | O_CLOEXEC, 0600);
+	if (fd == -1)
+		log_fatal("queue manager: %s: %s", path, strerror(errno));
+	while (flock(fd, LOCK_EX | LOCK_NB) == -1) {
+		if (errno != EWOULDBLOCK && errno != EINTR)
+			log_fatal("queue manager: lock %s: %s", path,
+			    strerror(errno));
+		if (!logged++)
+			log_warn("queue manager: another one still holds %s; "
+			    "waiting for it to end", path);
+		if (qmgr_stop)
+			exit(0);
+		sleep(1);
+	}
+	free(path);
+}
+
 static int
 qmgr_socket(const char *home)
 {
@@ -1496,6 +1527,7 @@ qmgr_main(const struct config *cfg, char *trace, size_t tracesize)
 	memset(&q, 0, sizeof(q));
 	q.cfg = cfg;
 	q.home = config_home(cfg);
+	qmgr_lock(q.home);
 	sdir = xasprintf("%s/state", q.home);
 	if (store_open(&q.store, sdir, &why) == -1)
 		log_fatal("queue manager: %s: %s", sdir, why);
