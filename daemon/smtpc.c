@@ -460,12 +460,16 @@ smtpc_txn(struct smtpc_session *s, const struct smtpc_msg *m, int fd,
 	}
 	code = smtpc_read(c, TMO_DATA_INIT, &dr, NULL);
 	if (accepted == 0) {
-		/* pipelined DATA after every RCPT failed: 503/554 expected */
+		/* pipelined DATA after every RCPT failed: 503/554 expected;
+		 * the peer may still hold the transaction open (Postfix
+		 * does), so it is ended before the session serves again */
 		if (code == 354 && conn_printf(c, ".\r\n") == 0 &&
 		    conn_flush(c) == 0)
 			code = smtpc_read(c, TMO_DATA_TERM, &dr, NULL);
 		s->alive = code != 0;
-		s->clean = code != 0;
+		s->clean = 0;
+		if (s->alive)
+			smtpc_rset(s);
 		return SMTPC_DONE;
 	}
 	if (code != 354) {
