@@ -196,12 +196,18 @@ bounce_send(const struct config *cfg, struct store *s,
 				*colon = '\0';
 			buf_printf(&m, "Remote-MTA: dns; %s\n", relay);
 		}
+		/* "smtp" only for what a remote server said (RFC 3464
+		 * §2.3.6); yubin's own findings (connect, DNS, timeouts,
+		 * local delivery) carry their own type, as Postfix's do */
 		if (*reply)
-			buf_printf(&m, "Diagnostic-Code: smtp; %s\n", reply);
+			buf_printf(&m, "Diagnostic-Code: %s; %s\n", *relay ?
+			    "smtp" : "X-Yubin", reply);
 		if (delayed) {
 			char w[64];
 
-			rfc5322_date(rc->next_try, w, sizeof(w));
+			/* when yubin gives up (§2.3.9), not the next try */
+			rfc5322_date(env->arrival + config_int(cfg,
+			    "smtp.resend_timeout"), w, sizeof(w));
 			buf_printf(&m, "Will-Retry-Until: %s\n", w);
 		}
 	}

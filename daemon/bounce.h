@@ -10,7 +10,10 @@
  * original header (text/rfc822-headers, at most queue.bounce_headers_max).
  *
  * A recipient's last_error is "RELAY\tREPLY" (RELAY "host[ip]:port", the
- * Remote-MTA) or just "REPLY", where REPLY is "CODE X.Y.Z text".
+ * Remote-MTA, only when that server gave the reply) or just "REPLY", where
+ * REPLY is "CODE X.Y.Z text": a failure yubin found itself (connect, DNS,
+ * a timeout, local delivery) names no Remote-MTA and its Diagnostic-Code
+ * type is X-Yubin, not smtp.
  *
  * Runs in the queue manager; never logs a recipient twice.
  */
