@@ -23,16 +23,18 @@
 
 void
 bounce_split(const char *le, char *relay, size_t rsize, char *reply,
-    size_t psize)
+    size_t psize, int *said_r)
 {
 	const char *tab = le ? strchr(le, '\t') : NULL;
 
 	relay[0] = reply[0] = '\0';
+	*said_r = 0;
 	if (le == NULL)
 		return;
 	if (tab) {
 		snprintf(relay, rsize, "%.*s", (int)(tab - le), le);
-		snprintf(reply, psize, "%s", tab + 1);
+		*said_r = tab[1] != '\t';
+		snprintf(reply, psize, "%s", tab + 1 + !*said_r);
 	} else
 		snprintf(reply, psize, "%s", le);
 }
@@ -103,7 +105,7 @@ bounce_send(const struct config *cfg, struct store *s,
 	struct buf m;
 	const char *why;
 	size_t i;
-	int r;
+	int r, said;
 
 	if (env->sender == NULL || env->sender[0] == '\0' || n == 0)
 		return 0;	/* never bounce a bounce */
@@ -165,10 +167,10 @@ bounce_send(const struct config *cfg, struct store *s,
 		const struct env_rcpt *rc = &env->rcpt[idx[i]];
 
 		bounce_split(rc->last_error, relay, sizeof(relay), reply,
-		    sizeof(reply));
+		    sizeof(reply), &said);
 		buf_printf(&m, "<%s>: %s%s%s\n", rc->addr,
-		    *relay ? "host " : "", *relay ? relay : "",
-		    *relay ? " said: " : "");
+		    said ? "host " : "", said ? relay : "",
+		    said ? " said: " : "");
 		buf_printf(&m, "    %s\n\n", *reply ? reply : "delivery failed");
 	}
 	buf_printf(&m, "--%s\nContent-Description: Delivery report\n"
@@ -184,12 +186,12 @@ bounce_send(const struct config *cfg, struct store *s,
 		char *colon;
 
 		bounce_split(rc->last_error, relay, sizeof(relay), reply,
-		    sizeof(reply));
+		    sizeof(reply), &said);
 		status_of(reply, !delayed, status, sizeof(status));
 		buf_printf(&m, "\nFinal-Recipient: rfc822; %s\n", rc->addr);
 		buf_printf(&m, "Action: %s\n", delayed ? "delayed" : "failed");
 		buf_printf(&m, "Status: %s\n", status);
-		if (*relay) {
+		if (said) {
 			/* "host[ip]:port" -> "dns; host" */
 			colon = strchr(relay, '[');
 			if (colon)
@@ -200,7 +202,7 @@ bounce_send(const struct config *cfg, struct store *s,
 		 * §2.3.6); yubin's own findings (connect, DNS, timeouts,
 		 * local delivery) carry their own type, as Postfix's do */
 		if (*reply)
-			buf_printf(&m, "Diagnostic-Code: %s; %s\n", *relay ?
+			buf_printf(&m, "Diagnostic-Code: %s; %s\n", said ?
 			    "smtp" : "X-Yubin", reply);
 		if (delayed) {
 			char w[64];

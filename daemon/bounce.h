@@ -9,11 +9,12 @@
  * report is multipart/report: a text part, message/delivery-status, and the
  * original header (text/rfc822-headers, at most queue.bounce_headers_max).
  *
- * A recipient's last_error is "RELAY\tREPLY" (RELAY "host[ip]:port", the
- * Remote-MTA, only when that server gave the reply) or just "REPLY", where
- * REPLY is "CODE X.Y.Z text": a failure yubin found itself (connect, DNS,
- * a timeout, local delivery) names no Remote-MTA and its Diagnostic-Code
- * type is X-Yubin, not smtp.
+ * A recipient's last_error is "RELAY\tREPLY" (RELAY "host[ip]:port" said
+ * REPLY: the Remote-MTA), "RELAY\t\tREPLY" (it failed at RELAY, but the
+ * reply is yubin's own: a refused connect, a timeout, a dropped line, TLS
+ * missing) or just "REPLY", where REPLY is "CODE X.Y.Z text".  A failure
+ * yubin found itself names no Remote-MTA and its Diagnostic-Code type is
+ * X-Yubin, not smtp.
  *
  * Runs in the queue manager; never logs a recipient twice.
  */
@@ -55,8 +56,8 @@ int	bounce_deadmail(const struct config *cfg, const struct envelope *env,
 	    const char *qpath);
 
 /* bounce_split - the relay and reply parts of a last_error (either may be
- * ""): copies into RELAY/REPLY. */
+ * ""): copies into RELAY/REPLY; *SAID_R 1 when RELAY gave the reply. */
 void	bounce_split(const char *last_error, char *relay, size_t rsize,
-	    char *reply, size_t psize);
+	    char *reply, size_t psize, int *said_r);
 
 #endif

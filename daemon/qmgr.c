@@ -853,11 +853,11 @@ qmgr_job_apply(struct qmgr *q, struct rjob *jb, struct outcome *o,
 		}
 		cls = (int)m->cls;
 		free(rc->last_error);
-		/* the relay only when it answered: a connect or DNS failure,
-		 * a timeout or a dropped line is ours to report (bounce.h) */
-		rc->last_error = m->relay[0] && (cls == DLV_C_SENT ||
-		    cls == DLV_C_PERM || cls == DLV_C_TEMP) ?
-		    xasprintf("%s\t%s", m->relay, m->text) : xstrdup(m->text);
+		/* a connect or DNS failure, a timeout or a dropped line is
+		 * ours to report, not the relay's (bounce.h) */
+		rc->last_error = m->relay[0] ? xasprintf("%s\t%s%s", m->relay,
+		    cls == DLV_C_SENT || cls == DLV_C_PERM || cls == DLV_C_TEMP ?
+		    "" : "\t", m->text) : xstrdup(m->text);
 		if (cls != DLV_C_SENT && cls != DLV_C_PERM) {
 			rc->attempts++;
 			if (cls == DLV_C_TEMP && rc->attempts >

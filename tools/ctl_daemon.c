@@ -619,9 +619,10 @@ ctl_cmd_queue(struct ctl *c, int argc, char **argv)
 	for (i = 0; i < e.nrcpt; i++) {
 		const struct env_rcpt *rc = &e.rcpt[i];
 		char relay[512], reply[1024], when[32];
+		int said;
 
 		bounce_split(rc->last_error, relay, sizeof(relay), reply,
-		    sizeof(reply));
+		    sizeof(reply), &said);
 		printf("rcpt: <%s> account=%s state=%s attempts=%d", rc->addr,
 		    rc->account ? rc->account : "-", rcpt_state_name(rc),
 		    rc->attempts);
