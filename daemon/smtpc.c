@@ -300,8 +300,11 @@ smtpc_open(struct smtpc_session *s, struct conn *c, const struct smtpc_msg *m,
 	if (!m->implicit_tls && m->tls != ROUTE_TLS_NONE) {
 		*stage_r = SMTPC_ST_TLS;
 		if (!s->caps.starttls && m->tls >= ROUTE_TLS_ENCRYPT) {
-			reply_local(&r, "TLS is required but the server "
-			    "does not offer STARTTLS");
+			reply_local(&r, m->user && *m->user ?
+			    "TLS is required (the route carries credentials) "
+			    "but the server does not offer STARTTLS; AUTH not sent" :
+			    "TLS is required but the server does not offer "
+			    "STARTTLS");
 			smtpc_quit(c);
 			return smtpc_fail(s, &r, 0, sess_r);
 		}
@@ -327,6 +330,13 @@ smtpc_open(struct smtpc_session *s, struct conn *c, const struct smtpc_msg *m,
 	}
 	if (m->user && *m->user) {
 		*stage_r = SMTPC_ST_AUTH;
+		if (c->ssl == NULL) {
+			/* never a password in clear text, whatever the policy */
+			reply_local(&r, "credentials are only sent over TLS and "
+			    "the session is not encrypted; AUTH not sent");
+			smtpc_quit(c);
+			return smtpc_fail(s, &r, 0, sess_r);
+		}
 		if ((code = smtpc_auth(c, m, &s->caps, &r)) != 235) {
 			/* a credential problem defers (code 0: no bounce) */
 			(void)smtpc_fail(s, &r, code >= 500 ? 0 : code, sess_r);
