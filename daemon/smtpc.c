@@ -311,8 +311,21 @@ smtpc_open(struct smtpc_session *s, struct conn *c, const struct smtpc_msg *m,
 		if (s->caps.starttls) {
 			code = smtpc_cmd(c, TMO_MAIL, &r, NULL, "STARTTLS", NULL);
 			if (code != 220) {
-				if (m->tls >= ROUTE_TLS_ENCRYPT || code == 0)
-					return smtpc_fail(s, &r, code, sess_r);
+				if (code == 0)
+					return smtpc_fail(s, &r, 0, sess_r);
+				if (m->tls >= ROUTE_TLS_ENCRYPT) {
+					/* a refusal defers, never bounces (as
+					 * Postfix): a man in the middle could
+					 * forge it */
+					char why2[SMTPC_TEXT_MAX];
+
+					snprintf(why2, sizeof(why2), "TLS is required "
+					    "but the server refused STARTTLS: %.400s",
+					    r.text);
+					reply_local(&r, why2);
+					smtpc_quit(c);
+					return smtpc_fail(s, &r, 0, sess_r);
+				}
 				/* may: go on in plain text */
 			} else {
 				conn_discard_input(c);

@@ -28,8 +28,8 @@ class AuthSink:
     command line received, AUTH lines included; self.auths the (user,
     password, tls) of each AUTH PLAIN; self.delivered counts messages."""
 
-    def __init__(self, starttls=None):
-        self.starttls = starttls
+    def __init__(self, starttls=None, refuse_starttls=None):
+        self.starttls, self.refuse_starttls = starttls, refuse_starttls
         self.cmds, self.auths, self.delivered = [], [], 0
         self.lock = threading.Lock()
         self.lsock = socket.socket()
@@ -64,10 +64,12 @@ class AuthSink:
                     self.cmds.append((verb, tls))
                 if verb == 'EHLO':
                     ext = ['PIPELINING', '8BITMIME', 'AUTH PLAIN LOGIN']
-                    if self.starttls and not tls:
+                    if (self.starttls or self.refuse_starttls) and not tls:
                         ext.append('STARTTLS')
                     out = ''.join('250-%s\r\n' % e for e in ['authsink'] + ext[:-1])
                     s.sendall((out + '250 %s\r\n' % ext[-1]).encode())
+                elif verb == 'STARTTLS' and self.refuse_starttls:
+                    s.sendall(self.refuse_starttls)
                 elif verb == 'STARTTLS' and self.starttls and not tls:
                     s.sendall(b'220 2.0.0 go ahead\r\n')
                     f.close()
@@ -156,6 +158,20 @@ with gw_server(gw, conf={'queue': {'retry_interval': '1h'}}) as s:
     t.ok('bounced' not in s.log(), 'never bounced')
 plain.close()
 
+# 1b. a peer (or a man in the middle) that offers STARTTLS, then refuses it
+# with a 5xx: deferred, never bounced, never AUTH
+refuser = AuthSink(refuse_starttls=b'554 5.7.0 no TLS today\r\n')
+gw = 'creds.test,127.0.0.1,%d,auth=relayuser:s3cret\n' % refuser.port
+with gw_server(gw, conf={'queue': {'retry_interval': '1h'}}) as s:
+    send_authed(s, 'alice@localhost', ['far@creds.test'], BODY)
+    t.ok(s.wait_log(r'to=<far@creds\.test> .*status=deferred .*TLS is required but '
+                    r'the server refused STARTTLS: 554'),
+         'STARTTLS refused with 554: deferred with the reason')
+    t.ok(not any(v == 'AUTH' for v, _ in refuser.verbs()), 'no AUTH after the refusal')
+    t.ok('bounced' not in s.log() and s.queue_files() != [],
+         'not bounced, still queued')
+refuser.close()
+
 # 2. the same route to a peer that offers STARTTLS: AUTH inside TLS, delivered
 tmpd = tempfile.mkdtemp()
 tlsink = AuthSink(starttls=server_tls_context(tmpd))
@@ -185,6 +201,7 @@ plain.close()
 s = Server(accounts=ACC, start=False, files={'gateway.dat':
            'ok.test,127.0.0.1,25,tls=none\n'
            'bad.test,127.0.0.1,25,tls=none,auth=u:p\n'})
+os.chmod(os.path.join(s.etc, 'gateway.dat'), 0o600)
 r = check(s.conf_path)
 t.is_(r.returncode, 1, 'yubind -t refuses tls=none with auth=')
 t.like(r.stderr, r'gateway\.dat:2: auth= needs TLS', 'file:line and the reason')
