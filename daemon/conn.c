@@ -13,6 +13,7 @@
 #include <openssl/err.h>
 
 #include "conn.h"
+#include "tls.h"
 #include "util.h"
 
 /* the input buffer holds at most one maximal line plus one read */
@@ -103,19 +104,61 @@ conn_tmo(const struct conn *c)
 	return c->timeout_ms > 0 ? c->timeout_ms : -1;
 }
 
+/*
+ * conn_tls_why - WHAT followed by OpenSSL's reasons for the failure E of
+ * SSL_accept/SSL_connect: the whole error queue (drained), or for a system
+ * error errno or "connection closed by the peer".  Static, bounded to
+ * CONN_TLS_WHY_MAX (reasons that do not fit are left out, never cut).
+ * OpenSSL's strings carry no peer data.
+ */
+static const char *
+conn_tls_why(const char *what, int e, int err_no)
+{
+	static char why[CONN_TLS_WHY_MAX];
+	char one[256];
+	unsigned long code;
+	size_t l;
+	int n = 0;
+
+	snprintf(why, sizeof(why), "%s", what);
+	while ((code = ERR_get_error()) != 0) {
+		ERR_error_string_n(code, one, sizeof(one));
+		l = strlen(why);
+		if (l + strlen(one) + 3 < sizeof(why))
+			snprintf(why + l, sizeof(why) - l, "%s%s",
+			    n == 0 ? ": " : "; ", one);
+		n++;
+	}
+	l = strlen(why);
+	if (n == 0 && e == SSL_ERROR_SYSCALL)
+		snprintf(why + l, sizeof(why) - l, ": %s", err_no ?
+		    strerror(err_no) : "connection closed by the peer");
+	else if (n == 0 && e == SSL_ERROR_ZERO_RETURN)
+		snprintf(why + l, sizeof(why) - l, ": connection closed by the peer");
+	return why;
+}
+
 int
 conn_tls_accept(struct conn *c, SSL_CTX *ctx, const char **why_r)
 {
-	int r, e;
+	int r, e, en;
 
 	c->ssl = SSL_new(ctx);
 	if (c->ssl == NULL || SSL_set_fd(c->ssl, c->fd) != 1) {
 		*why_r = "cannot create TLS session";
 		return -1;
 	}
+	if (c->tls_opportunistic && tls_server_opportunistic(c->ssl) == -1) {
+		*why_r = "cannot set the port 25 cipher list";
+		SSL_free(c->ssl);
+		c->ssl = NULL;
+		return -1;
+	}
 	for (;;) {
 		ERR_clear_error();
+		errno = 0;
 		r = SSL_accept(c->ssl);
+		en = errno;
 		if (r == 1)
 			return 0;
 		e = SSL_get_error(c->ssl, r);
@@ -127,7 +170,7 @@ conn_tls_accept(struct conn *c, SSL_CTX *ctx, const char **why_r)
 			}
 			continue;
 		}
-		*why_r = "TLS handshake failed";
+		*why_r = conn_tls_why("TLS handshake failed", e, en);
 		SSL_free(c->ssl);
 		c->ssl = NULL;
 		return -1;
@@ -138,7 +181,7 @@ int
 conn_tls_connect(struct conn *c, SSL_CTX *ctx, const char *servername,
     const char **why_r)
 {
-	int r, e;
+	int r, e, en;
 
 	c->ssl = SSL_new(ctx);
 	if (c->ssl == NULL || SSL_set_fd(c->ssl, c->fd) != 1) {
@@ -152,7 +195,9 @@ conn_tls_connect(struct conn *c, SSL_CTX *ctx, const char *servername,
 	}
 	for (;;) {
 		ERR_clear_error();
+		errno = 0;
 		r = SSL_connect(c->ssl);
+		en = errno;
 		if (r == 1)
 			return 0;
 		e = SSL_get_error(c->ssl, r);
@@ -164,8 +209,9 @@ conn_tls_connect(struct conn *c, SSL_CTX *ctx, const char *servername,
 			}
 			continue;
 		}
-		*why_r = SSL_get_verify_result(c->ssl) != X509_V_OK ?
-		    "TLS certificate verification failed" : "TLS handshake failed";
+		*why_r = conn_tls_why(SSL_get_verify_result(c->ssl) != X509_V_OK ?
+		    "TLS certificate verification failed" :
+		    "TLS handshake failed", e, en);
 		break;
 	}
 	SSL_free(c->ssl);

@@ -719,6 +719,8 @@ smtp_cmd_starttls(struct smtp_session *s, char *arg)
 	if (dropped > 0)
 		smtp_logw(s, "discarded %zu bytes pipelined after STARTTLS "
 		    "client=%s", dropped, s->conn.peer_ip);
+	/* port 25 only: the wider opportunistic cipher list (tls.h) */
+	s->conn.tls_opportunistic = s->env->kind == LK_SMTP;
 	if (conn_tls_accept(&s->conn, s->env->tls, &why) == -1) {
 		smtp_log(s, "starttls failed client=%s: %s", s->conn.peer_ip, why);
 		s->quit = 1;
