@@ -646,8 +646,12 @@ smtp_verify(struct smtp_session *s, char *arg, const char *verb)
 	r = addr_resolve_local(s->cfg, s->env->store, arg, account);
 	switch (r) {
 	case 1:
-		smtp_reply(s, 250, "2.1.5", "<%s@%s>", account,
-		    config_str(s->cfg, "server.domain"));
+		/* a per-domain account (NAME@DOMAIN) is its own address */
+		if (strchr(account, '@') != NULL)
+			smtp_reply(s, 250, "2.1.5", "<%s>", account);
+		else
+			smtp_reply(s, 250, "2.1.5", "<%s@%s>", account,
+			    config_str(s->cfg, "server.domain"));
 		break;
 	case 0:
 		smtp_reject(s, 550, "5.1.1", "<%s>: no such user here", esc);
@@ -687,8 +691,11 @@ static int
 smtp_cmd_help(struct smtp_session *s, char *arg)
 {
 	(void)arg;
+	/* only what this session can use */
 	smtp_reply(s, 214, "2.0.0", "Commands: EHLO HELO MAIL RCPT DATA RSET "
-	    "NOOP QUIT VRFY EXPN HELP STARTTLS AUTH; see RFC 5321");
+	    "NOOP QUIT%s HELP%s AUTH; see RFC 5321",
+	    config_bool(s->cfg, "smtp.vrfy_expn") ? " VRFY EXPN" : "",
+	    s->env->tls != NULL && s->conn.ssl == NULL ? " STARTTLS" : "");
 	return 0;
 }
 

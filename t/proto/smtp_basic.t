@@ -35,7 +35,10 @@ with Server(conf=conf({'server': {'admin_address': 'carol@localhost'}}),
          'EHLO continuation lines well formed')
     expect(t, c.cmd('NOOP'), 250, '2.0.0', 'NOOP')
     expect(t, c.cmd('NOOP with an argument'), 250, '2.0.0', 'NOOP ignores its argument')
-    expect(t, c.cmd('HELP'), 214, '2.0.0', 'HELP')
+    r = c.cmd('HELP')
+    expect(t, r, 214, '2.0.0', 'HELP')
+    t.ok('VRFY' not in str(r) and 'EXPN' not in str(r) and 'STARTTLS' in str(r),
+         'HELP lists neither VRFY nor EXPN while they are off; STARTTLS before TLS')
     expect(t, c.cmd('RSET'), 250, '2.0.0', 'RSET')
     expect(t, c.cmd('QUIT'), 221, '2.0.0', 'QUIT')
     t.ok(c.closed(), 'connection closed after QUIT')
