@@ -159,6 +159,9 @@ static const struct {
 	{ "smtp.auth_plaintext", 0 },
 	{ "smtp.auth_fail_delay", 1 },
 	{ "smtp.auth_max_failures", 3 },
+	{ "smtp.auth_penalty_base", 2 },
+	{ "smtp.auth_penalty_max", 15 },
+	{ "smtp.auth_penalty_forget", 3600 },
 	{ "smtp.sender_trust", 1 },
 	{ "smtp.timeout_command", 300 },
 	{ "smtp.timeout_data", 180 },
@@ -1131,7 +1134,7 @@ test_print(void)
 		free(key);
 	}
 	free(p);
-	is_int(nkeys, 91, "print lists all 91 keys (queue.smtp_timeout is the last added)");
+	is_int(nkeys, 94, "print lists all 94 keys (smtp.auth_penalty_* the last added)");
 	is_int(nfound, nkeys, "each printed key looked up");
 
 	/* the output loads again to the same configuration */
