@@ -9,7 +9,8 @@
  *   "authpen/ip/KEY"     the client address (authpen_ip_key): an IPv4
  *                        address, or an IPv6 /64 (one LAN; a guesser gets
  *                        a whole /64 as easily as one address, and a /48
- *                        would lump unrelated customers of one provider).
+ *                        would lump unrelated customers of one provider);
+ *                        "local" for the local socket (one client).
  *   "authpen/acct/NAME"  the account the login names, whether or not it
  *                        exists (its absence must not show).
  *   "authpen/key"        the random HMAC key of the tags (made once).
@@ -350,7 +351,9 @@ authpen_keys(const char *ip, const char *account, char *ipkey,
 		n = snprintf(ipkey, AUTHPEN_DBKEY_MAX, "authpen/ip/%s", k);
 		if (n < 0 || n >= AUTHPEN_DBKEY_MAX)
 			ipkey[0] = '\0';
-	}
+	} else if (ip != NULL && ip[0] != '\0')
+		/* the local socket: every local client is one client */
+		(void)snprintf(ipkey, AUTHPEN_DBKEY_MAX, "authpen/ip/local");
 	if (account != NULL && account[0] != '\0') {
 		n = snprintf(acctkey, AUTHPEN_DBKEY_MAX, "authpen/acct/%s", account);
 		if (n < 0 || n >= AUTHPEN_DBKEY_MAX)

@@ -50,7 +50,8 @@ void	authpen_conf_load(const struct config *cfg, struct authpen_conf *pc);
  * bytes, AUTHPEN_KEY_MAX is enough): "ip4/A.B.C.D" for IPv4 (also when
  * written IPv4-mapped, ::ffff:A.B.C.D), "ip6/P:Q:R:S::/64" for IPv6, the
  * address masked to its /64.  0, or -1 when IP is no address ("local", the
- * submission socket): such clients have no address penalty.
+ * submission socket: authpen_fail and the others then count every such
+ * client as the one client "local").
  */
 int	authpen_ip_key(const char *ip, char *out, size_t size);
 
@@ -66,7 +67,7 @@ int	authpen_tag(struct store *s, const char *login, const void *secret,
 	    size_t len, unsigned char tag[AUTHPEN_TAG_LEN]);
 
 /*
- * authpen_fail - record a failed login from IP (NULL or no address: none)
+ * authpen_fail - record a failed login from IP (NULL: none)
  * for ACCOUNT (a name as auth_account_name gives; NULL: none) whose wrong
  * secret has tag TAG, at time NOW, and fill *ST; ST->delay is what the
  * failed answer must wait.  0, or -1 on a store error (*ST then asks for

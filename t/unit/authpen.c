@@ -220,8 +220,14 @@ test_ipv6(struct store *s)
 	ok(authpen_peek(s, &conf, "192.0.2.200", NULL, now, &st) == 0 &&
 	    st.ip_count == 1, "counts for the IPv4 address");
 	ok(authpen_fail(s, &conf, "local", "dave", tag(s, "dave", "c"), now,
-	    &st) == 0 && st.ip_count == 0 && st.acct_count == 1,
-	    "no address (local socket): only the account counts");
+	    &st) == 0 && st.ip_count == 1 && st.acct_count == 1,
+	    "no address (local socket): counted as one client");
+	ok(authpen_fail(s, &conf, "local", "frank", tag(s, "frank", "c"), now,
+	    &st) == 0 && st.ip_count == 2 && st.acct_count == 1,
+	    "every local client is that one client");
+	ok(authpen_fail(s, &conf, NULL, "frank", tag(s, "frank", "d"), now,
+	    &st) == 0 && st.ip_count == 0 && st.acct_count == 2,
+	    "no client at all: only the account counts");
 }
 
 static void
