@@ -120,7 +120,7 @@ test_escalation(struct store *s)
 	static const long long want[] = { 2, 4, 8, 15, 15 };
 
 	for (i = 0; i < 5; i++) {
-		char pw[16];
+		char pw[32];
 
 		snprintf(pw, sizeof(pw), "guess%d", i);
 		ok(authpen_fail(s, &conf, "192.0.2.1", "alice",
