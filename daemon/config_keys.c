@@ -148,6 +148,14 @@ const struct cfg_key cfg_keys[] = {
 	    .unit = SEC },
 	{ .section = "smtp", .name = "auth_max_failures", .type = CFG_INT, .def = "3",
 	    .min = 1, .max = 100 },
+	/* the login penalty (authpen.c): base 0 turns it off; a minute is the
+	 * longest a worker may be held per failed answer */
+	{ .section = "smtp", .name = "auth_penalty_base", .type = CFG_DURATION, .def = "2",
+	    .unit = SEC, .min = 0, .max = 60 },
+	{ .section = "smtp", .name = "auth_penalty_max", .type = CFG_DURATION, .def = "15",
+	    .unit = SEC, .min = 1, .max = 60 },
+	{ .section = "smtp", .name = "auth_penalty_forget", .type = CFG_DURATION, .def = "1h",
+	    .unit = SEC, .min = 60, .max = 7 * 86400 },
 	{ .section = "smtp", .name = "sender_trust", .type = CFG_INT, .def = "1",
 	    .min = 1, .max = 3 },
 	{ .section = "smtp", .name = "timeout_command", .type = CFG_DURATION, .def = "300",

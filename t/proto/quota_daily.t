@@ -38,7 +38,7 @@ assert time.gmtime(now + OFF_TODAY).tm_yday == time.gmtime(now + OFF_TOMORROW).t
 
 def conf(*extra):
     out = {'server': {'plugins': 'quota'},
-           'smtp': {'auth_fail_delay': '0', 'send_max_during_a_day': '2'}}
+           'smtp': {'auth_fail_delay': '0', 'auth_penalty_base': '0', 'send_max_during_a_day': '2'}}
     for e in extra:
         for sec, kv in e.items():
             out.setdefault(sec, {}).update(kv)
