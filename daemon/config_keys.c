@@ -132,7 +132,9 @@ const struct cfg_key cfg_keys[] = {
 	    .flags = CFG_ACCOUNT },
 	{ .section = "smtp", .name = "reject_mailaddress", .type = CFG_ADDRLIST, .def = "",
 	    .flags = CFG_ACCOUNT },
-	{ .section = "smtp", .name = "max_message_size", .type = CFG_SIZE, .def = "0" },	/* 0: unlimited */
+	/* finite without a config file too; 0 (unlimited) only when a file
+	 * or -D says so */
+	{ .section = "smtp", .name = "max_message_size", .type = CFG_SIZE, .def = "50M" },
 	{ .section = "smtp", .name = "max_recipients", .type = CFG_INT, .def = "100",
 	    .min = 1, .max = 100000 },
 	/* Received:/Delivered-To: fields a message may carry (DESIGN §10) */

@@ -819,6 +819,7 @@ const char *yh_peer_ip(const struct yh_session *s) { return s->peer_ip; }
 int yh_peer_port(const struct yh_session *s) { return s->peer_port; }
 enum yh_listener yh_listener_kind(const struct yh_session *s) { return s->listener; }
 int yh_is_tls(const struct yh_session *s) { return s->tls; }
+int yh_local_submission(const struct yh_session *s) { return s->local; }
 const char *yh_helo(const struct yh_session *s) { return s->helo; }
 const char *yh_auth_user(const struct yh_session *s) { return s->auth_user; }
 int yh_rcpt_local(const struct yh_session *s) { return s->rcpt_local; }

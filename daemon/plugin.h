@@ -61,6 +61,7 @@ struct yh_session {
 	const char	*peer_ip;
 	int		 peer_port;
 	enum yh_listener listener;
+	int		 local;			/* HOME/run/submit.sock */
 	int		 tls;
 	const char	*helo;			/* "" before HELO */
 	const char	*auth_user;		/* "" */

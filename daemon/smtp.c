@@ -887,6 +887,7 @@ smtp_session(const struct session_env *env, int fd)
 	s.hs.listener = env->kind == LK_SMTPS ? YH_LISTEN_SMTPS :
 	    env->kind == LK_SUBMISSION || env->kind == LK_LOCAL ?
 	    YH_LISTEN_SUBMISSION : YH_LISTEN_SMTP;
+	s.hs.local = env->kind == LK_LOCAL;	/* yh_local_submission */
 	s.hs.helo = s.helo;
 	s.hs.auth_user = s.auth_user;
 	smtp_limits(&s);

@@ -163,6 +163,14 @@ const char *yh_peer_ip(const struct yh_session *s);	/* "192.0.2.1", "::1" */
 int	yh_peer_port(const struct yh_session *s);
 enum yh_listener yh_listener_kind(const struct yh_session *s);
 int	yh_is_tls(const struct yh_session *s);
+/* yh_local_submission - 1 when the session came over the local submission
+ * socket HOME/run/submit.sock (yubin-sendmail, programs that exec.def and
+ * the other delivery hooks start), else 0.  Such a session counts as
+ * authenticated: yh_auth_user is then "local:UID", the caller's uid as the
+ * kernel gives it (no account), and yh_listener_kind says
+ * YH_LISTEN_SUBMISSION.  The envelope sender is what the local caller
+ * chose. */
+int	yh_local_submission(const struct yh_session *s);
 const char *yh_helo(const struct yh_session *s);	/* "" before HELO */
 const char *yh_auth_user(const struct yh_session *s);	/* "" if not authenticated */
 const char *yh_sender(const struct yh_session *s);	/* NULL before MAIL; "" = <> */

@@ -28,7 +28,7 @@ with Server(conf=conf({'server': {'admin_address': 'carol@localhost'}}),
     t.is_(code, 250, 'EHLO 250')
     t.is_(lines[0], '250-mx.test.invalid', 'EHLO first line is the host name')
     kw = [l[4:] for l in lines[1:]]
-    for want in ('PIPELINING', 'SIZE 0', '8BITMIME', 'ENHANCEDSTATUSCODES',
+    for want in ('PIPELINING', 'SIZE 52428800', '8BITMIME', 'ENHANCEDSTATUSCODES',
                  'SMTPUTF8', 'STARTTLS', 'AUTH PLAIN LOGIN'):
         t.ok(want in kw, 'EHLO advertises %s' % want)
     t.ok(all(l.startswith('250-') for l in lines[:-1]) and lines[-1].startswith('250 '),
