@@ -326,6 +326,15 @@ worker_on_term(int sig)
 	worker_stop = 1;
 }
 
+/* child_on_usr1 - the master's SIGUSR1 (log rotation): reopen the log
+ * before the next line; never end the process for it. */
+static void
+child_on_usr1(int sig)
+{
+	(void)sig;
+	log_reopen_request();
+}
+
 static void
 child_signals(void)
 {
@@ -336,7 +345,12 @@ child_signals(void)
 	sigaction(SIGCHLD, &sa, NULL);
 	sigaction(SIGINT, &sa, NULL);
 	sigaction(SIGHUP, &sa, NULL);
+	/* inherited by the delivery agents; SA_RESTART: a session's read or
+	 * write goes on as if nothing happened */
+	sa.sa_handler = child_on_usr1;
+	sa.sa_flags = SA_RESTART;
 	sigaction(SIGUSR1, &sa, NULL);
+	sa.sa_flags = 0;
 	sa.sa_handler = SIG_IGN;
 	sigaction(SIGPIPE, &sa, NULL);
 	sigaction(SIGHUP, &sa, NULL);
@@ -806,6 +820,7 @@ master_run(struct config *cfg, const struct master_opts *opts)
 		free(why);
 		return 1;
 	}
+	log_set_owner(m.uid, m.gid);
 	master_hostname();
 	if (pipe2(m.sigpipe, O_CLOEXEC | O_NONBLOCK) == -1)
 		log_fatal("pipe: %s", strerror(errno));
@@ -879,8 +894,13 @@ master_run(struct config *cfg, const struct master_opts *opts)
 						master_reload();
 					break;
 				case SIGUSR1:
+					/* children reopen too (child_on_usr1),
+					 * busy ones included, and live on */
 					log_reopen();
 					signal_workers(SIGUSR1, 0);
+					if (m.qmgr_pid)
+						kill(m.qmgr_pid, SIGUSR1);
+					log_info("log reopened");
 					break;
 				case SIGTERM:
 					if (m.stopping)
