@@ -1131,7 +1131,7 @@ test_print(void)
 		free(key);
 	}
 	free(p);
-	is_int(nkeys, 91, "print lists all 91 keys (queue.smtp_timeout is the last added)");
+	is_int(nkeys, 96, "print lists all 96 keys (pop3.timeout_session is the last added)");
 	is_int(nfound, nkeys, "each printed key looked up");
 
 	/* the output loads again to the same configuration */
