@@ -170,12 +170,17 @@ with Server(conf={'smtp': {'multiprocessing': '1', 'timeout_session': '3s'},
     c = greeted(s)
     got, closed = trickle(c.sock, b'NOOP\r\n')
     t.ok(closed, 'SMTP: a session of endless NOOPs ends at timeout_session')
-    t.like(got.decode(errors='replace'), r'421 4\.4\.2 ', 'with 421 4.4.2')
+    t.like(got.decode(errors='replace'), r'421 4\.4\.2 .*time limit exceeded',
+           'with 421 4.4.2 (time limit)')
+    t.ok(s.wait_log(r'time limit after NOOP'), 'logged as the time limit')
     c.close()
     t.ok(served(s), 'SMTP: the worker serves a new client afterwards')
     p = greeted(s, 'pop3')
-    got, closed = trickle(p.sock, b'NOOP\r\n')
-    t.ok(closed, 'POP3: a session of endless NOOPs ends at timeout_session')
+    # CAPA: valid before login, so no error limit ends the session
+    got, closed = trickle(p.sock, b'CAPA\r\n')
+    t.ok(closed, 'POP3: a session of endless CAPAs ends at timeout_session')
+    t.like(got.decode(errors='replace'), r'-ERR autologout', 'with the autologout -ERR')
+    t.ok(s.wait_log(r'pop3 disconnect .*reason="time limit"'), 'logged as the time limit')
     p.close()
 
 # ---- connections per client --------------------------------------------------
