@@ -170,6 +170,14 @@ const struct cfg_key cfg_keys[] = {
 	    .min = 10, .max = 1000000 },
 	{ .section = "smtp", .name = "greet_delay", .type = CFG_DURATION, .def = "0",
 	    .unit = SEC },
+	/* slowloris: per-client cap (0: half the pool, at most 50) and
+	 * deadlines that no trickle of bytes extends */
+	{ .section = "smtp", .name = "max_connections_per_ip", .type = CFG_INT,
+	    .def = "0", .min = 0, .max = 10000 },
+	{ .section = "smtp", .name = "timeout_session", .type = CFG_DURATION,
+	    .def = "1h", .unit = SEC, .min = 0, .max = CFG_DUR_MAX },	/* 0: none */
+	{ .section = "smtp", .name = "data_min_rate", .type = CFG_INT, .def = "500",
+	    .min = 0, .max = 1000000000 },			/* bytes/s; 0: none */
 
 	/* [pop3]: the seed's popenv.dat plus listeners and limits */
 	{ .section = "pop3", .name = "port", .type = CFG_PORT, .def = "110", .nofile = "2110" },
@@ -189,6 +197,10 @@ const struct cfg_key cfg_keys[] = {
 	{ .section = "pop3", .name = "max_spare", .type = CFG_INT, .def = "8",
 	    .min = 1, .max = 1000 },
 	{ .section = "pop3", .name = "auth_plaintext", .type = CFG_BOOL, .def = "0" },
+	{ .section = "pop3", .name = "max_connections_per_ip", .type = CFG_INT,
+	    .def = "0", .min = 0, .max = 10000 },		/* 0: half the pool, at most 50 */
+	{ .section = "pop3", .name = "timeout_session", .type = CFG_DURATION,
+	    .def = "1h", .unit = SEC, .min = 0, .max = CFG_DUR_MAX },	/* 0: none */
 
 	/* [queue]: E-Post's delivery settings */
 	{ .section = "queue", .name = "retry_interval", .type = CFG_DURATION, .def = "120",

@@ -1,8 +1,15 @@
 /*
  * conn.c - buffered, bounded connection I/O over a socket or TLS; see conn.h.
+ *
+ * Time limits are deadlines, never idle timers: a line, a flush or a TLS
+ * handshake must be complete within timeout_ms of its start, and nothing
+ * waits past deadline_ms.  A timer that restarted with every byte would let
+ * a client that trickles one byte now and then hold a worker for ever.
  */
 #include <arpa/inet.h>
 #include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
 #include <poll.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -46,9 +53,16 @@ conn_init(struct conn *c, int fd)
 {
 	struct sockaddr_storage ss;
 	socklen_t len;
+	int fl;
 
 	memset(c, 0, sizeof(*c));
 	c->fd = fd;
+	/* non-blocking: every wait is a poll() bounded by the deadlines
+	 * (a blocking SSL_accept or SSL_read would wait out a trickled
+	 * TLS record for ever) */
+	fl = fcntl(fd, F_GETFL);
+	if (fl != -1 && !(fl & O_NONBLOCK))
+		(void)fcntl(fd, F_SETFL, fl | O_NONBLOCK);
 	buf_init(&c->in, CONN_IN_MAX);
 	buf_init(&c->out, 0);
 	c->timeout_ms = 300 * 1000;
@@ -97,11 +111,35 @@ conn_wait(struct conn *c, short events, int ms)
 	}
 }
 
-/* conn_tmo - the session's timeout for conn_wait (none: -1). */
-static int
-conn_tmo(const struct conn *c)
+/* conn_unit_end - when a unit (line, flush, handshake) starting now must
+ * be complete: now + timeout_ms, 0 none. */
+static long long
+conn_unit_end(const struct conn *c)
 {
-	return c->timeout_ms > 0 ? c->timeout_ms : -1;
+	return c->timeout_ms > 0 ? now_ms() + c->timeout_ms : 0;
+}
+
+/* conn_left - milliseconds for conn_wait until END (0: none) or the
+ * connection's deadline_ms, whichever comes first; -1 neither. */
+static int
+conn_left(const struct conn *c, long long end)
+{
+	long long left;
+
+	if (c->deadline_ms > 0 && (end <= 0 || c->deadline_ms < end))
+		end = c->deadline_ms;
+	if (end <= 0)
+		return -1;
+	left = end - now_ms();
+	if (left < 0)
+		return 0;
+	return left > INT_MAX ? INT_MAX : (int)left;
+}
+
+int
+conn_expired(const struct conn *c)
+{
+	return c->deadline_ms > 0 && now_ms() >= c->deadline_ms;
 }
 
 /*
@@ -141,6 +179,7 @@ conn_tls_why(const char *what, int e, int err_no)
 int
 conn_tls_accept(struct conn *c, SSL_CTX *ctx, const char **why_r)
 {
+	long long end = conn_unit_end(c);
 	int r, e, en;
 
 	c->ssl = SSL_new(ctx);
@@ -164,7 +203,7 @@ conn_tls_accept(struct conn *c, SSL_CTX *ctx, const char **why_r)
 		e = SSL_get_error(c->ssl, r);
 		if (e == SSL_ERROR_WANT_READ || e == SSL_ERROR_WANT_WRITE) {
 			if (conn_wait(c, e == SSL_ERROR_WANT_READ ? POLLIN : POLLOUT,
-			    conn_tmo(c)) <= 0) {
+			    conn_left(c, end)) <= 0) {
 				*why_r = "TLS handshake timed out";
 				return -1;
 			}
@@ -181,6 +220,7 @@ int
 conn_tls_connect(struct conn *c, SSL_CTX *ctx, const char *servername,
     const char **why_r)
 {
+	long long end = conn_unit_end(c);
 	int r, e, en;
 
 	c->ssl = SSL_new(ctx);
@@ -203,7 +243,7 @@ conn_tls_connect(struct conn *c, SSL_CTX *ctx, const char *servername,
 		e = SSL_get_error(c->ssl, r);
 		if (e == SSL_ERROR_WANT_READ || e == SSL_ERROR_WANT_WRITE) {
 			if (conn_wait(c, e == SSL_ERROR_WANT_READ ? POLLIN : POLLOUT,
-			    conn_tmo(c)) <= 0) {
+			    conn_left(c, end)) <= 0) {
 				*why_r = "TLS handshake timed out";
 				break;
 			}
@@ -231,9 +271,10 @@ conn_tls_info(const struct conn *c)
 	return info;
 }
 
-/* conn_fill - read more input.  >0 bytes, 0 EOF, CONN_ERROR, CONN_TIMEOUT. */
+/* conn_fill - read more input before END (conn_unit_end).  >0 bytes, 0 EOF,
+ * CONN_ERROR, CONN_TIMEOUT. */
 static int
-conn_fill(struct conn *c)
+conn_fill(struct conn *c, long long end)
 {
 	char chunk[CONN_READ_CHUNK];
 	ssize_t n;
@@ -245,7 +286,7 @@ conn_fill(struct conn *c)
 	}
 	for (;;) {
 		if (c->ssl == NULL || SSL_pending(c->ssl) == 0) {
-			r = conn_wait(c, POLLIN, conn_tmo(c));
+			r = conn_wait(c, POLLIN, conn_left(c, end));
 			if (r == 0)
 				return CONN_TIMEOUT;
 			if (r < 0)
@@ -286,6 +327,7 @@ conn_getline(struct conn *c, size_t max, char **line_r, size_t *len_r,
 {
 	char *start, *nl;
 	size_t avail, len;
+	long long end = conn_unit_end(c);	/* for the whole line */
 	int r;
 
 	for (;;) {
@@ -316,7 +358,7 @@ conn_getline(struct conn *c, size_t max, char **line_r, size_t *len_r,
 			c->in_off = c->in.len;
 			c->toolong_skip = 1;
 		}
-		r = conn_fill(c);
+		r = conn_fill(c, end);
 		if (r <= 0)
 			return r;
 	}
@@ -385,6 +427,7 @@ conn_flush(struct conn *c)
 {
 	size_t off = 0;
 	ssize_t n;
+	long long end = conn_unit_end(c);	/* for the whole flush */
 	int r, e;
 
 	while (off < c->out.len) {
@@ -399,7 +442,7 @@ conn_flush(struct conn *c)
 			e = SSL_get_error(c->ssl, r);
 			if ((e == SSL_ERROR_WANT_WRITE || e == SSL_ERROR_WANT_READ) &&
 			    conn_wait(c, e == SSL_ERROR_WANT_READ ? POLLIN : POLLOUT,
-			    conn_tmo(c)) > 0)
+			    conn_left(c, end)) > 0)
 				continue;
 			goto fail;
 		}
@@ -411,7 +454,7 @@ conn_flush(struct conn *c)
 		if (n == -1 && errno == EINTR)
 			continue;
 		if (n == -1 && errno == EAGAIN &&
-		    conn_wait(c, POLLOUT, conn_tmo(c)) > 0)
+		    conn_wait(c, POLLOUT, conn_left(c, end)) > 0)
 			continue;
 		goto fail;
 	}

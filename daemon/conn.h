@@ -35,7 +35,10 @@ struct conn {
 	struct buf	 in;
 	size_t		 in_off;	/* consumed prefix of in */
 	struct buf	 out;
-	int		 timeout_ms;	/* per read wait; <= 0: none */
+	int		 timeout_ms;	/* a whole line, flush or TLS handshake
+					 * must be done within this; <= 0: none */
+	long long	 deadline_ms;	/* now_ms() time no wait goes past (the
+					 * session's or DATA's limit); 0: none */
 	char		 peer_ip[INET6_ADDRSTRLEN];
 	int		 peer_port;
 	int		 peer_loopback;	/* 127/8 or ::1 */
@@ -61,6 +64,9 @@ int	conn_tls_accept(struct conn *c, SSL_CTX *ctx, const char **why_r);
  * against the certificate.  0, or -1 with *why_r static (as above). */
 int	conn_tls_connect(struct conn *c, SSL_CTX *ctx, const char *servername,
 	    const char **why_r);
+/* conn_expired - 1 when C's deadline_ms has passed (a CONN_TIMEOUT was the
+ * session's limit, not one line's). */
+int	conn_expired(const struct conn *c);
 /* conn_tls_info - "TLSv1.3 TLS_AES_256_GCM_SHA384" or "" (static). */
 const char *conn_tls_info(const struct conn *c);
 

@@ -7,6 +7,7 @@
  */
 #include <errno.h>
 #include <fcntl.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -26,7 +27,13 @@ static struct {
 	long long	maxsize;
 	char		role[32];
 	int		debug;
-} lg = { LOG_DEST_STDERR, -1, "", 0, "yubin", 0 };
+	int		owner_set;	/* log_set_owner was called */
+	uid_t		uid;
+	gid_t		gid;
+} lg = { LOG_DEST_STDERR, -1, "", 0, "yubin", 0, 0, 0, 0 };
+
+/* set by log_reopen_request (a signal handler): reopen before the next line */
+static volatile sig_atomic_t reopen_wanted;
 
 static const char *const lvl_name[] = {
 	[LOG_LVL_DEBUG] = "debug: ",
@@ -74,13 +81,53 @@ log_set_debug(int on)
 }
 
 void
+log_set_owner(uid_t uid, gid_t gid)
+{
+	lg.owner_set = 1;
+	lg.uid = uid;
+	lg.gid = gid;
+}
+
+void
+log_reopen_request(void)
+{
+	reopen_wanted = 1;
+}
+
+/*
+ * reopen_fd - the log file again after a rotation.  When it is gone, a new
+ * one is created (O_EXCL|O_NOFOLLOW: a fresh regular file, never the target
+ * of a link) and, when root creates it, given to the owner of the tree
+ * (log_set_owner) so that the workers, who no longer run as root, can
+ * reopen it too.  The descriptor, or -1.
+ */
+static int
+reopen_fd(void)
+{
+	int fd;
+
+	fd = open(lg.path, O_WRONLY | O_APPEND | O_CLOEXEC);
+	if (fd != -1 || errno != ENOENT)
+		return fd;
+	fd = open(lg.path, O_WRONLY | O_APPEND | O_CREAT | O_EXCL | O_NOFOLLOW |
+	    O_CLOEXEC, 0640);
+	if (fd == -1)
+		return errno == EEXIST ? open(lg.path, O_WRONLY | O_APPEND |
+		    O_CLOEXEC) : -1;
+	if (lg.owner_set && geteuid() == 0)
+		(void)!fchown(fd, lg.uid, lg.gid);
+	return fd;
+}
+
+void
 log_reopen(void)
 {
 	int fd;
 
+	reopen_wanted = 0;
 	if (lg.dest != LOG_DEST_FILE)
 		return;
-	fd = open(lg.path, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, 0640);
+	fd = reopen_fd();
 	if (fd == -1)
 		return;		/* keep writing to the old one */
 	if (lg.fd != -1)
@@ -100,9 +147,10 @@ log_close(void)
 }
 
 /*
- * log_rotate_check - past log_size_max the file is renamed to FILE.1 (one
- * generation kept) and a new one started.  Every process of the tree shares
- * the file, so one that still writes to a renamed file only reopens.
+ * log_rotate_check - a file renamed away (by a rotation here or outside)
+ * is reopened; past log_size_max (when set) the file is renamed to FILE.1
+ * (one generation kept) and a new one started.  Every process of the tree
+ * shares the file, so one that still writes to a renamed file only reopens.
  */
 static void
 log_rotate_check(void)
@@ -117,7 +165,7 @@ log_rotate_check(void)
 		log_reopen();
 		return;
 	}
-	if (fst.st_size <= lg.maxsize)
+	if (lg.maxsize <= 0 || fst.st_size <= lg.maxsize)
 		return;
 	snprintf(old, sizeof(old), "%s.1", lg.path);
 	(void)rename(lg.path, old);
@@ -163,7 +211,9 @@ log_vmsg(enum log_level lvl, const char *fmt, va_list ap)
 		n += 3;
 	}
 	line[n++] = '\n';
-	if (lg.dest == LOG_DEST_FILE && lg.fd != -1 && lg.maxsize > 0)
+	if (lg.dest == LOG_DEST_FILE && reopen_wanted)
+		log_reopen();
+	else if (lg.dest == LOG_DEST_FILE && lg.fd != -1)
 		log_rotate_check();
 	fd = lg.dest == LOG_DEST_FILE && lg.fd != -1 ? lg.fd : STDERR_FILENO;
 	(void)!write(fd, line, (size_t)n);

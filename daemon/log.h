@@ -13,6 +13,7 @@
 #define YUBIN_LOG_H
 
 #include <stdarg.h>
+#include <sys/types.h>
 
 enum log_level {
 	LOG_LVL_DEBUG,
@@ -38,6 +39,13 @@ int	log_open(enum log_dest dest, const char *path, long long maxsize);
 void	log_role(const char *role);
 /* log_reopen - reopen the file (SIGUSR1, after rotation). */
 void	log_reopen(void);
+/* log_reopen_request - async-signal-safe: reopen before the next line
+ * (the children's SIGUSR1).  A renamed file is also noticed at the next
+ * line without it. */
+void	log_reopen_request(void);
+/* log_set_owner - a log file root creates on reopen is given to UID:GID
+ * (the server user), so every process of the tree can reopen it. */
+void	log_set_owner(uid_t uid, gid_t gid);
 void	log_set_debug(int on);
 void	log_close(void);
 

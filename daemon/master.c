@@ -62,6 +62,7 @@ enum slot_state { SLOT_FREE, SLOT_IDLE, SLOT_BUSY };
 struct slot {
 	pid_t		pid;
 	int		state;		/* written by the worker, read by the master */
+	unsigned long long peer;	/* the client's peer_key while busy, else 0 */
 	unsigned	gen;
 	long long	started_ms;
 	char		trace[TRACE_MAX];	/* written by the worker */
@@ -317,6 +318,103 @@ master_listen(const struct config *cfg)
 	return 0;
 }
 
+/* ---- per-client limit ---------------------------------------------------- */
+
+/*
+ * peer_key - who a client is for smtp/pop3.max_connections_per_ip: an IPv4
+ * address (also v4-mapped) as ff00:0:a.b.c.d (ff00::/8 is multicast, never
+ * a source), an IPv6 address by its /64 (one site or host); 0 for the local
+ * socket, which is never counted.
+ */
+static unsigned long long
+peer_key(const struct sockaddr_storage *ss)
+{
+	const struct sockaddr_in *s4 = (const void *)ss;
+	const struct sockaddr_in6 *s6 = (const void *)ss;
+	const unsigned char *b;
+	unsigned long long k = 0;
+	int i;
+
+	if (ss->ss_family == AF_INET)
+		return 0xff00000000000000ULL | ntohl(s4->sin_addr.s_addr);
+	if (ss->ss_family != AF_INET6)
+		return 0;
+	b = s6->sin6_addr.s6_addr;
+	if (IN6_IS_ADDR_V4MAPPED(&s6->sin6_addr))
+		return 0xff00000000000000ULL | (unsigned long long)b[12] << 24 |
+		    (unsigned long long)b[13] << 16 | (unsigned long long)b[14] << 8 | b[15];
+	for (i = 0; i < 8; i++)
+		k = k << 8 | b[i];
+	return k != 0 ? k : 0xff01000000000000ULL;	/* ::/64 (::1) */
+}
+
+/* per_ip_cap - the pool's per-client cap: the configured one, or by default
+ * (0) half the pool maximum, at least 1 and at most Postfix anvil's 50. */
+static int
+per_ip_cap(enum pool_id id)
+{
+	long long cap = config_int(m.cfg, id == POOL_SMTP ?
+	    "smtp.max_connections_per_ip" : "pop3.max_connections_per_ip");
+
+	if (cap > 0)
+		return (int)cap;
+	cap = m.pools[id].max / 2;
+	return cap < 1 ? 1 : cap > 50 ? 50 : (int)cap;
+}
+
+/*
+ * peer_over_cap - the master's count, across every worker of the pool, of
+ * the sessions of the client that SLOT just accepted (KEY): its own slot
+ * shows KEY first, then every slot is read, so of two workers accepting the
+ * same client at once at least one sees the other (never both miss).  1
+ * when the client is now over the cap.  Runs in the worker; the scoreboard
+ * is the master's shared memory, cleared by the master when a worker dies.
+ */
+static int
+peer_over_cap(enum pool_id id, struct slot *slot, unsigned long long key)
+{
+	struct pool *p = &m.pools[id];
+	int i, n = 0;
+
+	__atomic_store_n(&slot->peer, key, __ATOMIC_SEQ_CST);
+	if (key == 0)
+		return 0;
+	for (i = 0; i < p->nslots; i++)
+		if (__atomic_load_n(&p->slots[i].peer, __ATOMIC_SEQ_CST) == key)
+			n++;
+	return n > per_ip_cap(id);
+}
+
+/* peer_refuse - the client is over its cap: the same fixed reply as a full
+ * pool (overflow_accept), then close. */
+static void
+peer_refuse(enum pool_id id, enum listener_kind kind, int fd,
+    const struct sockaddr_storage *ss)
+{
+	static const char smtp_busy[] =
+	    "421 4.7.0 Too many connections from your address, try again later\r\n";
+	static const char pop_busy[] =
+	    "-ERR [SYS/TEMP] Too many connections from your address, try again later\r\n";
+	char ip[INET6_ADDRSTRLEN] = "?";
+
+	if (kind == LK_SMTP || kind == LK_SUBMISSION)
+		(void)!send(fd, smtp_busy, sizeof(smtp_busy) - 1,
+		    MSG_DONTWAIT | MSG_NOSIGNAL);
+	else if (kind == LK_POP3)
+		(void)!send(fd, pop_busy, sizeof(pop_busy) - 1,
+		    MSG_DONTWAIT | MSG_NOSIGNAL);
+	/* implicit-TLS listeners: no handshake for a refusal; the close says it */
+	close(fd);
+	if (ss->ss_family == AF_INET)
+		inet_ntop(AF_INET, &((const struct sockaddr_in *)(const void *)ss)->sin_addr,
+		    ip, sizeof(ip));
+	else if (ss->ss_family == AF_INET6)
+		inet_ntop(AF_INET6, &((const struct sockaddr_in6 *)(const void *)ss)->sin6_addr,
+		    ip, sizeof(ip));
+	log_warn("%s: client %s over its limit of %d connections, refused",
+	    m.pools[id].name, ip, per_ip_cap(id));
+}
+
 /* ---- workers ------------------------------------------------------------ */
 
 static void
@@ -324,6 +422,15 @@ worker_on_term(int sig)
 {
 	(void)sig;
 	worker_stop = 1;
+}
+
+/* child_on_usr1 - the master's SIGUSR1 (log rotation): reopen the log
+ * before the next line; never end the process for it. */
+static void
+child_on_usr1(int sig)
+{
+	(void)sig;
+	log_reopen_request();
 }
 
 static void
@@ -336,7 +443,12 @@ child_signals(void)
 	sigaction(SIGCHLD, &sa, NULL);
 	sigaction(SIGINT, &sa, NULL);
 	sigaction(SIGHUP, &sa, NULL);
+	/* inherited by the delivery agents; SA_RESTART: a session's read or
+	 * write goes on as if nothing happened */
+	sa.sa_handler = child_on_usr1;
+	sa.sa_flags = SA_RESTART;
 	sigaction(SIGUSR1, &sa, NULL);
+	sa.sa_flags = 0;
 	sa.sa_handler = SIG_IGN;
 	sigaction(SIGPIPE, &sa, NULL);
 	sigaction(SIGHUP, &sa, NULL);
@@ -367,6 +479,8 @@ worker_main(enum pool_id pid, struct slot *slot)
 	struct pollfd pfd[LISTEN_MAX];
 	enum listener_kind kinds[LISTEN_MAX];
 	struct session_env env;
+	struct sockaddr_storage ss;
+	socklen_t sslen;
 	struct store *store;
 	const char *why;
 	char *sdir;
@@ -409,10 +523,21 @@ worker_main(enum pool_id pid, struct slot *slot)
 		for (i = 0; i < n && !worker_stop; i++) {
 			if (!(pfd[i].revents & POLLIN))
 				continue;
-			fd = accept4(pfd[i].fd, NULL, NULL, SOCK_CLOEXEC);
+			sslen = sizeof(ss);
+			memset(&ss, 0, sizeof(ss));
+			fd = accept4(pfd[i].fd, (struct sockaddr *)&ss, &sslen,
+			    SOCK_CLOEXEC);
 			if (fd == -1)
 				continue;	/* another worker took it */
 			__atomic_store_n(&slot->state, SLOT_BUSY, __ATOMIC_SEQ_CST);
+			if (peer_over_cap(pid, slot, kinds[i] == LK_LOCAL ? 0 :
+			    peer_key(&ss))) {
+				peer_refuse(pid, kinds[i], fd, &ss);
+				__atomic_store_n(&slot->peer, 0ULL, __ATOMIC_SEQ_CST);
+				__atomic_store_n(&slot->state, SLOT_IDLE,
+				    __ATOMIC_SEQ_CST);
+				break;
+			}
 			env.kind = kinds[i];
 			env.sid = ((unsigned long)getpid() << 12 ^ (unsigned long)random()) & 0xffffff;
 			if (pid == POOL_SMTP)
@@ -420,6 +545,7 @@ worker_main(enum pool_id pid, struct slot *slot)
 			else
 				pop3_session(&env, fd);
 			served++;
+			__atomic_store_n(&slot->peer, 0ULL, __ATOMIC_SEQ_CST);
 			__atomic_store_n(&slot->state, SLOT_IDLE, __ATOMIC_SEQ_CST);
 			break;
 		}
@@ -434,6 +560,7 @@ pool_spawn(enum pool_id id, struct slot *slot)
 	pid_t pid;
 
 	slot->state = SLOT_IDLE;
+	slot->peer = 0;
 	slot->trace[0] = '\0';
 	slot->gen = m.gen;
 	slot->started_ms = now_ms();
@@ -698,6 +825,7 @@ reap(void)
 				backoff(&p->failures, &p->hold_until_ms,
 				    p->slots[i].started_ms, abnormal);
 				p->slots[i].pid = 0;
+				p->slots[i].peer = 0;
 				p->slots[i].state = SLOT_FREE;
 			}
 		}
@@ -821,6 +949,7 @@ master_run(struct config *cfg, const struct master_opts *opts)
 		free(why);
 		return 1;
 	}
+	log_set_owner(m.uid, m.gid);
 	master_hostname();
 	if (pipe2(m.sigpipe, O_CLOEXEC | O_NONBLOCK) == -1)
 		log_fatal("pipe: %s", strerror(errno));
@@ -894,8 +1023,13 @@ master_run(struct config *cfg, const struct master_opts *opts)
 						master_reload();
 					break;
 				case SIGUSR1:
+					/* children reopen too (child_on_usr1),
+					 * busy ones included, and live on */
 					log_reopen();
 					signal_workers(SIGUSR1, 0);
+					if (m.qmgr_pid)
+						kill(m.qmgr_pid, SIGUSR1);
+					log_info("log reopened");
 					break;
 				case SIGTERM:
 					if (m.stopping)

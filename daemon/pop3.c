@@ -63,6 +63,7 @@
 #define POP3_UIDL_MAX		70	/* RFC 1939 §7: 1-70 characters 0x21-0x7E */
 #define POP3_STAMP_MAX		(64 + 256)	/* <pid.random.time@hostname> */
 #define POP3_LOCK_FILE		".pop3.lock"
+#define POP3_BYE_MS		5000	/* for the -ERR after a timeout */
 #define POP3_DIR_MODE		0700
 #define POP3_FILE_MODE		0600
 
@@ -1051,6 +1052,7 @@ pop3_session(const struct session_env *env, int fd)
 	const char *end = "quit";
 	char *line;
 	size_t len;
+	long long t;
 	int r, term;
 
 	p = xcalloc(1, sizeof(*p));
@@ -1059,7 +1061,11 @@ pop3_session(const struct session_env *env, int fd)
 	p->state = POP3_AUTHORIZATION;
 	p->lockfd = -1;
 	conn_init(&p->c, fd);
+	/* RFC 1939 §3 autologout: each command line whole within
+	 * pop3.timeout, the session within pop3.timeout_session */
 	p->c.timeout_ms = (int)(config_int(p->cfg, "pop3.timeout") * 1000);
+	t = config_int(p->cfg, "pop3.timeout_session");
+	p->c.deadline_ms = t > 0 && t < LLONG_MAX / 2000 ? now_ms() + t * 1000 : 0;
 	log_info("pop3 connect client=%s port=%d sid=%06lx", p->c.peer_ip,
 	    p->c.peer_port, env->sid);
 	if (pop3_greet(p) == -1)
@@ -1077,9 +1083,12 @@ pop3_session(const struct session_env *env, int fd)
 			continue;
 		}
 		if (r == CONN_TIMEOUT) {
-			/* RFC 1939 §3: autologout, no UPDATE */
+			/* RFC 1939 §3: autologout, no UPDATE; the line gets a
+			 * short moment of its own to go out */
+			end = conn_expired(&p->c) ? "time limit" : "timeout";
+			p->c.deadline_ms = 0;
+			p->c.timeout_ms = POP3_BYE_MS;
 			(void)conn_printf(&p->c, "-ERR autologout timer expired\r\n");
-			end = "timeout";
 			break;
 		}
 		if (r != CONN_LINE) {

@@ -193,7 +193,7 @@ int
 smtp_read_line(struct smtp_session *s, size_t max, char **line_r, size_t *len_r,
     int *term_r)
 {
-	int r;
+	int r, limit;
 
 	/* RFC 2920 §3.1: replies may wait while more commands are already
 	 * here; flush before we would block */
@@ -209,10 +209,16 @@ smtp_read_line(struct smtp_session *s, size_t max, char **line_r, size_t *len_r,
 	case CONN_TOOLONG:
 		return r;
 	case CONN_TIMEOUT:
-		smtp_reply(s, 421, "4.4.2", "%s timeout exceeded", s->env->hostname);
+		/* the session's limit, or one line's (or DATA's); the
+		 * reply still gets a short moment of its own to go out */
+		limit = s->session_end_ms > 0 && now_ms() >= s->session_end_ms;
+		s->conn.deadline_ms = 0;
+		s->conn.timeout_ms = SMTP_BYE_MS;
+		smtp_reply(s, 421, "4.4.2", "%s %s exceeded", s->env->hostname,
+		    limit ? "time limit" : "timeout");
 		(void)conn_flush(&s->conn);
-		smtp_log(s, "timeout after %s client=%s",
-		    s->verb ? s->verb : "CONNECT", s->conn.peer_ip);
+		smtp_log(s, "%s after %s client=%s", limit ? "time limit" :
+		    "timeout", s->verb ? s->verb : "CONNECT", s->conn.peer_ip);
 		break;
 	default:
 		smtp_log(s, "lost connection after %s client=%s",
@@ -824,6 +830,10 @@ smtp_limits(struct smtp_session *s)
 	s->timeout_cmd_ms = t > 0 && t < INT_MAX / 1000 ? (int)t * 1000 : INT_MAX;
 	t = config_int(cfg, "smtp.timeout_data");
 	s->timeout_data_ms = t > 0 && t < INT_MAX / 1000 ? (int)t * 1000 : INT_MAX;
+	/* a session, however busy, ends in bounded time (slowloris) */
+	t = config_int(cfg, "smtp.timeout_session");
+	s->session_end_ms = t > 0 && t < LLONG_MAX / 2000 ? now_ms() + t * 1000 : 0;
+	s->data_min_rate = config_int(cfg, "smtp.data_min_rate");
 }
 
 /* smtp_greet - TLS for smtps, early-talker check, the 220.  0 or -1 (end). */
@@ -892,6 +902,7 @@ smtp_session(const struct session_env *env, int fd)
 	s.hs.auth_user = s.auth_user;
 	smtp_limits(&s);
 	s.conn.timeout_ms = s.timeout_cmd_ms;
+	s.conn.deadline_ms = s.session_end_ms;
 	if (env->kind == LK_LOCAL) {
 		/* the kernel's word for who is calling is the identity: the
 		 * session counts as authenticated as "local:UID" (relay

@@ -252,6 +252,29 @@ smtp_received(struct smtp_session *s, struct buf *out)
 /* reading the message                                                  */
 
 /*
+ * smtp_data_deadline - the DATA deadline after BYTES more arrived by NOW:
+ * each byte buys 1/smtp.data_min_rate s, never more than smtp.timeout_data
+ * ahead, and never past the session's end (Postfix's smtpd_min_data_rate).
+ * A client that trickles runs out of time however it spaces its lines.
+ */
+static long long
+smtp_data_deadline(const struct smtp_session *s, long long end, long long bytes,
+    long long now)
+{
+	long long cap = now + s->timeout_data_ms;
+
+	if (s->data_min_rate > 0)
+		end += bytes * 1000 / s->data_min_rate;
+	else
+		end = cap;
+	if (end > cap)
+		end = cap;
+	if (s->session_end_ms > 0 && end > s->session_end_ms)
+		end = s->session_end_ms;
+	return end;
+}
+
+/*
  * smtp_data_read - the message lines up to <CRLF>.<CRLF>, dot-unstuffed,
  * written to Q with LF line ends.  *FLAGS collects SMTP_DATA_*; *WIRE counts
  * the message as it travels (CRLF lines, unstuffed).  Once something is
@@ -266,10 +289,16 @@ smtp_data_read(struct smtp_session *s, struct queue_in *q, int *flags,
 {
 	char *line, *p;
 	size_t len;
+	long long seen = s->conn.bytes_in;
 	int r, term, prev_crlf = 1, in_header = 1;
 
+	s->conn.deadline_ms = smtp_data_deadline(s, now_ms() + s->timeout_data_ms,
+	    0, now_ms());
 	for (;;) {
 		r = smtp_read_line(s, SMTP_DATA_LINE_MAX, &line, &len, &term);
+		s->conn.deadline_ms = smtp_data_deadline(s, s->conn.deadline_ms,
+		    s->conn.bytes_in - seen, now_ms());
+		seen = s->conn.bytes_in;
 		if (r == CONN_TOOLONG) {
 			/*
 			 * conn does not say how an over-long line ended, so
@@ -511,6 +540,7 @@ smtp_cmd_data(struct smtp_session *s, char *arg)
 	s->conn.timeout_ms = s->timeout_data_ms;
 	r = smtp_data_read(s, q, &flags, &wire, &hops);
 	s->conn.timeout_ms = s->timeout_cmd_ms;
+	s->conn.deadline_ms = s->session_end_ms;
 	if (r != CONN_LINE) {
 		/* smtp_read_line logged it and ended the session */
 		queue_in_abort(&q);
