@@ -641,7 +641,7 @@ qmgr_local_lost(struct agent_slot *ag, struct rjob *jb)
 	if (ag->trace && ag->trace[0])
 		snprintf(where, sizeof(where), " in %.*s", QMGR_TRACE_MAX - 1,
 		    ag->trace);
-	if (ag->killed == QMGR_KILL_STOP)
+	if (ag->killed == QMGR_KILL_STOP || qmgr_stop)
 		jb->norecord = 1;
 	else if (ag->killed == QMGR_KILL_DEADLINE)
 		snprintf(m->text, sizeof(m->text), "451 4.3.0 local delivery ran "
@@ -649,6 +649,11 @@ qmgr_local_lost(struct agent_slot *ag, struct rjob *jb)
 	else if (ag->killed == QMGR_KILL_BAD)
 		snprintf(m->text, sizeof(m->text), "451 4.3.0 malformed report "
 		    "from the delivery agent");
+	else if (WIFSIGNALED(st) && (WTERMSIG(st) == SIGTERM ||
+	    WTERMSIG(st) == SIGINT || WTERMSIG(st) == SIGHUP))
+		/* stopped from outside (a terminal's ^C): no crash */
+		snprintf(m->text, sizeof(m->text), "451 4.3.0 delivery agent "
+		    "stopped by signal %d", WTERMSIG(st));
 	else if (WIFSIGNALED(st)) {
 		sig = WTERMSIG(st);
 		jb->crashed = 1;
