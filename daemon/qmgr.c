@@ -84,7 +84,7 @@ qmgr_on_term(int sig)
 #define QMGR_JOB_HASH	4096	/* buckets of the queue id index */
 
 /*
- * Local delivery runs in agents too (local.h): each due local recipient
+ * Local delivery.  It runs in agents too (local.h): each due local recipient
  * makes a job for the destination "local:ACCOUNT", its mailbox.  Local
  * agents are a pool of their own, so a slow delivery program never holds
  * up remote dispatch: at most max(2, queue.delivery_workers) of them, and
