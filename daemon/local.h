@@ -20,7 +20,9 @@
  * no report; the queue manager counts it against the recipient.
  *
  * The agent runs as the server user and ends when the queue manager closes
- * its socket, or dies with it (PR_SET_PDEATHSIG).
+ * its socket, or dies with it (PR_SET_PDEATHSIG).  It must never write an
+ * envelope or a usage counter, use the queue manager's LMDB environment
+ * (inherited across fork), or carry on after a hook was abandoned.
  */
 #ifndef YUBIN_LOCAL_H
 #define YUBIN_LOCAL_H

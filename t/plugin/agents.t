@@ -7,6 +7,7 @@
 # neither other mailboxes nor remote delivery.
 import os
 import re
+import signal
 import sys
 sys.path.insert(0, os.path.join(os.path.dirname(__file__), '..', 'lib'))
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
@@ -150,10 +151,21 @@ with Sink() as sink:
         send(s, ['ann@localhost'], '', 'second')
         t.ok(s.wait_mail('ann', 2), 'mail for the same mailbox is stored meanwhile too')
         t.ok(not os.path.exists(os.path.join(out, 'a1.json')), 'the program is still sleeping')
+        t.is_(qmgr_pid(s), q0, 'the queue manager never restarted')
+
+        # kill -9 of the queue manager while its agents wait: the restarted
+        # one finishes both deliveries, exactly once
+        t.like(s.ctl('queue', 'list').stdout, r'pending=1', 'both copies are not recorded yet')
+        os.kill(q0, signal.SIGKILL)
+        t.ok(s.wait_log(r'queue manager pid %d killed by signal 9' % q0), 'queue manager killed')
+        t.ok(wait_until(lambda: qmgr_pid(s) not in (None, q0)), 'and restarted')
+        t.ok(wait_until(lambda: s.ctl('queue', 'list').stdout == '', timeout=30),
+             'the restarted queue manager records them')
+        t.is_(len(re.findall(r'to=<ann@localhost> account=ann status=sent \(already stored\)',
+                             s.log())), 2, 'as already stored')
+        t.is_(len(s.mails('ann')), 2, 'exactly once')
         open(os.path.join(out, 'go'), 'w').close()
         r = record(out, 'a1')
-        t.ok(r is not None, 'then it ends')
-        t.ok(s.wait_log(r'ann/exec\.def: program=\S+ exit status 0'), 'waited and logged')
-        t.is_(qmgr_pid(s), q0, 'the queue manager never restarted')
+        t.ok(r is not None, 'then the program ends')
 
 t.done()
