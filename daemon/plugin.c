@@ -10,10 +10,14 @@
  * the single piece of process-wide state the ABI needs.
  *
  * A hook that runs past server.hook_timeout is abandoned with siglongjmp
- * from SIGALRM and counts as YH_DENYSOFT; the plugin's state may then be
- * inconsistent, so the process is marked tainted and its worker exits after
- * the session.  A crashing hook kills its process; the name of the running
- * plugin and hook sits in the scoreboard (TRACE) for the master to log.
+ * from SIGALRM and counts as YH_DENYSOFT; the plugin's state (or a lock,
+ * or malloc's) may then be inconsistent, so the process is marked tainted:
+ * an SMTP worker finishes that reply and exits (smtp.c), and must never
+ * serve another command.  A delivery agent registers a timeout handler
+ * (plugins_on_timeout) instead: it reports and exits from the signal
+ * handler, never returning into the abandoned code.  A crashing hook kills
+ * its process; the name of the running plugin and hook sits in the
+ * scoreboard (TRACE) for the master (or the queue manager) to log.
  */
 #include <ctype.h>
 #include <dlfcn.h>
@@ -93,6 +97,8 @@ static struct {
 	long long		 hook_deadline;	/* now_ms() the hook times out at */
 	sigjmp_buf		 jmp;
 	volatile sig_atomic_t	 armed;
+	enum hook_point		 hp;		/* of the hook running */
+	void			(*on_timeout)(const char *, const char *);
 } P;
 
 /* ---- loading ------------------------------------------------------------ */
@@ -340,6 +346,18 @@ plugins_tainted(void)
 	return P.tainted;
 }
 
+void
+plugins_on_timeout(void (*fn)(const char *plugin, const char *hook))
+{
+	P.on_timeout = fn;
+}
+
+size_t
+plugins_count(void)
+{
+	return P.n;
+}
+
 int
 plugins_any(enum hook_point hp)
 {
@@ -368,8 +386,14 @@ static void
 plugin_on_alarm(int sig)
 {
 	(void)sig;
-	if (P.armed)
-		siglongjmp(P.jmp, 1);
+	if (!P.armed)
+		return;
+	if (P.on_timeout) {
+		/* never returns: the process ends inside the handler */
+		P.on_timeout(P.current ? P.current : "?", hook_names[P.hp]);
+		_exit(4);
+	}
+	siglongjmp(P.jmp, 1);
 }
 
 static void
@@ -430,6 +454,7 @@ plugin_call(size_t i, const struct call *c)
 	memset(&off, 0, sizeof(off));
 	it.it_value.tv_sec = tmo > 0 ? tmo : 30;
 	P.current = P.pl[i].name;
+	P.hp = c->hp;
 	trace_set(P.pl[i].name, c->hp);
 	P.hook_deadline = now_ms() + it.it_value.tv_sec * 1000LL;
 	if (sigsetjmp(P.jmp, 1) == 0) {
@@ -1564,8 +1589,12 @@ yh_mailbox_usage(const char *account, long long *count, long long *bytes)
 {
 	const char *why;
 
-	if (P.store == NULL || !account_name_valid(account, &why) ||
-	    usage_get(P.store, account, count, bytes) == -1)
+	if (P.store == NULL || !account_name_valid(account, &why))
+		return -1;
+	/* a delivery agent: the queue manager's figure for its mailbox */
+	if (usage_fixed_get(account, count, bytes) == 1)
+		return 0;
+	if (usage_get(P.store, account, count, bytes) == -1)
 		return -1;
 	usage_pending_get(account, count, bytes);
 	return 0;

@@ -27,7 +27,11 @@ enum rcpt_state {
 	RCPT_PENDING = 0,
 	RCPT_DONE = 1,		/* delivered */
 	RCPT_FAILED = 2,	/* permanent failure, bounced */
+	RCPT_HELD = 3,		/* local delivery crashed QUEUE_CRASH_MAX times:
+				 * not tried again until `yubinctl queue flush` */
 };
+
+#define QUEUE_CRASH_MAX	3	/* agent crashes before a recipient is held */
 
 struct env_rcpt {
 	char	*addr;		/* owned; the envelope recipient as given */
@@ -36,6 +40,7 @@ struct env_rcpt {
 	int	 attempts;
 	long long next_try;	/* unix seconds; 0 = now */
 	char	*last_error;	/* owned; may be NULL */
+	int	 crashes;	/* delivery agents that died delivering it */
 };
 
 struct envelope {

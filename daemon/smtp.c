@@ -17,6 +17,7 @@
  */
 #include <errno.h>
 #include <limits.h>
+#include <signal.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -33,6 +34,8 @@
 #include "session.h"
 #include "smtp_private.h"
 #include "util.h"
+
+#define SMTP_TAINT_GRACE	10	/* seconds to end after an abandoned hook */
 
 #define SMTP_VERB_MAX	16	/* longer than any verb we know */
 #define SMTP_LOG_MAX	1024	/* one log line's message part */
@@ -245,6 +248,17 @@ smtp_hook(struct smtp_session *s, enum hook_point hp, const char *arg,
 	s->hs.tls = s->conn.ssl != NULL;
 	plugins_set_qid(s->qid);
 	r = plugin_smtp(hp, &s->hs, arg);
+	if (plugins_tainted()) {
+		/* a hook was abandoned by siglongjmp: its state, a lock or
+		 * malloc's may be broken.  This reply, then the session and
+		 * the worker end (master.c), no plugin runs again here, and a
+		 * hang on the way out is cut short by the alarm. */
+		signal(SIGALRM, SIG_DFL);
+		alarm(SMTP_TAINT_GRACE);
+		smtp_deny(d, 421, "4.3.0", "%s a policy check timed out; closing "
+		    "the connection", s->env->hostname);
+		return SMTP_DROP;
+	}
 	switch (r) {
 	case YH_DECLINED:
 		return SMTP_GO;
@@ -958,7 +972,7 @@ smtp_session(const struct session_env *env, int fd)
 	smtp_txn_reset(&s);
 	smtp_log(&s, "disconnect client=%s commands=%lu errors=%lu messages=%lu",
 	    s.conn.peer_ip, s.commands, s.errors, s.messages);
-	if (plugins_any(HP_DISCONNECT)) {
+	if (plugins_any(HP_DISCONNECT) && !plugins_tainted()) {
 		s.hs.tls = s.conn.ssl != NULL;
 		plugins_set_qid("");
 		plugin_smtp_notify(HP_DISCONNECT, &s.hs);

@@ -587,6 +587,8 @@ smtp_cmd_data(struct smtp_session *s, char *arg)
 				s->hs.txn = &s->txn;
 				plugins_set_qid(s->qid);
 				plugin_smtp_notify(HP_QUEUED, &s->hs);
+				if (plugins_tainted())
+					s->quit = 1;	/* see smtp_hook */
 			}
 		}
 	}

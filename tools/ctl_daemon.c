@@ -502,7 +502,7 @@ ctl_time(long long t, char *out, size_t size)
 }
 
 /* rcpt_state_name - pending (never tried), deferred (tried, will retry),
- * sent, failed (bounced). */
+ * sent, failed (bounced), held (its delivery crashed too often). */
 static const char *
 rcpt_state_name(const struct env_rcpt *rc)
 {
@@ -510,6 +510,8 @@ rcpt_state_name(const struct env_rcpt *rc)
 		return "sent";
 	if (rc->state == RCPT_FAILED)
 		return "failed";
+	if (rc->state == RCPT_HELD)
+		return "held";
 	return rc->attempts > 0 ? "deferred" : "pending";
 }
 
@@ -545,6 +547,10 @@ queue_list_one(void *ctx, const char *id)
 			ctl_time(next, when, sizeof(when));
 			printf(" deferred=%zu next_try=%s", deferred, when);
 		}
+		for (i = 0, deferred = 0; i < e.nrcpt; i++)
+			deferred += e.rcpt[i].state == RCPT_HELD;
+		if (deferred)
+			printf(" held=%zu", deferred);
 	}
 	if (e.release_at) {
 		t = (time_t)e.release_at;
@@ -563,13 +569,22 @@ queue_flush_one(void *ctx, const char *id)
 	struct envelope e;
 	size_t i, n = 0;
 
-	/* deferred recipients are due now (the schedule is in the envelope) */
+	/* deferred recipients are due now (the schedule is in the envelope);
+	 * held ones are released for QUEUE_CRASH_MAX more attempts */
 	if (queue_get(c->store, id, &e) == 1) {
-		for (i = 0; i < e.nrcpt; i++)
+		for (i = 0; i < e.nrcpt; i++) {
+			if (e.rcpt[i].state == RCPT_HELD) {
+				e.rcpt[i].state = RCPT_PENDING;
+				e.rcpt[i].crashes = 0;
+				e.rcpt[i].next_try = 0;
+				n++;
+				printf("released %s <%s>\n", id, e.rcpt[i].addr);
+			}
 			if (e.rcpt[i].state == RCPT_PENDING && e.rcpt[i].next_try) {
 				e.rcpt[i].next_try = 0;
 				n++;
 			}
+		}
 		if (n > 0 && queue_update(c->store, &e) == -1)
 			fprintf(stderr, "yubinctl: %s: cannot reschedule\n", id);
 		envelope_clear(&e);

@@ -10,7 +10,7 @@
  *
  * Requests ride on the message itself, so one running server serves every
  * case.  RESULT is declined, ok, deny, denysoft, disconnect, discard, crash
- * (SIGSEGV) or hang (sleeps past any hook_timeout):
+ * (SIGSEGV), abort (SIGABRT) or hang (sleeps past any hook_timeout):
  *   helo:      HELO name "RESULT.hook.test"
  *   mail:      sender local part "mail-RESULT"
  *   rcpt:      recipient local part "rcpt-RESULT" (the domain decides
@@ -73,6 +73,10 @@ result_of(const char *word)
 		return YH_DISCARD;
 	if (strncmp(word, "crash", 5) == 0) {
 		raise(SIGSEGV);
+		return YH_DECLINED;
+	}
+	if (strncmp(word, "abort", 5) == 0) {
+		abort();
 		return YH_DECLINED;
 	}
 	if (strncmp(word, "hang", 4) == 0) {
