@@ -53,7 +53,11 @@ open_log(const struct config *cfg, int foreground)
 	path = xasprintf("%s/log/yubind.log", config_home(cfg));
 	r = log_open(LOG_DEST_FILE, path, max);
 	if (r == -1)
-		fprintf(stderr, "yubind: cannot open %s: %s\n", path, strerror(errno));
+		fprintf(stderr, "yubind: cannot open %s: %s%s\n", path,
+		    strerror(errno), errno == ELOOP || errno == EPERM ||
+		    errno == EINVAL ? " (it must be a regular file with one "
+		    "link, owned by the server user, in a folder of its own "
+		    "that is no symbolic link)" : "");
 	free(path);
 	return r;
 }
@@ -226,6 +230,7 @@ main(int argc, char **argv)
 		config_free(&cfg);
 		return 2;
 	}
+	log_set_owner(uid, gid);
 	if (open_log(cfg, opts.foreground) == -1 && !opts.foreground) {
 		config_free(&cfg);
 		return 2;
