@@ -2,6 +2,7 @@
  * paths.c - configuration file lookup and the home layout.
  */
 #include <errno.h>
+#include <fcntl.h>
 #include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -30,6 +31,23 @@ paths_default_config(void)
 	return NULL;
 }
 
+/* chown_dir - give the folder PATH to UID/GID through an fd opened with
+ * O_NOFOLLOW: root never chowns what a planted link points to.  0 or -1. */
+static int
+chown_dir(const char *path, uid_t uid, gid_t gid)
+{
+	int fd, r, saved;
+
+	fd = open(path, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+	if (fd == -1)
+		return -1;
+	r = fchown(fd, uid, gid);
+	saved = errno;
+	close(fd);
+	errno = saved;
+	return r;
+}
+
 int
 paths_setup(const struct config *cfg, uid_t uid, gid_t gid, const char **what_r)
 {
@@ -48,7 +66,7 @@ paths_setup(const struct config *cfg, uid_t uid, gid_t gid, const char **what_r)
 		snprintf(what, sizeof(what), "%s/%s", home, home_dirs[i]);
 		if (mkdir(what, 0750) == -1 && errno != EEXIST)
 			goto fail;
-		if (uid != (uid_t)-1 && chown(what, uid, gid) == -1)
+		if (uid != (uid_t)-1 && chown_dir(what, uid, gid) == -1)
 			goto fail;
 	}
 	extra[0] = paths_mailbox_root(cfg);
@@ -56,7 +74,8 @@ paths_setup(const struct config *cfg, uid_t uid, gid_t gid, const char **what_r)
 	for (i = 0; i < 2 && r == 0; i++) {
 		snprintf(what, sizeof(what), "%s", extra[i]);
 		if (mkdir_p(extra[i], 0750) == -1 ||
-		    (uid != (uid_t)-1 && chown(extra[i], uid, gid) == -1))
+		    (uid != (uid_t)-1 && chown_dir(extra[i], uid, gid) == -1 &&
+		    errno != ELOOP))	/* a link the admin made: left as is */
 			r = -1;
 	}
 	free(extra[0]);
