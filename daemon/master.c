@@ -183,48 +183,87 @@ fail:
 }
 
 /*
+ * bind_in - bind FD to NAME inside the folder DFD, the socket file mode
+ * 0666: the path is resolved from DFD (fchdir, then a relative name), and the
+ * mode comes from the umask at bind time, so no path is followed after the
+ * folder was checked and nothing is chmod'ed by name.  0 or -1 (errno).
+ */
+static int
+bind_in(int fd, int dfd, const char *name)
+{
+	struct sockaddr_un sun;
+	mode_t old;
+	int cwd, r, saved;
+
+	memset(&sun, 0, sizeof(sun));
+	sun.sun_family = AF_UNIX;
+	if (str_copy(sun.sun_path, sizeof(sun.sun_path), name) == -1) {
+		errno = ENAMETOOLONG;
+		return -1;
+	}
+	if ((cwd = open(".", O_RDONLY | O_DIRECTORY | O_CLOEXEC)) == -1)
+		return -1;
+	if (fchdir(dfd) == -1) {
+		saved = errno;
+		close(cwd);
+		errno = saved;
+		return -1;
+	}
+	old = umask(0111);
+	r = bind(fd, (struct sockaddr *)&sun, sizeof(sun));
+	saved = errno;
+	umask(old);
+	if (fchdir(cwd) == -1)
+		log_fatal("listen local: cannot return to the working folder: %s",
+		    strerror(errno));
+	close(cwd);
+	errno = saved;
+	return r;
+}
+
+/*
  * listen_local - the local submission channel: a Unix socket
  * HOME/run/submit.sock, mode 0666, served by the SMTP pool as LK_LOCAL
  * (yubin-sendmail connects to it; the SMTP engine takes the caller's uid
  * with SO_PEERCRED).  HOME/run is made traversable (0751) so that any
  * local user may reach the socket by name; it is not listed in
- * HOME/run/ports.  A stale socket left by a crash is replaced.
+ * HOME/run/ports.  A stale socket left by a crash is replaced.  Root
+ * works through the checked HOME/run descriptor (paths_run_dir) only.
  */
 static int
 listen_local(const struct config *cfg)
 {
-	struct sockaddr_un sun;
 	struct listener *l;
-	char *dir, *path;
-	int fd, r = -1;
+	char *path;
+	int fd, dfd, r = -1;
 
 	if (nlisteners == LISTEN_MAX) {
 		log_err("listen: more than %d listeners", LISTEN_MAX);
 		return -1;
 	}
-	dir = xasprintf("%s/run", config_home(cfg));
-	path = xasprintf("%s/submit.sock", dir);
-	memset(&sun, 0, sizeof(sun));
-	sun.sun_family = AF_UNIX;
-	if (str_copy(sun.sun_path, sizeof(sun.sun_path), path) == -1) {
-		log_err("listen local: %s: path too long for a socket", path);
-		goto out;
+	path = xasprintf("%s/run/submit.sock", config_home(cfg));
+	if ((dfd = paths_run_dir(cfg)) == -1) {
+		log_err("listen local: %s/run: %s", config_home(cfg),
+		    strerror(errno));
+		free(path);
+		return -1;
 	}
 	fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
 	if (fd == -1) {
 		log_err("listen local: socket: %s", strerror(errno));
 		goto out;
 	}
-	if (unlink(path) == -1 && errno != ENOENT)
+	if (unlinkat(dfd, "submit.sock", 0) == -1 && errno != ENOENT)
 		log_warn("listen local: unlink %s: %s", path, strerror(errno));
-	if (bind(fd, (struct sockaddr *)&sun, sizeof(sun)) == -1 ||
-	    chmod(path, 0666) == -1 || listen(fd, LISTEN_BACKLOG) == -1) {
+	if (bind_in(fd, dfd, "submit.sock") == -1 ||
+	    listen(fd, LISTEN_BACKLOG) == -1) {
 		log_err("listen local: %s: %s", path, strerror(errno));
 		close(fd);
 		goto out;
 	}
-	if (chmod(dir, 0751) == -1)
-		log_warn("listen local: chmod %s: %s", dir, strerror(errno));
+	if (fchmod(dfd, 0751) == -1)
+		log_warn("listen local: chmod %s/run: %s", config_home(cfg),
+		    strerror(errno));
 	l = &listeners[nlisteners++];
 	l->fd = fd;
 	l->kind = LK_LOCAL;
@@ -232,8 +271,25 @@ listen_local(const struct config *cfg)
 	(void)str_copy(l->addr, sizeof(l->addr), "run/submit.sock");
 	r = 0;
 out:
+	close(dfd);
 	free(path);
-	free(dir);
+	return r;
+}
+
+/* run_write - write NAME in HOME/run as root may (paths_run_dir,
+ * file_write_atomicat: never through a link).  0 or -1 (logged). */
+static int
+run_write(const struct config *cfg, const char *name, const struct buf *b)
+{
+	int dfd, r = -1;
+
+	if ((dfd = paths_run_dir(cfg)) != -1) {
+		r = file_write_atomicat(dfd, name, b->data ? b->data : "",
+		    b->len, 0644);
+		close(dfd);
+	}
+	if (r == -1)
+		log_err("%s/run/%s: %s", config_home(cfg), name, strerror(errno));
 	return r;
 }
 
@@ -243,14 +299,11 @@ static void
 plugins_write_run(const struct config *cfg)
 {
 	struct buf b;
-	char *path = xasprintf("%s/run/plugins", config_home(cfg));
 
 	buf_init(&b, 0);
 	plugins_describe(&b);
-	if (file_write_atomic(path, b.data ? b.data : "", b.len, 0644) == -1)
-		log_warn("%s: %s", path, strerror(errno));
+	(void)run_write(cfg, "plugins", &b);
 	buf_free(&b);
-	free(path);
 }
 
 int
@@ -269,7 +322,6 @@ master_listen(const struct config *cfg)
 	};
 	const struct cfg_list *addrs;
 	struct buf ports;
-	char *path;
 	size_t i, j;
 	int have_tls = *config_str(cfg, "server.tls_cert") != '\0';
 	long long port;
@@ -303,16 +355,12 @@ master_listen(const struct config *cfg)
 		if (listeners[i].kind != LK_LOCAL)
 			buf_printf(&ports, "%s %s\n", listeners[i].name,
 			    listeners[i].addr);
-	path = xasprintf("%s/run/ports", config_home(cfg));
-	if (file_write_atomic(path, ports.data, ports.len, 0644) == -1) {
-		log_err("%s: %s", path, strerror(errno));
-		free(path);
+	if (run_write(cfg, "ports", &ports) == -1) {
 		buf_free(&ports);
 		return -1;
 	}
 	for (i = 0; i < (size_t)nlisteners; i++)
 		log_info("listening: %s %s", listeners[i].name, listeners[i].addr);
-	free(path);
 	buf_free(&ports);
 	return 0;
 }
@@ -909,11 +957,12 @@ master_run(struct config *cfg, const struct master_opts *opts)
 	}
 	for (i = 0; i < nlisteners; i++) {
 		if (listeners[i].kind == LK_LOCAL) {
-			char *sock = xasprintf("%s/run/submit.sock",
-			    config_home(m.cfg));
+			int dfd = paths_run_dir(m.cfg);
 
-			(void)unlink(sock);
-			free(sock);
+			if (dfd != -1) {
+				(void)unlinkat(dfd, "submit.sock", 0);
+				close(dfd);
+			}
 		}
 		close(listeners[i].fd);
 	}

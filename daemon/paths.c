@@ -12,6 +12,7 @@
 
 #include "config.h"
 #include "paths.h"
+#include "priv.h"
 #include "util.h"
 
 static const char *const home_dirs[] = {
@@ -88,6 +89,26 @@ paths_setup(const struct config *cfg, uid_t uid, gid_t gid, const char **what_r)
 fail:
 	*what_r = what;
 	return -1;
+}
+
+int
+paths_run_dir(const struct config *cfg)
+{
+	char *path = xasprintf("%s/run", config_home(cfg));
+	char *why = NULL;
+	uid_t uid = (uid_t)-1;
+	gid_t gid;
+	int fd, saved;
+
+	if (priv_lookup(cfg, &uid, &gid, &why) == -1) {
+		free(why);
+		uid = (uid_t)-1;
+	}
+	fd = dir_open_verified(path, uid);
+	saved = errno;
+	free(path);
+	errno = saved;
+	return fd;
 }
 
 char *
