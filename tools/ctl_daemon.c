@@ -385,7 +385,9 @@ ctl_cmd_block(struct ctl *c, int argc, char **argv)
  * notify FILE - the seed's user notice: a message built from FILE (first
  * line the subject, the rest the body) stored straight into every
  * account's Maildir.  It does not pass the queue or the delivery hooks, so
- * no exec, forward or auto-reply runs for it.
+ * no exec, forward or auto-reply runs for it.  As root it drops to the
+ * server user before it touches HOME/queue or a mailbox, so a link planted
+ * in a Maildir leads only where the server user could write anyway.
  */
 struct notify_ctx {
 	struct ctl	*c;
@@ -471,6 +473,14 @@ ctl_cmd_notify(struct ctl *c, int argc, char **argv)
 	if (ctl_store(c) == NULL) {
 		free(data);
 		return CTL_RUNTIME;
+	}
+	/* the mailboxes belong to the server user, who could replace any
+	 * folder on the way with a link: touch them only as that user (the
+	 * store stays usable through the descriptors already open) */
+	if (n.uid != (uid_t)-1) {
+		priv_drop(n.uid, n.gid);
+		n.uid = (uid_t)-1;
+		n.gid = (gid_t)-1;
 	}
 	for (p = (const unsigned char *)data; p < (const unsigned char *)data + len; p++)
 		if (*p >= 0x80)
