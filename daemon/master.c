@@ -696,10 +696,27 @@ backoff(int *failures, long long *hold_ms, long long started_ms, int abnormal)
 		*failures = 0;
 }
 
+/*
+ * trace_show - a printable copy of a trace in the shared scoreboard, which
+ * the worker (the server user, perhaps gone bad) writes: at most
+ * TRACE_MAX - 1 bytes even when it left no NUL, and control or non-ASCII
+ * bytes shown as '?', so it can neither overrun the slot nor forge a line.
+ */
+static const char *
+trace_show(const char *trace, char out[TRACE_MAX])
+{
+	size_t i;
+
+	for (i = 0; i < TRACE_MAX - 1 && trace[i] != '\0'; i++)
+		out[i] = trace[i] >= 0x20 && trace[i] < 0x7f ? trace[i] : '?';
+	out[i] = '\0';
+	return out;
+}
+
 static void
 reap(void)
 {
-	char how[96];
+	char how[96], trace[TRACE_MAX];
 	pid_t pid;
 	int status, id, i, abnormal;
 
@@ -713,7 +730,7 @@ reap(void)
 				log_msg(abnormal ? LOG_LVL_WARN : LOG_LVL_INFO,
 				    "queue manager pid %ld %s%s%s", (long)pid, how,
 				    abnormal && m.qmgr_trace[0] ? " in " : "",
-				    abnormal ? m.qmgr_trace : "");
+				    abnormal ? trace_show(m.qmgr_trace, trace) : "");
 			backoff(&m.qmgr_failures, &m.qmgr_hold_ms,
 			    m.qmgr_started_ms, abnormal);
 			continue;
@@ -727,7 +744,8 @@ reap(void)
 				if (abnormal)
 					log_warn("%s worker pid %ld %s%s%s", p->name,
 					    (long)pid, how, p->slots[i].trace[0] ?
-					    " in " : "", p->slots[i].trace);
+					    " in " : "", trace_show(p->slots[i].trace,
+					    trace));
 				backoff(&p->failures, &p->hold_until_ms,
 				    p->slots[i].started_ms, abnormal);
 				p->slots[i].pid = 0;
