@@ -75,13 +75,14 @@ def start_daemon(server, timeout=20):
     """Start yubind detached (no -f: the log goes to HOME/log/yubind.log);
     returns (exit status of the starter, stderr, master pid or None)."""
     ports = os.path.join(server.home, 'run', 'ports')
-    if os.path.exists(ports):
-        os.unlink(ports)
+    pidfile = os.path.join(server.home, 'run', 'yubind.pid')
+    for p in (ports, pidfile):
+        if os.path.exists(p):
+            os.unlink(p)
     r = subprocess.run([binary('yubind'), '-c', server.conf_path], env=server.env,
                        capture_output=True, text=True, timeout=timeout)
     if r.returncode != 0:
         return r.returncode, r.stderr, None
-    pidfile = os.path.join(server.home, 'run', 'yubind.pid')
     deadline = time.time() + timeout
     while time.time() < deadline:
         if os.path.exists(ports) and os.path.exists(pidfile):

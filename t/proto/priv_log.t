@@ -82,4 +82,21 @@ with Server(conf={'server': {'log': 'file'}}, tls=False, start=False) as s:
                'the master keeps writing to the file it had')
     kill_daemon(pid)
     t.is_(snapshot(outside), before, 'the root-only folder outside HOME is unchanged')
+
+    # 6. rotation past log_size_max, with yubind.log.1 planted as a link
+    for p in (log, log + '.moved'):
+        os.unlink(p)
+    s.sections['server']['log_size_max'] = '300'
+    s.write_conf(s.sections)
+    as_server('ln', '-s', can, log + '.1')
+    rc, err, pid = start_daemon(s)
+    t.is_(rc, 0, 'yubind starts with a small log_size_max')
+    os.kill(pid, signal.SIGHUP)
+    t.ok(wait_until(lambda: not os.path.islink(log + '.1')), 'the log was rotated')
+    kill_daemon(pid)
+    t.is_(snapshot(outside), before, 'rotation over a planted link leaves the root file alone')
+    for p in (log, log + '.1'):
+        st = os.lstat(p)
+        t.ok(os.path.isfile(p) and not os.path.islink(p) and st.st_uid == server_ids()[0],
+             '%s is a regular file of the server user' % os.path.basename(p))
 t.done()
