@@ -202,7 +202,7 @@ int
 ctl_cmd_start(struct ctl *c, int argc, char **argv)
 {
 	char **av;
-	char *prog;
+	char *prog, *why = NULL;
 	size_t i, n = 0;
 	pid_t pid;
 	int status;
@@ -210,9 +210,11 @@ ctl_cmd_start(struct ctl *c, int argc, char **argv)
 	(void)argv;
 	if (argc != 0)
 		return ctl_error(CTL_USAGE, "usage: start");
-	if ((pid = running_pid(c)) == -1)
-		return CTL_RUNTIME;
-	if (pid != 0)
+	/* a pid file not to be trusted names no running yubind: start (the
+	 * new yubind replaces it; a running one would hold the ports) */
+	pid = read_pid(c, &why);
+	free(why);
+	if (pid > 0)
 		return ctl_error(CTL_USAGE, "yubind is already running (pid %ld)", (long)pid);
 	prog = yubind_path();
 	av = xcalloc(4 + 2 * c->ndefs, sizeof(*av));
