@@ -71,8 +71,8 @@
  * Must never: crash or allocate without bound on any message, header or
  * MIME structure; stall past the RBL deadline; send a bounce.  Runs as the
  * server user in the SMTP workers; init() runs as root in the master and
- * only reads the rule file and has the backup folders created by a child
- * that dropped to the server user (md_mkdirs).
+ * only reads the rule file and creates the backup folders, never through a
+ * link the server user could plant (md_mkdir_walk).
  */
 #define PCRE2_CODE_UNIT_WIDTH 8
 
@@ -81,7 +81,6 @@
 #include <ctype.h>
 #include <errno.h>
 #include <fcntl.h>
-#include <grp.h>
 #include <iconv.h>
 #include <netinet/in.h>
 #include <pcre2.h>
@@ -97,7 +96,6 @@
 #include <sys/mman.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
-#include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
 
