@@ -98,7 +98,7 @@ log_file_open(int dfd)
 	const int flags = O_WRONLY | O_APPEND | O_NOFOLLOW | O_NONBLOCK |
 	    O_CLOEXEC;
 	struct stat st;
-	int fd, created = 0;
+	int fd, created = 0, saved;
 
 	fd = openat(dfd, lg.base, flags);
 	if (fd == -1 && errno == ENOENT) {
@@ -122,9 +122,9 @@ log_file_open(int dfd)
 		goto fail;
 	return fd;
 fail:
-	created = errno;
+	saved = errno;
 	close(fd);
-	errno = created;
+	errno = saved;
 	return -1;
 }
 
