@@ -242,6 +242,12 @@ listen_local(const struct config *cfg)
 		return -1;
 	}
 	path = xasprintf("%s/run/submit.sock", config_home(cfg));
+	if (strlen(path) >= sizeof(((struct sockaddr_un *)0)->sun_path)) {
+		/* bound by a relative name, but clients connect by PATH */
+		log_err("listen local: %s: path too long for a socket", path);
+		free(path);
+		return -1;
+	}
 	if ((dfd = paths_run_dir(cfg)) == -1) {
 		log_err("listen local: %s/run: %s", config_home(cfg),
 		    strerror(errno));
