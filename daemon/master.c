@@ -184,48 +184,93 @@ fail:
 }
 
 /*
+ * bind_in - bind FD to NAME inside the folder DFD, the socket file mode
+ * 0666: the path is resolved from DFD (fchdir, then a relative name), and the
+ * mode comes from the umask at bind time, so no path is followed after the
+ * folder was checked and nothing is chmod'ed by name.  0 or -1 (errno).
+ */
+static int
+bind_in(int fd, int dfd, const char *name)
+{
+	struct sockaddr_un sun;
+	mode_t old;
+	int cwd, r, saved;
+
+	memset(&sun, 0, sizeof(sun));
+	sun.sun_family = AF_UNIX;
+	if (str_copy(sun.sun_path, sizeof(sun.sun_path), name) == -1) {
+		errno = ENAMETOOLONG;
+		return -1;
+	}
+	if ((cwd = open(".", O_RDONLY | O_DIRECTORY | O_CLOEXEC)) == -1)
+		return -1;
+	if (fchdir(dfd) == -1) {
+		saved = errno;
+		close(cwd);
+		errno = saved;
+		return -1;
+	}
+	old = umask(0111);
+	r = bind(fd, (struct sockaddr *)&sun, sizeof(sun));
+	saved = errno;
+	umask(old);
+	if (fchdir(cwd) == -1)
+		log_fatal("listen local: cannot return to the working folder: %s",
+		    strerror(errno));
+	close(cwd);
+	errno = saved;
+	return r;
+}
+
+/*
  * listen_local - the local submission channel: a Unix socket
  * HOME/run/submit.sock, mode 0666, served by the SMTP pool as LK_LOCAL
  * (yubin-sendmail connects to it; the SMTP engine takes the caller's uid
  * with SO_PEERCRED).  HOME/run is made traversable (0751) so that any
  * local user may reach the socket by name; it is not listed in
- * HOME/run/ports.  A stale socket left by a crash is replaced.
+ * HOME/run/ports.  A stale socket left by a crash is replaced.  Root
+ * works through the checked HOME/run descriptor (paths_run_dir) only.
  */
 static int
 listen_local(const struct config *cfg)
 {
-	struct sockaddr_un sun;
 	struct listener *l;
-	char *dir, *path;
-	int fd, r = -1;
+	char *path;
+	int fd, dfd, r = -1;
 
 	if (nlisteners == LISTEN_MAX) {
 		log_err("listen: more than %d listeners", LISTEN_MAX);
 		return -1;
 	}
-	dir = xasprintf("%s/run", config_home(cfg));
-	path = xasprintf("%s/submit.sock", dir);
-	memset(&sun, 0, sizeof(sun));
-	sun.sun_family = AF_UNIX;
-	if (str_copy(sun.sun_path, sizeof(sun.sun_path), path) == -1) {
+	path = xasprintf("%s/run/submit.sock", config_home(cfg));
+	if (strlen(path) >= sizeof(((struct sockaddr_un *)0)->sun_path)) {
+		/* bound by a relative name, but clients connect by PATH */
 		log_err("listen local: %s: path too long for a socket", path);
-		goto out;
+		free(path);
+		return -1;
+	}
+	if ((dfd = paths_run_dir(cfg)) == -1) {
+		log_err("listen local: %s/run: %s", config_home(cfg),
+		    strerror(errno));
+		free(path);
+		return -1;
 	}
 	fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
 	if (fd == -1) {
 		log_err("listen local: socket: %s", strerror(errno));
 		goto out;
 	}
-	if (unlink(path) == -1 && errno != ENOENT)
+	if (unlinkat(dfd, "submit.sock", 0) == -1 && errno != ENOENT)
 		log_warn("listen local: unlink %s: %s", path, strerror(errno));
-	if (bind(fd, (struct sockaddr *)&sun, sizeof(sun)) == -1 ||
-	    chmod(path, 0666) == -1 || listen(fd, LISTEN_BACKLOG) == -1) {
+	if (bind_in(fd, dfd, "submit.sock") == -1 ||
+	    listen(fd, LISTEN_BACKLOG) == -1) {
 		log_err("listen local: %s: %s", path, strerror(errno));
 		close(fd);
 		goto out;
 	}
-	if (chmod(dir, 0751) == -1)
-		log_warn("listen local: chmod %s: %s", dir, strerror(errno));
+	if (fchmod(dfd, 0751) == -1)
+		log_warn("listen local: chmod %s/run: %s", config_home(cfg),
+		    strerror(errno));
 	l = &listeners[nlisteners++];
 	l->fd = fd;
 	l->kind = LK_LOCAL;
@@ -233,8 +278,25 @@ listen_local(const struct config *cfg)
 	(void)str_copy(l->addr, sizeof(l->addr), "run/submit.sock");
 	r = 0;
 out:
+	close(dfd);
 	free(path);
-	free(dir);
+	return r;
+}
+
+/* run_write - write NAME in HOME/run as root may (paths_run_dir,
+ * file_write_atomicat: never through a link).  0 or -1 (logged). */
+static int
+run_write(const struct config *cfg, const char *name, const struct buf *b)
+{
+	int dfd, r = -1;
+
+	if ((dfd = paths_run_dir(cfg)) != -1) {
+		r = file_write_atomicat(dfd, name, b->data ? b->data : "",
+		    b->len, 0644);
+		close(dfd);
+	}
+	if (r == -1)
+		log_err("%s/run/%s: %s", config_home(cfg), name, strerror(errno));
 	return r;
 }
 
@@ -244,14 +306,11 @@ static void
 plugins_write_run(const struct config *cfg)
 {
 	struct buf b;
-	char *path = xasprintf("%s/run/plugins", config_home(cfg));
 
 	buf_init(&b, 0);
 	plugins_describe(&b);
-	if (file_write_atomic(path, b.data ? b.data : "", b.len, 0644) == -1)
-		log_warn("%s: %s", path, strerror(errno));
+	(void)run_write(cfg, "plugins", &b);
 	buf_free(&b);
-	free(path);
 }
 
 int
@@ -270,7 +329,6 @@ master_listen(const struct config *cfg)
 	};
 	const struct cfg_list *addrs;
 	struct buf ports;
-	char *path;
 	size_t i, j;
 	int have_tls = *config_str(cfg, "server.tls_cert") != '\0';
 	long long port;
@@ -304,16 +362,12 @@ master_listen(const struct config *cfg)
 		if (listeners[i].kind != LK_LOCAL)
 			buf_printf(&ports, "%s %s\n", listeners[i].name,
 			    listeners[i].addr);
-	path = xasprintf("%s/run/ports", config_home(cfg));
-	if (file_write_atomic(path, ports.data, ports.len, 0644) == -1) {
-		log_err("%s: %s", path, strerror(errno));
-		free(path);
+	if (run_write(cfg, "ports", &ports) == -1) {
 		buf_free(&ports);
 		return -1;
 	}
 	for (i = 0; i < (size_t)nlisteners; i++)
 		log_info("listening: %s %s", listeners[i].name, listeners[i].addr);
-	free(path);
 	buf_free(&ports);
 	return 0;
 }
@@ -790,10 +844,27 @@ backoff(int *failures, long long *hold_ms, long long started_ms, int abnormal)
 		*failures = 0;
 }
 
+/*
+ * trace_show - a printable copy of a trace in the shared scoreboard, which
+ * the worker (the server user, perhaps gone bad) writes: at most
+ * TRACE_MAX - 1 bytes even when it left no NUL, and control or non-ASCII
+ * bytes shown as '?', so it can neither overrun the slot nor forge a line.
+ */
+static const char *
+trace_show(const char *trace, char out[TRACE_MAX])
+{
+	size_t i;
+
+	for (i = 0; i < TRACE_MAX - 1 && trace[i] != '\0'; i++)
+		out[i] = trace[i] >= 0x20 && trace[i] < 0x7f ? trace[i] : '?';
+	out[i] = '\0';
+	return out;
+}
+
 static void
 reap(void)
 {
-	char how[96];
+	char how[96], trace[TRACE_MAX];
 	pid_t pid;
 	int status, id, i, abnormal;
 
@@ -807,7 +878,7 @@ reap(void)
 				log_msg(abnormal ? LOG_LVL_WARN : LOG_LVL_INFO,
 				    "queue manager pid %ld %s%s%s", (long)pid, how,
 				    abnormal && m.qmgr_trace[0] ? " in " : "",
-				    abnormal ? m.qmgr_trace : "");
+				    abnormal ? trace_show(m.qmgr_trace, trace) : "");
 			backoff(&m.qmgr_failures, &m.qmgr_hold_ms,
 			    m.qmgr_started_ms, abnormal);
 			continue;
@@ -821,7 +892,8 @@ reap(void)
 				if (abnormal)
 					log_warn("%s worker pid %ld %s%s%s", p->name,
 					    (long)pid, how, p->slots[i].trace[0] ?
-					    " in " : "", p->slots[i].trace);
+					    " in " : "", trace_show(p->slots[i].trace,
+					    trace));
 				backoff(&p->failures, &p->hold_until_ms,
 				    p->slots[i].started_ms, abnormal);
 				p->slots[i].pid = 0;
@@ -1058,11 +1130,12 @@ master_run(struct config *cfg, const struct master_opts *opts)
 	}
 	for (i = 0; i < nlisteners; i++) {
 		if (listeners[i].kind == LK_LOCAL) {
-			char *sock = xasprintf("%s/run/submit.sock",
-			    config_home(m.cfg));
+			int dfd = paths_run_dir(m.cfg);
 
-			(void)unlink(sock);
-			free(sock);
+			if (dfd != -1) {
+				(void)unlinkat(dfd, "submit.sock", 0);
+				close(dfd);
+			}
 		}
 		close(listeners[i].fd);
 	}
