@@ -36,6 +36,15 @@
  * budget ends, whichever comes first, and once the budget is used up a
  * program runs without waiting (logged).
  *
+ * WHAT PROGRAMS ARE PROMISED (hook.h, the yh_spawn comment): argv built
+ * here (spawn_argv.c) and given to execve, never a shell; the def file's
+ * words as written; values from mail (FROM_ADDRESS, TO_ADDRESS, SUBJECT)
+ * as data, one argument each, which may begin with '-' -- a program that
+ * parses options must stop before them, and yubin-sendmail's seed forms
+ * do (it recognises them before option parsing); SUBJECT valid UTF-8 of
+ * at most SPAWN_SUBJECT_MAX - 1 bytes, control characters as blanks; the
+ * clean environment above; the server user's privileges.
+ *
  * Log lines go through yh_log: the queue id and the calling plugin first.
  */
 #include <errno.h>
