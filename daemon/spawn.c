@@ -36,12 +36,19 @@
  * budget ends, whichever comes first, and once the budget is used up a
  * program runs without waiting (logged).
  *
+ * WHAT PROGRAMS ARE PROMISED (hook.h, the yh_spawn comment): argv built
+ * here (spawn_argv.c) and given to execve, never a shell; the def file's
+ * words as written; values from mail (FROM_ADDRESS, TO_ADDRESS, SUBJECT)
+ * as data, one argument each, which may begin with '-' -- a program that
+ * parses options must stop before them, and yubin-sendmail's seed forms
+ * do (it recognises them before option parsing); SUBJECT valid UTF-8 of
+ * at most SPAWN_SUBJECT_MAX - 1 bytes, control characters as blanks; the
+ * clean environment above; the server user's privileges.
+ *
  * Log lines go through yh_log: the queue id and the calling plugin first.
  */
-#include <ctype.h>
 #include <errno.h>
 #include <fcntl.h>
-#include <iconv.h>
 #include <limits.h>
 #include <poll.h>
 #include <signal.h>
@@ -58,13 +65,10 @@
 
 #include "plugin.h"
 #include "spawn.h"
-#include "utf8.h"
+#include "spawn_argv.h"
 #include "util.h"
 
-#define SPAWN_WORDS_MAX	64		/* words of the command itself */
-#define SPAWN_ARGV_MAX	256		/* command words + arguments */
 #define SPAWN_RUNNING_CAP 1024		/* ceiling of max_running */
-#define SPAWN_SUBJECT_MAX 4096		/* a decoded SUBJECT argument */
 #define SPAWN_MARGIN_MS	1000		/* kept from server.hook_timeout */
 #define SPAWN_ENV_MAX	16		/* variables of the clean environment */
 #define SPAWN_DEFAULT_PATH "/usr/local/bin:/usr/bin:/bin"
@@ -77,39 +81,6 @@ static struct {
 } S;
 
 /* ---- the command -------------------------------------------------------- */
-
-/* split_command - CMD into words (in place): blanks separate, "double
- * quotes" group (no escapes).  The count, or -1 (too many, unbalanced
- * quote). */
-static int
-split_command(char *cmd, char **argv, int max)
-{
-	char *r = cmd, *w = cmd;
-	int n = 0, quote;
-
-	for (;;) {
-		while (*r == ' ' || *r == '\t')
-			r++;
-		if (*r == '\0')
-			return n;
-		if (n == max)
-			return -1;
-		argv[n++] = w;
-		quote = 0;
-		while (*r && (quote || (*r != ' ' && *r != '\t'))) {
-			if (*r == '"')
-				quote = !quote;
-			else
-				*w++ = *r;
-			r++;
-		}
-		if (quote)
-			return -1;
-		if (*r)
-			r++;
-		*w++ = '\0';
-	}
-}
 
 /* is_sendmail - the seed's send tool under any of its names and folders. */
 static int
@@ -147,182 +118,6 @@ find_in_path(const char *path, const char *name, char *out, size_t size)
 		p = c ? c + 1 : p + l;
 	}
 	return -1;
-}
-
-/* ---- SUBJECT ------------------------------------------------------------ */
-
-/* conv_append - LEN bytes in CHARSET appended to OUT (SIZE, *OL used) as
- * UTF-8; invalid input becomes '?'; what does not fit is left out. */
-static void
-conv_append(const char *charset, const char *in, size_t len, char *out,
-    size_t size, size_t *ol)
-{
-	iconv_t cd;
-	char *ip = (char *)in, *op;
-	size_t il = len, left;
-
-	if (strcasecmp(charset, "utf-8") == 0 || strcasecmp(charset, "us-ascii") == 0) {
-		if (utf8_valid(in, len)) {
-			if (*ol + len < size) {
-				memcpy(out + *ol, in, len);
-				*ol += len;
-			}
-			return;
-		}
-		charset = "CP932";	/* raw 8-bit that is not UTF-8 */
-	}
-	if (strcasecmp(charset, "shift_jis") == 0 || strcasecmp(charset, "sjis") == 0)
-		charset = "CP932";
-	else if (strcasecmp(charset, "iso-2022-jp") == 0)
-		charset = "ISO-2022-JP-3";
-	cd = iconv_open("UTF-8", charset);
-	if (cd == (iconv_t)-1)
-		cd = iconv_open("UTF-8", "ISO-8859-1");
-	if (cd == (iconv_t)-1)
-		return;
-	op = out + *ol;
-	left = size - *ol - 1;
-	while (il > 0 && left > 0) {
-		if (iconv(cd, &ip, &il, &op, &left) == (size_t)-1) {
-			if (errno == E2BIG)
-				break;
-			*op++ = '?';	/* an invalid byte: mark it, go on */
-			left--;
-			ip++;
-			il--;
-		}
-	}
-	iconv(cd, NULL, NULL, &op, &left);
-	*ol = (size_t)(op - out);
-	iconv_close(cd);
-}
-
-static int
-b64val(int c)
-{
-	if (c >= 'A' && c <= 'Z') return c - 'A';
-	if (c >= 'a' && c <= 'z') return c - 'a' + 26;
-	if (c >= '0' && c <= '9') return c - '0' + 52;
-	if (c == '+') return 62;
-	if (c == '/') return 63;
-	return -1;
-}
-
-/* decode_word - the text of one encoded word (RFC 2047 B or Q) into OUT
- * (at least TL bytes); its length, or -1. */
-static long
-decode_word(char enc, const char *t, size_t tl, char *out)
-{
-	size_t i, o = 0;
-	unsigned acc = 0;
-	int bits = 0, v;
-
-	if (enc == 'B' || enc == 'b') {
-		for (i = 0; i < tl; i++) {
-			if (t[i] == '=')
-				break;
-			if ((v = b64val((unsigned char)t[i])) < 0)
-				return -1;
-			acc = acc << 6 | (unsigned)v;
-			bits += 6;
-			if (bits >= 8) {
-				bits -= 8;
-				out[o++] = (char)(acc >> bits & 0xff);
-			}
-		}
-		return (long)o;
-	}
-	for (i = 0; i < tl; i++) {
-		if (t[i] == '_')
-			out[o++] = ' ';
-		else if (t[i] == '=' && i + 2 < tl &&
-		    isxdigit((unsigned char)t[i + 1]) &&
-		    isxdigit((unsigned char)t[i + 2])) {
-			char hex[3] = { t[i + 1], t[i + 2], 0 };
-
-			out[o++] = (char)strtol(hex, NULL, 16);
-			i += 2;
-		} else
-			out[o++] = t[i];
-	}
-	return (long)o;
-}
-
-/* subject_utf8 - RAW (an unfolded Subject value) decoded to UTF-8 in OUT:
- * RFC 2047 words decoded (the space between two words dropped), raw 8-bit
- * taken as UTF-8 or else Shift_JIS, control characters as spaces. */
-static void
-subject_utf8(const char *raw, char *out, size_t size)
-{
-	const char *p = raw, *q, *pending = NULL;
-	size_t ol = 0, i;
-	int last_word = 0;
-
-	out[0] = '\0';
-	while (*p && ol + 1 < size) {
-		if (p[0] == '=' && p[1] == '?') {
-			const char *cs = p + 2, *e1, *e2, *end;
-
-			e1 = strchr(cs, '?');
-			if (e1 && e1[1] && e1[2] == '?' && (e2 = e1 + 3) &&
-			    (end = strstr(e2, "?=")) != NULL && e1 - cs < 40) {
-				char charset[41], *dec;
-				long dl;
-
-				memcpy(charset, cs, (size_t)(e1 - cs));
-				charset[e1 - cs] = '\0';
-				if (strchr(charset, '*'))
-					*strchr(charset, '*') = '\0';	/* RFC 2231 language */
-				dec = xmalloc((size_t)(end - e2) + 1);
-				if ((dl = decode_word(e1[1], e2, (size_t)(end - e2),
-				    dec)) >= 0) {
-					pending = NULL;	/* drop white space between words */
-					conv_append(charset, dec, (size_t)dl, out, size, &ol);
-					free(dec);
-					p = end + 2;
-					last_word = 1;
-					continue;
-				}
-				free(dec);
-			}
-		}
-		if ((*p == ' ' || *p == '\t') && last_word) {
-			/* white space after a word: kept only if text follows */
-			if (pending == NULL)
-				pending = p;
-			p++;
-			continue;
-		}
-		if (pending) {
-			for (q = pending; q < p && ol + 1 < size; q++)
-				out[ol++] = ' ';
-			pending = NULL;
-		}
-		last_word = 0;
-		/* a run of plain text up to the next word */
-		q = p;
-		while (*q && !(q[0] == '=' && q[1] == '?'))
-			q++;
-		{
-			size_t l = (size_t)(q - p);
-			int cut_ws = 0;
-
-			/* keep trailing blanks out: they may separate two words */
-			while (l > 0 && (p[l - 1] == ' ' || p[l - 1] == '\t')) {
-				l--;
-				cut_ws = 1;
-			}
-			conv_append("utf-8", p, l, out, size, &ol);
-			if (cut_ws)
-				for (i = l; i < (size_t)(q - p) && ol + 1 < size; i++)
-					out[ol++] = ' ';
-		}
-		p = q;
-	}
-	out[ol < size ? ol : size - 1] = '\0';
-	for (i = 0; out[i]; i++)
-		if ((unsigned char)out[i] < 0x20 || out[i] == 0x7f)
-			out[i] = ' ';
 }
 
 /* ---- supervisors -------------------------------------------------------- */
@@ -703,64 +498,53 @@ job_build(const struct yh_spawn *sp, struct job *j, char *wordbuf,
 	struct yh_delivery *dv = sp->dlv;
 	const char *path = sp->path && *sp->path ? sp->path : SPAWN_DEFAULT_PATH;
 	const char *conf = sp->conf ? sp->conf : yh_config_file();
-	char *words[SPAWN_WORDS_MAX], subj[SPAWN_SUBJECT_MAX], *subject = NULL;
-	char mailarg[SPAWN_ARGV_MAX + 1] = { 0 };
-	int nw, i, argc = 0, need_link = 0, e = 0;
+	struct spawn_values vals;
+	struct spawn_argv *a;
+	const char *why = NULL;
+	char *subject = NULL;
+	int i, e = 0;
 
-	nw = split_command(wordbuf, words, SPAWN_WORDS_MAX);
-	if (nw <= 0) {
-		yh_log(YH_LOG_WARN, "%s: the command is empty, has an unbalanced "
-		    "quote or more than %d words; not run", sp->label,
-		    SPAWN_WORDS_MAX);
+	a = xmalloc(sizeof(*a));
+	if (dv) {
+		vals.from = yh_dlv_sender(dv);
+		vals.to = yh_dlv_rcpt(dv);
+		vals.subject_raw = yh_dlv_header(dv, "Subject", 0);
+	}
+	if (spawn_argv_build(wordbuf, sp->args, dv ? &vals : NULL, a, &why) == -1) {
+		yh_log(YH_LOG_WARN, "%s: %s; not run", sp->label, why);
+		free(a);
 		return -1;
 	}
-	if (program_resolve(sp, words[0], path, prog, progsize) == -1)
+	if (program_resolve(sp, a->argv[0], path, prog, progsize) == -1) {
+		free(a);
 		return -1;
+	}
 	if (sp->cwd)
 		i = str_copy(cwd, cwdsize, sp->cwd);
 	else
 		i = dv ? yh_account_dir(yh_dlv_account(dv), cwd, cwdsize) : -1;
 	if (i == -1) {
 		yh_log(YH_LOG_ERR, "%s: no working folder; not run", sp->label);
+		free(a);
 		return -1;
 	}
-	j->argv[argc++] = prog;
-	for (i = 1; i < nw; i++)
-		j->argv[argc++] = words[i];
-	for (i = 0; sp->args && sp->args[i]; i++) {
-		if (argc == SPAWN_ARGV_MAX) {
-			yh_log(YH_LOG_WARN, "%s: more than %d arguments; not run",
-			    sp->label, SPAWN_ARGV_MAX);
-			return -1;
-		}
-		j->argv[argc++] = (char *)sp->args[i];
-	}
-	j->argv[argc] = NULL;
-	/* the placeholders: whole arguments only, the program itself never */
-	for (i = 1; dv && i < argc; i++) {
-		const char *v = j->argv[i];
-
-		if (strcmp(v, "FROM_ADDRESS") == 0)
-			j->argv[i] = (char *)yh_dlv_sender(dv);
-		else if (strcmp(v, "TO_ADDRESS") == 0)
-			j->argv[i] = (char *)yh_dlv_rcpt(dv);
-		else if (strcmp(v, "SUBJECT") == 0) {
-			if (subject == NULL) {
-				const char *raw = yh_dlv_header(dv, "Subject", 0);
-
-				subject_utf8(raw ? raw : "", subj, sizeof(subj));
-				subject = owned[(*nowned)++] = xstrdup(subj);
-			}
+	for (i = 0; i <= a->argc; i++)
+		j->argv[i] = a->argv[i];
+	j->argv[0] = prog;
+	for (i = 1; i < a->argc; i++)
+		if (a->argv[i] == a->subject) {
+			/* SUBJECT's value outlives A: one copy for all */
+			if (subject == NULL)
+				subject = owned[(*nowned)++] = xstrdup(a->subject);
 			j->argv[i] = subject;
-		} else if (strcmp(v, "MAILFILE_PATH") == 0)
-			mailarg[i] = need_link = 1;
-	}
-	if (need_link) {
+		}
+	if (a->need_mailfile) {
 		j->link = mailfile_link(dv, cwd, sp->label);
-		for (i = 1; i < argc; i++)
-			if (mailarg[i])
+		for (i = 1; i < a->argc; i++)
+			if (a->mailfile[i])
 				j->argv[i] = j->link ? j->link : (char *)yh_dlv_path(dv);
 	}
+	free(a);
 	if (dv && sp->stdin_message) {
 		j->stdin_fd = open(yh_dlv_path(dv), O_RDONLY | O_CLOEXEC);
 		if (j->stdin_fd == -1)

@@ -27,6 +27,15 @@
  * 75 temporary failure (4xx, connection lost, timeout); 78 configuration.
  * One line on stderr says why.
  *
+ * ADDRESSES ARE NEVER OPTIONS.  yubind's programs (exec.def, reply.def)
+ * call the seed forms with FROM and TO taken from mail, and a sender may be
+ * "-fx@example.org".  So the seed forms are recognised from their end
+ * before any option parsing (seed_form): when the last words are
+ * "-mf FILE [-del]" or "-sb FILE [-onlyonce RECORD]", the two words before
+ * them are FROM and TO whatever they start with, and only -c, --smtp,
+ * --at (each with its value) and a closing "--" may come first.  In the
+ * sendmail(8) form every word after "--" is a recipient.
+ *
  * SECURITY: runs as its caller, with no privilege of its own; files are
  * read as data; nothing reaches a shell.
  */
@@ -226,7 +235,80 @@ struct opts {
 	const char	*from;		/* -f / -r */
 	char		**pos;		/* positional words (and Wiz98 options) */
 	int		 npos;
+	int		 dashdash;	/* pos[DASHDASH..] came after "--" (-1: none) */
 };
+
+/*
+ * seed_prefix - ARGV[FROM..END) holds only -c CONFIG, --smtp HOST:PORT and
+ * --at TIME, then at most a closing "--": those into O, 1; else 0 (O
+ * untouched).
+ */
+static int
+seed_prefix(char **argv, int from, int end, struct opts *o)
+{
+	struct opts t = *o;
+	int i = from;
+
+	while (i < end) {
+		const char *a = argv[i];
+
+		if (strcmp(a, "--") == 0 && i + 1 == end)
+			break;
+		if (i + 1 >= end)
+			return 0;
+		if (strcmp(a, "-c") == 0)
+			t.cfg_path = argv[i + 1];
+		else if (strcmp(a, "--smtp") == 0)
+			t.smtp = argv[i + 1];
+		else if (strcmp(a, "--at") == 0)
+			t.at = argv[i + 1];
+		else
+			return 0;
+		i += 2;
+	}
+	*o = t;
+	return 1;
+}
+
+/*
+ * seed_form - 1 when ARGV is one of the seed's forms, recognised from its
+ * end before any option parsing:
+ *	[PREFIX] FROM TO[,TO...] -mf FILE [-del]
+ *	[PREFIX] FROM TO[,TO...] -sb FILE [-onlyonce RECORD]
+ * (PREFIX: see seed_prefix).  FROM and TO are then addresses whatever they
+ * look like -- a sender "-fx@example.org" is never an option -- and
+ * O->pos gets FROM, TO, the keyword and what follows it.  Else 0.
+ */
+static int
+seed_form(int argc, char **argv, struct opts *o)
+{
+	static const struct {
+		const char	*kw;		/* -mf or -sb */
+		int		 tail;		/* words from the keyword to the end */
+		const char	*opt;		/* the option word after FILE, or NULL */
+	} shape[] = {
+		{ "-mf", 3, "-del" },
+		{ "-sb", 4, "-onlyonce" },
+		{ "-mf", 2, NULL },
+		{ "-sb", 2, NULL },
+	};
+	size_t n;
+	int k, i;
+
+	for (n = 0; n < sizeof(shape) / sizeof(shape[0]); n++) {
+		k = argc - shape[n].tail;
+		if (k < 3 || strcmp(argv[k], shape[n].kw) != 0)
+			continue;
+		if (shape[n].opt && strcmp(argv[k + 2], shape[n].opt) != 0)
+			continue;
+		if (!seed_prefix(argv, 1, k - 2, o))
+			continue;
+		for (i = k - 2; i < argc; i++)
+			o->pos[o->npos++] = argv[i];
+		return 1;
+	}
+	return 0;
+}
 
 /* parse_opts - split the command line; 0 or an exit code. */
 static int
@@ -235,7 +317,10 @@ parse_opts(int argc, char **argv, struct opts *o)
 	int i;
 
 	o->dots = 1;
+	o->dashdash = -1;
 	o->pos = xcalloc((size_t)argc + 1, sizeof(char *));
+	if (seed_form(argc, argv, o))
+		return SM_OK;
 	for (i = 1; i < argc; i++) {
 		const char *a = argv[i];
 
@@ -246,6 +331,7 @@ parse_opts(int argc, char **argv, struct opts *o)
 			break;
 		}
 		if (strcmp(a, "--") == 0) {
+			o->dashdash = o->npos;	/* the rest are addresses */
 			for (i++; i < argc; i++)
 				o->pos[o->npos++] = argv[i];
 			break;
@@ -451,7 +537,8 @@ main(int argc, char **argv)
 			goto out;
 	} else {
 		for (i = 0; i < o.npos; i++) {
-			if (o.pos[i][0] == '-' && o.pos[i][1] != '\0') {
+			if (o.pos[i][0] == '-' && o.pos[i][1] != '\0' &&
+			    (o.dashdash < 0 || i < o.dashdash)) {
 				code = sm_fail(SM_USAGE, "unexpected argument \"%s\"",
 				    o.pos[i]);
 				goto out;

@@ -358,6 +358,25 @@ int	yh_copy_add(struct yh_session *s, const char *sender,
  * Subject decoded to UTF-8 (RFC 2047, control characters as blanks) or a
  * private hard link of the message in the account folder that lives until
  * the program ends -- always one argument, whatever the mail holds.
+ *
+ * WHAT A PROGRAM GETS, and may rely on.  argv is built by yubin and given
+ * to execve: no shell ever sees it, so quotes, blanks, ';', '$' or '`' in
+ * mail are plain bytes of one argument.  Words written in the def file
+ * (COMMAND and ARGS) are the admin's, taken as written.  Values from mail
+ * are data and keep their form: FROM_ADDRESS and TO_ADDRESS are the
+ * envelope addresses as the client gave them (FROM_ADDRESS is "" for the
+ * null sender); either, and SUBJECT, may begin with '-' (MAIL
+ * FROM:<-fx@example.org> is a valid address), so a program that parses
+ * options must stop before them (put "--" in the def file) or take them
+ * positionally.  yubin-sendmail is safe with them in the seed forms
+ * (FROM TO -mf FILE [-del], FROM TO -sb FILE [-onlyonce RECORD]): it
+ * recognises those forms before any option parsing and never takes an
+ * address for an option.  SUBJECT is valid UTF-8 of at most 4095 bytes
+ * (cut at a character boundary) without control characters;
+ * MAILFILE_PATH is an absolute path yubin made.  The environment holds
+ * only PATH, HOME, LANG, YUBIN_CONF and, with DLV, YUBIN_FROM, YUBIN_TO
+ * and YUBIN_QUEUE_ID (the same values as above).  The program runs as the
+ * calling process's user (the server user), never as root.
  */
 struct yh_spawn {
 	size_t		 size;		/* sizeof(struct yh_spawn) */
