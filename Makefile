@@ -148,7 +148,8 @@ FUZZ_LIB_OBJS = $(LIB_SRCS:%.c=$(FB)/%.o)
 
 $(FB)/daemon/%.o: daemon/%.c config.mk
 	@mkdir -p $(@D)
-	$(FUZZ_CC) $(FUZZ_CFLAGS) -fsanitize=fuzzer-no-link -MMD -MP -c -o $@ $<
+	$(FUZZ_CC) $(FUZZ_CFLAGS) -fsanitize=fuzzer-no-link -DPASSWD_LN=4 \
+	    -MMD -MP -c -o $@ $<
 
 $(FB)/libyubin.a: $(FUZZ_LIB_OBJS)
 	@rm -f $@
