@@ -17,8 +17,11 @@
 #include "config.h"
 #include "util.h"
 
-static char dir[] = "/tmp/yubin-fuzz-config.XXXXXX";
-static char conf[64], def[64];
+#include "tmpdir.inc"
+
+static char dir[256];
+static char conf[300], def[300];
+
 static struct config *base;
 static FILE *devnull;
 
@@ -40,8 +43,7 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	struct errlist errs;
 
 	if (base == NULL) {
-		if (mkdtemp(dir) == NULL)
-			abort();
+		fuzz_tmp(dir, sizeof(dir), "yubin-fuzz-config");
 		snprintf(conf, sizeof(conf), "%s/yubin.conf", dir);
 		snprintf(def, sizeof(def), "%s/config.def", dir);
 		errlist_init(&errs);
