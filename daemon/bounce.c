@@ -23,16 +23,18 @@
 
 void
 bounce_split(const char *le, char *relay, size_t rsize, char *reply,
-    size_t psize)
+    size_t psize, int *said_r)
 {
 	const char *tab = le ? strchr(le, '\t') : NULL;
 
 	relay[0] = reply[0] = '\0';
+	*said_r = 0;
 	if (le == NULL)
 		return;
 	if (tab) {
 		snprintf(relay, rsize, "%.*s", (int)(tab - le), le);
-		snprintf(reply, psize, "%s", tab + 1);
+		*said_r = tab[1] != '\t';
+		snprintf(reply, psize, "%s", tab + 1 + !*said_r);
 	} else
 		snprintf(reply, psize, "%s", le);
 }
@@ -103,7 +105,7 @@ bounce_send(const struct config *cfg, struct store *s,
 	struct buf m;
 	const char *why;
 	size_t i;
-	int r;
+	int r, said;
 
 	if (env->sender == NULL || env->sender[0] == '\0' || n == 0)
 		return 0;	/* never bounce a bounce */
@@ -165,10 +167,10 @@ bounce_send(const struct config *cfg, struct store *s,
 		const struct env_rcpt *rc = &env->rcpt[idx[i]];
 
 		bounce_split(rc->last_error, relay, sizeof(relay), reply,
-		    sizeof(reply));
+		    sizeof(reply), &said);
 		buf_printf(&m, "<%s>: %s%s%s\n", rc->addr,
-		    *relay ? "host " : "", *relay ? relay : "",
-		    *relay ? " said: " : "");
+		    said ? "host " : "", said ? relay : "",
+		    said ? " said: " : "");
 		buf_printf(&m, "    %s\n\n", *reply ? reply : "delivery failed");
 	}
 	buf_printf(&m, "--%s\nContent-Description: Delivery report\n"
@@ -184,24 +186,30 @@ bounce_send(const struct config *cfg, struct store *s,
 		char *colon;
 
 		bounce_split(rc->last_error, relay, sizeof(relay), reply,
-		    sizeof(reply));
+		    sizeof(reply), &said);
 		status_of(reply, !delayed, status, sizeof(status));
 		buf_printf(&m, "\nFinal-Recipient: rfc822; %s\n", rc->addr);
 		buf_printf(&m, "Action: %s\n", delayed ? "delayed" : "failed");
 		buf_printf(&m, "Status: %s\n", status);
-		if (*relay) {
+		if (said) {
 			/* "host[ip]:port" -> "dns; host" */
 			colon = strchr(relay, '[');
 			if (colon)
 				*colon = '\0';
 			buf_printf(&m, "Remote-MTA: dns; %s\n", relay);
 		}
+		/* "smtp" only for what a remote server said (RFC 3464
+		 * §2.3.6); yubin's own findings (connect, DNS, timeouts,
+		 * local delivery) carry their own type, as Postfix's do */
 		if (*reply)
-			buf_printf(&m, "Diagnostic-Code: smtp; %s\n", reply);
+			buf_printf(&m, "Diagnostic-Code: %s; %s\n", said ?
+			    "smtp" : "X-Yubin", reply);
 		if (delayed) {
 			char w[64];
 
-			rfc5322_date(rc->next_try, w, sizeof(w));
+			/* when yubin gives up (§2.3.9), not the next try */
+			rfc5322_date(env->arrival + config_int(cfg,
+			    "smtp.resend_timeout"), w, sizeof(w));
 			buf_printf(&m, "Will-Retry-Until: %s\n", w);
 		}
 	}
@@ -238,6 +246,31 @@ fail:
 	buf_free(&m);
 	envelope_clear(&b);
 	return -1;
+}
+
+int
+bounce_refused(const struct config *cfg, struct store *s, struct queue_in *q,
+    struct envelope *env, const char *reply)
+{
+	const char *path = queue_in_path(q);
+	size_t *idx, i;
+	int r;
+
+	if (path == NULL) {
+		log_err("%s: cannot return the message to <%s>: %s", env->id,
+		    env->sender ? env->sender : "", strerror(errno));
+		return -1;
+	}
+	idx = xcalloc(env->nrcpt + 1, sizeof(*idx));
+	for (i = 0; i < env->nrcpt; i++) {
+		env->rcpt[i].state = RCPT_FAILED;
+		free(env->rcpt[i].last_error);
+		env->rcpt[i].last_error = xstrdup(reply);
+		idx[i] = i;
+	}
+	r = bounce_send(cfg, s, env, path, idx, env->nrcpt, 0);
+	free(idx);
+	return r;
 }
 
 int

@@ -9,8 +9,12 @@
  * report is multipart/report: a text part, message/delivery-status, and the
  * original header (text/rfc822-headers, at most queue.bounce_headers_max).
  *
- * A recipient's last_error is "RELAY\tREPLY" (RELAY "host[ip]:port", the
- * Remote-MTA) or just "REPLY", where REPLY is "CODE X.Y.Z text".
+ * A recipient's last_error is "RELAY\tREPLY" (RELAY "host[ip]:port" said
+ * REPLY: the Remote-MTA), "RELAY\t\tREPLY" (it failed at RELAY, but the
+ * reply is yubin's own: a refused connect, a timeout, a dropped line, TLS
+ * missing) or just "REPLY", where REPLY is "CODE X.Y.Z text".  A failure
+ * yubin found itself names no Remote-MTA and its Diagnostic-Code type is
+ * X-Yubin, not smtp.
  *
  * Runs in the queue manager; never logs a recipient twice.
  */
@@ -21,6 +25,7 @@
 
 struct config;
 struct envelope;
+struct queue_in;
 struct store;
 
 /*
@@ -33,14 +38,26 @@ int	bounce_send(const struct config *cfg, struct store *s,
 	    const struct envelope *env, const char *qpath, const size_t *idx,
 	    size_t n, int delayed);
 
+/*
+ * bounce_refused - a message that will not be queued at all (Q, not yet
+ * committed; ENV its envelope with id, sender and recipients) returned to
+ * its sender at once: every recipient is marked failed with REPLY ("CODE
+ * X.Y.Z text") and bounce_send reports them.  For mail made inside yubin
+ * (injected, locally submitted) that a limit refuses, where a refusal
+ * would reach no one.  0 (the report is queued, or the sender is <>), -1
+ * (logged).  Q is left for the caller to abort.
+ */
+int	bounce_refused(const struct config *cfg, struct store *s,
+	    struct queue_in *q, struct envelope *env, const char *reply);
+
 /* bounce_deadmail - keep QPATH as HOME/deadmail/ID and its envelope as
  * HOME/deadmail/ID.env.  0 or -1 (logged). */
 int	bounce_deadmail(const struct config *cfg, const struct envelope *env,
 	    const char *qpath);
 
 /* bounce_split - the relay and reply parts of a last_error (either may be
- * ""): copies into RELAY/REPLY. */
+ * ""): copies into RELAY/REPLY; *SAID_R 1 when RELAY gave the reply. */
 void	bounce_split(const char *last_error, char *relay, size_t rsize,
-	    char *reply, size_t psize);
+	    char *reply, size_t psize, int *said_r);
 
 #endif

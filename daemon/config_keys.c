@@ -132,9 +132,14 @@ const struct cfg_key cfg_keys[] = {
 	    .flags = CFG_ACCOUNT },
 	{ .section = "smtp", .name = "reject_mailaddress", .type = CFG_ADDRLIST, .def = "",
 	    .flags = CFG_ACCOUNT },
-	{ .section = "smtp", .name = "max_message_size", .type = CFG_SIZE, .def = "0" },	/* 0: unlimited */
+	/* finite without a config file too; 0 (unlimited) only when a file
+	 * or -D says so */
+	{ .section = "smtp", .name = "max_message_size", .type = CFG_SIZE, .def = "50M" },
 	{ .section = "smtp", .name = "max_recipients", .type = CFG_INT, .def = "100",
 	    .min = 1, .max = 100000 },
+	/* Received:/Delivered-To: fields a message may carry (DESIGN §10) */
+	{ .section = "smtp", .name = "max_hops", .type = CFG_INT, .def = "30",
+	    .min = 1, .max = 1000 },
 	{ .section = "smtp", .name = "vrfy_expn", .type = CFG_BOOL, .def = "0" },
 	/* CRAM-MD5 is opt-in: it works only for accounts that keep their
 	 * secret (--apop), and clients that see it offered pick it first */
@@ -145,6 +150,14 @@ const struct cfg_key cfg_keys[] = {
 	    .unit = SEC },
 	{ .section = "smtp", .name = "auth_max_failures", .type = CFG_INT, .def = "3",
 	    .min = 1, .max = 100 },
+	/* the login penalty (authpen.c): base 0 turns it off; a minute is the
+	 * longest a worker may be held per failed answer */
+	{ .section = "smtp", .name = "auth_penalty_base", .type = CFG_DURATION, .def = "2",
+	    .unit = SEC, .min = 0, .max = 60 },
+	{ .section = "smtp", .name = "auth_penalty_max", .type = CFG_DURATION, .def = "15",
+	    .unit = SEC, .min = 1, .max = 60 },
+	{ .section = "smtp", .name = "auth_penalty_forget", .type = CFG_DURATION, .def = "1h",
+	    .unit = SEC, .min = 60, .max = 7 * 86400 },
 	{ .section = "smtp", .name = "sender_trust", .type = CFG_INT, .def = "1",
 	    .min = 1, .max = 3 },
 	{ .section = "smtp", .name = "timeout_command", .type = CFG_DURATION, .def = "300",
@@ -157,6 +170,14 @@ const struct cfg_key cfg_keys[] = {
 	    .min = 10, .max = 1000000 },
 	{ .section = "smtp", .name = "greet_delay", .type = CFG_DURATION, .def = "0",
 	    .unit = SEC },
+	/* slowloris: per-client cap (0: half the pool, at most 50) and
+	 * deadlines that no trickle of bytes extends */
+	{ .section = "smtp", .name = "max_connections_per_ip", .type = CFG_INT,
+	    .def = "0", .min = 0, .max = 10000 },
+	{ .section = "smtp", .name = "timeout_session", .type = CFG_DURATION,
+	    .def = "1h", .unit = SEC, .min = 0, .max = CFG_DUR_MAX },	/* 0: none */
+	{ .section = "smtp", .name = "data_min_rate", .type = CFG_INT, .def = "500",
+	    .min = 0, .max = 1000000000 },			/* bytes/s; 0: none */
 
 	/* [pop3]: the seed's popenv.dat plus listeners and limits */
 	{ .section = "pop3", .name = "port", .type = CFG_PORT, .def = "110", .nofile = "2110" },
@@ -176,6 +197,10 @@ const struct cfg_key cfg_keys[] = {
 	{ .section = "pop3", .name = "max_spare", .type = CFG_INT, .def = "8",
 	    .min = 1, .max = 1000 },
 	{ .section = "pop3", .name = "auth_plaintext", .type = CFG_BOOL, .def = "0" },
+	{ .section = "pop3", .name = "max_connections_per_ip", .type = CFG_INT,
+	    .def = "0", .min = 0, .max = 10000 },		/* 0: half the pool, at most 50 */
+	{ .section = "pop3", .name = "timeout_session", .type = CFG_DURATION,
+	    .def = "1h", .unit = SEC, .min = 0, .max = CFG_DUR_MAX },	/* 0: none */
 
 	/* [queue]: E-Post's delivery settings */
 	{ .section = "queue", .name = "retry_interval", .type = CFG_DURATION, .def = "120",

@@ -1,8 +1,15 @@
 /*
  * conn.c - buffered, bounded connection I/O over a socket or TLS; see conn.h.
+ *
+ * Time limits are deadlines, never idle timers: a line, a flush or a TLS
+ * handshake must be complete within timeout_ms of its start, and nothing
+ * waits past deadline_ms.  A timer that restarted with every byte would let
+ * a client that trickles one byte now and then hold a worker for ever.
  */
 #include <arpa/inet.h>
 #include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
 #include <poll.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -13,6 +20,7 @@
 #include <openssl/err.h>
 
 #include "conn.h"
+#include "tls.h"
 #include "util.h"
 
 /* the input buffer holds at most one maximal line plus one read */
@@ -45,9 +53,16 @@ conn_init(struct conn *c, int fd)
 {
 	struct sockaddr_storage ss;
 	socklen_t len;
+	int fl;
 
 	memset(c, 0, sizeof(*c));
 	c->fd = fd;
+	/* non-blocking: every wait is a poll() bounded by the deadlines
+	 * (a blocking SSL_accept or SSL_read would wait out a trickled
+	 * TLS record for ever) */
+	fl = fcntl(fd, F_GETFL);
+	if (fl != -1 && !(fl & O_NONBLOCK))
+		(void)fcntl(fd, F_SETFL, fl | O_NONBLOCK);
 	buf_init(&c->in, CONN_IN_MAX);
 	buf_init(&c->out, 0);
 	c->timeout_ms = 300 * 1000;
@@ -96,38 +111,105 @@ conn_wait(struct conn *c, short events, int ms)
 	}
 }
 
-/* conn_tmo - the session's timeout for conn_wait (none: -1). */
-static int
-conn_tmo(const struct conn *c)
+/* conn_unit_end - when a unit (line, flush, handshake) starting now must
+ * be complete: now + timeout_ms, 0 none. */
+static long long
+conn_unit_end(const struct conn *c)
 {
-	return c->timeout_ms > 0 ? c->timeout_ms : -1;
+	return c->timeout_ms > 0 ? now_ms() + c->timeout_ms : 0;
+}
+
+/* conn_left - milliseconds for conn_wait until END (0: none) or the
+ * connection's deadline_ms, whichever comes first; -1 neither. */
+static int
+conn_left(const struct conn *c, long long end)
+{
+	long long left;
+
+	if (c->deadline_ms > 0 && (end <= 0 || c->deadline_ms < end))
+		end = c->deadline_ms;
+	if (end <= 0)
+		return -1;
+	left = end - now_ms();
+	if (left < 0)
+		return 0;
+	return left > INT_MAX ? INT_MAX : (int)left;
+}
+
+int
+conn_expired(const struct conn *c)
+{
+	return c->deadline_ms > 0 && now_ms() >= c->deadline_ms;
+}
+
+/*
+ * conn_tls_why - WHAT followed by OpenSSL's reasons for the failure E of
+ * SSL_accept/SSL_connect: the whole error queue (drained), or for a system
+ * error errno or "connection closed by the peer".  Static, bounded to
+ * CONN_TLS_WHY_MAX (reasons that do not fit are left out, never cut).
+ * OpenSSL's strings carry no peer data.
+ */
+static const char *
+conn_tls_why(const char *what, int e, int err_no)
+{
+	static char why[CONN_TLS_WHY_MAX];
+	char one[256];
+	unsigned long code;
+	size_t l;
+	int n = 0;
+
+	snprintf(why, sizeof(why), "%s", what);
+	while ((code = ERR_get_error()) != 0) {
+		ERR_error_string_n(code, one, sizeof(one));
+		l = strlen(why);
+		if (l + strlen(one) + 3 < sizeof(why))
+			snprintf(why + l, sizeof(why) - l, "%s%s",
+			    n == 0 ? ": " : "; ", one);
+		n++;
+	}
+	l = strlen(why);
+	if (n == 0 && e == SSL_ERROR_SYSCALL)
+		snprintf(why + l, sizeof(why) - l, ": %s", err_no ?
+		    strerror(err_no) : "connection closed by the peer");
+	else if (n == 0 && e == SSL_ERROR_ZERO_RETURN)
+		snprintf(why + l, sizeof(why) - l, ": connection closed by the peer");
+	return why;
 }
 
 int
 conn_tls_accept(struct conn *c, SSL_CTX *ctx, const char **why_r)
 {
-	int r, e;
+	long long end = conn_unit_end(c);
+	int r, e, en;
 
 	c->ssl = SSL_new(ctx);
 	if (c->ssl == NULL || SSL_set_fd(c->ssl, c->fd) != 1) {
 		*why_r = "cannot create TLS session";
 		return -1;
 	}
+	if (c->tls_opportunistic && tls_server_opportunistic(c->ssl) == -1) {
+		*why_r = "cannot set the port 25 cipher list";
+		SSL_free(c->ssl);
+		c->ssl = NULL;
+		return -1;
+	}
 	for (;;) {
 		ERR_clear_error();
+		errno = 0;
 		r = SSL_accept(c->ssl);
+		en = errno;
 		if (r == 1)
 			return 0;
 		e = SSL_get_error(c->ssl, r);
 		if (e == SSL_ERROR_WANT_READ || e == SSL_ERROR_WANT_WRITE) {
 			if (conn_wait(c, e == SSL_ERROR_WANT_READ ? POLLIN : POLLOUT,
-			    conn_tmo(c)) <= 0) {
+			    conn_left(c, end)) <= 0) {
 				*why_r = "TLS handshake timed out";
 				return -1;
 			}
 			continue;
 		}
-		*why_r = "TLS handshake failed";
+		*why_r = conn_tls_why("TLS handshake failed", e, en);
 		SSL_free(c->ssl);
 		c->ssl = NULL;
 		return -1;
@@ -138,7 +220,8 @@ int
 conn_tls_connect(struct conn *c, SSL_CTX *ctx, const char *servername,
     const char **why_r)
 {
-	int r, e;
+	long long end = conn_unit_end(c);
+	int r, e, en;
 
 	c->ssl = SSL_new(ctx);
 	if (c->ssl == NULL || SSL_set_fd(c->ssl, c->fd) != 1) {
@@ -152,20 +235,23 @@ conn_tls_connect(struct conn *c, SSL_CTX *ctx, const char *servername,
 	}
 	for (;;) {
 		ERR_clear_error();
+		errno = 0;
 		r = SSL_connect(c->ssl);
+		en = errno;
 		if (r == 1)
 			return 0;
 		e = SSL_get_error(c->ssl, r);
 		if (e == SSL_ERROR_WANT_READ || e == SSL_ERROR_WANT_WRITE) {
 			if (conn_wait(c, e == SSL_ERROR_WANT_READ ? POLLIN : POLLOUT,
-			    conn_tmo(c)) <= 0) {
+			    conn_left(c, end)) <= 0) {
 				*why_r = "TLS handshake timed out";
 				break;
 			}
 			continue;
 		}
-		*why_r = SSL_get_verify_result(c->ssl) != X509_V_OK ?
-		    "TLS certificate verification failed" : "TLS handshake failed";
+		*why_r = conn_tls_why(SSL_get_verify_result(c->ssl) != X509_V_OK ?
+		    "TLS certificate verification failed" :
+		    "TLS handshake failed", e, en);
 		break;
 	}
 	SSL_free(c->ssl);
@@ -185,9 +271,10 @@ conn_tls_info(const struct conn *c)
 	return info;
 }
 
-/* conn_fill - read more input.  >0 bytes, 0 EOF, CONN_ERROR, CONN_TIMEOUT. */
+/* conn_fill - read more input before END (conn_unit_end).  >0 bytes, 0 EOF,
+ * CONN_ERROR, CONN_TIMEOUT. */
 static int
-conn_fill(struct conn *c)
+conn_fill(struct conn *c, long long end)
 {
 	char chunk[CONN_READ_CHUNK];
 	ssize_t n;
@@ -199,7 +286,7 @@ conn_fill(struct conn *c)
 	}
 	for (;;) {
 		if (c->ssl == NULL || SSL_pending(c->ssl) == 0) {
-			r = conn_wait(c, POLLIN, conn_tmo(c));
+			r = conn_wait(c, POLLIN, conn_left(c, end));
 			if (r == 0)
 				return CONN_TIMEOUT;
 			if (r < 0)
@@ -240,6 +327,7 @@ conn_getline(struct conn *c, size_t max, char **line_r, size_t *len_r,
 {
 	char *start, *nl;
 	size_t avail, len;
+	long long end = conn_unit_end(c);	/* for the whole line */
 	int r;
 
 	for (;;) {
@@ -270,7 +358,7 @@ conn_getline(struct conn *c, size_t max, char **line_r, size_t *len_r,
 			c->in_off = c->in.len;
 			c->toolong_skip = 1;
 		}
-		r = conn_fill(c);
+		r = conn_fill(c, end);
 		if (r <= 0)
 			return r;
 	}
@@ -339,6 +427,7 @@ conn_flush(struct conn *c)
 {
 	size_t off = 0;
 	ssize_t n;
+	long long end = conn_unit_end(c);	/* for the whole flush */
 	int r, e;
 
 	while (off < c->out.len) {
@@ -353,7 +442,7 @@ conn_flush(struct conn *c)
 			e = SSL_get_error(c->ssl, r);
 			if ((e == SSL_ERROR_WANT_WRITE || e == SSL_ERROR_WANT_READ) &&
 			    conn_wait(c, e == SSL_ERROR_WANT_READ ? POLLIN : POLLOUT,
-			    conn_tmo(c)) > 0)
+			    conn_left(c, end)) > 0)
 				continue;
 			goto fail;
 		}
@@ -365,7 +454,7 @@ conn_flush(struct conn *c)
 		if (n == -1 && errno == EINTR)
 			continue;
 		if (n == -1 && errno == EAGAIN &&
-		    conn_wait(c, POLLOUT, conn_tmo(c)) > 0)
+		    conn_wait(c, POLLOUT, conn_left(c, end)) > 0)
 			continue;
 		goto fail;
 	}

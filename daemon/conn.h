@@ -18,6 +18,7 @@
 #include "buf.h"
 
 #define CONN_READ_CHUNK	16384	/* one read() or SSL_read() */
+#define CONN_TLS_WHY_MAX 320	/* a handshake failure's reason, for logs */
 #define CONN_OUT_MAX	(1024 * 1024)	/* queued reply bytes before a forced flush */
 
 enum conn_status {
@@ -34,13 +35,18 @@ struct conn {
 	struct buf	 in;
 	size_t		 in_off;	/* consumed prefix of in */
 	struct buf	 out;
-	int		 timeout_ms;	/* per read wait; <= 0: none */
+	int		 timeout_ms;	/* a whole line, flush or TLS handshake
+					 * must be done within this; <= 0: none */
+	long long	 deadline_ms;	/* now_ms() time no wait goes past (the
+					 * session's or DATA's limit); 0: none */
 	char		 peer_ip[INET6_ADDRSTRLEN];
 	int		 peer_port;
 	int		 peer_loopback;	/* 127/8 or ::1 */
 	char		 local_ip[INET6_ADDRSTRLEN];
 	int		 local_port;
 	int		 toolong_skip;	/* discarding the rest of a long line */
+	int		 tls_opportunistic; /* conn_tls_accept: port 25's wider
+					 * cipher list (tls_server_opportunistic) */
 	long long	 bytes_in, bytes_out;
 };
 
@@ -50,13 +56,17 @@ void	conn_init(struct conn *c, int fd);
 void	conn_close(struct conn *c);
 
 /* conn_tls_accept - server-side TLS handshake on C.  0, or -1 (logged by
- * the caller; *why_r static). */
+ * the caller with the peer's address; *why_r static, bounded to
+ * CONN_TLS_WHY_MAX, carries OpenSSL's reasons for a failed handshake). */
 int	conn_tls_accept(struct conn *c, SSL_CTX *ctx, const char **why_r);
 /* conn_tls_connect - client-side TLS handshake on C (outbound SMTP);
  * SERVERNAME (may be NULL) goes into SNI and, when CTX verifies, is checked
- * against the certificate.  0, or -1 with *why_r static. */
+ * against the certificate.  0, or -1 with *why_r static (as above). */
 int	conn_tls_connect(struct conn *c, SSL_CTX *ctx, const char *servername,
 	    const char **why_r);
+/* conn_expired - 1 when C's deadline_ms has passed (a CONN_TIMEOUT was the
+ * session's limit, not one line's). */
+int	conn_expired(const struct conn *c);
 /* conn_tls_info - "TLSv1.3 TLS_AES_256_GCM_SHA384" or "" (static). */
 const char *conn_tls_info(const struct conn *c);
 

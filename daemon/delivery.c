@@ -217,7 +217,7 @@ agent_failed(const struct smtpc_reply *sess, int *cls, char *last,
  * agent_trans - the job's transaction on the open session S at RELAY.  1
  * when the transaction was decided (every recipient reported), 0 to try
  * the next host (*LAST_CLS and LAST say why), -1 when the session was a
- * REUSED one that proved dead before MAIL was answered.
+ * REUSED one that failed at MAIL (dead, or refusing MAIL with any reply).
  */
 static int
 agent_trans(struct agent *a, struct smtpc_session *s, const char *host,
@@ -241,7 +241,10 @@ agent_trans(struct agent *a, struct smtpc_session *s, const char *host,
 		return 1;
 	}
 	free(rr);
-	if (reused && sess.code == 0 && stage == SMTPC_ST_MAIL)
+	/* a reused session that fails at MAIL, whatever the reply (a 503
+	 * "nested MAIL" says the session, not the message, is wrong):
+	 * start afresh, never bounce on it */
+	if (reused && stage == SMTPC_ST_MAIL)
 		return -1;
 	agent_failed(&sess, last_cls, last, lastsize);
 	if (sess.code >= 500) {

@@ -4,9 +4,26 @@
  * State is per process (set before fork, inherited, adjusted by log_role in
  * the child); nothing here allocates, so it is safe to call on the
  * out-of-memory path.
+ *
+ * Privilege: the master opens, rotates and reopens the file as root, its
+ * workers as the server user, and the folder (HOME/log) belongs to the
+ * server user, who could plant a link there.  So root never opens the file
+ * by its path: the folder is opened with O_NOFOLLOW|O_DIRECTORY and must be
+ * owned by root or the server user (log_set_owner) and not writable by
+ * others; the file is opened in that folder with O_NOFOLLOW (O_NONBLOCK, so
+ * a FIFO cannot hang us) and must be a regular file with one link, owned by
+ * root or the server user.  A file we create is given to the server user
+ * (fchown on the fd) so that the workers can reopen it.  Rotation renames
+ * within the same folder descriptor (renameat never follows a link).  The
+ * only file root ever appends to is thus one the server user could write
+ * anyway, inside HOME: a planted link, FIFO, device or hard link is refused
+ * (log_open fails with ELOOP, EINVAL or EPERM; log_reopen keeps the old fd).
+ * Must never: open the log by a path whose last components the server user
+ * controls, or write to a file that is not a single-link regular file.
  */
 #include <errno.h>
 #include <fcntl.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -23,10 +40,18 @@ static struct {
 	enum log_dest	dest;
 	int		fd;
 	char		path[4096];
+	char		dir[4096];	/* PATH up to the last '/' */
+	const char	*base;		/* in PATH: after the last '/' */
+	uid_t		uid;		/* expected owner; -1: the euid */
+	gid_t		gid;
 	long long	maxsize;
 	char		role[32];
 	int		debug;
-} lg = { LOG_DEST_STDERR, -1, "", 0, "yubin", 0 };
+} lg = { LOG_DEST_STDERR, -1, "", "", "", (uid_t)-1, (gid_t)-1, 0, "yubin",
+    0 };
+
+/* set by log_reopen_request (a signal handler): reopen before the next line */
+static volatile sig_atomic_t reopen_wanted;
 
 static const char *const lvl_name[] = {
 	[LOG_LVL_DEBUG] = "debug: ",
@@ -36,9 +61,103 @@ static const char *const lvl_name[] = {
 	[LOG_LVL_FATAL] = "fatal: ",
 };
 
+void
+log_set_owner(uid_t uid, gid_t gid)
+{
+	lg.uid = uid;
+	lg.gid = gid;
+}
+
+void
+log_reopen_request(void)
+{
+	reopen_wanted = 1;
+}
+
+/* owner_ok - UID is root's or the expected owner's. */
+static int
+owner_ok(uid_t uid)
+{
+	return uid == 0 || uid == (lg.uid == (uid_t)-1 ? geteuid() : lg.uid);
+}
+
+/* log_dir_open - the log folder, checked as the header says; fd or -1. */
+static int
+log_dir_open(void)
+{
+	struct stat st;
+	int dfd;
+
+	dfd = open(lg.dir, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+	if (dfd == -1)
+		return -1;
+	if (fstat(dfd, &st) == -1 || !owner_ok(st.st_uid) ||
+	    (st.st_mode & S_IWOTH)) {
+		close(dfd);
+		errno = EPERM;
+		return -1;
+	}
+	return dfd;
+}
+
+/* log_file_open - open (or create) the log file in DFD; fd or -1 (errno:
+ * ELOOP a link, EINVAL not a regular file, EPERM owner or links). */
+static int
+log_file_open(int dfd)
+{
+	const int flags = O_WRONLY | O_APPEND | O_NOFOLLOW | O_NONBLOCK |
+	    O_CLOEXEC;
+	struct stat st;
+	int fd, created = 0, saved;
+
+	fd = openat(dfd, lg.base, flags);
+	if (fd == -1 && errno == ENOENT) {
+		fd = openat(dfd, lg.base, flags | O_CREAT | O_EXCL, 0640);
+		created = fd != -1;
+	}
+	if (fd == -1)
+		return -1;
+	if (fstat(fd, &st) == -1)
+		goto fail;
+	if (!S_ISREG(st.st_mode)) {
+		errno = EINVAL;
+		goto fail;
+	}
+	if (st.st_nlink != 1 || !owner_ok(st.st_uid)) {
+		errno = EPERM;
+		goto fail;
+	}
+	if (created && geteuid() == 0 && lg.uid != (uid_t)-1 && lg.uid != 0 &&
+	    fchown(fd, lg.uid, lg.gid) == -1)
+		goto fail;
+	return fd;
+fail:
+	saved = errno;
+	close(fd);
+	errno = saved;
+	return -1;
+}
+
+/* log_path_open - open lg.path safely; fd or -1 (errno). */
+static int
+log_path_open(void)
+{
+	int dfd, fd, saved;
+
+	if ((dfd = log_dir_open()) == -1)
+		return -1;
+	fd = log_file_open(dfd);
+	saved = errno;
+	close(dfd);
+	errno = saved;
+	return fd;
+}
+
 int
 log_open(enum log_dest dest, const char *path, long long maxsize)
 {
+	const char *slash;
+
 	log_close();
 	lg.dest = dest;
 	lg.maxsize = maxsize;
@@ -48,12 +167,19 @@ log_open(enum log_dest dest, const char *path, long long maxsize)
 	}
 	if (dest != LOG_DEST_FILE)
 		return 0;
-	if (path == NULL || strlen(path) >= sizeof(lg.path)) {
+	if (path == NULL || strlen(path) >= sizeof(lg.path) ||
+	    (slash = strrchr(path, '/')) == NULL || slash[1] == '\0') {
 		lg.dest = LOG_DEST_STDERR;
+		errno = EINVAL;
 		return -1;
 	}
 	strcpy(lg.path, path);	/* length checked above */
-	lg.fd = open(lg.path, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, 0640);
+	lg.base = lg.path + (slash - path) + 1;
+	memcpy(lg.dir, path, (size_t)(slash - path));
+	lg.dir[slash - path] = '\0';
+	if (slash == path)
+		strcpy(lg.dir, "/");
+	lg.fd = log_path_open();
 	if (lg.fd == -1) {
 		lg.dest = LOG_DEST_STDERR;
 		return -1;
@@ -78,9 +204,10 @@ log_reopen(void)
 {
 	int fd;
 
+	reopen_wanted = 0;
 	if (lg.dest != LOG_DEST_FILE)
 		return;
-	fd = open(lg.path, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, 0640);
+	fd = log_path_open();
 	if (fd == -1)
 		return;		/* keep writing to the old one */
 	if (lg.fd != -1)
@@ -100,27 +227,33 @@ log_close(void)
 }
 
 /*
- * log_rotate_check - past log_size_max the file is renamed to FILE.1 (one
- * generation kept) and a new one started.  Every process of the tree shares
- * the file, so one that still writes to a renamed file only reopens.
+ * log_rotate_check - a file renamed away (by a rotation here or outside)
+ * is reopened; past log_size_max (when set) the file is renamed to FILE.1
+ * (one generation kept) and a new one started.  Every process of the tree
+ * shares the file, so one that still writes to a renamed file only reopens.
  */
 static void
 log_rotate_check(void)
 {
 	struct stat fst, pst;
 	char old[sizeof(lg.path) + 3];
+	int dfd;
 
 	if (fstat(lg.fd, &fst) == -1)
 		return;
-	if (stat(lg.path, &pst) == -1 || pst.st_ino != fst.st_ino ||
-	    pst.st_dev != fst.st_dev) {
+	if (fstatat(AT_FDCWD, lg.path, &pst, AT_SYMLINK_NOFOLLOW) == -1 ||
+	    pst.st_ino != fst.st_ino || pst.st_dev != fst.st_dev) {
 		log_reopen();
 		return;
 	}
-	if (fst.st_size <= lg.maxsize)
+	if (lg.maxsize <= 0 || fst.st_size <= lg.maxsize)
 		return;
-	snprintf(old, sizeof(old), "%s.1", lg.path);
-	(void)rename(lg.path, old);
+	if (snprintf(old, sizeof(old), "%s.1", lg.base) >= (int)sizeof(old))
+		return;
+	if ((dfd = log_dir_open()) == -1)
+		return;
+	(void)renameat(dfd, lg.base, dfd, old);
+	close(dfd);
 	log_reopen();
 }
 
@@ -163,7 +296,9 @@ log_vmsg(enum log_level lvl, const char *fmt, va_list ap)
 		n += 3;
 	}
 	line[n++] = '\n';
-	if (lg.dest == LOG_DEST_FILE && lg.fd != -1 && lg.maxsize > 0)
+	if (lg.dest == LOG_DEST_FILE && reopen_wanted)
+		log_reopen();
+	else if (lg.dest == LOG_DEST_FILE && lg.fd != -1)
 		log_rotate_check();
 	fd = lg.dest == LOG_DEST_FILE && lg.fd != -1 ? lg.fd : STDERR_FILENO;
 	(void)!write(fd, line, (size_t)n);

@@ -13,6 +13,7 @@
 #define YUBIN_LOG_H
 
 #include <stdarg.h>
+#include <sys/types.h>
 
 enum log_level {
 	LOG_LVL_DEBUG,
@@ -30,14 +31,26 @@ enum log_dest {
 
 /*
  * log_open - set destination and identity.  PATH is the log file for
- * LOG_DEST_FILE (copied).  MAXSIZE > 0 clears the file once it grows past it.
- * Returns 0, or -1 if the file cannot be opened (logging then goes to stderr).
+ * LOG_DEST_FILE (copied).  MAXSIZE > 0 rotates the file once it grows past it.
+ * The file is opened as log.c's header says (never through a link).
+ * Returns 0, or -1 (errno) if the file cannot be opened or is refused
+ * (logging then goes to stderr).
  */
 int	log_open(enum log_dest dest, const char *path, long long maxsize);
+/*
+ * log_set_owner - the server user: the log folder and file must belong to
+ * it (or to root), and a file root creates is given to it.  Call before
+ * log_open; until then the effective uid is expected.
+ */
+void	log_set_owner(uid_t uid, gid_t gid);
 /* log_role - the role shown after the program name: "master", "smtp", ... */
 void	log_role(const char *role);
 /* log_reopen - reopen the file (SIGUSR1, after rotation). */
 void	log_reopen(void);
+/* log_reopen_request - async-signal-safe: reopen before the next line
+ * (the children's SIGUSR1).  A renamed file is also noticed at the next
+ * line without it. */
+void	log_reopen_request(void);
 void	log_set_debug(int on);
 void	log_close(void);
 

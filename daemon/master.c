@@ -62,6 +62,7 @@ enum slot_state { SLOT_FREE, SLOT_IDLE, SLOT_BUSY };
 struct slot {
 	pid_t		pid;
 	int		state;		/* written by the worker, read by the master */
+	unsigned long long peer;	/* the client's peer_key while busy, else 0 */
 	unsigned	gen;
 	long long	started_ms;
 	char		trace[TRACE_MAX];	/* written by the worker */
@@ -183,48 +184,93 @@ fail:
 }
 
 /*
+ * bind_in - bind FD to NAME inside the folder DFD, the socket file mode
+ * 0666: the path is resolved from DFD (fchdir, then a relative name), and the
+ * mode comes from the umask at bind time, so no path is followed after the
+ * folder was checked and nothing is chmod'ed by name.  0 or -1 (errno).
+ */
+static int
+bind_in(int fd, int dfd, const char *name)
+{
+	struct sockaddr_un sun;
+	mode_t old;
+	int cwd, r, saved;
+
+	memset(&sun, 0, sizeof(sun));
+	sun.sun_family = AF_UNIX;
+	if (str_copy(sun.sun_path, sizeof(sun.sun_path), name) == -1) {
+		errno = ENAMETOOLONG;
+		return -1;
+	}
+	if ((cwd = open(".", O_RDONLY | O_DIRECTORY | O_CLOEXEC)) == -1)
+		return -1;
+	if (fchdir(dfd) == -1) {
+		saved = errno;
+		close(cwd);
+		errno = saved;
+		return -1;
+	}
+	old = umask(0111);
+	r = bind(fd, (struct sockaddr *)&sun, sizeof(sun));
+	saved = errno;
+	umask(old);
+	if (fchdir(cwd) == -1)
+		log_fatal("listen local: cannot return to the working folder: %s",
+		    strerror(errno));
+	close(cwd);
+	errno = saved;
+	return r;
+}
+
+/*
  * listen_local - the local submission channel: a Unix socket
  * HOME/run/submit.sock, mode 0666, served by the SMTP pool as LK_LOCAL
  * (yubin-sendmail connects to it; the SMTP engine takes the caller's uid
  * with SO_PEERCRED).  HOME/run is made traversable (0751) so that any
  * local user may reach the socket by name; it is not listed in
- * HOME/run/ports.  A stale socket left by a crash is replaced.
+ * HOME/run/ports.  A stale socket left by a crash is replaced.  Root
+ * works through the checked HOME/run descriptor (paths_run_dir) only.
  */
 static int
 listen_local(const struct config *cfg)
 {
-	struct sockaddr_un sun;
 	struct listener *l;
-	char *dir, *path;
-	int fd, r = -1;
+	char *path;
+	int fd, dfd, r = -1;
 
 	if (nlisteners == LISTEN_MAX) {
 		log_err("listen: more than %d listeners", LISTEN_MAX);
 		return -1;
 	}
-	dir = xasprintf("%s/run", config_home(cfg));
-	path = xasprintf("%s/submit.sock", dir);
-	memset(&sun, 0, sizeof(sun));
-	sun.sun_family = AF_UNIX;
-	if (str_copy(sun.sun_path, sizeof(sun.sun_path), path) == -1) {
+	path = xasprintf("%s/run/submit.sock", config_home(cfg));
+	if (strlen(path) >= sizeof(((struct sockaddr_un *)0)->sun_path)) {
+		/* bound by a relative name, but clients connect by PATH */
 		log_err("listen local: %s: path too long for a socket", path);
-		goto out;
+		free(path);
+		return -1;
+	}
+	if ((dfd = paths_run_dir(cfg)) == -1) {
+		log_err("listen local: %s/run: %s", config_home(cfg),
+		    strerror(errno));
+		free(path);
+		return -1;
 	}
 	fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
 	if (fd == -1) {
 		log_err("listen local: socket: %s", strerror(errno));
 		goto out;
 	}
-	if (unlink(path) == -1 && errno != ENOENT)
+	if (unlinkat(dfd, "submit.sock", 0) == -1 && errno != ENOENT)
 		log_warn("listen local: unlink %s: %s", path, strerror(errno));
-	if (bind(fd, (struct sockaddr *)&sun, sizeof(sun)) == -1 ||
-	    chmod(path, 0666) == -1 || listen(fd, LISTEN_BACKLOG) == -1) {
+	if (bind_in(fd, dfd, "submit.sock") == -1 ||
+	    listen(fd, LISTEN_BACKLOG) == -1) {
 		log_err("listen local: %s: %s", path, strerror(errno));
 		close(fd);
 		goto out;
 	}
-	if (chmod(dir, 0751) == -1)
-		log_warn("listen local: chmod %s: %s", dir, strerror(errno));
+	if (fchmod(dfd, 0751) == -1)
+		log_warn("listen local: chmod %s/run: %s", config_home(cfg),
+		    strerror(errno));
 	l = &listeners[nlisteners++];
 	l->fd = fd;
 	l->kind = LK_LOCAL;
@@ -232,8 +278,25 @@ listen_local(const struct config *cfg)
 	(void)str_copy(l->addr, sizeof(l->addr), "run/submit.sock");
 	r = 0;
 out:
+	close(dfd);
 	free(path);
-	free(dir);
+	return r;
+}
+
+/* run_write - write NAME in HOME/run as root may (paths_run_dir,
+ * file_write_atomicat: never through a link).  0 or -1 (logged). */
+static int
+run_write(const struct config *cfg, const char *name, const struct buf *b)
+{
+	int dfd, r = -1;
+
+	if ((dfd = paths_run_dir(cfg)) != -1) {
+		r = file_write_atomicat(dfd, name, b->data ? b->data : "",
+		    b->len, 0644);
+		close(dfd);
+	}
+	if (r == -1)
+		log_err("%s/run/%s: %s", config_home(cfg), name, strerror(errno));
 	return r;
 }
 
@@ -243,14 +306,11 @@ static void
 plugins_write_run(const struct config *cfg)
 {
 	struct buf b;
-	char *path = xasprintf("%s/run/plugins", config_home(cfg));
 
 	buf_init(&b, 0);
 	plugins_describe(&b);
-	if (file_write_atomic(path, b.data ? b.data : "", b.len, 0644) == -1)
-		log_warn("%s: %s", path, strerror(errno));
+	(void)run_write(cfg, "plugins", &b);
 	buf_free(&b);
-	free(path);
 }
 
 int
@@ -269,7 +329,6 @@ master_listen(const struct config *cfg)
 	};
 	const struct cfg_list *addrs;
 	struct buf ports;
-	char *path;
 	size_t i, j;
 	int have_tls = *config_str(cfg, "server.tls_cert") != '\0';
 	long long port;
@@ -303,18 +362,111 @@ master_listen(const struct config *cfg)
 		if (listeners[i].kind != LK_LOCAL)
 			buf_printf(&ports, "%s %s\n", listeners[i].name,
 			    listeners[i].addr);
-	path = xasprintf("%s/run/ports", config_home(cfg));
-	if (file_write_atomic(path, ports.data, ports.len, 0644) == -1) {
-		log_err("%s: %s", path, strerror(errno));
-		free(path);
+	if (run_write(cfg, "ports", &ports) == -1) {
 		buf_free(&ports);
 		return -1;
 	}
 	for (i = 0; i < (size_t)nlisteners; i++)
 		log_info("listening: %s %s", listeners[i].name, listeners[i].addr);
-	free(path);
 	buf_free(&ports);
 	return 0;
+}
+
+/* ---- per-client limit ---------------------------------------------------- */
+
+/*
+ * peer_key - who a client is for smtp/pop3.max_connections_per_ip: an IPv4
+ * address (also v4-mapped) as ff00:0:a.b.c.d (ff00::/8 is multicast, never
+ * a source), an IPv6 address by its /64 (one site or host); 0 for the local
+ * socket, which is never counted.
+ */
+static unsigned long long
+peer_key(const struct sockaddr_storage *ss)
+{
+	const struct sockaddr_in *s4 = (const void *)ss;
+	const struct sockaddr_in6 *s6 = (const void *)ss;
+	const unsigned char *b;
+	unsigned long long k = 0;
+	int i;
+
+	if (ss->ss_family == AF_INET)
+		return 0xff00000000000000ULL | ntohl(s4->sin_addr.s_addr);
+	if (ss->ss_family != AF_INET6)
+		return 0;
+	b = s6->sin6_addr.s6_addr;
+	if (IN6_IS_ADDR_V4MAPPED(&s6->sin6_addr))
+		return 0xff00000000000000ULL | (unsigned long long)b[12] << 24 |
+		    (unsigned long long)b[13] << 16 | (unsigned long long)b[14] << 8 | b[15];
+	for (i = 0; i < 8; i++)
+		k = k << 8 | b[i];
+	return k != 0 ? k : 0xff01000000000000ULL;	/* ::/64 (::1) */
+}
+
+/* per_ip_cap - the pool's per-client cap: the configured one, or by default
+ * (0) half the pool maximum, at least 1 and at most Postfix anvil's 50. */
+static int
+per_ip_cap(enum pool_id id)
+{
+	long long cap = config_int(m.cfg, id == POOL_SMTP ?
+	    "smtp.max_connections_per_ip" : "pop3.max_connections_per_ip");
+
+	if (cap > 0)
+		return (int)cap;
+	cap = m.pools[id].max / 2;
+	return cap < 1 ? 1 : cap > 50 ? 50 : (int)cap;
+}
+
+/*
+ * peer_over_cap - the master's count, across every worker of the pool, of
+ * the sessions of the client that SLOT just accepted (KEY): its own slot
+ * shows KEY first, then every slot is read, so of two workers accepting the
+ * same client at once at least one sees the other (never both miss).  1
+ * when the client is now over the cap.  Runs in the worker; the scoreboard
+ * is the master's shared memory, cleared by the master when a worker dies.
+ */
+static int
+peer_over_cap(enum pool_id id, struct slot *slot, unsigned long long key)
+{
+	struct pool *p = &m.pools[id];
+	int i, n = 0;
+
+	__atomic_store_n(&slot->peer, key, __ATOMIC_SEQ_CST);
+	if (key == 0)
+		return 0;
+	for (i = 0; i < p->nslots; i++)
+		if (__atomic_load_n(&p->slots[i].peer, __ATOMIC_SEQ_CST) == key)
+			n++;
+	return n > per_ip_cap(id);
+}
+
+/* peer_refuse - the client is over its cap: the same fixed reply as a full
+ * pool (overflow_accept), then close. */
+static void
+peer_refuse(enum pool_id id, enum listener_kind kind, int fd,
+    const struct sockaddr_storage *ss)
+{
+	static const char smtp_busy[] =
+	    "421 4.7.0 Too many connections from your address, try again later\r\n";
+	static const char pop_busy[] =
+	    "-ERR [SYS/TEMP] Too many connections from your address, try again later\r\n";
+	char ip[INET6_ADDRSTRLEN] = "?";
+
+	if (kind == LK_SMTP || kind == LK_SUBMISSION)
+		(void)!send(fd, smtp_busy, sizeof(smtp_busy) - 1,
+		    MSG_DONTWAIT | MSG_NOSIGNAL);
+	else if (kind == LK_POP3)
+		(void)!send(fd, pop_busy, sizeof(pop_busy) - 1,
+		    MSG_DONTWAIT | MSG_NOSIGNAL);
+	/* implicit-TLS listeners: no handshake for a refusal; the close says it */
+	close(fd);
+	if (ss->ss_family == AF_INET)
+		inet_ntop(AF_INET, &((const struct sockaddr_in *)(const void *)ss)->sin_addr,
+		    ip, sizeof(ip));
+	else if (ss->ss_family == AF_INET6)
+		inet_ntop(AF_INET6, &((const struct sockaddr_in6 *)(const void *)ss)->sin6_addr,
+		    ip, sizeof(ip));
+	log_warn("%s: client %s over its limit of %d connections, refused",
+	    m.pools[id].name, ip, per_ip_cap(id));
 }
 
 /* ---- workers ------------------------------------------------------------ */
@@ -324,6 +476,15 @@ worker_on_term(int sig)
 {
 	(void)sig;
 	worker_stop = 1;
+}
+
+/* child_on_usr1 - the master's SIGUSR1 (log rotation): reopen the log
+ * before the next line; never end the process for it. */
+static void
+child_on_usr1(int sig)
+{
+	(void)sig;
+	log_reopen_request();
 }
 
 static void
@@ -336,7 +497,12 @@ child_signals(void)
 	sigaction(SIGCHLD, &sa, NULL);
 	sigaction(SIGINT, &sa, NULL);
 	sigaction(SIGHUP, &sa, NULL);
+	/* inherited by the delivery agents; SA_RESTART: a session's read or
+	 * write goes on as if nothing happened */
+	sa.sa_handler = child_on_usr1;
+	sa.sa_flags = SA_RESTART;
 	sigaction(SIGUSR1, &sa, NULL);
+	sa.sa_flags = 0;
 	sa.sa_handler = SIG_IGN;
 	sigaction(SIGPIPE, &sa, NULL);
 	sigaction(SIGHUP, &sa, NULL);
@@ -346,12 +512,29 @@ child_signals(void)
 	close(m.sigpipe[1]);
 }
 
+/*
+ * child_tie - make a child that has just dropped its privileges end with
+ * the master.  Linux clears the parent-death signal when the uid changes,
+ * so it is set here, after priv_drop; a master that died before that is
+ * seen by getppid.  A child that outlives its master would serve (or, the
+ * queue manager, deliver) beside the next generation.
+ */
+static void
+child_tie(pid_t master)
+{
+	prctl(PR_SET_PDEATHSIG, SIGTERM);
+	if (getppid() != master)
+		_exit(0);
+}
+
 static void __attribute__((noreturn))
 worker_main(enum pool_id pid, struct slot *slot)
 {
 	struct pollfd pfd[LISTEN_MAX];
 	enum listener_kind kinds[LISTEN_MAX];
 	struct session_env env;
+	struct sockaddr_storage ss;
+	socklen_t sslen;
 	struct store *store;
 	const char *why;
 	char *sdir;
@@ -360,7 +543,6 @@ worker_main(enum pool_id pid, struct slot *slot)
 	int n = 0, i, r, fd;
 
 	prctl(PR_SET_NAME, pid == POOL_SMTP ? "yubind-smtp" : "yubind-pop3");
-	prctl(PR_SET_PDEATHSIG, SIGTERM);
 	log_role(pid == POOL_SMTP ? "smtp" : "pop3");
 	child_signals();
 	for (i = 0; i < nlisteners; i++) {
@@ -373,6 +555,7 @@ worker_main(enum pool_id pid, struct slot *slot)
 		kinds[n++] = listeners[i].kind;
 	}
 	priv_drop(m.uid, m.gid);
+	child_tie(master);
 	sdir = xasprintf("%s/state", config_home(m.cfg));
 	if (store_open(&store, sdir, &why) == -1)
 		log_fatal("%s: %s", sdir, why);
@@ -394,10 +577,21 @@ worker_main(enum pool_id pid, struct slot *slot)
 		for (i = 0; i < n && !worker_stop; i++) {
 			if (!(pfd[i].revents & POLLIN))
 				continue;
-			fd = accept4(pfd[i].fd, NULL, NULL, SOCK_CLOEXEC);
+			sslen = sizeof(ss);
+			memset(&ss, 0, sizeof(ss));
+			fd = accept4(pfd[i].fd, (struct sockaddr *)&ss, &sslen,
+			    SOCK_CLOEXEC);
 			if (fd == -1)
 				continue;	/* another worker took it */
 			__atomic_store_n(&slot->state, SLOT_BUSY, __ATOMIC_SEQ_CST);
+			if (peer_over_cap(pid, slot, kinds[i] == LK_LOCAL ? 0 :
+			    peer_key(&ss))) {
+				peer_refuse(pid, kinds[i], fd, &ss);
+				__atomic_store_n(&slot->peer, 0ULL, __ATOMIC_SEQ_CST);
+				__atomic_store_n(&slot->state, SLOT_IDLE,
+				    __ATOMIC_SEQ_CST);
+				break;
+			}
 			env.kind = kinds[i];
 			env.sid = ((unsigned long)getpid() << 12 ^ (unsigned long)random()) & 0xffffff;
 			if (pid == POOL_SMTP)
@@ -405,6 +599,7 @@ worker_main(enum pool_id pid, struct slot *slot)
 			else
 				pop3_session(&env, fd);
 			served++;
+			__atomic_store_n(&slot->peer, 0ULL, __ATOMIC_SEQ_CST);
 			__atomic_store_n(&slot->state, SLOT_IDLE, __ATOMIC_SEQ_CST);
 			break;
 		}
@@ -419,6 +614,7 @@ pool_spawn(enum pool_id id, struct slot *slot)
 	pid_t pid;
 
 	slot->state = SLOT_IDLE;
+	slot->peer = 0;
 	slot->trace[0] = '\0';
 	slot->gen = m.gen;
 	slot->started_ms = now_ms();
@@ -584,7 +780,7 @@ overflow_accept(struct listener *l)
 static void
 qmgr_spawn(void)
 {
-	pid_t pid;
+	pid_t pid, master = getpid();
 
 	if (m.stopping || now_ms() < m.qmgr_hold_ms)
 		return;
@@ -599,12 +795,12 @@ qmgr_spawn(void)
 		int i;
 
 		prctl(PR_SET_NAME, "yubind-queue");
-		prctl(PR_SET_PDEATHSIG, SIGTERM);
 		log_role("queue");
 		child_signals();
 		for (i = 0; i < nlisteners; i++)
 			close(listeners[i].fd);
 		priv_drop(m.uid, m.gid);
+		child_tie(master);
 		qmgr_main(m.cfg, m.qmgr_trace, TRACE_MAX);
 	}
 	m.qmgr_pid = pid;
@@ -648,10 +844,27 @@ backoff(int *failures, long long *hold_ms, long long started_ms, int abnormal)
 		*failures = 0;
 }
 
+/*
+ * trace_show - a printable copy of a trace in the shared scoreboard, which
+ * the worker (the server user, perhaps gone bad) writes: at most
+ * TRACE_MAX - 1 bytes even when it left no NUL, and control or non-ASCII
+ * bytes shown as '?', so it can neither overrun the slot nor forge a line.
+ */
+static const char *
+trace_show(const char *trace, char out[TRACE_MAX])
+{
+	size_t i;
+
+	for (i = 0; i < TRACE_MAX - 1 && trace[i] != '\0'; i++)
+		out[i] = trace[i] >= 0x20 && trace[i] < 0x7f ? trace[i] : '?';
+	out[i] = '\0';
+	return out;
+}
+
 static void
 reap(void)
 {
-	char how[96];
+	char how[96], trace[TRACE_MAX];
 	pid_t pid;
 	int status, id, i, abnormal;
 
@@ -665,7 +878,7 @@ reap(void)
 				log_msg(abnormal ? LOG_LVL_WARN : LOG_LVL_INFO,
 				    "queue manager pid %ld %s%s%s", (long)pid, how,
 				    abnormal && m.qmgr_trace[0] ? " in " : "",
-				    abnormal ? m.qmgr_trace : "");
+				    abnormal ? trace_show(m.qmgr_trace, trace) : "");
 			backoff(&m.qmgr_failures, &m.qmgr_hold_ms,
 			    m.qmgr_started_ms, abnormal);
 			continue;
@@ -679,10 +892,12 @@ reap(void)
 				if (abnormal)
 					log_warn("%s worker pid %ld %s%s%s", p->name,
 					    (long)pid, how, p->slots[i].trace[0] ?
-					    " in " : "", p->slots[i].trace);
+					    " in " : "", trace_show(p->slots[i].trace,
+					    trace));
 				backoff(&p->failures, &p->hold_until_ms,
 				    p->slots[i].started_ms, abnormal);
 				p->slots[i].pid = 0;
+				p->slots[i].peer = 0;
 				p->slots[i].state = SLOT_FREE;
 			}
 		}
@@ -806,6 +1021,7 @@ master_run(struct config *cfg, const struct master_opts *opts)
 		free(why);
 		return 1;
 	}
+	log_set_owner(m.uid, m.gid);
 	master_hostname();
 	if (pipe2(m.sigpipe, O_CLOEXEC | O_NONBLOCK) == -1)
 		log_fatal("pipe: %s", strerror(errno));
@@ -879,8 +1095,13 @@ master_run(struct config *cfg, const struct master_opts *opts)
 						master_reload();
 					break;
 				case SIGUSR1:
+					/* children reopen too (child_on_usr1),
+					 * busy ones included, and live on */
 					log_reopen();
 					signal_workers(SIGUSR1, 0);
+					if (m.qmgr_pid)
+						kill(m.qmgr_pid, SIGUSR1);
+					log_info("log reopened");
 					break;
 				case SIGTERM:
 					if (m.stopping)
@@ -909,11 +1130,12 @@ master_run(struct config *cfg, const struct master_opts *opts)
 	}
 	for (i = 0; i < nlisteners; i++) {
 		if (listeners[i].kind == LK_LOCAL) {
-			char *sock = xasprintf("%s/run/submit.sock",
-			    config_home(m.cfg));
+			int dfd = paths_run_dir(m.cfg);
 
-			(void)unlink(sock);
-			free(sock);
+			if (dfd != -1) {
+				(void)unlinkat(dfd, "submit.sock", 0);
+				close(dfd);
+			}
 		}
 		close(listeners[i].fd);
 	}

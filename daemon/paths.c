@@ -2,6 +2,7 @@
  * paths.c - configuration file lookup and the home layout.
  */
 #include <errno.h>
+#include <fcntl.h>
 #include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -11,6 +12,7 @@
 
 #include "config.h"
 #include "paths.h"
+#include "priv.h"
 #include "util.h"
 
 static const char *const home_dirs[] = {
@@ -28,6 +30,23 @@ paths_default_config(void)
 	if (access(SYSCONFDIR "/yubin.conf", F_OK) == 0)
 		return SYSCONFDIR "/yubin.conf";
 	return NULL;
+}
+
+/* chown_dir - give the folder PATH to UID/GID through an fd opened with
+ * O_NOFOLLOW: root never chowns what a planted link points to.  0 or -1. */
+static int
+chown_dir(const char *path, uid_t uid, gid_t gid)
+{
+	int fd, r, saved;
+
+	fd = open(path, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+	if (fd == -1)
+		return -1;
+	r = fchown(fd, uid, gid);
+	saved = errno;
+	close(fd);
+	errno = saved;
+	return r;
 }
 
 int
@@ -48,7 +67,7 @@ paths_setup(const struct config *cfg, uid_t uid, gid_t gid, const char **what_r)
 		snprintf(what, sizeof(what), "%s/%s", home, home_dirs[i]);
 		if (mkdir(what, 0750) == -1 && errno != EEXIST)
 			goto fail;
-		if (uid != (uid_t)-1 && chown(what, uid, gid) == -1)
+		if (uid != (uid_t)-1 && chown_dir(what, uid, gid) == -1)
 			goto fail;
 	}
 	extra[0] = paths_mailbox_root(cfg);
@@ -56,7 +75,8 @@ paths_setup(const struct config *cfg, uid_t uid, gid_t gid, const char **what_r)
 	for (i = 0; i < 2 && r == 0; i++) {
 		snprintf(what, sizeof(what), "%s", extra[i]);
 		if (mkdir_p(extra[i], 0750) == -1 ||
-		    (uid != (uid_t)-1 && chown(extra[i], uid, gid) == -1))
+		    (uid != (uid_t)-1 && chown_dir(extra[i], uid, gid) == -1 &&
+		    errno != ELOOP))	/* a link the admin made: left as is */
 			r = -1;
 	}
 	free(extra[0]);
@@ -69,6 +89,26 @@ paths_setup(const struct config *cfg, uid_t uid, gid_t gid, const char **what_r)
 fail:
 	*what_r = what;
 	return -1;
+}
+
+int
+paths_run_dir(const struct config *cfg)
+{
+	char *path = xasprintf("%s/run", config_home(cfg));
+	char *why = NULL;
+	uid_t uid = (uid_t)-1;
+	gid_t gid;
+	int fd, saved;
+
+	if (priv_lookup(cfg, &uid, &gid, &why) == -1) {
+		free(why);
+		uid = (uid_t)-1;
+	}
+	fd = dir_open_verified(path, uid);
+	saved = errno;
+	free(path);
+	errno = saved;
+	return fd;
 }
 
 char *

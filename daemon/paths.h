@@ -23,6 +23,15 @@ const char *paths_default_config(void);
 int	paths_setup(const struct config *cfg, uid_t uid, gid_t gid,
 	    const char **what_r);
 
+/*
+ * paths_run_dir - open HOME/run for the files root writes there (pid file,
+ * ports, plugins, the local socket): never through a link at "run", and
+ * only if it belongs to root or the server user and others cannot write it
+ * (dir_open_verified).  Every file in it is then created, replaced or
+ * removed through this fd (file_write_atomicat, renameat, unlinkat).  The
+ * fd (O_CLOEXEC), or -1 (errno: ENOENT, ELOOP, EPERM ...).
+ */
+int	paths_run_dir(const struct config *cfg);
 /* paths_mailbox_root - server.mailbox_path or HOME/mailbox; owned. */
 char	*paths_mailbox_root(const struct config *cfg);
 /* paths_dustbox_root - server.dustbox_path or HOME/dustbox; owned. */

@@ -10,10 +10,14 @@
  * the single piece of process-wide state the ABI needs.
  *
  * A hook that runs past server.hook_timeout is abandoned with siglongjmp
- * from SIGALRM and counts as YH_DENYSOFT; the plugin's state may then be
- * inconsistent, so the process is marked tainted and its worker exits after
- * the session.  A crashing hook kills its process; the name of the running
- * plugin and hook sits in the scoreboard (TRACE) for the master to log.
+ * from SIGALRM and counts as YH_DENYSOFT; the plugin's state (or a lock,
+ * or malloc's) may then be inconsistent, so the process is marked tainted:
+ * an SMTP worker finishes that reply and exits (smtp.c), and must never
+ * serve another command.  A delivery agent registers a timeout handler
+ * (plugins_on_timeout) instead: it reports and exits from the signal
+ * handler, never returning into the abandoned code.  A crashing hook kills
+ * its process; the name of the running plugin and hook sits in the
+ * scoreboard (TRACE) for the master (or the queue manager) to log.
  */
 #include <ctype.h>
 #include <dlfcn.h>
@@ -33,6 +37,7 @@
 #include "account.h"
 #include "addr.h"
 #include "block.h"
+#include "bounce.h"
 #include "config.h"
 #include "dns.h"
 #include "log.h"
@@ -92,6 +97,8 @@ static struct {
 	long long		 hook_deadline;	/* now_ms() the hook times out at */
 	sigjmp_buf		 jmp;
 	volatile sig_atomic_t	 armed;
+	enum hook_point		 hp;		/* of the hook running */
+	void			(*on_timeout)(const char *, const char *);
 } P;
 
 /* ---- loading ------------------------------------------------------------ */
@@ -339,6 +346,18 @@ plugins_tainted(void)
 	return P.tainted;
 }
 
+void
+plugins_on_timeout(void (*fn)(const char *plugin, const char *hook))
+{
+	P.on_timeout = fn;
+}
+
+size_t
+plugins_count(void)
+{
+	return P.n;
+}
+
 int
 plugins_any(enum hook_point hp)
 {
@@ -367,8 +386,14 @@ static void
 plugin_on_alarm(int sig)
 {
 	(void)sig;
-	if (P.armed)
-		siglongjmp(P.jmp, 1);
+	if (!P.armed)
+		return;
+	if (P.on_timeout) {
+		/* never returns: the process ends inside the handler */
+		P.on_timeout(P.current ? P.current : "?", hook_names[P.hp]);
+		_exit(4);
+	}
+	siglongjmp(P.jmp, 1);
 }
 
 static void
@@ -429,6 +454,7 @@ plugin_call(size_t i, const struct call *c)
 	memset(&off, 0, sizeof(off));
 	it.it_value.tv_sec = tmo > 0 ? tmo : 30;
 	P.current = P.pl[i].name;
+	P.hp = c->hp;
 	trace_set(P.pl[i].name, c->hp);
 	P.hook_deadline = now_ms() + it.it_value.tv_sec * 1000LL;
 	if (sigsetjmp(P.jmp, 1) == 0) {
@@ -818,6 +844,7 @@ const char *yh_peer_ip(const struct yh_session *s) { return s->peer_ip; }
 int yh_peer_port(const struct yh_session *s) { return s->peer_port; }
 enum yh_listener yh_listener_kind(const struct yh_session *s) { return s->listener; }
 int yh_is_tls(const struct yh_session *s) { return s->tls; }
+int yh_local_submission(const struct yh_session *s) { return s->local; }
 const char *yh_helo(const struct yh_session *s) { return s->helo; }
 const char *yh_auth_user(const struct yh_session *s) { return s->auth_user; }
 int yh_rcpt_local(const struct yh_session *s) { return s->rcpt_local; }
@@ -1405,6 +1432,40 @@ fail:
 	return -1;
 }
 
+/* inject_loops - 1 when DATA (LEN bytes), with the trace field injection
+ * puts on top, carries more than smtp.max_hops (DESIGN §10). */
+static int
+inject_loops(const void *data, size_t len)
+{
+	return header_hops(data, len) + 1 > (size_t)config_int(P.cfg,
+	    "smtp.max_hops");
+}
+
+/*
+ * inject_refuse - an injected message over the hop limit (Q and ENV from
+ * inject_build) is not queued: it goes back to its sender in a report,
+ * as a message SMTP refused would (a forward or program that loops is
+ * told, nothing vanishes); with the sender <> there is no one to tell and
+ * the call fails.  Q is aborted.  0 (returned to the sender) or -1.
+ */
+static int
+inject_refuse(struct queue_in **q, struct envelope *env, const void *data,
+    size_t len)
+{
+	char why[128];
+	int r = -1;
+
+	snprintf(why, sizeof(why), "554 5.4.6 too many hops (%zu Received/"
+	    "Delivered-To fields, limit %lld); mail loop?",
+	    header_hops(data, len) + 1, config_int(P.cfg, "smtp.max_hops"));
+	log_warn("%s: not queued (plugin=%s from=<%s>): %s", env->id,
+	    P.current ? P.current : "?", env->sender, why + 10);
+	if (env->sender[0] != '\0')
+		r = bounce_refused(P.cfg, P.store, *q, env, why);
+	queue_in_abort(q);
+	return r;
+}
+
 int
 yh_inject(const char *sender, const char *const *rcpts, size_t nrcpt,
     const void *data, size_t len, char *qid)
@@ -1416,6 +1477,13 @@ yh_inject(const char *sender, const char *const *rcpts, size_t nrcpt,
 
 	if (inject_build(sender, rcpts, nrcpt, data, len, &q, &env) == -1)
 		return -1;
+	if (inject_loops(data, len)) {
+		r = inject_refuse(&q, &env, data, len);
+		if (r == 0 && qid)
+			memcpy(qid, env.id, QUEUE_ID_LEN + 1);
+		envelope_clear(&env);
+		return r;
+	}
 	r = queue_in_commit(&q, P.store, &env, &why);
 	if (r == 0) {
 		log_info("%s: injected by plugin=%s from=<%s> nrcpt=%zu", env.id,
@@ -1438,6 +1506,13 @@ yh_copy_add(struct yh_session *s, const char *sender, const char *const *rcpts,
 		return -1;	/* the data hook only */
 	if (inject_build(sender, rcpts, nrcpt, data, len, &q, &env) == -1)
 		return -1;
+	if (inject_loops(data, len)) {	/* the caller keeps it unchanged */
+		log_warn("%s: copy not written (plugin=%s): over smtp.max_hops",
+		    s->qid, P.current ? P.current : "?");
+		queue_in_abort(&q);
+		envelope_clear(&env);
+		return -1;
+	}
 	s->copy_q = xrealloc(s->copy_q, (s->ncopies + 1) * sizeof(*s->copy_q));
 	s->copy_env = xrealloc(s->copy_env,
 	    (s->ncopies + 1) * sizeof(*s->copy_env));
@@ -1514,8 +1589,12 @@ yh_mailbox_usage(const char *account, long long *count, long long *bytes)
 {
 	const char *why;
 
-	if (P.store == NULL || !account_name_valid(account, &why) ||
-	    usage_get(P.store, account, count, bytes) == -1)
+	if (P.store == NULL || !account_name_valid(account, &why))
+		return -1;
+	/* a delivery agent: the queue manager's figure for its mailbox */
+	if (usage_fixed_get(account, count, bytes) == 1)
+		return 0;
+	if (usage_get(P.store, account, count, bytes) == -1)
 		return -1;
 	usage_pending_get(account, count, bytes);
 	return 0;

@@ -61,6 +61,7 @@ struct yh_session {
 	const char	*peer_ip;
 	int		 peer_port;
 	enum yh_listener listener;
+	int		 local;			/* HOME/run/submit.sock */
 	int		 tls;
 	const char	*helo;			/* "" before HELO */
 	const char	*auth_user;		/* "" */
@@ -148,6 +149,16 @@ void	plugins_set_qid(const char *qid);
 /* plugins_tainted - 1 after a hook timed out: the worker should exit after
  * its session. */
 int	plugins_tainted(void);
+/*
+ * plugins_on_timeout - in this process a hook past server.hook_timeout
+ * calls FN(plugin, hook) from the SIGALRM handler instead of being
+ * abandoned with siglongjmp; FN must only do async-signal-safe work and
+ * must not return (the process _exits if it does).  The delivery agents
+ * use it: they report and end, never carrying on after a broken hook.
+ */
+void	plugins_on_timeout(void (*fn)(const char *plugin, const char *hook));
+/* plugins_count - the number of plugins loaded. */
+size_t	plugins_count(void);
 /* plugins_any - 1 when some loaded plugin serves hook point HP. */
 int	plugins_any(enum hook_point hp);
 

@@ -38,6 +38,7 @@
 
 #include "account.h"
 #include "auth.h"
+#include "authpen.h"
 #include "config.h"
 #include "conn.h"
 #include "log.h"
@@ -62,6 +63,7 @@
 #define POP3_UIDL_MAX		70	/* RFC 1939 §7: 1-70 characters 0x21-0x7E */
 #define POP3_STAMP_MAX		(64 + 256)	/* <pid.random.time@hostname> */
 #define POP3_LOCK_FILE		".pop3.lock"
+#define POP3_BYE_MS		5000	/* for the -ERR after a timeout */
 #define POP3_DIR_MODE		0700
 #define POP3_FILE_MODE		0600
 
@@ -179,20 +181,26 @@ pop3_plaintext_ok(const struct pop3 *p)
 	    config_bool(p->cfg, "pop3.auth_plaintext");
 }
 
-/* pop3_auth_failed - a login was refused: log, wait smtp.auth_fail_delay,
- * answer; past smtp.auth_max_failures the session ends. */
+/* pop3_auth_failed - a login was refused: log, wait the login penalty
+ * (authpen.c; TAG the wrong secret's tag, NULL none) or
+ * smtp.auth_fail_delay, the longer, answer; past smtp.auth_max_failures
+ * the session ends. */
 static void
-pop3_auth_failed(struct pop3 *p, const char *method, const char *login)
+pop3_auth_failed(struct pop3 *p, const char *method, const char *login,
+    const unsigned char *tag)
 {
 	char esc[128];
-	long long maxf;
+	long long maxf, pen, delay;
 
 	log_info("pop3 auth failed login=%s client=%s method=%s sid=%06lx",
 	    str_escape(esc, sizeof(esc), login, strlen(login)), p->c.peer_ip,
 	    method, p->env->sid);
 	p->user[0] = '\0';
 	p->nfailures++;
-	pop3_sleep_ms(config_int(p->cfg, "smtp.auth_fail_delay") * 1000);
+	pen = authpen_login_failed(p->cfg, p->env->store, p->c.peer_ip, login,
+	    tag);
+	delay = config_int(p->cfg, "smtp.auth_fail_delay");
+	authpen_sleep(pen > delay ? pen : delay);
 	maxf = config_int(p->cfg, "smtp.auth_max_failures");
 	if (maxf > 0 && p->nfailures >= (unsigned long long)maxf) {
 		(void)conn_printf(&p->c,
@@ -296,15 +304,19 @@ out:
 	free(accdir);
 }
 
-/* pop3_check_result - act on the result R of a credential check. */
+/* pop3_check_result - act on the result R of a credential check; TAG is
+ * the penalty tag of a wrong secret (NULL: none). */
 static void
 pop3_check_result(struct pop3 *p, int r, const struct account *a,
-    const char *method, const char *login)
+    const char *method, const char *login, const unsigned char *tag)
 {
-	if (r == 1)
+	if (r == 1) {
+		/* the address's login penalty, never the account's */
+		authpen_sleep(authpen_login_ok(p->cfg, p->env->store,
+		    p->c.peer_ip, a->name));
 		pop3_login(p, a->name, method);
-	else if (r == 0)
-		pop3_auth_failed(p, method, login);
+	} else if (r == 0)
+		pop3_auth_failed(p, method, login, tag);
 	else {
 		log_err("pop3 credential check failed client=%s sid=%06lx",
 		    p->c.peer_ip, p->env->sid);
@@ -333,7 +345,8 @@ pop3_pass(struct pop3 *p, int argc, char **argv)
 {
 	struct account *a;
 	char login[POP3_LOGIN_MAX + 1];
-	int r;
+	unsigned char tag[AUTHPEN_TAG_LEN];
+	int r, tagged = 0;
 
 	(void)argc;
 	if (!pop3_plaintext_ok(p)) {
@@ -347,8 +360,11 @@ pop3_pass(struct pop3 *p, int argc, char **argv)
 	memcpy(login, p->user, sizeof(login));
 	a = xcalloc(1, sizeof(*a));
 	r = auth_password(p->cfg, p->env->store, login, argv[1], a);
+	if (r == 0)
+		tagged = authpen_tag(p->env->store, login, argv[1],
+		    strlen(argv[1]), tag) == 0;
 	OPENSSL_cleanse(argv[1], strlen(argv[1]));
-	pop3_check_result(p, r, a, "user", login);
+	pop3_check_result(p, r, a, "user", login, tagged ? tag : NULL);
 	OPENSSL_cleanse(a, sizeof(*a));
 	free(a);
 	p->user[0] = '\0';
@@ -363,7 +379,8 @@ pop3_apop(struct pop3 *p, int argc, char **argv)
 	(void)argc;
 	a = xcalloc(1, sizeof(*a));
 	r = auth_apop(p->cfg, p->env->store, argv[1], p->stamp, argv[2], a);
-	pop3_check_result(p, r, a, "apop", argv[1]);
+	/* a digest over this greeting's stamp: never a repeat */
+	pop3_check_result(p, r, a, "apop", argv[1], NULL);
 	OPENSSL_cleanse(a, sizeof(*a));
 	free(a);
 }
@@ -374,9 +391,10 @@ pop3_auth_plain(struct pop3 *p, const char *b64, size_t len)
 {
 	char name[ACCOUNT_NAME_MAX + 1], zname[ACCOUNT_NAME_MAX + 1];
 	char *authz, *authc, *pass;
+	unsigned char tag[AUTHPEN_TAG_LEN];
 	struct account *a;
 	struct buf raw;
-	int r = 0;
+	int r = 0, tagged = 0;
 
 	buf_init(&raw, POP3_LINE_MAX);
 	a = xcalloc(1, sizeof(*a));
@@ -384,7 +402,7 @@ pop3_auth_plain(struct pop3 *p, const char *b64, size_t len)
 		len = 0;	/* RFC 5034: "=" is an empty response */
 	if (b64_decode(b64, len, &raw) == -1 || raw.data == NULL ||
 	    auth_plain_decode(raw.data, raw.len, &authz, &authc, &pass) == -1) {
-		pop3_auth_failed(p, "plain", "(malformed)");
+		pop3_auth_failed(p, "plain", "(malformed)", NULL);
 		goto out;
 	}
 	/* an authorization identity must be the account itself */
@@ -393,7 +411,10 @@ pop3_auth_plain(struct pop3 *p, const char *b64, size_t len)
 		r = 0;
 	else
 		r = auth_password(p->cfg, p->env->store, authc, pass, a);
-	pop3_check_result(p, r, a, "plain", authc);
+	if (r == 0)
+		tagged = authpen_tag(p->env->store, authc, pass, strlen(pass),
+		    tag) == 0;
+	pop3_check_result(p, r, a, "plain", authc, tagged ? tag : NULL);
 out:
 	if (raw.data)
 		OPENSSL_cleanse(raw.data, raw.cap);
@@ -1031,6 +1052,7 @@ pop3_session(const struct session_env *env, int fd)
 	const char *end = "quit";
 	char *line;
 	size_t len;
+	long long t;
 	int r, term;
 
 	p = xcalloc(1, sizeof(*p));
@@ -1039,7 +1061,11 @@ pop3_session(const struct session_env *env, int fd)
 	p->state = POP3_AUTHORIZATION;
 	p->lockfd = -1;
 	conn_init(&p->c, fd);
+	/* RFC 1939 §3 autologout: each command line whole within
+	 * pop3.timeout, the session within pop3.timeout_session */
 	p->c.timeout_ms = (int)(config_int(p->cfg, "pop3.timeout") * 1000);
+	t = config_int(p->cfg, "pop3.timeout_session");
+	p->c.deadline_ms = t > 0 && t < LLONG_MAX / 2000 ? now_ms() + t * 1000 : 0;
 	log_info("pop3 connect client=%s port=%d sid=%06lx", p->c.peer_ip,
 	    p->c.peer_port, env->sid);
 	if (pop3_greet(p) == -1)
@@ -1057,9 +1083,12 @@ pop3_session(const struct session_env *env, int fd)
 			continue;
 		}
 		if (r == CONN_TIMEOUT) {
-			/* RFC 1939 §3: autologout, no UPDATE */
+			/* RFC 1939 §3: autologout, no UPDATE; the line gets a
+			 * short moment of its own to go out */
+			end = conn_expired(&p->c) ? "time limit" : "timeout";
+			p->c.deadline_ms = 0;
+			p->c.timeout_ms = POP3_BYE_MS;
 			(void)conn_printf(&p->c, "-ERR autologout timer expired\r\n");
-			end = "timeout";
 			break;
 		}
 		if (r != CONN_LINE) {

@@ -13,16 +13,20 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/file.h>
+#include <sys/mman.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/un.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include "account.h"
 #include "addr.h"
 #include "bounce.h"
 #include "config.h"
 #include "delivery.h"
+#include "local.h"
 #include "log.h"
 #include "maildir.h"
 #include "paths.h"
@@ -80,6 +84,32 @@ qmgr_on_term(int sig)
 #define QMGR_AGENT_IDLE	60	/* seconds an idle agent is kept */
 #define QMGR_JOB_HASH	4096	/* buckets of the queue id index */
 
+/*
+ * Local delivery.  It runs in agents too (local.h): each due local recipient
+ * makes a job for the destination "local:ACCOUNT", its mailbox.  Local
+ * agents are a pool of their own, so a slow delivery program never holds
+ * up remote dispatch: at most max(2, queue.delivery_workers) of them, and
+ * one mailbox gets at most queue.destination_concurrency of them and never
+ * all, so a mailbox whose program sleeps never holds up the others.  A
+ * local agent is given a deadline (every hook's server.hook_timeout, twice,
+ * and a margin) past which it is killed: a temporary failure.  An agent
+ * that dies of a signal costs that attempt (a temporary failure, the
+ * normal back-off); a recipient whose delivery killed QUEUE_CRASH_MAX
+ * agents is held (RCPT_HELD) until `yubinctl queue flush`.  The quota check
+ * in the agent sees the committed usage plus the copies this queue manager
+ * knows to be in flight or stored but not yet recorded (usage_fixed_set).
+ */
+#define QMGR_AGENTS_MAX	(2 * QMGR_JOBS_MAX)	/* remote and local */
+#define QMGR_TRACE_MAX	128	/* a local agent's "plugin=P hook=H" */
+#define QMGR_LOCAL_MARGIN 60	/* seconds a local job gets past its hooks' */
+
+enum qmgr_kill {
+	QMGR_KILL_NONE = 0,
+	QMGR_KILL_BAD,		/* a malformed report */
+	QMGR_KILL_DEADLINE,	/* ran past its deadline */
+	QMGR_KILL_STOP,		/* the queue manager stops */
+};
+
 struct rdest;
 struct agent_slot;
 
@@ -99,6 +129,10 @@ struct rjob {
 	struct dns_mx	*mx;		/* reported for the cache */
 	size_t		 nmx;
 	int		 bad;		/* malformed report: agent killed */
+	int		 local;		/* a local job (local.h), one recipient */
+	int		 crashed;	/* local: its agent died of a signal */
+	int		 norecord;	/* local: cut short by a stop: as if never run */
+	long long	 size_crlf;	/* local: what the copy adds to the usage */
 };
 
 /* a destination with jobs waiting or running */
@@ -109,6 +143,8 @@ struct rdest {
 	int		 kind;
 	struct rjob	*head, *tail;	/* waiting */
 	size_t		 running;	/* agents working for it */
+	int		 local;		/* a mailbox: "local:ACCOUNT" */
+	char		 account[ACCOUNT_NAME_MAX + 1];
 };
 
 struct agent_slot {
@@ -118,6 +154,12 @@ struct agent_slot {
 	struct rjob	*next;		/* sent after JOB, same destination */
 	char		 key[sizeof(((struct route_dest *)0)->key)];	/* its last job's */
 	long long	 idle_since;	/* ms */
+	int		 local;		/* serves local jobs only */
+	char		*trace;		/* local: shared, the hook running */
+	long long	 deadline;	/* local: ms the running job is killed at */
+	int		 killed;	/* enum qmgr_kill */
+	int		 reaped;	/* local: STATUS is its wait status */
+	int		 status;
 };
 
 #define QMGR_REAP_MAX	1024	/* ended agents not yet reaped */
@@ -130,7 +172,7 @@ struct qmgr {
 	const char		*home;
 	long long		 next_scan;
 	struct routes		*routes;
-	struct agent_slot	 agents[QMGR_JOBS_MAX];
+	struct agent_slot	 agents[QMGR_AGENTS_MAX];
 	size_t			 nagents;
 	struct rdest		*dests;
 	struct rjob		*byqid[QMGR_JOB_HASH];
@@ -154,145 +196,24 @@ qmgr_valid_id(const char *id, size_t len)
 	return 1;
 }
 
-enum dlv_result {
-	DLV_DONE,		/* stored (or discarded by a plugin) */
-	DLV_RETRY,		/* try again later */
-	DLV_FAILED,		/* refused for good */
-};
-
 /*
- * qmgr_deliver_local - one local recipient: the deliver hook chain, the
- * Maildir, the delivered chain.  *ERR_R (owned) says why on RETRY/FAILED.
- */
-static enum dlv_result
-qmgr_deliver_local(struct qmgr *q, const struct envelope *env, size_t idx,
-    const char *qpath, char *stored, size_t storedsize, char **err_r)
-{
-	const struct env_rcpt *r = &env->rcpt[idx];
-	struct yh_delivery d;
-	char *dir, *md;
-	int n, hr = YH_DECLINED;
-
-	yh_delivery_init(&d);
-	d.qid = env->id;
-	d.sender = env->sender;
-	d.rcpt = r->addr;
-	d.account = r->account;
-	d.client_ip = env->client_ip;
-	d.auth_user = env->auth_user;
-	d.path = qpath;
-	d.size = env->size;
-	if (plugins_any(HP_DELIVER))
-		hr = plugin_deliver(&d);
-	if (hr == YH_DENY || hr == YH_DENYSOFT || hr == YH_DISCONNECT ||
-	    hr == YH_DISCARD) {
-		int soft = hr == YH_DENYSOFT;
-
-		if (hr == YH_DISCARD) {
-			log_info("%s: to=<%s> account=%s status=discarded by plugin",
-			    env->id, r->addr, r->account);
-			yh_delivery_free(&d);
-			return DLV_DONE;
-		}
-		*err_r = xasprintf("%d %s %s", d.reply_code ? d.reply_code :
-		    soft ? 451 : 550, d.reply_enh[0] ? d.reply_enh :
-		    soft ? "4.7.1" : "5.7.1", d.reply_text[0] ? d.reply_text :
-		    "refused by policy");
-		log_info("%s: to=<%s> account=%s status=%s (%s)", env->id, r->addr,
-		    r->account, soft ? "deferred" : "refused", *err_r);
-		yh_delivery_free(&d);
-		return soft ? DLV_RETRY : DLV_FAILED;
-	}
-	dir = paths_account_dir(q->cfg, r->account);
-	md = xasprintf("%s/Maildir", dir);
-	n = maildir_deliver_nosync(md, qpath, env->id, (unsigned)idx, env->size,
-	    env->size_crlf, stored, storedsize);
-	if (n == -1 && errno == ENOENT) {
-		/* the account folder exists but not its Maildir: make it */
-		if (maildir_create(md) == 0)
-			n = maildir_deliver_nosync(md, qpath, env->id,
-			    (unsigned)idx, env->size, env->size_crlf, stored,
-			    storedsize);
-	}
-	if (n == -1) {
-		*err_r = xasprintf("451 4.3.0 mailbox: %s", strerror(errno));
-		log_warn("%s: to=<%s> account=%s status=deferred (%s)", env->id,
-		    r->addr, r->account, strerror(errno));
-	} else
-		log_info("%s: to=<%s> account=%s status=sent%s delay=%llds",
-		    env->id, r->addr, r->account, n == 0 ? " (already stored)" : "",
-		    time_now() - env->arrival);
-	if (n == 1 && plugins_any(HP_DELIVERED)) {
-		/* the program may read it at once: make the name durable first */
-		char *newdir = xasprintf("%s/new", md);
-
-		if (fsync_dir(newdir) == -1)
-			log_err("fsync %s: %s", newdir, strerror(errno));
-		free(newdir);
-		d.path = stored;
-		if (d.fd != -1)
-			close(d.fd);
-		d.fd = -1;
-		d.hdr_loaded = 0;
-		plugin_delivered(&d);
-	}
-	if (n != 1)
-		stored[0] = '\0';	/* nothing new to sync or count */
-	yh_delivery_free(&d);
-	free(md);
-	free(dir);
-	return n == -1 ? DLV_RETRY : DLV_DONE;
-}
-
-/*
- * Batches.  The queue manager delivers up to QMGR_BATCH queue entries, then
- * makes them durable together: one fsync per Maildir that received mail,
- * then one LMDB transaction that removes the finished envelopes, updates
- * the others and counts usage, then the queue files of the finished ones
- * are unlinked.  A crash anywhere in between repeats deliveries whose names
- * are already in the Maildir, which maildir_deliver turns into no-ops.
+ * Batches.  The queue manager takes up to QMGR_BATCH queue entries at a
+ * time: it makes jobs of their due recipients (local and remote), and
+ * removes in one LMDB transaction the envelopes with nothing left to do,
+ * then their queue files.  The outcomes of the jobs are recorded as they
+ * end (qmgr_record).
  */
 #define QMGR_BATCH	64
-#define QMGR_DIRS_MAX	QMGR_BATCH	/* distinct Maildirs per batch */
-
-#define QMGR_FAILED_MAX	256	/* failures bounced per entry and batch */
 
 struct entry {
 	struct envelope	 env;
-	size_t		 failed[QMGR_FAILED_MAX];	/* refused local recipients */
-	size_t		 nfailed;
-	int		 changed;	/* envelope must be rewritten */
 	int		 finished;	/* every recipient done or failed */
-	long long	 stored_count;	/* per account usage is added in txn */
 };
 
 struct batch {
 	struct entry	 e[QMGR_BATCH];
 	size_t		 n;
-	char		*dirs[QMGR_DIRS_MAX];	/* Maildir new/ to fsync */
-	size_t		 ndirs;
 };
-
-static void
-batch_dir(struct batch *b, const char *maildir)
-{
-	char *d = xasprintf("%s/new", maildir);
-	size_t i;
-
-	for (i = 0; i < b->ndirs; i++)
-		if (strcmp(b->dirs[i], d) == 0) {
-			free(d);
-			return;
-		}
-	if (b->ndirs == QMGR_DIRS_MAX) {
-		/* full: sync this one now rather than remember it */
-		if (fsync_dir(d) == -1)
-			log_err("fsync %s: %s", d, strerror(errno));
-		free(d);
-		return;
-	}
-	b->dirs[b->ndirs++] = d;
-}
 
 /* The work list: queue ids waiting for a batch, without duplicates. */
 #define QMGR_PENDING_MAX	100000	/* ids held in memory; the rest wait for a scan */
@@ -475,6 +396,86 @@ qmgr_job_new(struct qmgr *q, const struct envelope *env, const char *qpath,
 	q->njobs++;
 }
 
+/* qmgr_rdest_local - the destination of ACCOUNT's mailbox, made. */
+static struct rdest *
+qmgr_rdest_local(struct qmgr *q, const char *account)
+{
+	char key[sizeof(((struct rdest *)0)->key)];
+	struct rdest *rd;
+
+	snprintf(key, sizeof(key), "local:%s", account);
+	for (rd = q->dests; rd != NULL; rd = rd->next)
+		if (strcmp(rd->key, key) == 0)
+			return rd;
+	rd = xcalloc(1, sizeof(*rd));
+	str_copy(rd->key, sizeof(rd->key), key);
+	str_copy(rd->account, sizeof(rd->account), account);
+	rd->local = 1;
+	rd->kind = -1;
+	rd->next = q->dests;
+	q->dests = rd;
+	return rd;
+}
+
+/* qmgr_local_new - a waiting local job for ENV's recipient IDX. */
+static void
+qmgr_local_new(struct qmgr *q, const struct envelope *env, size_t idx,
+    const char *qpath)
+{
+	const struct env_rcpt *rc = &env->rcpt[idx];
+	struct local_job j;
+	struct rjob *jb;
+	struct rdest *rd;
+	char *dir, *md;
+	unsigned h;
+
+	dir = paths_account_dir(q->cfg, rc->account);
+	md = xasprintf("%s/Maildir", dir);
+	free(dir);
+	memset(&j, 0, sizeof(j));
+	j.qid = env->id;
+	j.qpath = qpath;
+	j.sender = env->sender;
+	j.rcpt = rc->addr;
+	j.account = rc->account;
+	j.client_ip = env->client_ip;
+	j.auth_user = env->auth_user;
+	j.maildir = md;
+	j.size = env->size;
+	j.size_crlf = env->size_crlf;
+	j.idx = idx;
+	jb = xcalloc(1, sizeof(*jb));
+	buf_init(&jb->msg, 0);
+	if (local_job_encode(&j, &jb->msg) == -1) {
+		/* cannot happen within the envelope's limits */
+		log_err("%s: local delivery job too large", env->id);
+		buf_free(&jb->msg);
+		free(jb);
+		free(md);
+		return;
+	}
+	free(md);
+	memcpy(jb->qid, env->id, sizeof(jb->qid));
+	jb->local = 1;
+	jb->size_crlf = env->size_crlf;
+	jb->n = 1;
+	jb->idx = xcalloc(1, sizeof(*jb->idx));
+	jb->idx[0] = idx;
+	jb->res = xcalloc(1, sizeof(*jb->res));
+	jb->got = xcalloc(1, sizeof(*jb->got));
+	rd = qmgr_rdest_local(q, rc->account);
+	jb->rd = rd;
+	if (rd->tail)
+		rd->tail->next = jb;
+	else
+		rd->head = jb;
+	rd->tail = jb;
+	h = qmgr_hash(jb->qid);
+	jb->hnext = q->byqid[h];
+	q->byqid[h] = jb;
+	q->njobs++;
+}
+
 /* qmgr_job_free - unlink JB from the queue id index and free it. */
 static void
 qmgr_job_free(struct qmgr *q, struct rjob *jb)
@@ -549,25 +550,38 @@ qmgr_dispatch(struct qmgr *q, const struct envelope *env, const char *qpath)
 	free(group);
 }
 
-/* qmgr_agent_new - fork an agent into a new slot.  The slot, or NULL. */
+/* qmgr_agent_new - fork an agent (LOCAL: a local one) into a new slot.
+ * The slot, or NULL. */
 static struct agent_slot *
-qmgr_agent_new(struct qmgr *q)
+qmgr_agent_new(struct qmgr *q, int local)
 {
 	struct agent_slot *ag;
 	struct sigaction sa;
+	char *trace = NULL;
 	size_t i;
 	pid_t pid;
 	int p[2];
 
+	if (q->nagents >= QMGR_AGENTS_MAX)
+		return NULL;
 	if (socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, p) == -1) {
 		log_err("delivery agent: socketpair: %s", strerror(errno));
 		return NULL;
+	}
+	if (local) {
+		/* where the agent names the hook running, for a crash report */
+		trace = mmap(NULL, QMGR_TRACE_MAX, PROT_READ | PROT_WRITE,
+		    MAP_SHARED | MAP_ANONYMOUS, -1, 0);
+		if (trace == MAP_FAILED)
+			trace = NULL;
 	}
 	pid = fork();
 	if (pid == -1) {
 		log_err("delivery agent: fork: %s", strerror(errno));
 		close(p[0]);
 		close(p[1]);
+		if (trace)
+			munmap(trace, QMGR_TRACE_MAX);
 		return NULL;
 	}
 	if (pid == 0) {
@@ -581,6 +595,8 @@ qmgr_agent_new(struct qmgr *q)
 		if (q->notify_fd != -1)
 			close(q->notify_fd);
 		close(p[0]);
+		if (local)
+			local_agent(p[1], q->cfg, trace, trace ? QMGR_TRACE_MAX : 0);
 		delivery_agent(p[1]);
 		_exit(0);
 	}
@@ -590,7 +606,66 @@ qmgr_agent_new(struct qmgr *q)
 	ag->pid = pid;
 	ag->fd = p[0];
 	ag->idle_since = now_ms();
+	ag->local = local;
+	ag->trace = trace;
 	return ag;
+}
+
+/*
+ * qmgr_local_lost - the local agent AG ended without reporting its job JB:
+ * the report is made here from how it ended (its wait status; it has
+ * closed its socket or been killed, so the wait is short).  A death by a
+ * signal we did not send counts as a crash.
+ */
+static void
+qmgr_local_lost(struct agent_slot *ag, struct rjob *jb)
+{
+	struct dlv_msg *m = &jb->res[0];
+	char where[QMGR_TRACE_MAX + 8] = "";
+	pid_t r;
+	int st = 0, sig;
+
+	if (!ag->reaped) {
+		do
+			r = waitpid(ag->pid, &st, 0);
+		while (r == -1 && errno == EINTR);
+		ag->reaped = 1;
+		ag->status = r == ag->pid ? st : 0;
+	}
+	st = ag->status;
+	memset(m, 0, sizeof(*m));
+	m->version = DLV_PROTO_VERSION;
+	m->type = DLV_MSG_RCPT;
+	m->idx = (uint32_t)jb->idx[0];
+	m->cls = DLV_C_TEMP;
+	jb->got[0] = 1;
+	if (ag->trace && ag->trace[0])
+		snprintf(where, sizeof(where), " in %.*s", QMGR_TRACE_MAX - 1,
+		    ag->trace);
+	if (ag->killed == QMGR_KILL_STOP || qmgr_stop)
+		jb->norecord = 1;
+	else if (ag->killed == QMGR_KILL_DEADLINE)
+		snprintf(m->text, sizeof(m->text), "451 4.3.0 local delivery ran "
+		    "past its deadline%s; agent killed", where);
+	else if (ag->killed == QMGR_KILL_BAD)
+		snprintf(m->text, sizeof(m->text), "451 4.3.0 malformed report "
+		    "from the delivery agent");
+	else if (WIFSIGNALED(st) && (WTERMSIG(st) == SIGTERM ||
+	    WTERMSIG(st) == SIGINT || WTERMSIG(st) == SIGHUP))
+		/* stopped from outside (a terminal's ^C): no crash */
+		snprintf(m->text, sizeof(m->text), "451 4.3.0 delivery agent "
+		    "stopped by signal %d", WTERMSIG(st));
+	else if (WIFSIGNALED(st)) {
+		sig = WTERMSIG(st);
+		jb->crashed = 1;
+		snprintf(m->text, sizeof(m->text), "451 4.3.0 delivery agent "
+		    "killed by signal %d (%s)%s", sig, strsignal(sig), where);
+		log_err("%s: local delivery agent %ld killed by signal %d (%s)%s",
+		    jb->qid, (long)ag->pid, sig, strsignal(sig), where);
+	} else
+		snprintf(m->text, sizeof(m->text), "451 4.3.0 the delivery agent "
+		    "ended without a report (exit status %d)",
+		    WIFEXITED(st) ? WEXITSTATUS(st) : -1);
 }
 
 /* qmgr_job_ended - JB's agent is done with it: record it this turn. */
@@ -612,6 +687,8 @@ qmgr_agent_done(struct qmgr *q, struct agent_slot *ag, int gone)
 
 	if (jb == NULL)
 		return;
+	if (gone && jb->local && !jb->got[0])
+		qmgr_local_lost(ag, jb);
 	ag->job = NULL;
 	ag->next = NULL;
 	if (nx != NULL && !gone)
@@ -638,11 +715,13 @@ qmgr_agent_end(struct qmgr *q, size_t i, int kill_it)
 	pid_t r;
 	int st;
 
-	qmgr_agent_done(q, ag, 1);
-	close(ag->fd);
 	if (kill_it)
 		kill(ag->pid, SIGKILL);
-	r = waitpid(ag->pid, &st, WNOHANG);
+	qmgr_agent_done(q, ag, 1);
+	close(ag->fd);
+	if (ag->trace)
+		munmap(ag->trace, QMGR_TRACE_MAX);
+	r = ag->reaped ? -1 : waitpid(ag->pid, &st, WNOHANG);
 	if (r == 0 && q->nreap < QMGR_REAP_MAX)
 		q->reap[q->nreap++] = ag->pid;
 	else if (r == 0)	/* reap list full: wait for this one */
@@ -662,7 +741,7 @@ qmgr_agent_pick(struct qmgr *q, const char *key)
 
 	for (i = 0; i < q->nagents; i++) {
 		ag = &q->agents[i];
-		if (ag->job != NULL)
+		if (ag->job != NULL || ag->local)
 			continue;
 		if (key == NULL)
 			return ag;
@@ -685,13 +764,78 @@ qmgr_agent_busy(struct qmgr *q, const char *key)
 
 	for (i = 0; i < q->nagents; i++)
 		if (q->agents[i].job != NULL && q->agents[i].next == NULL &&
-		    strcmp(q->agents[i].key, key) == 0)
+		    !q->agents[i].local && strcmp(q->agents[i].key, key) == 0)
 			return &q->agents[i];
 	return NULL;
 }
 
+/* qmgr_agents_of - the agents of one pool (LOCAL or remote). */
+static size_t
+qmgr_agents_of(const struct qmgr *q, int local)
+{
+	size_t i, n = 0;
+
+	for (i = 0; i < q->nagents; i++)
+		n += q->agents[i].local == local;
+	return n;
+}
+
+/* qmgr_local_agent - an idle local agent, or a new one within LIMIT. */
+static struct agent_slot *
+qmgr_local_agent(struct qmgr *q, size_t limit)
+{
+	size_t i;
+
+	for (i = 0; i < q->nagents; i++)
+		if (q->agents[i].local && q->agents[i].job == NULL)
+			return &q->agents[i];
+	return qmgr_agents_of(q, 1) < limit ? qmgr_agent_new(q, 1) : NULL;
+}
+
 /*
- * qmgr_assign - start waiting jobs: each destination in turn.  Within its
+ * qmgr_local_usage - the usage JB's quota check is to see, written into
+ * its datagram: the mailbox's committed usage, plus each copy other agents
+ * are delivering there now (counted as if stored), plus each stored copy
+ * not yet recorded.  Never less than the truth: several agents delivering
+ * to one mailbox cannot overfill it.
+ */
+static void
+qmgr_local_usage(struct qmgr *q, const struct rdest *rd, struct rjob *jb)
+{
+	const struct rjob *o;
+	long long count = 0, bytes = 0;
+	size_t i;
+
+	(void)usage_get(q->store, rd->account, &count, &bytes);
+	for (i = 0; i < q->nagents; i++)
+		if ((o = q->agents[i].job) != NULL && o->rd == rd) {
+			count++;
+			bytes += o->size_crlf;
+		}
+	for (o = q->ended; o != NULL; o = o->dnext)
+		if (o->rd == rd && o->got[0] && o->res[0].cls == DLV_C_SENT &&
+		    o->res[0].pref == LOCAL_STORED) {
+			count++;
+			bytes += o->size_crlf;
+		}
+	local_job_usage(jb->msg.data, jb->msg.len, count, bytes);
+}
+
+/* qmgr_local_deadline - ms a local job may run: every hook chain's
+ * plugins each get server.hook_timeout, the deliver and the delivered
+ * chain, and a margin for the Maildir. */
+static long long
+qmgr_local_deadline(const struct qmgr *q)
+{
+	long long n = (long long)plugins_count();
+
+	return (2 * (n > 0 ? n : 1) * config_int(q->cfg, "server.hook_timeout") +
+	    QMGR_LOCAL_MARGIN) * 1000LL;
+}
+
+/*
+ * qmgr_assign - start waiting jobs: each destination in turn.  A mailbox
+ * (local) gets an idle local agent or a new one, within its share.  Within its
  * concurrency an idle agent whose session serves the destination, then one
  * without a session, then a new one; past that (or when no agent is free)
  * a busy agent of the destination takes the job as its next, so it never
@@ -706,22 +850,52 @@ qmgr_assign(struct qmgr *q)
 	struct agent_slot *ag;
 	struct rdest *rd, *next;
 	struct rjob *jb;
+	size_t lworkers, lper;
 	int progress = 1, queued;
 
 	if (workers > QMGR_JOBS_MAX)
 		workers = QMGR_JOBS_MAX;
+	/* local: a pool of its own; one mailbox never takes all of it */
+	lworkers = workers < 2 ? 2 : workers;
+	lper = perdest < lworkers - 1 ? perdest : lworkers - 1;
 	while (progress) {
 		progress = 0;
 		for (rd = q->dests; rd != NULL; rd = next) {
 			next = rd->next;
 			if (rd->head == NULL)
 				continue;
+			if (rd->local) {
+				if (rd->running >= lper ||
+				    (ag = qmgr_local_agent(q, lworkers)) == NULL)
+					continue;
+				jb = rd->head;
+				qmgr_local_usage(q, rd, jb);
+				if (send(ag->fd, jb->msg.data, jb->msg.len,
+				    MSG_NOSIGNAL) != (ssize_t)jb->msg.len) {
+					log_err("%s: local delivery agent %ld: %s",
+					    jb->qid, (long)ag->pid, strerror(errno));
+					qmgr_agent_end(q, (size_t)(ag - q->agents), 1);
+					progress = 1;
+					continue;
+				}
+				rd->head = jb->next;
+				if (rd->head == NULL)
+					rd->tail = NULL;
+				jb->next = NULL;
+				jb->agent = ag;
+				rd->running++;
+				ag->job = jb;
+				ag->deadline = now_ms() + qmgr_local_deadline(q);
+				str_copy(ag->key, sizeof(ag->key), rd->key);
+				progress = 1;
+				continue;
+			}
 			ag = NULL;
 			queued = 0;
 			if (rd->running < perdest) {
 				ag = qmgr_agent_pick(q, rd->key);
-				if (ag == NULL && q->nagents < workers)
-					ag = qmgr_agent_new(q);
+				if (ag == NULL && qmgr_agents_of(q, 0) < workers)
+					ag = qmgr_agent_new(q, 0);
 			}
 			if (ag == NULL && (ag = qmgr_agent_busy(q, rd->key)) != NULL)
 				queued = 1;
@@ -852,8 +1026,11 @@ qmgr_job_apply(struct qmgr *q, struct rjob *jb, struct outcome *o,
 		}
 		cls = (int)m->cls;
 		free(rc->last_error);
-		rc->last_error = m->relay[0] ? xasprintf("%s\t%s", m->relay, m->text) :
-		    xstrdup(m->text);
+		/* a connect or DNS failure, a timeout or a dropped line is
+		 * ours to report, not the relay's (bounce.h) */
+		rc->last_error = m->relay[0] ? xasprintf("%s\t%s%s", m->relay,
+		    cls == DLV_C_SENT || cls == DLV_C_PERM || cls == DLV_C_TEMP ?
+		    "" : "\t", m->text) : xstrdup(m->text);
 		if (cls != DLV_C_SENT && cls != DLV_C_PERM) {
 			rc->attempts++;
 			if (cls == DLV_C_TEMP && rc->attempts >
@@ -889,6 +1066,76 @@ qmgr_job_apply(struct qmgr *q, struct rjob *jb, struct outcome *o,
 		    qmgr_cls_names[cls] : "?", m->text, expired ? " (" : "", why,
 		    expired ? ")" : "", age, rc->attempts);
 	}
+}
+
+/* qmgr_local_delay - the wait after a local delivery's ATTEMPTS failures. */
+static long long
+qmgr_local_delay(const struct qmgr *q, int attempts)
+{
+	long long delay = config_int(q->cfg, "queue.retry_interval");
+
+	delay <<= attempts < 8 ? (attempts > 0 ? attempts - 1 : 0) : 7;
+	if (delay > QMGR_RETRY_MAX)
+		delay = QMGR_RETRY_MAX;
+	return delay < 1 ? 1 : delay;
+}
+
+/* qmgr_local_apply - local job JB's report into O's envelope, logged. */
+static void
+qmgr_local_apply(struct qmgr *q, struct rjob *jb, struct outcome *o,
+    long long now)
+{
+	struct envelope *env = &o->env;
+	struct dlv_msg *m = &jb->res[0];
+	struct env_rcpt *rc;
+
+	if (jb->norecord || jb->idx[0] >= env->nrcpt)
+		return;
+	rc = &env->rcpt[jb->idx[0]];
+	if (rc->state != RCPT_PENDING)
+		return;
+	if (!jb->got[0]) {
+		memset(m, 0, sizeof(*m));
+		m->cls = DLV_C_TEMP;
+		snprintf(m->text, sizeof(m->text), "451 4.3.0 the delivery "
+		    "agent ended without a report");
+	}
+	if (m->cls == DLV_C_SENT) {
+		rc->state = RCPT_DONE;
+		if (m->pref == LOCAL_DISCARDED)
+			log_info("%s: to=<%s> account=%s status=discarded by plugin",
+			    env->id, rc->addr, rc->account);
+		else
+			log_info("%s: to=<%s> account=%s status=sent%s delay=%llds",
+			    env->id, rc->addr, rc->account, m->pref == LOCAL_ALREADY ?
+			    " (already stored)" : "", now - env->arrival);
+		return;
+	}
+	free(rc->last_error);
+	rc->last_error = xstrdup(m->text);
+	if (m->cls == DLV_C_PERM) {
+		rc->state = RCPT_FAILED;
+		o->failed[o->nfailed++] = jb->idx[0];
+		log_info("%s: to=<%s> account=%s status=refused (%s)", env->id,
+		    rc->addr, rc->account, m->text);
+		return;
+	}
+	rc->attempts++;
+	if (jb->crashed && ++rc->crashes >= QUEUE_CRASH_MAX) {
+		rc->state = RCPT_HELD;
+		free(rc->last_error);
+		rc->last_error = xasprintf("%s; held after %d crashes",
+		    m->text, rc->crashes);
+		log_warn("%s: to=<%s> account=%s status=held (%s) attempts=%d; "
+		    "yubinctl queue flush tries it again", env->id, rc->addr,
+		    rc->account, rc->last_error, rc->attempts);
+		return;
+	}
+	rc->next_try = now + qmgr_local_delay(q, rc->attempts);
+	if (rc->next_try < q->next_scan)
+		q->next_scan = rc->next_try;
+	log_info("%s: to=<%s> account=%s status=deferred (%s) attempts=%d",
+	    env->id, rc->addr, rc->account, m->text, rc->attempts);
 }
 
 struct record {
@@ -933,12 +1180,15 @@ qmgr_record_fn(struct store_txn *txn, void *ctx)
 			    strlen(o->env.id), rec.data, rec.len, 0);
 		}
 	}
+	/* the copies the local agents stored */
+	if (r == 0)
+		r = usage_pending_commit(txn);
 	/* the MX cache: hosts of a domain that took mail */
 	for (i = 0; i < rc->n && r == 0 && ttl > 0; i++) {
 		struct rjob *jb = rc->jobs[i];
 		char *key;
 
-		if (jb->nmx == 0)
+		if (jb->local || jb->nmx == 0)
 			continue;
 		key = xasprintf("mx/%s", jb->rd->host);
 		buf_reset(&v);
@@ -995,6 +1245,14 @@ qmgr_record(struct qmgr *q)
 	q->ended = NULL;
 	for (i = 0; i < n; i++) {
 		jb = rc.jobs[i];
+		/* a stored copy counts, whatever became of its message */
+		if (jb->local && !jb->norecord && jb->got[0] &&
+		    jb->res[0].cls == DLV_C_SENT && jb->res[0].pref == LOCAL_STORED &&
+		    usage_pending_add(jb->rd->account, jb->size_crlf) == -1)
+			log_err("%s: usage of %s not counted (table full)", jb->qid,
+			    jb->rd->account);
+		if (jb->local && jb->norecord)
+			continue;
 		for (k = 0; k < no; k++)
 			if (strcmp(outs[k]->env.id, jb->qid) == 0)
 				break;
@@ -1009,7 +1267,11 @@ qmgr_record(struct qmgr *q)
 				    sizeof(size_t));
 			no++;
 		}
-		if (!outs[k]->gone)
+		if (outs[k]->gone)
+			continue;
+		if (jb->local)
+			qmgr_local_apply(q, jb, outs[k], now);
+		else
 			qmgr_job_apply(q, jb, outs[k], now);
 	}
 	for (k = 0; k < no; k++) {
@@ -1021,7 +1283,8 @@ qmgr_record(struct qmgr *q)
 			continue;
 		}
 		for (i = 0, left = 0; i < o->env.nrcpt; i++) {
-			if (o->env.rcpt[i].state == RCPT_PENDING)
+			if (o->env.rcpt[i].state == RCPT_PENDING ||
+			    o->env.rcpt[i].state == RCPT_HELD)
 				left++;
 			else if (o->env.rcpt[i].state == RCPT_FAILED)
 				o->anyfail = 1;
@@ -1048,6 +1311,7 @@ qmgr_record(struct qmgr *q)
 			if (!o->gone && o->finished)
 				qmgr_done(q, o->env.id);
 		}
+	usage_pending_clear();
 	for (k = 0; k < no; k++) {
 		envelope_clear(&outs[k]->env);
 		free(outs[k]->failed);
@@ -1088,9 +1352,11 @@ qmgr_agent_read(struct qmgr *q, size_t i)
 		if (n != (ssize_t)sizeof(m) || jb == NULL ||
 		    m.version != DLV_PROTO_VERSION || (m.type != DLV_MSG_RCPT &&
 		    m.type != DLV_MSG_MX && m.type != DLV_MSG_END) ||
-		    m.cls > DLV_C_LINE_ERROR) {
+		    m.cls > DLV_C_LINE_ERROR ||
+		    (jb->local && m.type == DLV_MSG_MX)) {
 			log_err("%s: malformed report from delivery agent %ld",
 			    jb ? jb->qid : "NOQUEUE", (long)ag->pid);
+			ag->killed = QMGR_KILL_BAD;
 			kill(ag->pid, SIGKILL);
 			goto ended;
 		}
@@ -1142,17 +1408,15 @@ qmgr_reap(struct qmgr *q)
 	}
 }
 
-/* qmgr_entry - deliver what is due of queue entry ID into batch slot E.
+/* qmgr_entry - make jobs of what is due of queue entry ID, in slot E.
  * 1 when E holds an envelope, 0 when there is nothing to do. */
 static int
-qmgr_entry(struct qmgr *q, struct batch *b, const char *id, struct entry *e)
+qmgr_entry(struct qmgr *q, const char *id, struct entry *e)
 {
 	struct envelope *env = &e->env;
-	char qpath[PATH_MAX], stored[PATH_MAX];
-	long long now = time_now(), delay;
+	char qpath[PATH_MAX];
+	long long now = time_now();
 	size_t i, pending = 0, remote = 0;
-	enum dlv_result dr;
-	char *err;
 
 	memset(e, 0, sizeof(*e));
 	if (queue_get(q->store, id, env) != 1)
@@ -1164,68 +1428,32 @@ qmgr_entry(struct qmgr *q, struct batch *b, const char *id, struct entry *e)
 		envelope_clear(env);
 		return 0;
 	}
-	plugins_set_qid(id);
 	for (i = 0; i < env->nrcpt && !qmgr_stop; i++) {
 		struct env_rcpt *rc = &env->rcpt[i];
 
+		if (rc->state == RCPT_HELD)
+			pending++;	/* kept until yubinctl queue flush */
 		if (rc->state != RCPT_PENDING)
 			continue;
+		pending++;
 		if (rc->next_try > now) {
 			if (rc->next_try < q->next_scan)
 				q->next_scan = rc->next_try;
-			pending++;
 			continue;
 		}
 		if (rc->account == NULL || q->forward_all) {
 			/* remote recipients go to the delivery agents */
 			remote++;
-			pending++;
 			continue;
 		}
-		if (usage_pending_room() == 0) {
-			/* the batch's usage table is full: after its commit */
-			pending++;
-			q->next_scan = 0;
+		if (qmgr_inflight(q, env->id, i))
+			continue;
+		if (q->njobs >= QMGR_WAIT_MAX) {
+			q->full = 1;
 			continue;
 		}
-		err = NULL;
-		stored[0] = '\0';
-		dr = qmgr_deliver_local(q, env, i, qpath, stored, sizeof(stored),
-		    &err);
-		if (err) {
-			free(rc->last_error);
-			rc->last_error = err;
-		}
-		if (dr == DLV_DONE) {
-			rc->state = RCPT_DONE;
-			if (stored[0]) {
-				char *md = paths_account_dir(q->cfg, rc->account);
-				char *mdir = xasprintf("%s/Maildir", md);
-
-				batch_dir(b, mdir);
-				/* counted in the batch's commit; the next quota
-				 * check sees it before (room checked first) */
-				(void)usage_pending_add(rc->account,
-				    env->size_crlf);
-				free(mdir);
-				free(md);
-			}
-		} else if (dr == DLV_FAILED) {
-			rc->state = RCPT_FAILED;
-			if (e->nfailed < QMGR_FAILED_MAX)
-				e->failed[e->nfailed++] = i;
-		} else {
-			rc->attempts++;
-			delay = config_int(q->cfg, "queue.retry_interval");
-			delay <<= rc->attempts < 8 ? rc->attempts - 1 : 7;
-			if (delay > QMGR_RETRY_MAX)
-				delay = QMGR_RETRY_MAX;
-			rc->next_try = now + delay;
-			pending++;
-		}
-		e->changed = 1;
+		qmgr_local_new(q, env, i, qpath);
 	}
-	plugins_set_qid("");
 	if (remote > 0 && !qmgr_stop)
 		qmgr_dispatch(q, env, qpath);
 	e->finished = pending == 0 && !qmgr_stop;
@@ -1236,70 +1464,49 @@ static int
 qmgr_commit_fn(struct store_txn *txn, void *ctx)
 {
 	struct batch *b = ctx;
-	struct buf rec;
 	size_t i;
 	int r = 0;
 
-	buf_init(&rec, 0);
-	for (i = 0; i < b->n && r == 0; i++) {
-		struct entry *e = &b->e[i];
-
-		if (e->finished)
-			r = store_tdel(txn, STORE_QUEUE, e->env.id,
-			    strlen(e->env.id)) == -1 ? -1 : 0;
-		else if (e->changed) {
-			envelope_encode(&e->env, &rec);
-			r = store_tput(txn, STORE_QUEUE, e->env.id,
-			    strlen(e->env.id), rec.data, rec.len, 0);
-		}
-	}
-	if (r == 0)
-		r = usage_pending_commit(txn);
-	buf_free(&rec);
+	for (i = 0; i < b->n && r == 0; i++)
+		if (b->e[i].finished)
+			r = store_tdel(txn, STORE_QUEUE, b->e[i].env.id,
+			    strlen(b->e[i].env.id)) == -1 ? -1 : 0;
 	return r;
 }
 
-/* qmgr_batch - deliver the entries IDS[0..N), then make it all durable. */
+/* qmgr_batch - make the jobs of the entries IDS[0..N), and remove the
+ * finished ones. */
 static void
 qmgr_batch(struct qmgr *q, char **ids, size_t n)
 {
 	static struct batch b;
 	char qpath[PATH_MAX];
-	size_t i;
+	size_t i, k, done = 0;
 
 	memset(&b, 0, sizeof(b));
 	for (i = 0; i < n && b.n < QMGR_BATCH; i++)
-		if (qmgr_entry(q, &b, ids[i], &b.e[b.n]))
+		if (qmgr_entry(q, ids[i], &b.e[b.n])) {
+			done += b.e[b.n].finished;
 			b.n++;
-	for (i = 0; i < b.ndirs; i++) {
-		if (fsync_dir(b.dirs[i]) == -1)
-			log_err("fsync %s: %s", b.dirs[i], strerror(errno));
-		free(b.dirs[i]);
-	}
-	if (b.n > 0 && store_write(q->store, qmgr_commit_fn, &b) != 0)
-		log_err("queue: cannot record a batch of %zu entries; they will "
-		    "be retried (deliveries already made are not repeated)", b.n);
-	else {
+		}
+	if (done > 0 && store_write(q->store, qmgr_commit_fn, &b) != 0)
+		log_err("queue: cannot remove %zu finished entries; they will "
+		    "be tried again", done);
+	else if (done > 0) {
 		for (i = 0; i < b.n; i++) {
 			struct entry *e = &b.e[i];
-			size_t k;
 
-			if (queue_path(q->home, e->env.id, qpath, sizeof(qpath)) == -1)
-				continue;
-			if (e->nfailed > 0)
-				(void)bounce_send(q->cfg, q->store, &e->env, qpath,
-				    e->failed, e->nfailed, 0);
-			if (!e->finished)
+			if (!e->finished || queue_path(q->home, e->env.id, qpath,
+			    sizeof(qpath)) == -1)
 				continue;
 			for (k = 0; k < e->env.nrcpt; k++)
 				if (e->env.rcpt[k].state == RCPT_FAILED) {
 					(void)bounce_deadmail(q->cfg, &e->env, qpath);
 					break;
 				}
-			qmgr_done(q, b.e[i].env.id);
+			qmgr_done(q, e->env.id);
 		}
 	}
-	usage_pending_clear();
 	for (i = 0; i < b.n; i++)
 		envelope_clear(&b.e[i].env);
 }
@@ -1361,6 +1568,36 @@ qmgr_orphans(struct qmgr *q)
 	free(dir);
 }
 
+/*
+ * qmgr_lock - hold HOME/queue/.lock for as long as this queue manager runs
+ * (the descriptor is never closed; the kernel lets go when the process
+ * ends): two queue managers on one queue would deliver every message
+ * twice.  A new one waits here while an old one, whose master is gone,
+ * finishes.  Returns when the lock is held; fatal when it cannot be.
+ */
+static void
+qmgr_lock(const char *home)
+{
+	char *path = xasprintf("%s/queue/.lock", home);
+	int fd, logged = 0;
+
+	fd = open(path, O_RDWR | O_CREAT | O_NOFOLLOW | O_CLOEXEC, 0600);
+	if (fd == -1)
+		log_fatal("queue manager: %s: %s", path, strerror(errno));
+	while (flock(fd, LOCK_EX | LOCK_NB) == -1) {
+		if (errno != EWOULDBLOCK && errno != EINTR)
+			log_fatal("queue manager: lock %s: %s", path,
+			    strerror(errno));
+		if (!logged++)
+			log_warn("queue manager: another one still holds %s; "
+			    "waiting for it to end", path);
+		if (qmgr_stop)
+			exit(0);
+		sleep(1);
+	}
+	free(path);
+}
+
 static int
 qmgr_socket(const char *home)
 {
@@ -1388,6 +1625,39 @@ qmgr_socket(const char *home)
 
 
 /*
+ * qmgr_local_check - busy local agents that ended while a program they
+ * started still holds their socket open (so no end of file comes), and
+ * those past their deadline (killed).
+ */
+static void
+qmgr_local_check(struct qmgr *q)
+{
+	struct agent_slot *ag;
+	long long now = now_ms();
+	size_t i;
+	int st;
+
+	for (i = q->nagents; i-- > 0;) {
+		ag = &q->agents[i];
+		if (!ag->local || ag->job == NULL)
+			continue;
+		if (now >= ag->deadline) {
+			log_warn("%s: local delivery agent %ld ran past its "
+			    "deadline; killed", ag->job->qid, (long)ag->pid);
+			ag->killed = QMGR_KILL_DEADLINE;
+			qmgr_agent_end(q, i, 1);
+			continue;
+		}
+		if (waitpid(ag->pid, &st, WNOHANG) != ag->pid)
+			continue;
+		ag->reaped = 1;
+		ag->status = st;
+		(void)qmgr_agent_read(q, i);	/* what it sent before */
+		qmgr_agent_end(q, i, 0);
+	}
+}
+
+/*
  * qmgr_jobs_poll - wait (up to a second, none when NOTIFY_FD is 0) for the
  * notification socket NOTIFY_FD (-1: none) or an agent's report; take the
  * reports, record the jobs that ended, end agents idle too long, and start
@@ -1396,7 +1666,7 @@ qmgr_socket(const char *home)
 static void
 qmgr_jobs_poll(struct qmgr *q, int notify_fd)
 {
-	struct pollfd pfd[QMGR_JOBS_MAX + 1];
+	struct pollfd pfd[QMGR_AGENTS_MAX + 1];
 	size_t i, n = 0, base;
 	long long wait, now;
 	int r;
@@ -1424,6 +1694,7 @@ qmgr_jobs_poll(struct qmgr *q, int notify_fd)
 	for (i = n - base; r > 0 && i-- > 0;)
 		if (pfd[base + i].revents != 0 && qmgr_agent_read(q, i))
 			qmgr_agent_end(q, i, 0);
+	qmgr_local_check(q);
 	/* free agents work while the outcomes are written */
 	qmgr_assign(q);
 	qmgr_record(q);
@@ -1457,8 +1728,13 @@ qmgr_remote_stop(struct qmgr *q)
 			break;
 		qmgr_jobs_poll(q, -1);
 	}
-	while (q->nagents > 0)
-		qmgr_agent_end(q, q->nagents - 1, q->agents[q->nagents - 1].job != NULL);
+	while (q->nagents > 0) {
+		struct agent_slot *ag = &q->agents[q->nagents - 1];
+
+		if (ag->job != NULL)
+			ag->killed = QMGR_KILL_STOP;
+		qmgr_agent_end(q, q->nagents - 1, ag->job != NULL);
+	}
 	qmgr_record(q);
 	while ((rd = q->dests) != NULL) {
 		/* jobs an ended agent had queued came back here */
@@ -1496,6 +1772,7 @@ qmgr_main(const struct config *cfg, char *trace, size_t tracesize)
 	memset(&q, 0, sizeof(q));
 	q.cfg = cfg;
 	q.home = config_home(cfg);
+	qmgr_lock(q.home);
 	sdir = xasprintf("%s/state", q.home);
 	if (store_open(&q.store, sdir, &why) == -1)
 		log_fatal("queue manager: %s: %s", sdir, why);

@@ -112,6 +112,8 @@ envelope_encode(const struct envelope *e, struct buf *out)
 		env_put(out, r->addr);
 		env_put(out, r->account);
 		env_put(out, r->last_error);
+		if (r->crashes > 0)	/* an optional last field */
+			buf_printf(out, " %d", r->crashes);
 		buf_putc(out, '\n');
 	}
 }
@@ -208,6 +210,13 @@ envelope_decode(struct envelope *e, const void *data, size_t len)
 		if (err == (char *)-1) {
 			free(addr);
 			free(acct);
+			goto bad;
+		}
+		if (*line == ' ' && (sscanf(line, " %d%n", &r.crashes, &n) != 1 ||
+		    line[n] != '\0' || r.crashes < 0)) {
+			free(addr);
+			free(acct);
+			free(err);
 			goto bad;
 		}
 		e->rcpt = xrealloc(e->rcpt, (e->nrcpt + 1) * sizeof(*e->rcpt));
@@ -318,6 +327,12 @@ queue_in_open_ro(struct queue_in *q)
 	if (queue_in_flush(q) == -1)
 		return -1;
 	return open(q->path, O_RDONLY | O_CLOEXEC);
+}
+
+const char *
+queue_in_path(struct queue_in *q)
+{
+	return queue_in_flush(q) == -1 ? NULL : q->path;
 }
 
 int

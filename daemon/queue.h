@@ -27,7 +27,11 @@ enum rcpt_state {
 	RCPT_PENDING = 0,
 	RCPT_DONE = 1,		/* delivered */
 	RCPT_FAILED = 2,	/* permanent failure, bounced */
+	RCPT_HELD = 3,		/* local delivery crashed QUEUE_CRASH_MAX times:
+				 * not tried again until `yubinctl queue flush` */
 };
+
+#define QUEUE_CRASH_MAX	3	/* agent crashes before a recipient is held */
 
 struct env_rcpt {
 	char	*addr;		/* owned; the envelope recipient as given */
@@ -36,6 +40,7 @@ struct env_rcpt {
 	int	 attempts;
 	long long next_try;	/* unix seconds; 0 = now */
 	char	*last_error;	/* owned; may be NULL */
+	int	 crashes;	/* delivery agents that died delivering it */
 };
 
 struct envelope {
@@ -73,6 +78,10 @@ int	queue_in_write(struct queue_in *q, const void *p, size_t len);
 /* queue_in_open_ro - flush, then a new read-only descriptor of the message
  * as written so far (for the data hook; the caller closes it).  -1 on error. */
 int	queue_in_open_ro(struct queue_in *q);
+/* queue_in_path - flush, then the path of the file as written so far (to
+ * read it, e.g. for a report), valid until commit or abort; NULL on a
+ * write error. */
+const char *queue_in_path(struct queue_in *q);
 /* queue_in_prepend - put LEN bytes in front of the message (headers added
  * by plugins): the file is rewritten.  0 or -1 (errno). */
 int	queue_in_prepend(struct queue_in *q, const void *p, size_t len);

@@ -83,6 +83,27 @@ route_cred_parse(const char *s, struct route_dest *d, const char **why_r)
 	return 0;
 }
 
+/*
+ * route_cred_tls - a destination that carries credentials never talks in
+ * clear text: its policy is raised to at least encrypt (a peer without
+ * STARTTLS then defers), and an explicit tls=none is refused.  0, or -1
+ * with *why_r.  Must never let a password leave before TLS.
+ */
+static int
+route_cred_tls(struct route_dest *d, const char **why_r)
+{
+	if (d->user[0] == '\0')
+		return 0;
+	if (d->tls == ROUTE_TLS_NONE) {
+		*why_r = "auth= needs TLS, tls=none would send the password in "
+		    "clear text (use tls=verify)";
+		return -1;
+	}
+	if (d->tls < ROUTE_TLS_ENCRYPT)
+		d->tls = ROUTE_TLS_ENCRYPT;
+	return 0;
+}
+
 /* route_line_parse - one non-comment line.  0 or -1 with *why_r. */
 static int
 route_line_parse(char *line, struct route_line *rl, int *has_pw,
@@ -140,6 +161,8 @@ route_line_parse(char *line, struct route_line *rl, int *has_pw,
 		*why_r = "a '*' port is always TLS: tls= must be encrypt or verify";
 		return -1;
 	}
+	if (route_cred_tls(&rl->d, why_r) == -1)
+		return -1;
 	rl->d.kind = ROUTE_GATEWAY;
 	snprintf(rl->d.key, sizeof(rl->d.key), "gw:%s:%d%s", rl->d.host,
 	    rl->d.port, rl->d.implicit_tls ? "*" : "");
@@ -187,6 +210,11 @@ route_smarthost(const struct config *cfg, struct route_dest *d,
 	d->tls = d->implicit_tls && t < ROUTE_TLS_ENCRYPT ? ROUTE_TLS_ENCRYPT : t;
 	if (*auth && route_cred_parse(auth, d, why_r) == -1)
 		return -1;
+	if (route_cred_tls(d, why_r) == -1) {
+		*why_r = "queue.smarthost_auth needs TLS, queue.smarthost_tls = "
+		    "none would send the password in clear text (use verify)";
+		return -1;
+	}
 	d->kind = ROUTE_GATEWAY;
 	snprintf(d->key, sizeof(d->key), "gw:%s:%d%s", d->host, d->port,
 	    d->implicit_tls ? "*" : "");

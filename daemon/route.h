@@ -14,6 +14,11 @@
  * queue.smarthost is HOST[:PORT[*]] with queue.smarthost_tls and
  * queue.smarthost_auth (USER:PASSWORD).
  *
+ * A line or smarthost with credentials requires TLS: its policy is at least
+ * encrypt (tls=may is raised; a peer without STARTTLS is deferred, never
+ * sent the password), and tls=none with credentials is a load error.
+ * tls=verify is the recommended setting for such routes.
+ *
  * Never: resolve names (the delivery agent does), or log.
  */
 #ifndef YUBIN_ROUTE_H

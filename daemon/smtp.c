@@ -17,6 +17,7 @@
  */
 #include <errno.h>
 #include <limits.h>
+#include <signal.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -33,6 +34,8 @@
 #include "session.h"
 #include "smtp_private.h"
 #include "util.h"
+
+#define SMTP_TAINT_GRACE	10	/* seconds to end after an abandoned hook */
 
 #define SMTP_VERB_MAX	16	/* longer than any verb we know */
 #define SMTP_LOG_MAX	1024	/* one log line's message part */
@@ -193,7 +196,7 @@ int
 smtp_read_line(struct smtp_session *s, size_t max, char **line_r, size_t *len_r,
     int *term_r)
 {
-	int r;
+	int r, limit;
 
 	/* RFC 2920 §3.1: replies may wait while more commands are already
 	 * here; flush before we would block */
@@ -209,10 +212,16 @@ smtp_read_line(struct smtp_session *s, size_t max, char **line_r, size_t *len_r,
 	case CONN_TOOLONG:
 		return r;
 	case CONN_TIMEOUT:
-		smtp_reply(s, 421, "4.4.2", "%s timeout exceeded", s->env->hostname);
+		/* the session's limit, or one line's (or DATA's); the
+		 * reply still gets a short moment of its own to go out */
+		limit = s->session_end_ms > 0 && now_ms() >= s->session_end_ms;
+		s->conn.deadline_ms = 0;
+		s->conn.timeout_ms = SMTP_BYE_MS;
+		smtp_reply(s, 421, "4.4.2", "%s %s exceeded", s->env->hostname,
+		    limit ? "time limit" : "timeout");
 		(void)conn_flush(&s->conn);
-		smtp_log(s, "timeout after %s client=%s",
-		    s->verb ? s->verb : "CONNECT", s->conn.peer_ip);
+		smtp_log(s, "%s after %s client=%s", limit ? "time limit" :
+		    "timeout", s->verb ? s->verb : "CONNECT", s->conn.peer_ip);
 		break;
 	default:
 		smtp_log(s, "lost connection after %s client=%s",
@@ -239,6 +248,17 @@ smtp_hook(struct smtp_session *s, enum hook_point hp, const char *arg,
 	s->hs.tls = s->conn.ssl != NULL;
 	plugins_set_qid(s->qid);
 	r = plugin_smtp(hp, &s->hs, arg);
+	if (plugins_tainted()) {
+		/* a hook was abandoned by siglongjmp: its state, a lock or
+		 * malloc's may be broken.  This reply, then the session and
+		 * the worker end (master.c), no plugin runs again here, and a
+		 * hang on the way out is cut short by the alarm. */
+		signal(SIGALRM, SIG_DFL);
+		alarm(SMTP_TAINT_GRACE);
+		smtp_deny(d, 421, "4.3.0", "%s a policy check timed out; closing "
+		    "the connection", s->env->hostname);
+		return SMTP_DROP;
+	}
 	switch (r) {
 	case YH_DECLINED:
 		return SMTP_GO;
@@ -646,8 +666,12 @@ smtp_verify(struct smtp_session *s, char *arg, const char *verb)
 	r = addr_resolve_local(s->cfg, s->env->store, arg, account);
 	switch (r) {
 	case 1:
-		smtp_reply(s, 250, "2.1.5", "<%s@%s>", account,
-		    config_str(s->cfg, "server.domain"));
+		/* a per-domain account (NAME@DOMAIN) is its own address */
+		if (strchr(account, '@') != NULL)
+			smtp_reply(s, 250, "2.1.5", "<%s>", account);
+		else
+			smtp_reply(s, 250, "2.1.5", "<%s@%s>", account,
+			    config_str(s->cfg, "server.domain"));
 		break;
 	case 0:
 		smtp_reject(s, 550, "5.1.1", "<%s>: no such user here", esc);
@@ -687,8 +711,11 @@ static int
 smtp_cmd_help(struct smtp_session *s, char *arg)
 {
 	(void)arg;
+	/* only what this session can use */
 	smtp_reply(s, 214, "2.0.0", "Commands: EHLO HELO MAIL RCPT DATA RSET "
-	    "NOOP QUIT VRFY EXPN HELP STARTTLS AUTH; see RFC 5321");
+	    "NOOP QUIT%s HELP%s AUTH; see RFC 5321",
+	    config_bool(s->cfg, "smtp.vrfy_expn") ? " VRFY EXPN" : "",
+	    s->env->tls != NULL && s->conn.ssl == NULL ? " STARTTLS" : "");
 	return 0;
 }
 
@@ -719,6 +746,8 @@ smtp_cmd_starttls(struct smtp_session *s, char *arg)
 	if (dropped > 0)
 		smtp_logw(s, "discarded %zu bytes pipelined after STARTTLS "
 		    "client=%s", dropped, s->conn.peer_ip);
+	/* port 25 only: the wider opportunistic cipher list (tls.h) */
+	s->conn.tls_opportunistic = s->env->kind == LK_SMTP;
 	if (conn_tls_accept(&s->conn, s->env->tls, &why) == -1) {
 		smtp_log(s, "starttls failed client=%s: %s", s->conn.peer_ip, why);
 		s->quit = 1;
@@ -806,6 +835,7 @@ smtp_limits(struct smtp_session *s)
 
 	s->max_size = config_int(cfg, "smtp.max_message_size");
 	s->max_rcpt = config_int(cfg, "smtp.max_recipients");
+	s->max_hops = config_int(cfg, "smtp.max_hops");
 	s->max_errors = config_int(cfg, "smtp.max_errors");
 	s->max_commands = config_int(cfg, "smtp.max_commands");
 	s->auth_max_failures = config_int(cfg, "smtp.auth_max_failures");
@@ -814,6 +844,10 @@ smtp_limits(struct smtp_session *s)
 	s->timeout_cmd_ms = t > 0 && t < INT_MAX / 1000 ? (int)t * 1000 : INT_MAX;
 	t = config_int(cfg, "smtp.timeout_data");
 	s->timeout_data_ms = t > 0 && t < INT_MAX / 1000 ? (int)t * 1000 : INT_MAX;
+	/* a session, however busy, ends in bounded time (slowloris) */
+	t = config_int(cfg, "smtp.timeout_session");
+	s->session_end_ms = t > 0 && t < LLONG_MAX / 2000 ? now_ms() + t * 1000 : 0;
+	s->data_min_rate = config_int(cfg, "smtp.data_min_rate");
 }
 
 /* smtp_greet - TLS for smtps, early-talker check, the 220.  0 or -1 (end). */
@@ -877,10 +911,12 @@ smtp_session(const struct session_env *env, int fd)
 	s.hs.listener = env->kind == LK_SMTPS ? YH_LISTEN_SMTPS :
 	    env->kind == LK_SUBMISSION || env->kind == LK_LOCAL ?
 	    YH_LISTEN_SUBMISSION : YH_LISTEN_SMTP;
+	s.hs.local = env->kind == LK_LOCAL;	/* yh_local_submission */
 	s.hs.helo = s.helo;
 	s.hs.auth_user = s.auth_user;
 	smtp_limits(&s);
 	s.conn.timeout_ms = s.timeout_cmd_ms;
+	s.conn.deadline_ms = s.session_end_ms;
 	if (env->kind == LK_LOCAL) {
 		/* the kernel's word for who is calling is the identity: the
 		 * session counts as authenticated as "local:UID" (relay
@@ -936,7 +972,7 @@ smtp_session(const struct session_env *env, int fd)
 	smtp_txn_reset(&s);
 	smtp_log(&s, "disconnect client=%s commands=%lu errors=%lu messages=%lu",
 	    s.conn.peer_ip, s.commands, s.errors, s.messages);
-	if (plugins_any(HP_DISCONNECT)) {
+	if (plugins_any(HP_DISCONNECT) && !plugins_tainted()) {
 		s.hs.tls = s.conn.ssl != NULL;
 		plugins_set_qid("");
 		plugin_smtp_notify(HP_DISCONNECT, &s.hs);

@@ -14,9 +14,11 @@
 #include <strings.h>
 #include <time.h>
 
+#include <openssl/crypto.h>
 #include <openssl/rand.h>
 
 #include "auth.h"
+#include "authpen.h"
 #include "config.h"
 #include "log.h"
 #include "smtp_private.h"
@@ -36,15 +38,17 @@ struct smtp_mech {
 	const char *name;
 	int	 plaintext;	/* the client sends the password itself */
 	enum smtp_auth_result (*run)(struct smtp_session *s, const char *initial,
-	    struct buf *login, struct account *a);
+	    struct buf *login, struct account *a, unsigned char *tag);
 };
 
+/* TAG: the login penalty's tag of a wrong secret (authpen_tag), filled
+ * when the mechanism got that far; untouched otherwise */
 static enum smtp_auth_result smtp_mech_plain(struct smtp_session *,
-    const char *, struct buf *, struct account *);
+    const char *, struct buf *, struct account *, unsigned char *);
 static enum smtp_auth_result smtp_mech_login(struct smtp_session *,
-    const char *, struct buf *, struct account *);
+    const char *, struct buf *, struct account *, unsigned char *);
 static enum smtp_auth_result smtp_mech_cram(struct smtp_session *,
-    const char *, struct buf *, struct account *);
+    const char *, struct buf *, struct account *, unsigned char *);
 
 static const struct smtp_mech smtp_mechs[] = {
 	{ "PLAIN",	1,	smtp_mech_plain },
@@ -158,15 +162,18 @@ smtp_auth_step(struct smtp_session *s, const char *challenge, struct buf *out)
 	return r;
 }
 
-/* smtp_auth_check - auth_password's answer as a result. */
+/* smtp_auth_check - auth_password's answer as a result; a wrong password
+ * leaves its penalty tag in TAG. */
 static enum smtp_auth_result
 smtp_auth_check(struct smtp_session *s, const char *login, const char *password,
-    struct account *a)
+    struct account *a, unsigned char *tag)
 {
 	switch (auth_password(s->cfg, s->env->store, login, password, a)) {
 	case 1:
 		return SMTP_AUTH_OK;
 	case 0:
+		(void)authpen_tag(s->env->store, login, password,
+		    strlen(password), tag);
 		return SMTP_AUTH_FAIL;
 	default:
 		return SMTP_AUTH_TEMP;
@@ -175,7 +182,7 @@ smtp_auth_check(struct smtp_session *s, const char *login, const char *password,
 
 static enum smtp_auth_result
 smtp_mech_plain(struct smtp_session *s, const char *initial, struct buf *login,
-    struct account *a)
+    struct account *a, unsigned char *tag)
 {
 	char n1[ACCOUNT_NAME_MAX + 1], n2[ACCOUNT_NAME_MAX + 1];
 	char *authz, *authc, *pass;
@@ -203,14 +210,14 @@ smtp_mech_plain(struct smtp_session *s, const char *initial, struct buf *login,
 	    !auth_account_name(s->cfg, authc, n2) || strcmp(n1, n2) != 0))
 		res = SMTP_AUTH_FAIL;
 	else
-		res = smtp_auth_check(s, authc, pass, a);
+		res = smtp_auth_check(s, authc, pass, a, tag);
 	smtp_wipe(&raw);
 	return res;
 }
 
 static enum smtp_auth_result
 smtp_mech_login(struct smtp_session *s, const char *initial, struct buf *login,
-    struct account *a)
+    struct account *a, unsigned char *tag)
 {
 	struct buf user, pass;
 	enum smtp_auth_result res = SMTP_AUTH_DONE;
@@ -231,7 +238,8 @@ smtp_mech_login(struct smtp_session *s, const char *initial, struct buf *login,
 	    memchr(buf_cstr(&pass), '\0', pass.len) != NULL)
 		res = SMTP_AUTH_FAIL;
 	else
-		res = smtp_auth_check(s, buf_cstr(&user), buf_cstr(&pass), a);
+		res = smtp_auth_check(s, buf_cstr(&user), buf_cstr(&pass), a,
+		    tag);
 out:
 	smtp_wipe(&user);
 	smtp_wipe(&pass);
@@ -240,7 +248,7 @@ out:
 
 static enum smtp_auth_result
 smtp_mech_cram(struct smtp_session *s, const char *initial, struct buf *login,
-    struct account *a)
+    struct account *a, unsigned char *tag)
 {
 	char challenge[SMTP_TEXT_MAX];
 	struct buf enc, resp;
@@ -248,6 +256,7 @@ smtp_mech_cram(struct smtp_session *s, const char *initial, struct buf *login,
 	unsigned int rnd;
 	int r;
 
+	(void)tag;	/* a digest over a fresh challenge: never a repeat */
 	if (initial != NULL) {
 		smtp_reject(s, 501, "5.5.2", "CRAM-MD5 takes no initial response");
 		return SMTP_AUTH_DONE;
@@ -308,20 +317,6 @@ smtp_check_auth(struct smtp_session *s, const char *user,
 	return v;
 }
 
-/* smtp_auth_sleep - the failed-auth delay (slows password guessing). */
-static void
-smtp_auth_sleep(long long seconds)
-{
-	struct timespec ts, rem;
-
-	if (seconds <= 0)
-		return;
-	ts.tv_sec = (time_t)seconds;
-	ts.tv_nsec = 0;
-	while (nanosleep(&ts, &rem) == -1 && errno == EINTR)
-		ts = rem;
-}
-
 int
 smtp_cmd_auth(struct smtp_session *s, char *arg)
 {
@@ -331,6 +326,8 @@ smtp_cmd_auth(struct smtp_session *s, char *arg)
 	struct buf login, ir;
 	enum smtp_auth_result res;
 	char esc[SMTP_LOGIN_LOG_MAX * 4 + 8], *initial;
+	unsigned char tag[AUTHPEN_TAG_LEN], *tagp = tag;
+	long long pen;
 	size_t n;
 
 	if (!s->helo_seen) {
@@ -382,13 +379,18 @@ smtp_cmd_auth(struct smtp_session *s, char *arg)
 		(void)buf_puts(&ir, initial);
 		explicit_bzero(initial, strlen(initial));
 	}
-	res = m->run(s, initial ? buf_cstr(&ir) : NULL, &login, &a);
+	/* a tag nobody else can send: a failure that got no further than
+	 * this escalates (authpen_login_failed makes a fresh one for NULL) */
+	memset(tag, 0, sizeof(tag));
+	res = m->run(s, initial ? buf_cstr(&ir) : NULL, &login, &a, tag);
 	smtp_wipe(&ir);
 	str_escape(esc, sizeof(esc), buf_cstr(&login),
 	    login.len < SMTP_LOGIN_LOG_MAX ? login.len : SMTP_LOGIN_LOG_MAX);
-	buf_free(&login);
 	switch (res) {
 	case SMTP_AUTH_OK:
+		/* the address's login penalty, never the account's */
+		authpen_sleep(authpen_login_ok(s->cfg, s->env->store,
+		    s->conn.peer_ip, a.name));
 		if (smtp_decide(s, smtp_check_auth(s, a.name, &d), &d) != SMTP_GO)
 			break;
 		(void)str_copy(s->auth_user, sizeof(s->auth_user), a.name);
@@ -400,7 +402,12 @@ smtp_cmd_auth(struct smtp_session *s, char *arg)
 		s->auth_failures++;
 		smtp_log(s, "auth failed login=%s mech=%s client=%s failures=%lu",
 		    esc, m->name, s->conn.peer_ip, s->auth_failures);
-		smtp_auth_sleep(s->auth_fail_delay);
+		if (CRYPTO_memcmp(tag, (const unsigned char[AUTHPEN_TAG_LEN]){ 0 },
+		    AUTHPEN_TAG_LEN) == 0)
+			tagp = NULL;
+		pen = authpen_login_failed(s->cfg, s->env->store,
+		    s->conn.peer_ip, buf_cstr(&login), tagp);
+		authpen_sleep(pen > s->auth_fail_delay ? pen : s->auth_fail_delay);
 		smtp_reply(s, 535, "5.7.8", "Authentication credentials invalid");
 		if (s->auth_max_failures > 0 &&
 		    (long long)s->auth_failures >= s->auth_max_failures) {
@@ -417,6 +424,8 @@ smtp_cmd_auth(struct smtp_session *s, char *arg)
 	case SMTP_AUTH_DONE:
 		break;
 	}
+	buf_free(&login);
 	explicit_bzero(&a, sizeof(a));
+	explicit_bzero(tag, sizeof(tag));
 	return 0;
 }

@@ -10,7 +10,11 @@
  *    CVE-2023-51764..51766): it is read to its real end and refused 550;
  *  - answer 250 before queue_in_commit() said the message is on disk;
  *  - let client bytes (HELO, addresses) put a line break or a control
- *    byte into the Received: header.
+ *    byte into the Received: header;
+ *  - take a message that would carry more than smtp.max_hops trace fields
+ *    (Received:, Delivered-To:, counting the one added here): 554 5.4.6,
+ *    or, for the local submission socket, whose callers (exec.def
+ *    programs, forwards) cannot be told "no", a report to the sender.
  */
 #include <errno.h>
 #include <stdio.h>
@@ -21,6 +25,7 @@
 #include <time.h>
 
 #include "addr.h"
+#include "bounce.h"
 #include "config.h"
 #include "log.h"
 #include "queue.h"
@@ -33,6 +38,7 @@
 #define SMTP_DATA_BIG	0x02	/* over smtp.max_message_size */
 #define SMTP_DATA_LONG	0x04	/* a line over SMTP_DATA_LINE_MAX */
 #define SMTP_DATA_IOERR	0x08	/* the queue file could not be written */
+#define SMTP_DATA_HOPS	0x10	/* over smtp.max_hops (still written) */
 
 #define SMTP_DATE_MAX	64
 
@@ -246,6 +252,29 @@ smtp_received(struct smtp_session *s, struct buf *out)
 /* reading the message                                                  */
 
 /*
+ * smtp_data_deadline - the DATA deadline after BYTES more arrived by NOW:
+ * each byte buys 1/smtp.data_min_rate s, never more than smtp.timeout_data
+ * ahead, and never past the session's end (Postfix's smtpd_min_data_rate).
+ * A client that trickles runs out of time however it spaces its lines.
+ */
+static long long
+smtp_data_deadline(const struct smtp_session *s, long long end, long long bytes,
+    long long now)
+{
+	long long cap = now + s->timeout_data_ms;
+
+	if (s->data_min_rate > 0)
+		end += bytes * 1000 / s->data_min_rate;
+	else
+		end = cap;
+	if (end > cap)
+		end = cap;
+	if (s->session_end_ms > 0 && end > s->session_end_ms)
+		end = s->session_end_ms;
+	return end;
+}
+
+/*
  * smtp_data_read - the message lines up to <CRLF>.<CRLF>, dot-unstuffed,
  * written to Q with LF line ends.  *FLAGS collects SMTP_DATA_*; *WIRE counts
  * the message as it travels (CRLF lines, unstuffed).  Once something is
@@ -256,14 +285,20 @@ smtp_received(struct smtp_session *s, struct buf *out)
  */
 static int
 smtp_data_read(struct smtp_session *s, struct queue_in *q, int *flags,
-    long long *wire)
+    long long *wire, long long *hops)
 {
 	char *line, *p;
 	size_t len;
-	int r, term, prev_crlf = 1;
+	long long seen = s->conn.bytes_in;
+	int r, term, prev_crlf = 1, in_header = 1;
 
+	s->conn.deadline_ms = smtp_data_deadline(s, now_ms() + s->timeout_data_ms,
+	    0, now_ms());
 	for (;;) {
 		r = smtp_read_line(s, SMTP_DATA_LINE_MAX, &line, &len, &term);
+		s->conn.deadline_ms = smtp_data_deadline(s, s->conn.deadline_ms,
+		    s->conn.bytes_in - seen, now_ms());
+		seen = s->conn.bytes_in;
 		if (r == CONN_TOOLONG) {
 			/*
 			 * conn does not say how an over-long line ended, so
@@ -292,7 +327,12 @@ smtp_data_read(struct smtp_session *s, struct queue_in *q, int *flags,
 		*wire += (long long)len + 2;
 		if (s->max_size > 0 && *wire > s->max_size)
 			*flags |= SMTP_DATA_BIG;
-		if (*flags)
+		if (in_header && len == 0)
+			in_header = 0;
+		else if (in_header && header_is_hop(p, len) &&
+		    ++*hops > s->max_hops)	/* *hops starts at ours: 1 */
+			*flags |= SMTP_DATA_HOPS;
+		if (*flags & ~SMTP_DATA_HOPS)
 			continue;
 		p[len] = '\n';		/* where the terminator was */
 		if (queue_in_write(q, p, len + 1) == -1) {
@@ -347,6 +387,43 @@ smtp_check_data(struct smtp_session *s, struct queue_in *q,
 		return SMTP_DENY;
 	}
 	return v;
+}
+
+/*
+ * smtp_data_hops - a message over smtp.max_hops (HOPS fields in all): from
+ * the local submission socket it is returned to its sender in a report
+ * (yubin-sendmail's callers are programs and forwards, for which a refusal
+ * would be a silent loss), from anyone else refused 554 5.4.6.  Q is
+ * freed either way.
+ */
+static void
+smtp_data_hops(struct smtp_session *s, struct queue_in **q, long long hops)
+{
+	char why[128];
+	int r;
+
+	snprintf(why, sizeof(why), "554 5.4.6 too many hops (%lld Received/"
+	    "Delivered-To fields, limit %lld); mail loop?", hops, s->max_hops);
+	smtp_log(s, "refused: %s client=%s", why + 10, s->env->kind == LK_LOCAL ?
+	    "local" : s->conn.peer_ip);
+	if (s->env->kind != LK_LOCAL || s->txn.sender == NULL ||
+	    s->txn.sender[0] == '\0') {
+		queue_in_abort(q);
+		smtp_reject(s, 554, "5.4.6", "too many hops (%lld Received/"
+		    "Delivered-To fields, limit %lld); mail loop?", hops,
+		    s->max_hops);
+		return;
+	}
+	memcpy(s->txn.id, queue_in_id(*q), sizeof(s->txn.id));
+	s->txn.arrival = time_now();
+	r = bounce_refused(s->cfg, s->env->store, *q, &s->txn, why);
+	queue_in_abort(q);
+	if (r == -1)
+		smtp_reply(s, 451, "4.3.0", "cannot return the message; try "
+		    "again later");
+	else
+		smtp_reply(s, 250, "2.0.0", "Ok: not delivered (mail loop), "
+		    "returned to <%s>", s->txn.sender);
 }
 
 /* smtp_data_refuse - answer a message read to its end but not taken. */
@@ -416,7 +493,7 @@ smtp_cmd_data(struct smtp_session *s, char *arg)
 	struct queue_in *q = NULL;
 	struct buf hdr;
 	const char *why;
-	long long wire = 0, hdr_crlf, new_crlf = -1;
+	long long wire = 0, hdr_crlf, new_crlf = -1, hops = 1;
 	size_t i;
 	int flags = 0, r;
 
@@ -461,8 +538,9 @@ smtp_cmd_data(struct smtp_session *s, char *arg)
 		return 0;
 	}
 	s->conn.timeout_ms = s->timeout_data_ms;
-	r = smtp_data_read(s, q, &flags, &wire);
+	r = smtp_data_read(s, q, &flags, &wire, &hops);
 	s->conn.timeout_ms = s->timeout_cmd_ms;
+	s->conn.deadline_ms = s->session_end_ms;
 	if (r != CONN_LINE) {
 		/* smtp_read_line logged it and ended the session */
 		queue_in_abort(&q);
@@ -470,9 +548,11 @@ smtp_cmd_data(struct smtp_session *s, char *arg)
 		smtp_txn_reset(s);
 		return 0;
 	}
-	if (flags != 0) {
+	if (flags == SMTP_DATA_HOPS)
+		smtp_data_hops(s, &q, hops);
+	else if (flags != 0) {
 		queue_in_abort(&q);
-		smtp_data_refuse(s, flags, wire);
+		smtp_data_refuse(s, flags & ~SMTP_DATA_HOPS, wire);
 	} else if (smtp_decide(s, smtp_check_data(s, q, &d, &new_crlf), &d) !=
 	    SMTP_GO)
 		queue_in_abort(&q);
@@ -507,6 +587,8 @@ smtp_cmd_data(struct smtp_session *s, char *arg)
 				s->hs.txn = &s->txn;
 				plugins_set_qid(s->qid);
 				plugin_smtp_notify(HP_QUEUED, &s->hs);
+				if (plugins_tainted())
+					s->quit = 1;	/* see smtp_hook */
 			}
 		}
 	}

@@ -26,6 +26,7 @@
 #define SMTP_DATA_LINE_MAX	1000000	/* one DATA line; past it the message is refused */
 #define SMTP_HELO_MAX		255	/* the envelope keeps helo[256] */
 #define SMTP_TEXT_MAX		512	/* a reply text we compose */
+#define SMTP_BYE_MS		5000	/* for the 421 after a timeout */
 #define SMTP_HEADER_TPL_MAX	8192	/* CONFDIR/header.dat */
 #define SMTP_HEADER_MAX		16384	/* the Received: header we build */
 
@@ -50,12 +51,15 @@ struct smtp_session {
 	/* limits, read once from the configuration (0 = unlimited) */
 	long long max_size;		/* smtp.max_message_size, bytes */
 	long long max_rcpt;		/* smtp.max_recipients */
+	long long max_hops;		/* smtp.max_hops */
 	long long max_errors;		/* smtp.max_errors */
 	long long max_commands;		/* smtp.max_commands */
 	long long auth_max_failures;	/* smtp.auth_max_failures */
 	long long auth_fail_delay;	/* smtp.auth_fail_delay, seconds */
 	int	 timeout_cmd_ms;	/* smtp.timeout_command */
 	int	 timeout_data_ms;	/* smtp.timeout_data */
+	long long session_end_ms;	/* now_ms() + smtp.timeout_session; 0 none */
+	long long data_min_rate;	/* smtp.data_min_rate, bytes/s; 0 none */
 
 	/* session state */
 	int	 helo_seen;		/* HELO or EHLO accepted */

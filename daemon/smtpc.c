@@ -300,16 +300,32 @@ smtpc_open(struct smtpc_session *s, struct conn *c, const struct smtpc_msg *m,
 	if (!m->implicit_tls && m->tls != ROUTE_TLS_NONE) {
 		*stage_r = SMTPC_ST_TLS;
 		if (!s->caps.starttls && m->tls >= ROUTE_TLS_ENCRYPT) {
-			reply_local(&r, "TLS is required but the server "
-			    "does not offer STARTTLS");
+			reply_local(&r, m->user && *m->user ?
+			    "TLS is required (the route carries credentials) "
+			    "but the server does not offer STARTTLS; AUTH not sent" :
+			    "TLS is required but the server does not offer "
+			    "STARTTLS");
 			smtpc_quit(c);
 			return smtpc_fail(s, &r, 0, sess_r);
 		}
 		if (s->caps.starttls) {
 			code = smtpc_cmd(c, TMO_MAIL, &r, NULL, "STARTTLS", NULL);
 			if (code != 220) {
-				if (m->tls >= ROUTE_TLS_ENCRYPT || code == 0)
-					return smtpc_fail(s, &r, code, sess_r);
+				if (code == 0)
+					return smtpc_fail(s, &r, 0, sess_r);
+				if (m->tls >= ROUTE_TLS_ENCRYPT) {
+					/* a refusal defers, never bounces (as
+					 * Postfix): a man in the middle could
+					 * forge it */
+					char why2[SMTPC_TEXT_MAX];
+
+					snprintf(why2, sizeof(why2), "TLS is required "
+					    "but the server refused STARTTLS: %.400s",
+					    r.text);
+					reply_local(&r, why2);
+					smtpc_quit(c);
+					return smtpc_fail(s, &r, 0, sess_r);
+				}
 				/* may: go on in plain text */
 			} else {
 				conn_discard_input(c);
@@ -327,6 +343,13 @@ smtpc_open(struct smtpc_session *s, struct conn *c, const struct smtpc_msg *m,
 	}
 	if (m->user && *m->user) {
 		*stage_r = SMTPC_ST_AUTH;
+		if (c->ssl == NULL) {
+			/* never a password in clear text, whatever the policy */
+			reply_local(&r, "credentials are only sent over TLS and "
+			    "the session is not encrypted; AUTH not sent");
+			smtpc_quit(c);
+			return smtpc_fail(s, &r, 0, sess_r);
+		}
 		if ((code = smtpc_auth(c, m, &s->caps, &r)) != 235) {
 			/* a credential problem defers (code 0: no bounce) */
 			(void)smtpc_fail(s, &r, code >= 500 ? 0 : code, sess_r);
@@ -460,12 +483,16 @@ smtpc_txn(struct smtpc_session *s, const struct smtpc_msg *m, int fd,
 	}
 	code = smtpc_read(c, TMO_DATA_INIT, &dr, NULL);
 	if (accepted == 0) {
-		/* pipelined DATA after every RCPT failed: 503/554 expected */
+		/* pipelined DATA after every RCPT failed: 503/554 expected;
+		 * the peer may still hold the transaction open (Postfix
+		 * does), so it is ended before the session serves again */
 		if (code == 354 && conn_printf(c, ".\r\n") == 0 &&
 		    conn_flush(c) == 0)
 			code = smtpc_read(c, TMO_DATA_TERM, &dr, NULL);
 		s->alive = code != 0;
-		s->clean = code != 0;
+		s->clean = 0;
+		if (s->alive)
+			smtpc_rset(s);
 		return SMTPC_DONE;
 	}
 	if (code != 354) {

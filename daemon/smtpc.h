@@ -6,7 +6,8 @@
  * agents keep it for a while (delivery.c, connection reuse).
  *
  * EHLO with HELO fallback; STARTTLS by policy (none / may / encrypt /
- * verify) or implicit TLS; AUTH PLAIN or LOGIN when credentials are given;
+ * verify) or implicit TLS; AUTH PLAIN or LOGIN when credentials are given,
+ * and only inside TLS (never in clear text, whatever the policy);
  * PIPELINING (MAIL, every RCPT and DATA in one write); SIZE (a message over
  * the peer's limit is not sent); BODY=8BITMIME when the peer offers it, and
  * a message declared 8-bit converted to 7 bits (mime8.h) for a peer that

@@ -12,6 +12,22 @@
 #include "tls.h"
 #include "util.h"
 
+/*
+ * Cipher lists for TLS 1.2 (TLS 1.3 keeps OpenSSL's suites, all AEAD with
+ * ephemeral keys).  Submission, smtps, pop3 and pop3s: ECDHE with AEAD
+ * only.  Port 25 STARTTLS adds, at lower server preference, ECDHE with CBC
+ * and static RSA with AES: a peer MTA that knows nothing better still
+ * encrypts instead of falling back to clear text.  Never aNULL, eNULL,
+ * EXPORT, DES, 3DES, RC4, MD5, PSK or SRP.
+ */
+#define TLS_CIPHERS_STRICT \
+	"ECDHE-ECDSA-AES128-GCM-SHA256:ECDHE-RSA-AES128-GCM-SHA256:" \
+	"ECDHE-ECDSA-AES256-GCM-SHA384:ECDHE-RSA-AES256-GCM-SHA384:" \
+	"ECDHE-ECDSA-CHACHA20-POLY1305:ECDHE-RSA-CHACHA20-POLY1305"
+#define TLS_CIPHERS_OPPORTUNISTIC TLS_CIPHERS_STRICT \
+	":ECDHE+AES:kRSA+AESGCM:kRSA+AES:!AESCCM8:!aNULL:!eNULL:!EXPORT:" \
+	"!DES:!3DES:!RC4:!MD5:!PSK:!SRP:!DSS"
+
 static char *
 tls_error(const char *what, const char *path)
 {
@@ -44,8 +60,7 @@ tls_server_ctx(const struct config *cfg, SSL_CTX **ctx_r, char **why_r)
 	SSL_CTX_set_options(ctx, SSL_OP_NO_COMPRESSION |
 	    SSL_OP_NO_RENEGOTIATION | SSL_OP_CIPHER_SERVER_PREFERENCE);
 	SSL_CTX_set_mode(ctx, SSL_MODE_AUTO_RETRY);
-	if (SSL_CTX_set_cipher_list(ctx,
-	    "HIGH:!aNULL:!eNULL:!MD5:!RC4:!3DES:!CAMELLIA:!ARIA:!SHA1") != 1) {
+	if (SSL_CTX_set_cipher_list(ctx, TLS_CIPHERS_STRICT) != 1) {
 		*why_r = xstrdup("cannot set the cipher list");
 		goto fail;
 	}
@@ -67,6 +82,12 @@ tls_server_ctx(const struct config *cfg, SSL_CTX **ctx_r, char **why_r)
 fail:
 	SSL_CTX_free(ctx);
 	return -1;
+}
+
+int
+tls_server_opportunistic(SSL *ssl)
+{
+	return SSL_set_cipher_list(ssl, TLS_CIPHERS_OPPORTUNISTIC) == 1 ? 0 : -1;
 }
 
 SSL_CTX *

@@ -1,10 +1,14 @@
 /*
  * tls - server TLS context from server.tls_cert / server.tls_key.
  *
- * TLS 1.2 and 1.3 only, OpenSSL's secure default ciphers minus the weak
- * ones, no compression, no renegotiation, server cipher preference.  Built
- * in the master (which may read a root-only key) before workers fork; a
- * SIGHUP builds a new one for new workers.
+ * TLS 1.2 and 1.3 only on every listener (RFC 8996 retires 1.0 and 1.1,
+ * and OpenSSL 3's default security level refuses them anyway), no
+ * compression, no renegotiation, server cipher preference.  The context
+ * offers only ECDHE key exchange with AEAD ciphers (TLS 1.2: AES-GCM and
+ * CHACHA20-POLY1305; TLS 1.3: OpenSSL's suites); tls_server_opportunistic
+ * widens one port 25 session (see tls.c).  Built in the master (which may
+ * read a root-only key) before workers fork; a SIGHUP builds a new one for
+ * new workers.
  */
 #ifndef YUBIN_TLS_H
 #define YUBIN_TLS_H
@@ -17,6 +21,12 @@ struct config;
  * configured and load; 0 when TLS is not configured; -1 with *why_r (owned,
  * free()) when the files are configured but do not load. */
 int	tls_server_ctx(const struct config *cfg, SSL_CTX **ctx_r, char **why_r);
+/* tls_server_opportunistic - widen SSL (not yet handshaken) to port 25's
+ * cipher list: opportunistic MTA-to-MTA STARTTLS, where any encryption
+ * beats clear text (server preference still picks ECDHE with AEAD when
+ * the peer has it).  Never for submission, smtps, pop3 or pop3s.  0, or
+ * -1. */
+int	tls_server_opportunistic(SSL *ssl);
 /* tls_client_ctx - context for outbound connections; VERIFY checks the peer
  * against the system CA store.  NULL on failure. */
 SSL_CTX	*tls_client_ctx(int verify);

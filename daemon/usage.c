@@ -219,3 +219,28 @@ usage_pending_clear(void)
 {
 	npending = 0;
 }
+
+static struct {
+	char		 account[ACCOUNT_NAME_MAX + 1];
+	long long	 count, bytes;
+	int		 set;
+} fixed;
+
+void
+usage_fixed_set(const char *account, long long count, long long bytes)
+{
+	fixed.set = account != NULL &&
+	    str_copy(fixed.account, sizeof(fixed.account), account) == 0;
+	fixed.count = count;
+	fixed.bytes = bytes;
+}
+
+int
+usage_fixed_get(const char *account, long long *count, long long *bytes)
+{
+	if (!fixed.set || strcmp(fixed.account, account) != 0)
+		return 0;
+	*count = fixed.count;
+	*bytes = fixed.bytes;
+	return 1;
+}

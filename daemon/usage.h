@@ -40,6 +40,17 @@ void	usage_pending_get(const char *account, long long *count, long long *bytes);
 int	usage_pending_commit(struct store_txn *txn);
 void	usage_pending_clear(void);
 
+/*
+ * The usage a delivery agent's quota check sees for the mailbox of its
+ * job: the queue manager's figure when it sent the job (committed usage
+ * plus the copies other agents are storing or have stored but not yet
+ * recorded), so several agents delivering at once never overfill it.
+ * usage_fixed_set replaces the figure (ACCOUNT NULL: none); usage_fixed_get
+ * gives it for ACCOUNT: 1, or 0 when it has none for that account.
+ */
+void	usage_fixed_set(const char *account, long long count, long long bytes);
+int	usage_fixed_get(const char *account, long long *count, long long *bytes);
+
 /* usage_get - current usage (0 when never recorded).  0 or -1. */
 int	usage_get(struct store *s, const char *account, long long *count_r,
 	    long long *bytes_r);

@@ -8,6 +8,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
+#include <sys/random.h>
 #include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
@@ -180,6 +182,43 @@ str_casesuffix(const char *s, const char *suffix)
 	return n >= m && strcasecmp(s + n - m, suffix) == 0;
 }
 
+int
+header_is_hop(const char *line, size_t len)
+{
+	static const char *const names[] = { "received", "delivered-to" };
+	size_t i, n;
+
+	for (i = 0; i < sizeof(names) / sizeof(names[0]); i++) {
+		n = strlen(names[i]);
+		if (len <= n || strncasecmp(line, names[i], n) != 0)
+			continue;
+		while (n < len && (line[n] == ' ' || line[n] == '\t'))
+			n++;
+		if (n < len && line[n] == ':')
+			return 1;
+	}
+	return 0;
+}
+
+size_t
+header_hops(const char *msg, size_t len)
+{
+	const char *p = msg, *end = msg + len, *nl;
+	size_t n = 0, l;
+
+	while (p < end) {
+		nl = memchr(p, '\n', (size_t)(end - p));
+		l = (size_t)((nl ? nl : end) - p);
+		if (l > 0 && p[l - 1] == '\r')
+			l--;
+		if (l == 0)
+			break;		/* the end of the header section */
+		n += (size_t)header_is_hop(p, l);
+		p = nl ? nl + 1 : end;
+	}
+	return n;
+}
+
 char *
 str_escape(char *out, size_t size, const char *in, size_t len)
 {
@@ -287,34 +326,127 @@ fsync_parent(const char *path)
 	return fsync_dir(dir);
 }
 
-int
-file_write_atomic(const char *path, const void *data, size_t len, mode_t mode)
+/* tmp_name - ".NAME.tmp.XXXXXXXXXXXXXXXX" with 64 random bits, so that no
+ * one can guess (and plant) the scratch name. */
+static int
+tmp_name(char *out, size_t size, const char *name)
 {
-	char tmp[PATH_MAX];
-	int fd, saved;
+	unsigned long long r;
 
-	if (snprintf(tmp, sizeof(tmp), "%s.tmp.%ld", path, (long)getpid()) >=
-	    (int)sizeof(tmp)) {
+	if (getrandom(&r, sizeof(r), 0) != (ssize_t)sizeof(r)) {
+		errno = EAGAIN;
+		return -1;
+	}
+	if (snprintf(out, size, ".%s.tmp.%016llx", name, r) >= (int)size) {
 		errno = ENAMETOOLONG;
 		return -1;
 	}
-	fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, mode);
-	if (fd == -1)
+	return 0;
+}
+
+#define TMP_TRIES	8	/* random names tried before giving up */
+
+int
+file_tmpat(int dfd, const char *name, mode_t mode, char *tmp, size_t size)
+{
+	int fd = -1, i;
+
+	if (strchr(name, '/') != NULL || *name == '\0') {
+		errno = EINVAL;
+		return -1;
+	}
+	for (i = 0; i < TMP_TRIES && fd == -1; i++) {
+		if (tmp_name(tmp, size, name) == -1)
+			return -1;
+		fd = openat(dfd, tmp, O_RDWR | O_CREAT | O_EXCL | O_NOFOLLOW |
+		    O_CLOEXEC, mode);
+		if (fd == -1 && errno != EEXIST)
+			return -1;
+	}
+	return fd;
+}
+
+int
+file_write_atomicat(int dfd, const char *name, const void *data, size_t len,
+    mode_t mode)
+{
+	char tmp[NAME_MAX + 1];
+	int fd, saved;
+
+	if ((fd = file_tmpat(dfd, name, mode, tmp, sizeof(tmp))) == -1)
 		return -1;
 	if (write_all(fd, data, len) == -1 || fsync(fd) == -1) {
 		saved = errno;
 		close(fd);
-		unlink(tmp);
+		unlinkat(dfd, tmp, 0);
 		errno = saved;
 		return -1;
 	}
-	if (close(fd) == -1 || rename(tmp, path) == -1) {
+	if (close(fd) == -1 || renameat(dfd, tmp, dfd, name) == -1) {
 		saved = errno;
-		unlink(tmp);
+		unlinkat(dfd, tmp, 0);
 		errno = saved;
 		return -1;
 	}
-	return fsync_parent(path);
+	return fsync(dfd);
+}
+
+int
+file_write_atomic(const char *path, const void *data, size_t len, mode_t mode)
+{
+	char dir[PATH_MAX];
+	const char *name;
+	char *slash;
+	int dfd, r, saved;
+
+	if (str_copy(dir, sizeof(dir), path) == -1) {
+		errno = ENAMETOOLONG;
+		return -1;
+	}
+	slash = strrchr(dir, '/');
+	if (slash == NULL) {
+		name = path;
+		strcpy(dir, ".");	/* fits: DIR holds PATH */
+	} else {
+		name = path + (slash - dir) + 1;
+		if (slash == dir)
+			slash[1] = '\0';
+		else
+			*slash = '\0';
+	}
+	dfd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	if (dfd == -1)
+		return -1;
+	r = file_write_atomicat(dfd, name, data, len, mode);
+	saved = errno;
+	close(dfd);
+	errno = saved;
+	return r;
+}
+
+int
+dir_open_verified(const char *path, uid_t owner)
+{
+	struct stat st;
+	int fd, saved;
+
+	fd = open(path, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+	if (fd == -1)
+		return -1;
+	if (fstat(fd, &st) == -1)
+		goto fail;
+	if (owner == (uid_t)-1)
+		owner = geteuid();
+	if ((st.st_uid != 0 && st.st_uid != owner) || (st.st_mode & S_IWOTH)) {
+		errno = EPERM;
+		goto fail;
+	}
+	return fd;
+fail:
+	saved = errno;
+	close(fd);
+	errno = saved;
+	return -1;
 }
 
 int

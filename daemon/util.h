@@ -49,6 +49,16 @@ char	*str_lower(char *s);
 char	*str_trim(char *s);
 /* str_casesuffix - 1 if S ends with SUFFIX (ASCII case-insensitive). */
 int	str_casesuffix(const char *s, const char *suffix);
+/*
+ * header_is_hop - 1 when the header line LINE (LEN bytes, no line end) starts
+ * a trace field the hop limit counts (smtp.max_hops, DESIGN §10):
+ * "Received:" or "Delivered-To:", any case, blanks allowed before the colon
+ * (RFC 5322 obsolete syntax).  A continuation line is never one.
+ */
+int	header_is_hop(const char *line, size_t len);
+/* header_hops - the trace fields header_is_hop counts in the header section
+ * of the message MSG (LEN bytes, LF or CRLF line ends). */
+size_t	header_hops(const char *msg, size_t len);
 /* str_escape - printable copy of untrusted bytes for logs: CR, LF, control
  * bytes and non-ASCII as \xNN, at most MAX input bytes (then "...").
  * Writes into OUT (SIZE bytes, always terminated); returns OUT. */
@@ -63,10 +73,31 @@ int	fsync_dir(const char *path);
 /* fsync_parent - fsync the directory that holds PATH. */
 int	fsync_parent(const char *path);
 /*
- * file_write_atomic - write DATA to PATH durably: PATH.tmp.PID, fsync, rename,
- * fsync the directory.  MODE for the new file.  0 or -1 (errno set).
+ * file_write_atomic - write DATA to PATH durably: a scratch file with a
+ * random name beside it (created O_EXCL|O_NOFOLLOW, so a planted link is
+ * never followed or truncated), fsync, rename, fsync the directory.  MODE
+ * for the new file.  0 or -1 (errno set).
+ * file_write_atomicat - the same for NAME (no '/') in the directory DFD,
+ * for a caller that opened and checked that directory (dir_open_verified):
+ * create, rename and fsync all go through DFD.
  */
 int	file_write_atomic(const char *path, const void *data, size_t len, mode_t mode);
+int	file_write_atomicat(int dfd, const char *name, const void *data,
+	    size_t len, mode_t mode);
+/*
+ * file_tmpat - create a scratch file for NAME in DFD: a random name
+ * (".NAME.tmp.HEX", written into TMP of SIZE bytes), O_EXCL|O_NOFOLLOW, open
+ * read-write.  The fd, or -1 (errno).  The caller renames or unlinks it.
+ */
+int	file_tmpat(int dfd, const char *name, mode_t mode, char *tmp, size_t size);
+/*
+ * dir_open_verified - open the folder PATH for a process that may run as
+ * root in a tree another user can write: PATH's last component must not be
+ * a symbolic link (ELOOP/ENOTDIR), and the folder must be owned by root or
+ * OWNER ((uid_t)-1: the effective uid) and not writable by others (EPERM).
+ * The fd (O_CLOEXEC), or -1 (errno).
+ */
+int	dir_open_verified(const char *path, uid_t owner);
 /* file_read - whole file into a new NUL-terminated string (at most MAX bytes).
  * Returns 0 (*data_r owned, *len_r set), -1 errno set (EFBIG past MAX). */
 int	file_read(const char *path, size_t max, char **data_r, size_t *len_r);

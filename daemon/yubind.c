@@ -12,6 +12,7 @@
  */
 #include <errno.h>
 #include <fcntl.h>
+#include <limits.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -53,7 +54,11 @@ open_log(const struct config *cfg, int foreground)
 	path = xasprintf("%s/log/yubind.log", config_home(cfg));
 	r = log_open(LOG_DEST_FILE, path, max);
 	if (r == -1)
-		fprintf(stderr, "yubind: cannot open %s: %s\n", path, strerror(errno));
+		fprintf(stderr, "yubind: cannot open %s: %s%s\n", path,
+		    strerror(errno), errno == ELOOP || errno == EPERM ||
+		    errno == EINVAL ? " (it must be a regular file with one "
+		    "link, owned by the server user, in a folder of its own "
+		    "that is no symbolic link)" : "");
 	free(path);
 	return r;
 }
@@ -94,18 +99,52 @@ home_reachable(const struct config *cfg, uid_t uid, gid_t gid)
 	return 0;
 }
 
+/*
+ * write_pidfile - HOME/run/yubind.pid, written as root through the checked
+ * HOME/run descriptor (never through a link), and write-locked (fcntl
+ * F_SETLK) by this process for as long as it runs: the fd is kept open and
+ * never closed, and POSIX locks are not inherited by the workers.  yubinctl
+ * signals only the pid that holds this lock on a root-owned file, so a
+ * rewritten or stale pid file can never make it signal another process.
+ */
 static int
 write_pidfile(const struct config *cfg)
 {
-	char *path = xasprintf("%s/run/yubind.pid", config_home(cfg));
-	char pid[32];
+	static int held = -1;
+	struct flock fl;
+	char pid[32], tmp[NAME_MAX + 1];
 	int n = snprintf(pid, sizeof(pid), "%ld\n", (long)getpid());
-	int r = file_write_atomic(path, pid, (size_t)n, 0644);
+	int dfd, fd = -1, saved;
 
-	if (r == -1)
-		log_err("%s: %s", path, strerror(errno));
-	free(path);
-	return r;
+	if ((dfd = paths_run_dir(cfg)) == -1)
+		goto fail;
+	if ((fd = file_tmpat(dfd, "yubind.pid", 0644, tmp, sizeof(tmp))) == -1)
+		goto fail;
+	memset(&fl, 0, sizeof(fl));
+	fl.l_type = F_WRLCK;
+	fl.l_whence = SEEK_SET;
+	if (fcntl(fd, F_SETLK, &fl) == -1 ||
+	    write_all(fd, pid, (size_t)n) == -1 || fsync(fd) == -1 ||
+	    renameat(dfd, tmp, dfd, "yubind.pid") == -1) {
+		saved = errno;
+		unlinkat(dfd, tmp, 0);
+		errno = saved;
+		goto fail;
+	}
+	(void)fsync(dfd);
+	close(dfd);
+	if (held != -1)
+		close(held);
+	held = fd;
+	return 0;
+fail:
+	saved = errno;
+	if (fd != -1)
+		close(fd);
+	if (dfd != -1)
+		close(dfd);
+	log_err("%s/run/yubind.pid: %s", config_home(cfg), strerror(saved));
+	return -1;
 }
 
 static void
@@ -226,6 +265,7 @@ main(int argc, char **argv)
 		config_free(&cfg);
 		return 2;
 	}
+	log_set_owner(uid, gid);
 	if (open_log(cfg, opts.foreground) == -1 && !opts.foreground) {
 		config_free(&cfg);
 		return 2;

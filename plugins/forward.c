@@ -29,11 +29,10 @@
  * LOOPS.  Every forwarded copy gets "Delivered-To: RCPT" on top (and
  * yh_inject a Received field above it); a message that already carries
  * Delivered-To for the recipient being forwarded is not forwarded again
- * (logged), so A->B->A ends after one round.  A stored message with more
- * than FWD_HOPS_MAX Received fields is not forwarded either: every pass
- * adds one, whether over SMTP (the engine's) or through a forward (the
- * injection's), so the count is the number of hops.  Mail whose envelope
- * sender is server.admin_address is never forwarded (seed guard).
+ * (logged), so A->B->A ends after one round.  Longer loops end at the
+ * core's hop limit (smtp.max_hops): every pass adds a field, and a copy
+ * over the limit is returned to its sender by yh_inject.  Mail whose
+ * envelope sender is server.admin_address is never forwarded (seed guard).
  *
  * WHEN.  With a local copy kept, forwarding runs in `delivered` (after the
  * exec chain when server.plugins = "exec forward autoreply").  When no copy
@@ -65,7 +64,6 @@
 #define FWD_FILE_MAX	(1 << 20)	/* IMS.CTL, forward.def, address lists */
 #define FWD_MSG_MAX	(64LL << 20)	/* a message we forward */
 #define FWD_RCPT_MAX	100		/* destinations of one account */
-#define FWD_HOPS_MAX	30		/* Received fields before we call it a loop */
 #define FWD_ADDR_MAX	320
 
 struct rcpts {
@@ -597,7 +595,7 @@ build_copy(const char *m, size_t len, const char *rcpt, const struct setup *s,
 	return out;
 }
 
-/* loop_seen - the message already went through RCPT, or too many hops. */
+/* loop_seen - the message already went through RCPT. */
 static int
 loop_seen(struct yh_delivery *d, const char *rcpt)
 {
@@ -611,9 +609,6 @@ loop_seen(struct yh_delivery *d, const char *rcpt)
 		if (strcasecmp(trim(a), rcpt) == 0)
 			return 1;
 	}
-	for (i = 0; yh_dlv_header(d, "Received", i) != NULL; i++)
-		if (i >= FWD_HOPS_MAX)
-			return 2;
 	return 0;
 }
 
@@ -631,9 +626,9 @@ do_forward(struct yh_delivery *d, const struct setup *s)
 
 	lp = loop_seen(d, rcpt);
 	if (lp) {
-		yh_log(YH_LOG_WARN, "forward loop: %s; not forwarded to %zu "
-		    "address(es)", lp == 1 ? "message already delivered to this "
-		    "address (Delivered-To)" : "too many Received fields", s->to.n);
+		yh_log(YH_LOG_WARN, "forward loop: message already delivered to "
+		    "this address (Delivered-To); not forwarded to %zu "
+		    "address(es)", s->to.n);
 		return 0;
 	}
 	fd = open(path, O_RDONLY | O_CLOEXEC);

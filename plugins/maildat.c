@@ -71,7 +71,8 @@
  * Must never: crash or allocate without bound on any message, header or
  * MIME structure; stall past the RBL deadline; send a bounce.  Runs as the
  * server user in the SMTP workers; init() runs as root in the master and
- * only reads the rule file and creates the backup folders.
+ * only reads the rule file and creates the backup folders, never through a
+ * link the server user could plant (md_mkdir_walk).
  */
 #define PCRE2_CODE_UNIT_WIDTH 8
 

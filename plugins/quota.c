@@ -19,8 +19,10 @@
  * account's config.def; negative = unlimited, 0 = nothing may be sent)
  * counts accepted transactions per sending account and local calendar day
  * (the server clock, yh_now(), in the server's time zone).  The sending
- * account is the authenticated user, else the local account of the
- * envelope sender, else nobody (not counted, never limited).
+ * account is the authenticated user, whatever MAIL FROM says; for a local
+ * submission (yh_local_submission: yubin-sendmail, programs of exec.def)
+ * the local account of the envelope sender; else nobody (not counted,
+ * never limited).
  *   mail     today's count >= limit: 450 4.7.1.
  *   queued   today's count + 1, in the store as "day/ACCOUNT/YYYYMMDD"
  *            (kept two days, then it expires).
@@ -41,9 +43,11 @@
  *     concurrent sessions of one account may each pass the check and go
  *     over the limit by the number of sessions racing; the next MAIL is
  *     refused.  One transaction counts once, whatever its recipients.
- *   - An unauthenticated session whose envelope sender is a local account
- *     counts against (and is limited by) that account, as the seed's
- *     "local sender" implies.
+ *   - An unauthenticated session is nobody's, whatever envelope sender it
+ *     writes: anyone can write alice@, and charging alice for it would let
+ *     a stranger use up her day (issue 12 item 7).  A local submission is
+ *     the server's own users (the caller's uid is known, the session counts
+ *     as authenticated), so its envelope sender names the account.
  *
  * This plugin never touches a mailbox and never reads network input beyond
  * what the core hands its hooks.  It keeps no per-session state: the core's
@@ -245,8 +249,9 @@ quota_pop3_size(const char *path)
 
 /*
  * quota_sender - the sending account of session S into ACCOUNT (SIZE
- * bytes): the authenticated user, else the local account of the envelope
- * sender.  1 found, 0 none, -1 store error.
+ * bytes): for a local submission the local account of the envelope
+ * sender, else the authenticated user, else nobody (an unauthenticated
+ * envelope sender proves nothing).  1 found, 0 none, -1 store error.
  */
 static int
 quota_sender(struct yh_session *s, char *account, size_t size)
@@ -254,15 +259,17 @@ quota_sender(struct yh_session *s, char *account, size_t size)
 	const char *user = yh_auth_user(s), *from = yh_sender(s);
 	int r;
 
-	if (user != NULL && *user != '\0') {
-		if ((size_t)snprintf(account, size, "%s", user) >= size)
-			return 0;	/* longer than any account: not one */
-		return 1;
+	if (yh_local_submission(s)) {
+		if (from == NULL || *from == '\0')
+			return 0;	/* no transaction, or <>: a bounce */
+		r = yh_resolve(from, account, size);
+		return r == 1 ? 1 : r == -2 ? -1 : 0;
 	}
-	if (from == NULL || *from == '\0')
-		return 0;	/* no transaction, or <>: nobody sends a bounce */
-	r = yh_resolve(from, account, size);
-	return r == 1 ? 1 : r == -2 ? -1 : 0;
+	if (user == NULL || *user == '\0')
+		return 0;
+	if ((size_t)snprintf(account, size, "%s", user) >= size)
+		return 0;	/* longer than any account: not one */
+	return 1;
 }
 
 /* quota_day_key - "day/ACCOUNT/YYYYMMDD" for today, local time.  0 or -1. */

@@ -15,6 +15,11 @@
  *   file = PATH   the rule file, relative to CONFDIR; default
  *                 CONFDIR/effect.dat, which may be missing (= no rules).
  *                 A file named here must exist.
+ *   trust_local_sender = 0|1   (default 0) 1: the seed's literal Table I,
+ *                 where an envelope sender that is a local account unlocks
+ *                 relay by itself, unauthenticated.  Anyone can write that
+ *                 address, so a warning is logged at every start and
+ *                 reload.  See LOCAL SENDERS below.
  *
  * EFFECT.DAT.  One rule per line, "PATTERN" or "PATTERN ACTION" with exactly
  * one space between them; TAB, a second space, a space at the start or the
@@ -71,15 +76,30 @@
  * an authenticated session or a POP-before-SMTP client):
  *                     I/only-match  II    IV      IV,0   IV,2   V-others
  *   acct  -> acct         yes       yes   yes     yes    yes    no
- *   acct  -> external     yes       yes   auth    no     no     no
+ *   acct  -> external     auth(*)   yes   auth    no     no     no
  *   noacct-> acct         no        yes   no      no     yes    no
  *   noacct-> external     auth      yes   no      no     no     no
  *   ext   -> acct         yes       yes   yes     yes    yes    yes
  *   ext   -> external     auth      yes   no      no     no     no
+ * (*) "yes" in the seed, and with trust_local_sender = 1 (LOCAL SENDERS);
+ * relay_cells[] keeps the seed's table, sender_cell() reads it.
  * A local recipient without account is always refused (550 5.1.1).  The
  * sender classes: "acct" = a local domain and an existing account or alias
  * (yh_resolve 1), "noacct" = a local domain without one, "ext" = any other
  * domain and the null sender.
+ *
+ * LOCAL SENDERS.  The envelope sender is whatever the client writes, so an
+ * unauthenticated client never relays on the strength of the sender
+ * address alone: Table I's (and the matching "only" client's) acct ->
+ * external "yes" is read as "auth" unless trust_local_sender = 1 (the
+ * seed's own note warns that a forged local sender relays).  A role
+ * sender -- local part postmaster or abuse (quoted or not, any case), or
+ * an address that resolves to the postmaster or abuse account -- never
+ * unlocks relay, not even with trust_local_sender = 1 or through a
+ * domain, address or #keyword rule of Table II: such a sender needs
+ * authentication (or POP before SMTP) to reach an external recipient,
+ * since every local domain has those two addresses.  Table II from a
+ * matching client IP is the client's grant, not the sender's, and stays.
  *
  * BESIDE EFFECT.DAT (server keys, read at init):
  *   smtp.relay = 1      every recipient is accepted (open relay; the core
@@ -264,6 +284,7 @@ struct relay_conf {
 	long long	 pop_ttl;	/* seconds */
 	int		 spoa;		/* send_permits_only_smtp_auth */
 	int		 trust;		/* sender_trust 1..3 */
+	int		 trust_local;	/* [plugin relay] trust_local_sender */
 	struct ipnet	*permits;
 	size_t		 npermits;
 	struct strlist	 reject_domain;
@@ -536,6 +557,36 @@ settings_load(struct relay_conf *c)
 
 /* ---- init ---------------------------------------------------------------- */
 
+/*
+ * plugin_bool - [plugin relay] KEY as a boolean the way the core reads one
+ * (1/0, true/false, yes/no, on/off; absent = 0) into *VAL_R.  Returns the
+ * number of errors (0 or 1, reported).
+ */
+static unsigned
+plugin_bool(const struct yh_config *cfg, const char *key, int *val_r)
+{
+	static const char *const yes[] = { "1", "true", "yes", "on" };
+	static const char *const no[] = { "0", "false", "no", "off" };
+	const char *v = yh_config_get(cfg, key);
+	char e[RELAY_ESC_MAX];
+	size_t i;
+
+	*val_r = 0;
+	if (v == NULL)
+		return 0;
+	for (i = 0; i < NELEM(yes); i++) {
+		if (strcasecmp(v, yes[i]) == 0) {
+			*val_r = 1;
+			return 0;
+		}
+		if (strcasecmp(v, no[i]) == 0)
+			return 0;
+	}
+	yh_error("[plugin relay] %s: expected 0 or 1, got \"%s\"", key,
+	    esc(e, sizeof(e), v));
+	return 1;
+}
+
 static int
 relay_init(const struct yh_config *cfg)
 {
@@ -553,10 +604,16 @@ relay_init(const struct yh_config *cfg)
 	c->name = slash ? slash + 1 : c->path;
 	errors = effect_load(c, yh_config_get(cfg, "file") != NULL);
 	errors += settings_load(c);
+	errors += plugin_bool(cfg, "trust_local_sender", &c->trust_local);
 	if (errors > 0) {
 		conf_free(&c);
 		return -1;
 	}
+	if (c->trust_local)
+		yh_log(YH_LOG_WARN, "relay: trust_local_sender = 1: an "
+		    "unauthenticated client that writes a local account as its "
+		    "envelope sender may relay to any domain, and anyone can "
+		    "forge that address (postmaster and abuse still cannot)");
 	conf_free(&relay);
 	relay = c;
 	return 0;
@@ -718,6 +775,74 @@ relay_cell(enum table t, enum sclass sc, int external, int gate)
 
 	if (gate && external && sc != S_EXT && cl == C_YES)
 		cl = C_AUTH;
+	return cl;
+}
+
+/*
+ * role_sender - SENDER is postmaster@ or abuse@ (local part unquoted,
+ * unescaped, any case) or resolves to the postmaster or abuse account:
+ * addresses every local domain has, which never unlock relay.  1 or 0;
+ * a store error counts as 1 (the cell then asks for authentication).
+ */
+static int
+role_sender(const char *sender)
+{
+	const char *at = strrchr(sender, '@'), *l = sender;
+	char local[72], acct[256];
+	size_t i, n = 0, len;
+
+	if (at == NULL)
+		return 0;
+	len = (size_t)(at - sender);
+	if (len >= 2 && l[0] == '"' && l[len - 1] == '"') {
+		l++;
+		len -= 2;
+	}
+	for (i = 0; i < len && n + 1 < sizeof(local); i++) {
+		if (l[i] == '\\' && i + 1 < len)
+			i++;
+		local[n++] = l[i];
+	}
+	local[n] = '\0';
+	if (i == len && (strcasecmp(local, "postmaster") == 0 ||
+	    strcasecmp(local, "abuse") == 0))
+		return 1;
+	switch (yh_resolve(sender, acct, sizeof(acct))) {
+	case 1:
+		return strcmp(acct, "postmaster") == 0 || strcmp(acct, "abuse") == 0;
+	case -2:
+		return 1;	/* cannot tell: fail closed */
+	default:
+		return 0;
+	}
+}
+
+/*
+ * sender_cell - cell CL (from relay_cell) of table T reached by rule RULE
+ * (-1: none) for SENDER of class SC, as far as the sender address alone
+ * may unlock it (LOCAL SENDERS in the head comment): Table I's acct ->
+ * external "yes" becomes "auth" unless trust_local_sender; a role sender's
+ * "yes" to an external recipient becomes "auth" unless a client IP rule
+ * granted it.  *WHY_R says why when it changed, else it is untouched.
+ */
+static enum cell
+sender_cell(const struct relay_conf *c, long rule, enum table t, enum sclass sc,
+    int external, const char *sender, enum cell cl, const char **why_r)
+{
+	if (cl != C_YES || !external)
+		return cl;
+	if (rule >= 0 && rule_is_ip(&c->rules[rule]) && t == T_II)
+		return cl;		/* the client's address, not the sender */
+	if (t != T_I && t != T_II)
+		return cl;
+	if (role_sender(sender)) {
+		*why_r = "postmaster and abuse never unlock relay";
+		return C_AUTH;
+	}
+	if (t == T_I && sc == S_ACCT && !c->trust_local) {
+		*why_r = "a local sender alone does not unlock relay";
+		return C_AUTH;
+	}
 	return cl;
 }
 
@@ -1067,11 +1192,12 @@ relay_rcpt(struct yh_session *s, const char *rcpt)
 {
 	const struct relay_conf *c = relay;
 	const char *sender = yh_sender(s), *auth = yh_auth_user(s), *key;
-	const char *why = NULL;
+	const char *why = NULL, *locked = NULL;
 	char acct[256], rn[64], e1[RELAY_ESC_MAX], e2[RELAY_ESC_MAX];
 	char e3[RELAY_ESC_MAX];
 	int local = yh_rcpt_local(s), external = local == -1, grant = 0;
 	struct ctx x;
+	enum table t;
 	enum cell cl;
 
 	if (c == NULL)
@@ -1126,16 +1252,18 @@ relay_rcpt(struct yh_session *s, const char *rcpt)
 		cl = C_NO;
 		why = "false";
 	} else {
-		cl = relay_cell(table_of(c, x.rule), x.sc, external,
-		    c->spoa || c->pop_before);
+		t = table_of(c, x.rule);
+		cl = relay_cell(t, x.sc, external, c->spoa || c->pop_before);
+		cl = sender_cell(c, x.rule, t, x.sc, external, sender, cl, &locked);
 		if (cl == C_AUTH) {
 			if (auth[0] && (c->trust == 1 || trust_match(auth, sender)))
 				grant = 1;
 			else if (pop_valid(c, &x))
 				grant = 2;
+			else if (auth[0])
+				why = "sender does not match the authenticated user";
 			else
-				why = auth[0] ? "sender does not match the "
-				    "authenticated user" : "not authenticated";
+				why = locked ? locked : "not authenticated";
 		}
 	}
 	if (cl == C_YES || grant) {

@@ -845,7 +845,9 @@ out:
  * account's config.def (the seed's per-account overrides; forward_address,
  * reject_domain, mailbox_capacity_* ...).  An empty VALUE removes the key.
  * The new file is checked with the same parser yubind uses before it
- * replaces the old one, so a bad key or value changes nothing.
+ * replaces the old one, so a bad key or value changes nothing.  As root it
+ * drops to the server user (after the store lookup) before it reads or
+ * writes anything in the account's folder.
  */
 static int
 cmd_set(struct ctl *c, int argc, char **argv)
@@ -878,6 +880,13 @@ cmd_set(struct ctl *c, int argc, char **argv)
 		return ctl_error(CTL_USAGE, "unknown account '%s'", argv[0]);
 	if (i != 1)
 		return CTL_RUNTIME;
+	/* the account folder belongs to the server user, who could replace
+	 * it or config.def with a link: read and write it only as that user */
+	if (o.uid != (uid_t)-1) {
+		priv_drop(o.uid, o.gid);
+		o.uid = (uid_t)-1;
+		o.gid = (gid_t)-1;
+	}
 	dir = paths_account_dir(c->cfg, argv[0]);
 	path = xasprintf("%s/config.def", dir);
 	tmp = xasprintf("%s/.config.def.new", dir);

@@ -12,6 +12,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
@@ -75,23 +76,105 @@ pid_alive(pid_t pid)
 	return alive;
 }
 
-/* read_pid - the pid of the running yubind, 0 when none runs. */
+/* pid_locker - the pid holding a write lock on FD's file, 0 when none,
+ * -1 when a read lock is held (not yubind's). */
 static pid_t
-read_pid(struct ctl *c)
+pid_locker(int fd)
 {
-	char *path = xasprintf("%s/run/yubind.pid", config_home(c->cfg));
-	char *data;
-	size_t len;
-	long pid = 0;
+	struct flock fl;
 
-	if (file_read(path, 64, &data, &len) == 0) {
-		pid = strtol(data, NULL, 10);
-		free(data);
-	}
-	free(path);
-	if (pid <= 1 || !pid_alive((pid_t)pid))
+	memset(&fl, 0, sizeof(fl));
+	fl.l_type = F_WRLCK;
+	fl.l_whence = SEEK_SET;
+	if (fcntl(fd, F_GETLK, &fl) == -1 || fl.l_type == F_UNLCK)
 		return 0;
-	return (pid_t)pid;
+	return fl.l_type == F_WRLCK && fl.l_pid > 0 ? fl.l_pid : -1;
+}
+
+/*
+ * read_pid - the pid of the running yubind: 0 when none runs (no pid file,
+ * or no process holds its lock: a stale file), -1 with *why_r (owned) when
+ * the file is not to be trusted.  HOME/run belongs to the server user, who
+ * could replace the file: it is opened through the checked folder without
+ * following a link, must be a regular file owned by the user yubind runs as
+ * (root) and writable by no one else, and the pid it names must be the
+ * process that holds its write lock (yubind takes it at start and keeps it;
+ * only an owner can open the file to write-lock it).  Must never return a
+ * pid that only the file's text vouches for.
+ */
+static pid_t
+read_pid(struct ctl *c, char **why_r)
+{
+	char path[PATH_MAX], buf[64], *end;
+	struct stat st;
+	ssize_t n;
+	long pid;
+	pid_t holder;
+	int dfd, fd;
+
+	*why_r = NULL;
+	snprintf(path, sizeof(path), "%s/run/yubind.pid", config_home(c->cfg));
+	if ((dfd = paths_run_dir(c->cfg)) == -1) {
+		if (errno == ENOENT)
+			return 0;
+		*why_r = xasprintf("%s/run: %s: not trusted", config_home(c->cfg),
+		    strerror(errno));
+		return -1;
+	}
+	fd = openat(dfd, "yubind.pid", O_RDONLY | O_NOFOLLOW | O_NONBLOCK |
+	    O_CLOEXEC);
+	close(dfd);
+	if (fd == -1) {
+		if (errno == ENOENT)
+			return 0;
+		*why_r = xasprintf("%s: %s: not trusted", path, strerror(errno));
+		return -1;
+	}
+	if (fstat(fd, &st) == -1 || !S_ISREG(st.st_mode) ||
+	    st.st_uid != geteuid() || (st.st_mode & (S_IWGRP | S_IWOTH))) {
+		*why_r = xasprintf("%s: not a regular file of uid %ld that only "
+		    "it may write (uid %ld): not trusted", path,
+		    (long)geteuid(), (long)st.st_uid);
+		close(fd);
+		return -1;
+	}
+	n = read(fd, buf, sizeof(buf) - 1);
+	holder = pid_locker(fd);
+	close(fd);
+	buf[n > 0 ? n : 0] = '\0';
+	errno = 0;
+	pid = strtol(buf, &end, 10);
+	if (holder == 0)
+		return 0;
+	if (n <= 0 || errno || end == buf || *end != '\n') {
+		*why_r = xasprintf("%s: no pid in the file: not trusted, "
+		    "nothing signalled", path);
+		return -1;
+	}
+	if (holder == -1 || pid != (long)holder) {
+		*why_r = xasprintf("%s names pid %ld, which is not the yubind "
+		    "holding the file's lock: not trusted, nothing signalled",
+		    path, pid);
+		return -1;
+	}
+	if (!pid_alive(holder))
+		return 0;
+	return holder;
+}
+
+/* running_pid - read_pid for the commands: the pid, 0 when none runs, or
+ * -1 after saying why on stderr (exit status CTL_RUNTIME). */
+static pid_t
+running_pid(struct ctl *c)
+{
+	char *why = NULL;
+	pid_t pid = read_pid(c, &why);
+
+	if (pid == -1) {
+		ctl_error(CTL_RUNTIME, "%s", why);
+		free(why);
+	}
+	return pid;
 }
 
 static char *
@@ -119,7 +202,7 @@ int
 ctl_cmd_start(struct ctl *c, int argc, char **argv)
 {
 	char **av;
-	char *prog;
+	char *prog, *why = NULL;
 	size_t i, n = 0;
 	pid_t pid;
 	int status;
@@ -127,7 +210,11 @@ ctl_cmd_start(struct ctl *c, int argc, char **argv)
 	(void)argv;
 	if (argc != 0)
 		return ctl_error(CTL_USAGE, "usage: start");
-	if ((pid = read_pid(c)) != 0)
+	/* a pid file not to be trusted names no running yubind: start (the
+	 * new yubind replaces it; a running one would hold the ports) */
+	pid = read_pid(c, &why);
+	free(why);
+	if (pid > 0)
 		return ctl_error(CTL_USAGE, "yubind is already running (pid %ld)", (long)pid);
 	prog = yubind_path();
 	av = xcalloc(4 + 2 * c->ndefs, sizeof(*av));
@@ -167,7 +254,9 @@ ctl_cmd_stop(struct ctl *c, int argc, char **argv)
 
 	if (argc > 1 || (argc == 1 && !fast))
 		return ctl_error(CTL_USAGE, "usage: stop [-f]");
-	if ((pid = read_pid(c)) == 0)
+	if ((pid = running_pid(c)) == -1)
+		return CTL_RUNTIME;
+	if (pid == 0)
 		return ctl_error(CTL_RUNTIME, "yubind is not running");
 	if (kill(pid, fast ? SIGINT : SIGTERM) == -1)
 		return ctl_error(CTL_RUNTIME, "kill %ld: %s", (long)pid, strerror(errno));
@@ -191,7 +280,9 @@ ctl_cmd_reload(struct ctl *c, int argc, char **argv)
 	(void)argv;
 	if (argc != 0)
 		return ctl_error(CTL_USAGE, "usage: reload");
-	if ((pid = read_pid(c)) == 0)
+	if ((pid = running_pid(c)) == -1)
+		return CTL_RUNTIME;
+	if (pid == 0)
 		return ctl_error(CTL_RUNTIME, "yubind is not running");
 	if (kill(pid, SIGHUP) == -1)
 		return ctl_error(CTL_RUNTIME, "kill %ld: %s", (long)pid, strerror(errno));
@@ -209,7 +300,9 @@ ctl_cmd_status(struct ctl *c, int argc, char **argv)
 	(void)argv;
 	if (argc != 0)
 		return ctl_error(CTL_USAGE, "usage: status");
-	if ((pid = read_pid(c)) == 0) {
+	if ((pid = running_pid(c)) == -1)
+		return CTL_RUNTIME;
+	if (pid == 0) {
 		printf("not running\n");
 		return CTL_RUNTIME;
 	}
@@ -228,11 +321,14 @@ ctl_cmd_plugins(struct ctl *c, int argc, char **argv)
 {
 	char *path, *data;
 	size_t len;
+	pid_t pid;
 
 	(void)argv;
 	if (argc != 0)
 		return ctl_error(CTL_USAGE, "usage: plugins");
-	if (read_pid(c) == 0)
+	if ((pid = running_pid(c)) == -1)
+		return CTL_RUNTIME;
+	if (pid == 0)
 		return ctl_error(CTL_RUNTIME, "yubind is not running");
 	path = xasprintf("%s/run/plugins", config_home(c->cfg));
 	if (file_read(path, 1024 * 1024, &data, &len) == -1) {
@@ -291,7 +387,9 @@ ctl_cmd_block(struct ctl *c, int argc, char **argv)
  * notify FILE - the seed's user notice: a message built from FILE (first
  * line the subject, the rest the body) stored straight into every
  * account's Maildir.  It does not pass the queue or the delivery hooks, so
- * no exec, forward or auto-reply runs for it.
+ * no exec, forward or auto-reply runs for it.  As root it drops to the
+ * server user before it touches HOME/queue or a mailbox, so a link planted
+ * in a Maildir leads only where the server user could write anyway.
  */
 struct notify_ctx {
 	struct ctl	*c;
@@ -377,6 +475,14 @@ ctl_cmd_notify(struct ctl *c, int argc, char **argv)
 	if (ctl_store(c) == NULL) {
 		free(data);
 		return CTL_RUNTIME;
+	}
+	/* the mailboxes belong to the server user, who could replace any
+	 * folder on the way with a link: touch them only as that user (the
+	 * store stays usable through the descriptors already open) */
+	if (n.uid != (uid_t)-1) {
+		priv_drop(n.uid, n.gid);
+		n.uid = (uid_t)-1;
+		n.gid = (gid_t)-1;
 	}
 	for (p = (const unsigned char *)data; p < (const unsigned char *)data + len; p++)
 		if (*p >= 0x80)
@@ -502,7 +608,7 @@ ctl_time(long long t, char *out, size_t size)
 }
 
 /* rcpt_state_name - pending (never tried), deferred (tried, will retry),
- * sent, failed (bounced). */
+ * sent, failed (bounced), held (its delivery crashed too often). */
 static const char *
 rcpt_state_name(const struct env_rcpt *rc)
 {
@@ -510,6 +616,8 @@ rcpt_state_name(const struct env_rcpt *rc)
 		return "sent";
 	if (rc->state == RCPT_FAILED)
 		return "failed";
+	if (rc->state == RCPT_HELD)
+		return "held";
 	return rc->attempts > 0 ? "deferred" : "pending";
 }
 
@@ -545,6 +653,10 @@ queue_list_one(void *ctx, const char *id)
 			ctl_time(next, when, sizeof(when));
 			printf(" deferred=%zu next_try=%s", deferred, when);
 		}
+		for (i = 0, deferred = 0; i < e.nrcpt; i++)
+			deferred += e.rcpt[i].state == RCPT_HELD;
+		if (deferred)
+			printf(" held=%zu", deferred);
 	}
 	if (e.release_at) {
 		t = (time_t)e.release_at;
@@ -563,13 +675,22 @@ queue_flush_one(void *ctx, const char *id)
 	struct envelope e;
 	size_t i, n = 0;
 
-	/* deferred recipients are due now (the schedule is in the envelope) */
+	/* deferred recipients are due now (the schedule is in the envelope);
+	 * held ones are released for QUEUE_CRASH_MAX more attempts */
 	if (queue_get(c->store, id, &e) == 1) {
-		for (i = 0; i < e.nrcpt; i++)
+		for (i = 0; i < e.nrcpt; i++) {
+			if (e.rcpt[i].state == RCPT_HELD) {
+				e.rcpt[i].state = RCPT_PENDING;
+				e.rcpt[i].crashes = 0;
+				e.rcpt[i].next_try = 0;
+				n++;
+				printf("released %s <%s>\n", id, e.rcpt[i].addr);
+			}
 			if (e.rcpt[i].state == RCPT_PENDING && e.rcpt[i].next_try) {
 				e.rcpt[i].next_try = 0;
 				n++;
 			}
+		}
 		if (n > 0 && queue_update(c->store, &e) == -1)
 			fprintf(stderr, "yubinctl: %s: cannot reschedule\n", id);
 		envelope_clear(&e);
@@ -619,9 +740,10 @@ ctl_cmd_queue(struct ctl *c, int argc, char **argv)
 	for (i = 0; i < e.nrcpt; i++) {
 		const struct env_rcpt *rc = &e.rcpt[i];
 		char relay[512], reply[1024], when[32];
+		int said;
 
 		bounce_split(rc->last_error, relay, sizeof(relay), reply,
-		    sizeof(reply));
+		    sizeof(reply), &said);
 		printf("rcpt: <%s> account=%s state=%s attempts=%d", rc->addr,
 		    rc->account ? rc->account : "-", rcpt_state_name(rc),
 		    rc->attempts);

@@ -163,6 +163,14 @@ const char *yh_peer_ip(const struct yh_session *s);	/* "192.0.2.1", "::1" */
 int	yh_peer_port(const struct yh_session *s);
 enum yh_listener yh_listener_kind(const struct yh_session *s);
 int	yh_is_tls(const struct yh_session *s);
+/* yh_local_submission - 1 when the session came over the local submission
+ * socket HOME/run/submit.sock (yubin-sendmail, programs that exec.def and
+ * the other delivery hooks start), else 0.  Such a session counts as
+ * authenticated: yh_auth_user is then "local:UID", the caller's uid as the
+ * kernel gives it (no account), and yh_listener_kind says
+ * YH_LISTEN_SUBMISSION.  The envelope sender is what the local caller
+ * chose. */
+int	yh_local_submission(const struct yh_session *s);
 const char *yh_helo(const struct yh_session *s);	/* "" before HELO */
 const char *yh_auth_user(const struct yh_session *s);	/* "" if not authenticated */
 const char *yh_sender(const struct yh_session *s);	/* NULL before MAIL; "" = <> */
@@ -310,7 +318,10 @@ int	yh_blocked(const char *ip);
  * one: "Received: by HOST (yubin, injected by plugin NAME) id QID
  * [for <RCPT>]; DATE" (RFC 5321 §4.4; "for" with one recipient only), so
  * hop counts see every pass.  Durable when it returns 0; the new id in
- * QID (17 bytes) when not NULL.  -1 on failure. */
+ * QID (17 bytes) when not NULL.  -1 on failure.  A message that would
+ * carry more than smtp.max_hops Received:/Delivered-To: fields (a loop) is
+ * not queued but returned to SENDER in a report (554 5.4.6), which also
+ * returns 0; with SENDER "" it is refused (-1). */
 int	yh_inject(const char *sender, const char *const *rcpts, size_t nrcpt,
 	    const void *data, size_t len, char *qid);
 /*
@@ -322,7 +333,7 @@ int	yh_inject(const char *sender, const char *const *rcpts, size_t nrcpt,
  * recipient's changed variant (yh_inject is queued at once, whatever
  * follows).  At most YH_COPIES_MAX per transaction.  0 (QID, 17 bytes or
  * NULL, gets the copy's queue id), or -1 (outside the data hook, a bad
- * recipient, too many copies, a write error).
+ * recipient, too many copies, a write error, over smtp.max_hops).
  */
 #define YH_COPIES_MAX	64
 int	yh_copy_add(struct yh_session *s, const char *sender,

@@ -485,6 +485,10 @@ class Sink:
     (a peer that drops a kept session just as it is reused).  stall:
     'greeting' or 'data' says nothing more from that point (the connection
     stays open until the client gives up or the sink closes).
+    strict: behave as Postfix does: a transaction stays open after DATA
+    was refused for want of recipients, and MAIL inside an open
+    transaction is "503 5.5.1 nested MAIL command".  rset_clears=False
+    (with strict): a broken peer whose RSET answers 250 but ends nothing.
     self.txns: one dict per completed or refused transaction
       {'helo', 'mail', 'rcpts', 'data' (bytes, un-dot-stuffed, CRLF), 'tls',
        'auth', 'params'}; self.connections counts accepted connections.
@@ -494,8 +498,10 @@ class Sink:
                  rcpt=(250, '2.1.5 ok'), data=(250, '2.0.0 queued'),
                  implicit_tls=None, starttls=None, auth=None, pipelining=True,
                  size=None, drop=None, ehlo=True, host='127.0.0.1', port=0,
-                 txns_per_conn=None, stall=None, eightbit=True):
+                 txns_per_conn=None, stall=None, eightbit=True, strict=False,
+                 rset_clears=True):
         import threading
+        self.strict, self.rset_clears = strict, rset_clears
         self.greeting, self.mail_r, self.rcpt_r, self.data_r = greeting, mail, rcpt, data
         self.implicit_tls, self.starttls, self.auth = implicit_tls, starttls, auth
         self.pipelining, self.size, self.drop, self.ehlo_ok = pipelining, size, drop, ehlo
@@ -639,6 +645,9 @@ class Sink:
                         s.close()
                         return
                     ntxn += 1
+                    if self.strict and txn is not None:
+                        send(503, '5.5.1 Error: nested MAIL command')
+                        continue
                     if self.auth and not authed:
                         send(530, '5.7.0 authentication required')
                         continue
@@ -663,7 +672,8 @@ class Sink:
                         if txn is not None:
                             with self.lock:
                                 self.txns.append(txn)
-                        txn = None
+                        if not self.strict:
+                            txn = None
                         continue
                     send(354, 'go ahead')
                     if self.drop == 'data':
@@ -690,7 +700,8 @@ class Sink:
                     txn = None
                     send(code, text)
                 elif verb == 'RSET':
-                    txn = None
+                    if self.rset_clears:
+                        txn = None
                     send(250, 'ok')
                 elif verb == 'QUIT':
                     send(221, 'bye')

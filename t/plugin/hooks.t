@@ -8,7 +8,7 @@ import signal
 import subprocess
 import sys
 sys.path.insert(0, os.path.join(os.path.dirname(__file__), '..', 'lib'))
-from yubintest import Server, TAP, Raw, BUILD, binary, wait_until
+from yubintest import Server, TAP, Raw, BUILD, binary, wait_until, server_pid_for
 
 t = TAP()
 PDIR = os.path.join(BUILD, 't', 'plugin')
@@ -19,6 +19,14 @@ def conf(plugins, extra=None):
     for k, v in (extra or {}).items():
         c.setdefault(k, {}).update(v)
     return c
+
+
+def alive(pid):
+    try:
+        with open('/proc/%d/stat' % pid) as f:
+            return f.read().rsplit(')', 1)[1].split()[0] != 'Z'
+    except OSError:
+        return False
 
 
 def check(plugins, extra=None):
@@ -165,14 +173,19 @@ with Server(accounts={'alice': 'pw'},
     with s.smtp() as cl:
         t.is_(cl.noop()[0], 250, 'the next session works')
 
-    # a hook past hook_timeout counts as DENYSOFT
+    # a hook past hook_timeout is abandoned: the worker answers 421, ends
+    # the session and exits, never serving on with a hook's state broken
     c = Raw(s.connect('smtp'))
     c.reply()
+    wpid = server_pid_for(c.sock)
     code, text = c.cmd('EHLO hang.hook.test')
-    t.is_((code, text[:9]), (451, '451 4.7.1'), 'a hung hook is DENYSOFT')
+    t.is_((code, text[:9]), (421, '421 4.3.0'), 'a hung hook: 421, closing')
+    t.is_(c.line(), None, 'the connection is closed at once')
     t.ok(s.wait_log(r'plugin=testhooks hook=helo timed out'), 'timeout logged')
-    c.cmd('QUIT')
+    t.ok(wpid and wait_until(lambda: not alive(wpid)), 'and the worker exits')
     c.close()
+    with s.smtp() as cl:
+        t.is_(cl.noop()[0], 250, 'the next session is served by another worker')
 
     # run-time blocks: a plugin blocks the client, the next connection is
     # refused before any plugin runs, yubinctl lists and removes the block

@@ -10,7 +10,10 @@
  *
  * Requests ride on the message itself, so one running server serves every
  * case.  RESULT is declined, ok, deny, denysoft, disconnect, discard, crash
- * (SIGSEGV) or hang (sleeps past any hook_timeout):
+ * (SIGSEGV), abort (SIGABRT), hang (sleeps past any hook_timeout) or
+ * scribble (a worker gone bad: fills its own trace in the master's
+ * scoreboard, TRACE_MAX = 96 bytes, with control bytes and no NUL, then
+ * crashes):
  *   helo:      HELO name "RESULT.hook.test"
  *   mail:      sender local part "mail-RESULT"
  *   rcpt:      recipient local part "rcpt-RESULT" (the domain decides
@@ -56,6 +59,37 @@ record(const char *hook, const char *detail)
 	fclose(f);
 }
 
+#define SCOREBOARD_TRACE	96	/* TRACE_MAX in daemon/master.c */
+
+/* scribble - find "plugin=testhooks hook=helo" (this worker's trace while
+ * the helo hook runs) in the shared mappings and overwrite the whole trace
+ * with escape sequences and newlines, leaving no NUL. */
+static void
+scribble(void)
+{
+	static const char key[] = "plugin=testhooks hook=helo";
+	static const char junk[] = "\x1b[2J\nforged: line ";
+	char line[512], *p;
+	unsigned long lo, hi;
+	FILE *f = fopen("/proc/self/maps", "r");
+	size_t i;
+
+	if (f == NULL)
+		return;
+	while (fgets(line, sizeof(line), f)) {
+		if (strstr(line, " rw-s ") == NULL ||
+		    sscanf(line, "%lx-%lx", &lo, &hi) != 2)
+			continue;
+		p = memmem((void *)lo, hi - lo, key, sizeof(key) - 1);
+		if (p == NULL || (unsigned long)(p + SCOREBOARD_TRACE) > hi)
+			continue;
+		for (i = 0; i < SCOREBOARD_TRACE; i++)
+			p[i] = junk[i % (sizeof(junk) - 1)];
+		break;
+	}
+	fclose(f);
+}
+
 static int
 result_of(const char *word)
 {
@@ -72,6 +106,15 @@ result_of(const char *word)
 	if (strncmp(word, "discard", 7) == 0)
 		return YH_DISCARD;
 	if (strncmp(word, "crash", 5) == 0) {
+		raise(SIGSEGV);
+		return YH_DECLINED;
+	}
+	if (strncmp(word, "abort", 5) == 0) {
+		abort();
+		return YH_DECLINED;
+	}
+	if (strncmp(word, "scribble", 8) == 0) {
+		scribble();
 		raise(SIGSEGV);
 		return YH_DECLINED;
 	}

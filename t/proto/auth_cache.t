@@ -23,7 +23,7 @@ def login(s, user, pw):
 
 
 with Server(accounts={'alice': 'right'}, conf={'pop3': {'min_spare': '1', 'max_spare': '1'},
-                                               'smtp': {'auth_fail_delay': '0'}}) as s:
+                                               'smtp': {'auth_fail_delay': '0', 'auth_penalty_base': '0'}}) as s:
     t.on_fail.append(lambda: t.diag(s.log()[-3000:]))
     t.ok(login(s, 'alice', 'right'), 'first login (scrypt)')
     t.ok(login(s, 'alice', 'right'), 'second login (cached)')

@@ -12,8 +12,10 @@ from yubintest import Server, TAP, Raw, wait_until
 t = TAP()
 N = 60
 with Server(accounts={'alice': 'pw'},
-            conf={'smtp': {'multiprocessing': '20', 'min_spare': '2', 'max_spare': '4'},
-                  'pop3': {'max_processes': '3'},
+            # every client is 127.0.0.1 here: no per-client cap below the pool's
+            conf={'smtp': {'multiprocessing': '20', 'min_spare': '2', 'max_spare': '4',
+                           'max_connections_per_ip': '20'},
+                  'pop3': {'max_processes': '3', 'max_connections_per_ip': '3'},
                   'server': {'max_sessions_per_worker': '3'}}) as s:
     t.on_fail.append(lambda: t.diag(s.log()[-4000:]))
     conns = []

@@ -104,7 +104,8 @@ accounts = {'alice': 'pw0', 'alice@d1.test': 'pw1', 'alice@d2.test': 'pw2',
             'carol@d2.test': ('pwc', ['--apop'])}
 
 # 1. separate mode
-with Server(conf=SEP, accounts=accounts) as s:
+with Server(conf={'server': SEP['server'], 'smtp': {'vrfy_expn': '1'}},
+            accounts=accounts) as s:
     mb = os.path.join(s.home, 'mailbox')
     t.ok(all(os.path.isdir(os.path.join(mb, n, 'Maildir'))
              for n in ('alice', 'alice@d1.test', 'alice@d2.test')),
@@ -112,6 +113,13 @@ with Server(conf=SEP, accounts=accounts) as s:
     names = [l.split('\t')[0] for l in s.ctl('account', 'list').stdout.splitlines()]
     t.is_(names, ['alice', 'alice@d1.test', 'alice@d2.test', 'carol@d2.test'],
           'account list names them NAME@DOMAIN')
+
+    # VRFY answers the account's own address, not NAME@DOMAIN@server.domain
+    with s.smtp() as c:
+        t.is_(c.verify('carol@d2.test'), (250, b'2.1.5 <carol@d2.test>'),
+              'VRFY of a per-domain account')
+        t.is_(c.verify('alice'), (250, b'2.1.5 <alice@localhost>'),
+              'VRFY of a server.domain account')
 
     # yubinctl account add: what it refuses
     r = s.ctl('account', 'add', 'alice@d2.test', 'x', check=False)

@@ -39,4 +39,40 @@ with Server(accounts={'alice': 'pw', 'bob': 'pw'}) as s:
     t.is_(r.returncode, 1, 'an empty notice is refused')
     r = s.ctl('notify', os.path.join(s.tmp, 'missing'), check=False)
     t.is_(r.returncode, 1, 'a missing file is refused')
+
+# the server user replaces Maildir folders with links to root-owned
+# folders outside HOME: yubinctl (root) must deliver nothing there
+# (Issue 12 item 12)
+if os.geteuid() == 0:
+    sys.path.insert(0, os.path.dirname(__file__))
+    from priv_lib import as_server, snapshot
+    with Server(accounts={'alice': 'pw', 'bob': 'pw', 'carol': 'pw'}, tls=False,
+                start=False) as s:
+        outside = {}
+        for name in ('new', 'tmp', 'maildir'):
+            outside[name] = os.path.join(s.tmp, 'root-' + name)
+            os.mkdir(outside[name], 0o755)   # root's, like /etc/cron.d
+        for sub in ('tmp', 'new', 'cur'):
+            os.mkdir(os.path.join(outside['maildir'], sub), 0o755)
+        before = {k: snapshot(v) for k, v in outside.items()}
+        before['maildir/new'] = snapshot(os.path.join(outside['maildir'], 'new'))
+        before['maildir/tmp'] = snapshot(os.path.join(outside['maildir'], 'tmp'))
+        mb = os.path.join(s.home, 'mailbox')
+        as_server('sh', '-c', 'rm -rf "$1" && ln -s "$2" "$1"', '-',
+                  os.path.join(mb, 'alice', 'Maildir', 'new'), outside['new'])
+        as_server('sh', '-c', 'rm -rf "$1" && ln -s "$2" "$1"', '-',
+                  os.path.join(mb, 'bob', 'Maildir', 'tmp'), outside['tmp'])
+        as_server('sh', '-c', 'rm -rf "$1" && ln -s "$2" "$1"', '-',
+                  os.path.join(mb, 'carol', 'Maildir'), outside['maildir'])
+        path = os.path.join(s.tmp, 'notice.txt')
+        with open(path, 'w') as f:
+            f.write('Maintenance\nTonight.\n')
+        r = s.ctl('notify', path, check=False)
+        t.is_(r.returncode, 2, 'notify through planted links exits 2')
+        after = {k: snapshot(v) for k, v in outside.items()}
+        after['maildir/new'] = snapshot(os.path.join(outside['maildir'], 'new'))
+        after['maildir/tmp'] = snapshot(os.path.join(outside['maildir'], 'tmp'))
+        for k in sorted(before):
+            t.is_(after[k], before[k], 'nothing lands in the root folder behind %s' % k)
+        t.like(r.stderr, r'alice: Permission denied', 'the failing mailbox is named')
 t.done()

@@ -3,6 +3,7 @@
 # queue.delay_warning_time with remote recipients pending, its sender gets
 # one RFC 3464 report with Action: delayed; never a second one, never to <>,
 # none when the setting is 0.
+import email.utils
 import os
 import re
 import sys
@@ -20,7 +21,7 @@ def gw(port):
 
 with Sink(rcpt=(451, '4.3.0 try later')) as sink:
     conf = {'queue': {'retry_interval': '1s', 'keep_retry_interval': '1',
-                      'delay_warning_time': '1s'}}
+                      'delay_warning_time': '1s'}, 'smtp': {'resend_timeout': '3h'}}
     with Server(accounts=ACC, files=gw(sink.port), conf=conf) as s:
         send_authed(s, 'alice@localhost', ['bob@remote.test'], BODY)
         t.ok(s.wait_mail('alice', 1), 'the sender gets a report while the message waits')
@@ -34,7 +35,14 @@ with Sink(rcpt=(451, '4.3.0 try later')) as sink:
         t.like(rc.get('final-recipient', ''), r'bob@remote\.test', 'names the waiting recipient')
         t.like(rc.get('status', ''), r'^4\.', 'a 4.x.x status')
         t.like(rc.get('diagnostic-code', ''), r'451 4\.3\.0 try later', 'with the last reply')
-        t.ok('will-retry-until' in rc, 'Will-Retry-Until given')
+        pm = fields[0] if fields else {}
+        until = email.utils.parsedate_to_datetime(rc.get('will-retry-until', 'x')) \
+            if 'will-retry-until' in rc else None
+        arrival = email.utils.parsedate_to_datetime(pm['arrival-date']) \
+            if 'arrival-date' in pm else None
+        t.ok(until is not None and arrival is not None and
+             (until - arrival).total_seconds() == 3 * 3600,
+             'Will-Retry-Until is when yubin gives up: arrival + resend_timeout')
         t.ok(headers is not None and 'Message-ID: <d1@localhost>' in headers,
              'original headers attached')
         t.ok(s.queue_files() != [], 'the message itself is still queued')

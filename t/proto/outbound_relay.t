@@ -103,9 +103,10 @@ with Sink(starttls=sctx) as tlsink, Sink() as plain:
         t.like(r.stdout, r'next_try=\d{4}-\d\d-\d\d', 'queue show: next try')
         t.like(r.stdout, r'relay=127\.0\.0\.1', 'queue show: last relay')
 
-# 5. smarthost with AUTH (and AUTH refused: deferred, not bounced)
-with Sink(auth={'relayuser': 's3cret'}) as sink:
-    conf = {'queue': {'smarthost': '127.0.0.1:%d' % sink.port, 'smarthost_tls': 'none',
+# 5. smarthost with AUTH (and AUTH refused: deferred, not bounced); the
+# credentials need TLS (outbound_auth_tls.t)
+with Sink(auth={'relayuser': 's3cret'}, starttls=sctx) as sink:
+    conf = {'queue': {'smarthost': '127.0.0.1:%d' % sink.port, 'smarthost_tls': 'encrypt',
                       'smarthost_auth': 'relayuser:s3cret', 'retry_interval': '1h'}}
     with Server(accounts=ACC, conf=conf) as s:
         send_authed(s, 'alice@localhost', ['far@elsewhere.test', 'local@other.test'], BODY)

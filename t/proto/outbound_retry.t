@@ -127,6 +127,12 @@ with Server(accounts=ACC, files=gw(port),
     t.ok(s.wait_mail('alice', 1, timeout=30), 'retry_period_no_response exhausted: bounced')
     t.like(s.log(), r'status=bounced \(451 4\.4\.1 connect to .*\(no response for too long\)',
            'log says no response')
+    msg, text, fields, _ = parse_dsn(s.mails('alice')[0])
+    pr = fields[1] if len(fields) > 1 else {}
+    t.ok('remote-mta' not in pr, 'a local failure names no Remote-MTA')
+    t.like(pr.get('diagnostic-code', ''), r'^X-Yubin; 451 4\.4\.1 connect to ',
+           'and its Diagnostic-Code is not of type smtp')
+    t.ok(text is not None and ' said: ' not in text, 'the text does not say a host said it')
 
 # 5. retry exhaustion: line errors (the peer drops after MAIL)
 with Sink(drop='mail') as sink:

@@ -60,6 +60,33 @@ with Sink(rcpt=rcpt) as sink:
         t.ok(sink.wait(1), 'the next message delivered')
         t.is_(sink.connections, 1, 'over the same session')
 
+# 3b. the same against a peer that keeps the transaction open after every
+# RCPT was refused (Postfix: the next MAIL is "503 nested MAIL command"):
+# the agent sends RSET, and the next message is delivered, never bounced
+with Sink(rcpt=rcpt, strict=True) as sink:
+    with Server(accounts=ACC, files=gw(('remote.test', sink.port))) as s:
+        t.on_fail.append(lambda: t.diag(s.log()[-3000:]))
+        send_authed(s, 'alice@localhost', ['nobody@remote.test'], body(1))
+        t.ok(s.wait_log(r'to=<nobody@remote\.test> .*status=bounced'), 'refused recipient bounced')
+        send_authed(s, 'alice@localhost', ['bob@remote.test'], body(2))
+        t.ok(sink.wait(1), 'the next message delivered after RSET')
+        t.ok(not re.search(r'to=<bob@remote\.test> .*status=bounced', s.log()), 'and not bounced')
+        t.is_(sink.connections, 1, 'over the same session')
+        t.on_fail.pop()
+
+# 3c. a kept session whose MAIL is refused (RSET that ends nothing, so
+# "503 nested MAIL"): the session is wrong, not the message: a new one
+with Sink(rcpt=rcpt, strict=True, rset_clears=False) as sink:
+    with Server(accounts=ACC, files=gw(('remote.test', sink.port))) as s:
+        t.on_fail.append(lambda: t.diag(s.log()[-3000:]))
+        send_authed(s, 'alice@localhost', ['nobody@remote.test'], body(1))
+        t.ok(s.wait_log(r'to=<nobody@remote\.test> .*status=bounced'), 'refused recipient bounced')
+        send_authed(s, 'alice@localhost', ['bob@remote.test'], body(2))
+        t.ok(sink.wait(1), 'the next message delivered over a new session')
+        t.ok(not re.search(r'to=<bob@remote\.test> .*status=bounced', s.log()), 'and not bounced')
+        t.is_(sink.connections, 2, 'two connections')
+        t.on_fail.pop()
+
 # 4. two destinations: two sessions, each reused for its own
 with Sink() as a, Sink() as b:
     with Server(accounts=ACC, files=gw(('a.test', a.port), ('b.test', b.port))) as s:

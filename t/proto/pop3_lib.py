@@ -13,7 +13,7 @@ import sys
 sys.path.insert(0, os.path.join(os.path.dirname(__file__), '..', 'lib'))
 from yubintest import Server, TAP, Raw, client_tls_context  # noqa: E402,F401
 
-FAST = {'smtp': {'auth_fail_delay': '0'}}   # failed logins answer at once
+FAST = {'smtp': {'auth_fail_delay': '0', 'auth_penalty_base': '0'}}   # failed logins answer at once
 
 
 def conf(*extra):

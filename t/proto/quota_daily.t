@@ -4,8 +4,14 @@
 Messages sent per account per local calendar day:
   - an authenticated client gets 250 at MAIL FROM until the limit, then
     450 4.7.1, whatever envelope sender it gives;
-  - an unauthenticated client whose envelope sender is a local account counts
-    for (and is limited by) that account; other senders and <> are not;
+  - an unauthenticated client is nobody's, whatever envelope sender it
+    writes: three mails forging MAIL FROM:<alice@localhost> charge alice
+    nothing (she can still send her 2), and are not limited by her count
+    (issue 12 item 7);
+  - a local submission (yubin-sendmail over HOME/run/submit.sock) counts for
+    the account of its envelope sender and is refused (yubin-sendmail exits
+    non-zero with the 450 4.7.1) past the limit, which that account's
+    authenticated sessions share;
   - one accepted transaction counts once, however many recipients it has; a
     transaction that is reset before DATA does not count;
   - a per-account config.def value overrides the server's; negative means
@@ -17,11 +23,14 @@ Messages sent per account per local calendar day:
     in the store across restarts)."""
 
 import os
+import re
 import sys
 import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from smtp_lib import Server, TAP, Session, expect, b64, message, queued_id  # noqa: E402
+import subprocess  # noqa: E402
+from smtp_lib import (Server, TAP, Session, expect, b64, message, queued_id,  # noqa: E402
+                      binary)
 
 t = TAP()
 PW = 'Daily-Pw-1'
@@ -38,7 +47,7 @@ assert time.gmtime(now + OFF_TODAY).tm_yday == time.gmtime(now + OFF_TOMORROW).t
 
 def conf(*extra):
     out = {'server': {'plugins': 'quota'},
-           'smtp': {'auth_fail_delay': '0', 'send_max_during_a_day': '2'}}
+           'smtp': {'auth_fail_delay': '0', 'auth_penalty_base': '0', 'send_max_during_a_day': '2'}}
     for e in extra:
         for sec, kv in e.items():
             out.setdefault(sec, {}).update(kv)
@@ -92,7 +101,17 @@ def close(c):
     c.close()
 
 
-ACCOUNTS = {n: PW for n in ('alice', 'bob', 'carol', 'dave', 'erin', 'frank', 'rcv')}
+def submit(s, sender, rcpt='rcv@localhost'):
+    """yubin-sendmail -f SENDER RCPT over the local submission socket: the
+    CompletedProcess (text)."""
+    env = dict(os.environ)
+    env.pop('YUBIN_CONF', None)
+    return subprocess.run([binary('yubin-sendmail'), '-c', s.conf_path, '-f', sender, rcpt],
+                          input='Subject: local\n\nbody\n', capture_output=True, text=True,
+                          env=env, timeout=60)
+
+
+ACCOUNTS = {n: PW for n in ('alice', 'bob', 'carol', 'dave', 'erin', 'frank', 'gina', 'rcv')}
 s = Server(conf=conf(), accounts=ACCOUNTS, tls=False, start=False,
            env={'TZ': TZ, 'YUBIN_TEST_CLOCK_OFFSET': str(OFF_TODAY)})
 write_def(s, 'bob', 'send_max_during_a_day=3\n')
@@ -102,6 +121,14 @@ write_def(s, 'frank', 'send_max_during_a_day=0\n')
 with s:
     s.start()
     t.on_fail.append(lambda: t.diag(s.log()[-5000:]))
+
+    # forgers: three unauthenticated mails claiming alice charge her nothing
+    c = session(s)
+    for i in range(3):
+        sent(c, 'alice@localhost', 'unauthenticated, forged alice #%d' % (i + 1))
+    close(c)
+    t.ok(not re.search(r'plugin=quota .*account=alice', s.log()),
+         'the forged mails are nobody\'s')
 
     # server limit 2, authenticated
     c = session(s, 'alice')
@@ -118,20 +145,40 @@ with s:
     limited(c, '', 'alice authenticated, <>: refused')
     close(c)
     c = session(s)
-    limited(c, 'alice@localhost', 'unauthenticated, alice as envelope sender: refused')
+    sent(c, 'alice@localhost', 'unauthenticated, alice as envelope sender: not hers, '
+         'not limited')
     sent(c, 'someone@example.org', 'unauthenticated foreign sender: not limited')
     sent(c, '', 'unauthenticated <>: not limited')
     close(c)
 
-    # config.def 3 overrides the server's 2; unauthenticated local-sender
-    # transactions count too
+    # config.def 3 overrides the server's 2; unauthenticated transactions
+    # with bob's address do not count, authenticated ones with any sender do
     c = session(s)
     for i in range(3):
         sent(c, 'bob@localhost', 'bob unauthenticated #%d' % (i + 1))
     close(c)
     c = session(s, 'bob')
-    limited(c, 'bob@localhost', 'bob: fourth refused, even authenticated')
+    sent(c, 'bob@localhost', 'bob authenticated #1')
+    sent(c, 'other@example.org', 'bob authenticated, foreign sender #2')
+    sent(c, '', 'bob authenticated, <> #3')
+    limited(c, 'bob@localhost', 'bob: fourth refused')
     close(c)
+
+    # local submissions: charged to the envelope sender's account
+    for i in range(2):
+        r = submit(s, 'gina@localhost')
+        t.is_(r.returncode, 0, 'local submission as gina #%d: exit 0' % (i + 1))
+    t.ok(s.wait_log(r'accepted from=<gina@localhost>'), 'local submission accepted')
+    r = submit(s, 'gina@localhost')
+    t.ok(r.returncode != 0 and re.search(r'450 4\.7\.1', r.stderr),
+         'local submission as gina #3: refused with 450 4.7.1')
+    t.ok(s.wait_log(r'plugin=quota reject mail account=gina reason=daily_limit '
+                    r'sent_today=2 limit=2'), 'local submission: refusal logged')
+    c = session(s, 'gina')
+    limited(c, 'gina@localhost', 'gina authenticated: the same count')
+    close(c)
+    r = submit(s, 'stranger@example.org')
+    t.is_(r.returncode, 0, 'local submission with a foreign sender: nobody\'s, sent')
 
     # negative: unlimited
     c = session(s, 'carol')

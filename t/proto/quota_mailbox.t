@@ -33,7 +33,7 @@ PW = 'Quota-Pw-1'
 
 def conf(*extra):
     """The quota plugin on, failed AUTH fast, EXTRA sections merged in."""
-    out = {'server': {'plugins': 'quota'}, 'smtp': {'auth_fail_delay': '0'}}
+    out = {'server': {'plugins': 'quota'}, 'smtp': {'auth_fail_delay': '0', 'auth_penalty_base': '0'}}
     for e in extra:
         for sec, kv in e.items():
             out.setdefault(sec, {}).update(kv)

@@ -45,7 +45,11 @@ REFUSED = (550, '5.7.1')        # a refused sender (MAIL) or From: (DATA)
 
 # The tables of SEEDS.md §9.3 as read in plugins/relay.c: rows are the
 # sender classes (acct, noacct, ext), columns the recipient classes.
-TABLE_I = 'YNY NNN YNN'
+# Table I's acct -> external needs authentication: a sender address alone
+# never unlocks relay (DESIGN §10); the seed's literal table is
+# TABLE_I_SEED, with [plugin relay] trust_local_sender = 1.
+TABLE_I = 'YNN NNN YNN'
+TABLE_I_SEED = 'YNY NNN YNN'
 TABLE_I_AUTH = 'YNY NNY YNY'
 TABLE_II = 'YNY YNY YNY'
 TABLE_IV = 'YNN NNN YNN'

@@ -28,14 +28,17 @@ with Server(conf=conf({'server': {'admin_address': 'carol@localhost'}}),
     t.is_(code, 250, 'EHLO 250')
     t.is_(lines[0], '250-mx.test.invalid', 'EHLO first line is the host name')
     kw = [l[4:] for l in lines[1:]]
-    for want in ('PIPELINING', 'SIZE 0', '8BITMIME', 'ENHANCEDSTATUSCODES',
+    for want in ('PIPELINING', 'SIZE 52428800', '8BITMIME', 'ENHANCEDSTATUSCODES',
                  'SMTPUTF8', 'STARTTLS', 'AUTH PLAIN LOGIN'):
         t.ok(want in kw, 'EHLO advertises %s' % want)
     t.ok(all(l.startswith('250-') for l in lines[:-1]) and lines[-1].startswith('250 '),
          'EHLO continuation lines well formed')
     expect(t, c.cmd('NOOP'), 250, '2.0.0', 'NOOP')
     expect(t, c.cmd('NOOP with an argument'), 250, '2.0.0', 'NOOP ignores its argument')
-    expect(t, c.cmd('HELP'), 214, '2.0.0', 'HELP')
+    r = c.cmd('HELP')
+    expect(t, r, 214, '2.0.0', 'HELP')
+    t.ok('VRFY' not in str(r) and 'EXPN' not in str(r) and 'STARTTLS' in str(r),
+         'HELP lists neither VRFY nor EXPN while they are off; STARTTLS before TLS')
     expect(t, c.cmd('RSET'), 250, '2.0.0', 'RSET')
     expect(t, c.cmd('QUIT'), 221, '2.0.0', 'QUIT')
     t.ok(c.closed(), 'connection closed after QUIT')

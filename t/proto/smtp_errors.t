@@ -134,6 +134,7 @@ with Server(conf=conf({'smtp': {'max_errors': '3', 'max_commands': '10',
            text='<bob@localhost>')
     expect(t, c.cmd('VRFY someone@remote.example'), 252, '2.1.5', 'VRFY remote: cannot verify')
     expect(t, c.cmd('EXPN carol'), 250, '2.1.5', 'EXPN local user')
+    expect(t, c.cmd('HELP'), 214, '2.0.0', 'HELP with VRFY/EXPN on', text=r'VRFY EXPN')
     expect(t, c.cmd('VRFY'), 501, '5.5.4', 'VRFY without argument')
     expect(t, c.cmd('VRFY nobody'), 550, '5.1.1', 'VRFY unknown user')
     c.cmd('QUIT')

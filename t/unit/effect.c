@@ -23,6 +23,7 @@
 
 struct yh_config {
 	const char	*file;		/* [plugin relay] file, or NULL */
+	const char	*tls;		/* [plugin relay] trust_local_sender, or NULL */
 };
 
 struct yh_session {
@@ -83,6 +84,8 @@ yh_log(enum yh_level lvl, const char *fmt, ...)
 const char *
 yh_config_get(const struct yh_config *cfg, const char *key)
 {
+	if (strcmp(key, "trust_local_sender") == 0)
+		return cfg->tls;
 	return strcmp(key, "file") == 0 ? cfg->file : NULL;
 }
 
@@ -215,8 +218,16 @@ yh_resolve(const char *addr, char *account, size_t account_size)
 	n = (size_t)(at - addr);
 	if (n == 10 && strncmp(addr, "storeerror", 10) == 0)
 		return -2;
+	/* root: an alias of postmaster; abuse: the admin address, which is
+	 * the postmaster account */
+	if ((n == 4 && strncmp(addr, "root", 4) == 0) ||
+	    (n == 5 && strncasecmp(addr, "abuse", 5) == 0)) {
+		snprintf(account, account_size, "postmaster");
+		return 1;
+	}
 	if ((n == 5 && strncasecmp(addr, "alice", 5) == 0) ||
-	    (n == 3 && strncasecmp(addr, "bob", 3) == 0)) {
+	    (n == 3 && strncasecmp(addr, "bob", 3) == 0) ||
+	    (n == 10 && strncasecmp(addr, "postmaster", 10) == 0)) {
 		snprintf(account, account_size, "%.*s", (int)n, addr);
 		for (char *p = account; *p; p++)
 			if (*p >= 'A' && *p <= 'Z')
@@ -274,15 +285,24 @@ write_file(const char *name, const char *text, size_t len)
 	}
 }
 
-/* load - write effect.dat = TEXT and init; the init result.  Errors in errs. */
+/* load_tls - write effect.dat = TEXT and init with trust_local_sender =
+ * TLS (NULL: absent); the init result.  Errors in errs. */
 static int
-load(const char *text)
+load_tls(const char *text, const char *tls)
 {
-	struct yh_config cfg = { NULL };
+	struct yh_config cfg = { NULL, tls };
 
 	write_file("effect.dat", text, strlen(text));
 	nerrs = 0;
+	lastlog[0] = '\0';
 	return relay_init(&cfg);
+}
+
+/* load - load_tls without trust_local_sender */
+static int
+load(const char *text)
+{
+	return load_tls(text, NULL);
 }
 
 static void
@@ -841,9 +861,17 @@ test_hooks(void)
 	    "to=<y@remote.example> reason=sender does not match the authenticated user",
 	    "hook 10: logged");
 	session_init(&s, "203.0.113.1", "alice", "alice@local.test");
-	is_int(rcpt(&s, "y@remote.example"), YH_OK, "hook 11: acct->ext is yes");
-	ok(yh_note_get(&s, NOTE_FROM) == NULL, "hook 11: nothing rode on AUTH");
-	is_int(relay_data(&s), YH_DECLINED, "hook 11: no From: check");
+	/* acct->ext is "auth" now (issue 12 item 2): the From: check rides on
+	 * the grant; with trust_local_sender it is the seed's "yes" again */
+	is_int(rcpt(&s, "y@remote.example"), YH_OK, "hook 11: acct->ext by AUTH");
+	ok(yh_note_get(&s, NOTE_FROM) != NULL, "hook 11: From: to check");
+	is_int(relay_data(&s), YH_DENY, "hook 11: no From: refused");
+	ok(load_tls("", "1") == 0, "hooks: trust 3, trust_local_sender");
+	session_init(&s, "203.0.113.1", "alice", "alice@local.test");
+	is_int(rcpt(&s, "y@remote.example"), YH_OK, "hook 11a: acct->ext is yes");
+	ok(yh_note_get(&s, NOTE_FROM) == NULL, "hook 11a: nothing rode on AUTH");
+	is_int(relay_data(&s), YH_DECLINED, "hook 11a: no From: check");
+	ok(load("") == 0, "hooks: trust 3 again");
 	session_init(&s, "203.0.113.1", "alice", "");
 	is_int(rcpt(&s, "y@remote.example"), YH_DENY, "hook 12: <> does not match");
 	session_init(&s, "203.0.113.1", "alice", "alice@alias.test");
@@ -935,6 +963,127 @@ test_hooks(void)
 	is_int(relay_connect(&s), YH_DECLINED, "hook 28: no rules, no opinion");
 }
 
+/* ---- 7. local senders (issue 12 item 2) ------------------------------------- */
+
+static void
+test_local_sender(void)
+{
+	static const struct {
+		int		 n;
+		const char	*tls;		/* trust_local_sender */
+		const char	*rules;		/* effect.dat */
+		const char	*ip;
+		const char	*auth;
+		const char	*sender;
+		int		 want;		/* to y@remote.example */
+		const char	*reason;	/* in the log when denied */
+	} c[] = {
+		/* the default: a sender address alone never relays */
+		{ 1, NULL, "", "203.0.113.1", NULL, "alice@local.test", YH_DENY,
+		    "a local sender alone does not unlock relay" },
+		{ 2, NULL, "", "203.0.113.1", NULL, "ALICE@alias.test", YH_DENY,
+		    "a local sender alone does not unlock relay" },
+		{ 3, NULL, "", "203.0.113.1", NULL, "postmaster@local.test", YH_DENY,
+		    "postmaster and abuse never unlock relay" },
+		{ 4, NULL, "", "203.0.113.1", NULL, "abuse@local.test", YH_DENY,
+		    "postmaster and abuse never unlock relay" },
+		{ 5, NULL, "", "203.0.113.1", "alice", "alice@local.test", YH_OK, NULL },
+		{ 6, NULL, "", "203.0.113.1", "alice", "postmaster@local.test", YH_OK,
+		    NULL },
+		{ 7, "0", "", "203.0.113.1", NULL, "alice@local.test", YH_DENY,
+		    "a local sender alone does not unlock relay" },
+		/* the seed's Table I, opted into */
+		{ 8, "1", "", "203.0.113.1", NULL, "alice@local.test", YH_OK, NULL },
+		{ 9, "yes", "", "203.0.113.1", NULL, "bob@local.test", YH_OK, NULL },
+		{ 10, "1", "", "203.0.113.1", NULL, "postmaster@local.test", YH_DENY,
+		    "postmaster and abuse never unlock relay" },
+		{ 11, "1", "", "203.0.113.1", NULL, "PostMaster@local.test", YH_DENY,
+		    "postmaster and abuse never unlock relay" },
+		{ 12, "1", "local.test\n", "203.0.113.1", NULL,
+		    "\"abuse\"@local.test", YH_DENY,
+		    "postmaster and abuse never unlock relay" },
+		{ 13, "1", "local.test\n", "203.0.113.1", NULL,
+		    "\"post\\master\"@local.test", YH_DENY,
+		    "postmaster and abuse never unlock relay" },
+		{ 14, "1", "", "203.0.113.1", NULL, "root@local.test", YH_DENY,
+		    "postmaster and abuse never unlock relay" },
+		{ 15, "1", "", "203.0.113.1", NULL, "nobody@local.test", YH_DENY,
+		    "not authenticated" },
+		{ 16, "1", "", "203.0.113.1", NULL, "x@ext.example", YH_DENY,
+		    "not authenticated" },
+		{ 17, "1", "", "203.0.113.1", "alice", "postmaster@local.test", YH_OK,
+		    NULL },
+		/* an "only" client gets Table I: the same */
+		{ 18, NULL, "203.0.113.0/24 only\n", "203.0.113.1", NULL,
+		    "alice@local.test", YH_DENY,
+		    "a local sender alone does not unlock relay" },
+		{ 19, "1", "203.0.113.0/24 only\n", "203.0.113.1", NULL,
+		    "alice@local.test", YH_OK, NULL },
+		{ 20, NULL, "203.0.113.0/24 default\n", "203.0.113.1", NULL,
+		    "alice@local.test", YH_DENY,
+		    "a local sender alone does not unlock relay" },
+		/* Table II by sender rule: the rule's grant, except for roles */
+		{ 21, NULL, "local.test\n", "203.0.113.1", NULL, "alice@local.test",
+		    YH_OK, NULL },
+		{ 22, NULL, "local.test\n", "203.0.113.1", NULL,
+		    "postmaster@local.test", YH_DENY,
+		    "postmaster and abuse never unlock relay" },
+		{ 23, NULL, "postmaster@local.test true\n", "203.0.113.1", NULL,
+		    "postmaster@local.test", YH_DENY,
+		    "postmaster and abuse never unlock relay" },
+		{ 24, NULL, "ext.example\n", "203.0.113.1", NULL,
+		    "abuse@ext.example", YH_DENY,
+		    "postmaster and abuse never unlock relay" },
+		/* Table II by client IP: the client's grant */
+		{ 25, NULL, "203.0.113.0/24\n", "203.0.113.1", NULL,
+		    "postmaster@local.test", YH_OK, NULL },
+		{ 26, NULL, "203.0.113.0/24\n", "203.0.113.1", NULL,
+		    "alice@local.test", YH_OK, NULL },
+	};
+	struct yh_session s;
+	char want[512];
+	size_t i;
+
+	server_set("smtp.sender_trust", "1");
+	server_set("smtp.send_permits_only_smtp_auth", "0");
+	server_set("smtp.pop_before_smtp", "0");
+	server_set("smtp.relay", "0");
+	for (i = 0; i < NELEM(c); i++) {
+		if (load_tls(c[i].rules, c[i].tls) != 0) {
+			ok(0, "local %d: load", c[i].n);
+			continue;
+		}
+		session_init(&s, c[i].ip, c[i].auth, c[i].sender);
+		is_int(rcpt(&s, "y@remote.example"), c[i].want, "local %d: %s%s <%s> "
+		    "trust_local_sender=%s", c[i].n, c[i].auth ? "auth " : "",
+		    c[i].ip, c[i].sender, c[i].tls ? c[i].tls : "-");
+		if (c[i].want == YH_DENY) {
+			ok(s.code == 554 && strcmp(s.enh, "5.7.1") == 0,
+			    "local %d: 554 5.7.1", c[i].n);
+			snprintf(want, sizeof(want), " reason=%s", c[i].reason);
+			ok(strstr(lastlog, want) != NULL, "local %d: logged%s",
+			    c[i].n, want);
+		}
+		/* a local recipient is never locked (noacct -> acct is "no"
+		 * in Table I whatever the sender) */
+		if (strncmp(c[i].sender, "nobody@", 7) != 0)
+			is_int(rcpt(&s, "bob@local.test"), YH_DECLINED,
+			    "local %d: to bob", c[i].n);
+	}
+
+	/* the opt-in warns at every init; a bad value is an error */
+	ok(load_tls("", "1") == 0 && strstr(lastlog, "trust_local_sender = 1") != NULL,
+	    "local 27: warning at init");
+	ok(load_tls("", "1") == 0 && strstr(lastlog, "trust_local_sender = 1") != NULL,
+	    "local 28: and at the next (reload)");
+	ok(load_tls("", "0") == 0 && lastlog[0] == '\0', "local 29: no warning when 0");
+	ok(load_tls("", "maybe") == -1 && nerrs == 1, "local 30: bad value refused");
+	is_str(errs[0], "[plugin relay] trust_local_sender: expected 0 or 1, "
+	    "got \"maybe\"", "local 30: message");
+	ok(relay->trust_local == 0, "local 30: the running generation kept");
+	ok(load("") == 0, "local: default again");
+}
+
 int
 main(void)
 {
@@ -954,6 +1103,7 @@ main(void)
 	test_trust();
 	test_reject();
 	test_hooks();
+	test_local_sender();
 	nftw(stub_dir, rm_entry, 8, FTW_DEPTH | FTW_PHYS);
 	return done_testing();
 }

@@ -20,6 +20,9 @@ main(void)
 		"E1 1 2 3 4 0 0 a@b 1.2.3.4 helo %\nR 0 0 0\n",
 		"E1 1 2 3 4 0 0 a@b 1.2.3.4 helo %\nX 0 0 0 a b c\n",
 		"E1 1 2 3 4 0 0 a@b 1.2.3.4 helo %\nR 0 0 0 - - -\n",
+		"E1 1 2 3 4 0 0 a@b 1.2.3.4 helo %\nR 3 0 0 a - - x\n",
+		"E1 1 2 3 4 0 0 a@b 1.2.3.4 helo %\nR 3 0 0 a - - 2 3\n",
+		"E1 1 2 3 4 0 0 a@b 1.2.3.4 helo %\nR 3 0 0 a - - -1\n",
 	};
 	struct envelope e, d;
 	struct buf b;
@@ -63,7 +66,31 @@ main(void)
 	is_int(d.rcpt[2].attempts, 3, "attempts");
 	is_int(d.rcpt[2].next_try, 99, "next try");
 	is_str(d.rcpt[2].last_error, "550 5.1.1 no such user", "last error");
+	is_int(d.rcpt[0].crashes, 0, "no crash count when none was written");
 	envelope_clear(&d);
+
+	/* a held recipient and its crash count (an optional last field) */
+	e.rcpt[0].state = RCPT_HELD;
+	e.rcpt[0].crashes = 3;
+	e.rcpt[0].last_error = strdup("451 4.3.0 killed; held after 3 crashes");
+	envelope_encode(&e, &b);
+	is_int(envelope_decode(&d, b.data, b.len), 0, "held recipient decodes");
+	is_int(d.rcpt[0].state, RCPT_HELD, "held state round trip");
+	is_int(d.rcpt[0].crashes, 3, "crash count round trip");
+	is_str(d.rcpt[0].last_error, e.rcpt[0].last_error, "held reason round trip");
+	is_int(d.rcpt[1].crashes, 0, "other recipients: none");
+	envelope_clear(&d);
+	{
+		static const char old[] = "E1 1 2 3 4 0 0 a@b 1.2.3.4 helo %\n"
+		    "R 0 1 5 x@y - 451%204.3.0%20later\n";
+
+		is_int(envelope_decode(&d, old, strlen(old)), 0,
+		    "a record written before crash counts decodes");
+		is_int(d.rcpt[0].crashes, 0, "with no crashes");
+		envelope_clear(&d);
+	}
+	e.rcpt[0].state = RCPT_PENDING;
+	e.rcpt[0].crashes = 0;
 
 	free(e.sender);
 	e.sender = strdup("");

@@ -1,10 +1,15 @@
 /*
  * t/unit/util.c - the shared helpers: base64 (RFC 4648 vectors, strictness,
- * both decoders agree), string copies.
+ * both decoders agree), string copies, the durable file writers and the
+ * folder check (never through a link).
  */
+#include <errno.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <sys/types.h>
+#include <unistd.h>
 
 #include "../lib/tap.h"
 #include "buf.h"
@@ -150,12 +155,98 @@ test_str(void)
 	is_str(small, "", "emptied on refusal");
 }
 
+/* the hop limit's count (DESIGN §10): header section only, both names,
+ * any case, blanks before the colon, never a continuation or a look-alike */
+static void
+test_hops(void)
+{
+	static const struct {
+		const char *msg;
+		size_t want;
+	} vec[] = {
+		{ "", 0 },
+		{ "Received: a\n", 1 },
+		{ "Received: a\r\nDelivered-To: b\r\n\r\nReceived: body\r\n", 2 },
+		{ "RECEIVED : a\n\tReceived: continued\nreceived:\tb\n", 2 },
+		{ "Delivered-to  :c\nX-Received: no\nReceivedX: no\n", 1 },
+		{ "Received no colon\nReceived", 0 },
+		{ "Subject: x\n\nReceived: after the header\n", 0 },
+		{ "Received: last, no line end", 1 },
+		{ "\nReceived: after an empty first line\n", 0 },
+	};
+	size_t i;
+
+	for (i = 0; i < sizeof(vec) / sizeof(vec[0]); i++)
+		is_int((long long)header_hops(vec[i].msg, strlen(vec[i].msg)),
+		    (long long)vec[i].want, "header_hops case %zu", i);
+	ok(header_is_hop("Received:", 9), "header_is_hop: just the name");
+	ok(!header_is_hop("Received", 8), "header_is_hop: no colon");
+	ok(!header_is_hop("Received:", 3), "header_is_hop: LEN is the bound");
+}
+
+/* test_files - the durable writers never write through a link, and the
+ * folder check refuses a link or a folder others may write. */
+static void
+test_files(void)
+{
+	char dir[] = "/tmp/yubin-util-XXXXXX";
+	char path[128], target[128], link[128], sub[128], *data = NULL;
+	size_t len;
+	int dfd;
+
+	if (mkdtemp(dir) == NULL) {
+		ok(0, "mkdtemp");
+		return;
+	}
+	snprintf(target, sizeof(target), "%s/target", dir);
+	snprintf(link, sizeof(link), "%s/file", dir);
+	snprintf(sub, sizeof(sub), "%s/sub", dir);
+	ok(file_write_atomic(target, "keep\n", 5, 0600) == 0, "target written");
+	ok(symlink(target, link) == 0, "link planted");
+	ok(file_write_atomic(link, "new\n", 4, 0644) == 0,
+	    "write over a link");
+	ok(file_read(target, 64, &data, &len) == 0 && strcmp(data, "keep\n") == 0,
+	    "the link's target is unchanged");
+	free(data);
+	data = NULL;
+	ok(file_read(link, 64, &data, &len) == 0 && strcmp(data, "new\n") == 0,
+	    "the link itself was replaced by the file");
+	free(data);
+	dfd = dir_open_verified(dir, (uid_t)-1);
+	ok(dfd != -1, "own folder accepted");
+	ok(dfd != -1 && file_write_atomicat(dfd, "at", "x", 1, 0600) == 0,
+	    "file_write_atomicat writes in it");
+	is_int(dfd != -1 ? file_write_atomicat(dfd, "a/b", "x", 1, 0600) : 0, -1,
+	    "a name with '/' refused");
+	if (dfd != -1)
+		close(dfd);
+	snprintf(path, sizeof(path), "%s/dirlink", dir);
+	ok(mkdir(sub, 0700) == 0 && symlink(sub, path) == 0, "folder link planted");
+	errno = 0;
+	is_int(dir_open_verified(path, (uid_t)-1), -1, "a linked folder refused");
+	ok(errno == ELOOP || errno == ENOTDIR, "with ELOOP");
+	chmod(sub, 0777);
+	errno = 0;
+	is_int(dir_open_verified(sub, (uid_t)-1), -1,
+	    "a folder others may write refused");
+	is_int(errno, EPERM, "with EPERM");
+	unlink(path);
+	rmdir(sub);
+	snprintf(path, sizeof(path), "%s/at", dir);
+	unlink(path);
+	unlink(link);
+	unlink(target);
+	ok(rmdir(dir) == 0, "no scratch file left behind");
+}
+
 int
 main(void)
 {
 	plan_no_plan();
+	test_files();
 	test_b64();
 	test_b64_mem();
 	test_str();
+	test_hops();
 	return done_testing();
 }
