@@ -3,6 +3,10 @@
 #   make            build into build/
 #   make check      build, then run every test with prove
 #   make check-asan the same tests against an ASan + UBSan build in build-asan/
+#   make fuzz       build every libFuzzer target (clang) and run each briefly;
+#                   make check does it too when clang is there
+#   make fuzz-long FUZZ_TIME=SECONDS  run each target that long, one at a
+#                   time, and print the executions each reached
 #   make run        build and run yubind in the foreground on its compiled-in defaults
 #   make install    PREFIX, DESTDIR and SYSCONFDIR are honoured
 #
@@ -81,8 +85,15 @@ $(B)/t/unit/%.t: $(B)/t/unit/%.o $(B)/libyubin.a
 
 tests: all $(UNIT_BINS) $(TPLUGIN_SOS)
 
+# FUZZ_CHECK=no leaves the fuzz targets out (check-asan: they carry ASan
+# already); without clang they are skipped with a note
+FUZZ_CHECK ?= yes
 check: tests
 	YUBIN_BUILD=$(abspath $(B)) prove -r t/ $(B)/t/unit/
+	@if [ "$(FUZZ_CHECK)" != yes ]; then :; \
+	elif command -v $(FUZZ_CC) >/dev/null 2>&1; then \
+	    $(MAKE) --no-print-directory fuzz; \
+	else echo "fuzz: skipped, no $(FUZZ_CC) (scripts/deps installs it)"; fi
 
 # handle_segv=0: a worker that crashes (the hook tests crash one on purpose)
 # dies of its signal, as in the plain build, so the master can name it
@@ -90,7 +101,7 @@ check-asan:
 	@ASAN_OPTIONS=handle_segv=0:$(ASAN_OPTIONS) $(MAKE) --no-print-directory \
 	    B=build-asan OPT='-O1 -g' \
 	    SAN='-fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=undefined' \
-	    check
+	    FUZZ_CHECK=no check
 
 run: all
 	scripts/run $(B)
@@ -105,7 +116,7 @@ install: all
 	    [ -e $(DESTDIR)$(SYSCONFDIR)/$${f#etc/} ] || install -m 644 $$f $(DESTDIR)$(SYSCONFDIR)/; done
 
 clean:
-	rm -rf build build-asan
+	rm -rf build build-asan $(FB)
 
 distclean: clean
 	rm -rf config.mk configure config.log config.status autom4te.cache
@@ -115,12 +126,47 @@ distclean: clean
 
 -include $(shell find $(B) -name '*.d' 2>/dev/null)
 
-# fuzz - the libFuzzer target of the maildat plugin (t/fuzz/maildat_fuzz.c);
-# needs clang with libFuzzer.  Run: $(B)/t/fuzz/maildat_fuzz -max_total_time=60
+# Fuzzing (libFuzzer, needs clang): every t/fuzz/NAME_fuzz.c is one target,
+# built against the daemon's objects compiled again with clang into
+# $(FB)/ (-fsanitize=fuzzer-no-link,address,undefined); its seed corpus is
+# t/fuzz/corpus/NAME/.  Adding a target is adding a file.
+#   make fuzz                       build every target, run each FUZZ_BRIEF s
+#   make fuzz-long FUZZ_TIME=3600   run each target FUZZ_TIME s in turn
+# Both print a table target -> executions, exec/s, crashes (scripts/fuzz-report);
+# new inputs go to $(FB)/corpus/NAME/, crashes to $(FB)/crash/.
 FUZZ_CC ?= clang
-fuzz: $(B)/t/fuzz/maildat_fuzz
-$(B)/t/fuzz/maildat_fuzz: t/fuzz/maildat_fuzz.c plugins/maildat.c $(wildcard plugins/maildat_*.inc) t/lib/maildat_stubs.inc daemon/utf8.c config.mk
+FB ?= build-fuzz
+FUZZ_BRIEF ?= 6
+FUZZ_TIME ?= 600
+FUZZ_SAN = -fsanitize=address,undefined -fno-sanitize-recover=undefined \
+    -fno-omit-frame-pointer
+FUZZ_CFLAGS = -std=c11 -Wall -Wextra -Wno-unused-function -g -O1 $(FUZZ_SAN) \
+    $(DEFS) -Idaemon -Ihooks $(LIB_CFLAGS)
+FUZZ_SRCS = $(wildcard t/fuzz/*_fuzz.c)
+FUZZ_BINS = $(FUZZ_SRCS:t/fuzz/%.c=$(FB)/%)
+FUZZ_LIB_OBJS = $(LIB_SRCS:%.c=$(FB)/%.o)
+
+$(FB)/daemon/%.o: daemon/%.c config.mk
 	@mkdir -p $(@D)
-	$(FUZZ_CC) $(WARN) -g -O1 -fsanitize=fuzzer,address -fno-omit-frame-pointer \
-	    $(DEFS) -Idaemon -Ihooks $(LIB_CFLAGS) -o $@ $< daemon/utf8.c $(LIBS)
-.PHONY: fuzz
+	$(FUZZ_CC) $(FUZZ_CFLAGS) -fsanitize=fuzzer-no-link -DPASSWD_LN=4 \
+	    -MMD -MP -c -o $@ $<
+
+$(FB)/libyubin.a: $(FUZZ_LIB_OBJS)
+	@rm -f $@
+	ar rcs $@ $^
+
+$(FB)/%_fuzz: t/fuzz/%_fuzz.c $(FB)/libyubin.a
+	@mkdir -p $(@D)
+	$(FUZZ_CC) $(FUZZ_CFLAGS) -fsanitize=fuzzer -MMD -MP -MT $@ -MF $@.d -o $@ $< \
+	    $(FB)/libyubin.a $(LIBS) -lpthread
+
+fuzz-build: $(FUZZ_BINS)
+
+fuzz: fuzz-build
+	scripts/fuzz-report $(FB) $(FUZZ_BRIEF) $(FUZZ_BINS)
+
+fuzz-long: fuzz-build
+	scripts/fuzz-report $(FB) $(FUZZ_TIME) $(FUZZ_BINS)
+
+-include $(shell find $(FB) -name '*.d' 2>/dev/null)
+.PHONY: fuzz fuzz-build fuzz-long

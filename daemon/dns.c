@@ -305,29 +305,17 @@ dns_sort_mx(struct dns_mx *out, size_t n)
 }
 
 int
-dns_mx(const char *resolver, const char *domain, struct dns_mx *out,
+dns_mx_answer(const unsigned char *ans, size_t n, struct dns_mx *out,
     size_t max, size_t *n_r)
 {
-	struct dns_ctx c;
-	unsigned char *ans;
 	ns_msg msg;
 	ns_rr rr;
-	int n, i, count, status = DNS_OK, nullmx = 0;
+	int i, count, nullmx = 0;
 	size_t got = 0;
 
 	*n_r = 0;
-	if (dns_init(&c, resolver) == -1)
+	if (n > DNS_ANSWER_MAX || ns_initparse(ans, (int)n, &msg) == -1)
 		return DNS_TEMPFAIL;
-	ans = xmalloc(DNS_ANSWER_MAX);
-	n = dns_query(&c, domain, ns_t_mx, ans, DNS_ANSWER_MAX);
-	if (n < 0) {
-		status = n == -2 ? DNS_NXDOMAIN : n == -3 ? DNS_NODATA : DNS_TEMPFAIL;
-		goto out;
-	}
-	if (ns_initparse(ans, n, &msg) == -1) {
-		status = DNS_TEMPFAIL;
-		goto out;
-	}
 	count = ns_msg_count(msg, ns_s_an);
 	for (i = 0; i < count && got < max; i++) {
 		char name[NS_MAXDNAME];
@@ -351,11 +339,30 @@ dns_mx(const char *resolver, const char *domain, struct dns_mx *out,
 		got++;
 	}
 	if (got == 0)
-		status = nullmx ? DNS_NULLMX : DNS_NODATA;
-	else {
-		dns_sort_mx(out, got);
-		*n_r = got;
+		return nullmx ? DNS_NULLMX : DNS_NODATA;
+	dns_sort_mx(out, got);
+	*n_r = got;
+	return DNS_OK;
+}
+
+int
+dns_mx(const char *resolver, const char *domain, struct dns_mx *out,
+    size_t max, size_t *n_r)
+{
+	struct dns_ctx c;
+	unsigned char *ans;
+	int n, status;
+
+	*n_r = 0;
+	if (dns_init(&c, resolver) == -1)
+		return DNS_TEMPFAIL;
+	ans = xmalloc(DNS_ANSWER_MAX);
+	n = dns_query(&c, domain, ns_t_mx, ans, DNS_ANSWER_MAX);
+	if (n < 0) {
+		status = n == -2 ? DNS_NXDOMAIN : n == -3 ? DNS_NODATA : DNS_TEMPFAIL;
+		goto out;
 	}
+	status = dns_mx_answer(ans, (size_t)n, out, max, n_r);
 out:
 	free(ans);
 	dns_done(&c);
@@ -384,6 +391,30 @@ dns_addr_put(struct sockaddr_storage *out, size_t max, size_t *n, int family,
 		memcpy(&sin6->sin6_addr, a, 16);
 	}
 	(*n)++;
+	return 0;
+}
+
+int
+dns_addrs_answer(const unsigned char *ans, size_t n, int port,
+    struct sockaddr_storage *out, size_t max, size_t *n_r)
+{
+	ns_msg msg;
+	ns_rr rr;
+	int i, count;
+
+	if (n > DNS_ANSWER_MAX || ns_initparse(ans, (int)n, &msg) == -1)
+		return -1;
+	count = ns_msg_count(msg, ns_s_an);
+	for (i = 0; i < count; i++) {
+		if (ns_parserr(&msg, ns_s_an, i, &rr) == -1)
+			break;
+		if (ns_rr_type(rr) == ns_t_a && ns_rr_rdlen(rr) == 4)
+			dns_addr_put(out, max, n_r, AF_INET, ns_rr_rdata(rr),
+			    port);
+		else if (ns_rr_type(rr) == ns_t_aaaa && ns_rr_rdlen(rr) == 16)
+			dns_addr_put(out, max, n_r, AF_INET6, ns_rr_rdata(rr),
+			    port);
+	}
 	return 0;
 }
 
@@ -433,9 +464,7 @@ dns_addrs(const char *resolver, const char *host, int port,
 	} else {
 		struct dns_ctx c;
 		unsigned char *ans;
-		ns_msg msg;
-		ns_rr rr;
-		int n, i, count;
+		int n;
 
 		if (dns_init(&c, resolver) == -1)
 			return DNS_TEMPFAIL;
@@ -450,22 +479,9 @@ dns_addrs(const char *resolver, const char *host, int port,
 					status = DNS_NODATA;
 				continue;
 			}
-			if (ns_initparse(ans, n, &msg) == -1) {
+			if (dns_addrs_answer(ans, (size_t)n, port, out, max,
+			    n_r) == -1)
 				status = DNS_TEMPFAIL;
-				continue;
-			}
-			count = ns_msg_count(msg, ns_s_an);
-			for (i = 0; i < count; i++) {
-				if (ns_parserr(&msg, ns_s_an, i, &rr) == -1)
-					break;
-				if (ns_rr_type(rr) == ns_t_a && ns_rr_rdlen(rr) == 4)
-					dns_addr_put(out, max, n_r, AF_INET,
-					    ns_rr_rdata(rr), port);
-				else if (ns_rr_type(rr) == ns_t_aaaa &&
-				    ns_rr_rdlen(rr) == 16)
-					dns_addr_put(out, max, n_r, AF_INET6,
-					    ns_rr_rdata(rr), port);
-			}
 		}
 		free(ans);
 		dns_done(&c);

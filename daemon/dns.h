@@ -64,6 +64,24 @@ int	dns_server_parse(const char *text, struct sockaddr_storage *ss,
 int	dns_server(const char *resolver, struct sockaddr_storage *ss,
 	    socklen_t *len_r);
 
+/*
+ * dns_mx_answer - the MX records of the reply ANS (N bytes, as a name
+ * server sent it: untrusted) into OUT[0..MAX), sorted; *N_R their number.
+ * DNS_OK, DNS_NULLMX, DNS_NODATA, or DNS_TEMPFAIL for a reply that does
+ * not parse.  Must never read outside ANS[0..N).  (dns_mx's parser, exposed
+ * for the fuzz target.)
+ */
+int	dns_mx_answer(const unsigned char *ans, size_t n, struct dns_mx *out,
+	    size_t max, size_t *n_r);
+
+/*
+ * dns_addrs_answer - append the A and AAAA records of the reply ANS (N
+ * bytes, untrusted) with PORT to OUT (*N_R used of MAX).  0, or -1 for a
+ * reply that does not parse.  Must never read outside ANS[0..N).
+ */
+int	dns_addrs_answer(const unsigned char *ans, size_t n, int port,
+	    struct sockaddr_storage *out, size_t max, size_t *n_r);
+
 /* dns_sort_mx - sort OUT[0..N) by preference, shuffling equals (exposed for
  * the MX cache, whose entries are re-shuffled on every use). */
 void	dns_sort_mx(struct dns_mx *out, size_t n);

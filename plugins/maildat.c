@@ -262,7 +262,8 @@ md_hdr_add(struct md_msg *m, const char *p, size_t n)
 static void
 md_hdr_index(struct md_msg *m)
 {
-	const char *p = m->hdr, *e = m->hdr + m->hlen, *nl, *c;
+	/* no header at all leaves hdr NULL: no pointer arithmetic on it */
+	const char *p = m->hdr, *e = p != NULL ? p + m->hlen : p, *nl, *c;
 	struct md_field_ix *x;
 	size_t cap = 64;
 

@@ -5,8 +5,8 @@
  * message reader and matcher (md_msg_load, md_table_match) and the URI
  * domain finder.  Every input goes through all of them.
  *
- *   make fuzz                      builds $(B)/t/fuzz/maildat_fuzz (clang)
- *   build/t/fuzz/maildat_fuzz -max_total_time=60 [CORPUS]
+ *   make fuzz                      builds build-fuzz/maildat_fuzz (clang)
+ *   build-fuzz/maildat_fuzz -max_total_time=60 [CORPUS]
  *
  * The matcher's table has no RBL: rule, so nothing here touches the
  * network; the yh_* functions the code calls are stubs.  The body search

@@ -502,6 +502,7 @@ static const struct {
 	{ "X-Score: 12\n\nx\n", NULL },
 	{ "X-Score 12345\n\nx\n", NULL },		/* no colon: no field */
 	{ "Subject: \xff\xfe\n\n\xff\n", NULL },	/* undecodable */
+	{ "", NULL },			/* empty: no header block at all */
 };
 
 static void
