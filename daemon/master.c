@@ -328,7 +328,6 @@ master_listen(const struct config *cfg)
 		{ "pop3s", "pop3.pop3s_port", "pop3.listen", LK_POP3S, 1 },
 	};
 	const struct cfg_list *addrs;
-	struct buf ports;
 	size_t i, j;
 	int have_tls = *config_str(cfg, "server.tls_cert") != '\0';
 	long long port;
@@ -355,6 +354,17 @@ master_listen(const struct config *cfg)
 	}
 	if (listen_local(cfg) == -1)
 		return -1;
+	for (i = 0; i < (size_t)nlisteners; i++)
+		log_info("listening: %s %s", listeners[i].name, listeners[i].addr);
+	return 0;
+}
+
+int
+master_announce(const struct config *cfg)
+{
+	struct buf ports;
+	size_t i;
+
 	/* before the ports file: who sees the ports sees the plugins too */
 	plugins_write_run(cfg);
 	buf_init(&ports, 0);
@@ -366,8 +376,6 @@ master_listen(const struct config *cfg)
 		buf_free(&ports);
 		return -1;
 	}
-	for (i = 0; i < (size_t)nlisteners; i++)
-		log_info("listening: %s %s", listeners[i].name, listeners[i].addr);
 	buf_free(&ports);
 	return 0;
 }

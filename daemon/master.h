@@ -22,10 +22,16 @@ struct master_opts {
 };
 
 /*
- * master_listen - bind every configured listener and write HOME/run/ports.
+ * master_listen - bind every configured listener (master_announce tells).
  * 0, or -1 after logging why (yubind exits 2).
  */
 int	master_listen(const struct config *cfg);
+/*
+ * master_announce - write HOME/run/plugins, then HOME/run/ports: after the
+ * pid file, so whoever sees the ports (a supervisor, a test) finds the pid
+ * file too.  0 or -1 (logged).
+ */
+int	master_announce(const struct config *cfg);
 /* master_run - pools and signals until stopped; returns the exit status.
  * Takes ownership of CFG. */
 int	master_run(struct config *cfg, const struct master_opts *opts);

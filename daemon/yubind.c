@@ -5,8 +5,8 @@
  *
  * Reads the configuration (as root when started by init, to bind low ports
  * and read the TLS key), creates the home layout, binds the listeners,
- * writes HOME/run/ports, detaches unless -f, writes the pidfile and hands
- * over to the master.  -t checks the configuration and every rule file,
+ * detaches unless -f, writes the pidfile, then HOME/run/ports (so whoever
+ * sees the ports finds the pid file), and hands over to the master.  -t checks the configuration and every rule file,
  * prints each problem as file:line: message, and exits.
  * Exit status: 0 stopped cleanly, 1 configuration error, 2 could not start.
  */
@@ -284,7 +284,7 @@ main(int argc, char **argv)
 	}
 	if (!opts.foreground)
 		daemonize();
-	if (write_pidfile(cfg) == -1) {
+	if (write_pidfile(cfg) == -1 || master_announce(cfg) == -1) {
 		config_free(&cfg);
 		return 2;
 	}
