@@ -102,7 +102,8 @@ local_job(const struct local_job *j)
 {
 	struct yh_delivery d;
 	struct dlv_msg m;
-	char stored[PATH_MAX];
+	char stored[PATH_MAX], trace[MAILDIR_TRACE_MAX];
+	size_t tl;
 	int n, hr = YH_DECLINED;
 
 	memset(&m, 0, sizeof(m));
@@ -137,12 +138,18 @@ local_job(const struct local_job *j)
 		    d.reply_text[0] ? d.reply_text : "refused by policy");
 		goto out;
 	}
+	/* the queue manager counted these lines in j->size and j->size_crlf */
+	if ((tl = maildir_trace(j->sender, j->rcpt, trace, sizeof(trace))) == 0) {
+		local_set(&m, DLV_C_PERM, LOCAL_NONE,
+		    "554 5.6.0 envelope address unfit for Return-Path/Delivered-To");
+		goto out;
+	}
 	n = maildir_deliver(j->maildir, j->qpath, j->qid, (unsigned)j->idx,
-	    j->size, j->size_crlf, stored, sizeof(stored));
+	    trace, tl, j->size, j->size_crlf, stored, sizeof(stored));
 	if (n == -1 && errno == ENOENT && maildir_create(j->maildir) == 0)
 		/* the account folder exists but not its Maildir: made */
 		n = maildir_deliver(j->maildir, j->qpath, j->qid,
-		    (unsigned)j->idx, j->size, j->size_crlf, stored,
+		    (unsigned)j->idx, trace, tl, j->size, j->size_crlf, stored,
 		    sizeof(stored));
 	if (n == -1) {
 		local_set(&m, DLV_C_TEMP, LOCAL_NONE, "451 4.3.0 mailbox: %s",

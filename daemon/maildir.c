@@ -1,10 +1,12 @@
 /*
  * maildir.c - local mailboxes in Maildir form; see maildir.h.
  *
- * Delivery: the queue file is hard-linked (or, across file systems, copied
- * and fsync'ed) into tmp/ under its final name, then renamed into new/ without
- * replacing anything, and new/ is fsync'ed before success is reported: the
- * durability rule of DESIGN.md §4.  The name is a function of (queue id,
+ * Delivery: the recipient's trace lines (Return-Path:, Delivered-To:) and
+ * then the queue file's bytes are written into tmp/ under the final name and
+ * fsync'ed, then renamed into new/ without replacing anything, and new/ is
+ * fsync'ed before success is reported: the durability rule of DESIGN.md §4.
+ * (The copy cannot be a hard link of the queue file any more: each
+ * recipient's copy begins with its own Delivered-To.)  The name is a function of (queue id,
  * recipient index, host), so a delivery repeated after a crash finds its
  * earlier copy and stores nothing: exactly once.
  *
@@ -140,10 +142,10 @@ maildir_in_cur(const char *dir, const char *name, char *path_r,
 	return found;
 }
 
-/* maildir_copy - copy SRC into the new file DST (O_EXCL) and fsync it.
- * 0 or -1 (errno; DST removed). */
+/* maildir_copy - write PRE (PRELEN bytes) then a copy of SRC into the new
+ * file DST (O_EXCL) and fsync it.  0 or -1 (errno; DST removed). */
 static int
-maildir_copy(const char *src, const char *dst)
+maildir_copy(const char *src, const char *dst, const char *pre, size_t prelen)
 {
 	char *chunk;
 	ssize_t n;
@@ -160,10 +162,13 @@ maildir_copy(const char *src, const char *dst)
 		return -1;
 	}
 	chunk = xmalloc(MAILDIR_COPY_CHUNK);
-	for (;;) {
+	n = prelen > 0 && write_all(out, pre, prelen) == -1 ? -1 : 1;
+	while (n > 0) {
 		n = read(in, chunk, MAILDIR_COPY_CHUNK);
-		if (n == -1 && errno == EINTR)
+		if (n == -1 && errno == EINTR) {
+			n = 1;
 			continue;
+		}
 		if (n <= 0)
 			break;
 		if (write_all(out, chunk, (size_t)n) == -1) {
@@ -188,16 +193,30 @@ maildir_copy(const char *src, const char *dst)
 	return 0;
 }
 
+size_t
+maildir_trace(const char *sender, const char *rcpt, char *out, size_t size)
+{
+	int n;
+
+	if (strpbrk(sender, "\r\n") != NULL || strpbrk(rcpt, "\r\n") != NULL)
+		return 0;
+	n = snprintf(out, size, "Return-Path: <%s>\nDelivered-To: %s\n", sender,
+	    rcpt);
+	if (n < 0 || (size_t)n >= size)
+		return 0;
+	return (size_t)n;
+}
+
 int
 maildir_deliver(const char *dir, const char *srcpath, const char *qid,
-    unsigned idx, long long size, long long crlfsize, char *path_r,
-    size_t pathsize)
+    unsigned idx, const char *trace, size_t tracelen, long long size,
+    long long crlfsize, char *path_r, size_t pathsize)
 {
 	char newdir[PATH_MAX];
 	int r;
 
-	r = maildir_deliver_nosync(dir, srcpath, qid, idx, size, crlfsize,
-	    path_r, pathsize);
+	r = maildir_deliver_nosync(dir, srcpath, qid, idx, trace, tracelen,
+	    size, crlfsize, path_r, pathsize);
 	if (r != 1)
 		return r;
 	if ((size_t)snprintf(newdir, sizeof(newdir), "%s/new", dir) >=
@@ -210,8 +229,8 @@ maildir_deliver(const char *dir, const char *srcpath, const char *qid,
 
 int
 maildir_deliver_nosync(const char *dir, const char *srcpath, const char *qid,
-    unsigned idx, long long size, long long crlfsize, char *path_r,
-    size_t pathsize)
+    unsigned idx, const char *trace, size_t tracelen, long long size,
+    long long crlfsize, char *path_r, size_t pathsize)
 {
 	char host[MAILDIR_HOST_MAX + 8];
 	char name[NAME_MAX + 1];
@@ -252,18 +271,15 @@ maildir_deliver_nosync(const char *dir, const char *srcpath, const char *qid,
 	/* a tmp/ file of an interrupted attempt is stale: start again */
 	if (unlink(tmp) == -1 && errno != ENOENT)
 		return -1;
-	if (link(srcpath, tmp) == -1) {
-		if (errno == ENOENT && access(srcpath, F_OK) == 0) {
-			/* tmp/ itself is missing: repair the Maildir once */
-			if (maildir_create(dir) == -1)
-				return -1;
-			r = link(srcpath, tmp);
-		} else
-			r = -1;
-		/* EXDEV, EPERM (no links here), EMLINK ...: copy instead */
-		if (r == -1 && maildir_copy(srcpath, tmp) == -1)
+	r = maildir_copy(srcpath, tmp, trace, tracelen);
+	if (r == -1 && errno == ENOENT && access(srcpath, F_OK) == 0) {
+		/* tmp/ itself is missing: repair the Maildir once */
+		if (maildir_create(dir) == -1)
 			return -1;
+		r = maildir_copy(srcpath, tmp, trace, tracelen);
 	}
+	if (r == -1)
+		return -1;
 	/* never replace: a racing twin of this delivery wins, we are a no-op */
 	r = renameat2(AT_FDCWD, tmp, AT_FDCWD, new, RENAME_NOREPLACE);
 	if (r == -1 && (errno == EINVAL || errno == ENOSYS)) {

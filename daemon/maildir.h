@@ -2,9 +2,12 @@
  * maildir - local mailboxes: HOME/mailbox/ACCOUNT/Maildir/{tmp,new,cur}.
  *
  * Stored file names are "QID.IDX.HOST,S=SIZE,W=CRLFSIZE" (Maildir++ size
- * fields), in new/; POP3 leaves them in new/ and deletes them there (another
+ * fields, counting the whole stored file: trace lines included), in new/; POP3 leaves them in new/ and deletes them there (another
  * Maildir reader may move them to cur/NAME:2,FLAGS).  Files are stored with
- * LF line ends.  The name is deterministic per (queue id, recipient index),
+ * LF line ends and begin with the recipient's trace lines (DESIGN §7):
+ *	Return-Path: <SENDER>		("<>" for a null sender; RFC 5321 §4.4)
+ *	Delivered-To: RCPT		(the envelope recipient of this copy)
+ * then the queue file's bytes unchanged.  The name is deterministic per (queue id, recipient index),
  * which makes a delivery repeated after a crash a no-op: exactly once.
  */
 #ifndef YUBIN_MAILDIR_H
@@ -16,18 +19,32 @@
 int	maildir_create(const char *dir);
 
 /*
- * maildir_deliver - store the queue file SRCPATH (SIZE bytes, CRLFSIZE on the
- * wire) into Maildir DIR for queue id QID, recipient index IDX: hard link
- * into tmp/ (copy when linking fails, e.g. across file systems), fsync the
- * copy, rename into new/, fsync new/.  Returns 1 stored, 0 already stored
+ * maildir_trace - the trace lines that begin the copy stored for envelope
+ * SENDER ("" = null sender) and recipient RCPT, written to OUT (SIZE bytes,
+ * NUL-terminated).  Returns their length in bytes (LF ends; on the wire they
+ * are two bytes more: two lines), or 0 when they do not fit or an address
+ * holds CR or LF (never stored then).
+ */
+size_t	maildir_trace(const char *sender, const char *rcpt, char *out,
+	    size_t size);
+
+/* the space maildir_trace needs for any two addresses of the envelope */
+#define MAILDIR_TRACE_MAX	1200
+
+/*
+ * maildir_deliver - store TRACE (TRACELEN bytes, from maildir_trace) then
+ * the queue file SRCPATH into Maildir DIR for queue id QID, recipient index
+ * IDX; SIZE and CRLFSIZE are the stored file's size with LF and CRLF line
+ * ends (trace lines included): the file is written into tmp/ and fsync'ed,
+ * renamed into new/, new/ fsync'ed.  Returns 1 stored, 0 already stored
  * (same name in new/ or cur/), -1 error (errno).  The stored path is written
  * to PATH_R (PATHSIZE bytes) when not NULL (for 0, the path of the copy
  * already there).  QID must be printable, without '/', ':' or ',', not
  * start with '.', at most 64 characters (else -1 with EINVAL).
  */
 int	maildir_deliver(const char *dir, const char *srcpath, const char *qid,
-	    unsigned idx, long long size, long long crlfsize, char *path_r,
-	    size_t pathsize);
+	    unsigned idx, const char *trace, size_t tracelen, long long size,
+	    long long crlfsize, char *path_r, size_t pathsize);
 
 /*
  * maildir_deliver_nosync - maildir_deliver without the final fsync of new/:
@@ -35,8 +52,8 @@ int	maildir_deliver(const char *dir, const char *srcpath, const char *qid,
  * queue manager does one fsync per Maildir for a whole batch).
  */
 int	maildir_deliver_nosync(const char *dir, const char *srcpath,
-	    const char *qid, unsigned idx, long long size, long long crlfsize,
-	    char *path_r, size_t pathsize);
+	    const char *qid, unsigned idx, const char *trace, size_t tracelen,
+	    long long size, long long crlfsize, char *path_r, size_t pathsize);
 
 struct maildir_msg {
 	char	*name;		/* owned: file name relative to the Maildir ("new/..." or "cur/...") */

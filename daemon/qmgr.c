@@ -426,7 +426,9 @@ qmgr_local_new(struct qmgr *q, const struct envelope *env, size_t idx,
 	struct local_job j;
 	struct rjob *jb;
 	struct rdest *rd;
+	char trace[MAILDIR_TRACE_MAX];
 	char *dir, *md;
+	size_t tl;
 	unsigned h;
 
 	dir = paths_account_dir(q->cfg, rc->account);
@@ -441,8 +443,11 @@ qmgr_local_new(struct qmgr *q, const struct envelope *env, size_t idx,
 	j.client_ip = env->client_ip;
 	j.auth_user = env->auth_user;
 	j.maildir = md;
-	j.size = env->size;
-	j.size_crlf = env->size_crlf;
+	/* the stored copy begins with its trace lines: they count in the
+	 * name's sizes and in the mailbox usage (maildir.h) */
+	tl = maildir_trace(env->sender, rc->addr, trace, sizeof(trace));
+	j.size = env->size + (long long)tl;
+	j.size_crlf = env->size_crlf + (tl > 0 ? (long long)tl + 2 : 0);
 	j.idx = idx;
 	jb = xcalloc(1, sizeof(*jb));
 	buf_init(&jb->msg, 0);
@@ -457,7 +462,7 @@ qmgr_local_new(struct qmgr *q, const struct envelope *env, size_t idx,
 	free(md);
 	memcpy(jb->qid, env->id, sizeof(jb->qid));
 	jb->local = 1;
-	jb->size_crlf = env->size_crlf;
+	jb->size_crlf = j.size_crlf;
 	jb->n = 1;
 	jb->idx = xcalloc(1, sizeof(*jb->idx));
 	jb->idx[0] = idx;

@@ -26,7 +26,10 @@
  *	SizeLimit=N		at most N bytes of body; 0 = the header only
  *    and [Delivery] Discard=Yes|No (keep no local copy / keep one).
  *
- * LOOPS.  Every forwarded copy gets "Delivered-To: RCPT" on top (and
+ * LOOPS.  The stored copy begins with the core's "Return-Path:" and
+ * "Delivered-To: RCPT" lines; a copy made from it leaves both out (the
+ * Return-Path belongs to the mailbox it was stored in; the Delivered-To is
+ * written again here).  Every forwarded copy gets "Delivered-To: RCPT" on top (and
  * yh_inject a Received field above it); a message that already carries
  * Delivered-To for the recipient being forwarded is not forwarded again
  * (logged), so A->B->A ends after one round.  Longer loops end at the
@@ -542,14 +545,44 @@ strip_attachments(const char *body, size_t len, const char *b, char **out,
 	return removed;
 }
 
-/* build_copy - "Delivered-To: RCPT" + the message (S's options applied). */
-static char *
-build_copy(const char *m, size_t len, const char *rcpt, const struct setup *s,
-    size_t *outlen)
+/* skip_trace - the length of the core's trace lines at the top of the
+ * stored copy M (LEN bytes): "Return-Path:" then "Delivered-To:", each one
+ * line.  0 when M does not begin with them. */
+static size_t
+skip_trace(const char *m, size_t len)
 {
-	size_t hl = header_end(m, len), bl = len - hl, n;
+	static const char *const f[] = { "Return-Path:", "Delivered-To:" };
+	const char *nl;
+	size_t o = 0, i;
+
+	for (i = 0; i < 2; i++) {
+		size_t fl = strlen(f[i]);
+
+		if (len - o < fl || strncasecmp(m + o, f[i], fl) != 0 ||
+		    (nl = memchr(m + o, '\n', len - o)) == NULL)
+			return 0;
+		o = (size_t)(nl - m) + 1;
+	}
+	return o;
+}
+
+/* build_copy - "Delivered-To: RCPT" + the message (S's options applied).
+ * From the stored copy (STORED) the core's trace lines are left out: the
+ * copy gets a Return-Path of its own where it is delivered, and the
+ * Delivered-To written here takes the place of the stored one. */
+static char *
+build_copy(const char *m, size_t len, int stored, const char *rcpt,
+    const struct setup *s, size_t *outlen)
+{
+	size_t hl, bl, n, skip = stored ? skip_trace(m, len) : 0;
 	char *body = NULL, *out;
-	const char *bp = m + hl;
+	const char *bp;
+
+	m += skip;
+	len -= skip;
+	hl = header_end(m, len);
+	bl = len - hl;
+	bp = m + hl;
 
 	if (s->strip_att) {
 		/* the top Content-Type, unfolded enough for the boundary */
@@ -595,14 +628,17 @@ build_copy(const char *m, size_t len, const char *rcpt, const struct setup *s,
 	return out;
 }
 
-/* loop_seen - the message already went through RCPT. */
+/* loop_seen - the message already went through RCPT.  In the stored copy
+ * (STORED) the first Delivered-To is the core's own for this delivery: only
+ * the ones below it count. */
 static int
-loop_seen(struct yh_delivery *d, const char *rcpt)
+loop_seen(struct yh_delivery *d, const char *rcpt, int stored)
 {
 	const char *v;
 	int i;
 
-	for (i = 0; (v = yh_dlv_header(d, "Delivered-To", i)) != NULL && i < 1000; i++) {
+	for (i = stored ? 1 : 0;
+	    (v = yh_dlv_header(d, "Delivered-To", i)) != NULL && i < 1000; i++) {
 		char a[FWD_ADDR_MAX + 3];
 
 		snprintf(a, sizeof(a), "%s", v);
@@ -612,9 +648,10 @@ loop_seen(struct yh_delivery *d, const char *rcpt)
 	return 0;
 }
 
-/* do_forward - queue the copy.  0 done or nothing to do, -1 failed. */
+/* do_forward - queue the copy of the queue file (deliver) or of the stored
+ * copy (STORED: delivered).  0 done or nothing to do, -1 failed. */
 static int
-do_forward(struct yh_delivery *d, const struct setup *s)
+do_forward(struct yh_delivery *d, const struct setup *s, int stored)
 {
 	const char *path = yh_dlv_path(d), *rcpt = yh_dlv_rcpt(d);
 	char *msg = NULL, *copy;
@@ -624,7 +661,7 @@ do_forward(struct yh_delivery *d, const struct setup *s)
 	struct stat st;
 	ssize_t n;
 
-	lp = loop_seen(d, rcpt);
+	lp = loop_seen(d, rcpt, stored);
 	if (lp) {
 		yh_log(YH_LOG_WARN, "forward loop: message already delivered to "
 		    "this address (Delivered-To); not forwarded to %zu "
@@ -644,7 +681,7 @@ do_forward(struct yh_delivery *d, const struct setup *s)
 	    (size_t)st.st_size - len)) > 0)
 		len += (size_t)n;
 	close(fd);
-	copy = build_copy(msg, len, rcpt, s, &clen);
+	copy = build_copy(msg, len, stored, rcpt, s, &clen);
 	if (copy && yh_inject(s->sender, (const char *const *)s->to.v, s->to.n,
 	    copy, clen, qid) == 0) {
 		size_t i;
@@ -708,7 +745,8 @@ run(struct yh_delivery *d, int in_deliver)
 	if (s.to.n > 0 && adm && *adm && *sender && strcasecmp(adm, sender) == 0)
 		yh_log(YH_LOG_INFO, "%s: mail from the administrator is never "
 		    "forwarded", account);
-	else if (s.to.n > 0 && do_forward(d, &s) == -1 && in_deliver) {
+	else if (s.to.n > 0 && do_forward(d, &s, !in_deliver) == -1 &&
+	    in_deliver) {
 		/* no copy kept and no forward made: try again later */
 		yh_dlv_reply(d, 451, "4.3.0", "forwarding failed, try again later");
 		rcpts_free(&s.to);

@@ -35,7 +35,8 @@
  *   - A store error while reading usage or the day counter answers 4xx
  *     (451 4.3.0 at RCPT/MAIL, a deferred delivery): a quota that cannot
  *     be read is neither enforced on a guess nor silently dropped.
- *   - The deliver hook knows the stored (LF) size of the message; the POP3
+ *   - The deliver hook knows the stored (LF) size of the message (its two
+ *     trace lines, Return-Path: and Delivered-To:, included); the POP3
  *     size is that plus one byte per line.  When the LF size already
  *     overflows, or twice it still fits, that settles it; in between the
  *     queue file is read once to count its lines, so the check is exact.
@@ -213,13 +214,14 @@ quota_overflows(const struct quota_usage *u, long long size)
 /*
  * quota_pop3_size - the size POP3 gives the file PATH (as the core counts
  * it: every LF not preceded by CR becomes CRLF, and an unterminated last
- * line gets one).  -1 when it cannot be read.
+ * line gets one), its plain byte count in *BYTES.  -1 when it cannot be
+ * read.
  */
 static long long
-quota_pop3_size(const char *path)
+quota_pop3_size(const char *path, long long *bytes)
 {
 	char chunk[QUOTA_READ_CHUNK];
-	long long size = 0;
+	long long size = 0, raw = 0;
 	ssize_t n, i;
 	char prev = '\n';
 	int fd;
@@ -238,10 +240,12 @@ quota_pop3_size(const char *path)
 			prev = chunk[i];
 		}
 		size += n;
+		raw += n;
 	}
 	close(fd);
 	if (n == -1)
 		return -1;
+	*bytes = raw;
 	if (prev != '\n')
 		size += 2;
 	return size;
@@ -396,7 +400,7 @@ quota_deliver(struct yh_delivery *d)
 {
 	const char *account = yh_dlv_account(d);
 	struct quota_usage u;
-	long long size = yh_dlv_size(d), exact;
+	long long size = yh_dlv_size(d), exact, raw;
 	int soft = quota_full_tempfail;
 
 	if (account == NULL || *account == '\0')
@@ -413,8 +417,10 @@ quota_deliver(struct yh_delivery *d)
 	 */
 	if (!quota_overflows(&u, size) && u.max_bytes > 0 &&
 	    quota_overflows(&u, 2 * size)) {
-		if ((exact = quota_pop3_size(yh_dlv_path(d))) >= 0)
-			size = exact;
+		if ((exact = quota_pop3_size(yh_dlv_path(d), &raw)) >= 0)
+			/* SIZE counts the core's trace lines too, the queue
+			 * file does not: add them, one CR per line */
+			size = exact + (size > raw ? size - raw + 2 : 0);
 		else
 			yh_log(YH_LOG_WARN, "account=%s cannot read the message; "
 			    "checked with its stored size", account);

@@ -405,19 +405,28 @@ static int
 notify_one(void *ctx, const struct account *a)
 {
 	struct notify_ctx *n = ctx;
-	char stored[PATH_MAX];
+	char stored[PATH_MAX], trace[MAILDIR_TRACE_MAX], rcpt[ACCOUNT_NAME_MAX + 258];
 	char *dir = paths_account_dir(n->c->cfg, a->name);
 	char *md = xasprintf("%s/Maildir", dir);
+	long long size, crlf;
+	size_t tl;
 	int r;
 
-	r = maildir_deliver(md, n->msgpath, n->id, 0, n->size, n->crlf, stored,
-	    sizeof(stored));
+	/* like every stored message, the notice begins with its trace lines:
+	 * a null Return-Path (nobody to bounce to) and the account's address */
+	snprintf(rcpt, sizeof(rcpt), "%s@%s", a->name, a->domain[0] ? a->domain :
+	    config_str(n->c->cfg, "server.domain"));
+	tl = maildir_trace("", rcpt, trace, sizeof(trace));
+	size = n->size + (long long)tl;
+	crlf = n->crlf + (tl > 0 ? (long long)tl + 2 : 0);
+	r = maildir_deliver(md, n->msgpath, n->id, 0, trace, tl, size, crlf,
+	    stored, sizeof(stored));
 	if (r == -1 && errno == ENOENT && maildir_create(md) == 0)
-		r = maildir_deliver(md, n->msgpath, n->id, 0, n->size, n->crlf,
-		    stored, sizeof(stored));
+		r = maildir_deliver(md, n->msgpath, n->id, 0, trace, tl, size,
+		    crlf, stored, sizeof(stored));
 	if (r == 1 && n->uid != (uid_t)-1 && chown(stored, n->uid, n->gid) == -1)
 		r = -1;
-	if (r == 1 && usage_add(n->c->store, a->name, 1, n->crlf, "received") == -1)
+	if (r == 1 && usage_add(n->c->store, a->name, 1, crlf, "received") == -1)
 		r = -1;
 	if (r == -1) {
 		ctl_error(CTL_RUNTIME, "%s: %s", a->name, strerror(errno));

@@ -430,8 +430,12 @@ const char *yh_dlv_rcpt(const struct yh_delivery *d);	/* envelope recipient */
 const char *yh_dlv_account(const struct yh_delivery *d);
 const char *yh_dlv_client_ip(const struct yh_delivery *d);
 const char *yh_dlv_auth_user(const struct yh_delivery *d);
-/* yh_dlv_path - deliver: the queue file; delivered: the stored copy. */
+/* yh_dlv_path - deliver: the queue file; delivered: the stored copy, which
+ * begins with the core's "Return-Path: <SENDER>" and "Delivered-To: RCPT"
+ * lines (the queue file does not hold them). */
 const char *yh_dlv_path(const struct yh_delivery *d);
+/* yh_dlv_size - the stored copy's size in bytes (LF ends), trace lines
+ * included. */
 long long yh_dlv_size(const struct yh_delivery *d);
 /* yh_dlv_header - like yh_header, for the message being delivered. */
 const char *yh_dlv_header(struct yh_delivery *d, const char *name, int n);

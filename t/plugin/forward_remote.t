@@ -41,10 +41,11 @@ try:
         got = b.mails('bob')[0] if b.mails('bob') else b''
         t.ok(b'Delivered-To: alice@localhost' in got and b'Subject: across' in got,
              'with Delivered-To and the message')
-        t.ok(re.match(rb'Received: from \S+ \(\[127\.0\.0\.1\]\)\n(\t.*\n)*?'
+        t.ok(re.match(rb'Return-Path: <x@example\.org>\nDelivered-To: bob@remote\.test\n'
+                      rb'Received: from \S+ \(\[127\.0\.0\.1\]\)\n(\t.*\n)*?'
                       rb'Received: by mx\.test\.invalid \(yubin, injected by plugin forward\)'
                       rb'\n\tid [0-9A-F]{16} for <bob@remote\.test>; ', got),
-             'B\'s Received on top of the one A\'s injection added')
+             'B\'s trace lines, then its Received on top of the one A\'s injection added')
         t.ok(a.wait_log(r'to=<bob@remote\.test> .*status=sent'), 'A logged the remote delivery')
 
         # bob forwards back to alice: A -> B -> A ends at A

@@ -332,8 +332,10 @@ with Server(conf=conf({'plugin quota': {'quota_full_tempfail': '1'},
            'queue list shows it pending')
     t.is_(len(s.mails('ivy')), 1, 'not stored yet')
 
+    # the stored copy is the queue file below the two trace lines
     with open(os.path.join(s.home, 'queue', qid), 'rb') as f:
-        want = pop3_size(f.read())
+        want = pop3_size(b'Return-Path: <x@example.org>\nDelivered-To: ivy@localhost\n'
+                         + f.read())
     # LF size fits, CRLF size is one byte too many: still deferred
     limit = u[1] + want - 1
     write_def(s, 'ivy', 'mailbox_capacity_mail_size=%d\n' % limit)

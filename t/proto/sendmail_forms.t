@@ -48,8 +48,14 @@ def newest(s, acct, before):
 
 
 def strip_received(raw):
-    """The stored message without the Received: header the server added."""
+    """The stored message without the trace lines of final delivery
+    (Return-Path:, Delivered-To:) and the Received: header the server
+    added; None when the trace lines are missing."""
     lines = raw.split(b'\n')
+    if not (lines[0].startswith(b'Return-Path: <') and
+            lines[1:2] and lines[1].startswith(b'Delivered-To: ')):
+        return None
+    lines = lines[2:]
     i = 1
     while i < len(lines) and lines[i][:1] in (b' ', b'\t'):
         i += 1

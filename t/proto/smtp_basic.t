@@ -11,7 +11,8 @@ import sys
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from smtp_lib import (Server, TAP, Session, conf, expect, message, lf,  # noqa: E402
-                      received_split, queued_id, count_accepted, find_mail)
+                      received_split, trace_split, queued_id, count_accepted,
+                      find_mail)
 
 t = TAP()
 ACCOUNTS = {'alice': 'pw-alice', 'bob': ('pw-bob', ['--apop']), 'carol': 'pw-carol'}
@@ -61,6 +62,10 @@ with Server(conf=conf({'server': {'admin_address': 'carol@localhost'}}),
     t.ok(s.wait_mail('alice', 1), 'delivered to alice')
     m = s.mails('alice')
     t.is_(len(m), 1, 'alice has one message')
+    t.ok((m[0] if m else b'').startswith(
+        b'Return-Path: <sender@example.org>\nDelivered-To: alice@localhost\n'
+        b'Received: '),
+         'stored copy begins with Return-Path, Delivered-To, then Received')
     hdr, rest = received_split(m[0] if m else b'')
     t.is_(rest, lf(body), 'stored byte-exact with LF line ends, dot-unstuffed')
     t.like((hdr or b'').decode(),
@@ -89,7 +94,12 @@ with Server(conf=conf({'server': {'admin_address': 'carol@localhost'}}),
     for who, n in (('alice', 2), ('bob', 1), ('carol', 1)):
         t.ok(s.wait_mail(who, n), '%s received the message for three' % who)
     copies = [find_mail(s, who, b'Subject: three') for who in ('alice', 'bob', 'carol')]
-    t.ok(copies[0] == copies[1] == copies[2] and copies[0], 'three identical copies')
+    traces = [trace_split(x or b'') for x in copies]
+    t.is_([x[:2] for x in traces],
+          [(b'<sender@example.org>', b'%s@localhost' % w) for w in (b'alice', b'bob', b'carol')],
+          'each copy has the sender\'s Return-Path and its own Delivered-To')
+    t.ok(traces[0][2] == traces[1][2] == traces[2][2] and traces[0][2],
+         'below the trace lines, three identical copies')
     hdr, rest = received_split(copies[1])
     t.is_(rest, lf(body3), 'body of the three-recipient message byte-exact')
     t.like((hdr or b'').decode(),
@@ -156,6 +166,9 @@ with Server(conf=conf({'server': {'admin_address': 'carol@localhost'}}),
     expect(t, c.data(utf8_body), 250, '2.0.0', '8-bit message queued')
     c.cmd('QUIT')
     t.ok(s.wait_mail('alice', 4), 'both reached alice')
+    bounce = find_mail(s, 'alice', b'Subject: bounce') or b''
+    t.is_(trace_split(bounce)[:2], (b'<>', b'alice@localhost'),
+          'null sender: Return-Path: <>')
     t.ok(any(received_split(x)[1] == lf(utf8_body) for x in s.mails('alice')),
          '8-bit body stored unchanged')
 
@@ -194,13 +207,13 @@ with Server(conf=conf(), accounts=ACCOUNTS, files={'header.dat': TPL}) as s:
     c.cmd('QUIT')
     t.ok(s.wait_mail('alice', 2) and s.wait_mail('bob', 1), 'template messages delivered')
     got = sorted(s.mails('alice'), key=lambda m: b'tpl2' in m)
-    t.like(got[0].decode(),
+    t.like(trace_split(got[0])[2].decode(),
            r'^Received: from tpl\.example \(127\.0\.0\.1 \[127\.0\.0\.1\]\)\n'
            r'\tby mx\.test\.invalid \(test\) with ESMTP id ' + (qid or 'X') + r'\n'
            r'\tfor <alice@localhost>; \w{3}, \d{1,2} \w{3} \d{4} \d\d:\d\d:\d\d [+-]\d{4}\n'
            r'X-Test: %UNKNOWN% 100%\nFrom: ',
            'header.dat expanded (comment and empty lines skipped, unknown tokens kept)')
-    t.like(got[1].decode() if len(got) > 1 else '',
+    t.like(trace_split(got[1])[2].decode() if len(got) > 1 else '',
            r'^Received: from tpl\.example \(127\.0\.0\.1 \[127\.0\.0\.1\]\)\n'
            r'\tby mx\.test\.invalid \(test\) with ESMTP id ' + (qid2 or 'X') + r'\n'
            r'\t; \w{3}, \d{1,2} \w{3} \d{4} ',

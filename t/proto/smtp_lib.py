@@ -112,8 +112,20 @@ def lf(data):
     return data.replace(b'\r\n', b'\n')
 
 
+def trace_split(stored):
+    """(Return-Path value, Delivered-To value, rest) of a stored message: the
+    two trace lines final delivery writes first (DESIGN 7); (None, None,
+    stored) when the message does not begin with them."""
+    m = re.match(rb'Return-Path: (<[^\n]*>)\nDelivered-To: ([^\n]*)\n', stored)
+    if not m:
+        return None, None, stored
+    return m.group(1), m.group(2), stored[m.end():]
+
+
 def received_split(stored):
-    """(Received header bytes, rest) of a stored message."""
+    """(Received header bytes, rest) of a stored message, below its trace
+    lines (Return-Path:, Delivered-To:)."""
+    stored = trace_split(stored)[2]
     m = re.match(rb'(Received:[^\n]*\n(?:[ \t][^\n]*\n)*)', stored)
     if not m:
         return None, stored

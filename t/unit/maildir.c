@@ -114,7 +114,7 @@ test_deliver(void)
 	ok(stat(sub, &st) == 0 && S_ISDIR(st.st_mode), "cur/ exists");
 	is_int(maildir_create(md), 0, "maildir_create again is fine");
 
-	r = maildir_deliver(md, src, "4F2A91C07B3E", 0, 18, 21, path,
+	r = maildir_deliver(md, src, "4F2A91C07B3E", 0, NULL, 0, 18, 21, path,
 	    sizeof(path));
 	is_int(r, 1, "first delivery stores");
 	gethostname(host, sizeof(host));
@@ -124,26 +124,27 @@ test_deliver(void)
 	    strchr(host, ',') == NULL)
 		is_str(path, want, "stored under QID.IDX.HOST,S=,W= in new/");
 	is_str(slurp(path), msg, "stored content is the queue file");
-	ok(stat(path, &st) == 0 && st.st_nlink == 2,
-	    "same file system: a hard link of the queue file");
+	ok(stat(path, &st) == 0 && st.st_nlink == 1 &&
+	    (st.st_mode & 0777) == 0600,
+	    "a file of its own (never a link of the queue file), mode 0600");
 	pathf(sub, sizeof(sub), "%s/new", md);
 	is_int(count_files(sub), 1, "one file in new/");
 	pathf(sub, sizeof(sub), "%s/tmp", md);
 	is_int(count_files(sub), 0, "tmp/ left empty");
 
-	r = maildir_deliver(md, src, "4F2A91C07B3E", 0, 18, 21, NULL, 0);
+	r = maildir_deliver(md, src, "4F2A91C07B3E", 0, NULL, 0, 18, 21, NULL, 0);
 	is_int(r, 0, "same queue id and index again: already stored");
 	pathf(sub, sizeof(sub), "%s/new", md);
 	is_int(count_files(sub), 1, "still one file in new/");
 
-	r = maildir_deliver(md, src, "4F2A91C07B3E", 1, 18, 21, NULL, 0);
+	r = maildir_deliver(md, src, "4F2A91C07B3E", 1, NULL, 0, 18, 21, NULL, 0);
 	is_int(r, 1, "another recipient index stores again");
 	is_int(count_files(sub), 2, "two files in new/");
 
 	/* a reader moved the first copy to cur/ with flags */
 	pathf(cur, sizeof(cur), "%s/cur/%s:2,S", md, strrchr(path, '/') + 1);
 	ok(rename(path, cur) == 0, "moved to cur/ with flags");
-	r = maildir_deliver(md, src, "4F2A91C07B3E", 0, 18, 21, path,
+	r = maildir_deliver(md, src, "4F2A91C07B3E", 0, NULL, 0, 18, 21, path,
 	    sizeof(path));
 	is_int(r, 0, "a copy in cur/ counts as stored");
 	is_str(path, cur, "and its path in cur/ is returned");
@@ -155,7 +156,7 @@ test_deliver(void)
 	if (strchr(host, '/') == NULL && strchr(host, ':') == NULL &&
 	    strchr(host, ',') == NULL) {
 		put_file(want, "half a message");
-		r = maildir_deliver(md, src, "4F2A91C07B3E", 7, 18, 21, path,
+		r = maildir_deliver(md, src, "4F2A91C07B3E", 7, NULL, 0, 18, 21, path,
 		    sizeof(path));
 		is_int(r, 1, "delivery over a stale tmp/ file");
 		is_str(slurp(path), msg, "with the right content");
@@ -163,14 +164,14 @@ test_deliver(void)
 	}
 
 	errno = 0;
-	r = maildir_deliver(md, src, "bad/qid", 0, 18, 21, NULL, 0);
+	r = maildir_deliver(md, src, "bad/qid", 0, NULL, 0, 18, 21, NULL, 0);
 	ok(r == -1 && errno == EINVAL, "a queue id with '/' is refused");
-	r = maildir_deliver(md, src, ".hidden", 0, 18, 21, NULL, 0);
+	r = maildir_deliver(md, src, ".hidden", 0, NULL, 0, 18, 21, NULL, 0);
 	ok(r == -1 && errno == EINVAL, "a queue id starting with '.' is refused");
-	r = maildir_deliver(md, src, "Q,1", 0, 18, 21, NULL, 0);
+	r = maildir_deliver(md, src, "Q,1", 0, NULL, 0, 18, 21, NULL, 0);
 	ok(r == -1 && errno == EINVAL, "a queue id with ',' is refused");
 	pathf(want, sizeof(want), "%s/nonexistent", top);
-	r = maildir_deliver(md, want, "MISSING", 0, 1, 1, NULL, 0);
+	r = maildir_deliver(md, want, "MISSING", 0, NULL, 0, 1, 1, NULL, 0);
 	ok(r == -1 && errno == ENOENT, "a missing source fails with ENOENT");
 	pathf(want, sizeof(want), "%s/tmp", md);
 	is_int(count_files(want), 0, "failed deliveries leave tmp/ empty");
@@ -178,9 +179,47 @@ test_deliver(void)
 	/* tmp/ removed behind our back: delivery repairs the Maildir */
 	pathf(want, sizeof(want), "%s/tmp", md);
 	rmdir(want);
-	r = maildir_deliver(md, src, "REPAIR", 0, 18, 21, path, sizeof(path));
+	r = maildir_deliver(md, src, "REPAIR", 0, NULL, 0, 18, 21, path, sizeof(path));
 	is_int(r, 1, "missing tmp/ is recreated");
 	is_str(slurp(path), msg, "and the message stored");
+}
+
+/* test_trace - the copy begins with the recipient's trace lines */
+static void
+test_trace(void)
+{
+	char md[PATH_MAX], src[PATH_MAX], path[PATH_MAX], tr[MAILDIR_TRACE_MAX];
+	char want[4096];
+	const char *msg = "Subject: t\n\nbody\n";
+	size_t tl;
+	int r;
+
+	pathf(md, sizeof(md), "%s/dave/Maildir", top);
+	pathf(src, sizeof(src), "%s/queuefile-trace", top);
+	put_file(src, msg);
+	tl = maildir_trace("a@example.org", "dave@example.net", tr, sizeof(tr));
+	is_str(tr, "Return-Path: <a@example.org>\nDelivered-To: dave@example.net\n",
+	    "maildir_trace writes both lines");
+	is_int((int)tl, (int)strlen(tr), "and returns their length");
+	tl = maildir_trace("", "dave@example.net", tr, sizeof(tr));
+	is_str(tr, "Return-Path: <>\nDelivered-To: dave@example.net\n",
+	    "null sender: Return-Path: <>");
+	is_int((int)maildir_trace("a\r\nX: y", "c@d", tr, sizeof(tr)), 0,
+	    "an address with CR LF is refused");
+	is_int((int)maildir_trace("a@b", "c@d", tr, 10), 0,
+	    "no room: refused, not cut");
+	tl = maildir_trace("a@example.org", "dave@example.net", tr, sizeof(tr));
+	is_int(maildir_create(md), 0, "maildir for the trace test");
+	r = maildir_deliver(md, src, "TRACE", 0, tr, tl,
+	    (long long)(strlen(msg) + tl), (long long)(strlen(msg) + tl + 4),
+	    path, sizeof(path));
+	is_int(r, 1, "stored with trace lines");
+	snprintf(want, sizeof(want), "%s%s", tr, msg);
+	is_str(slurp(path), want, "the trace lines, then the queue file");
+	r = maildir_deliver(md, src, "TRACE", 0, tr, tl,
+	    (long long)(strlen(msg) + tl), (long long)(strlen(msg) + tl + 4),
+	    NULL, 0);
+	is_int(r, 0, "again: already stored (exactly once)");
 }
 
 static void
@@ -200,7 +239,7 @@ test_copy_fallback(void)
 	pathf(src, sizeof(src), "/dev/shm/yubin-maildir-t.%ld", (long)getpid());
 	put_file(src, msg);
 	maildir_create(md);
-	r = maildir_deliver(md, src, "CROSSFS", 3, (long long)strlen(msg),
+	r = maildir_deliver(md, src, "CROSSFS", 3, NULL, 0, (long long)strlen(msg),
 	    (long long)strlen(msg) + 3, path, sizeof(path));
 	is_int(r, 1, "delivery from another file system stores");
 	is_str(slurp(path), msg, "copied content is right");
@@ -304,6 +343,7 @@ main(void)
 		return 2;
 	}
 	test_deliver();
+	test_trace();
 	test_copy_fallback();
 	test_scan();
 	nftw(top, rm_entry, 16, FTW_DEPTH | FTW_PHYS);
