@@ -57,7 +57,8 @@ const struct cfg_key cfg_keys[] = {
 	{ .section = "server", .name = "group", .type = CFG_STRING, .def = "" },
 	{ .section = "server", .name = "domain", .type = CFG_STRING, .def = "localhost" },
 	{ .section = "server", .name = "alias", .type = CFG_LIST, .def = "" },
-	{ .section = "server", .name = "admin_address", .type = CFG_STRING, .def = "" },
+	{ .section = "server", .name = "admin_address", .type = CFG_STRING,
+	    .def = "postmaster" },	/* the account setup makes (addr.h) */
 	{ .section = "server", .name = "domain_mailboxes", .type = CFG_BOOL,
 	    .def = "0" },		/* 1: E-Post per-domain accounts (addr.h) */
 	{ .section = "server", .name = "plugins", .type = CFG_LIST, .def = "" },

@@ -111,7 +111,8 @@ with Server(conf={'server': SEP['server'], 'smtp': {'vrfy_expn': '1'}},
              for n in ('alice', 'alice@d1.test', 'alice@d2.test')),
          'one Maildir per account: alice, alice@d1.test, alice@d2.test')
     names = [l.split('\t')[0] for l in s.ctl('account', 'list').stdout.splitlines()]
-    t.is_(names, ['alice', 'alice@d1.test', 'alice@d2.test', 'carol@d2.test'],
+    t.is_(names, ['alice', 'alice@d1.test', 'alice@d2.test', 'carol@d2.test',
+                  'postmaster'],
           'account list names them NAME@DOMAIN')
 
     # VRFY answers the account's own address, not NAME@DOMAIN@server.domain

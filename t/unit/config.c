@@ -201,7 +201,7 @@ static const struct {
 	{ "server.group", 0, "" },
 	{ "server.domain", 0, "localhost" },
 	{ "server.alias", 1, "" },
-	{ "server.admin_address", 0, "" },
+	{ "server.admin_address", 0, "postmaster" },
 	{ "server.plugins", 1, "" },
 	{ "server.plugin_dir", 0, PLUGINDIR },
 	{ "server.tls_cert", 0, "" },
