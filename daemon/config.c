@@ -603,6 +603,61 @@ cfg_where(const struct config *cfg, size_t i, struct cfg_src *src)
 	src->line = cfg->val[i].line;
 }
 
+/* cfg_reader_loaded - 1 when one of the plugins named in K->reader (or
+ * none: a core key) is in server.plugins of CFG. */
+static int
+cfg_reader_loaded(const struct config *cfg, const struct cfg_key *k)
+{
+	const struct cfg_list *pl;
+	const char *r = k->reader;
+	size_t n, j;
+
+	if (r == NULL)
+		return 1;
+	pl = &cfg->val[cfg_key_get(cfg, "server.plugins")].list;
+	while (*r != '\0') {
+		n = strcspn(r, " ");
+		for (j = 0; j < pl->n; j++)
+			if (strlen(pl->v[j]) == n && strncmp(pl->v[j], r, n) == 0)
+				return 1;
+		r += n;
+		r += strspn(r, " ");
+	}
+	return 0;
+}
+
+/* cfg_reader_err - "KEY: read only by the ... plugin, which server.plugins
+ * does not load" at SRC. */
+static void
+cfg_reader_err(const struct cfg_key *k, const char *name,
+    const struct cfg_src *src, struct errlist *errs)
+{
+	cfg_err(errs, src, "%s: only the %s plugin%s acts on it, and "
+	    "server.plugins does not load %s", name, k->reader,
+	    strchr(k->reader, ' ') ? "s" : "",
+	    strchr(k->reader, ' ') ? "any of them" : "it");
+}
+
+/* cfg_readers - every key set to a value other than its default must have
+ * its reader loaded: policy that nothing applies is refused. */
+static void
+cfg_readers(const struct config *cfg, struct errlist *errs)
+{
+	struct cfg_src src;
+	char name[2 * CFG_NAME_MAX + 2];
+	size_t i;
+
+	for (i = 0; i < CFG_NKEYS; i++) {
+		if (cfg_keys[i].reader == NULL || cfg_reader_loaded(cfg,
+		    &cfg_keys[i]) || cfg_val_equal(&cfg->val[i], &cfg->def[i]))
+			continue;
+		cfg_where(cfg, i, &src);
+		snprintf(name, sizeof(name), "%s.%s", cfg_keys[i].section,
+		    cfg_keys[i].name);
+		cfg_reader_err(&cfg_keys[i], name, &src, errs);
+	}
+}
+
 /* cfg_check - rules between keys. */
 static void
 cfg_check(struct config *cfg, struct errlist *errs)
@@ -637,6 +692,7 @@ cfg_check(struct config *cfg, struct errlist *errs)
 		    spares[i][0], spares[i][1], cfg->val[lo].num,
 		    cfg->val[hi].num);
 	}
+	cfg_readers(cfg, errs);
 }
 
 /* abs_path - P made absolute against the current directory; owned. */
@@ -849,6 +905,12 @@ def_line(void *ctx, char *s, const struct cfg_src *src, struct errlist *errs)
 	if (cfg_parse(k, value, &v, &why) == -1) {
 		cfg_err(errs, src, "%s: %s", key, why);
 		free(why);
+		return;
+	}
+	if (!cfg_reader_loaded(d->cfg, k) &&
+	    !cfg_val_equal(&v, &d->cfg->def[i])) {
+		cfg_reader_err(k, key, src, errs);
+		cfg_val_free(&v);
 		return;
 	}
 	cfg_val_free(&d->cfg->val[i]);

@@ -48,6 +48,10 @@ struct cfg_key {
 	unsigned	  flags;
 	const char	 *alias;	/* second accepted spelling, or NULL */
 	const char *const *allowed;	/* string, list: the accepted words, or NULL */
+	const char	 *reader;	/* the plugin(s) that act on it, separated
+					 * by spaces, or NULL for the core: a value
+					 * other than the default while none of them
+					 * is in server.plugins is an error */
 };
 
 /* one parsed value */

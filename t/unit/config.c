@@ -202,7 +202,7 @@ static const struct {
 	{ "server.domain", 0, "localhost" },
 	{ "server.alias", 1, "" },
 	{ "server.admin_address", 0, "postmaster" },
-	{ "server.plugins", 1, "" },
+	{ "server.plugins", 1, "relay|quota" },
 	{ "server.plugin_dir", 0, PLUGINDIR },
 	{ "server.tls_cert", 0, "" },
 	{ "server.tls_key", 0, "" },
@@ -379,6 +379,20 @@ static const struct {
 	    "Delivery|Status|Failure" },
 };
 
+/* good_text - "[SEC] KEY = VAL", with every shipped plugin that reads a
+ * core key loaded (a key whose reader is not loaded is refused). */
+static char *
+good_text(const char *sec, const char *key, const char *val)
+{
+	if (strcmp(sec, "server") == 0 && strcmp(key, "plugins") == 0)
+		return xasprintf("[%s]\n%s = %s\n", sec, key, val);
+	if (strcmp(sec, "server") == 0)
+		return xasprintf("[server]\nplugins = relay quota forward exec\n"
+		    "%s = %s\n", key, val);
+	return xasprintf("[server]\nplugins = relay quota forward exec\n"
+	    "[%s]\n%s = %s\n", sec, key, val);
+}
+
 static void
 test_good_values(void)
 {
@@ -387,8 +401,8 @@ test_good_values(void)
 	size_t i;
 
 	for (i = 0; i < NELEM(good_nums); i++) {
-		text = xasprintf("[%s]\n%s = %s\n", good_nums[i].sec,
-		    good_nums[i].key, good_nums[i].val);
+		text = good_text(good_nums[i].sec, good_nums[i].key,
+		    good_nums[i].val);
 		key = xasprintf("%s.%s", good_nums[i].sec, good_nums[i].key);
 		cfg = load_ok(text, NULL, 0, key);
 		if (cfg)
@@ -399,8 +413,8 @@ test_good_values(void)
 		free(key);
 	}
 	for (i = 0; i < NELEM(good_strs); i++) {
-		text = xasprintf("[%s]\n%s=%s\n", good_strs[i].sec,
-		    good_strs[i].key, good_strs[i].val);
+		text = good_text(good_strs[i].sec, good_strs[i].key,
+		    good_strs[i].val);
 		key = xasprintf("%s.%s", good_strs[i].sec, good_strs[i].key);
 		cfg = load_ok(text, NULL, 0, key);
 		if (cfg) {
@@ -1286,6 +1300,55 @@ test_resolver(void)
 	}
 }
 
+/* keys read only by a plugin: refused while that plugin is not loaded
+ * (issue 13 item 9), in yubin.conf and in config.def */
+static void
+test_readers(void)
+{
+	struct config *base = NULL, *acc = NULL;
+	struct errlist errs;
+	char *p, *want;
+
+	LOAD_ERR1("[server]\nplugins =\n[smtp]\nrelay = 1\n",
+	    ":4: smtp.relay: only the relay plugin acts on it, and "
+	    "server.plugins does not load it", "relay = 1 without relay");
+	LOAD_ERR1("[server]\nplugins = quota\n[smtp]\n"
+	    "address_permits_relay = 10.0.0.0/8\n",
+	    ":4: smtp.address_permits_relay: only the relay plugin acts on "
+	    "it, and server.plugins does not load it",
+	    "address_permits_relay without relay");
+	LOAD_ERR1("[server]\nplugins = relay\nmailbox_capacity_mail_count = 5\n",
+	    ":3: server.mailbox_capacity_mail_count: only the quota plugin "
+	    "acts on it, and server.plugins does not load it",
+	    "mailbox capacity without quota");
+	LOAD_ERR1("[server]\nforward_address = a@example.org\n",
+	    ":2: server.forward_address: only the forward plugin acts on it, "
+	    "and server.plugins does not load it", "forward_address without forward");
+	config_free(&base);
+	base = load_ok("[server]\nplugins =\n[smtp]\nrelay = 0\n", NULL, 0,
+	    "a reader key at its default value");
+	config_free(&base);
+	base = load_ok("[smtp]\nrelay = 1\nsend_max_during_a_day = 5\n", NULL,
+	    0, "relay and quota are loaded by default");
+	config_free(&base);
+	base = load_ok("[server]\nplugins = maildat\n", NULL, 0,
+	    "base without relay");
+	if (base == NULL)
+		return;
+	p = twrite("config.def", "reject_domain=aaa.com\n", 22);
+	errlist_init(&errs);
+	is_int(config_account(base, p, &acc, &errs), -1,
+	    "config.def: reject_domain without relay fails");
+	want = xasprintf("%s:1: reject_domain: only the relay plugin acts on "
+	    "it, and server.plugins does not load it", p);
+	is_str(errs.n ? errs.msg[0] : "", want, "config.def: file:line");
+	free(want);
+	errlist_free(&errs);
+	config_free(&acc);
+	config_free(&base);
+	free(p);
+}
+
 int
 main(void)
 {
@@ -1305,6 +1368,7 @@ main(void)
 	test_paths();
 	test_plugins();
 	test_account();
+	test_readers();
 	test_resolver();
 	test_print();
 	test_panics();

@@ -1,0 +1,69 @@
+#!/usr/bin/env python3
+"""yubind -t refuses configurations that would not do what they say:
+policy keys whose plugin is not loaded (server.plugins defaults to
+"relay quota"), each with file:line and exit 1."""
+
+import os
+import re
+import subprocess
+import sys
+
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), '..', 'lib'))
+from yubintest import Server, TAP, binary  # noqa: E402
+
+t = TAP()
+
+
+def check(conf, files=None, defs=()):
+    """yubind -t on the test defaults merged with CONF: (exit, stderr)."""
+    s = Server(files=files, start=False)
+    sections = {k: dict(v) for k, v in s.sections.items()}
+    for sec, kv in conf.items():
+        sections.setdefault(sec, {}).update(kv)
+    s.write_conf(sections)
+    argv = [binary('yubind'), '-c', s.conf_path, '-t']
+    for d in defs:
+        argv += ['-D', d]
+    r = subprocess.run(argv, capture_output=True, text=True)
+    out = (r.returncode, r.stdout, r.stderr, s.conf_path)
+    s.cleanup()
+    return out
+
+
+def refused(conf, pattern, name, files=None):
+    code, _, err, path = check(conf, files)
+    t.is_(code, 1, name + ': exit 1')
+    if not t.like(err, re.escape(path) + r':\d+: ' + pattern, name + ': file:line'):
+        t.diag(err)
+
+
+def accepted(conf, name, files=None):
+    code, out, err, _ = check(conf, files)
+    if not t.is_(code, 0, name):
+        t.diag(err)
+
+
+# item 9: keys read only by a plugin that is not loaded
+accepted({}, 'the test defaults pass')
+accepted({'smtp': {'relay': '1', 'address_permits_relay': '10.0.0.0/8',
+                   'send_max_during_a_day': '10'}},
+         'relay and quota keys pass with the default plugins')
+NOPLUG = {'server': {'plugins': ''}}
+for sec, key, val, plugin in (
+        ('smtp', 'relay', '1', 'relay'),
+        ('smtp', 'address_permits_relay', '10.0.0.0/8', 'relay'),
+        ('smtp', 'pop_before_smtp', '1', 'relay'),
+        ('smtp', 'reject_domain', 'spam.example', 'relay'),
+        ('smtp', 'reject_mailaddress', 'a@spam.example', 'relay'),
+        ('smtp', 'send_max_during_a_day', '10', 'quota'),
+        ('server', 'mailbox_capacity_mail_count', '100', 'quota'),
+        ('server', 'mailbox_capacity_mail_size', '10M', 'quota'),
+        ('server', 'forward_address', 'a@example.org', 'forward')):
+    conf = {'server': {'plugins': ''}}
+    conf.setdefault(sec, {})[key] = val
+    refused(conf, r'%s\.%s: only the %s plugin acts on it' % (sec, key, plugin),
+            '%s.%s without %s' % (sec, key, plugin))
+accepted({'server': {'plugins': ''}, 'smtp': {'relay': '0'}},
+         'a plugin key at its default value passes')
+
+t.done()
