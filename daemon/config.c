@@ -1055,6 +1055,20 @@ config_plugin_each(const struct config *cfg, const char *plugin,
 	return 0;
 }
 
+const char *
+config_plugin_where(const struct config *cfg, const char *plugin,
+    const char *key, char *out, size_t size)
+{
+	const struct cfg_plugin *p = plugin_find(cfg, plugin);
+	size_t i;
+
+	snprintf(out, size, "-D");
+	for (i = 0; p != NULL && i < p->n; i++)
+		if (strcmp(p->key[i], key) == 0 && p->line[i] != 0 && cfg->file)
+			snprintf(out, size, "%s:%u", cfg->file, p->line[i]);
+	return out;
+}
+
 size_t
 config_plugins_sections(const struct config *cfg)
 {

@@ -767,8 +767,18 @@ static const struct yh_hooks forward_hooks = {
 	.delivered = forward_delivered,
 };
 
+/* forward_init - [plugin forward] has no keys yet: refuse any. */
+static int
+forward_init(const struct yh_config *cfg)
+{
+	static const char *const forward_keys[] = { NULL };
+
+	return yh_config_known(cfg, "forward", forward_keys) != 0 ? -1 : 0;
+}
+
 const struct yh_plugin yubin_plugin = {
 	.abi = YH_ABI_VERSION,
 	.name = "forward",
+	.init = forward_init,
 	.hooks = &forward_hooks,
 };

@@ -587,6 +587,10 @@ plugin_bool(const struct yh_config *cfg, const char *key, int *val_r)
 	return 1;
 }
 
+static const char *const relay_keys[] = {
+	"file", "trust_local_sender", NULL
+};
+
 static int
 relay_init(const struct yh_config *cfg)
 {
@@ -594,6 +598,10 @@ relay_init(const struct yh_config *cfg)
 	const char *path = yh_config_path(cfg, "file", "effect.dat");
 	const char *slash;
 	unsigned errors;
+
+	/* a misspelt key would silently keep its default */
+	if (yh_config_known(cfg, "relay", relay_keys) != 0)
+		return -1;
 
 	if (path == NULL || (c = calloc(1, sizeof(*c))) == NULL ||
 	    (c->path = strdup(path)) == NULL) {

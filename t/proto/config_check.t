@@ -66,4 +66,19 @@ for sec, key, val, plugin in (
 accepted({'server': {'plugins': ''}, 'smtp': {'relay': '0'}},
          'a plugin key at its default value passes')
 
+# item 11: each shipped plugin refuses a key it does not know
+for plugin, key in (('relay', 'fiel'), ('quota', 'quota_full_tempfial'),
+                    ('maildat', 'scan_limt'), ('exec', 'timout'),
+                    ('forward', 'keep'), ('autoreply', 'perod')):
+    conf = {'server': {'plugins': 'relay quota ' + plugin if plugin not in
+                       ('relay', 'quota') else 'relay quota'},
+            'plugin ' + plugin: {key: '1'}}
+    refused(conf, r"unknown key '%s' in \[plugin %s\]" % (key, plugin),
+            '[plugin %s] %s' % (plugin, key))
+accepted({'server': {'plugins': 'relay quota maildat exec forward autoreply'},
+          'plugin quota': {'quota_full_tempfail': '1'},
+          'plugin exec': {'timeout': '5s'},
+          'plugin autoreply': {'period': '1d'}},
+         'known plugin keys pass', files={'mail.dat': ''})
+
 t.done()

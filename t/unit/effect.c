@@ -89,6 +89,16 @@ yh_config_get(const struct yh_config *cfg, const char *key)
 	return strcmp(key, "file") == 0 ? cfg->file : NULL;
 }
 
+int
+yh_config_known(const struct yh_config *cfg, const char *name,
+    const char *const *known)
+{
+	(void)cfg;
+	(void)name;
+	(void)known;
+	return 0;	/* the stub section holds only known keys */
+}
+
 const char *
 yh_config_path(const struct yh_config *cfg, const char *key,
     const char *default_name)
