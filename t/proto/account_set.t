@@ -7,7 +7,8 @@ sys.path.insert(0, os.path.join(os.path.dirname(__file__), '..', 'lib'))
 from yubintest import Server, TAP
 
 t = TAP()
-s = Server(accounts={'alice': 'pw'}, start=False)
+s = Server(conf={'server': {'plugins': 'relay quota forward'}}, accounts={'alice': 'pw'},
+           start=False)
 path = os.path.join(s.home, 'mailbox', 'alice', 'config.def')
 r = s.ctl('account', 'set', 'alice', 'forward_address=bob@example.org',
           'send_max_during_a_day=5', check=False)
