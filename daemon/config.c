@@ -300,6 +300,11 @@ cfg_set(struct config *cfg, size_t i, const char *name, const char *text,
 	struct cfg_val v;
 	char *why;
 
+	if (k->flags & CFG_TODO) {
+		cfg_err(errs, src, "%s.%s: not supported yet (nothing would "
+		    "act on it)", k->section, name);
+		return;
+	}
 	if (cfg_parse(k, text, &v, &why) == -1) {
 		cfg_err(errs, src, "%s.%s: %s", k->section, name, why);
 		free(why);
@@ -896,6 +901,11 @@ def_line(void *ctx, char *s, const struct cfg_src *src, struct errlist *errs)
 		return;
 	}
 	k = &cfg_keys[i];
+	if (k->flags & (CFG_TODO | CFG_ACCOUNT_TODO)) {
+		cfg_err(errs, src, "%s: not supported yet in config.def "
+		    "(nothing would act on it)", esc);
+		return;
+	}
 	if (d->seen[i]) {
 		cfg_err(errs, src, "%s: given twice (first at line %u)", key,
 		    d->seen[i]);
@@ -1097,7 +1107,9 @@ config_print(const struct config *cfg, FILE *f)
 		fprintf(f, "\n[%s]\n", cfg_sections[s]);
 		for (i = 0; i < CFG_NKEYS; i++) {
 			k = &cfg_keys[i];
-			if (strcmp(k->section, cfg_sections[s]) != 0)
+			/* a printed configuration must load again */
+			if (strcmp(k->section, cfg_sections[s]) != 0 ||
+			    (k->flags & CFG_TODO))
 				continue;
 			buf_reset(&val);
 			cfg_format(&val, k, &cfg->val[i]);

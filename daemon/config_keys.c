@@ -70,17 +70,17 @@ const struct cfg_key cfg_keys[] = {
 	    .allowed = cfg_log_dests },
 	{ .section = "server", .name = "log_size_max", .type = CFG_SIZE, .def = "10M" },
 	{ .section = "server", .name = "mailing_list_from_kind", .type = CFG_INT,
-	    .def = "0", .min = 0, .max = 2, .flags = CFG_ACCOUNT },
+	    .def = "0", .min = 0, .max = 2, .flags = CFG_ACCOUNT | CFG_TODO },
 	{ .section = "server", .name = "mailing_list_to_kind", .type = CFG_INT,
-	    .def = "0", .min = 0, .max = 1, .flags = CFG_ACCOUNT },
+	    .def = "0", .min = 0, .max = 1, .flags = CFG_ACCOUNT | CFG_TODO },
 	{ .section = "server", .name = "mailing_list_mail_header_x_element",
-	    .type = CFG_BOOL, .def = "0", .flags = CFG_ACCOUNT },
+	    .type = CFG_BOOL, .def = "0", .flags = CFG_ACCOUNT | CFG_TODO },
 	{ .section = "server", .name = "mailing_list_public_level", .type = CFG_INT,
-	    .def = "1", .min = -1, .max = 1, .flags = CFG_ACCOUNT },
+	    .def = "1", .min = -1, .max = 1, .flags = CFG_ACCOUNT | CFG_TODO },
 	{ .section = "server", .name = "mailing_list_subject_header", .type = CFG_INT,
-	    .def = "1", .min = 0, .max = 2, .flags = CFG_ACCOUNT },
+	    .def = "1", .min = 0, .max = 2, .flags = CFG_ACCOUNT | CFG_TODO },
 	{ .section = "server", .name = "mailing_list_filter_string", .type = CFG_LIST,
-	    .def = "", .flags = CFG_ACCOUNT },
+	    .def = "", .flags = CFG_ACCOUNT | CFG_TODO },
 	{ .section = "server", .name = "mailbox_capacity_mail_count", .type = CFG_INT,
 	    .def = "0", .min = 0, .max = CFG_INT_BIG, .flags = CFG_ACCOUNT,
 	    .reader = "quota" },	/* 0: no limit */
@@ -124,7 +124,7 @@ const struct cfg_key cfg_keys[] = {
 	    .def = "30", .unit = MIN, .alias = "pop_before_smtp_time_to_live",
 	    .reader = "relay" },
 	{ .section = "smtp", .name = "use_dustbox", .type = CFG_BOOL, .def = "0",
-	    .flags = CFG_ACCOUNT },
+	    .flags = CFG_ACCOUNT | CFG_TODO },
 	{ .section = "smtp", .name = "address_permits_relay", .type = CFG_IPLIST, .def = "",
 	    .reader = "relay" },
 	{ .section = "smtp", .name = "resend_timeout", .type = CFG_DURATION, .def = "1440",
@@ -201,7 +201,7 @@ const struct cfg_key cfg_keys[] = {
 	    .nofile = "off" },
 	{ .section = "pop3", .name = "listen", .type = CFG_LIST, .def = "" },	/* "": smtp.listen */
 	{ .section = "pop3", .name = "dustbox", .type = CFG_BOOL, .def = "0",
-	    .flags = CFG_ACCOUNT },
+	    .flags = CFG_ACCOUNT | CFG_ACCOUNT_TODO },
 	{ .section = "pop3", .name = "uidl_interval", .type = CFG_INT, .def = "0",
 	    .min = 0, .max = 10000 },					/* milliseconds */
 	{ .section = "pop3", .name = "timeout", .type = CFG_DURATION, .def = "600",
@@ -249,7 +249,8 @@ const struct cfg_key cfg_keys[] = {
 	{ .section = "queue", .name = "delay_warning_time", .type = CFG_DURATION,
 	    .def = "0", .unit = SEC },					/* 0: off */
 	{ .section = "queue", .name = "scan_interval", .type = CFG_DURATION, .def = "300",
-	    .unit = SEC, .min = 1, .max = CFG_DUR_MAX },
+	    .unit = SEC, .min = 1, .max = CFG_DUR_MAX,
+	    .flags = CFG_TODO },
 };
 
 _Static_assert(sizeof(cfg_keys) / sizeof(cfg_keys[0]) == CFG_NKEYS,

@@ -35,6 +35,10 @@ enum cfg_type {
 };
 
 #define CFG_ACCOUNT	0x01	/* config.def may set it (SEEDS §2.4) */
+#define CFG_TODO	0x02	/* not supported yet: refused wherever given
+				 * (no key is accepted and ignored) */
+#define CFG_ACCOUNT_TODO 0x04	/* a seed per-account key not supported yet
+				 * in config.def (the server value works) */
 
 /* one key of the table */
 struct cfg_key {

@@ -27,11 +27,11 @@ t.is_(open(path).read(), 'forward_address=bob@example.org\nsend_max_during_a_day
       'and nothing changed')
 r = s.ctl('account', 'set', 'alice', 'forward_address=', check=False)
 t.is_(open(path).read(), 'send_max_during_a_day=7\n', 'an empty value removes the key')
-r = s.ctl('account', 'set', 'nobody-here', 'use_dustbox=1', check=False)
+r = s.ctl('account', 'set', 'nobody-here', 'send_max_during_a_day=5', check=False)
 t.is_(r.returncode, 1, 'unknown account')
 r = s.ctl('account', 'set', 'alice', 'novalue', check=False)
 t.is_(r.returncode, 1, 'KEY=VALUE required')
-r = s.ctl('account', 'set', '../x', 'use_dustbox=1', check=False)
+r = s.ctl('account', 'set', '../x', 'send_max_during_a_day=5', check=False)
 t.is_(r.returncode, 1, 'bad account name')
 if os.geteuid() == 0:
     st = os.stat(path)

@@ -66,6 +66,23 @@ for sec, key, val, plugin in (
 accepted({'server': {'plugins': ''}, 'smtp': {'relay': '0'}},
          'a plugin key at its default value passes')
 
+# item 10: keys nothing reads yet are refused, not ignored
+for sec, key, val in (('smtp', 'use_dustbox', '1'), ('queue', 'scan_interval', '60'),
+                      ('server', 'mailing_list_from_kind', '1'),
+                      ('server', 'mailing_list_to_kind', '1'),
+                      ('server', 'mailing_list_mail_header_x_element', '1'),
+                      ('server', 'mailing_list_public_level', '0'),
+                      ('server', 'mailing_list_subject_header', '0'),
+                      ('server', 'mailing_list_filter_string', 'x')):
+    refused({sec: {key: val}}, r'%s\.%s: not supported yet' % (sec, key),
+            '%s.%s refused' % (sec, key))
+with Server(start=False) as s:
+    for kv in ('use_dustbox=1', 'dustbox=1', 'mailing_list_to_kind=1'):
+        r = s.ctl('account', 'set', 'postmaster', kv, check=False)
+        t.is_(r.returncode, 1, 'config.def %s refused' % kv)
+        t.like(r.stderr, r'config\.def:\d+: %s: not supported yet' % kv.split('=')[0],
+               'config.def %s: file:line' % kv)
+
 # item 11: each shipped plugin refuses a key it does not know
 for plugin, key in (('relay', 'fiel'), ('quota', 'quota_full_tempfial'),
                     ('maildat', 'scan_limt'), ('exec', 'timout'),

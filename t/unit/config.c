@@ -306,8 +306,6 @@ static const struct {
 	/* int, range ends */
 	{ "smtp", "max_recipients", "1", 1 },
 	{ "smtp", "max_recipients", "100000", 100000 },
-	{ "server", "mailing_list_public_level", "-1", -1 },
-	{ "server", "mailing_list_public_level", "1", 1 },
 	{ "smtp", "send_max_during_a_day", "-1", -1 },
 	{ "smtp", "send_max_during_a_day", "1000000000", 1000000000 },
 	{ "smtp", "max_commands", "10", 10 },
@@ -375,8 +373,6 @@ static const struct {
 	    "news@localhost|directmail@localhost" },
 	{ "server", "forward_address", "user@example.org, example.net", 1,
 	    "user@example.org|example.net" },
-	{ "server", "mailing_list_filter_string", "Delivery,Status,Failure", 1,
-	    "Delivery|Status|Failure" },
 };
 
 /* good_text - "[SEC] KEY = VAL", with every shipped plugin that reads a
@@ -455,12 +451,6 @@ static const struct {
 	    "expected an integer from 1 to 100000, got \"+12\"" },
 	{ "smtp", "max_recipients", "99999999999999999999999",
 	    "expected an integer from 1 to 100000, got \"99999999999999999999999\"" },
-	{ "server", "mailing_list_public_level", "-2",
-	    "expected an integer from -1 to 1, got \"-2\"" },
-	{ "server", "mailing_list_from_kind", "-0",
-	    "expected an integer from 0 to 2, got \"-0\"" },
-	{ "server", "mailing_list_from_kind", "3",
-	    "expected an integer from 0 to 2, got \"3\"" },
 	{ "server", "log_size_max", "10X",
 	    "expected a size (bytes, or a number with K, M or G suffix), got \"10X\"" },
 	{ "server", "log_size_max", "M",
@@ -947,13 +937,9 @@ static const char def_text[] =
     "// sendmail-style comment\n"
     "# hash comment\n"
     "\n"
-    "mailing_list_from_kind=2\n"
-    "mailing_list_mail_header_x_element=1\n"
-    "send_max_during_a_day=100\n"
+    "send_max_during_a_day=100\r\n"
     "reject_domain=aaa.com\n"
     "reject_mailaddress = bbb@ccc.com\n"
-    "use_dustbox=0\r\n"
-    "dustbox=TRUE\n"
     "mailbox_capacity_mail_size=5M\n";
 
 static void
@@ -974,17 +960,12 @@ test_account(void)
 	is_int(config_account(base, p, &acc, &errs), 0, "config.def loads");
 	is_int(errs.n, 0, "config.def: no errors");
 	if (acc) {
-		is_int(config_int(acc, "server.mailing_list_from_kind"), 2,
-		    "def: int replaced");
-		is_int(config_bool(acc, "server.mailing_list_mail_header_x_element"), 1,
-		    "def: bool replaced");
 		is_int(config_int(acc, "smtp.send_max_during_a_day"), 100,
 		    "def: file value replaced");
 		join(config_list(acc, "smtp.reject_domain"), got, sizeof(got));
 		is_str(got, "aaa.com", "def: list replaced, not merged");
 		join(config_list(acc, "smtp.reject_mailaddress"), got, sizeof(got));
 		is_str(got, "bbb@ccc.com", "def: addrlist");
-		is_int(config_bool(acc, "pop3.dustbox"), 1, "def: popenv TRUE");
 		is_int(config_int(acc, "server.mailbox_capacity_mail_size"),
 		    5 * 1024 * 1024, "def: size");
 		is_int(config_int(acc, "smtp.port"), 26, "def: other keys from base");
@@ -1052,10 +1033,18 @@ test_account(void)
 	def_err(base, "send_max_during_a_day=x\n",
 	    ":1: send_max_during_a_day: expected an integer from -1 to "
 	    "1000000000, got \"x\"", "def: bad value");
-	def_err(base, "use_dustbox\n", ":1: expected key=value, got \"use_dustbox\"",
-	    "def: no =");
-	def_err(base, "use_dustbox=1\nuse_dustbox=0\n",
-	    ":2: use_dustbox: given twice (first at line 1)", "def: duplicate");
+	def_err(base, "reject_domain\n", ":1: expected key=value, got "
+	    "\"reject_domain\"", "def: no =");
+	def_err(base, "reject_domain=a\nreject_domain=b\n",
+	    ":2: reject_domain: given twice (first at line 1)", "def: duplicate");
+	/* keys nothing reads yet are refused, not ignored (issue 13 item 10) */
+	def_err(base, "use_dustbox=1\n", ":1: use_dustbox: not supported yet in "
+	    "config.def (nothing would act on it)", "def: use_dustbox");
+	def_err(base, "dustbox=1\n", ":1: dustbox: not supported yet in "
+	    "config.def (nothing would act on it)", "def: dustbox");
+	def_err(base, "mailing_list_from_kind=2\n", ":1: mailing_list_from_kind: "
+	    "not supported yet in config.def (nothing would act on it)",
+	    "def: mailing_list_from_kind");
 	def_err(base, "; not a comment in config.def\n",
 	    ":1: expected key=value, got \"; not a comment in config.def\"",
 	    "def: ; is not a comment");
@@ -1149,7 +1138,9 @@ test_print(void)
 		free(key);
 	}
 	free(p);
-	is_int(nkeys, CFG_NKEYS, "print lists every key");
+	/* the 8 keys not supported yet (CFG_TODO) are left out */
+	is_int(nkeys, CFG_NKEYS - 8, "print lists every key but the 8 not "
+	    "supported yet");
 	is_int(nfound, nkeys, "each printed key looked up");
 
 	/* the output loads again to the same configuration */
@@ -1321,6 +1312,13 @@ test_readers(void)
 	    ":3: server.mailbox_capacity_mail_count: only the quota plugin "
 	    "acts on it, and server.plugins does not load it",
 	    "mailbox capacity without quota");
+	LOAD_ERR1("[smtp]\nuse_dustbox = 1\n", ":2: smtp.use_dustbox: not "
+	    "supported yet (nothing would act on it)", "smtp.use_dustbox");
+	LOAD_ERR1("[queue]\nscan_interval = 60\n", ":2: queue.scan_interval: "
+	    "not supported yet (nothing would act on it)", "queue.scan_interval");
+	LOAD_ERR1("[server]\nmailing_list_public_level = 0\n",
+	    ":2: server.mailing_list_public_level: not supported yet (nothing "
+	    "would act on it)", "server.mailing_list_public_level");
 	LOAD_ERR1("[server]\nforward_address = a@example.org\n",
 	    ":2: server.forward_address: only the forward plugin acts on it, "
 	    "and server.plugins does not load it", "forward_address without forward");
