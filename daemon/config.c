@@ -28,6 +28,7 @@
 #include <ctype.h>
 #include <errno.h>
 #include <limits.h>
+#include <netdb.h>
 #include <stdarg.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -663,6 +664,43 @@ cfg_readers(const struct config *cfg, struct errlist *errs)
 	}
 }
 
+/* cfg_listen - every address of smtp.listen and pop3.listen must parse as
+ * master.c's listen_one parses it at start-up ("*", or a numeric IPv4 or
+ * IPv6 address, getaddrinfo with AI_NUMERICHOST): a -t that passes must
+ * not be followed by a start that fails. */
+static void
+cfg_listen(const struct config *cfg, struct errlist *errs)
+{
+	static const char *const keys[] = { "smtp.listen", "pop3.listen" };
+	struct addrinfo hints, *res;
+	const struct cfg_list *l;
+	struct cfg_src src;
+	char esc[ESC_SIZE];
+	size_t i, j, k;
+	int e;
+
+	memset(&hints, 0, sizeof(hints));
+	hints.ai_family = AF_UNSPEC;
+	hints.ai_socktype = SOCK_STREAM;
+	hints.ai_flags = AI_PASSIVE | AI_NUMERICHOST | AI_NUMERICSERV;
+	for (k = 0; k < sizeof(keys) / sizeof(keys[0]); k++) {
+		i = cfg_key_get(cfg, keys[k]);
+		l = &cfg->val[i].list;
+		for (j = 0; j < l->n; j++) {
+			e = getaddrinfo(strcmp(l->v[j], "*") == 0 ? "0.0.0.0" :
+			    l->v[j], "25", &hints, &res);
+			if (e == 0) {
+				freeaddrinfo(res);
+				continue;
+			}
+			cfg_where(cfg, i, &src);
+			cfg_err(errs, &src, "%s: \"%s\" is not \"*\" or a numeric "
+			    "IPv4 or IPv6 address (%s)", keys[k],
+			    cfg_esc(esc, sizeof(esc), l->v[j]), gai_strerror(e));
+		}
+	}
+}
+
 /* cfg_check - rules between keys. */
 static void
 cfg_check(struct config *cfg, struct errlist *errs)
@@ -698,6 +736,7 @@ cfg_check(struct config *cfg, struct errlist *errs)
 		    cfg->val[hi].num);
 	}
 	cfg_readers(cfg, errs);
+	cfg_listen(cfg, errs);
 }
 
 /* abs_path - P made absolute against the current directory; owned. */

@@ -1,7 +1,9 @@
 #!/usr/bin/env python3
-"""yubind -t refuses configurations that would not do what they say:
-policy keys whose plugin is not loaded (server.plugins defaults to
-"relay quota"), each with file:line and exit 1."""
+"""yubind -t refuses configurations that would not do what they say, each
+with exit 1 and file:line (or the file for TLS): policy keys whose plugin
+is not loaded (server.plugins defaults to "relay quota"), keys nothing
+reads yet, misspelt keys in a plugin's section, and what start-up would
+refuse (TLS files, listen addresses) or delivery would (config.def)."""
 
 import os
 import re
@@ -97,5 +99,39 @@ accepted({'server': {'plugins': 'relay quota maildat exec forward autoreply'},
           'plugin exec': {'timeout': '5s'},
           'plugin autoreply': {'period': '1d'}},
          'known plugin keys pass', files={'mail.dat': ''})
+
+# item 12: what start-up would refuse, -t refuses too
+code, _, err, _ = check({'server': {'tls_key': ''}})
+t.is_(code, 1, 'tls_cert without tls_key: exit 1')
+t.like(err, r'server\.tls_cert and server\.tls_key must both be set',
+       'tls_cert without tls_key: says so')
+code, _, err, _ = check({'server': {'tls_cert': '/nonexistent/cert.pem'}})
+t.is_(code, 1, 'a tls_cert that does not exist: exit 1')
+t.like(err, r'cannot load certificate /nonexistent/cert\.pem',
+       'a tls_cert that does not exist: names the file')
+code, _, err, _ = check({'server': {'tls_cert': '/etc/hostname'}})
+t.is_(code, 1, 'a tls_cert that does not load: exit 1')
+t.like(err, r'cannot load certificate /etc/hostname', 'and names the file')
+refused({'smtp': {'listen': '*.*.*.*'}},
+        r'smtp\.listen: "\*\.\*\.\*\.\*" is not "\*" or a numeric',
+        'listen = *.*.*.*')
+refused({'pop3': {'listen': 'localhost'}}, r'pop3\.listen: "localhost" is not',
+        'pop3 listen = localhost')
+accepted({'smtp': {'listen': '127.0.0.1, ::1'}}, 'numeric listen addresses pass')
+s = Server(accounts={'alice': 'pw'}, start=False)
+cdef = os.path.join(s.home, 'mailbox', 'alice', 'config.def')
+with open(cdef, 'w') as f:
+    f.write('send_max_during_a_day=5\nport=25\n')
+r = subprocess.run([binary('yubind'), '-c', s.conf_path, '-t'],
+                   capture_output=True, text=True)
+t.is_(r.returncode, 1, 'a config.def with a server-only key: exit 1')
+t.like(r.stderr, re.escape(cdef) + r":2: key 'port' cannot be set per account",
+       'config.def: file:line')
+with open(cdef, 'w') as f:
+    f.write('send_max_during_a_day=5\n')
+r = subprocess.run([binary('yubind'), '-c', s.conf_path, '-t'],
+                   capture_output=True, text=True)
+t.is_(r.returncode, 0, 'a good config.def passes')
+s.cleanup()
 
 t.done()
