@@ -632,8 +632,8 @@ cfg_reader_loaded(const struct config *cfg, const struct cfg_key *k)
 	return 0;
 }
 
-/* cfg_reader_err - "KEY: read only by the ... plugin, which server.plugins
- * does not load" at SRC. */
+/* cfg_reader_err - "NAME: only the PLUGIN plugin acts on it, and
+ * server.plugins does not load it" at SRC. */
 static void
 cfg_reader_err(const struct cfg_key *k, const char *name,
     const struct cfg_src *src, struct errlist *errs)
