@@ -1247,6 +1247,11 @@ relay_rcpt(struct yh_session *s, const char *rcpt)
 			return YH_DENYSOFT;
 		}
 	}
+	/* the local submission socket (yubin-sendmail from cron, exec.def
+	 * programs): its callers choose the sender and count as
+	 * authenticated, so the core decides, as without this plugin */
+	if (yh_local_submission(s))
+		return YH_DECLINED;
 	if (c->open_relay)
 		return external ? YH_OK : YH_DECLINED;
 	if (ctx_get(s, c, &x) == -1) {

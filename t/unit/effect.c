@@ -164,6 +164,7 @@ const char *yh_peer_ip(const struct yh_session *s) { return s->ip; }
 const char *yh_auth_user(const struct yh_session *s) { return s->auth ? s->auth : ""; }
 const char *yh_sender(const struct yh_session *s) { return s->sender; }
 int yh_rcpt_local(const struct yh_session *s) { return s->local; }
+int yh_local_submission(const struct yh_session *s) { (void)s; return 0; }
 
 const char *
 yh_header(struct yh_session *s, const char *name, int n)
