@@ -363,6 +363,12 @@ account_set_password(struct account *a, const char *password,
 }
 
 int
+account_locked(const struct account *a)
+{
+	return strcmp(a->hash, ACCOUNT_HASH_LOCKED) == 0;
+}
+
+int
 account_verify(const struct account *a, const char *password)
 {
 	return passwd_verify(a->hash, password);
@@ -870,7 +876,8 @@ import_line(char *line, struct account *a, int *clear_r)
 	if (strncmp(fld[1], HASH_TAG, strlen(HASH_TAG)) == 0) {
 		if (a->apop)
 			return "APOP flag needs the clear password, not " HASH_TAG;
-		if (!passwd_hash_valid(fld[1] + strlen(HASH_TAG)))
+		if (!passwd_hash_valid(fld[1] + strlen(HASH_TAG)) &&
+		    strcmp(fld[1] + strlen(HASH_TAG), ACCOUNT_HASH_LOCKED) != 0)
 			return "bad " HASH_TAG " password hash";
 		memcpy(a->hash, fld[1] + strlen(HASH_TAG),
 		    strlen(fld[1] + strlen(HASH_TAG)) + 1);

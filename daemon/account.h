@@ -37,7 +37,7 @@ struct account {
 	int	apop;			/* clear secret kept (APOP, CRAM-MD5) */
 	long long quota_size;		/* bytes; 0 = server default */
 	long long quota_count;		/* messages; 0 = server default */
-	char	hash[ACCOUNT_HASH_MAX];	/* "$scrypt$..." */
+	char	hash[ACCOUNT_HASH_MAX];	/* "$scrypt$...", or ACCOUNT_HASH_LOCKED */
 	char	secret[ACCOUNT_PASSWORD_MAX + 1]; /* only when apop, else "" */
 	long long created;		/* unix seconds */
 };
@@ -85,6 +85,17 @@ int	account_domain_valid(const char *domain, const char **why_r);
  * failure. */
 int	account_set_password(struct account *a, const char *password,
 	    const char **why_r);
+/*
+ * ACCOUNT_HASH_LOCKED - the stored hash of an account that has no password
+ * yet (the postmaster account made by "yubinctl setup"): no password
+ * matches it; account_locked tells it apart from a malformed hash.
+ */
+#define ACCOUNT_HASH_LOCKED	"!"
+/* ACCOUNT_POSTMASTER - the account "yubinctl setup" makes and "account del"
+ * refuses to remove (RFC 5321 §4.5.1). */
+#define ACCOUNT_POSTMASTER	"postmaster"
+/* account_locked - 1 when A has no password yet (ACCOUNT_HASH_LOCKED). */
+int	account_locked(const struct account *a);
 /* account_verify - 1 the password matches, 0 it does not, -1 bad hash. */
 int	account_verify(const struct account *a, const char *password);
 

@@ -746,10 +746,18 @@ addr_resolve_rcpt(const struct config *cfg, struct store *s, const char *addr,
 		if (at != NULL && alias_lookup(al, local, domain, 0, real,
 		    sizeof(real), &rw) == 1)
 			goto follow;
-		/* 2. the account */
+		/* 2. the account; not, for the address itself, the
+		 * postmaster account that setup makes: admin_address (by
+		 * default that account) says who takes postmaster mail */
 		if (str_copy(name, sizeof(name), local) == 0 &&
 		    account_local_valid(name, &why)) {
 			res = addr_lookup(cfg, s, name, domain, r->account);
+			adm = config_str(cfg, "server.admin_address");
+			if (res == 1 && depth == 0 && *adm != '\0' &&
+			    strcmp(r->account, ACCOUNT_POSTMASTER) == 0) {
+				r->account[0] = '\0';
+				res = 0;
+			}
 			if (res != 0)
 				return res == 1 ? ADDR_DEST_LOCAL : ADDR_DEST_ERROR;
 		}

@@ -124,6 +124,9 @@ int	addr_domain_is_local(const struct config *cfg, const char *domain);
  *      like a recipient: a local account, or, when it is outside the local
  *      domains, the recipient is rewritten to it and goes out (REMOTE);
  *      then the account "postmaster" (for abuse), then nobody.
+ *      server.admin_address defaults to "postmaster", the account that
+ *      "yubinctl setup" makes (DESIGN §7); that account takes the address
+ *      postmaster@ itself in step 2 only when admin_address is set empty.
  * At most ALIAS_DEPTH_MAX alias steps are followed (loops are refused at
  * load time); past that, nobody.
  */

@@ -210,7 +210,12 @@ auth_password(const struct config *cfg, struct store *s, const char *login,
 	r = auth_lookup(cfg, s, login, tmp);
 	if (r == 1) {
 		cacheable = auth_cache_mac(tmp, password, mac) == 0;
-		if (cacheable && auth_cache_hit(mac))
+		if (account_locked(tmp)) {
+			/* no password yet: a failed login, as slow as one */
+			auth_burn_kdf(password);
+			malloc_trim(0);
+			r = 0;
+		} else if (cacheable && auth_cache_hit(mac))
 			r = 1;
 		else {
 			r = account_verify(tmp, password);

@@ -28,6 +28,7 @@
 #include <ctype.h>
 #include <errno.h>
 #include <limits.h>
+#include <netdb.h>
 #include <stdarg.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -300,6 +301,11 @@ cfg_set(struct config *cfg, size_t i, const char *name, const char *text,
 	struct cfg_val v;
 	char *why;
 
+	if (k->flags & CFG_TODO) {
+		cfg_err(errs, src, "%s.%s: not supported yet (nothing would "
+		    "act on it)", k->section, name);
+		return;
+	}
 	if (cfg_parse(k, text, &v, &why) == -1) {
 		cfg_err(errs, src, "%s.%s: %s", k->section, name, why);
 		free(why);
@@ -603,6 +609,98 @@ cfg_where(const struct config *cfg, size_t i, struct cfg_src *src)
 	src->line = cfg->val[i].line;
 }
 
+/* cfg_reader_loaded - 1 when one of the plugins named in K->reader (or
+ * none: a core key) is in server.plugins of CFG. */
+static int
+cfg_reader_loaded(const struct config *cfg, const struct cfg_key *k)
+{
+	const struct cfg_list *pl;
+	const char *r = k->reader;
+	size_t n, j;
+
+	if (r == NULL)
+		return 1;
+	pl = &cfg->val[cfg_key_get(cfg, "server.plugins")].list;
+	while (*r != '\0') {
+		n = strcspn(r, " ");
+		for (j = 0; j < pl->n; j++)
+			if (strlen(pl->v[j]) == n && strncmp(pl->v[j], r, n) == 0)
+				return 1;
+		r += n;
+		r += strspn(r, " ");
+	}
+	return 0;
+}
+
+/* cfg_reader_err - "NAME: only the PLUGIN plugin acts on it, and
+ * server.plugins does not load it" at SRC. */
+static void
+cfg_reader_err(const struct cfg_key *k, const char *name,
+    const struct cfg_src *src, struct errlist *errs)
+{
+	cfg_err(errs, src, "%s: only the %s plugin%s acts on it, and "
+	    "server.plugins does not load %s", name, k->reader,
+	    strchr(k->reader, ' ') ? "s" : "",
+	    strchr(k->reader, ' ') ? "any of them" : "it");
+}
+
+/* cfg_readers - every key set to a value other than its default must have
+ * its reader loaded: policy that nothing applies is refused. */
+static void
+cfg_readers(const struct config *cfg, struct errlist *errs)
+{
+	struct cfg_src src;
+	char name[2 * CFG_NAME_MAX + 2];
+	size_t i;
+
+	for (i = 0; i < CFG_NKEYS; i++) {
+		if (cfg_keys[i].reader == NULL || cfg_reader_loaded(cfg,
+		    &cfg_keys[i]) || cfg_val_equal(&cfg->val[i], &cfg->def[i]))
+			continue;
+		cfg_where(cfg, i, &src);
+		snprintf(name, sizeof(name), "%s.%s", cfg_keys[i].section,
+		    cfg_keys[i].name);
+		cfg_reader_err(&cfg_keys[i], name, &src, errs);
+	}
+}
+
+/* cfg_listen - every address of smtp.listen and pop3.listen must parse as
+ * master.c's listen_one parses it at start-up ("*", or a numeric IPv4 or
+ * IPv6 address, getaddrinfo with AI_NUMERICHOST): a -t that passes must
+ * not be followed by a start that fails. */
+static void
+cfg_listen(const struct config *cfg, struct errlist *errs)
+{
+	static const char *const keys[] = { "smtp.listen", "pop3.listen" };
+	struct addrinfo hints, *res;
+	const struct cfg_list *l;
+	struct cfg_src src;
+	char esc[ESC_SIZE];
+	size_t i, j, k;
+	int e;
+
+	memset(&hints, 0, sizeof(hints));
+	hints.ai_family = AF_UNSPEC;
+	hints.ai_socktype = SOCK_STREAM;
+	hints.ai_flags = AI_PASSIVE | AI_NUMERICHOST | AI_NUMERICSERV;
+	for (k = 0; k < sizeof(keys) / sizeof(keys[0]); k++) {
+		i = cfg_key_get(cfg, keys[k]);
+		l = &cfg->val[i].list;
+		for (j = 0; j < l->n; j++) {
+			e = getaddrinfo(strcmp(l->v[j], "*") == 0 ? "0.0.0.0" :
+			    l->v[j], "25", &hints, &res);
+			if (e == 0) {
+				freeaddrinfo(res);
+				continue;
+			}
+			cfg_where(cfg, i, &src);
+			cfg_err(errs, &src, "%s: \"%s\" is not \"*\" or a numeric "
+			    "IPv4 or IPv6 address (%s)", keys[k],
+			    cfg_esc(esc, sizeof(esc), l->v[j]), gai_strerror(e));
+		}
+	}
+}
+
 /* cfg_check - rules between keys. */
 static void
 cfg_check(struct config *cfg, struct errlist *errs)
@@ -637,6 +735,8 @@ cfg_check(struct config *cfg, struct errlist *errs)
 		    spares[i][0], spares[i][1], cfg->val[lo].num,
 		    cfg->val[hi].num);
 	}
+	cfg_readers(cfg, errs);
+	cfg_listen(cfg, errs);
 }
 
 /* abs_path - P made absolute against the current directory; owned. */
@@ -840,6 +940,11 @@ def_line(void *ctx, char *s, const struct cfg_src *src, struct errlist *errs)
 		return;
 	}
 	k = &cfg_keys[i];
+	if (k->flags & (CFG_TODO | CFG_ACCOUNT_TODO)) {
+		cfg_err(errs, src, "%s: not supported yet in config.def "
+		    "(nothing would act on it)", esc);
+		return;
+	}
 	if (d->seen[i]) {
 		cfg_err(errs, src, "%s: given twice (first at line %u)", key,
 		    d->seen[i]);
@@ -849,6 +954,12 @@ def_line(void *ctx, char *s, const struct cfg_src *src, struct errlist *errs)
 	if (cfg_parse(k, value, &v, &why) == -1) {
 		cfg_err(errs, src, "%s: %s", key, why);
 		free(why);
+		return;
+	}
+	if (!cfg_reader_loaded(d->cfg, k) &&
+	    !cfg_val_equal(&v, &d->cfg->def[i])) {
+		cfg_reader_err(k, key, src, errs);
+		cfg_val_free(&v);
 		return;
 	}
 	cfg_val_free(&d->cfg->val[i]);
@@ -993,6 +1104,20 @@ config_plugin_each(const struct config *cfg, const char *plugin,
 	return 0;
 }
 
+const char *
+config_plugin_where(const struct config *cfg, const char *plugin,
+    const char *key, char *out, size_t size)
+{
+	const struct cfg_plugin *p = plugin_find(cfg, plugin);
+	size_t i;
+
+	snprintf(out, size, "-D");
+	for (i = 0; p != NULL && i < p->n; i++)
+		if (strcmp(p->key[i], key) == 0 && p->line[i] != 0 && cfg->file)
+			snprintf(out, size, "%s:%u", cfg->file, p->line[i]);
+	return out;
+}
+
 size_t
 config_plugins_sections(const struct config *cfg)
 {
@@ -1021,7 +1146,9 @@ config_print(const struct config *cfg, FILE *f)
 		fprintf(f, "\n[%s]\n", cfg_sections[s]);
 		for (i = 0; i < CFG_NKEYS; i++) {
 			k = &cfg_keys[i];
-			if (strcmp(k->section, cfg_sections[s]) != 0)
+			/* a printed configuration must load again */
+			if (strcmp(k->section, cfg_sections[s]) != 0 ||
+			    (k->flags & CFG_TODO))
 				continue;
 			buf_reset(&val);
 			cfg_format(&val, k, &cfg->val[i]);

@@ -83,6 +83,10 @@ const char *config_plugin_get(const struct config *cfg, const char *plugin,
 	    const char *key);
 int	config_plugin_each(const struct config *cfg, const char *plugin,
 	    int (*fn)(void *ctx, const char *key, const char *value), void *ctx);
+/* config_plugin_where - "FILE:LINE" of KEY in [plugin PLUGIN], or "-D"
+ * when a -D option set it, into OUT (SIZE); OUT. */
+const char *config_plugin_where(const struct config *cfg, const char *plugin,
+	    const char *key, char *out, size_t size);
 size_t	config_plugins_sections(const struct config *cfg);
 const char *config_plugins_name(const struct config *cfg, size_t i);
 

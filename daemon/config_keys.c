@@ -57,10 +57,12 @@ const struct cfg_key cfg_keys[] = {
 	{ .section = "server", .name = "group", .type = CFG_STRING, .def = "" },
 	{ .section = "server", .name = "domain", .type = CFG_STRING, .def = "localhost" },
 	{ .section = "server", .name = "alias", .type = CFG_LIST, .def = "" },
-	{ .section = "server", .name = "admin_address", .type = CFG_STRING, .def = "" },
+	{ .section = "server", .name = "admin_address", .type = CFG_STRING,
+	    .def = "postmaster" },	/* the account setup makes (addr.h) */
 	{ .section = "server", .name = "domain_mailboxes", .type = CFG_BOOL,
 	    .def = "0" },		/* 1: E-Post per-domain accounts (addr.h) */
-	{ .section = "server", .name = "plugins", .type = CFG_LIST, .def = "" },
+	{ .section = "server", .name = "plugins", .type = CFG_LIST,
+	    .def = "relay quota" },	/* DESIGN §10: the fresh-install policy */
 	{ .section = "server", .name = "plugin_dir", .type = CFG_PATH, .def = PLUGINDIR },
 	{ .section = "server", .name = "tls_cert", .type = CFG_PATH, .def = "" },
 	{ .section = "server", .name = "tls_key", .type = CFG_PATH, .def = "" },
@@ -68,23 +70,26 @@ const struct cfg_key cfg_keys[] = {
 	    .allowed = cfg_log_dests },
 	{ .section = "server", .name = "log_size_max", .type = CFG_SIZE, .def = "10M" },
 	{ .section = "server", .name = "mailing_list_from_kind", .type = CFG_INT,
-	    .def = "0", .min = 0, .max = 2, .flags = CFG_ACCOUNT },
+	    .def = "0", .min = 0, .max = 2, .flags = CFG_ACCOUNT | CFG_TODO },
 	{ .section = "server", .name = "mailing_list_to_kind", .type = CFG_INT,
-	    .def = "0", .min = 0, .max = 1, .flags = CFG_ACCOUNT },
+	    .def = "0", .min = 0, .max = 1, .flags = CFG_ACCOUNT | CFG_TODO },
 	{ .section = "server", .name = "mailing_list_mail_header_x_element",
-	    .type = CFG_BOOL, .def = "0", .flags = CFG_ACCOUNT },
+	    .type = CFG_BOOL, .def = "0", .flags = CFG_ACCOUNT | CFG_TODO },
 	{ .section = "server", .name = "mailing_list_public_level", .type = CFG_INT,
-	    .def = "1", .min = -1, .max = 1, .flags = CFG_ACCOUNT },
+	    .def = "1", .min = -1, .max = 1, .flags = CFG_ACCOUNT | CFG_TODO },
 	{ .section = "server", .name = "mailing_list_subject_header", .type = CFG_INT,
-	    .def = "1", .min = 0, .max = 2, .flags = CFG_ACCOUNT },
+	    .def = "1", .min = 0, .max = 2, .flags = CFG_ACCOUNT | CFG_TODO },
 	{ .section = "server", .name = "mailing_list_filter_string", .type = CFG_LIST,
-	    .def = "", .flags = CFG_ACCOUNT },
+	    .def = "", .flags = CFG_ACCOUNT | CFG_TODO },
 	{ .section = "server", .name = "mailbox_capacity_mail_count", .type = CFG_INT,
-	    .def = "0", .min = 0, .max = CFG_INT_BIG, .flags = CFG_ACCOUNT },	/* 0: no limit */
+	    .def = "0", .min = 0, .max = CFG_INT_BIG, .flags = CFG_ACCOUNT,
+	    .reader = "quota" },	/* 0: no limit */
 	{ .section = "server", .name = "mailbox_capacity_mail_size", .type = CFG_SIZE,
-	    .def = "0", .flags = CFG_ACCOUNT },				/* 0: no limit */
+	    .def = "0", .flags = CFG_ACCOUNT,
+	    .reader = "quota" },				/* 0: no limit */
 	{ .section = "server", .name = "application_cooperation_wait_for_apl_end",
-	    .type = CFG_BOOL, .def = "0", .flags = CFG_ACCOUNT },
+	    .type = CFG_BOOL, .def = "0", .flags = CFG_ACCOUNT,
+	    .reader = "exec autoreply" },
 	{ .section = "server", .name = "mailbox_path", .type = CFG_PATH, .def = "" },	/* "": HOME/mailbox */
 	{ .section = "server", .name = "dustbox_path", .type = CFG_PATH, .def = "" },	/* "": HOME/dustbox */
 	{ .section = "server", .name = "time_out_of_stop", .type = CFG_DURATION,
@@ -95,9 +100,11 @@ const struct cfg_key cfg_keys[] = {
 	{ .section = "server", .name = "max_sessions_per_worker", .type = CFG_INT,
 	    .def = "100", .min = 1, .max = 1000000 },
 	{ .section = "server", .name = "forward_address", .type = CFG_ADDRLIST,
-	    .def = "", .flags = CFG_ACCOUNT },
+	    .def = "", .flags = CFG_ACCOUNT,
+	    .reader = "forward" },
 	{ .section = "server", .name = "forward_keep_copy", .type = CFG_BOOL,
-	    .def = "1", .flags = CFG_ACCOUNT },
+	    .def = "1", .flags = CFG_ACCOUNT,
+	    .reader = "forward" },
 
 	/* [smtp]: the seed's smtpenv.dat plus listeners, limits, timeouts */
 	{ .section = "smtp", .name = "port", .type = CFG_PORT, .def = "25", .nofile = "2525" },
@@ -109,17 +116,22 @@ const struct cfg_key cfg_keys[] = {
 	    .nofile = "off" },
 	{ .section = "smtp", .name = "hostname", .type = CFG_STRING, .def = "" },	/* "": gethostname */
 	{ .section = "smtp", .name = "subhost", .type = CFG_LIST, .def = "" },
-	{ .section = "smtp", .name = "relay", .type = CFG_BOOL, .def = "0" },
-	{ .section = "smtp", .name = "pop_before_smtp", .type = CFG_BOOL, .def = "0" },
+	{ .section = "smtp", .name = "relay", .type = CFG_BOOL, .def = "0",
+	    .reader = "relay" },
+	{ .section = "smtp", .name = "pop_before_smtp", .type = CFG_BOOL, .def = "0",
+	    .reader = "relay" },
 	{ .section = "smtp", .name = "pop_befor_smtp_time_to_live", .type = CFG_DURATION,
-	    .def = "30", .unit = MIN, .alias = "pop_before_smtp_time_to_live" },
+	    .def = "30", .unit = MIN, .alias = "pop_before_smtp_time_to_live",
+	    .reader = "relay" },
 	{ .section = "smtp", .name = "use_dustbox", .type = CFG_BOOL, .def = "0",
-	    .flags = CFG_ACCOUNT },
-	{ .section = "smtp", .name = "address_permits_relay", .type = CFG_IPLIST, .def = "" },
+	    .flags = CFG_ACCOUNT | CFG_TODO },
+	{ .section = "smtp", .name = "address_permits_relay", .type = CFG_IPLIST, .def = "",
+	    .reader = "relay" },
 	{ .section = "smtp", .name = "resend_timeout", .type = CFG_DURATION, .def = "1440",
 	    .unit = MIN },
 	{ .section = "smtp", .name = "send_permits_only_smtp_auth", .type = CFG_BOOL,
-	    .def = "0" },
+	    .def = "0",
+	    .reader = "relay" },
 	{ .section = "smtp", .name = "multiprocessing", .type = CFG_INT, .def = "20",
 	    .min = 1, .max = 10000 },
 	{ .section = "smtp", .name = "min_spare", .type = CFG_INT, .def = "2",
@@ -127,11 +139,14 @@ const struct cfg_key cfg_keys[] = {
 	{ .section = "smtp", .name = "max_spare", .type = CFG_INT, .def = "8",
 	    .min = 1, .max = 1000 },
 	{ .section = "smtp", .name = "send_max_during_a_day", .type = CFG_INT, .def = "-1",
-	    .min = -1, .max = CFG_INT_BIG, .flags = CFG_ACCOUNT },	/* -1: unlimited */
+	    .min = -1, .max = CFG_INT_BIG, .flags = CFG_ACCOUNT,
+	    .reader = "quota" },	/* -1: unlimited */
 	{ .section = "smtp", .name = "reject_domain", .type = CFG_LIST, .def = "",
-	    .flags = CFG_ACCOUNT },
+	    .flags = CFG_ACCOUNT,
+	    .reader = "relay" },
 	{ .section = "smtp", .name = "reject_mailaddress", .type = CFG_ADDRLIST, .def = "",
-	    .flags = CFG_ACCOUNT },
+	    .flags = CFG_ACCOUNT,
+	    .reader = "relay" },
 	/* finite without a config file too; 0 (unlimited) only when a file
 	 * or -D says so */
 	{ .section = "smtp", .name = "max_message_size", .type = CFG_SIZE, .def = "50M" },
@@ -159,7 +174,8 @@ const struct cfg_key cfg_keys[] = {
 	{ .section = "smtp", .name = "auth_penalty_forget", .type = CFG_DURATION, .def = "1h",
 	    .unit = SEC, .min = 60, .max = 7 * 86400 },
 	{ .section = "smtp", .name = "sender_trust", .type = CFG_INT, .def = "1",
-	    .min = 1, .max = 3 },
+	    .min = 1, .max = 3,
+	    .reader = "relay" },
 	{ .section = "smtp", .name = "timeout_command", .type = CFG_DURATION, .def = "300",
 	    .unit = SEC, .min = 1, .max = CFG_DUR_MAX },
 	{ .section = "smtp", .name = "timeout_data", .type = CFG_DURATION, .def = "180",
@@ -185,7 +201,7 @@ const struct cfg_key cfg_keys[] = {
 	    .nofile = "off" },
 	{ .section = "pop3", .name = "listen", .type = CFG_LIST, .def = "" },	/* "": smtp.listen */
 	{ .section = "pop3", .name = "dustbox", .type = CFG_BOOL, .def = "0",
-	    .flags = CFG_ACCOUNT },
+	    .flags = CFG_ACCOUNT | CFG_ACCOUNT_TODO },
 	{ .section = "pop3", .name = "uidl_interval", .type = CFG_INT, .def = "0",
 	    .min = 0, .max = 10000 },					/* milliseconds */
 	{ .section = "pop3", .name = "timeout", .type = CFG_DURATION, .def = "600",
@@ -233,7 +249,8 @@ const struct cfg_key cfg_keys[] = {
 	{ .section = "queue", .name = "delay_warning_time", .type = CFG_DURATION,
 	    .def = "0", .unit = SEC },					/* 0: off */
 	{ .section = "queue", .name = "scan_interval", .type = CFG_DURATION, .def = "300",
-	    .unit = SEC, .min = 1, .max = CFG_DUR_MAX },
+	    .unit = SEC, .min = 1, .max = CFG_DUR_MAX,
+	    .flags = CFG_TODO },
 };
 
 _Static_assert(sizeof(cfg_keys) / sizeof(cfg_keys[0]) == CFG_NKEYS,

@@ -35,6 +35,10 @@ enum cfg_type {
 };
 
 #define CFG_ACCOUNT	0x01	/* config.def may set it (SEEDS §2.4) */
+#define CFG_TODO	0x02	/* not supported yet: refused wherever given
+				 * (no key is accepted and ignored) */
+#define CFG_ACCOUNT_TODO 0x04	/* a seed per-account key not supported yet
+				 * in config.def (the server value works) */
 
 /* one key of the table */
 struct cfg_key {
@@ -48,6 +52,10 @@ struct cfg_key {
 	unsigned	  flags;
 	const char	 *alias;	/* second accepted spelling, or NULL */
 	const char *const *allowed;	/* string, list: the accepted words, or NULL */
+	const char	 *reader;	/* the plugin(s) that act on it, separated
+					 * by spaces, or NULL for the core: a value
+					 * other than the default while none of them
+					 * is in server.plugins is an error */
 };
 
 /* one parsed value */

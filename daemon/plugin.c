@@ -704,6 +704,68 @@ yh_config_get(const struct yh_config *cfg, const char *key)
 	return config_plugin_get(cfg->cfg, cfg->name, key);
 }
 
+struct each_ctx {
+	const struct yh_config	*cfg;
+	int	(*fn)(void *, const char *, const char *, const char *);
+	void	*ctx;
+};
+
+/* each_one - config_plugin_each's callback: adds WHERE. */
+static int
+each_one(void *ctx, const char *key, const char *value)
+{
+	struct each_ctx *e = ctx;
+	char where[PATH_MAX + 16];
+
+	config_plugin_where(e->cfg->cfg, e->cfg->name, key, where,
+	    sizeof(where));
+	return e->fn(e->ctx, key, value, where);
+}
+
+int
+yh_config_each(const struct yh_config *cfg,
+    int (*fn)(void *ctx, const char *key, const char *value,
+    const char *where), void *ctx)
+{
+	struct each_ctx e = { cfg, fn, ctx };
+
+	return config_plugin_each(cfg->cfg, cfg->name, each_one, &e);
+}
+
+struct known_ctx {
+	const char		*name;
+	const char *const	*known;
+	int			 unknown;
+};
+
+/* known_one - yh_config_known's callback: one key checked. */
+static int
+known_one(void *ctx, const char *key, const char *value, const char *where)
+{
+	struct known_ctx *k = ctx;
+	char esc[300];	/* key names are at most 64 bytes */
+	size_t i;
+
+	(void)value;
+	for (i = 0; k->known[i] != NULL; i++)
+		if (strcmp(k->known[i], key) == 0)
+			return 0;
+	yh_error("%s: unknown key '%s' in [plugin %s]", where,
+	    str_escape(esc, sizeof(esc), key, strlen(key)), k->name);
+	k->unknown++;
+	return 0;
+}
+
+int
+yh_config_known(const struct yh_config *cfg, const char *name,
+    const char *const *known)
+{
+	struct known_ctx k = { name, known, 0 };
+
+	(void)yh_config_each(cfg, known_one, &k);
+	return k.unknown;
+}
+
 const char *
 yh_config_path(const struct yh_config *cfg, const char *key,
     const char *default_name)

@@ -16,6 +16,7 @@
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <dirent.h>
 #include <string.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
@@ -28,6 +29,7 @@
 #include "plugin.h"
 #include "priv.h"
 #include "route.h"
+#include "tls.h"
 #include "util.h"
 
 #define DEFS_MAX	64	/* -D options */
@@ -147,6 +149,64 @@ fail:
 	return -1;
 }
 
+/*
+ * check_tls - for -t: load the TLS certificate and key as start-up does
+ * (tls_server_ctx), so that a missing or bad file is found now.  0 or -1
+ * (the reason in ERRS).
+ */
+static int
+check_tls(const struct config *cfg, struct errlist *errs)
+{
+	SSL_CTX *ctx = NULL;
+	char *why = NULL;
+
+	if (tls_server_ctx(cfg, &ctx, &why) == -1) {
+		errlist_add(errs, "%s", why);
+		free(why);
+		return -1;
+	}
+	SSL_CTX_free(ctx);
+	return 0;
+}
+
+/*
+ * check_accounts - for -t: parse the config.def of every folder under the
+ * mailbox root with the parser delivery uses (config_account), so that a
+ * server-only key or a bad value is reported with file:line now.  A root
+ * that cannot be read (not made yet, or not ours) is no error: start-up
+ * does not read it.  0 or -1.
+ */
+static int
+check_accounts(const struct config *cfg, struct errlist *errs)
+{
+	char *root = paths_mailbox_root(cfg), *path;
+	struct config *acc;
+	struct dirent *de;
+	struct stat st;
+	DIR *d;
+	int r = 0;
+
+	if ((d = opendir(root)) == NULL) {
+		free(root);
+		return 0;
+	}
+	while ((de = readdir(d)) != NULL) {
+		if (de->d_name[0] == '.')
+			continue;
+		path = xasprintf("%s/%s/config.def", root, de->d_name);
+		if (lstat(path, &st) == 0 && S_ISREG(st.st_mode)) {
+			acc = NULL;
+			if (config_account(cfg, path, &acc, errs) == -1)
+				r = -1;
+			config_free(&acc);
+		}
+		free(path);
+	}
+	closedir(d);
+	free(root);
+	return r;
+}
+
 static void
 daemonize(void)
 {
@@ -235,6 +295,15 @@ main(int argc, char **argv)
 	if (r == 0 && plugins_load(cfg, NULL, &errs) == -1) {
 		errlist_print(&errs, stderr);
 		errlist_free(&errs);
+		config_free(&cfg);
+		return 1;
+	}
+	/* what start-up and delivery check later: -t must catch it too */
+	if (r == 0 && check && ((check_tls(cfg, &errs) == -1) |
+	    (check_accounts(cfg, &errs) == -1))) {
+		errlist_print(&errs, stderr);
+		errlist_free(&errs);
+		plugins_unload();
 		config_free(&cfg);
 		return 1;
 	}

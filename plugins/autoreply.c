@@ -968,11 +968,19 @@ conf_seconds(const struct yh_config *cfg, const char *key, long long def,
 	return 0;
 }
 
+static const char *const autoreply_keys[] = {
+	"period", "program_timeout", "program_path", NULL
+};
+
 static int
 autoreply_init(const struct yh_config *cfg)
 {
 	const char *v;
 	int bad = 0;
+
+	/* a misspelt key would silently keep its default */
+	if (yh_config_known(cfg, "autoreply", autoreply_keys) != 0)
+		return -1;
 
 	bad |= conf_seconds(cfg, "period", AR_DEFAULT_PERIOD, &ar_period);
 	bad |= conf_seconds(cfg, "program_timeout", 60, &ar_program_timeout);

@@ -122,12 +122,21 @@ conf_num(const struct yh_config *cfg, const char *key, long long def,
 	return 0;
 }
 
+static const char *const exec_keys[] = {
+	"conf", "lang", "path", "sendmail", "timeout",
+	    "kill_grace", "max_running", "output_max", "stdin", NULL
+};
+
 static int
 exec_init(const struct yh_config *cfg)
 {
 	const char *v;
 	long long n;
 	int bad = 0;
+
+	/* a misspelt key would silently keep its default */
+	if (yh_config_known(cfg, "exec", exec_keys) != 0)
+		return -1;
 
 	memset(&E, 0, sizeof(E));
 	bad |= conf_num(cfg, "timeout", 60000, 1, 86400000, 1, &E.timeout_ms);

@@ -103,6 +103,32 @@ scopy(char *dst, size_t size, const char *src)
 	return 0;
 }
 
+/*
+ * admin_addr - server.admin_address as a full address into OUT (SIZE): a
+ * bare local part (the default "postmaster") is LOCAL@server.domain, as
+ * bounce copies take it.  "" when it is empty or does not fit.
+ */
+static void
+admin_addr(char *out, size_t size)
+{
+	const char *v = yh_server_get("server.admin_address");
+	char adm[512];
+	int n;
+
+	out[0] = '\0';
+	/* yh_server_get's answer lasts until its next call: copy it */
+	if (v == NULL || *v == '\0' || scopy(adm, sizeof(adm), v) == -1)
+		return;
+	if (strchr(adm, '@') != NULL)
+		n = snprintf(out, size, "%s", adm);
+	else {
+		v = yh_server_get("server.domain");
+		n = snprintf(out, size, "%s@%s", adm, v && *v ? v : "localhost");
+	}
+	if (n < 0 || (size_t)n >= size)
+		out[0] = '\0';
+}
+
 static int
 yes(const char *v)
 {
@@ -394,10 +420,11 @@ ims_forward(struct yh_delivery *d, const char *account, const char *acctdir,
 	(void)scopy(s->sender, sizeof(s->sender), sender);
 	if (ims_get(ini, path, "AutoForward", "ReportTo", v, sizeof(v)) && *v) {
 		if (strcasecmp(v, "admin") == 0 || strcasecmp(v, "administrator") == 0) {
-			const char *adm = yh_server_get("server.admin_address");
+			char adm[512];
 			const char *dom;
 
-			if (adm && *adm)
+			admin_addr(adm, sizeof(adm));
+			if (*adm)
 				(void)scopy(s->sender, sizeof(s->sender), adm);
 			else {
 				dom = yh_server_get("server.domain");
@@ -729,7 +756,7 @@ static int
 run(struct yh_delivery *d, int in_deliver)
 {
 	const char *account = yh_dlv_account(d), *sender = yh_dlv_sender(d);
-	const char *adm;
+	char adm[512];
 	char acctdir[PATH_MAX];
 	struct setup s;
 	int discard, r = YH_DECLINED;
@@ -741,8 +768,8 @@ run(struct yh_delivery *d, int in_deliver)
 	if (discard != in_deliver)
 		return YH_DECLINED;	/* the other hook does it */
 	setup_load(d, account, acctdir, &s);
-	adm = yh_server_get("server.admin_address");
-	if (s.to.n > 0 && adm && *adm && *sender && strcasecmp(adm, sender) == 0)
+	admin_addr(adm, sizeof(adm));
+	if (s.to.n > 0 && *adm && *sender && strcasecmp(adm, sender) == 0)
 		yh_log(YH_LOG_INFO, "%s: mail from the administrator is never "
 		    "forwarded", account);
 	else if (s.to.n > 0 && do_forward(d, &s, !in_deliver) == -1 &&
@@ -778,8 +805,18 @@ static const struct yh_hooks forward_hooks = {
 	.delivered = forward_delivered,
 };
 
+/* forward_init - [plugin forward] has no keys yet: refuse any. */
+static int
+forward_init(const struct yh_config *cfg)
+{
+	static const char *const forward_keys[] = { NULL };
+
+	return yh_config_known(cfg, "forward", forward_keys) != 0 ? -1 : 0;
+}
+
 const struct yh_plugin yubin_plugin = {
 	.abi = YH_ABI_VERSION,
 	.name = "forward",
+	.init = forward_init,
 	.hooks = &forward_hooks,
 };

@@ -292,11 +292,19 @@ quota_day_key(const char *account, char *key, size_t size)
 	return 0;
 }
 
+static const char *const quota_keys[] = {
+	"quota_full_tempfail", NULL
+};
+
 static int
 quota_init(const struct yh_config *cfg)
 {
 	const char *v = yh_config_get(cfg, "quota_full_tempfail");
 	int tempfail = 0;
+
+	/* a misspelt key would silently keep its default */
+	if (yh_config_known(cfg, "quota", quota_keys) != 0)
+		return -1;
 
 	if (v != NULL && quota_bool(v, &tempfail) == -1) {
 		yh_error("[plugin quota] quota_full_tempfail: \"%.64s\" is not a "

@@ -587,6 +587,10 @@ plugin_bool(const struct yh_config *cfg, const char *key, int *val_r)
 	return 1;
 }
 
+static const char *const relay_keys[] = {
+	"file", "trust_local_sender", NULL
+};
+
 static int
 relay_init(const struct yh_config *cfg)
 {
@@ -594,6 +598,10 @@ relay_init(const struct yh_config *cfg)
 	const char *path = yh_config_path(cfg, "file", "effect.dat");
 	const char *slash;
 	unsigned errors;
+
+	/* a misspelt key would silently keep its default */
+	if (yh_config_known(cfg, "relay", relay_keys) != 0)
+		return -1;
 
 	if (path == NULL || (c = calloc(1, sizeof(*c))) == NULL ||
 	    (c->path = strdup(path)) == NULL) {
@@ -1239,6 +1247,11 @@ relay_rcpt(struct yh_session *s, const char *rcpt)
 			return YH_DENYSOFT;
 		}
 	}
+	/* the local submission socket (yubin-sendmail from cron, exec.def
+	 * programs): its callers choose the sender and count as
+	 * authenticated, so the core decides, as without this plugin */
+	if (yh_local_submission(s))
+		return YH_DECLINED;
 	if (c->open_relay)
 		return external ? YH_OK : YH_DECLINED;
 	if (ctx_get(s, c, &x) == -1) {

@@ -43,6 +43,10 @@ int	ctl_cmd_stop(struct ctl *c, int argc, char **argv);
 int	ctl_cmd_reload(struct ctl *c, int argc, char **argv);
 int	ctl_cmd_status(struct ctl *c, int argc, char **argv);
 int	ctl_cmd_account(struct ctl *c, int argc, char **argv);	/* ctl_account.c */
+/* ctl_postmaster_ensure - create the postmaster account (no password yet:
+ * ACCOUNT_HASH_LOCKED) and its Maildir unless it exists; an existing one
+ * is left as it is.  CTL_OK or the exit code after saying why. */
+int	ctl_postmaster_ensure(struct ctl *c);			/* ctl_account.c */
 int	ctl_cmd_config(struct ctl *c, int argc, char **argv);	/* ctl_config.c */
 int	ctl_cmd_mailbox(struct ctl *c, int argc, char **argv);
 int	ctl_cmd_queue(struct ctl *c, int argc, char **argv);

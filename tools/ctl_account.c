@@ -367,6 +367,40 @@ out:
 	return r;
 }
 
+int
+ctl_postmaster_ensure(struct ctl *c)
+{
+	struct account *a;
+	struct owner o;
+	struct store *s;
+	int i, r = CTL_RUNTIME;
+
+	if (acct_owner(c, &o) == -1)
+		return CTL_USAGE;
+	if ((s = acct_store(c, &o)) == NULL)
+		return CTL_RUNTIME;
+	a = xcalloc(1, sizeof(*a));
+	memcpy(a->name, ACCOUNT_POSTMASTER, sizeof(ACCOUNT_POSTMASTER));
+	memcpy(a->hash, ACCOUNT_HASH_LOCKED, sizeof(ACCOUNT_HASH_LOCKED));
+	a->created = time_now();
+	i = store_write(s, add_fn, a);
+	if (i == -1 || i > 1) {
+		ctl_error(CTL_RUNTIME, "account '%s' not stored", a->name);
+		goto out;
+	}
+	/* a new account, or an old one whose folder went missing */
+	if (mailbox_create(c, a->name, &o) == -1) {
+		if (i == 0)
+			(void)account_del(s, a->name);
+		goto out;
+	}
+	r = CTL_OK;
+out:
+	explicit_bzero(a, sizeof(*a));
+	free(a);
+	return r;
+}
+
 /*
  * rm_tree - remove everything inside the folder open at DFD (closed here),
  * never following a symbolic link: entries are looked at with
@@ -545,6 +579,10 @@ cmd_del(struct ctl *c, int argc, char **argv)
 		return ctl_error(CTL_USAGE, "usage: yubinctl account del NAME");
 	if (check_name(argv[0]) == -1)
 		return CTL_USAGE;
+	if (strcmp(argv[0], ACCOUNT_POSTMASTER) == 0)
+		return ctl_error(CTL_USAGE, "account '%s' cannot be deleted: "
+		    "RFC 5321 requires mail to postmaster to be accepted",
+		    argv[0]);
 	if (acct_owner(c, &o) == -1)
 		return CTL_USAGE;
 	if ((s = acct_store(c, &o)) == NULL)
@@ -660,7 +698,7 @@ list_fn(void *ctx, const struct account *a)
 {
 	(void)ctx;
 	printf("%s\t%s\t%s\tquota_size=%lld\tquota_count=%lld\n", a->name,
-	    a->domain[0] ? a->domain : "-",
+	    a->domain[0] ? a->domain : "-", account_locked(a) ? "no-password" :
 	    a->apop && a->smtp_auth ? "apop,smtp_auth" : a->apop ? "apop" :
 	    a->smtp_auth ? "smtp_auth" : "-", a->quota_size, a->quota_count);
 	return 0;

@@ -51,6 +51,8 @@ ctl_cmd_setup(struct ctl *c, int argc, char **argv)
 		return ctl_error(CTL_RUNTIME, "%s: %s", what, strerror(errno));
 	if (ctl_store(c) == NULL)
 		return CTL_RUNTIME;
+	if (ctl_postmaster_ensure(c) != CTL_OK)
+		return CTL_RUNTIME;
 	printf("home ready: %s\n", config_home(c->cfg));
 	return CTL_OK;
 }

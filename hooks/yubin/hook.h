@@ -131,6 +131,19 @@ const char *yh_config_get(const struct yh_config *cfg, const char *key);
  * otherwise; DEFAULT_NAME when the key is absent.  Owned by the config. */
 const char *yh_config_path(const struct yh_config *cfg, const char *key,
 	    const char *default_name);
+/* yh_config_each - FN(CTX, KEY, VALUE, WHERE) for every key of this
+ * plugin's section, in file order; WHERE is "FILE:LINE", or "-D" for a
+ * -D plugin.NAME.KEY=VALUE option.  A non-zero FN result stops the walk and
+ * is returned; 0 once every key was visited.  For init(): a plugin refuses
+ * the keys it does not know (yh_config_known). */
+int	yh_config_each(const struct yh_config *cfg,
+	    int (*fn)(void *ctx, const char *key, const char *value,
+	    const char *where), void *ctx);
+/* yh_config_known - yh_error("WHERE: unknown key 'KEY' in [plugin NAME]")
+ * for every key of the section that is not in KNOWN (NULL-terminated);
+ * the number of such keys.  Built on yh_config_each. */
+int	yh_config_known(const struct yh_config *cfg, const char *name,
+	    const char *const *known);
 /* yh_config_file - the configuration file yubind runs with (-c, else
  * $YUBIN_CONF, else the compiled-in SYSCONFDIR/yubin.conf) as an absolute
  * path, for programs that must read the same one (YUBIN_CONF); NULL when

@@ -7,7 +7,8 @@ sys.path.insert(0, os.path.join(os.path.dirname(__file__), '..', 'lib'))
 from yubintest import Server, TAP
 
 t = TAP()
-s = Server(accounts={'alice': 'pw'}, start=False)
+s = Server(conf={'server': {'plugins': 'relay quota forward'}}, accounts={'alice': 'pw'},
+           start=False)
 path = os.path.join(s.home, 'mailbox', 'alice', 'config.def')
 r = s.ctl('account', 'set', 'alice', 'forward_address=bob@example.org',
           'send_max_during_a_day=5', check=False)
@@ -26,11 +27,11 @@ t.is_(open(path).read(), 'forward_address=bob@example.org\nsend_max_during_a_day
       'and nothing changed')
 r = s.ctl('account', 'set', 'alice', 'forward_address=', check=False)
 t.is_(open(path).read(), 'send_max_during_a_day=7\n', 'an empty value removes the key')
-r = s.ctl('account', 'set', 'nobody-here', 'use_dustbox=1', check=False)
+r = s.ctl('account', 'set', 'nobody-here', 'send_max_during_a_day=5', check=False)
 t.is_(r.returncode, 1, 'unknown account')
 r = s.ctl('account', 'set', 'alice', 'novalue', check=False)
 t.is_(r.returncode, 1, 'KEY=VALUE required')
-r = s.ctl('account', 'set', '../x', 'use_dustbox=1', check=False)
+r = s.ctl('account', 'set', '../x', 'send_max_during_a_day=5', check=False)
 t.is_(r.returncode, 1, 'bad account name')
 if os.geteuid() == 0:
     st = os.stat(path)

@@ -16,7 +16,7 @@ with Server(accounts={'alice': 'pw', 'bob': 'pw'}) as s:
         f.write('メンテナンスのお知らせ\nThe server stops at 22:00.\n.\nThanks.\n')
     r = s.ctl('notify', path, check=False)
     t.is_(r.returncode, 0, 'notify exits 0')
-    t.like(r.stdout, 'notice stored in 2 mailboxes', 'says how many')
+    t.like(r.stdout, 'notice stored in 3 mailboxes', 'says how many')
     for name in ('alice', 'bob'):
         m = s.mails(name)
         t.is_(len(m), 1, '%s has the notice' % name)

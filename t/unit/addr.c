@@ -387,11 +387,34 @@ run_local(void)
 	is_int(addr_resolve_local(cfg, st, "Abuse@alias.example", account), 1,
 	    "323 abuse -> admin");
 	is_str(account, "admin", "323 account");
-	/* a postmaster account wins over the admin address */
+	/* the postmaster account (setup makes it) does not take postmaster@
+	 * while admin_address names another target (DESIGN §7) */
 	put_account(st, "postmaster");
 	is_int(addr_resolve_local(cfg, st, "PostMaster@example.org", account), 1,
-	    "324 postmaster -> postmaster");
-	is_str(account, "postmaster", "324 account");
+	    "324 postmaster -> admin while admin_address says so");
+	is_str(account, "admin", "324 account");
+	/* admin_address "postmaster" (the default) or empty: that account */
+	config_free(&cfg);
+	cfg = load_config("postmaster");
+	if (!ok(cfg != NULL, "324a config loads"))
+		goto out;
+	is_int(addr_resolve_local(cfg, st, "PostMaster@example.org", account), 1,
+	    "324b postmaster -> postmaster (default admin_address)");
+	is_str(account, "postmaster", "324b account");
+	is_int(addr_resolve_local(cfg, st, "postmaster", account), 1,
+	    "324c bare postmaster -> postmaster");
+	is_str(account, "postmaster", "324c account");
+	config_free(&cfg);
+	cfg = load_config("");
+	if (!ok(cfg != NULL, "324d config loads"))
+		goto out;
+	is_int(addr_resolve_local(cfg, st, "postmaster@alias.example", account),
+	    1, "324e postmaster -> postmaster (admin_address empty)");
+	is_str(account, "postmaster", "324e account");
+	config_free(&cfg);
+	cfg = load_config("admin@example.org");
+	if (!ok(cfg != NULL, "324f config loads"))
+		goto out;
 	is_int(addr_resolve_local(cfg, st, "abuse@example.org", account), 1,
 	    "325 abuse -> admin still");
 	is_str(account, "admin", "325 account");

@@ -201,8 +201,8 @@ static const struct {
 	{ "server.group", 0, "" },
 	{ "server.domain", 0, "localhost" },
 	{ "server.alias", 1, "" },
-	{ "server.admin_address", 0, "" },
-	{ "server.plugins", 1, "" },
+	{ "server.admin_address", 0, "postmaster" },
+	{ "server.plugins", 1, "relay|quota" },
 	{ "server.plugin_dir", 0, PLUGINDIR },
 	{ "server.tls_cert", 0, "" },
 	{ "server.tls_key", 0, "" },
@@ -306,8 +306,6 @@ static const struct {
 	/* int, range ends */
 	{ "smtp", "max_recipients", "1", 1 },
 	{ "smtp", "max_recipients", "100000", 100000 },
-	{ "server", "mailing_list_public_level", "-1", -1 },
-	{ "server", "mailing_list_public_level", "1", 1 },
 	{ "smtp", "send_max_during_a_day", "-1", -1 },
 	{ "smtp", "send_max_during_a_day", "1000000000", 1000000000 },
 	{ "smtp", "max_commands", "10", 10 },
@@ -375,9 +373,21 @@ static const struct {
 	    "news@localhost|directmail@localhost" },
 	{ "server", "forward_address", "user@example.org, example.net", 1,
 	    "user@example.org|example.net" },
-	{ "server", "mailing_list_filter_string", "Delivery,Status,Failure", 1,
-	    "Delivery|Status|Failure" },
 };
+
+/* good_text - "[SEC] KEY = VAL", with every shipped plugin that reads a
+ * core key loaded (a key whose reader is not loaded is refused). */
+static char *
+good_text(const char *sec, const char *key, const char *val)
+{
+	if (strcmp(sec, "server") == 0 && strcmp(key, "plugins") == 0)
+		return xasprintf("[%s]\n%s = %s\n", sec, key, val);
+	if (strcmp(sec, "server") == 0)
+		return xasprintf("[server]\nplugins = relay quota forward exec\n"
+		    "%s = %s\n", key, val);
+	return xasprintf("[server]\nplugins = relay quota forward exec\n"
+	    "[%s]\n%s = %s\n", sec, key, val);
+}
 
 static void
 test_good_values(void)
@@ -387,8 +397,8 @@ test_good_values(void)
 	size_t i;
 
 	for (i = 0; i < NELEM(good_nums); i++) {
-		text = xasprintf("[%s]\n%s = %s\n", good_nums[i].sec,
-		    good_nums[i].key, good_nums[i].val);
+		text = good_text(good_nums[i].sec, good_nums[i].key,
+		    good_nums[i].val);
 		key = xasprintf("%s.%s", good_nums[i].sec, good_nums[i].key);
 		cfg = load_ok(text, NULL, 0, key);
 		if (cfg)
@@ -399,8 +409,8 @@ test_good_values(void)
 		free(key);
 	}
 	for (i = 0; i < NELEM(good_strs); i++) {
-		text = xasprintf("[%s]\n%s=%s\n", good_strs[i].sec,
-		    good_strs[i].key, good_strs[i].val);
+		text = good_text(good_strs[i].sec, good_strs[i].key,
+		    good_strs[i].val);
 		key = xasprintf("%s.%s", good_strs[i].sec, good_strs[i].key);
 		cfg = load_ok(text, NULL, 0, key);
 		if (cfg) {
@@ -441,12 +451,6 @@ static const struct {
 	    "expected an integer from 1 to 100000, got \"+12\"" },
 	{ "smtp", "max_recipients", "99999999999999999999999",
 	    "expected an integer from 1 to 100000, got \"99999999999999999999999\"" },
-	{ "server", "mailing_list_public_level", "-2",
-	    "expected an integer from -1 to 1, got \"-2\"" },
-	{ "server", "mailing_list_from_kind", "-0",
-	    "expected an integer from 0 to 2, got \"-0\"" },
-	{ "server", "mailing_list_from_kind", "3",
-	    "expected an integer from 0 to 2, got \"3\"" },
 	{ "server", "log_size_max", "10X",
 	    "expected a size (bytes, or a number with K, M or G suffix), got \"10X\"" },
 	{ "server", "log_size_max", "M",
@@ -933,13 +937,9 @@ static const char def_text[] =
     "// sendmail-style comment\n"
     "# hash comment\n"
     "\n"
-    "mailing_list_from_kind=2\n"
-    "mailing_list_mail_header_x_element=1\n"
-    "send_max_during_a_day=100\n"
+    "send_max_during_a_day=100\r\n"
     "reject_domain=aaa.com\n"
     "reject_mailaddress = bbb@ccc.com\n"
-    "use_dustbox=0\r\n"
-    "dustbox=TRUE\n"
     "mailbox_capacity_mail_size=5M\n";
 
 static void
@@ -960,17 +960,12 @@ test_account(void)
 	is_int(config_account(base, p, &acc, &errs), 0, "config.def loads");
 	is_int(errs.n, 0, "config.def: no errors");
 	if (acc) {
-		is_int(config_int(acc, "server.mailing_list_from_kind"), 2,
-		    "def: int replaced");
-		is_int(config_bool(acc, "server.mailing_list_mail_header_x_element"), 1,
-		    "def: bool replaced");
 		is_int(config_int(acc, "smtp.send_max_during_a_day"), 100,
 		    "def: file value replaced");
 		join(config_list(acc, "smtp.reject_domain"), got, sizeof(got));
 		is_str(got, "aaa.com", "def: list replaced, not merged");
 		join(config_list(acc, "smtp.reject_mailaddress"), got, sizeof(got));
 		is_str(got, "bbb@ccc.com", "def: addrlist");
-		is_int(config_bool(acc, "pop3.dustbox"), 1, "def: popenv TRUE");
 		is_int(config_int(acc, "server.mailbox_capacity_mail_size"),
 		    5 * 1024 * 1024, "def: size");
 		is_int(config_int(acc, "smtp.port"), 26, "def: other keys from base");
@@ -1038,10 +1033,18 @@ test_account(void)
 	def_err(base, "send_max_during_a_day=x\n",
 	    ":1: send_max_during_a_day: expected an integer from -1 to "
 	    "1000000000, got \"x\"", "def: bad value");
-	def_err(base, "use_dustbox\n", ":1: expected key=value, got \"use_dustbox\"",
-	    "def: no =");
-	def_err(base, "use_dustbox=1\nuse_dustbox=0\n",
-	    ":2: use_dustbox: given twice (first at line 1)", "def: duplicate");
+	def_err(base, "reject_domain\n", ":1: expected key=value, got "
+	    "\"reject_domain\"", "def: no =");
+	def_err(base, "reject_domain=a\nreject_domain=b\n",
+	    ":2: reject_domain: given twice (first at line 1)", "def: duplicate");
+	/* keys nothing reads yet are refused, not ignored (issue 13 item 10) */
+	def_err(base, "use_dustbox=1\n", ":1: use_dustbox: not supported yet in "
+	    "config.def (nothing would act on it)", "def: use_dustbox");
+	def_err(base, "dustbox=1\n", ":1: dustbox: not supported yet in "
+	    "config.def (nothing would act on it)", "def: dustbox");
+	def_err(base, "mailing_list_from_kind=2\n", ":1: mailing_list_from_kind: "
+	    "not supported yet in config.def (nothing would act on it)",
+	    "def: mailing_list_from_kind");
 	def_err(base, "; not a comment in config.def\n",
 	    ":1: expected key=value, got \"; not a comment in config.def\"",
 	    "def: ; is not a comment");
@@ -1135,7 +1138,9 @@ test_print(void)
 		free(key);
 	}
 	free(p);
-	is_int(nkeys, CFG_NKEYS, "print lists every key");
+	/* the 8 keys not supported yet (CFG_TODO) are left out */
+	is_int(nkeys, CFG_NKEYS - 8, "print lists every key but the 8 not "
+	    "supported yet");
 	is_int(nfound, nkeys, "each printed key looked up");
 
 	/* the output loads again to the same configuration */
@@ -1286,6 +1291,62 @@ test_resolver(void)
 	}
 }
 
+/* keys read only by a plugin: refused while that plugin is not loaded
+ * (issue 13 item 9), in yubin.conf and in config.def */
+static void
+test_readers(void)
+{
+	struct config *base = NULL, *acc = NULL;
+	struct errlist errs;
+	char *p, *want;
+
+	LOAD_ERR1("[server]\nplugins =\n[smtp]\nrelay = 1\n",
+	    ":4: smtp.relay: only the relay plugin acts on it, and "
+	    "server.plugins does not load it", "relay = 1 without relay");
+	LOAD_ERR1("[server]\nplugins = quota\n[smtp]\n"
+	    "address_permits_relay = 10.0.0.0/8\n",
+	    ":4: smtp.address_permits_relay: only the relay plugin acts on "
+	    "it, and server.plugins does not load it",
+	    "address_permits_relay without relay");
+	LOAD_ERR1("[server]\nplugins = relay\nmailbox_capacity_mail_count = 5\n",
+	    ":3: server.mailbox_capacity_mail_count: only the quota plugin "
+	    "acts on it, and server.plugins does not load it",
+	    "mailbox capacity without quota");
+	LOAD_ERR1("[smtp]\nuse_dustbox = 1\n", ":2: smtp.use_dustbox: not "
+	    "supported yet (nothing would act on it)", "smtp.use_dustbox");
+	LOAD_ERR1("[queue]\nscan_interval = 60\n", ":2: queue.scan_interval: "
+	    "not supported yet (nothing would act on it)", "queue.scan_interval");
+	LOAD_ERR1("[server]\nmailing_list_public_level = 0\n",
+	    ":2: server.mailing_list_public_level: not supported yet (nothing "
+	    "would act on it)", "server.mailing_list_public_level");
+	LOAD_ERR1("[server]\nforward_address = a@example.org\n",
+	    ":2: server.forward_address: only the forward plugin acts on it, "
+	    "and server.plugins does not load it", "forward_address without forward");
+	config_free(&base);
+	base = load_ok("[server]\nplugins =\n[smtp]\nrelay = 0\n", NULL, 0,
+	    "a reader key at its default value");
+	config_free(&base);
+	base = load_ok("[smtp]\nrelay = 1\nsend_max_during_a_day = 5\n", NULL,
+	    0, "relay and quota are loaded by default");
+	config_free(&base);
+	base = load_ok("[server]\nplugins = maildat\n", NULL, 0,
+	    "base without relay");
+	if (base == NULL)
+		return;
+	p = twrite("config.def", "reject_domain=aaa.com\n", 22);
+	errlist_init(&errs);
+	is_int(config_account(base, p, &acc, &errs), -1,
+	    "config.def: reject_domain without relay fails");
+	want = xasprintf("%s:1: reject_domain: only the relay plugin acts on "
+	    "it, and server.plugins does not load it", p);
+	is_str(errs.n ? errs.msg[0] : "", want, "config.def: file:line");
+	free(want);
+	errlist_free(&errs);
+	config_free(&acc);
+	config_free(&base);
+	free(p);
+}
+
 int
 main(void)
 {
@@ -1305,6 +1366,7 @@ main(void)
 	test_paths();
 	test_plugins();
 	test_account();
+	test_readers();
 	test_resolver();
 	test_print();
 	test_panics();

@@ -89,6 +89,16 @@ yh_config_get(const struct yh_config *cfg, const char *key)
 	return strcmp(key, "file") == 0 ? cfg->file : NULL;
 }
 
+int
+yh_config_known(const struct yh_config *cfg, const char *name,
+    const char *const *known)
+{
+	(void)cfg;
+	(void)name;
+	(void)known;
+	return 0;	/* the stub section holds only known keys */
+}
+
 const char *
 yh_config_path(const struct yh_config *cfg, const char *key,
     const char *default_name)
@@ -154,6 +164,7 @@ const char *yh_peer_ip(const struct yh_session *s) { return s->ip; }
 const char *yh_auth_user(const struct yh_session *s) { return s->auth ? s->auth : ""; }
 const char *yh_sender(const struct yh_session *s) { return s->sender; }
 int yh_rcpt_local(const struct yh_session *s) { return s->local; }
+int yh_local_submission(const struct yh_session *s) { (void)s; return 0; }
 
 const char *
 yh_header(struct yh_session *s, const char *name, int n)
