@@ -1,8 +1,12 @@
 /*
  * master.c - the yubind master process; see master.h.
  *
- * Pools: SMTP (listeners smtp, submission, smtps, and the local submission
- * socket HOME/run/submit.sock) and POP3 (pop3, pop3s).
+ * Pools: SMTP (listeners smtp, submission, smtps), POP3 (pop3, pop3s) and
+ * LOCAL (the local submission socket HOME/run/submit.sock only: SMTP
+ * workers of their own, 1 kept idle, at most LOCAL_POOL_MAX), so
+ * yubin-sendmail -- forwards, replies, exec programs -- still gets a
+ * worker when network clients hold the whole SMTP pool, and network
+ * clients can never take the local workers.
  * Each worker is a forked child that accepts on its pool's listeners and
  * serves one connection at a time.  A shared scoreboard (anonymous shared
  * mapping, one slot per possible worker) tells the master which workers are
@@ -54,6 +58,7 @@
 #define LISTEN_BACKLOG	128
 #define BACKOFF_MAX_MS	30000	/* ceiling of the respawn back-off */
 #define YOUNG_DEATH_MS	2000	/* a worker dying younger than this counts as a failure */
+#define LOCAL_POOL_MAX	4	/* workers serving only HOME/run/submit.sock */
 
 enum slot_state { SLOT_FREE, SLOT_IDLE, SLOT_BUSY };
 
@@ -75,7 +80,7 @@ struct listener {
 	char			addr[64];
 };
 
-enum pool_id { POOL_SMTP, POOL_POP3, POOL_COUNT };
+enum pool_id { POOL_SMTP, POOL_POP3, POOL_LOCAL, POOL_COUNT };
 
 struct pool {
 	const char	*name;
@@ -115,6 +120,8 @@ static volatile sig_atomic_t worker_stop;
 static enum pool_id
 pool_of(enum listener_kind k)
 {
+	if (k == LK_LOCAL)
+		return POOL_LOCAL;
 	return k == LK_POP3 || k == LK_POP3S ? POOL_POP3 : POOL_SMTP;
 }
 
@@ -224,7 +231,7 @@ bind_in(int fd, int dfd, const char *name)
 
 /*
  * listen_local - the local submission channel: a Unix socket
- * HOME/run/submit.sock, mode 0666, served by the SMTP pool as LK_LOCAL
+ * HOME/run/submit.sock, mode 0666, served by the LOCAL pool as LK_LOCAL
  * (yubin-sendmail connects to it; the SMTP engine takes the caller's uid
  * with SO_PEERCRED).  HOME/run is made traversable (0751) so that any
  * local user may reach the socket by name; it is not listed in
@@ -550,8 +557,9 @@ worker_main(enum pool_id pid, struct slot *slot)
 	long long served = 0, max_sessions;
 	int n = 0, i, r, fd;
 
-	prctl(PR_SET_NAME, pid == POOL_SMTP ? "yubind-smtp" : "yubind-pop3");
-	log_role(pid == POOL_SMTP ? "smtp" : "pop3");
+	prctl(PR_SET_NAME, pid == POOL_SMTP ? "yubind-smtp" : pid == POOL_LOCAL ?
+	    "yubind-submit" : "yubind-pop3");
+	log_role(pid == POOL_POP3 ? "pop3" : "smtp");
 	child_signals();
 	for (i = 0; i < nlisteners; i++) {
 		if (pool_of(listeners[i].kind) != pid) {
@@ -602,7 +610,7 @@ worker_main(enum pool_id pid, struct slot *slot)
 			}
 			env.kind = kinds[i];
 			env.sid = ((unsigned long)getpid() << 12 ^ (unsigned long)random()) & 0xffffff;
-			if (pid == POOL_SMTP)
+			if (pid != POOL_POP3)
 				smtp_session(&env, fd);
 			else
 				pop3_session(&env, fd);
@@ -651,12 +659,18 @@ pools_setup(void)
 	m.pools[POOL_POP3].max = (int)config_int(m.cfg, "pop3.max_processes");
 	m.pools[POOL_POP3].min_spare = (int)config_int(m.cfg, "pop3.min_spare");
 	m.pools[POOL_POP3].max_spare = (int)config_int(m.cfg, "pop3.max_spare");
+	m.pools[POOL_LOCAL].name = "local";
+	m.pools[POOL_LOCAL].max = LOCAL_POOL_MAX;
+	m.pools[POOL_LOCAL].min_spare = 1;
+	m.pools[POOL_LOCAL].max_spare = 1;
 	/* the scoreboard is sized once; a reload may lower a maximum, and a
 	 * raised one is capped by the first size (logged) */
 	if (m.board == NULL) {
 		m.pools[POOL_SMTP].nslots = m.pools[POOL_SMTP].max;
 		m.pools[POOL_POP3].nslots = m.pools[POOL_POP3].max;
-		total = (size_t)(m.pools[POOL_SMTP].nslots + m.pools[POOL_POP3].nslots);
+		m.pools[POOL_LOCAL].nslots = LOCAL_POOL_MAX;
+		total = (size_t)(m.pools[POOL_SMTP].nslots + m.pools[POOL_POP3].nslots +
+		    m.pools[POOL_LOCAL].nslots);
 		m.board_size = total * sizeof(struct slot);
 		m.board = mmap(NULL, m.board_size, PROT_READ | PROT_WRITE,
 		    MAP_SHARED | MAP_ANONYMOUS, -1, 0);
@@ -665,6 +679,8 @@ pools_setup(void)
 		memset(m.board, 0, m.board_size);
 		m.pools[POOL_SMTP].slots = m.board;
 		m.pools[POOL_POP3].slots = m.board + m.pools[POOL_SMTP].nslots;
+		m.pools[POOL_LOCAL].slots = m.pools[POOL_POP3].slots +
+		    m.pools[POOL_POP3].nslots;
 	}
 	for (i = 0; i < POOL_COUNT; i++) {
 		struct pool *p = &m.pools[i];
@@ -773,7 +789,7 @@ overflow_accept(struct listener *l)
 
 	if (fd == -1)
 		return;
-	if (pool_of(l->kind) == POOL_SMTP && l->kind != LK_SMTPS)
+	if (pool_of(l->kind) != POOL_POP3 && l->kind != LK_SMTPS)
 		(void)!write(fd, smtp_busy, sizeof(smtp_busy) - 1);
 	else if (l->kind == LK_POP3)
 		(void)!write(fd, pop_busy, sizeof(pop_busy) - 1);

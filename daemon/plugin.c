@@ -694,6 +694,7 @@ yh_delivery_free(struct yh_delivery *d)
 	d->fd = -1;
 	buf_free(&d->hdr_cache);
 	values_clear(&d->vals);
+	notes_clear(d->notes, &d->nnotes);
 }
 
 /* ---- configuration accessors -------------------------------------------- */
@@ -1039,6 +1040,18 @@ const char *
 yh_snote_get(const struct yh_session *s, const char *key)
 {
 	return note_get(s->snotes, s->nsnotes, key);
+}
+
+int
+yh_dlv_note_set(struct yh_delivery *d, const char *key, const char *value)
+{
+	return note_set(d->notes, &d->nnotes, key, value);
+}
+
+const char *
+yh_dlv_note_get(const struct yh_delivery *d, const char *key)
+{
+	return note_get(d->notes, d->nnotes, key);
 }
 
 /* ---- headers ------------------------------------------------------------ */

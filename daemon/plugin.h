@@ -108,6 +108,8 @@ struct yh_delivery {
 	struct buf	 hdr_cache;
 	struct yh_values vals;
 	int		 hdr_loaded;
+	struct yh_note	 notes[YH_NOTES_MAX];	/* this recipient's delivery */
+	size_t		 nnotes;
 };
 
 struct yh_pop {

@@ -45,7 +45,8 @@
  *
  * WHEN: `delivered` after the exec chain and forwarding (server.plugins =
  * "exec forward autoreply"); with no local copy kept it runs in `deliver`
- * and, being last of forward/autoreply, drops the copy (see forward.c).
+ * and, being last of forward/autoreply, drops the copy (see forward.c),
+ * unless forward says it was not forwarded (delivery note "forward").
  *
  * SECURITY: every user file is read with yh_read_safe, refused when it is
  * a symlink, not a regular file, writable by group or others, or not owned
@@ -274,6 +275,35 @@ discard_wanted(const char *account, const char *ini)
 	return yh_account_get(account, "forward_address", v, sizeof(v)) && *v &&
 	    yh_account_get(account, "forward_keep_copy", v, sizeof(v)) &&
 	    strcmp(v, "0") == 0;
+}
+
+/*
+ * drop_result - deliver, last of forward/autoreply: drop the copy only
+ * when forward queued it everywhere (delivery note "forward" = "queued")
+ * or nothing forwards at all ("none", or no forward plugin and no
+ * ForwardTo / forward_address): a plain Discard=Yes.  A copy forward did
+ * not make ("kept"), or forwarding asked for with no forward plugin to do
+ * it, is stored.  Must never drop a copy that was not forwarded.
+ */
+static int
+drop_result(struct yh_delivery *d, const char *account, const char *ini)
+{
+	const char *how = yh_dlv_note_get(d, "forward");
+	char v[4096];
+
+	if (how == NULL && ((ims_get(ini, "AutoForward", "ForwardTo", v, sizeof(v)) &&
+	    *v) || (yh_account_get(account, "forward_address", v, sizeof(v)) && *v))) {
+		yh_log(YH_LOG_WARN, "%s: forwarding asked for but not made (forward "
+		    "plugin not loaded); the copy is kept", account);
+		return YH_DECLINED;
+	}
+	if (how != NULL && strcmp(how, "kept") == 0)
+		return YH_DECLINED;	/* forward logged why */
+	yh_log(YH_LOG_INFO, "%s: no local copy kept (rule: %s)", account,
+	    how != NULL && strcmp(how, "queued") == 0 ? "forwarded; IMS.CTL "
+	    "[Delivery] Discard=Yes or forward_keep_copy = 0" :
+	    "IMS.CTL [Delivery] Discard=Yes");
+	return YH_DISCARD;
 }
 
 /* append_line - LINE + "\n" to PATH (created 0600) under flock. */
@@ -865,7 +895,7 @@ run(struct yh_delivery *d, int in_deliver)
 		return YH_DECLINED;
 	}
 	if (in_deliver && !plugin_after("autoreply", "forward"))
-		res = YH_DISCARD;	/* last of the two: drop the copy */
+		res = drop_result(d, account, ini);	/* last of the two */
 	memset(&r, 0, sizeof(r));
 	onlyonce[0] = '\0';
 	if ((src = reply_def(d, acctdir, &r, &text, onlyonce, sizeof(onlyonce))) != 1) {

@@ -43,8 +43,12 @@
  * runs in `deliver`, before storing, and the copy is dropped (YH_DISCARD)
  * by whichever of forward and autoreply comes last in server.plugins, so
  * the auto-reply still happens; the exec chain does not run for a
- * message that is not stored.  A failed injection in `deliver` defers the
- * delivery (4xx), so nothing is lost.
+ * message that is not stored.  The copy is dropped only when the forward
+ * was queued for every destination (or nothing forwards at all: a plain
+ * Discard=Yes); a forward not made (the administrator's mail, a sender not
+ * in PERMITFROM.TXT, a loop, a failed injection) keeps the copy in the
+ * mailbox, logged, and tells autoreply through the delivery note
+ * "forward" ("queued", "kept", "none"), so nothing is lost silently.
  *
  * SECURITY.  IMS.CTL, forward.def and FILE: lists are read with
  * yh_read_safe: symlinks, files that are not regular, writable by group or
@@ -274,6 +278,7 @@ struct setup {
 	int		 strip_att;
 	long long	 size_limit;	/* -1 none */
 	int		 from_def;	/* forward.def: its FROM is the sender */
+	int		 configured;	/* some source asks for forwarding */
 };
 
 /* discard_wanted - the local copy is not kept (shared rule with autoreply). */
@@ -307,6 +312,7 @@ forward_def(struct yh_delivery *d, const char *acctdir, struct setup *s)
 	snprintf(path, sizeof(path), "%s/forward.def", acctdir);
 	if ((r = read_user(path, &text)) != 1)
 		return;
+	s->configured = 1;
 	for (line = strtok_r(text, "\n", &save); line; line = strtok_r(NULL, "\n", &save)) {
 		char *eq;
 
@@ -386,6 +392,7 @@ ims_forward(struct yh_delivery *d, const char *account, const char *acctdir,
 		goto out;
 	if (!ims_get(ini, path, "AutoForward", "ForwardTo", v, sizeof(v)) || *v == '\0')
 		goto out;
+	s->configured = 1;
 	if (strncasecmp(v, "FILE:", 5) == 0) {
 		char lp[PATH_MAX + PATH_MAX];
 		const char *f = trim(v + 5);
@@ -676,7 +683,9 @@ loop_seen(struct yh_delivery *d, const char *rcpt, int stored)
 }
 
 /* do_forward - queue the copy of the queue file (deliver) or of the stored
- * copy (STORED: delivered).  0 done or nothing to do, -1 failed. */
+ * copy (STORED: delivered).  0 queued for every destination (a copy
+ * over smtp.max_hops returned to its sender by yh_inject counts: the
+ * sender was told), 1 not forwarded (a loop; logged), -1 failed (logged). */
 static int
 do_forward(struct yh_delivery *d, const struct setup *s, int stored)
 {
@@ -693,7 +702,7 @@ do_forward(struct yh_delivery *d, const struct setup *s, int stored)
 		yh_log(YH_LOG_WARN, "forward loop: message already delivered to "
 		    "this address (Delivered-To); not forwarded to %zu "
 		    "address(es)", s->to.n);
-		return 0;
+		return 1;
 	}
 	fd = open(path, O_RDONLY | O_CLOEXEC);
 	if (fd == -1 || fstat(fd, &st) == -1 || st.st_size > FWD_MSG_MAX ||
@@ -743,12 +752,39 @@ setup_load(struct yh_delivery *d, const char *account, const char *acctdir,
 		if (ims_forward(d, account, acctdir, &ims)) {
 			rcpts_free(&s->to);
 			*s = ims;
-		}
+		} else if (ims.configured)
+			s->configured = 1;
 	}
 	if (s->to.n == 0 && yh_account_get(account, "forward_address", v, sizeof(v)) && *v) {
+		s->configured = 1;
 		add_list(&s->to, v, "forward_address");
 		(void)scopy(s->sender, sizeof(s->sender), yh_dlv_sender(d));
 	}
+}
+
+/* deliver_result - the deliver hook's answer once forwarding is decided:
+ * HOW is "queued" (every target queued), "none" (nothing configured) or
+ * "kept" (configured but not made; WHY says why).  The copy is dropped
+ * only for "queued" or "none" (the account's explicit Discard), and only
+ * by the last of forward/autoreply; a copy not forwarded is always
+ * stored.  Must never return YH_DISCARD for "kept". */
+static int
+deliver_result(struct yh_delivery *d, const char *account, const char *how,
+    const char *why)
+{
+	(void)yh_dlv_note_set(d, "forward", how);
+	if (strcmp(how, "kept") == 0) {
+		yh_log(YH_LOG_WARN, "%s: not forwarded (%s); the copy is kept in "
+		    "the mailbox despite Discard / forward_keep_copy = 0",
+		    account, why);
+		return YH_DECLINED;
+	}
+	if (plugin_after("forward", "autoreply"))
+		return YH_DECLINED;	/* autoreply drops it after replying */
+	yh_log(YH_LOG_INFO, "%s: no local copy kept (rule: %s)", account,
+	    strcmp(how, "queued") == 0 ? "forwarded; IMS.CTL [Delivery] "
+	    "Discard=Yes or forward_keep_copy = 0" : "IMS.CTL [Delivery] Discard=Yes");
+	return YH_DISCARD;
 }
 
 /* run - forward D if its account says so.  Result for the hook. */
@@ -756,10 +792,11 @@ static int
 run(struct yh_delivery *d, int in_deliver)
 {
 	const char *account = yh_dlv_account(d), *sender = yh_dlv_sender(d);
+	const char *how = "none", *why = "";
 	char adm[512];
 	char acctdir[PATH_MAX];
 	struct setup s;
-	int discard, r = YH_DECLINED;
+	int discard;
 
 	if (account == NULL || *account == '\0' ||
 	    yh_account_dir(account, acctdir, sizeof(acctdir)) == -1)
@@ -769,23 +806,31 @@ run(struct yh_delivery *d, int in_deliver)
 		return YH_DECLINED;	/* the other hook does it */
 	setup_load(d, account, acctdir, &s);
 	admin_addr(adm, sizeof(adm));
-	if (s.to.n > 0 && *adm && *sender && strcasecmp(adm, sender) == 0)
+	if (s.to.n > 0 && *adm && *sender && strcasecmp(adm, sender) == 0) {
 		yh_log(YH_LOG_INFO, "%s: mail from the administrator is never "
 		    "forwarded", account);
-	else if (s.to.n > 0 && do_forward(d, &s, !in_deliver) == -1 &&
-	    in_deliver) {
-		/* no copy kept and no forward made: try again later */
-		yh_dlv_reply(d, 451, "4.3.0", "forwarding failed, try again later");
-		rcpts_free(&s.to);
-		return YH_DENYSOFT;
+		how = "kept";
+		why = "mail from the administrator";
+	} else if (s.to.n > 0) {
+		switch (do_forward(d, &s, !in_deliver)) {
+		case 0:
+			how = "queued";
+			break;
+		case 1:
+			how = "kept";
+			why = "loop: already delivered to this address";
+			break;
+		default:
+			how = "kept";
+			why = "queueing the copy failed";
+			break;
+		}
+	} else if (s.configured) {
+		how = "kept";
+		why = "no permitted destination";
 	}
 	rcpts_free(&s.to);
-	if (in_deliver && !plugin_after("forward", "autoreply")) {
-		yh_log(YH_LOG_INFO, "%s: no local copy kept (Discard / "
-		    "forward_keep_copy)", account);
-		r = YH_DISCARD;
-	}
-	return r;
+	return in_deliver ? deliver_result(d, account, how, why) : YH_DECLINED;
 }
 
 static int

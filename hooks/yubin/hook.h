@@ -455,6 +455,13 @@ const char *yh_dlv_header(struct yh_delivery *d, const char *name, int n);
 /* yh_dlv_reply - the status a YH_DENY/YH_DENYSOFT of deliver carries. */
 void	yh_dlv_reply(struct yh_delivery *d, int code, const char *enh,
 	    const char *fmt, ...) __attribute__((format(printf, 4, 5)));
+/* Delivery notes: like yh_note_set/get, for the plugins that handle one
+ * recipient's delivery (deliver, then delivered); cleared after it.  The
+ * forward plugin sets "forward" in deliver: "queued" (every target
+ * queued), "kept" (configured but not made: the copy must be stored) or
+ * "none" (nothing to forward). */
+int	yh_dlv_note_set(struct yh_delivery *d, const char *key, const char *value);
+const char *yh_dlv_note_get(const struct yh_delivery *d, const char *key);
 
 /* ---- POP3 (pop_auth) ---------------------------------------------------- */
 
