@@ -46,7 +46,10 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	memset(&s, 0, sizeof(s));
 	s.size_limit = -1;
 	s.strip_att = 1;
-	copy = build_copy(text, size, "user@example.net", &s, &outlen);
+	/* from the queue file (deliver) and from the stored copy (delivered) */
+	copy = build_copy(text, size, 0, "user@example.net", &s, &outlen);
+	free(copy);
+	copy = build_copy(text, size, 1, "user@example.net", &s, &outlen);
 	free(copy);
 	free(text);
 	yh_delivery_free(&d);
