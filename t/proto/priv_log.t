@@ -60,7 +60,10 @@ with Server(conf={'server': {'log': 'file'}}, tls=False, start=False) as s:
 
     # 5. at reopen (SIGUSR1) the file is a planted link
     as_server('mv', log, log + '.moved')
-    as_server('ln', '-s', os.path.join(outside, 'reopened'), log)
+    # a busy child may recreate yubind.log right after the mv: plant the
+    # link by a rename over whatever is there
+    as_server('ln', '-s', os.path.join(outside, 'reopened'), log + '.new')
+    as_server('mv', '-fT', log + '.new', log)
     os.kill(pid, signal.SIGUSR1)
     time.sleep(0.2)
     os.kill(pid, signal.SIGHUP)   # the master logs the reload as root
