@@ -12,6 +12,7 @@ import sys
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from smtp_lib import Server, TAP, conf, message, lf, find_mail  # noqa: E402
+from yubintest import wait_until  # noqa: E402
 
 t = TAP()
 ACCOUNTS = {'alice': 'pw-alice', 'bob': 'pw-bob', 'carol': 'pw-carol'}
@@ -32,6 +33,9 @@ with Server(conf=conf(), accounts=ACCOUNTS) as s:
         c.sendmail('', ['bob@localhost'], message('null', sender='mailer-daemon@x'))
     t.ok(s.wait_mail('alice', 2) and s.wait_mail('bob', 2) and s.wait_mail('carol', 1),
          'all delivered')
+    # the usage is recorded with the delivery results, before the queue
+    # file goes: a stored file alone does not mean it is counted yet
+    t.ok(wait_until(lambda: s.queue_files() == []), 'the queue is empty')
 
     plain = find_mail(s, 'alice', b'Subject: plain')
     t.ok(plain.startswith(b'Return-Path: <sender@example.org>\nDelivered-To: '
