@@ -26,13 +26,17 @@ WARN = -std=c11 -Wall -Wextra -Wformat=2 -Wshadow -Werror
 HARDEN = -D_FORTIFY_SOURCE=2 -fstack-protector-strong -fPIC
 OPT ?= -O2 -g
 DEFS = -D_GNU_SOURCE -DSYSCONFDIR='"$(SYSCONFDIR)"' -DPLUGINDIR='"$(PLUGINDIR)"'
-ALL_CFLAGS = $(WARN) $(HARDEN) $(OPT) $(SAN) $(DEFS) -Idaemon -Ihooks $(LIB_CFLAGS) $(CFLAGS)
+ALL_CFLAGS = $(WARN) $(HARDEN) $(OPT) $(SAN) $(DEFS) -Ilib -Idaemon -Ihooks $(LIB_CFLAGS) $(CFLAGS)
 ALL_LDFLAGS = -pie -Wl,-z,relro,-z,now $(SAN) $(LDFLAGS)
 SO_LDFLAGS = -shared -Wl,-z,relro,-z,now $(SAN) $(LDFLAGS)
 LIBS = $(LIB_LIBS)
 
-LIB_SRCS = $(filter-out daemon/yubind.c,$(wildcard daemon/*.c))
+# lib/: the modules yubind, yubinctl, yubin-sendmail and the tests share;
+# daemon/: yubind's alone (libyubind.a, so unit tests can link them too)
+LIB_SRCS = $(wildcard lib/*.c)
 LIB_OBJS = $(LIB_SRCS:%.c=$(B)/%.o)
+DAEMON_SRCS = $(filter-out daemon/yubind.c,$(wildcard daemon/*.c))
+DAEMON_OBJS = $(DAEMON_SRCS:%.c=$(B)/%.o)
 CTL_SRCS = $(wildcard tools/yubinctl*.c tools/ctl_*.c)
 SENDMAIL_SRCS = $(wildcard tools/yubin-sendmail*.c)
 PLUGIN_SRCS = $(wildcard plugins/*.c)
@@ -46,8 +50,8 @@ PROGS = $(B)/yubind $(B)/yubinctl $(if $(SENDMAIL_SRCS),$(B)/yubin-sendmail)
 
 all: $(PROGS) $(PLUGIN_SOS)
 
+# scripts/deps installs what configure looks for; make never runs it
 config.mk: configure.ac config.mk.in
-	@scripts/deps
 	autoconf
 	./configure
 
@@ -55,17 +59,22 @@ $(B)/%.o: %.c config.mk
 	@mkdir -p $(@D)
 	$(CC) $(ALL_CFLAGS) -MMD -MP -c -o $@ $<
 
-$(B)/libyubin.a: $(LIB_OBJS)
+$(B)/libyubin.a: $(LIB_OBJS) Makefile
 	@rm -f $@
-	ar rcs $@ $^
+	ar rcs $@ $(filter %.o,$^)
+
+$(B)/libyubind.a: $(DAEMON_OBJS) Makefile
+	@rm -f $@
+	ar rcs $@ $(filter %.o,$^)
 
 # -rdynamic: plugins resolve the yh_* accessors against yubind itself;
 # --whole-archive keeps every accessor in, used by the core or not;
 # --no-as-needed keeps libpcre2-8 and libresolv loaded for the plugins
 # (maildat) even where the core itself calls none of their functions
-$(B)/yubind: $(B)/daemon/yubind.o $(B)/libyubin.a
+$(B)/yubind: $(B)/daemon/yubind.o $(B)/libyubind.a $(B)/libyubin.a
 	$(CC) $(ALL_LDFLAGS) -rdynamic -o $@ $(B)/daemon/yubind.o \
-	    -Wl,--whole-archive $(B)/libyubin.a -Wl,--no-whole-archive \
+	    -Wl,--whole-archive $(B)/libyubind.a $(B)/libyubin.a \
+	    -Wl,--no-whole-archive \
 	    -Wl,--no-as-needed $(LIBS)
 
 $(B)/yubinctl: $(CTL_SRCS:%.c=$(B)/%.o) $(B)/libyubin.a
@@ -80,7 +89,7 @@ $(B)/plugins/%.so: $(B)/plugins/%.o
 $(B)/t/plugin/%.so: $(B)/t/plugin/%.o
 	$(CC) $(SO_LDFLAGS) -o $@ $<
 
-$(B)/t/unit/%.t: $(B)/t/unit/%.o $(B)/libyubin.a
+$(B)/t/unit/%.t: $(B)/t/unit/%.o $(B)/libyubind.a $(B)/libyubin.a
 	$(CC) $(ALL_LDFLAGS) -o $@ $^ $(LIBS)
 
 tests: all $(UNIT_BINS) $(TPLUGIN_SOS)
@@ -141,19 +150,19 @@ FUZZ_TIME ?= 600
 FUZZ_SAN = -fsanitize=address,undefined -fno-sanitize-recover=undefined \
     -fno-omit-frame-pointer
 FUZZ_CFLAGS = -std=c11 -Wall -Wextra -Wno-unused-function -g -O1 $(FUZZ_SAN) \
-    $(DEFS) -Idaemon -Ihooks $(LIB_CFLAGS)
+    $(DEFS) -Ilib -Idaemon -Ihooks $(LIB_CFLAGS)
 FUZZ_SRCS = $(wildcard t/fuzz/*_fuzz.c)
 FUZZ_BINS = $(FUZZ_SRCS:t/fuzz/%.c=$(FB)/%)
-FUZZ_LIB_OBJS = $(LIB_SRCS:%.c=$(FB)/%.o)
+FUZZ_LIB_OBJS = $(LIB_SRCS:%.c=$(FB)/%.o) $(DAEMON_SRCS:%.c=$(FB)/%.o)
 
-$(FB)/daemon/%.o: daemon/%.c config.mk
+$(FB)/%.o: %.c config.mk
 	@mkdir -p $(@D)
 	$(FUZZ_CC) $(FUZZ_CFLAGS) -fsanitize=fuzzer-no-link -DPASSWD_LN=4 \
 	    -MMD -MP -c -o $@ $<
 
-$(FB)/libyubin.a: $(FUZZ_LIB_OBJS)
+$(FB)/libyubin.a: $(FUZZ_LIB_OBJS) Makefile
 	@rm -f $@
-	ar rcs $@ $^
+	ar rcs $@ $(filter %.o,$^)
 
 $(FB)/%_fuzz: t/fuzz/%_fuzz.c $(FB)/libyubin.a
 	@mkdir -p $(@D)

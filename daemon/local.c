@@ -18,7 +18,7 @@
 #include <unistd.h>
 
 #include "config.h"
-#include "delivery.h"
+#include "agent.h"
 #include "local.h"
 #include "log.h"
 #include "maildir.h"

@@ -8,7 +8,7 @@
  * own LMDB environment after fork (DESIGN.md §3), runs the deliver hook
  * chain, stores the copy in the Maildir durably (file fsync, rename,
  * folder fsync: maildir_deliver), runs the delivered chain, and reports one
- * DLV_MSG_RCPT (delivery.h) whose pref says what happened to the copy
+ * DLV_MSG_RCPT (agent.h) whose pref says what happened to the copy
  * (enum local_kind), then DLV_MSG_END.  Messages the hooks make
  * (yh_inject) are committed to the queue before the hook returns, so before
  * the report.  The queue manager alone writes the envelope and the usage

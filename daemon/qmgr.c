@@ -25,7 +25,7 @@
 #include "addr.h"
 #include "bounce.h"
 #include "config.h"
-#include "delivery.h"
+#include "agent.h"
 #include "local.h"
 #include "log.h"
 #include "maildir.h"
@@ -57,7 +57,7 @@ qmgr_on_term(int sig)
  * first-in first-out list per destination, until a delivery agent is free;
  * at most queue.delivery_workers agents exist and at most
  * queue.destination_concurrency work for one destination at once.  Agents
- * are kept (delivery.h): an idle agent whose last job went to a
+ * are kept (agent.h): an idle agent whose last job went to a
  * destination takes that destination's next job first, so its SMTP session
  * carries it.  An agent unused for QMGR_AGENT_IDLE seconds is ended.  An
  * agent reports each recipient on its socket (struct dlv_msg); the queue
@@ -121,7 +121,7 @@ struct rjob {
 	char		 qid[QUEUE_ID_LEN + 1];
 	struct rdest	*rd;
 	struct agent_slot *agent;	/* NULL while waiting */
-	struct buf	 msg;		/* the encoded job (delivery.h) */
+	struct buf	 msg;		/* the encoded job (agent.h) */
 	size_t		*idx;
 	size_t		 n;
 	struct dlv_msg	*res;		/* per recipient */

@@ -3,7 +3,7 @@
  * connected socket (greeting, EHLO, STARTTLS, AUTH), then one transaction
  * per message (every recipient of one destination), then QUIT.  A session
  * whose last transaction ended cleanly may carry the next message: the
- * agents keep it for a while (delivery.c, connection reuse).
+ * agents keep it for a while (agent.c, connection reuse).
  *
  * EHLO with HELO fallback; STARTTLS by policy (none / may / encrypt /
  * verify) or implicit TLS; AUTH PLAIN or LOGIN when credentials are given,

@@ -1,6 +1,6 @@
 /*
  * t/fuzz/config_fuzz.c - libFuzzer target for the configuration parsers
- * (daemon/config.c): the same input is read as yubin.conf (config_load:
+ * (lib/config.c): the same input is read as yubin.conf (config_load:
  * sections, keys, every value type, [plugin NAME] sections) and as an
  * account's config.def (config_account over the compiled-in defaults:
  * seed key names, comments, per-account keys).  Both files sit in a

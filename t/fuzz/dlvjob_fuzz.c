@@ -1,6 +1,6 @@
 /*
  * t/fuzz/dlvjob_fuzz.c - libFuzzer target for the delivery-job datagram
- * (dlv_job_decode, daemon/delivery.c), which a delivery agent reads from
+ * (dlv_job_decode, daemon/agent.c), which a delivery agent reads from
  * the queue manager's socket.  A datagram that decodes must encode again
  * to a datagram that decodes to the same encoding; nothing may read past
  * the datagram (the decoder gets a copy of exactly SIZE bytes).
@@ -10,7 +10,7 @@
 #include <string.h>
 
 #include "buf.h"
-#include "delivery.h"
+#include "agent.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 

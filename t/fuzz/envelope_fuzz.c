@@ -1,6 +1,6 @@
 /*
  * t/fuzz/envelope_fuzz.c - libFuzzer target for the queue envelope record
- * (envelope_decode, daemon/queue.c): a record read back from LMDB may be
+ * (envelope_decode, lib/queue.c): a record read back from LMDB may be
  * damaged.  A record that decodes must encode again and decode to the same
  * encoding (round trip); nothing may read past the record.
  */

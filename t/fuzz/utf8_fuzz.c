@@ -1,5 +1,5 @@
 /*
- * t/fuzz/utf8_fuzz.c - libFuzzer target for daemon/utf8.c: the UTF-8
+ * t/fuzz/utf8_fuzz.c - libFuzzer target for lib/utf8.c: the UTF-8
  * validator (utf8_valid, which guards SMTPUTF8 addresses and headers)
  * checked against a plain reference decoder, and the charset guess
  * (text_charset) of users' texts.

@@ -10,7 +10,7 @@ import re
 import signal
 import sys
 sys.path.insert(0, os.path.join(os.path.dirname(__file__), '..', 'lib'))
-sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), '..', 'lib'))
 from yubintest import Server, Sink, TAP, BUILD, send_authed, wait_until  # noqa: E402
 from prog_lib import make_recorder, record, write_def  # noqa: E402
 

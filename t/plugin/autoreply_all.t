@@ -16,7 +16,7 @@ import email.policy
 import os
 import sys
 
-sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), '..', 'lib'))
 from prog_lib import (Server, TAP, acct_dir, write_def, send, wait_until, make_recorder,  # noqa: E402
                       record, gone)
 

@@ -12,7 +12,7 @@ import os
 import re
 import sys
 
-sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), '..', 'lib'))
 from prog_lib import (Server, TAP, make_recorder, record, acct_dir, write_def,  # noqa: E402
                       send, gone, wait_until, binary)
 

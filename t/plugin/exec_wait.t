@@ -11,7 +11,7 @@ shown by what the programs saw, never by timing."""
 import os
 import sys
 
-sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), '..', 'lib'))
 from prog_lib import (Server, TAP, make_recorder, record, acct_dir, write_def,  # noqa: E402
                       send, gone, wait_until)
 

@@ -9,7 +9,7 @@ import re
 import socket
 import sys
 
-sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), '..', 'lib'))
 from prog_lib import Server, TAP, write_def, send, wait_until  # noqa: E402
 
 t = TAP()

@@ -25,7 +25,7 @@ import sys
 import threading
 import time
 
-sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), '..', 'lib'))
 from relay_lib import all_ports, ipv6_loopback, Client  # noqa: E402
 from yubintest import Server, TAP, Raw, wait_until  # noqa: E402
 

@@ -44,7 +44,7 @@ with Server(accounts={'alice': 'pw', 'bob': 'pw'}) as s:
 # folders outside HOME: yubinctl (root) must deliver nothing there
 # (Issue 12 item 12)
 if os.geteuid() == 0:
-    sys.path.insert(0, os.path.dirname(__file__))
+    sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), '..', 'lib'))
     from priv_lib import as_server, snapshot
     with Server(accounts={'alice': 'pw', 'bob': 'pw', 'carol': 'pw'}, tls=False,
                 start=False) as s:

@@ -11,7 +11,7 @@ import poplib
 import re
 import sys
 
-sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), '..', 'lib'))
 from pop3_lib import log_clean, Server, TAP, Pop, conf, put  # noqa: E402
 
 t = TAP()

@@ -7,7 +7,7 @@ of many at QUIT removes exactly those.  No timing assertions."""
 import os
 import sys
 
-sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), '..', 'lib'))
 from pop3_lib import log_clean, Server, TAP, conf, crlf, ensure_maildir, files, _chown  # noqa: E402
 
 t = TAP()

@@ -6,7 +6,7 @@ for one and for two recipients, then deleted."""
 import os
 import sys
 
-sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), '..', 'lib'))
 from pop3_lib import log_clean, Server, TAP, conf, crlf  # noqa: E402
 
 t = TAP()

@@ -6,7 +6,7 @@ from loopback without TLS, and no STLS without a certificate."""
 import os
 import sys
 
-sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), '..', 'lib'))
 from pop3_lib import log_clean, Server, TAP, Pop, conf, crlf, put, client_tls_context  # noqa: E402
 
 t = TAP()

@@ -11,7 +11,7 @@ import os
 import poplib
 import sys
 
-sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), '..', 'lib'))
 from smtp_lib import Server, TAP, Session, conf, expect, b64  # noqa: E402
 
 t = TAP()

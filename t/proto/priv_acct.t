@@ -4,7 +4,7 @@
 # nothing written there (Issue 12 item 14).
 import os
 import sys
-sys.path.insert(0, os.path.dirname(__file__))
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), '..', 'lib'))
 from priv_lib import need_root, as_server, snapshot
 need_root()
 sys.path.insert(0, os.path.join(os.path.dirname(__file__), '..', 'lib'))

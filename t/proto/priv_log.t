@@ -7,7 +7,7 @@ import os
 import signal
 import sys
 import time
-sys.path.insert(0, os.path.dirname(__file__))
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), '..', 'lib'))
 from priv_lib import (need_root, as_server, root_folder, canary, snapshot,
                       start_daemon, kill_daemon, server_ids)
 need_root()

@@ -7,7 +7,7 @@
 import os
 import subprocess
 import sys
-sys.path.insert(0, os.path.dirname(__file__))
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), '..', 'lib'))
 from priv_lib import need_root, as_server
 need_root()
 sys.path.insert(0, os.path.join(os.path.dirname(__file__), '..', 'lib'))

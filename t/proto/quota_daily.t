@@ -27,7 +27,7 @@ import re
 import sys
 import time
 
-sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), '..', 'lib'))
 import subprocess  # noqa: E402
 from smtp_lib import (Server, TAP, Session, expect, b64, message, queued_id,  # noqa: E402
                       binary)

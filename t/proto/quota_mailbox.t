@@ -23,7 +23,7 @@ import signal
 import subprocess
 import sys
 
-sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), '..', 'lib'))
 from smtp_lib import Server, TAP, Session, expect, queued_id, binary  # noqa: E402
 from pop3_lib import put  # noqa: E402
 

@@ -8,7 +8,7 @@ address_permits_relay (exact and CIDR, past false rules), smtp.relay = 1
 import os
 import sys
 
-sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), '..', 'lib'))
 from relay_lib import (TAP, relay_server, matrix, reload, session, rcpt_reply,  # noqa: E402
                        connect_reply, check, pop_login, wait_until, count,
                        YES, DENIED, REFUSED, R_ACCT, R_EXT,

@@ -11,7 +11,7 @@ import os
 import re
 import sys
 
-sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), '..', 'lib'))
 from relay_lib import (TAP, Server, relay_conf, relay_server, yubind_t, reload,  # noqa: E402
                        matrix, connect_reply, check, DENIED,
                        TABLE_I, TABLE_II, TABLE_IV)

@@ -13,7 +13,7 @@ abuse still do not relay, in any spelling."""
 import os
 import sys
 
-sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), '..', 'lib'))
 from relay_lib import (TAP, relay_server, matrix, reload, session, check,  # noqa: E402
                        count, DENIED, YES, TABLE_I, TABLE_I_AUTH, TABLE_I_SEED,
                        R_EXT, R_ACCT, PW)

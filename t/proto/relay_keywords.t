@@ -9,7 +9,7 @@ network ones."""
 import os
 import sys
 
-sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), '..', 'lib'))
 from relay_lib import (TAP, relay_server, matrix, reload, session, mail_reply,  # noqa: E402
                        rcpt_reply, connect_reply, check, YES, DENIED, REFUSED,
                        TABLE_I, TABLE_I_AUTH, TABLE_II, TABLE_IV, TABLE_V_OTHER,

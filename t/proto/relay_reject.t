@@ -8,7 +8,7 @@ account only (550 5.7.1), read at each RCPT."""
 import os
 import sys
 
-sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), '..', 'lib'))
 from relay_lib import (TAP, relay_server, session, check, YES, DENIED,  # noqa: E402
                        REFUSED, R_ACCT, R_EXT)
 

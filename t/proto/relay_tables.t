@@ -13,7 +13,7 @@ recipient without account always 550 5.1.1."""
 import os
 import sys
 
-sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), '..', 'lib'))
 from relay_lib import (TAP, relay_server, matrix, reload,  # noqa: E402
                        connect_reply, check, count, wait_until, ipv6_loopback, DENIED,
                        TABLE_I, TABLE_I_AUTH, TABLE_II, TABLE_IV, TABLE_IV_AUTH,

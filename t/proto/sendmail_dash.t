@@ -13,8 +13,8 @@ import os
 import re
 import subprocess
 import sys
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), '..', 'lib'))
 
-sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), '..', 'plugin'))
 from prog_lib import Server, TAP, binary, write_def, wait_until  # noqa: E402
 
 t = TAP()

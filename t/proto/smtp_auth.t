@@ -11,7 +11,7 @@ import re
 import subprocess
 import sys
 
-sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), '..', 'lib'))
 from smtp_lib import (Server, TAP, Session, conf, expect, message,  # noqa: E402
                       b64, cram_md5, received_split, find_mail, queued_id)
 

@@ -9,7 +9,7 @@ import os
 import re
 import sys
 
-sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), '..', 'lib'))
 from smtp_lib import (Server, TAP, Session, conf, expect, message, lf,  # noqa: E402
                       received_split, trace_split, queued_id, count_accepted,
                       find_mail)

@@ -9,7 +9,7 @@ error and command limits (421 4.7.0), HTTP probes, the early talker
 import os
 import sys
 
-sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), '..', 'lib'))
 from smtp_lib import (Server, TAP, Session, conf, expect, message,  # noqa: E402
                       count_accepted)
 

@@ -10,7 +10,7 @@ Issue 12 item 8."""
 import os
 import sys
 
-sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), '..', 'lib'))
 from smtp_lib import Server, TAP, Session, conf, expect, count_accepted  # noqa: E402
 
 t = TAP()

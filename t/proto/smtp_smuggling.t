@@ -8,7 +8,7 @@ carrier message nor the smuggled one is ever queued."""
 import os
 import sys
 
-sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), '..', 'lib'))
 from smtp_lib import (Server, TAP, Session, conf, expect, message,  # noqa: E402
                       count_accepted)
 

@@ -7,7 +7,7 @@ pipelined after STARTTLS is discarded), implicit TLS on the smtps port
 import os
 import sys
 
-sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), '..', 'lib'))
 from smtp_lib import (Server, TAP, Session, conf, expect, message, lf,  # noqa: E402
                       received_split, client_tls_context, find_mail, b64)
 

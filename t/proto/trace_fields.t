@@ -10,7 +10,7 @@ import os
 import re
 import sys
 
-sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), '..', 'lib'))
 from smtp_lib import Server, TAP, conf, message, lf, find_mail  # noqa: E402
 from yubintest import wait_until  # noqa: E402
 

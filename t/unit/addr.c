@@ -1,6 +1,6 @@
 /*
  * t/unit/addr.c - the RFC 5321 path parser and the local-domain logic
- * (daemon/addr.c), table-driven.  Each case is numbered; a failure names
+ * (lib/addr.c), table-driven.  Each case is numbered; a failure names
  * its number.
  */
 #include <ftw.h>

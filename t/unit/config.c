@@ -1,6 +1,6 @@
 /*
  * t/unit/config.c - yubin.conf, -D overrides, config.def and config_print
- * (daemon/config.c).
+ * (lib/config.c).
  *
  * Table-driven: each value type with good and bad text (range ends,
  * suffixes), the defaults and the no-file profile, then every error path

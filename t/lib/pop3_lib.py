@@ -10,7 +10,7 @@ import socket
 import ssl
 import sys
 
-sys.path.insert(0, os.path.join(os.path.dirname(__file__), '..', 'lib'))
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from yubintest import Server, TAP, Raw, client_tls_context  # noqa: E402,F401
 
 FAST = {'smtp': {'auth_fail_delay': '0', 'auth_penalty_base': '0'}}   # failed logins answer at once

@@ -1,5 +1,5 @@
 /*
- * delivery - the delivery agents: processes the queue manager forks and
+ * agent - the delivery agents: processes the queue manager forks and
  * keeps (qmgr.c explains the pool), each serving one job at a time over a
  * SOCK_SEQPACKET socket pair.  A job is one message and the recipients of
  * one destination.  The agent resolves the route (gateway host, or the

@@ -1,5 +1,5 @@
 /*
- * delivery.c - the delivery agent's attempt; see delivery.h.  Runs in a
+ * agent.c - the delivery agent's attempt; see agent.h.  Runs in a
  * process forked by the queue manager, as the server user, and reads
  * network input (DNS answers, SMTP replies) through dns.c and smtpc.c.
  */
@@ -16,7 +16,7 @@
 #include <unistd.h>
 
 #include "conn.h"
-#include "delivery.h"
+#include "agent.h"
 #include "tls.h"
 #include "util.h"
 

@@ -1,4 +1,4 @@
-"""prog_lib - helpers for the exec/forward/autoreply tests (t/plugin/*.t).
+"""prog_lib - helpers for the exec/forward/autoreply tests (t/plugin/*.t; here in t/lib with the other helpers).
 
 The recorder is a small Python program the tests hand to exec.def: it
 writes its argv, environment, working directory, standard input and the
@@ -14,7 +14,7 @@ import os
 import sys
 import time
 
-sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), '..', 'lib'))
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from yubintest import Server, TAP, BUILD, binary, wait_until  # noqa: E402,F401
 
 RECORDER = r'''#!/usr/bin/env python3

@@ -1,5 +1,5 @@
 /*
- * t/unit/delivery.c - the job datagram between the queue manager and its
+ * t/unit/agent.c - the job datagram between the queue manager and its
  * delivery agents: a round trip keeps every field, and a datagram that is
  * cut, padded or unterminated, or that names no recipient or no port, is
  * refused, never read past.
@@ -10,7 +10,7 @@
 
 #include "../lib/tap.h"
 #include "buf.h"
-#include "delivery.h"
+#include "agent.h"
 
 static void
 job_fill(struct dlv_job *j, char **rcpts, size_t *idx)

@@ -7,7 +7,7 @@ import subprocess
 import sys
 import time
 
-sys.path.insert(0, os.path.join(os.path.dirname(__file__), '..', 'lib'))
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from yubintest import binary  # noqa: E402
 
 SERVER_USER = 'nobody'
