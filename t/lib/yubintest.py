@@ -98,6 +98,24 @@ def make_cert(directory):
     return cert, key
 
 
+def proc_alive(pid):
+    """True while PID exists and is not a zombie (reads /proc/PID/stat)."""
+    try:
+        with open('/proc/%d/stat' % pid) as f:
+            return f.read().rsplit(')', 1)[1].split()[0] != 'Z'
+    except OSError:
+        return False
+
+
+def proc_ppid(pid):
+    """The parent pid of PID, or None when it is gone."""
+    try:
+        with open('/proc/%d/stat' % pid) as f:
+            return int(f.read().rsplit(')', 1)[1].split()[1])
+    except OSError:
+        return None
+
+
 def client_tls_context():
     ctx = ssl.create_default_context()
     ctx.check_hostname = False

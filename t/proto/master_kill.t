@@ -12,7 +12,7 @@ import sys
 import threading
 import time
 sys.path.insert(0, os.path.join(os.path.dirname(__file__), '..', 'lib'))
-from yubintest import Server, Sink, TAP, send_authed, wait_until
+from yubintest import Server, Sink, TAP, proc_alive, send_authed, wait_until
 
 t = TAP()
 ACC = {'alice': 'pw'}
@@ -24,14 +24,6 @@ def data(msg):
     arrived.append(1)
     release.wait(60)            # the agent waits for our reply
     return (250, '2.0.0 queued')
-
-
-def alive(pid):
-    try:
-        with open('/proc/%d/stat' % pid) as f:
-            return f.read().rsplit(')', 1)[1].split()[0] != 'Z'
-    except OSError:
-        return False
 
 
 RCPTS = ['r%d@remote.test' % i for i in range(6)]
@@ -50,7 +42,7 @@ with Sink(data=data) as sink:
         t.ok(len(old) >= 3, 'a queue manager and its agents (%d processes)' % len(old))
         s.proc.send_signal(signal.SIGKILL)
         s.proc.wait()
-        t.ok(wait_until(lambda: not any(alive(p) for p in old), timeout=30),
+        t.ok(wait_until(lambda: not any(proc_alive(p) for p in old), timeout=30),
              'the old queue manager and its agents end with the master')
         release.set()
         got = lambda: [r for x in sink.delivered() for r in x['rcpts']]  # noqa: E731
@@ -76,5 +68,5 @@ with Sink(data=data) as sink:
         t.ok(sum(c - 1 for c in counts.values()) <= 2,
              'at most the two in flight went twice')
         t.is_(len(s.children('queue')) >= 1 and all(
-            not alive(p) for p in old), True, 'only the new queue manager runs')
+            not proc_alive(p) for p in old), True, 'only the new queue manager runs')
 t.done()

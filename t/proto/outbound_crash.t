@@ -9,7 +9,8 @@ import signal
 import sys
 import threading
 sys.path.insert(0, os.path.join(os.path.dirname(__file__), '..', 'lib'))
-from yubintest import Server, Sink, TAP, send_authed, wait_until
+from yubintest import (Server, Sink, TAP, proc_alive, proc_ppid, send_authed,
+                       wait_until)
 
 t = TAP()
 ACC = {'alice': 'pw'}
@@ -23,22 +24,6 @@ def data(msg):
     return (250, '2.0.0 queued')
 
 
-def ppid(pid):
-    try:
-        with open('/proc/%d/stat' % pid) as f:
-            return int(f.read().rsplit(')', 1)[1].split()[1])
-    except OSError:
-        return None
-
-
-def alive(pid):
-    try:
-        with open('/proc/%d/stat' % pid) as f:
-            return f.read().rsplit(')', 1)[1].split()[0] != 'Z'
-    except OSError:
-        return False
-
-
 with Sink(data=data) as sink:
     conf = {'queue': {'retry_interval': '1s', 'keep_retry_interval': '1',
                       'delivery_workers': '2', 'destination_concurrency': '2'}}
@@ -50,7 +35,7 @@ with Sink(data=data) as sink:
                         ('Subject: %s\r\n\r\nbody\r\n' % who).encode())
         t.ok(wait_until(lambda: len(arrived) >= 2), 'two agents are inside DATA')
         kids = s.children('queue')
-        qmgr = [p for p in kids if ppid(p) == s.pid]
+        qmgr = [p for p in kids if proc_ppid(p) == s.pid]
         agents = [p for p in kids if p not in qmgr]
         t.is_(len(qmgr), 1, 'one queue manager')
         t.ok(len(agents) >= 2, 'with its agents')
@@ -63,6 +48,6 @@ with Sink(data=data) as sink:
                                           'dave@remote.test'}),
              'every message reaches the peer after the restart')
         t.ok(wait_until(lambda: s.ctl('queue', 'list').stdout == ''), 'and the queue empties')
-        t.ok(wait_until(lambda: not any(alive(a) for a in agents)),
+        t.ok(wait_until(lambda: not any(proc_alive(a) for a in agents)),
              'the old agents are gone')
 t.done()
