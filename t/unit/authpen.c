@@ -15,6 +15,7 @@
 #include <unistd.h>
 
 #include "../lib/tap.h"
+#include "../lib/tmpstore.h"
 #include "authpen.h"
 #include "buf.h"
 #include "store.h"
@@ -26,28 +27,6 @@ static long long T0;
 
 static char dir[256];
 static const struct authpen_conf conf = { .base = 2, .cap = 15, .forget = 3600 };
-
-static struct store *
-open_store(void)
-{
-	struct store *s = NULL;
-	const char *why = NULL;
-
-	if (store_open(&s, dir, &why) == -1) {
-		diag("store_open %s: %s", dir, why);
-		exit(2);
-	}
-	return s;
-}
-
-static int
-rm_entry(const char *path, const struct stat *st, int flag, struct FTW *ftw)
-{
-	(void)st;
-	(void)flag;
-	(void)ftw;
-	return remove(path);
-}
 
 /* tag - the tag of (LOGIN, PW). */
 static const unsigned char *
@@ -239,13 +218,13 @@ test_restart(void)
 	struct authpen_conf off = conf;
 	long long now = T0 + 300000;
 
-	s = open_store();
+	s = tmpstore_open(dir);
 	ok(authpen_fail(s, &conf, "192.0.2.77", "erin", tag(s, "erin", "p1"),
 	    now, &st) == 0 && authpen_fail(s, &conf, "192.0.2.77", "erin",
 	    tag(s, "erin", "p2"), now, &st) == 0 && st.ip_count == 2,
 	    "two failures before the restart");
 	store_close(&s);
-	s = open_store();
+	s = tmpstore_open(dir);
 	ok(authpen_peek(s, &conf, "192.0.2.77", "erin", now + 1, &st) == 0 &&
 	    st.ip_count == 2 && st.acct_count == 2 && st.delay == 4,
 	    "after reopening the store: still there");
@@ -269,24 +248,20 @@ test_restart(void)
 int
 main(void)
 {
-	const char *tmp = getenv("TMPDIR");
 	struct store *s;
 
 	plan_no_plan();
 	T0 = time_now();
-	snprintf(dir, sizeof(dir), "%s/yubin-authpen-XXXXXX", tmp ? tmp : "/tmp");
-	if (mkdtemp(dir) == NULL) {
-		perror("mkdtemp");
+	if (tmpstore_make(dir, sizeof(dir), "yubin-authpen") == -1)
 		return 2;
-	}
 	test_delay();
 	test_ip_key();
-	s = open_store();
+	s = tmpstore_open(dir);
 	test_escalation(s);
 	test_forgive(s);
 	test_ipv6(s);
 	store_close(&s);
 	test_restart();
-	nftw(dir, rm_entry, 16, FTW_DEPTH | FTW_PHYS);
+	tmpstore_remove(dir);
 	return done_testing();
 }

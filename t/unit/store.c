@@ -20,6 +20,7 @@
 #include <unistd.h>
 
 #include "../lib/tap.h"
+#include "../lib/tmpstore.h"
 #include "buf.h"
 #include "store.h"
 #include "util.h"
@@ -30,28 +31,6 @@
 #define CLOCK_SHIFT	200		/* seconds the clock child runs ahead */
 
 static char dir[256];
-
-static struct store *
-open_store(void)
-{
-	struct store *s = NULL;
-	const char *why = NULL;
-
-	if (store_open(&s, dir, &why) == -1) {
-		diag("store_open %s: %s", dir, why);
-		exit(2);
-	}
-	return s;
-}
-
-static int
-rm_entry(const char *path, const struct stat *st, int flag, struct FTW *ftw)
-{
-	(void)st;
-	(void)flag;
-	(void)ftw;
-	return remove(path);
-}
 
 /* get_str - the value of KEY as a string, "(absent)" or "(error)". */
 static const char *
@@ -83,7 +62,7 @@ wait_child(pid_t pid)
 static void
 test_basic(void)
 {
-	struct store *s = open_store();
+	struct store *s = tmpstore_open(dir);
 	struct store_txn *t;
 	struct buf b;
 	long long exp = -1;
@@ -181,7 +160,7 @@ put_two(struct store_txn *t, void *ctx)
 static void
 test_write(void)
 {
-	struct store *s = open_store();
+	struct store *s = tmpstore_open(dir);
 	struct abort_ctx c = { 0 };
 	struct buf b;
 
@@ -201,7 +180,7 @@ test_write(void)
 static void
 test_counters(void)
 {
-	struct store *s = open_store();
+	struct store *s = tmpstore_open(dir);
 	struct store_txn *t;
 	struct buf b;
 	long long v = 0, exp = -1, e1 = time_now() + 500;
@@ -267,7 +246,7 @@ iter_fn(void *ctx, const void *key, size_t klen, const void *val,
 static void
 test_iter(void)
 {
-	struct store *s = open_store();
+	struct store *s = tmpstore_open(dir);
 	struct store_txn *t;
 	struct iter_ctx c;
 	static const char *const keys[] = { "b/2", "a", "a/2", "b/1", "a/1",
@@ -362,7 +341,7 @@ check_big(struct store *s, int n)
 static void
 test_growth(void)
 {
-	struct store *s = open_store();
+	struct store *s = tmpstore_open(dir);
 	struct big_ctx c;
 	size_t before = store_mapsize(s), after;
 	int fd[2], i;
@@ -380,7 +359,7 @@ test_growth(void)
 		struct store *cs;
 
 		close(fd[1]);
-		cs = open_store();
+		cs = tmpstore_open(dir);
 		if (read(fd[0], &ch, 1) != 1)
 			_exit(3);
 		/* MDB_MAP_RESIZED on begin, adopted, then everything reads */
@@ -390,7 +369,7 @@ test_growth(void)
 	}
 	close(fd[0]);
 
-	s = open_store();
+	s = tmpstore_open(dir);
 	memset(&c, 0, sizeof(c));
 	c.val = xmalloc(BIG_VALUE);
 	/* one transaction bigger than the map: doubled until it fits */
@@ -419,7 +398,7 @@ test_growth(void)
 	is_int(wait_child(pid), 0,
 	    "a process holding the old map size adopts the grown map");
 
-	s = open_store();
+	s = tmpstore_open(dir);
 	ok(store_mapsize(s) >= after, "reopen keeps the grown map (%zu)",
 	    store_mapsize(s));
 	is_int(check_big(s, BIG_COUNT), 0, "big values after reopen");
@@ -429,7 +408,7 @@ test_growth(void)
 static int
 writer_child(int id)
 {
-	struct store *s = open_store();
+	struct store *s = tmpstore_open(dir);
 	char key[64], val[64];
 	long long v;
 	int i;
@@ -486,7 +465,7 @@ test_two_writers(void)
 	}
 	for (i = 0; i < 2; i++)
 		is_int(wait_child(pid[i]), 0, "writer %d finished", i);
-	s = open_store();
+	s = tmpstore_open(dir);
 	buf_init(&b, 0);
 	if (store_get(s, STORE_COUNTERS, "shared", 6, &b) == 1 && b.len == 8)
 		for (i = 7; i >= 0; i--)
@@ -512,7 +491,7 @@ test_killed_writer(void)
 	char ch;
 	pid_t pid, pid2;
 
-	s = open_store();
+	s = tmpstore_open(dir);
 	is_int(store_put(s, STORE_META, "stable", 6, "old", 3, 0), 0,
 	    "committed value");
 	store_close(&s);
@@ -524,7 +503,7 @@ test_killed_writer(void)
 		struct store_txn *t;
 
 		close(fd[0]);
-		s = open_store();
+		s = tmpstore_open(dir);
 		if (store_txn_begin(s, 0, &t) == -1 ||
 		    store_tput(t, STORE_META, "stable", 6, "new", 3, 0) == -1 ||
 		    store_tput(t, STORE_META, "uncommitted", 11, "x", 1, 0) == -1)
@@ -544,7 +523,7 @@ test_killed_writer(void)
 	pid2 = fork();
 	if (pid2 == 0) {
 		alarm(20);
-		s = open_store();
+		s = tmpstore_open(dir);
 		if (store_put(s, STORE_META, "after", 5, "ok", 2, 0) == -1)
 			_exit(1);
 		store_close(&s);
@@ -552,7 +531,7 @@ test_killed_writer(void)
 	}
 	is_int(wait_child(pid2), 0, "next writer gets the lock (robust mutex)");
 
-	s = open_store();
+	s = tmpstore_open(dir);
 	buf_init(&b, 0);
 	is_str(get_str(s, STORE_META, "stable", &b), "old",
 	    "killed transaction did not change committed data");
@@ -573,7 +552,7 @@ test_killed_writer(void)
 static int
 clock_child(void)
 {
-	struct store *s = open_store();
+	struct store *s = tmpstore_open(dir);
 	struct store_txn *t;
 	struct iter_ctx c;
 	struct buf b;
@@ -612,7 +591,7 @@ clock_child(void)
 static void
 test_clock(const char *self)
 {
-	struct store *s = open_store();
+	struct store *s = tmpstore_open(dir);
 	char out[512], shift[32];
 	long long now = time_now();
 	ssize_t n;
@@ -651,7 +630,7 @@ test_clock(const char *self)
 	    "200 s later: expired entries absent, counters restart or keep "
 	    "their expiry, store_expire purges");
 
-	s = open_store();
+	s = tmpstore_open(dir);
 	{
 		struct buf b;
 
@@ -709,19 +688,14 @@ test_counter_format(void)
 int
 main(int argc, char **argv)
 {
-	const char *tmp = getenv("TMPDIR");
 
 	if (argc == 3 && strcmp(argv[1], "--clock-child") == 0) {
 		snprintf(dir, sizeof(dir), "%s", argv[2]);
 		return clock_child();
 	}
 	plan_no_plan();
-	snprintf(dir, sizeof(dir), "%s/yubin-store-XXXXXX",
-	    tmp && *tmp ? tmp : "/tmp");
-	if (mkdtemp(dir) == NULL) {
-		perror("mkdtemp");
+	if (tmpstore_make(dir, sizeof(dir), "yubin-store") == -1)
 		return 2;
-	}
 	test_open_errors();
 	test_clock("/proc/self/exe");	/* first: its expiry count is exact */
 	test_basic();
@@ -732,6 +706,6 @@ main(int argc, char **argv)
 	test_killed_writer();
 	test_two_writers();
 	test_growth();
-	nftw(dir, rm_entry, 16, FTW_DEPTH | FTW_PHYS);
+	tmpstore_remove(dir);
 	return done_testing();
 }
