@@ -336,6 +336,25 @@ qmgr_mx_cached(struct qmgr *q, const char *domain, struct dlv_job *j)
 	free(key);
 }
 
+/* qmgr_job_link - JB waits last in RD's list and is found by its queue id
+ * (byqid); the queue manager counts it. */
+static void
+qmgr_job_link(struct qmgr *q, struct rjob *jb, struct rdest *rd)
+{
+	unsigned h;
+
+	jb->rd = rd;
+	if (rd->tail)
+		rd->tail->next = jb;
+	else
+		rd->head = jb;
+	rd->tail = jb;
+	h = qmgr_hash(jb->qid);
+	jb->hnext = q->byqid[h];
+	q->byqid[h] = jb;
+	q->njobs++;
+}
+
 /* qmgr_job_new - a waiting job for ENV's recipients IDX[0..N) to D. */
 static void
 qmgr_job_new(struct qmgr *q, const struct envelope *env, const char *qpath,
@@ -346,7 +365,6 @@ qmgr_job_new(struct qmgr *q, const struct envelope *env, const char *qpath,
 	struct rdest *rd;
 	const char *helo = config_str(q->cfg, "smtp.hostname");
 	size_t i;
-	unsigned h;
 
 	memset(&j, 0, sizeof(j));
 	j.qid = env->id;
@@ -384,16 +402,7 @@ qmgr_job_new(struct qmgr *q, const struct envelope *env, const char *qpath,
 	jb->res = xcalloc(n, sizeof(*jb->res));
 	jb->got = xcalloc(n, sizeof(*jb->got));
 	rd = qmgr_rdest(q, d, 1);
-	jb->rd = rd;
-	if (rd->tail)
-		rd->tail->next = jb;
-	else
-		rd->head = jb;
-	rd->tail = jb;
-	h = qmgr_hash(jb->qid);
-	jb->hnext = q->byqid[h];
-	q->byqid[h] = jb;
-	q->njobs++;
+	qmgr_job_link(q, jb, rd);
 }
 
 /* qmgr_rdest_local - the destination of ACCOUNT's mailbox, made. */
@@ -429,7 +438,6 @@ qmgr_local_new(struct qmgr *q, const struct envelope *env, size_t idx,
 	char trace[MAILDIR_TRACE_MAX];
 	char *dir, *md;
 	size_t tl;
-	unsigned h;
 
 	dir = paths_account_dir(q->cfg, rc->account);
 	md = xasprintf("%s/Maildir", dir);
@@ -469,16 +477,7 @@ qmgr_local_new(struct qmgr *q, const struct envelope *env, size_t idx,
 	jb->res = xcalloc(1, sizeof(*jb->res));
 	jb->got = xcalloc(1, sizeof(*jb->got));
 	rd = qmgr_rdest_local(q, rc->account);
-	jb->rd = rd;
-	if (rd->tail)
-		rd->tail->next = jb;
-	else
-		rd->head = jb;
-	rd->tail = jb;
-	h = qmgr_hash(jb->qid);
-	jb->hnext = q->byqid[h];
-	q->byqid[h] = jb;
-	q->njobs++;
+	qmgr_job_link(q, jb, rd);
 }
 
 /* qmgr_job_free - unlink JB from the queue id index and free it. */
