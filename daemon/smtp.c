@@ -233,7 +233,7 @@ smtp_read_line(struct smtp_session *s, size_t max, char **line_r, size_t *len_r,
 }
 
 /* ------------------------------------------------------------------ */
-/* decision points: the hook chains of a later issue are called here   */
+/* decision points: the plugins' hook chains are called here           */
 
 enum smtp_verdict
 smtp_hook(struct smtp_session *s, enum hook_point hp, const char *arg,
