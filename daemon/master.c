@@ -49,6 +49,7 @@
 #include "plugin.h"
 #include "priv.h"
 #include "qmgr.h"
+#include "route.h"
 #include "session.h"
 #include "store.h"
 #include "tls.h"
@@ -106,6 +107,7 @@ static struct {
 	struct slot		*board;
 	size_t			 board_size;
 	pid_t			 qmgr_pid;
+	struct routes		*routes;	/* gateway.dat, read here as root */
 	char			*qmgr_trace;	/* shared: the queue manager's hook */
 	long long		 qmgr_hold_ms;
 	int			 qmgr_failures;
@@ -825,7 +827,7 @@ qmgr_spawn(void)
 			close(listeners[i].fd);
 		priv_drop(m.uid, m.gid);
 		child_tie(master);
-		qmgr_main(m.cfg, m.qmgr_trace, TRACE_MAX);
+		qmgr_main(m.cfg, m.routes, m.qmgr_trace, TRACE_MAX);
 	}
 	m.qmgr_pid = pid;
 }
@@ -971,6 +973,7 @@ master_reload(void)
 {
 	struct errlist errs;
 	struct config *cfg;
+	struct routes *routes = NULL;
 	SSL_CTX *tls = NULL;
 	char *why = NULL;
 	size_t i;
@@ -992,17 +995,21 @@ master_reload(void)
 		return;
 	}
 	errlist_init(&errs);
-	if (plugins_load(cfg, m.cfg, &errs) == -1) {
+	if (route_load(cfg, &routes, &errs) == -1 ||
+	    plugins_load(cfg, m.cfg, &errs) == -1) {
 		for (i = 0; i < errs.n; i++)
 			log_err("reload: %s", errs.msg[i]);
 		log_err("reload failed; keeping the running configuration");
 		errlist_free(&errs);
+		route_free(&routes);
 		if (tls)
 			SSL_CTX_free(tls);
 		config_free(&cfg);
 		return;
 	}
 	errlist_free(&errs);
+	route_free(&m.routes);
+	m.routes = routes;
 	if (m.tls)
 		SSL_CTX_free(m.tls);
 	m.tls = tls;
@@ -1044,6 +1051,21 @@ master_run(struct config *cfg, const struct master_opts *opts)
 		log_err("%s", why);
 		free(why);
 		return 1;
+	}
+	/* gateway.dat may hold passwords and be root's alone (0600): read
+	 * here, the queue manager inherits the table */
+	{
+		struct errlist errs;
+		size_t k;
+
+		errlist_init(&errs);
+		if (route_load(cfg, &m.routes, &errs) == -1) {
+			for (k = 0; k < errs.n; k++)
+				log_err("%s", errs.msg[k]);
+			errlist_free(&errs);
+			return 1;
+		}
+		errlist_free(&errs);
 	}
 	log_set_owner(m.uid, m.gid);
 	master_hostname();
@@ -1169,6 +1191,7 @@ master_run(struct config *cfg, const struct master_opts *opts)
 	munmap(m.qmgr_trace, TRACE_MAX);
 	plugins_unload();
 	log_info("stopped");
+	route_free(&m.routes);
 	config_free(&m.cfg);
 	return 0;
 }

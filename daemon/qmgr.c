@@ -531,7 +531,8 @@ qmgr_remote_stop(struct qmgr *q)
 }
 
 void
-qmgr_main(const struct config *cfg, char *trace, size_t tracesize)
+qmgr_main(const struct config *cfg, const struct routes *routes, char *trace,
+    size_t tracesize)
 {
 	struct sigaction sa;
 	struct pending work;
@@ -557,19 +558,7 @@ qmgr_main(const struct config *cfg, char *trace, size_t tracesize)
 		log_fatal("queue manager: %s: %s", sdir, why);
 	free(sdir);
 	plugins_child_init(q.store, cfg, trace, tracesize);
-	{
-		struct errlist errs;
-
-		errlist_init(&errs);
-		if (route_load(cfg, &q.routes, &errs) == -1) {
-			/* yubind -t and start-up check it; a file changed
-			 * since then: deliver by MX and smarthost only */
-			for (i = 0; i < errlist_count(&errs); i++)
-				log_err("%s", errs.msg[i]);
-			q.routes = NULL;
-		}
-		errlist_free(&errs);
-	}
+	q.routes = routes;
 	q.forward_all = config_bool(cfg, "queue.forward_all_to_gateway") &&
 	    *config_str(cfg, "queue.smarthost") != '\0';
 	fd = qmgr_socket(q.home);
@@ -608,7 +597,6 @@ qmgr_main(const struct config *cfg, char *trace, size_t tracesize)
 		qmgr_jobs_poll(&q, fd);
 	}
 	qmgr_remote_stop(&q);
-	route_free(&q.routes);
 	for (i = 0; i < work.n; i++)
 		free(work.ids[i]);
 	free(work.ids);

@@ -21,11 +21,14 @@
 #include <stddef.h>
 
 struct config;
+struct routes;
 
-/* qmgr_main - run until SIGTERM; never returns.  TRACE (TRACESIZE bytes,
- * shared with the master) would name a plugin hook running here, for crash
- * logs; none runs here now, but plugins' init state is inherited. */
-void	qmgr_main(const struct config *cfg, char *trace, size_t tracesize)
-	    __attribute__((noreturn));
+/* qmgr_main - run until SIGTERM; never returns.  ROUTES is gateway.dat as
+ * the master read it (as root; NULL: MX and smarthost only).  TRACE
+ * (TRACESIZE bytes, shared with the master) would name a plugin hook
+ * running here, for crash logs; none runs here now, but plugins' init state
+ * is inherited. */
+void	qmgr_main(const struct config *cfg, const struct routes *routes,
+	    char *trace, size_t tracesize) __attribute__((noreturn));
 
 #endif

@@ -145,7 +145,7 @@ struct qmgr {
 	struct store		*store;
 	const char		*home;
 	long long		 next_scan;
-	struct routes		*routes;
+	const struct routes	*routes;	/* the master's (qmgr_main) */
 	struct agent_slot	 agents[QMGR_AGENTS_MAX];
 	size_t			 nagents;
 	struct rdest		*dests;
