@@ -13,6 +13,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <sys/time.h>
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
@@ -449,6 +450,7 @@ ctl_cmd_notify(struct ctl *c, int argc, char **argv)
 	const unsigned char *p;
 	size_t len, i;
 	time_t now = time(NULL);
+	struct timeval tv;
 	struct tm tm;
 	char *why = NULL;
 	int ascii = 1, fd;
@@ -500,8 +502,11 @@ ctl_cmd_notify(struct ctl *c, int argc, char **argv)
 			ascii = 0;
 	localtime_r(&now, &tm);
 	strftime(date, sizeof(date), "%a, %d %b %Y %H:%M:%S %z", &tm);
-	snprintf(id, sizeof(id), "N%08llX%06lX", (unsigned long long)now,
-	    (unsigned long)getpid() & 0xffffff);
+	/* a queue-style id: the Maildir name then says when the notice came */
+	gettimeofday(&tv, NULL);
+	snprintf(id, sizeof(id), "%08llX%08X",
+	    (unsigned long long)tv.tv_sec & 0xffffffffULL,
+	    ((unsigned)tv.tv_usec << 12) | ((unsigned)getpid() & 0xfffu));
 	buf_init(&msg, 0);
 	buf_printf(&msg, "From: postmaster@%s\nTo: undisclosed-recipients:;\n"
 	    "Date: %s\nMessage-ID: <%s@%s>\n", config_str(c->cfg, "server.domain"),
