@@ -450,6 +450,31 @@ smtp_data_refuse(struct smtp_session *s, int flags, long long wire)
 		    "again later");
 }
 
+/*
+ * smtp_count_sent - count the message just queued as sent by its account:
+ * the AUTH user, else, on the local submission socket (yubin-sendmail,
+ * which has no AUTH: its session is "local:UID", no account), the account
+ * the envelope sender is (an address that resolves to a local account;
+ * other senders count for nobody).  Must
+ * never refuse or delay the message: a failure is only logged.
+ */
+static void
+smtp_count_sent(struct smtp_session *s)
+{
+	char account[ACCOUNT_NAME_MAX + 1];
+	const char *who = s->auth_user;
+
+	/* on the local socket auth_user is "local:UID" (smtp.c), no account */
+	if (s->hs.local && strncmp(who, "local:", 6) == 0)
+		who = "";
+	if (s->hs.local && who[0] == '\0' && s->txn.sender[0] != '\0' &&
+	    addr_resolve_local(s->cfg, s->env->store, s->txn.sender,
+	    account) == 1)
+		who = account;
+	if (who[0] != '\0' && usage_count_sent(s->env->store, who) == -1)
+		smtp_logw(s, "sent counter not updated user=%s", who);
+}
+
 /* smtp_commit - Q and the copies plugins added (yh_copy_add) queued
  * together: all or none.  0 or -1 (*WHY_R), Q freed either way. */
 static int
@@ -578,10 +603,7 @@ smtp_cmd_data(struct smtp_session *s, char *arg)
 			    "client=%s", str_escape(esc, sizeof(esc),
 			    s->txn.sender, strlen(s->txn.sender)), s->txn.size_crlf,
 			    s->txn.nrcpt, s->conn.peer_ip);
-			if (s->auth_user[0] != '\0' &&
-			    usage_count_sent(s->env->store, s->auth_user) == -1)
-				smtp_logw(s, "sent counter not updated user=%s",
-				    s->auth_user);
+			smtp_count_sent(s);
 			if (plugins_any(HP_QUEUED)) {
 				s->hs.qid = s->qid;
 				s->hs.txn = &s->txn;

@@ -895,6 +895,38 @@ struct def_ctx {
 	unsigned	 seen[CFG_NKEYS];	/* line that set each key */
 };
 
+/* def_split - cut config.def line S (modified) into *KEY and *VALUE, both
+ * trimmed: 1; 0 for a blank or comment line; -1 without '=' (*KEY is then
+ * the trimmed line). */
+static int
+def_split(char *s, char **key, char **value)
+{
+	char *eq;
+
+	s = str_trim(s);
+	*key = s;
+	*value = NULL;
+	if (*s == '\0' || *s == '#' || (s[0] == '/' && s[1] == '/'))
+		return 0;
+	if ((eq = strchr(s, '=')) == NULL)
+		return -1;
+	*eq = '\0';
+	*key = str_trim(s);
+	*value = str_trim(eq + 1);
+	return 1;
+}
+
+int
+config_def_key(const char *line, char *key, size_t size)
+{
+	char copy[CFG_LINE_MAX + 1], *k, *v;
+
+	if (str_copy(copy, sizeof(copy), line) == -1 ||
+	    def_split(copy, &k, &v) != 1 || str_copy(key, size, k) == -1)
+		return 0;
+	return 1;
+}
+
 /* def_line - one line of config.def: "key=value", seed key names. */
 static void
 def_line(void *ctx, char *s, const struct cfg_src *src, struct errlist *errs)
@@ -903,20 +935,17 @@ def_line(void *ctx, char *s, const struct cfg_src *src, struct errlist *errs)
 	char esc[ESC_SIZE], near[2 * CFG_NAME_MAX + 2];
 	const struct cfg_key *k;
 	struct cfg_val v;
-	char *eq, *key, *value, *why;
+	char *key, *value, *why;
 	size_t i;
 
-	s = str_trim(s);
-	if (*s == '\0' || *s == '#' || (s[0] == '/' && s[1] == '/'))
+	switch (def_split(s, &key, &value)) {
+	case 0:
 		return;
-	if ((eq = strchr(s, '=')) == NULL) {
+	case -1:
 		cfg_err(errs, src, "expected key=value, got \"%s\"",
-		    cfg_esc(esc, sizeof(esc), s));
+		    cfg_esc(esc, sizeof(esc), key));
 		return;
 	}
-	*eq = '\0';
-	key = str_trim(s);
-	value = str_trim(eq + 1);
 	cfg_esc(esc, sizeof(esc), key);
 	for (i = 0; i < CFG_NKEYS; i++)
 		if (strcmp(cfg_keys[i].name, key) == 0 ||

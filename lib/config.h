@@ -102,6 +102,13 @@ const char *config_plugins_name(const struct config *cfg, size_t i);
 int	config_account(const struct config *base, const char *path,
 	    struct config **cfg_r, struct errlist *errs);
 /*
+ * config_def_key - the key of config.def line LINE, cut the way
+ * config_account reads it (surrounding blanks ignored), into KEY (SIZE
+ * bytes): 1; 0 for a blank, comment or malformed line or a key too long.
+ */
+int	config_def_key(const char *line, char *key, size_t size);
+
+/*
  * config_account_sets - 1 when CFG was made by config_account and its
  * config.def set KEY itself (under either spelling), 0 otherwise (the value
  * is the server's, or CFG is not an account overlay).  KEY as for

@@ -207,6 +207,50 @@ maildir_trace(const char *sender, const char *rcpt, char *out, size_t size)
 	return (size_t)n;
 }
 
+/* maildir_hex8 - the value of the 8 upper-case hex digits at P, or -1. */
+static long long
+maildir_hex8(const char *p)
+{
+	long long v = 0;
+	int i;
+
+	for (i = 0; i < 8; i++) {
+		if (p[i] >= '0' && p[i] <= '9')
+			v = v * 16 + (p[i] - '0');
+		else if (p[i] >= 'A' && p[i] <= 'F')
+			v = v * 16 + (p[i] - 'A' + 10);
+		else
+			return -1;
+	}
+	return v;
+}
+
+int
+maildir_name(char *out, size_t outsize, const char *qid, unsigned idx,
+    const char *host, long long size, long long crlfsize)
+{
+	long long sec = 0, low = 0;
+	int n;
+
+	if (!maildir_qid_valid(qid) || size < 0 || crlfsize < 0) {
+		errno = EINVAL;
+		return -1;
+	}
+	/* a queue id carries its arrival (queue.h): the name repeats it */
+	if (strlen(qid) == 16 && (sec = maildir_hex8(qid)) >= 0 &&
+	    (low = maildir_hex8(qid + 8)) >= 0 && (low >> 12) < 1000000)
+		n = snprintf(out, outsize, "%lld.M%06lldQ%sR%u.%s,S=%lld,W=%lld",
+		    sec, low >> 12, qid, idx, host, size, crlfsize);
+	else
+		n = snprintf(out, outsize, "%s.%u.%s,S=%lld,W=%lld", qid, idx,
+		    host, size, crlfsize);
+	if (n < 0 || (size_t)n >= outsize) {
+		errno = ENAMETOOLONG;
+		return -1;
+	}
+	return 0;
+}
+
 int
 maildir_deliver(const char *dir, const char *srcpath, const char *qid,
     unsigned idx, const char *trace, size_t tracelen, long long size,
@@ -243,8 +287,8 @@ maildir_deliver_nosync(const char *dir, const char *srcpath, const char *qid,
 		return -1;
 	}
 	maildir_host(host, sizeof(host));
-	if ((size_t)snprintf(name, sizeof(name), "%s.%u.%s,S=%lld,W=%lld", qid,
-	    idx, host, size, crlfsize) >= sizeof(name) ||
+	if (maildir_name(name, sizeof(name), qid, idx, host, size,
+	    crlfsize) == -1 ||
 	    (size_t)snprintf(tmp, sizeof(tmp), "%s/tmp/%s", dir, name) >=
 	    sizeof(tmp) ||
 	    (size_t)snprintf(newdir, sizeof(newdir), "%s/new", dir) >=
@@ -373,13 +417,54 @@ maildir_count_size(int dfd, const char *name)
 	return size;
 }
 
-/* maildir_cmp - order by base name (the UID), so a message moved from new/
- * to cur/ keeps its place, then by full name. */
+/* maildir_lead - the leading decimal number of NAME (its arrival second in
+ * the Maildir convention SECONDS.UNIQUE.HOST), -1 when NAME does not begin
+ * with digits followed by '.' (or its end) or the number is out of range;
+ * *REST then points after the digits. */
+static long long
+maildir_lead(const char *name, const char **rest)
+{
+	long long v = 0;
+
+	*rest = name;
+	if (*name < '0' || *name > '9')
+		return -1;
+	for (; *name >= '0' && *name <= '9'; name++) {
+		if (v > (LLONG_MAX - 9) / 10)
+			return -1;
+		v = v * 10 + (*name - '0');
+	}
+	if (*name != '.' && *name != '\0')
+		return -1;	/* "6B12C1403E050C3C.0.vm": an older yubin name */
+	*rest = name;
+	return v;
+}
+
+int
+maildir_uid_cmp(const char *a, const char *b)
+{
+	const char *ra, *rb;
+	long long ta = maildir_lead(a, &ra), tb = maildir_lead(b, &rb);
+	int r;
+
+	if (ta >= 0 && tb >= 0) {
+		if (ta != tb)
+			return ta < tb ? -1 : 1;
+		if ((r = strcmp(ra, rb)) != 0)
+			return r;
+	} else if (ta >= 0 || tb >= 0) {
+		return ta >= 0 ? -1 : 1;	/* time-named ones first */
+	}
+	return strcmp(a, b);
+}
+
+/* maildir_cmp - order by base name (the UID, maildir_uid_cmp), so a message
+ * moved from new/ to cur/ keeps its place, then by full name. */
 static int
 maildir_cmp(const void *a, const void *b)
 {
 	const struct maildir_msg *x = a, *y = b;
-	int r = strcmp(x->uid, y->uid);
+	int r = maildir_uid_cmp(x->uid, y->uid);
 
 	return r != 0 ? r : strcmp(x->name, y->name);
 }

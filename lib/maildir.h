@@ -1,8 +1,15 @@
 /*
  * maildir - local mailboxes: HOME/mailbox/ACCOUNT/Maildir/{tmp,new,cur}.
  *
- * Stored file names are "QID.IDX.HOST,S=SIZE,W=CRLFSIZE" (Maildir++ size
- * fields, counting the whole stored file: trace lines included), in new/; POP3 leaves them in new/ and deletes them there (another
+ * Stored file names follow the Maildir convention SECONDS.UNIQUE.HOST:
+ * "SECONDS.M<USEC>Q<QID>R<IDX>.HOST,S=SIZE,W=CRLFSIZE", where SECONDS and
+ * USEC are the arrival time the queue id carries (queue.h), so names sort by
+ * arrival, and the Maildir++ size fields count the whole stored file (trace
+ * lines included).  Older names "QID.IDX.HOST,S=,W=" are still read.
+ * Listing order (POP3 numbering, maildir_uid_cmp): names that begin with
+ * digits and a dot (ours and other software's "1733300000.M1P2.host") by
+ * that number (seconds), then by the rest of the name; other names (yubin's
+ * older "6B12C1403E050C3C.0.vm,...") after all of them, by name.  Files are in new/; POP3 leaves them in new/ and deletes them there (another
  * Maildir reader may move them to cur/NAME:2,FLAGS).  Files are stored with
  * LF line ends and begin with the recipient's trace lines (DESIGN §7):
  *	Return-Path: <SENDER>		("<>" for a null sender; RFC 5321 §4.4)
@@ -45,6 +52,19 @@ size_t	maildir_trace(const char *sender, const char *rcpt, char *out,
 int	maildir_deliver(const char *dir, const char *srcpath, const char *qid,
 	    unsigned idx, const char *trace, size_t tracelen, long long size,
 	    long long crlfsize, char *path_r, size_t pathsize);
+
+/*
+ * maildir_name - the base name (in new/) of the copy of queue id QID for
+ * recipient index IDX on HOST with sizes SIZE and CRLFSIZE, into OUT
+ * (OUTSIZE bytes).  Deterministic: the same arguments give the same name, which
+ * is how a repeated delivery is seen.  An id that is not a queue id (16 hex
+ * digits) gets the older form "QID.IDX.HOST,S=,W=".  0, or -1 (EINVAL for a bad QID, ENAMETOOLONG).
+ */
+int	maildir_name(char *out, size_t outsize, const char *qid, unsigned idx,
+	    const char *host, long long size, long long crlfsize);
+
+/* maildir_uid_cmp - the listing order of two base names (see the top). */
+int	maildir_uid_cmp(const char *a, const char *b);
 
 /*
  * maildir_deliver_nosync - maildir_deliver without the final fsync of new/:

@@ -243,8 +243,10 @@ queue_new_id(char *id)
 	unsigned mix;
 
 	gettimeofday(&tv, NULL);
-	mix = (unsigned)tv.tv_usec ^ ((unsigned)getpid() << 12) ^ (++counter << 24) ^
-	    (unsigned)random();
+	/* microseconds in the top 20 bits (maildir.c names copies by them),
+	 * 12 bits to tell concurrent writers apart */
+	mix = ((unsigned)tv.tv_usec << 12) | (((unsigned)getpid() ^
+	    (++counter << 6) ^ (unsigned)random()) & 0xfffu);
 	snprintf(id, QUEUE_ID_LEN + 1, "%08llX%08X",
 	    (unsigned long long)tv.tv_sec & 0xffffffffULL, mix);
 }

@@ -10,7 +10,8 @@
  * removes the entry only when every recipient is done.
  *
  * Queue ids are 16 upper-case hex digits: 8 of the arrival time in seconds,
- * then 8 of (microseconds ^ pid ^ counter), so ids sort by arrival.
+ * then 8 of (microseconds << 12 | 12 bits of pid ^ counter ^ random), so
+ * ids sort by arrival and say it to the microsecond (Maildir names use it).
  */
 #ifndef YUBIN_QUEUE_H
 #define YUBIN_QUEUE_H

@@ -95,3 +95,15 @@ text_charset(const void *vp, size_t len)
 		return TEXT_SJIS;
 	return TEXT_UNKNOWN;
 }
+
+const char *
+text_charset_name(enum text_cs cs)
+{
+	switch (cs) {
+	case TEXT_ASCII:	return "US-ASCII";
+	case TEXT_UTF8:		return "UTF-8";
+	case TEXT_JIS:		return "ISO-2022-JP";
+	case TEXT_SJIS:		return "Shift_JIS";
+	default:		return "unknown-8bit";
+	}
+}

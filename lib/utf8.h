@@ -25,4 +25,8 @@ enum text_cs { TEXT_ASCII, TEXT_UTF8, TEXT_JIS, TEXT_SJIS, TEXT_UNKNOWN };
  */
 enum text_cs text_charset(const void *p, size_t len);
 
+/* text_charset_name - the MIME charset name of CS ("US-ASCII", "UTF-8",
+ * "ISO-2022-JP", "Shift_JIS"; "unknown-8bit" for TEXT_UNKNOWN). */
+const char *text_charset_name(enum text_cs cs);
+
 #endif

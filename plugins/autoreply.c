@@ -306,20 +306,24 @@ drop_result(struct yh_delivery *d, const char *account, const char *ini)
 	return YH_DISCARD;
 }
 
-/* append_line - LINE + "\n" to PATH (created 0600) under flock. */
+/* append_line - LINE + "\n" to PATH (created 0600) under flock; a failure
+ * is logged as a warning naming ACCOUNT, the IMS.CTL KEY and PATH. */
 static void
-append_line(const char *path, const char *line)
+append_line(const char *account, const char *key, const char *path,
+    const char *line)
 {
 	int fd = open(path, O_WRONLY | O_APPEND | O_CREAT | O_NOFOLLOW | O_CLOEXEC |
 	    O_NOCTTY, 0600);
 
 	if (fd == -1) {
-		yh_log(YH_LOG_WARN, "%s: %s", path, strerror(errno));
+		yh_log(YH_LOG_WARN, "%s: %s=Yes: cannot record <%s> in %s: %s",
+		    account, key, line, path, strerror(errno));
 		return;
 	}
 	(void)flock(fd, LOCK_EX);
 	if (dprintf(fd, "%s\n", line) < 0 || fsync(fd) == -1)
-		yh_log(YH_LOG_WARN, "%s: %s", path, strerror(errno));
+		yh_log(YH_LOG_WARN, "%s: %s=Yes: cannot record <%s> in %s: %s",
+		    account, key, line, path, strerror(errno));
 	close(fd);
 }
 
@@ -946,11 +950,13 @@ run(struct yh_delivery *d, int in_deliver)
 	if (src == 2) {
 		if (ims_get(ini, "AutoReply", "RecordReplies", v, sizeof(v)) && yes(v)) {
 			snprintf(path, sizeof(path), "%s/REPLIED.TXT", acctdir);
-			append_line(path, sender);
+			append_line(account, "RecordReplies", path, sender);
 		}
 		if (ims_get(ini, "AutoReply", "NoRepeat", v, sizeof(v)) && yes(v)) {
+			/* a sender not recorded may be answered again (once
+			 * per period): the reply went out, so only warn */
 			snprintf(path, sizeof(path), "%s/NOREPLY.TXT", acctdir);
-			append_line(path, sender);
+			append_line(account, "NoRepeat", path, sender);
 		}
 	}
 out:

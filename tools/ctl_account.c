@@ -897,6 +897,7 @@ cmd_set(struct ctl *c, int argc, char **argv)
 	struct store *s;
 	struct buf out;
 	char *dir, *path, *tmp, *data = NULL, *line, *save = NULL, *eq;
+	char lkey[256];		/* a key name; longer ones are no key of ours */
 	size_t len, i, klen;
 	int r = CTL_RUNTIME, keep, fd;
 
@@ -937,12 +938,14 @@ cmd_set(struct ctl *c, int argc, char **argv)
 	for (line = data ? strtok_r(data, "\n", &save) : NULL; line;
 	    line = strtok_r(NULL, "\n", &save)) {
 		keep = 1;
-		for (i = 1; i < (size_t)argc && keep; i++) {
-			klen = (size_t)(strchr(argv[i], '=') - argv[i]);
-			if (strncmp(str_trim(line), argv[i], klen) == 0 &&
-			    (line[klen] == '=' || line[klen] == ' '))
-				keep = 0;
-		}
+		/* the key as config_account reads it (indented lines too) */
+		if (config_def_key(line, lkey, sizeof(lkey)))
+			for (i = 1; i < (size_t)argc && keep; i++) {
+				klen = (size_t)(strchr(argv[i], '=') - argv[i]);
+				if (strlen(lkey) == klen &&
+				    strncmp(lkey, argv[i], klen) == 0)
+					keep = 0;
+			}
 		if (keep)
 			buf_printf(&out, "%s\n", line);
 	}

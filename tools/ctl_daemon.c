@@ -13,6 +13,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <sys/time.h>
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
@@ -27,6 +28,7 @@
 #include "bounce.h"
 #include "queue.h"
 #include "usage.h"
+#include "utf8.h"
 #include "util.h"
 
 #define STOP_WAIT_EXTRA	10	/* seconds beyond time_out_of_stop */
@@ -446,12 +448,13 @@ ctl_cmd_notify(struct ctl *c, int argc, char **argv)
 	struct notify_ctx n;
 	struct buf msg;
 	char *data, *body, *subject, *tmp, id[40], date[64];
-	const unsigned char *p;
 	size_t len, i;
 	time_t now = time(NULL);
+	struct timeval tv;
 	struct tm tm;
 	char *why = NULL;
-	int ascii = 1, fd;
+	enum text_cs cs;
+	int fd;
 
 	if (argc != 1)
 		return ctl_error(CTL_USAGE, "usage: notify FILE");
@@ -460,6 +463,13 @@ ctl_cmd_notify(struct ctl *c, int argc, char **argv)
 	if (memchr(data, '\0', len) != NULL) {
 		free(data);
 		return ctl_error(CTL_USAGE, "%s: not a text file", argv[0]);
+	}
+	/* the charset guess yubin-sendmail makes for its subject & body file */
+	cs = text_charset(data, len);
+	if (cs == TEXT_UNKNOWN) {
+		free(data);
+		return ctl_error(CTL_USAGE, "%s: not UTF-8, ISO-2022-JP or "
+		    "Shift_JIS text", argv[0]);
 	}
 	subject = data;
 	body = strchr(data, '\n');
@@ -495,28 +505,31 @@ ctl_cmd_notify(struct ctl *c, int argc, char **argv)
 		n.uid = (uid_t)-1;
 		n.gid = (gid_t)-1;
 	}
-	for (p = (const unsigned char *)data; p < (const unsigned char *)data + len; p++)
-		if (*p >= 0x80)
-			ascii = 0;
 	localtime_r(&now, &tm);
 	strftime(date, sizeof(date), "%a, %d %b %Y %H:%M:%S %z", &tm);
-	snprintf(id, sizeof(id), "N%08llX%06lX", (unsigned long long)now,
-	    (unsigned long)getpid() & 0xffffff);
+	/* a queue-style id: the Maildir name then says when the notice came */
+	gettimeofday(&tv, NULL);
+	snprintf(id, sizeof(id), "%08llX%08X",
+	    (unsigned long long)tv.tv_sec & 0xffffffffULL,
+	    ((unsigned)tv.tv_usec << 12) | ((unsigned)getpid() & 0xfffu));
 	buf_init(&msg, 0);
 	buf_printf(&msg, "From: postmaster@%s\nTo: undisclosed-recipients:;\n"
 	    "Date: %s\nMessage-ID: <%s@%s>\n", config_str(c->cfg, "server.domain"),
 	    date, id, config_str(c->cfg, "server.domain"));
-	if (ascii)
+	if (cs == TEXT_ASCII)
 		buf_printf(&msg, "Subject: %s\nMIME-Version: 1.0\nContent-Type: "
 		    "text/plain; charset=us-ascii\n", subject);
 	else {
 		struct buf enc;
 
+		/* the subject in its own charset (RFC 2047 allows any) */
 		buf_init(&enc, 0);
 		b64_encode(subject, strlen(subject), &enc);
-		buf_printf(&msg, "Subject: =?UTF-8?B?%s?=\nMIME-Version: 1.0\n"
-		    "Content-Type: text/plain; charset=UTF-8\n"
-		    "Content-Transfer-Encoding: 8bit\n", buf_cstr(&enc));
+		buf_printf(&msg, "Subject: =?%s?B?%s?=\nMIME-Version: 1.0\n"
+		    "Content-Type: text/plain; charset=%s\n"
+		    "Content-Transfer-Encoding: %s\n", text_charset_name(cs),
+		    buf_cstr(&enc), text_charset_name(cs),
+		    cs == TEXT_JIS ? "7bit" : "8bit");
 		buf_free(&enc);
 	}
 	buf_printf(&msg, "Auto-Submitted: auto-generated\n\n");

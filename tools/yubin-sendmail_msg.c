@@ -44,12 +44,12 @@ sm_detect_charset(const char *s, size_t len)
 const char *
 sm_charset_name(enum sm_charset cs)
 {
-	switch (cs) {
-	case SM_CS_ASCII: return "US-ASCII";
-	case SM_CS_UTF8: return "UTF-8";
-	case SM_CS_JIS: return "ISO-2022-JP";
-	case SM_CS_SJIS: return "Shift_JIS";
-	default: return "unknown-8bit";
+	switch (cs) {	/* the names are utf8.c's, shared with yubinctl */
+	case SM_CS_ASCII: return text_charset_name(TEXT_ASCII);
+	case SM_CS_UTF8: return text_charset_name(TEXT_UTF8);
+	case SM_CS_JIS: return text_charset_name(TEXT_JIS);
+	case SM_CS_SJIS: return text_charset_name(TEXT_SJIS);
+	default: return text_charset_name(TEXT_UNKNOWN);
 	}
 }
 

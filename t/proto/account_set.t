@@ -33,6 +33,15 @@ r = s.ctl('account', 'set', 'alice', 'novalue', check=False)
 t.is_(r.returncode, 1, 'KEY=VALUE required')
 r = s.ctl('account', 'set', '../x', 'send_max_during_a_day=5', check=False)
 t.is_(r.returncode, 1, 'bad account name')
+# keys indented or spaced around '=' are the same keys to the reader
+with open(path, 'w') as f:
+    f.write('  send_max_during_a_day = 3\n\t# a comment\n')
+r = s.ctl('account', 'set', 'alice', 'send_max_during_a_day=9', check=False)
+t.is_(r.returncode, 0, 'an indented key is replaced') or t.diag(r.stderr)
+t.is_(open(path).read(), '\t# a comment\nsend_max_during_a_day=9\n',
+      'the indented line gone, the comment kept')
+r = s.ctl('account', 'set', 'alice', 'send_max_during_a_day=', check=False)
+t.is_(open(path).read(), '\t# a comment\n', 'and removed by an empty value')
 if os.geteuid() == 0:
     st = os.stat(path)
     t.ok(st.st_uid != 0, 'config.def belongs to the server user')

@@ -39,6 +39,22 @@ with Server(accounts={'alice': 'pw', 'bob': 'pw'}) as s:
     t.is_(r.returncode, 1, 'an empty notice is refused')
     r = s.ctl('notify', os.path.join(s.tmp, 'missing'), check=False)
     t.is_(r.returncode, 1, 'a missing file is refused')
+    # a Shift_JIS file is labelled as yubin-sendmail labels it
+    sjis = os.path.join(s.tmp, 'sjis.txt')
+    body = '停止のお知らせ\n明日は休みです。\n'.encode('shift_jis')
+    with open(sjis, 'wb') as f:
+        f.write(body)
+    r = s.ctl('notify', sjis, check=False)
+    t.is_(r.returncode, 0, 'a Shift_JIS notice is stored')
+    m = [x for x in s.mails('bob') if '明日'.encode('shift_jis') in x]
+    t.is_(len(m), 1, 'bob has it')
+    if m:
+        msg = email.message_from_bytes(m[0])
+        t.like(msg['Content-Type'], r'charset=Shift_JIS', 'Content-Type says Shift_JIS')
+        t.is_(msg.get_payload(decode=True), '明日は休みです。\n'.encode('shift_jis'),
+              'body bytes intact')
+        subj = str(email.header.make_header(email.header.decode_header(msg['Subject'])))
+        t.is_(subj, '停止のお知らせ', 'subject decodes')
 
 # the server user replaces Maildir folders with links to root-owned
 # folders outside HOME: yubinctl (root) must deliver nothing there

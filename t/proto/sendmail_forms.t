@@ -85,6 +85,14 @@ with Server(accounts={'alice': 'pw', 'bob': 'pw', 'carol': 'pw', 'dave': 'pw'}) 
     t.ok(os.path.exists(mf), 'without -del the file stays')
     t.ok(s.wait_log(r'uid=%d .*listener=local' % os.getuid()), 'the session logged the caller uid')
     t.ok(s.wait_log(r'accepted from=<alice@localhost>'), 'envelope sender is FROM')
+    # a local submission without AUTH from a local account's address
+    # counts as sent by that account (issue 13)
+    # (the counter is written just after the 250: poll)
+    t.ok(wait_until(lambda: re.search(r'(?m)^alice\s.* sent=1 ',
+                                      s.ctl('mailbox', 'alice').stdout)),
+         'the sent counter counts it for alice') or t.diag(s.ctl('mailbox', 'alice').stdout)
+    t.like(s.ctl('mailbox', 'bob').stdout, r'(?m)^bob\s.* sent=0 ',
+           'and for nobody else')
 
     r = run(s, 'alice@localhost', 'dave@localhost', '-mf', mf, '-del')
     t.is_(r.returncode, 0, '-mf -del: exit 0')

@@ -330,6 +330,70 @@ test_scan(void)
 	ok(l.n == 0 && l.msg == NULL, "and an empty list");
 }
 
+/* names in arrival order: SECONDS.M<usec>Q<qid>R<idx>.HOST from the queue id */
+static void
+test_arrival_names(void)
+{
+	char md[PATH_MAX], src[PATH_MAX], p[PATH_MAX + 64], name[NAME_MAX + 1];
+	char path[PATH_MAX], path2[PATH_MAX];
+	struct maildir_list l;
+	int r;
+
+	/* queue id 675E4A10 = 1734232592 s, 0x0C350 = 50000 us */
+	is_int(maildir_name(name, sizeof(name), "675E4A100C350ABC", 2, "vm", 18,
+	    21), 0, "maildir_name of a queue id");
+	is_str(name, "1734232592.M050000Q675E4A100C350ABCR2.vm,S=18,W=21",
+	    "SECONDS.M<usec>Q<qid>R<idx>.HOST,S=,W=");
+	is_int(maildir_name(name, sizeof(name), "4F2A91C07B3E", 0, "vm", 1, 2),
+	    0, "an id that is not a queue id");
+	is_str(name, "4F2A91C07B3E.0.vm,S=1,W=2", "keeps the older form");
+
+	pathf(md, sizeof(md), "%s/erin/Maildir", top);
+	pathf(src, sizeof(src), "%s/queuefile-erin", top);
+	put_file(src, "Subject: x\n\nbody\n");
+	maildir_create(md);
+	r = maildir_deliver(md, src, "675E4A100C350ABC", 0, NULL, 0, 18, 21,
+	    path, sizeof(path));
+	is_int(r, 1, "a queue-id delivery stores");
+	r = maildir_deliver(md, src, "675E4A100C350ABC", 0, NULL, 0, 18, 21,
+	    path2, sizeof(path2));
+	is_int(r, 0, "the same job again: already stored");
+	is_str(path2, path, "under the same name");
+	pathf(p, sizeof(p), "%s/new", md);
+	is_int(count_files(p), 1, "delivering the same job twice leaves one file");
+
+	/* order: numeric leading seconds, then the rest; old names last */
+	pathf(p, sizeof(p), "%s/new/675E4A0F0FFFF123.0.vm,S=1,W=1", md);
+	put_file(p, "o");
+	pathf(p, sizeof(p), "%s/new/1734232592.M049999Q675E4A100C34F000R0.vm,S=1,W=1", md);
+	put_file(p, "a");
+	pathf(p, sizeof(p), "%s/cur/1733300000.M1P2.other:2,S", md);
+	put_file(p, "b\n");
+	pathf(p, sizeof(p), "%s/new/999999999.M9P9.other", md);
+	put_file(p, "c\n");
+	r = maildir_scan(md, 1000, &l);
+	is_int(r, 0, "scan");
+	is_int(l.n, 5, "five messages");
+	if (l.n == 5) {
+		is_str(l.msg[0].uid, "999999999.M9P9.other",
+		    "1st: fewer digits but the oldest second");
+		is_str(l.msg[1].uid, "1733300000.M1P2.other", "2nd: other software's, older");
+		is_str(l.msg[2].uid, "1734232592.M049999Q675E4A100C34F000R0.vm,S=1,W=1",
+		    "3rd: same second, earlier microsecond");
+		ok(strncmp(l.msg[3].uid, "1734232592.M050000Q", 19) == 0,
+		    "4th: the copy delivered above");
+		is_str(l.msg[4].uid, "675E4A0F0FFFF123.0.vm,S=1,W=1",
+		    "5th: an older-style name after every time-named one");
+		is_int(l.msg[4].size, 1, "and its size still read from W=");
+	}
+	maildir_list_free(&l);
+	ok(maildir_uid_cmp("10.a", "9.b") > 0, "seconds compare as numbers");
+	ok(maildir_uid_cmp("9.b", "9.a") > 0, "then the rest of the name");
+	ok(maildir_uid_cmp("ABC", "1.x") > 0, "a name without digits sorts last");
+	ok(maildir_uid_cmp("6B12C1403E050C3C.0.vm", "9999999999.x") > 0,
+	    "an older name that begins with a digit too");
+}
+
 int
 main(void)
 {
@@ -346,6 +410,7 @@ main(void)
 	test_trace();
 	test_copy_fallback();
 	test_scan();
+	test_arrival_names();
 	nftw(top, rm_entry, 16, FTW_DEPTH | FTW_PHYS);
 	return done_testing();
 }
