@@ -78,7 +78,10 @@ struct yh_config {
 struct loaded {
 	char			 name[64];
 	void			*handle;
-	const struct yh_plugin	*p;
+	const void		*sym;		/* yubin_plugin in the object */
+	const struct yh_plugin	*p;		/* = &plug */
+	struct yh_plugin	 plug;		/* what the plugin's size covers */
+	struct yh_hooks		 hooks;		/* likewise; the rest stays NULL */
 	struct yh_config	 ycfg;
 };
 
@@ -138,6 +141,44 @@ plugin_name_valid(const char *s)
 	return 1;
 }
 
+/* plugin_copy - copy into L the members of P and of its hooks that their
+ * .size covers (never more than this core knows); the rest stay NULL, so an
+ * older plugin of this ABI is never read past its end.  -1 when a size does
+ * not even cover the members before it (no YH_*_INIT). */
+static int
+plugin_copy(struct loaded *l, const struct yh_plugin *p)
+{
+	size_t n;
+
+	memset(&l->plug, 0, sizeof(l->plug));
+	memset(&l->hooks, 0, sizeof(l->hooks));
+	if (p->size < offsetof(struct yh_plugin, name))
+		return -1;
+	n = p->size < sizeof(l->plug) ? p->size : sizeof(l->plug);
+	memcpy(&l->plug, p, n);
+	l->plug.size = n;
+	if (l->plug.hooks == NULL)
+		return 0;
+	if (l->plug.hooks->size < sizeof(size_t))
+		return -1;
+	n = l->plug.hooks->size < sizeof(l->hooks) ? l->plug.hooks->size :
+	    sizeof(l->hooks);
+	memcpy(&l->hooks, l->plug.hooks, n);
+	l->hooks.size = n;
+	l->plug.hooks = &l->hooks;
+	return 0;
+}
+
+/* loaded_fix - point L's members at L itself (after it was copied). */
+static void
+loaded_fix(struct loaded *l)
+{
+	l->p = &l->plug;
+	if (l->plug.hooks != NULL)
+		l->plug.hooks = &l->hooks;
+	l->ycfg.name = l->name;
+}
+
 /* plugin_open - dlopen NAME and check its ABI.  0 or -1 (ERRS). */
 static int
 plugin_open(const struct config *cfg, const char *name, struct loaded *l,
@@ -171,13 +212,22 @@ plugin_open(const struct config *cfg, const char *name, struct loaded *l,
 		    YH_ABI_VERSION);
 		goto fail;
 	}
-	if (p->name == NULL || strcmp(p->name, name) != 0) {
+	if (plugin_copy(l, p) == -1) {
+		errlist_add(errs, "%s: plugin struct size %zu (yh_plugin) or %zu "
+		    "(yh_hooks) too small: start them with YH_PLUGIN_INIT and "
+		    "YH_HOOKS_INIT", path, p->size,
+		    p->size > offsetof(struct yh_plugin, hooks) && p->hooks ?
+		    p->hooks->size : (size_t)0);
+		goto fail;
+	}
+	if (l->plug.name == NULL || strcmp(l->plug.name, name) != 0) {
 		errlist_add(errs, "%s: plugin calls itself '%s', expected '%s'",
-		    path, p->name ? p->name : "(null)", name);
+		    path, l->plug.name ? l->plug.name : "(null)", name);
 		goto fail;
 	}
 	snprintf(l->name, sizeof(l->name), "%s", name);
-	l->p = p;
+	l->sym = p;
+	loaded_fix(l);
 	free(path);
 	return 0;
 fail:
@@ -245,7 +295,7 @@ plugins_load(const struct config *cfg, const struct config *running,
 			/* put the ones already switched back on the running config */
 			for (j = 0; j < i && running; j++)
 				for (size_t k = 0; k < P.n; k++)
-					if (P.pl[k].p == nl[j].p)
+					if (P.pl[k].sym == nl[j].sym)
 						plugin_init_one(&P.pl[k], running, errs);
 		}
 	if (bad) {
@@ -258,7 +308,7 @@ plugins_load(const struct config *cfg, const struct config *running,
 	/* fini the plugins of the old generation that are gone */
 	for (i = 0; i < P.n; i++) {
 		for (j = 0; j < n; j++)
-			if (nl[j].p == P.pl[i].p)
+			if (nl[j].sym == P.pl[i].sym)
 				break;
 		if (j == n && P.pl[i].p->fini)
 			P.pl[i].p->fini();
@@ -268,8 +318,10 @@ plugins_load(const struct config *cfg, const struct config *running,
 	memcpy(P.pl, nl, n * sizeof(nl[0]));
 	P.n = n;
 	P.cfg = cfg;
-	for (i = 0; i < n; i++)
+	for (i = 0; i < n; i++) {
 		P.pl[i].ycfg.cfg = cfg;
+		loaded_fix(&P.pl[i]);
+	}
 	return 0;
 }
 

@@ -1345,6 +1345,7 @@ relay_pop_auth(struct yh_pop *p)
 
 #ifndef RELAY_NO_EXPORT
 static const struct yh_hooks relay_hooks = {
+	YH_HOOKS_INIT,
 	.connect = relay_connect,
 	.mail = relay_mail,
 	.rcpt = relay_rcpt,
@@ -1353,7 +1354,7 @@ static const struct yh_hooks relay_hooks = {
 };
 
 const struct yh_plugin yubin_plugin = {
-	.abi = YH_ABI_VERSION,
+	YH_PLUGIN_INIT,
 	.name = "relay",
 	.init = relay_init,
 	.fini = relay_fini,

@@ -4,8 +4,12 @@
  *
  * A plugin is a shared object in server.plugin_dir that exports
  *
+ *	static const struct yh_hooks example_hooks = {
+ *		YH_HOOKS_INIT,
+ *		.rcpt  = example_rcpt,
+ *	};
  *	const struct yh_plugin yubin_plugin = {
- *		.abi   = YH_ABI_VERSION,
+ *		YH_PLUGIN_INIT,
  *		.name  = "example",
  *		.init  = example_init,
  *		.fini  = example_fini,
@@ -14,7 +18,8 @@
  *
  * LOADING.  The master loads the plugins named in server.plugins, in that
  * order, with dlopen(RTLD_NOW | RTLD_LOCAL), refuses one whose .abi is not
- * YH_ABI_VERSION (naming the file; yubind exits 1), and calls init() with
+ * YH_ABI_VERSION (naming the file and both versions; yubind exits 1), and
+ * calls init() with
  * the plugin's [plugin NAME] section.  Workers, the queue manager and the
  * delivery agents are forked afterwards and inherit the loaded plugins.
  * init() runs as root in the master, before privileges are dropped: read
@@ -71,8 +76,12 @@
 #include <sys/socket.h>
 
 /* Major version: bumped when a member changes meaning or position.  New
- * members are only ever added at the end of the structs below. */
-#define YH_ABI_VERSION	1
+ * members are only ever added at the end of the structs below, and
+ * yh_plugin and yh_hooks carry their size (set by YH_PLUGIN_INIT and
+ * YH_HOOKS_INIT): the core reads only the members a plugin's size covers,
+ * so a plugin built against an older, shorter struct of the same version
+ * loads with the members it lacks taken as NULL.  Version 1 had no sizes. */
+#define YH_ABI_VERSION	2
 
 enum yh_result {
 	YH_DECLINED = 0,
@@ -102,6 +111,7 @@ struct yh_delivery;	/* one local recipient's copy in the queue manager */
 struct yh_pop;		/* one POP3 session */
 
 struct yh_hooks {
+	size_t	 size;		/* sizeof(struct yh_hooks): YH_HOOKS_INIT */
 	int	(*connect)(struct yh_session *s);
 	int	(*helo)(struct yh_session *s);
 	int	(*auth)(struct yh_session *s);
@@ -117,11 +127,16 @@ struct yh_hooks {
 
 struct yh_plugin {
 	unsigned		 abi;		/* YH_ABI_VERSION; checked first */
+	size_t			 size;		/* sizeof(struct yh_plugin) */
 	const char		*name;
 	int			(*init)(const struct yh_config *cfg);
 	void			(*fini)(void);
 	const struct yh_hooks	*hooks;		/* NULL members are never called */
 };
+
+/* Start every yh_hooks and yh_plugin initialiser with these. */
+#define YH_HOOKS_INIT	.size = sizeof(struct yh_hooks)
+#define YH_PLUGIN_INIT	.abi = YH_ABI_VERSION, .size = sizeof(struct yh_plugin)
 
 /* ---- configuration (any process) ---------------------------------------- */
 
