@@ -54,18 +54,36 @@
 #define PLUGIN_KEY_MAX	512	/* namespaced store key */
 #define INJECT_RCPT_MAX	1000	/* recipients of one injected message */
 
-static const char *const hook_names[HP_COUNT] = {
-	[HP_CONNECT] = "connect",
-	[HP_HELO] = "helo",
-	[HP_AUTH] = "auth",
-	[HP_MAIL] = "mail",
-	[HP_RCPT] = "rcpt",
-	[HP_DATA] = "data",
-	[HP_QUEUED] = "queued",
-	[HP_DISCONNECT] = "disconnect",
-	[HP_DELIVER] = "deliver",
-	[HP_DELIVERED] = "delivered",
-	[HP_POP_AUTH] = "pop_auth",
+/* How a hook is called: its arguments, and whether its result counts. */
+enum hook_kind {
+	HK_SESSION,		/* int f(struct yh_session *) */
+	HK_SESSION_ARG,		/* int f(struct yh_session *, const char *) */
+	HK_SESSION_NOTE,	/* void f(struct yh_session *) */
+	HK_DELIVERY,		/* int f(struct yh_delivery *) */
+	HK_DELIVERY_NOTE,	/* void f(struct yh_delivery *) */
+	HK_POP_NOTE,		/* void f(struct yh_pop *) */
+};
+
+/* The hook points: the one place to add one (with enum hook_point and
+ * the member of struct yh_hooks). */
+static const struct hook_def {
+	const char	*name;
+	size_t		 off;	/* offsetof(struct yh_hooks, member) */
+	enum hook_kind	 kind;
+} hook_table[HP_COUNT] = {
+#define HOOK(hp, m, k) [hp] = { #m, offsetof(struct yh_hooks, m), k }
+	HOOK(HP_CONNECT, connect, HK_SESSION),
+	HOOK(HP_HELO, helo, HK_SESSION),
+	HOOK(HP_AUTH, auth, HK_SESSION),
+	HOOK(HP_MAIL, mail, HK_SESSION),
+	HOOK(HP_RCPT, rcpt, HK_SESSION_ARG),
+	HOOK(HP_DATA, data, HK_SESSION),
+	HOOK(HP_QUEUED, queued, HK_SESSION_NOTE),
+	HOOK(HP_DISCONNECT, disconnect, HK_SESSION_NOTE),
+	HOOK(HP_DELIVER, deliver, HK_DELIVERY),
+	HOOK(HP_DELIVERED, delivered, HK_DELIVERY_NOTE),
+	HOOK(HP_POP_AUTH, pop_auth, HK_POP_NOTE),
+#undef HOOK
 };
 
 /* yh_config: the handle init() gets for its section */
@@ -106,25 +124,25 @@ static struct {
 
 /* ---- loading ------------------------------------------------------------ */
 
+/* hook_fn - the member of H that hook point HP names, into OUT (a
+ * function pointer of the hook's type; all have one size here). */
+static void
+hook_fn(const struct yh_hooks *h, enum hook_point hp, void *out, size_t size)
+{
+	memcpy(out, (const char *)h + hook_table[hp].off, size);
+}
+
 static int
 hook_present(const struct yh_hooks *h, enum hook_point hp)
 {
-	if (h == NULL)
+	void (*f)(void);
+
+	if (h == NULL || (unsigned)hp >= HP_COUNT)
 		return 0;
-	switch (hp) {
-	case HP_CONNECT: return h->connect != NULL;
-	case HP_HELO: return h->helo != NULL;
-	case HP_AUTH: return h->auth != NULL;
-	case HP_MAIL: return h->mail != NULL;
-	case HP_RCPT: return h->rcpt != NULL;
-	case HP_DATA: return h->data != NULL;
-	case HP_QUEUED: return h->queued != NULL;
-	case HP_DISCONNECT: return h->disconnect != NULL;
-	case HP_DELIVER: return h->deliver != NULL;
-	case HP_DELIVERED: return h->delivered != NULL;
-	case HP_POP_AUTH: return h->pop_auth != NULL;
-	default: return 0;
-	}
+	if (hook_table[hp].off + sizeof(f) > h->size)
+		return 0;
+	hook_fn(h, hp, &f, sizeof(f));
+	return f != NULL;
 }
 
 static int
@@ -351,7 +369,7 @@ plugins_describe(struct buf *out)
 		for (hp = 0; hp < HP_COUNT; hp++) {
 			if (!hook_present(P.pl[i].p->hooks, (enum hook_point)hp))
 				continue;
-			buf_printf(out, "%s%s", first ? "" : ",", hook_names[hp]);
+			buf_printf(out, "%s%s", first ? "" : ",", hook_table[hp].name);
 			first = 0;
 		}
 		if (first)
@@ -442,7 +460,7 @@ plugin_on_alarm(int sig)
 		return;
 	if (P.on_timeout) {
 		/* never returns: the process ends inside the handler */
-		P.on_timeout(P.current ? P.current : "?", hook_names[P.hp]);
+		P.on_timeout(P.current ? P.current : "?", hook_table[P.hp].name);
 		_exit(4);
 	}
 	siglongjmp(P.jmp, 1);
@@ -455,7 +473,7 @@ trace_set(const char *plugin, enum hook_point hp)
 		return;
 	if (plugin)
 		snprintf(P.trace, P.tracesize, "plugin=%s hook=%s", plugin,
-		    hook_names[hp]);
+		    hook_table[hp].name);
 	else
 		P.trace[0] = '\0';
 }
@@ -475,20 +493,37 @@ struct call {
 static int
 plugin_invoke(const struct yh_hooks *h, const struct call *c)
 {
-	switch (c->hp) {
-	case HP_CONNECT: return h->connect(c->s);
-	case HP_HELO: return h->helo(c->s);
-	case HP_AUTH: return h->auth(c->s);
-	case HP_MAIL: return h->mail(c->s);
-	case HP_RCPT: return h->rcpt(c->s, c->arg);
-	case HP_DATA: return h->data(c->s);
-	case HP_QUEUED: h->queued(c->s); return YH_DECLINED;
-	case HP_DISCONNECT: h->disconnect(c->s); return YH_DECLINED;
-	case HP_DELIVER: return h->deliver(c->d);
-	case HP_DELIVERED: h->delivered(c->d); return YH_DECLINED;
-	case HP_POP_AUTH: h->pop_auth(c->p); return YH_DECLINED;
-	default: return YH_DECLINED;
+	int (*fs)(struct yh_session *);
+	int (*fa)(struct yh_session *, const char *);
+	void (*ns)(struct yh_session *);
+	int (*fd)(struct yh_delivery *);
+	void (*nd)(struct yh_delivery *);
+	void (*np)(struct yh_pop *);
+
+	switch (hook_table[c->hp].kind) {
+	case HK_SESSION:
+		hook_fn(h, c->hp, &fs, sizeof(fs));
+		return fs(c->s);
+	case HK_SESSION_ARG:
+		hook_fn(h, c->hp, &fa, sizeof(fa));
+		return fa(c->s, c->arg);
+	case HK_SESSION_NOTE:
+		hook_fn(h, c->hp, &ns, sizeof(ns));
+		ns(c->s);
+		return YH_DECLINED;
+	case HK_DELIVERY:
+		hook_fn(h, c->hp, &fd, sizeof(fd));
+		return fd(c->d);
+	case HK_DELIVERY_NOTE:
+		hook_fn(h, c->hp, &nd, sizeof(nd));
+		nd(c->d);
+		return YH_DECLINED;
+	case HK_POP_NOTE:
+		hook_fn(h, c->hp, &np, sizeof(np));
+		np(c->p);
+		return YH_DECLINED;
 	}
+	return YH_DECLINED;
 }
 
 static int
@@ -521,7 +556,7 @@ plugin_call(size_t i, const struct call *c)
 		P.tainted = 1;
 		log_warn("%s: plugin=%s hook=%s timed out after %llds; treated as "
 		    "DENYSOFT", *P.qid ? P.qid : "NOQUEUE", P.pl[i].name,
-		    hook_names[c->hp], tmo);
+		    hook_table[c->hp].name, tmo);
 		r = YH_DENYSOFT;
 	}
 	sigaction(SIGALRM, &old, NULL);
@@ -530,7 +565,7 @@ plugin_call(size_t i, const struct call *c)
 	P.hook_deadline = 0;
 	if (r < YH_DECLINED || r > YH_DISCARD) {
 		log_warn("%s: plugin=%s hook=%s returned %d; treated as DENYSOFT",
-		    *P.qid ? P.qid : "NOQUEUE", P.pl[i].name, hook_names[c->hp], r);
+		    *P.qid ? P.qid : "NOQUEUE", P.pl[i].name, hook_table[c->hp].name, r);
 		r = YH_DENYSOFT;
 	}
 	return r;
@@ -550,7 +585,7 @@ plugin_chain(const struct call *c, int decision)
 		if (decision && r != YH_DECLINED) {
 			log_debug("%s: plugin=%s hook=%s result=%d",
 			    *P.qid ? P.qid : "NOQUEUE", P.pl[i].name,
-			    hook_names[c->hp], r);
+			    hook_table[c->hp].name, r);
 			return r;
 		}
 	}
