@@ -392,6 +392,20 @@ plugins_child_init(struct store *s, const struct config *cfg, char *trace,
 		P.pl[i].ycfg.cfg = cfg;
 }
 
+void
+plugins_process_init(enum yh_process kind)
+{
+	size_t i;
+
+	for (i = 0; i < P.n; i++) {
+		if (P.pl[i].p->init_process == NULL)
+			continue;
+		P.current = P.pl[i].name;
+		P.pl[i].p->init_process(kind);
+		P.current = NULL;
+	}
+}
+
 long long
 plugins_hook_deadline(void)
 {

@@ -139,6 +139,9 @@ void	plugins_describe(struct buf *out);
  */
 void	plugins_child_init(struct store *s, const struct config *cfg,
 	    char *trace, size_t tracesize);
+/* plugins_process_init - each plugin's init_process(KIND), in order, in a
+ * child after fork and privilege drop (after plugins_child_init). */
+void	plugins_process_init(enum yh_process kind);
 /* plugins_config - this process's configuration (the one being loaded
  * during init()); NULL before any.  Borrowed. */
 const struct config *plugins_config(void);

@@ -602,6 +602,7 @@ qmgr_agent_new(struct qmgr *q, int local)
 		close(p[0]);
 		if (local)
 			local_agent(p[1], q->cfg, trace, trace ? QMGR_TRACE_MAX : 0);
+		plugins_process_init(YH_PROC_REMOTE_AGENT);
 		delivery_agent(p[1]);
 		_exit(0);
 	}
@@ -1783,6 +1784,7 @@ qmgr_main(const struct config *cfg, char *trace, size_t tracesize)
 		log_fatal("queue manager: %s: %s", sdir, why);
 	free(sdir);
 	plugins_child_init(q.store, cfg, trace, tracesize);
+	plugins_process_init(YH_PROC_QUEUE);
 	{
 		struct errlist errs;
 

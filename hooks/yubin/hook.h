@@ -28,6 +28,9 @@
  * start-up -1 stops yubind (exit 1), under `yubind -t` the errors are
  * printed, and on SIGHUP the old generation keeps running -- so init() must
  * build its new state aside and switch to it only when everything loaded.
+ * init_process(kind), when set, runs in each child the master forks (and
+ * each agent the queue manager forks) after privileges are dropped, before
+ * it serves anything: open per-process resources there.
  *
  * HOOK POINTS.  Each runs in one process, as the server user.
  *
@@ -105,6 +108,16 @@ enum yh_listener {
 	YH_LISTEN_SMTPS,	/* port 465 */
 };
 
+/* The process init_process() runs in. */
+enum yh_process {
+	YH_PROC_SMTP,		/* SMTP worker (ports 25, 465) */
+	YH_PROC_SUBMIT,		/* SMTP worker for the local submission socket */
+	YH_PROC_POP3,		/* POP3 worker */
+	YH_PROC_QUEUE,		/* queue manager */
+	YH_PROC_LOCAL_AGENT,	/* local delivery agent (deliver hooks) */
+	YH_PROC_REMOTE_AGENT,	/* remote delivery agent (runs no hook) */
+};
+
 struct yh_config;	/* a [plugin NAME] section (init) */
 struct yh_session;	/* one SMTP session and its current transaction */
 struct yh_delivery;	/* one local recipient's copy in the queue manager */
@@ -132,6 +145,8 @@ struct yh_plugin {
 	int			(*init)(const struct yh_config *cfg);
 	void			(*fini)(void);
 	const struct yh_hooks	*hooks;		/* NULL members are never called */
+	/* after fork and privilege drop, in each child that can run hooks */
+	void			(*init_process)(enum yh_process kind);
 };
 
 /* Start every yh_hooks and yh_plugin initialiser with these. */
