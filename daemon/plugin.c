@@ -50,7 +50,8 @@
 #include "utf8.h"
 #include "util.h"
 
-#define PLUGINS_MAX	32	/* plugins in server.plugins */
+#define PLUGINS_MAX	PLUGIN_SLOTS_MAX	/* plugins in server.plugins */
+#define TXN_SLOT_MAX	65536	/* bytes of one yh_txn_slot */
 #define PLUGIN_KEY_MAX	512	/* namespaced store key */
 #define INJECT_RCPT_MAX	1000	/* recipients of one injected message */
 
@@ -752,9 +753,43 @@ yh_session_copies(struct yh_session *s, struct queue_in ***qs,
 	return s->ncopies;
 }
 
+/* slots_clear - free every plugin's transaction slot. */
+static void
+slots_clear(struct yh_session *s)
+{
+	size_t i;
+
+	for (i = 0; i < PLUGIN_SLOTS_MAX; i++) {
+		free(s->slot[i]);
+		s->slot[i] = NULL;
+		s->slot_size[i] = 0;
+	}
+}
+
+void *
+yh_txn_slot(struct yh_session *s, size_t size)
+{
+	size_t i;
+
+	if (s == NULL || P.current == NULL || size == 0 || size > TXN_SLOT_MAX)
+		return NULL;
+	for (i = 0; i < P.n; i++)
+		if (P.current == P.pl[i].name)
+			break;
+	if (i == P.n)
+		return NULL;
+	if (s->slot[i] != NULL)
+		return s->slot_size[i] == size ? s->slot[i] : NULL;
+	s->slot[i] = calloc(1, size);
+	if (s->slot[i] != NULL)
+		s->slot_size[i] = size;
+	return s->slot[i];
+}
+
 void
 yh_session_txn_reset(struct yh_session *s)
 {
+	slots_clear(s);
 	copies_clear(s);
 	rcpt_new_clear(s);
 	notes_clear(s->notes, &s->nnotes);
@@ -774,6 +809,7 @@ yh_session_free(struct yh_session *s)
 	rcpt_new_clear(s);
 	notes_clear(s->notes, &s->nnotes);
 	notes_clear(s->snotes, &s->nsnotes);
+	slots_clear(s);
 	buf_free(&s->hdr_add);
 	buf_free(&s->hdr_cache);
 	values_clear(&s->vals);

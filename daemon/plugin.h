@@ -56,6 +56,8 @@ struct yh_values {
 	size_t	 n;
 };
 
+#define PLUGIN_SLOTS_MAX	32	/* = the most plugins server.plugins loads */
+
 struct yh_session {
 	/* kept current by the SMTP engine */
 	const char	*peer_ip;
@@ -79,6 +81,8 @@ struct yh_session {
 	size_t		 nnotes;
 	struct yh_note	 snotes[YH_NOTES_MAX];	/* session */
 	size_t		 nsnotes;
+	void		*slot[PLUGIN_SLOTS_MAX];	/* yh_txn_slot, by plugin */
+	size_t		 slot_size[PLUGIN_SLOTS_MAX];
 	struct buf	 hdr_add;		/* "Name: value\n" lines to prepend */
 	struct buf	 hdr_cache;		/* the message's header, unfolded */
 	struct yh_values vals;			/* yh_header answers of this hook */

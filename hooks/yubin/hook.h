@@ -254,6 +254,13 @@ void	yh_reply(struct yh_session *s, int code, const char *enh,
  * get: borrowed until the note changes, NULL when unset. */
 int	yh_note_set(struct yh_session *s, const char *key, const char *value);
 const char *yh_note_get(const struct yh_session *s, const char *key);
+/* yh_txn_slot - SIZE bytes (1..65536) of memory of the calling plugin's
+ * own for this transaction, zeroed when first asked for, the same block
+ * on each call within the transaction, freed by the core at RSET, MAIL
+ * and the end of DATA (and at disconnect).  Ask for the same SIZE each
+ * time.  NULL outside an SMTP hook, for another SIZE, or out of memory.
+ * For a plugin's own state; notes are for what plugins pass each other. */
+void	*yh_txn_slot(struct yh_session *s, size_t size);
 int	yh_snote_set(struct yh_session *s, const char *key, const char *value);
 const char *yh_snote_get(const struct yh_session *s, const char *key);
 
