@@ -18,9 +18,10 @@
  *
  * LOADING.  The master loads the plugins named in server.plugins, in that
  * order, with dlopen(RTLD_NOW | RTLD_LOCAL), refuses one whose .abi is not
- * YH_ABI_VERSION (naming the file and both versions; yubind exits 1), and
- * calls init() with
- * the plugin's [plugin NAME] section.  Workers, the queue manager and the
+ * YH_ABI_VERSION (naming the file and both versions; yubind exits 1),
+ * reads of yh_plugin and yh_hooks only what their .size covers (members
+ * past it count as NULL), and calls init() with the plugin's
+ * [plugin NAME] section.  Workers, the queue manager and the
  * delivery agents are forked afterwards and inherit the loaded plugins.
  * init() runs as root in the master, before privileges are dropped: read
  * rule files there, never trust anything from the network there.  It returns
@@ -31,6 +32,11 @@
  * init_process(kind), when set, runs in each child the master forks (and
  * each agent the queue manager forks) after privileges are dropped, before
  * it serves anything: open per-process resources there.
+ *
+ * LIFE CYCLE.  init (master, root; again at each SIGHUP) -> init_process
+ * (each child) -> hooks (children) -> fini (master, at exit or when a
+ * reload drops the plugin).  Per-transaction state goes in yh_txn_slot,
+ * never in globals keyed by session.
  *
  * HOOK POINTS.  Each runs in one process, as the server user.
  *
