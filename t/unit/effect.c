@@ -35,7 +35,10 @@ struct yh_session {
 	char		 nk[STUB_NOTES][32];
 	char		 nv[STUB_NOTES][RELAY_ADDR_MAX + 64];
 	int		 nnotes;
-	void		*slot;		/* yh_txn_slot */
+	union {
+		long double	 align;
+		unsigned char	 b[1024];
+	}		 slot;		/* yh_txn_slot */
 	size_t		 slotsize;
 	int		 code;
 	char		 enh[16];
@@ -217,11 +220,11 @@ yh_note_get(const struct yh_session *s, const char *key)
 void *
 yh_txn_slot(struct yh_session *s, size_t size)
 {
-	if (s->slot == NULL) {
-		s->slot = calloc(1, size);
+	if (size > sizeof(s->slot.b))
+		return NULL;
+	if (s->slotsize == 0)
 		s->slotsize = size;
-	}
-	return s->slotsize == size ? s->slot : NULL;
+	return s->slotsize == size ? s->slot.b : NULL;
 }
 
 int
@@ -332,7 +335,6 @@ static void
 session_init(struct yh_session *s, const char *ip, const char *auth,
     const char *sender)
 {
-	free(s->slot);
 	memset(s, 0, sizeof(*s));
 	s->ip = ip;
 	s->auth = auth;
