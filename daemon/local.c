@@ -200,6 +200,7 @@ local_agent(int fd, const struct config *cfg, char *trace, size_t tracesize)
 	}
 	free(sdir);
 	plugins_child_init(st, cfg, trace, tracesize);
+	plugins_process_init(YH_PROC_LOCAL_AGENT);
 	plugins_on_timeout(local_on_timeout);
 	memset(&end, 0, sizeof(end));
 	end.version = DLV_PROTO_VERSION;

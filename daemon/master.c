@@ -579,6 +579,8 @@ worker_main(enum pool_id pid, struct slot *slot)
 		log_fatal("%s: %s", sdir, why);
 	free(sdir);
 	plugins_child_init(store, m.cfg, slot->trace, sizeof(slot->trace));
+	plugins_process_init(pid == POOL_POP3 ? YH_PROC_POP3 :
+	    pid == POOL_LOCAL ? YH_PROC_SUBMIT : YH_PROC_SMTP);
 	srandom((unsigned)getpid() ^ (unsigned)time(NULL));
 	max_sessions = config_int(m.cfg, "server.max_sessions_per_worker");
 	memset(&env, 0, sizeof(env));

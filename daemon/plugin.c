@@ -50,22 +50,41 @@
 #include "utf8.h"
 #include "util.h"
 
-#define PLUGINS_MAX	32	/* plugins in server.plugins */
+#define PLUGINS_MAX	PLUGIN_SLOTS_MAX	/* plugins in server.plugins */
+#define TXN_SLOT_MAX	65536	/* bytes of one yh_txn_slot */
 #define PLUGIN_KEY_MAX	512	/* namespaced store key */
 #define INJECT_RCPT_MAX	1000	/* recipients of one injected message */
 
-static const char *const hook_names[HP_COUNT] = {
-	[HP_CONNECT] = "connect",
-	[HP_HELO] = "helo",
-	[HP_AUTH] = "auth",
-	[HP_MAIL] = "mail",
-	[HP_RCPT] = "rcpt",
-	[HP_DATA] = "data",
-	[HP_QUEUED] = "queued",
-	[HP_DISCONNECT] = "disconnect",
-	[HP_DELIVER] = "deliver",
-	[HP_DELIVERED] = "delivered",
-	[HP_POP_AUTH] = "pop_auth",
+/* How a hook is called: its arguments, and whether its result counts. */
+enum hook_kind {
+	HK_SESSION,		/* int f(struct yh_session *) */
+	HK_SESSION_ARG,		/* int f(struct yh_session *, const char *) */
+	HK_SESSION_NOTE,	/* void f(struct yh_session *) */
+	HK_DELIVERY,		/* int f(struct yh_delivery *) */
+	HK_DELIVERY_NOTE,	/* void f(struct yh_delivery *) */
+	HK_POP_NOTE,		/* void f(struct yh_pop *) */
+};
+
+/* The hook points: the one place to add one (with enum hook_point and
+ * the member of struct yh_hooks). */
+static const struct hook_def {
+	const char	*name;
+	size_t		 off;	/* offsetof(struct yh_hooks, member) */
+	enum hook_kind	 kind;
+} hook_table[HP_COUNT] = {
+#define HOOK(hp, m, k) [hp] = { #m, offsetof(struct yh_hooks, m), k }
+	HOOK(HP_CONNECT, connect, HK_SESSION),
+	HOOK(HP_HELO, helo, HK_SESSION),
+	HOOK(HP_AUTH, auth, HK_SESSION),
+	HOOK(HP_MAIL, mail, HK_SESSION),
+	HOOK(HP_RCPT, rcpt, HK_SESSION_ARG),
+	HOOK(HP_DATA, data, HK_SESSION),
+	HOOK(HP_QUEUED, queued, HK_SESSION_NOTE),
+	HOOK(HP_DISCONNECT, disconnect, HK_SESSION_NOTE),
+	HOOK(HP_DELIVER, deliver, HK_DELIVERY),
+	HOOK(HP_DELIVERED, delivered, HK_DELIVERY_NOTE),
+	HOOK(HP_POP_AUTH, pop_auth, HK_POP_NOTE),
+#undef HOOK
 };
 
 /* yh_config: the handle init() gets for its section */
@@ -78,7 +97,10 @@ struct yh_config {
 struct loaded {
 	char			 name[64];
 	void			*handle;
-	const struct yh_plugin	*p;
+	const void		*sym;		/* yubin_plugin in the object */
+	const struct yh_plugin	*p;		/* = &plug */
+	struct yh_plugin	 plug;		/* what the plugin's size covers */
+	struct yh_hooks		 hooks;		/* likewise; the rest stays NULL */
 	struct yh_config	 ycfg;
 };
 
@@ -103,25 +125,25 @@ static struct {
 
 /* ---- loading ------------------------------------------------------------ */
 
+/* hook_fn - the member of H that hook point HP names, into OUT (a
+ * function pointer of the hook's type; all have one size here). */
+static void
+hook_fn(const struct yh_hooks *h, enum hook_point hp, void *out, size_t size)
+{
+	memcpy(out, (const char *)h + hook_table[hp].off, size);
+}
+
 static int
 hook_present(const struct yh_hooks *h, enum hook_point hp)
 {
-	if (h == NULL)
+	void (*f)(void);
+
+	if (h == NULL || (unsigned)hp >= HP_COUNT)
 		return 0;
-	switch (hp) {
-	case HP_CONNECT: return h->connect != NULL;
-	case HP_HELO: return h->helo != NULL;
-	case HP_AUTH: return h->auth != NULL;
-	case HP_MAIL: return h->mail != NULL;
-	case HP_RCPT: return h->rcpt != NULL;
-	case HP_DATA: return h->data != NULL;
-	case HP_QUEUED: return h->queued != NULL;
-	case HP_DISCONNECT: return h->disconnect != NULL;
-	case HP_DELIVER: return h->deliver != NULL;
-	case HP_DELIVERED: return h->delivered != NULL;
-	case HP_POP_AUTH: return h->pop_auth != NULL;
-	default: return 0;
-	}
+	if (hook_table[hp].off + sizeof(f) > h->size)
+		return 0;
+	hook_fn(h, hp, &f, sizeof(f));
+	return f != NULL;
 }
 
 static int
@@ -136,6 +158,44 @@ plugin_name_valid(const char *s)
 		    *s != '_' && *s != '-')
 			return 0;
 	return 1;
+}
+
+/* plugin_copy - copy into L the members of P and of its hooks that their
+ * .size covers (never more than this core knows); the rest stay NULL, so an
+ * older plugin of this ABI is never read past its end.  -1 when a size does
+ * not even cover the members before it (no YH_*_INIT). */
+static int
+plugin_copy(struct loaded *l, const struct yh_plugin *p)
+{
+	size_t n;
+
+	memset(&l->plug, 0, sizeof(l->plug));
+	memset(&l->hooks, 0, sizeof(l->hooks));
+	if (p->size < offsetof(struct yh_plugin, name))
+		return -1;
+	n = p->size < sizeof(l->plug) ? p->size : sizeof(l->plug);
+	memcpy(&l->plug, p, n);
+	l->plug.size = n;
+	if (l->plug.hooks == NULL)
+		return 0;
+	if (l->plug.hooks->size < sizeof(size_t))
+		return -1;
+	n = l->plug.hooks->size < sizeof(l->hooks) ? l->plug.hooks->size :
+	    sizeof(l->hooks);
+	memcpy(&l->hooks, l->plug.hooks, n);
+	l->hooks.size = n;
+	l->plug.hooks = &l->hooks;
+	return 0;
+}
+
+/* loaded_fix - point L's members at L itself (after it was copied). */
+static void
+loaded_fix(struct loaded *l)
+{
+	l->p = &l->plug;
+	if (l->plug.hooks != NULL)
+		l->plug.hooks = &l->hooks;
+	l->ycfg.name = l->name;
 }
 
 /* plugin_open - dlopen NAME and check its ABI.  0 or -1 (ERRS). */
@@ -171,13 +231,22 @@ plugin_open(const struct config *cfg, const char *name, struct loaded *l,
 		    YH_ABI_VERSION);
 		goto fail;
 	}
-	if (p->name == NULL || strcmp(p->name, name) != 0) {
+	if (plugin_copy(l, p) == -1) {
+		errlist_add(errs, "%s: plugin struct size %zu (yh_plugin) or %zu "
+		    "(yh_hooks) too small: start them with YH_PLUGIN_INIT and "
+		    "YH_HOOKS_INIT", path, p->size,
+		    p->size > offsetof(struct yh_plugin, hooks) && p->hooks ?
+		    p->hooks->size : (size_t)0);
+		goto fail;
+	}
+	if (l->plug.name == NULL || strcmp(l->plug.name, name) != 0) {
 		errlist_add(errs, "%s: plugin calls itself '%s', expected '%s'",
-		    path, p->name ? p->name : "(null)", name);
+		    path, l->plug.name ? l->plug.name : "(null)", name);
 		goto fail;
 	}
 	snprintf(l->name, sizeof(l->name), "%s", name);
-	l->p = p;
+	l->sym = p;
+	loaded_fix(l);
 	free(path);
 	return 0;
 fail:
@@ -245,7 +314,7 @@ plugins_load(const struct config *cfg, const struct config *running,
 			/* put the ones already switched back on the running config */
 			for (j = 0; j < i && running; j++)
 				for (size_t k = 0; k < P.n; k++)
-					if (P.pl[k].p == nl[j].p)
+					if (P.pl[k].sym == nl[j].sym)
 						plugin_init_one(&P.pl[k], running, errs);
 		}
 	if (bad) {
@@ -258,7 +327,7 @@ plugins_load(const struct config *cfg, const struct config *running,
 	/* fini the plugins of the old generation that are gone */
 	for (i = 0; i < P.n; i++) {
 		for (j = 0; j < n; j++)
-			if (nl[j].p == P.pl[i].p)
+			if (nl[j].sym == P.pl[i].sym)
 				break;
 		if (j == n && P.pl[i].p->fini)
 			P.pl[i].p->fini();
@@ -268,8 +337,10 @@ plugins_load(const struct config *cfg, const struct config *running,
 	memcpy(P.pl, nl, n * sizeof(nl[0]));
 	P.n = n;
 	P.cfg = cfg;
-	for (i = 0; i < n; i++)
+	for (i = 0; i < n; i++) {
 		P.pl[i].ycfg.cfg = cfg;
+		loaded_fix(&P.pl[i]);
+	}
 	return 0;
 }
 
@@ -299,7 +370,7 @@ plugins_describe(struct buf *out)
 		for (hp = 0; hp < HP_COUNT; hp++) {
 			if (!hook_present(P.pl[i].p->hooks, (enum hook_point)hp))
 				continue;
-			buf_printf(out, "%s%s", first ? "" : ",", hook_names[hp]);
+			buf_printf(out, "%s%s", first ? "" : ",", hook_table[hp].name);
 			first = 0;
 		}
 		if (first)
@@ -320,6 +391,20 @@ plugins_child_init(struct store *s, const struct config *cfg, char *trace,
 	P.tracesize = tracesize;
 	for (i = 0; i < P.n; i++)
 		P.pl[i].ycfg.cfg = cfg;
+}
+
+void
+plugins_process_init(enum yh_process kind)
+{
+	size_t i;
+
+	for (i = 0; i < P.n; i++) {
+		if (P.pl[i].p->init_process == NULL)
+			continue;
+		P.current = P.pl[i].name;
+		P.pl[i].p->init_process(kind);
+		P.current = NULL;
+	}
 }
 
 long long
@@ -390,7 +475,7 @@ plugin_on_alarm(int sig)
 		return;
 	if (P.on_timeout) {
 		/* never returns: the process ends inside the handler */
-		P.on_timeout(P.current ? P.current : "?", hook_names[P.hp]);
+		P.on_timeout(P.current ? P.current : "?", hook_table[P.hp].name);
 		_exit(4);
 	}
 	siglongjmp(P.jmp, 1);
@@ -403,7 +488,7 @@ trace_set(const char *plugin, enum hook_point hp)
 		return;
 	if (plugin)
 		snprintf(P.trace, P.tracesize, "plugin=%s hook=%s", plugin,
-		    hook_names[hp]);
+		    hook_table[hp].name);
 	else
 		P.trace[0] = '\0';
 }
@@ -423,20 +508,37 @@ struct call {
 static int
 plugin_invoke(const struct yh_hooks *h, const struct call *c)
 {
-	switch (c->hp) {
-	case HP_CONNECT: return h->connect(c->s);
-	case HP_HELO: return h->helo(c->s);
-	case HP_AUTH: return h->auth(c->s);
-	case HP_MAIL: return h->mail(c->s);
-	case HP_RCPT: return h->rcpt(c->s, c->arg);
-	case HP_DATA: return h->data(c->s);
-	case HP_QUEUED: h->queued(c->s); return YH_DECLINED;
-	case HP_DISCONNECT: h->disconnect(c->s); return YH_DECLINED;
-	case HP_DELIVER: return h->deliver(c->d);
-	case HP_DELIVERED: h->delivered(c->d); return YH_DECLINED;
-	case HP_POP_AUTH: h->pop_auth(c->p); return YH_DECLINED;
-	default: return YH_DECLINED;
+	int (*fs)(struct yh_session *);
+	int (*fa)(struct yh_session *, const char *);
+	void (*ns)(struct yh_session *);
+	int (*fd)(struct yh_delivery *);
+	void (*nd)(struct yh_delivery *);
+	void (*np)(struct yh_pop *);
+
+	switch (hook_table[c->hp].kind) {
+	case HK_SESSION:
+		hook_fn(h, c->hp, &fs, sizeof(fs));
+		return fs(c->s);
+	case HK_SESSION_ARG:
+		hook_fn(h, c->hp, &fa, sizeof(fa));
+		return fa(c->s, c->arg);
+	case HK_SESSION_NOTE:
+		hook_fn(h, c->hp, &ns, sizeof(ns));
+		ns(c->s);
+		return YH_DECLINED;
+	case HK_DELIVERY:
+		hook_fn(h, c->hp, &fd, sizeof(fd));
+		return fd(c->d);
+	case HK_DELIVERY_NOTE:
+		hook_fn(h, c->hp, &nd, sizeof(nd));
+		nd(c->d);
+		return YH_DECLINED;
+	case HK_POP_NOTE:
+		hook_fn(h, c->hp, &np, sizeof(np));
+		np(c->p);
+		return YH_DECLINED;
 	}
+	return YH_DECLINED;
 }
 
 static int
@@ -469,7 +571,7 @@ plugin_call(size_t i, const struct call *c)
 		P.tainted = 1;
 		log_warn("%s: plugin=%s hook=%s timed out after %llds; treated as "
 		    "DENYSOFT", *P.qid ? P.qid : "NOQUEUE", P.pl[i].name,
-		    hook_names[c->hp], tmo);
+		    hook_table[c->hp].name, tmo);
 		r = YH_DENYSOFT;
 	}
 	sigaction(SIGALRM, &old, NULL);
@@ -478,7 +580,7 @@ plugin_call(size_t i, const struct call *c)
 	P.hook_deadline = 0;
 	if (r < YH_DECLINED || r > YH_DISCARD) {
 		log_warn("%s: plugin=%s hook=%s returned %d; treated as DENYSOFT",
-		    *P.qid ? P.qid : "NOQUEUE", P.pl[i].name, hook_names[c->hp], r);
+		    *P.qid ? P.qid : "NOQUEUE", P.pl[i].name, hook_table[c->hp].name, r);
 		r = YH_DENYSOFT;
 	}
 	return r;
@@ -498,7 +600,7 @@ plugin_chain(const struct call *c, int decision)
 		if (decision && r != YH_DECLINED) {
 			log_debug("%s: plugin=%s hook=%s result=%d",
 			    *P.qid ? P.qid : "NOQUEUE", P.pl[i].name,
-			    hook_names[c->hp], r);
+			    hook_table[c->hp].name, r);
 			return r;
 		}
 	}
@@ -651,9 +753,43 @@ yh_session_copies(struct yh_session *s, struct queue_in ***qs,
 	return s->ncopies;
 }
 
+/* slots_clear - free every plugin's transaction slot. */
+static void
+slots_clear(struct yh_session *s)
+{
+	size_t i;
+
+	for (i = 0; i < PLUGIN_SLOTS_MAX; i++) {
+		free(s->slot[i]);
+		s->slot[i] = NULL;
+		s->slot_size[i] = 0;
+	}
+}
+
+void *
+yh_txn_slot(struct yh_session *s, size_t size)
+{
+	size_t i;
+
+	if (s == NULL || P.current == NULL || size == 0 || size > TXN_SLOT_MAX)
+		return NULL;
+	for (i = 0; i < P.n; i++)
+		if (P.current == P.pl[i].name)
+			break;
+	if (i == P.n)
+		return NULL;
+	if (s->slot[i] != NULL)
+		return s->slot_size[i] == size ? s->slot[i] : NULL;
+	s->slot[i] = calloc(1, size);
+	if (s->slot[i] != NULL)
+		s->slot_size[i] = size;
+	return s->slot[i];
+}
+
 void
 yh_session_txn_reset(struct yh_session *s)
 {
+	slots_clear(s);
 	copies_clear(s);
 	rcpt_new_clear(s);
 	notes_clear(s->notes, &s->nnotes);
@@ -673,6 +809,7 @@ yh_session_free(struct yh_session *s)
 	rcpt_new_clear(s);
 	notes_clear(s->notes, &s->nnotes);
 	notes_clear(s->snotes, &s->nsnotes);
+	slots_clear(s);
 	buf_free(&s->hdr_add);
 	buf_free(&s->hdr_cache);
 	values_clear(&s->vals);

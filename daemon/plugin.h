@@ -56,6 +56,8 @@ struct yh_values {
 	size_t	 n;
 };
 
+#define PLUGIN_SLOTS_MAX	32	/* = the most plugins server.plugins loads */
+
 struct yh_session {
 	/* kept current by the SMTP engine */
 	const char	*peer_ip;
@@ -79,6 +81,8 @@ struct yh_session {
 	size_t		 nnotes;
 	struct yh_note	 snotes[YH_NOTES_MAX];	/* session */
 	size_t		 nsnotes;
+	void		*slot[PLUGIN_SLOTS_MAX];	/* yh_txn_slot, by plugin */
+	size_t		 slot_size[PLUGIN_SLOTS_MAX];
 	struct buf	 hdr_add;		/* "Name: value\n" lines to prepend */
 	struct buf	 hdr_cache;		/* the message's header, unfolded */
 	struct yh_values vals;			/* yh_header answers of this hook */
@@ -139,6 +143,9 @@ void	plugins_describe(struct buf *out);
  */
 void	plugins_child_init(struct store *s, const struct config *cfg,
 	    char *trace, size_t tracesize);
+/* plugins_process_init - each plugin's init_process(KIND), in order, in a
+ * child after fork and privilege drop (after plugins_child_init). */
+void	plugins_process_init(enum yh_process kind);
 /* plugins_config - this process's configuration (the one being loaded
  * during init()); NULL before any.  Borrowed. */
 const struct config *plugins_config(void);

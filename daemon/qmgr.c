@@ -558,6 +558,7 @@ qmgr_main(const struct config *cfg, const struct routes *routes, char *trace,
 		log_fatal("queue manager: %s: %s", sdir, why);
 	free(sdir);
 	plugins_child_init(q.store, cfg, trace, tracesize);
+	plugins_process_init(YH_PROC_QUEUE);
 	q.routes = routes;
 	q.forward_all = config_bool(cfg, "queue.forward_all_to_gateway") &&
 	    *config_str(cfg, "queue.smarthost") != '\0';

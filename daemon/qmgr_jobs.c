@@ -398,6 +398,7 @@ qmgr_agent_new(struct qmgr *q, int local)
 		close(p[0]);
 		if (local)
 			local_agent(p[1], q->cfg, trace, trace ? QMGR_TRACE_MAX : 0);
+		plugins_process_init(YH_PROC_REMOTE_AGENT);
 		delivery_agent(p[1]);
 		_exit(0);
 	}

@@ -520,9 +520,11 @@ smtp_cmd_mail(struct smtp_session *s, char *arg)
 		}
 		p.hold_until = until > now ? until : 0;
 	}
+	/* a new transaction before the mail hook: what it leaves (notes,
+	 * yh_txn_slot) lasts to the end of this one */
+	smtp_txn_reset(s);
 	if (smtp_decide(s, smtp_check_mail(s, &p, &d), &d) != SMTP_GO)
 		return 0;
-	smtp_txn_reset(s);
 	s->txn.release_at = p.hold_until > 0 ? p.hold_until : 0;
 	s->txn.sender = xstrdup(p.addr);
 	s->txn.body_8bit = p.body == ADDR_BODY_8BITMIME;

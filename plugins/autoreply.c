@@ -1046,12 +1046,13 @@ autoreply_delivered(struct yh_delivery *d)
 }
 
 static const struct yh_hooks autoreply_hooks = {
+	YH_HOOKS_INIT,
 	.deliver = autoreply_deliver,
 	.delivered = autoreply_delivered,
 };
 
 const struct yh_plugin yubin_plugin = {
-	.abi = YH_ABI_VERSION,
+	YH_PLUGIN_INIT,
 	.name = "autoreply",
 	.init = autoreply_init,
 	.hooks = &autoreply_hooks,

@@ -367,11 +367,12 @@ exec_delivered(struct yh_delivery *dv)
 }
 
 static const struct yh_hooks exec_hooks = {
+	YH_HOOKS_INIT,
 	.delivered = exec_delivered,
 };
 
 const struct yh_plugin yubin_plugin = {
-	.abi = YH_ABI_VERSION,
+	YH_PLUGIN_INIT,
 	.name = "exec",
 	.init = exec_init,
 	.hooks = &exec_hooks,

@@ -846,6 +846,7 @@ forward_delivered(struct yh_delivery *d)
 }
 
 static const struct yh_hooks forward_hooks = {
+	YH_HOOKS_INIT,
 	.deliver = forward_deliver,
 	.delivered = forward_delivered,
 };
@@ -860,7 +861,7 @@ forward_init(const struct yh_config *cfg)
 }
 
 const struct yh_plugin yubin_plugin = {
-	.abi = YH_ABI_VERSION,
+	YH_PLUGIN_INIT,
 	.name = "forward",
 	.init = forward_init,
 	.hooks = &forward_hooks,

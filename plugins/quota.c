@@ -446,6 +446,7 @@ quota_deliver(struct yh_delivery *d)
 }
 
 static const struct yh_hooks quota_hooks = {
+	YH_HOOKS_INIT,
 	.mail = quota_mail,
 	.rcpt = quota_rcpt,
 	.queued = quota_queued,
@@ -453,7 +454,7 @@ static const struct yh_hooks quota_hooks = {
 };
 
 const struct yh_plugin yubin_plugin = {
-	.abi = YH_ABI_VERSION,
+	YH_PLUGIN_INIT,
 	.name = "quota",
 	.init = quota_init,
 	.fini = NULL,

@@ -4,8 +4,12 @@
  *
  * A plugin is a shared object in server.plugin_dir that exports
  *
+ *	static const struct yh_hooks example_hooks = {
+ *		YH_HOOKS_INIT,
+ *		.rcpt  = example_rcpt,
+ *	};
  *	const struct yh_plugin yubin_plugin = {
- *		.abi   = YH_ABI_VERSION,
+ *		YH_PLUGIN_INIT,
  *		.name  = "example",
  *		.init  = example_init,
  *		.fini  = example_fini,
@@ -14,8 +18,10 @@
  *
  * LOADING.  The master loads the plugins named in server.plugins, in that
  * order, with dlopen(RTLD_NOW | RTLD_LOCAL), refuses one whose .abi is not
- * YH_ABI_VERSION (naming the file; yubind exits 1), and calls init() with
- * the plugin's [plugin NAME] section.  Workers, the queue manager and the
+ * YH_ABI_VERSION (naming the file and both versions; yubind exits 1),
+ * reads of yh_plugin and yh_hooks only what their .size covers (members
+ * past it count as NULL), and calls init() with the plugin's
+ * [plugin NAME] section.  Workers, the queue manager and the
  * delivery agents are forked afterwards and inherit the loaded plugins.
  * init() runs as root in the master, before privileges are dropped: read
  * rule files there, never trust anything from the network there.  It returns
@@ -23,6 +29,14 @@
  * start-up -1 stops yubind (exit 1), under `yubind -t` the errors are
  * printed, and on SIGHUP the old generation keeps running -- so init() must
  * build its new state aside and switch to it only when everything loaded.
+ * init_process(kind), when set, runs in each child the master forks (and
+ * each agent the queue manager forks) after privileges are dropped, before
+ * it serves anything: open per-process resources there.
+ *
+ * LIFE CYCLE.  init (master, root; again at each SIGHUP) -> init_process
+ * (each child) -> hooks (children) -> fini (master, at exit or when a
+ * reload drops the plugin).  Per-transaction state goes in yh_txn_slot,
+ * never in globals keyed by session.
  *
  * HOOK POINTS.  Each runs in one process, as the server user.
  *
@@ -71,8 +85,12 @@
 #include <sys/socket.h>
 
 /* Major version: bumped when a member changes meaning or position.  New
- * members are only ever added at the end of the structs below. */
-#define YH_ABI_VERSION	1
+ * members are only ever added at the end of the structs below, and
+ * yh_plugin and yh_hooks carry their size (set by YH_PLUGIN_INIT and
+ * YH_HOOKS_INIT): the core reads only the members a plugin's size covers,
+ * so a plugin built against an older, shorter struct of the same version
+ * loads with the members it lacks taken as NULL.  Version 1 had no sizes. */
+#define YH_ABI_VERSION	2
 
 enum yh_result {
 	YH_DECLINED = 0,
@@ -96,12 +114,23 @@ enum yh_listener {
 	YH_LISTEN_SMTPS,	/* port 465 */
 };
 
+/* The process init_process() runs in. */
+enum yh_process {
+	YH_PROC_SMTP,		/* SMTP worker (ports 25, 465) */
+	YH_PROC_SUBMIT,		/* SMTP worker for the local submission socket */
+	YH_PROC_POP3,		/* POP3 worker */
+	YH_PROC_QUEUE,		/* queue manager */
+	YH_PROC_LOCAL_AGENT,	/* local delivery agent (deliver hooks) */
+	YH_PROC_REMOTE_AGENT,	/* remote delivery agent (runs no hook) */
+};
+
 struct yh_config;	/* a [plugin NAME] section (init) */
 struct yh_session;	/* one SMTP session and its current transaction */
 struct yh_delivery;	/* one local recipient's copy in the queue manager */
 struct yh_pop;		/* one POP3 session */
 
 struct yh_hooks {
+	size_t	 size;		/* sizeof(struct yh_hooks): YH_HOOKS_INIT */
 	int	(*connect)(struct yh_session *s);
 	int	(*helo)(struct yh_session *s);
 	int	(*auth)(struct yh_session *s);
@@ -117,11 +146,18 @@ struct yh_hooks {
 
 struct yh_plugin {
 	unsigned		 abi;		/* YH_ABI_VERSION; checked first */
+	size_t			 size;		/* sizeof(struct yh_plugin) */
 	const char		*name;
 	int			(*init)(const struct yh_config *cfg);
 	void			(*fini)(void);
 	const struct yh_hooks	*hooks;		/* NULL members are never called */
+	/* after fork and privilege drop, in each child that can run hooks */
+	void			(*init_process)(enum yh_process kind);
 };
+
+/* Start every yh_hooks and yh_plugin initialiser with these. */
+#define YH_HOOKS_INIT	.size = sizeof(struct yh_hooks)
+#define YH_PLUGIN_INIT	.abi = YH_ABI_VERSION, .size = sizeof(struct yh_plugin)
 
 /* ---- configuration (any process) ---------------------------------------- */
 
@@ -224,6 +260,13 @@ void	yh_reply(struct yh_session *s, int code, const char *enh,
  * get: borrowed until the note changes, NULL when unset. */
 int	yh_note_set(struct yh_session *s, const char *key, const char *value);
 const char *yh_note_get(const struct yh_session *s, const char *key);
+/* yh_txn_slot - SIZE bytes (1..65536) of memory of the calling plugin's
+ * own for this transaction, zeroed when first asked for, the same block
+ * on each call within the transaction, freed by the core at RSET, MAIL
+ * and the end of DATA (and at disconnect).  Ask for the same SIZE each
+ * time.  NULL outside an SMTP hook, for another SIZE, or out of memory.
+ * For a plugin's own state; notes are for what plugins pass each other. */
+void	*yh_txn_slot(struct yh_session *s, size_t size);
 int	yh_snote_set(struct yh_session *s, const char *key, const char *value);
 const char *yh_snote_get(const struct yh_session *s, const char *key);
 

@@ -1291,11 +1291,12 @@ md_data(struct yh_session *s)
 }
 
 static const struct yh_hooks md_hooks = {
+	YH_HOOKS_INIT,
 	.data = md_data,
 };
 
 const struct yh_plugin yubin_plugin = {
-	.abi = YH_ABI_VERSION,
+	YH_PLUGIN_INIT,
 	.name = "maildat",
 	.init = md_init,
 	.fini = md_fini,

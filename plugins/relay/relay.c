@@ -876,7 +876,6 @@ from_mailbox(const char *v, char *out, size_t size)
 
 /* ---- per-transaction context --------------------------------------------- */
 
-#define NOTE_CTX	"relay.ctx"	/* "RULE SCLASS SENDER" */
 #define NOTE_FROM	"relay.from"	/* set: From: must match (trust 3) */
 
 struct ctx {
@@ -900,29 +899,34 @@ rule_name(const struct relay_conf *c, long rule, char *out, size_t size)
 	return out;
 }
 
+/* the transaction's slot: what the mail hook decided, for the rcpt hook */
+struct ctx_slot {
+	int	 set;
+	long	 rule;
+	int	 sc;
+	char	 sender[RELAY_ADDR_MAX];
+};
+
 /*
- * ctx_get - the transaction's rule and sender class: from the note the
- * mail hook left, or computed now (another plugin may have decided MAIL
+ * ctx_get - the transaction's rule and sender class: from the slot the
+ * mail hook filled, or computed now (another plugin may have decided MAIL
  * before us).  0, or -1 on a store error (*X unusable).
  */
 static int
 ctx_get(struct yh_session *s, const struct relay_conf *c, struct ctx *x)
 {
 	const char *sender = yh_sender(s);
-	const char *note = yh_note_get(s, NOTE_CTX);
-	char buf[RELAY_ADDR_MAX + 64], acct[256];
-	long rule;
-	int sc, off = 0;
+	struct ctx_slot *slot = yh_txn_slot(s, sizeof(*slot));
+	char acct[256];
+	int sc;
 
 	if (sender == NULL)
 		sender = "";
 	x->have_ip = ip_parse(yh_peer_ip(s), &x->ip) == 0;
-	if (note && sscanf(note, "%ld %d %n", &rule, &sc, &off) == 2 && off > 0 &&
-	    strcmp(note + off, sender) == 0 && rule >= -1 &&
-	    rule < (long)c->nrules &&
-	    sc >= S_ACCT && sc <= S_EXT) {
-		x->rule = rule;
-		x->sc = (enum sclass)sc;
+	if (slot && slot->set && strcmp(slot->sender, sender) == 0 &&
+	    slot->rule >= -1 && slot->rule < (long)c->nrules) {
+		x->rule = slot->rule;
+		x->sc = (enum sclass)slot->sc;
 		return 0;
 	}
 	x->rule = effect_decide(c, x->have_ip ? &x->ip : NULL, sender);
@@ -944,9 +948,11 @@ ctx_get(struct yh_session *s, const struct relay_conf *c, struct ctx *x)
 		}
 	}
 	x->sc = (enum sclass)sc;
-	if (strlen(sender) < RELAY_ADDR_MAX) {
-		snprintf(buf, sizeof(buf), "%ld %d %s", x->rule, sc, sender);
-		(void)yh_note_set(s, NOTE_CTX, buf);
+	if (slot && strlen(sender) < sizeof(slot->sender)) {
+		slot->set = 1;
+		slot->rule = x->rule;
+		slot->sc = sc;
+		memcpy(slot->sender, sender, strlen(sender) + 1);
 	}
 	return 0;
 }
@@ -1210,6 +1216,7 @@ relay_pop_auth(struct yh_pop *p)
 
 #ifndef RELAY_NO_EXPORT
 static const struct yh_hooks relay_hooks = {
+	YH_HOOKS_INIT,
 	.connect = relay_connect,
 	.mail = relay_mail,
 	.rcpt = relay_rcpt,
@@ -1218,7 +1225,7 @@ static const struct yh_hooks relay_hooks = {
 };
 
 const struct yh_plugin yubin_plugin = {
-	.abi = YH_ABI_VERSION,
+	YH_PLUGIN_INIT,
 	.name = "relay",
 	.init = relay_init,
 	.fini = relay_fini,

@@ -342,6 +342,7 @@ th_pop_auth(struct yh_pop *p)
 }
 
 static const struct yh_hooks th_hooks = {
+	YH_HOOKS_INIT,
 	.connect = th_connect,
 	.helo = th_helo,
 	.auth = th_auth,
@@ -356,7 +357,7 @@ static const struct yh_hooks th_hooks = {
 };
 
 const struct yh_plugin yubin_plugin = {
-	.abi = YH_ABI_VERSION,
+	YH_PLUGIN_INIT,
 	.name = "testhooks",
 	.init = th_init,
 	.fini = th_fini,

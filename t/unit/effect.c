@@ -38,6 +38,11 @@ struct yh_session {
 	char		 nk[STUB_NOTES][32];
 	char		 nv[STUB_NOTES][RELAY_ADDR_MAX + 64];
 	int		 nnotes;
+	union {
+		long double	 align;
+		unsigned char	 b[1024];
+	}		 slot;		/* yh_txn_slot */
+	size_t		 slotsize;
 	int		 code;
 	char		 enh[16];
 	char		 text[512];
@@ -215,6 +220,16 @@ yh_note_get(const struct yh_session *s, const char *key)
 	return NULL;
 }
 
+void *
+yh_txn_slot(struct yh_session *s, size_t size)
+{
+	if (size > sizeof(s->slot.b))
+		return NULL;
+	if (s->slotsize == 0)
+		s->slotsize = size;
+	return s->slotsize == size ? s->slot.b : NULL;
+}
+
 int
 yh_domain_local(const char *domain)
 {
@@ -327,6 +342,18 @@ session_init(struct yh_session *s, const char *ip, const char *auth,
 	s->ip = ip;
 	s->auth = auth;
 	s->sender = sender;
+}
+
+/* slot_fill - the relay slot as a mail hook would have left it */
+static void
+slot_fill(struct yh_session *s, long rule, int sc, const char *sender)
+{
+	struct ctx_slot *x = yh_txn_slot(s, sizeof(*x));
+
+	x->set = 1;
+	x->rule = rule;
+	x->sc = sc;
+	snprintf(x->sender, sizeof(x->sender), "%s", sender);
 }
 
 /* rcpt - the rcpt hook for RCPT (LOCAL as the core would say) */
@@ -809,7 +836,7 @@ test_reject(void)
 static void
 test_hooks(void)
 {
-	struct yh_session s;
+	struct yh_session s = { 0 };
 	struct yh_pop p;
 	const struct relay_conf *before;
 
@@ -840,14 +867,14 @@ test_hooks(void)
 	/* the mail hook skipped (another plugin took MAIL): RCPT decides */
 	session_init(&s, "192.0.2.2", NULL, "alice@local.test");
 	is_int(rcpt(&s, "bob@local.test"), YH_DENY, "hook 4: false rule at RCPT");
-	/* a stale note for another sender is not trusted */
+	/* a stale slot for another sender is not trusted */
 	session_init(&s, "192.0.2.3", NULL, "x@ext.example");
-	yh_note_set(&s, NOTE_CTX, "-1 0 alice@local.test");
-	is_int(rcpt(&s, "y@remote.example"), YH_OK, "hook 5: stale note ignored");
+	slot_fill(&s, -1, 0, "alice@local.test");
+	is_int(rcpt(&s, "y@remote.example"), YH_OK, "hook 5: stale slot ignored");
 	session_init(&s, "192.0.2.3", NULL, "alice@local.test");
-	yh_note_set(&s, NOTE_CTX, "1 2 alice@local.test");
-	is_int(rcpt(&s, "bob@local.test"), YH_DECLINED, "hook 6: the note is used");
-	is_int(rcpt(&s, "y@remote.example"), YH_OK, "hook 6: rule 1 (true) from the note");
+	slot_fill(&s, 1, 2, "alice@local.test");
+	is_int(rcpt(&s, "bob@local.test"), YH_DECLINED, "hook 6: the slot is used");
+	is_int(rcpt(&s, "y@remote.example"), YH_OK, "hook 6: rule 1 (true) from the slot");
 
 	/* store errors */
 	session_init(&s, "192.0.2.3", NULL, "storeerror@local.test");
@@ -1054,7 +1081,7 @@ test_local_sender(void)
 		{ 26, NULL, "203.0.113.0/24\n", "203.0.113.1", NULL,
 		    "alice@local.test", YH_OK, NULL },
 	};
-	struct yh_session s;
+	struct yh_session s = { 0 };
 	char want[512];
 	size_t i;
 
