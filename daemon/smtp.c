@@ -45,9 +45,17 @@
 #define SMTP_F_LONG	0x02	/* line may be up to SMTP_AUTH_LINE_MAX */
 #define SMTP_F_HTTP	0x04	/* a web client or proxy probe: 421 and close */
 
+/* verb states: what must hold for a verb to run.  smtp_state_ok checks
+ * them in this order; the first that fails gives the 503 reply. */
+#define SMTP_S_HELO	0x01	/* HELO or EHLO accepted */
+#define SMTP_S_NOAUTH	0x02	/* not yet authenticated */
+#define SMTP_S_MAIL	0x04	/* inside a transaction (after MAIL) */
+#define SMTP_S_NOMAIL	0x08	/* outside a transaction */
+
 struct smtp_cmd {
 	const char *verb;
 	int	 flags;
+	int	 state;		/* SMTP_S_*: 0 = any state */
 	int	(*fn)(struct smtp_session *s, char *arg);
 };
 
@@ -65,24 +73,26 @@ static int smtp_cmd_starttls(struct smtp_session *, char *);
 static int smtp_cmd_http(struct smtp_session *, char *);
 
 static const struct smtp_cmd smtp_cmds[] = {
-	{ "EHLO",	0,		smtp_cmd_ehlo },
-	{ "HELO",	0,		smtp_cmd_helo },
-	{ "MAIL",	0,		smtp_cmd_mail },
-	{ "RCPT",	0,		smtp_cmd_rcpt },
-	{ "DATA",	SMTP_F_NOARG,	smtp_cmd_data },
-	{ "RSET",	SMTP_F_NOARG,	smtp_cmd_rset },
-	{ "NOOP",	0,		smtp_cmd_noop },
-	{ "QUIT",	0,		smtp_cmd_quit },
-	{ "VRFY",	0,		smtp_cmd_vrfy },
-	{ "EXPN",	0,		smtp_cmd_expn },
-	{ "HELP",	0,		smtp_cmd_help },
-	{ "STARTTLS",	SMTP_F_NOARG,	smtp_cmd_starttls },
-	{ "AUTH",	SMTP_F_LONG,	smtp_cmd_auth },
+	{ "EHLO",	0,		0,		smtp_cmd_ehlo },
+	{ "HELO",	0,		0,		smtp_cmd_helo },
+	{ "MAIL",	0,		SMTP_S_HELO | SMTP_S_NOMAIL,
+							smtp_cmd_mail },
+	{ "RCPT",	0,		SMTP_S_MAIL,	smtp_cmd_rcpt },
+	{ "DATA",	SMTP_F_NOARG,	SMTP_S_MAIL,	smtp_cmd_data },
+	{ "RSET",	SMTP_F_NOARG,	0,		smtp_cmd_rset },
+	{ "NOOP",	0,		0,		smtp_cmd_noop },
+	{ "QUIT",	0,		0,		smtp_cmd_quit },
+	{ "VRFY",	0,		0,		smtp_cmd_vrfy },
+	{ "EXPN",	0,		0,		smtp_cmd_expn },
+	{ "HELP",	0,		0,		smtp_cmd_help },
+	{ "STARTTLS",	SMTP_F_NOARG,	0,		smtp_cmd_starttls },
+	{ "AUTH",	SMTP_F_LONG,	SMTP_S_HELO | SMTP_S_NOAUTH | SMTP_S_NOMAIL,
+							smtp_cmd_auth },
 	/* Postfix smtpd_forbidden_commands: nobody speaks SMTP like this */
-	{ "GET",	SMTP_F_HTTP,	smtp_cmd_http },
-	{ "POST",	SMTP_F_HTTP,	smtp_cmd_http },
-	{ "CONNECT",	SMTP_F_HTTP,	smtp_cmd_http },
-	{ NULL,		0,		NULL },
+	{ "GET",	SMTP_F_HTTP,	0,		smtp_cmd_http },
+	{ "POST",	SMTP_F_HTTP,	0,		smtp_cmd_http },
+	{ "CONNECT",	SMTP_F_HTTP,	0,		smtp_cmd_http },
+	{ NULL,		0,		0,		NULL },
 };
 
 /* ------------------------------------------------------------------ */
@@ -492,14 +502,6 @@ smtp_cmd_mail(struct smtp_session *s, char *arg)
 	struct addr_path p;
 	struct addr_error e;
 
-	if (!s->helo_seen) {
-		smtp_reject(s, 503, "5.5.1", "send HELO/EHLO first");
-		return 0;
-	}
-	if (s->txn_active) {
-		smtp_reject(s, 503, "5.5.1", "nested MAIL command");
-		return 0;
-	}
 	if (addr_parse(arg, ADDR_MAIL, 0, &p, &e) == -1) {
 		smtp_reject(s, e.code, e.enh, "%s", e.text);
 		return 0;
@@ -572,10 +574,6 @@ smtp_cmd_rcpt(struct smtp_session *s, char *arg)
 	const char *acc;
 	int local;
 
-	if (!s->txn_active) {
-		smtp_reject(s, 503, "5.5.1", "need MAIL command");
-		return 0;
-	}
 	if (addr_parse(arg, ADDR_RCPT, s->txn.smtputf8, &p, &e) == -1) {
 		smtp_reject(s, e.code, e.enh, "%s", e.text);
 		return 0;
@@ -790,6 +788,33 @@ smtp_lookup(const char *verb, size_t len)
 	return NULL;
 }
 
+/*
+ * smtp_state_ok - 1 when the session is in a state where C may run, else
+ * 0 after the 503 for the first of C's states that does not hold.  AUTH
+ * (an ESMTP extension) asks for EHLO and is "not permitted" inside a
+ * transaction; a second MAIL is "nested".
+ */
+static int
+smtp_state_ok(struct smtp_session *s, const struct smtp_cmd *c)
+{
+	int auth = strcmp(c->verb, "AUTH") == 0;
+
+	if ((c->state & SMTP_S_HELO) && !s->helo_seen)
+		smtp_reject(s, 503, "5.5.1", "send %s first",
+		    auth ? "EHLO" : "HELO/EHLO");
+	else if ((c->state & SMTP_S_NOAUTH) && s->auth_user[0] != '\0')
+		smtp_reject(s, 503, "5.5.1", "already authenticated");
+	else if ((c->state & SMTP_S_MAIL) && !s->txn_active)
+		smtp_reject(s, 503, "5.5.1", "need MAIL command");
+	else if ((c->state & SMTP_S_NOMAIL) && s->txn_active)
+		smtp_reject(s, 503, "5.5.1", "%s", auth ?
+		    "AUTH not permitted during a mail transaction" :
+		    "nested MAIL command");
+	else
+		return 1;
+	return 0;
+}
+
 /* smtp_dispatch - one command LINE (LEN bytes, NUL-terminated). */
 static void
 smtp_dispatch(struct smtp_session *s, char *line, size_t len)
@@ -826,6 +851,8 @@ smtp_dispatch(struct smtp_session *s, char *line, size_t len)
 		smtp_reject(s, 501, "5.5.4", "Syntax: %s (no parameters)", c->verb);
 		return;
 	}
+	if (!smtp_state_ok(s, c))
+		return;
 	(void)c->fn(s, arg);
 }
 

@@ -330,19 +330,6 @@ smtp_cmd_auth(struct smtp_session *s, char *arg)
 	long long pen;
 	size_t n;
 
-	if (!s->helo_seen) {
-		smtp_reject(s, 503, "5.5.1", "send EHLO first");
-		return 0;
-	}
-	if (s->auth_user[0] != '\0') {
-		smtp_reject(s, 503, "5.5.1", "already authenticated");
-		return 0;
-	}
-	if (s->txn_active) {
-		smtp_reject(s, 503, "5.5.1", "AUTH not permitted during a mail "
-		    "transaction");
-		return 0;
-	}
 	n = strcspn(arg, " ");
 	initial = NULL;
 	if (arg[n] != '\0') {

@@ -523,10 +523,6 @@ smtp_cmd_data(struct smtp_session *s, char *arg)
 	int flags = 0, r;
 
 	(void)arg;
-	if (!s->txn_active) {
-		smtp_reject(s, 503, "5.5.1", "need MAIL command");
-		return 0;
-	}
 	if (s->txn.nrcpt == 0) {
 		smtp_reject(s, 554, "5.5.1", "no valid recipients");
 		return 0;

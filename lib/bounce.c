@@ -89,15 +89,110 @@ done:
 	close(fd);
 }
 
+void
+bounce_build(const struct config *cfg, const struct envelope *env,
+    const char *qpath, const size_t *idx, size_t n, int delayed,
+    struct buf *out)
+{
+	const char *domain = config_str(cfg, "server.domain");
+	const char *host = config_str(cfg, "smtp.hostname");
+	char date[64], relay[512], reply[1024], status[32], boundary[64];
+	size_t i;
+	int said;
+
+	if (*host == '\0')
+		host = domain;
+	snprintf(boundary, sizeof(boundary), "%s.%lld/%s", env->id,
+	    time_now(), domain);
+	rfc5322_date(time_now(), date, sizeof(date));
+	buf_printf(out, "From: Mail Delivery System <MAILER-DAEMON@%s>\n", domain);
+	buf_printf(out, "To: <%s>\n", env->sender);
+	buf_printf(out, "Subject: %s\n", delayed ?
+	    "Delayed Mail (still being retried)" :
+	    "Undelivered Mail Returned to Sender");
+	buf_printf(out, "Date: %s\n", date);
+	buf_printf(out, "Message-ID: <%s.%lld.%s@%s>\n", env->id, time_now(),
+	    delayed ? "delay" : "bounce", domain);
+	buf_printf(out, "Auto-Submitted: auto-replied\n");
+	buf_printf(out, "MIME-Version: 1.0\n");
+	buf_printf(out, "Content-Type: multipart/report; report-type=delivery-status;\n"
+	    "\tboundary=\"%s\"\n\n", boundary);
+	buf_printf(out, "This is a MIME-encapsulated message.\n\n--%s\n", boundary);
+	buf_printf(out, "Content-Description: Notification\n"
+	    "Content-Type: text/plain; charset=us-ascii\n\n");
+	buf_printf(out, "This is the mail system at host %s.\n\n", host);
+	if (delayed)
+		buf_printf(out, "Your message could not be delivered yet. It is "
+		    "still in the queue and\nwill be retried; you do not need "
+		    "to send it again.\n\n");
+	else
+		buf_printf(out, "I'm sorry to have to inform you that your message "
+		    "could not\nbe delivered to one or more recipients. It is "
+		    "attached below.\n\nFor further assistance, please send "
+		    "mail to postmaster.\n\n");
+	for (i = 0; i < n; i++) {
+		const struct env_rcpt *rc = &env->rcpt[idx[i]];
+
+		bounce_split(rc->last_error, relay, sizeof(relay), reply,
+		    sizeof(reply), &said);
+		buf_printf(out, "<%s>: %s%s%s\n", rc->addr,
+		    said ? "host " : "", said ? relay : "",
+		    said ? " said: " : "");
+		buf_printf(out, "    %s\n\n", *reply ? reply : "delivery failed");
+	}
+	buf_printf(out, "--%s\nContent-Description: Delivery report\n"
+	    "Content-Type: message/delivery-status\n\n", boundary);
+	rfc5322_date(env->arrival, date, sizeof(date));
+	buf_printf(out, "Reporting-MTA: dns; %s\nX-Yubin-Queue-ID: %s\n", host,
+	    env->id);
+	if (env->sender[0])
+		buf_printf(out, "X-Yubin-Sender: rfc822; %s\n", env->sender);
+	buf_printf(out, "Arrival-Date: %s\n", date);
+	for (i = 0; i < n; i++) {
+		const struct env_rcpt *rc = &env->rcpt[idx[i]];
+		char *colon;
+
+		bounce_split(rc->last_error, relay, sizeof(relay), reply,
+		    sizeof(reply), &said);
+		status_of(reply, !delayed, status, sizeof(status));
+		buf_printf(out, "\nFinal-Recipient: rfc822; %s\n", rc->addr);
+		buf_printf(out, "Action: %s\n", delayed ? "delayed" : "failed");
+		buf_printf(out, "Status: %s\n", status);
+		if (said) {
+			/* "host[ip]:port" -> "dns; host" */
+			colon = strchr(relay, '[');
+			if (colon)
+				*colon = '\0';
+			buf_printf(out, "Remote-MTA: dns; %s\n", relay);
+		}
+		/* "smtp" only for what a remote server said (RFC 3464
+		 * §2.3.6); yubin's own findings (connect, DNS, timeouts,
+		 * local delivery) carry their own type, as Postfix's do */
+		if (*reply)
+			buf_printf(out, "Diagnostic-Code: %s; %s\n", said ?
+			    "smtp" : "X-Yubin", reply);
+		if (delayed) {
+			char w[64];
+
+			/* when yubin gives up (§2.3.9), not the next try */
+			rfc5322_date(env->arrival + config_int(cfg,
+			    "smtp.resend_timeout"), w, sizeof(w));
+			buf_printf(out, "Will-Retry-Until: %s\n", w);
+		}
+	}
+	buf_printf(out, "\n--%s\nContent-Description: Undelivered Message Headers\n"
+	    "Content-Type: text/rfc822-headers\n\n", boundary);
+	bounce_headers(qpath, (size_t)config_int(cfg, "queue.bounce_headers_max"), out);
+	buf_printf(out, "\n--%s--\n", boundary);
+}
+
 int
 bounce_send(const struct config *cfg, struct store *s,
     const struct envelope *env, const char *qpath, const size_t *idx,
     size_t n, int delayed)
 {
 	const char *domain = config_str(cfg, "server.domain");
-	const char *host = config_str(cfg, "smtp.hostname");
 	const char *admin = config_str(cfg, "server.admin_address");
-	char date[64], relay[512], reply[1024], status[32], boundary[64];
 	char adminaddr[512];
 	struct addr_rcpt to;
 	struct queue_in *q;
@@ -105,12 +200,10 @@ bounce_send(const struct config *cfg, struct store *s,
 	struct buf m;
 	const char *why;
 	size_t i;
-	int r, said;
+	int r;
 
 	if (env->sender == NULL || env->sender[0] == '\0' || n == 0)
 		return 0;	/* never bounce a bounce */
-	if (*host == '\0')
-		host = domain;
 	memset(&b, 0, sizeof(b));
 	/* aliases apply to reports as to any mail (addr.h) */
 	r = addr_resolve_rcpt(cfg, s, env->sender, &to);
@@ -134,90 +227,8 @@ bounce_send(const struct config *cfg, struct store *s,
 		    env->id, env->sender);
 		return 0;
 	}
-	snprintf(boundary, sizeof(boundary), "%s.%lld/%s", env->id,
-	    time_now(), domain);
 	buf_init(&m, 0);
-	rfc5322_date(time_now(), date, sizeof(date));
-	buf_printf(&m, "From: Mail Delivery System <MAILER-DAEMON@%s>\n", domain);
-	buf_printf(&m, "To: <%s>\n", env->sender);
-	buf_printf(&m, "Subject: %s\n", delayed ?
-	    "Delayed Mail (still being retried)" :
-	    "Undelivered Mail Returned to Sender");
-	buf_printf(&m, "Date: %s\n", date);
-	buf_printf(&m, "Message-ID: <%s.%lld.%s@%s>\n", env->id, time_now(),
-	    delayed ? "delay" : "bounce", domain);
-	buf_printf(&m, "Auto-Submitted: auto-replied\n");
-	buf_printf(&m, "MIME-Version: 1.0\n");
-	buf_printf(&m, "Content-Type: multipart/report; report-type=delivery-status;\n"
-	    "\tboundary=\"%s\"\n\n", boundary);
-	buf_printf(&m, "This is a MIME-encapsulated message.\n\n--%s\n", boundary);
-	buf_printf(&m, "Content-Description: Notification\n"
-	    "Content-Type: text/plain; charset=us-ascii\n\n");
-	buf_printf(&m, "This is the mail system at host %s.\n\n", host);
-	if (delayed)
-		buf_printf(&m, "Your message could not be delivered yet. It is "
-		    "still in the queue and\nwill be retried; you do not need "
-		    "to send it again.\n\n");
-	else
-		buf_printf(&m, "I'm sorry to have to inform you that your message "
-		    "could not\nbe delivered to one or more recipients. It is "
-		    "attached below.\n\nFor further assistance, please send "
-		    "mail to postmaster.\n\n");
-	for (i = 0; i < n; i++) {
-		const struct env_rcpt *rc = &env->rcpt[idx[i]];
-
-		bounce_split(rc->last_error, relay, sizeof(relay), reply,
-		    sizeof(reply), &said);
-		buf_printf(&m, "<%s>: %s%s%s\n", rc->addr,
-		    said ? "host " : "", said ? relay : "",
-		    said ? " said: " : "");
-		buf_printf(&m, "    %s\n\n", *reply ? reply : "delivery failed");
-	}
-	buf_printf(&m, "--%s\nContent-Description: Delivery report\n"
-	    "Content-Type: message/delivery-status\n\n", boundary);
-	rfc5322_date(env->arrival, date, sizeof(date));
-	buf_printf(&m, "Reporting-MTA: dns; %s\nX-Yubin-Queue-ID: %s\n", host,
-	    env->id);
-	if (env->sender[0])
-		buf_printf(&m, "X-Yubin-Sender: rfc822; %s\n", env->sender);
-	buf_printf(&m, "Arrival-Date: %s\n", date);
-	for (i = 0; i < n; i++) {
-		const struct env_rcpt *rc = &env->rcpt[idx[i]];
-		char *colon;
-
-		bounce_split(rc->last_error, relay, sizeof(relay), reply,
-		    sizeof(reply), &said);
-		status_of(reply, !delayed, status, sizeof(status));
-		buf_printf(&m, "\nFinal-Recipient: rfc822; %s\n", rc->addr);
-		buf_printf(&m, "Action: %s\n", delayed ? "delayed" : "failed");
-		buf_printf(&m, "Status: %s\n", status);
-		if (said) {
-			/* "host[ip]:port" -> "dns; host" */
-			colon = strchr(relay, '[');
-			if (colon)
-				*colon = '\0';
-			buf_printf(&m, "Remote-MTA: dns; %s\n", relay);
-		}
-		/* "smtp" only for what a remote server said (RFC 3464
-		 * §2.3.6); yubin's own findings (connect, DNS, timeouts,
-		 * local delivery) carry their own type, as Postfix's do */
-		if (*reply)
-			buf_printf(&m, "Diagnostic-Code: %s; %s\n", said ?
-			    "smtp" : "X-Yubin", reply);
-		if (delayed) {
-			char w[64];
-
-			/* when yubin gives up (§2.3.9), not the next try */
-			rfc5322_date(env->arrival + config_int(cfg,
-			    "smtp.resend_timeout"), w, sizeof(w));
-			buf_printf(&m, "Will-Retry-Until: %s\n", w);
-		}
-	}
-	buf_printf(&m, "\n--%s\nContent-Description: Undelivered Message Headers\n"
-	    "Content-Type: text/rfc822-headers\n\n", boundary);
-	bounce_headers(qpath, (size_t)config_int(cfg, "queue.bounce_headers_max"), &m);
-	buf_printf(&m, "\n--%s--\n", boundary);
-
+	bounce_build(cfg, env, qpath, idx, n, delayed, &m);
 	if (queue_in_open(config_home(cfg), &q) == -1) {
 		log_err("%s: cannot queue a report: %s", env->id, strerror(errno));
 		goto fail;

@@ -23,6 +23,7 @@
 
 #include <stddef.h>
 
+struct buf;
 struct config;
 struct envelope;
 struct queue_in;
@@ -37,6 +38,15 @@ struct store;
 int	bounce_send(const struct config *cfg, struct store *s,
 	    const struct envelope *env, const char *qpath, const size_t *idx,
 	    size_t n, int delayed);
+
+/*
+ * bounce_build - append to OUT the report bounce_send queues: ENV's
+ * recipients IDX[0..N), the header of the message at QPATH, dated now
+ * (time_now).  Builds text only: queues nothing, logs nothing.
+ */
+void	bounce_build(const struct config *cfg, const struct envelope *env,
+	    const char *qpath, const size_t *idx, size_t n, int delayed,
+	    struct buf *out);
 
 /*
  * bounce_refused - a message that will not be queued at all (Q, not yet
