@@ -50,6 +50,11 @@
 #include "utf8.h"
 #include "util.h"
 
+/* The sizes hook.h promises plugins are the core's own. */
+_Static_assert(YH_QID_SIZE == QUEUE_ID_LEN + 1, "YH_QID_SIZE");
+_Static_assert(YH_ACCOUNT_MAX == ACCOUNT_NAME_MAX, "YH_ACCOUNT_MAX");
+_Static_assert(YH_RCPT_MAX == ADDR_PATH_MAX, "YH_RCPT_MAX");
+
 #define PLUGINS_MAX	32	/* plugins in server.plugins */
 #define PLUGIN_KEY_MAX	512	/* namespaced store key */
 #define INJECT_RCPT_MAX	1000	/* recipients of one injected message */
@@ -562,7 +567,7 @@ plugin_pop_auth(struct yh_pop *p)
 /* ---- session objects ---------------------------------------------------- */
 
 void
-yh_session_init(struct yh_session *s)
+hook_session_init(struct yh_session *s)
 {
 	memset(s, 0, sizeof(*s));
 	s->peer_ip = "";
@@ -606,7 +611,7 @@ rcpt_new_clear(struct yh_session *s)
 }
 
 int
-yh_session_rcpt_apply(struct yh_session *s, struct envelope *env)
+hook_session_rcpt_apply(struct yh_session *s, struct envelope *env)
 {
 	size_t i;
 
@@ -643,7 +648,7 @@ copies_clear(struct yh_session *s)
 }
 
 size_t
-yh_session_copies(struct yh_session *s, struct queue_in ***qs,
+hook_session_copies(struct yh_session *s, struct queue_in ***qs,
     struct envelope **envs)
 {
 	*qs = s->copy_q;
@@ -652,7 +657,7 @@ yh_session_copies(struct yh_session *s, struct queue_in ***qs,
 }
 
 void
-yh_session_txn_reset(struct yh_session *s)
+hook_session_txn_reset(struct yh_session *s)
 {
 	copies_clear(s);
 	rcpt_new_clear(s);
@@ -667,7 +672,7 @@ yh_session_txn_reset(struct yh_session *s)
 }
 
 void
-yh_session_free(struct yh_session *s)
+hook_session_free(struct yh_session *s)
 {
 	copies_clear(s);
 	rcpt_new_clear(s);
@@ -679,7 +684,7 @@ yh_session_free(struct yh_session *s)
 }
 
 void
-yh_delivery_init(struct yh_delivery *d)
+hook_delivery_init(struct yh_delivery *d)
 {
 	memset(d, 0, sizeof(*d));
 	d->fd = -1;
@@ -687,7 +692,7 @@ yh_delivery_init(struct yh_delivery *d)
 }
 
 void
-yh_delivery_free(struct yh_delivery *d)
+hook_delivery_free(struct yh_delivery *d)
 {
 	if (d->fd != -1)
 		close(d->fd);
@@ -1652,7 +1657,7 @@ yh_text_charset(const void *p, size_t len)
 }
 
 int
-yh_resolver(struct sockaddr_storage *ss, socklen_t *len)
+yh_dns_server(struct sockaddr_storage *ss, socklen_t *len)
 {
 	if (P.cfg == NULL)
 		return -1;

@@ -74,6 +74,13 @@
  * members are only ever added at the end of the structs below. */
 #define YH_ABI_VERSION	1
 
+/* Sizes the core guarantees (it asserts at compile time that they match
+ * its own): a queue id with its NUL, an account name's characters, and a
+ * recipient path's octets as sent (with "<" ">"). */
+#define YH_QID_SIZE	17
+#define YH_ACCOUNT_MAX	64
+#define YH_RCPT_MAX	256
+
 enum yh_result {
 	YH_DECLINED = 0,
 	YH_OK,
@@ -233,9 +240,16 @@ const char *yh_snote_get(const struct yh_session *s, const char *key);
 int	yh_domain_local(const char *domain);
 /* yh_account_exists - 1 yes, 0 no, -1 store error. */
 int	yh_account_exists(const char *account);
-/* yh_resolve - like the core's recipient check: 1 local account (name in
- * ACCOUNT, ACCOUNT_SIZE bytes), 0 local domain without it, -1 not local,
- * -2 store error. */
+/* yh_resolve - like the core's recipient check: YH_RESOLVE_ACCOUNT a
+ * local account (name in ACCOUNT, ACCOUNT_SIZE bytes, YH_ACCOUNT_MAX + 1
+ * is always enough), YH_RESOLVE_NO_ACCOUNT a local domain without it,
+ * YH_RESOLVE_REMOTE not local, YH_RESOLVE_ERROR store error. */
+enum yh_resolve_result {
+	YH_RESOLVE_ACCOUNT = 1,
+	YH_RESOLVE_NO_ACCOUNT = 0,
+	YH_RESOLVE_REMOTE = -1,
+	YH_RESOLVE_ERROR = -2
+};
 int	yh_resolve(const char *addr, char *account, size_t account_size);
 
 /* yh_utf8_valid - 1 when P[0..LEN) is well-formed UTF-8 (RFC 3629: no
@@ -248,11 +262,11 @@ int	yh_utf8_valid(const void *p, size_t len);
 enum yh_charset { YH_CS_ASCII, YH_CS_UTF8, YH_CS_JIS, YH_CS_SJIS, YH_CS_UNKNOWN };
 enum yh_charset yh_text_charset(const void *p, size_t len);
 
-/* yh_resolver - the DNS server plugins that make their own queries ask:
+/* yh_dns_server - the DNS server plugins that make their own queries ask:
  * server.resolver ("V4", "V4:PORT", "V6", "[V6]:PORT"), else the first name
  * server of /etc/resolv.conf, into *SS with its length in *LEN.  0, or -1
  * (none usable). */
-int	yh_resolver(struct sockaddr_storage *ss, socklen_t *len);
+int	yh_dns_server(struct sockaddr_storage *ss, socklen_t *len);
 
 /* yh_mailbox_usage - messages and bytes (as POP3 counts them) stored for
  * ACCOUNT, kept exactly by the core: deliveries add, POP3 deletions
