@@ -67,12 +67,14 @@ $(B)/libyubind.a: $(DAEMON_OBJS) Makefile
 	@rm -f $@
 	ar rcs $@ $(filter %.o,$^)
 
-# -rdynamic: plugins resolve the yh_* accessors against yubind itself;
+# --dynamic-list: plugins resolve the yh_* accessors against yubind
+# itself, and only those (hooks/yubin/hook.sym) are exported;
 # --whole-archive keeps every accessor in, used by the core or not;
 # --no-as-needed keeps libpcre2-8 and libresolv loaded for the plugins
 # (maildat) even where the core itself calls none of their functions
-$(B)/yubind: $(B)/daemon/yubind.o $(B)/libyubind.a $(B)/libyubin.a
-	$(CC) $(ALL_LDFLAGS) -rdynamic -o $@ $(B)/daemon/yubind.o \
+$(B)/yubind: $(B)/daemon/yubind.o $(B)/libyubind.a $(B)/libyubin.a hooks/yubin/hook.sym
+	$(CC) $(ALL_LDFLAGS) -Wl,--dynamic-list=hooks/yubin/hook.sym \
+	    -o $@ $(B)/daemon/yubind.o \
 	    -Wl,--whole-archive $(B)/libyubind.a $(B)/libyubin.a \
 	    -Wl,--no-whole-archive \
 	    -Wl,--no-as-needed $(LIBS)
