@@ -41,6 +41,7 @@
 #include "config.h"
 #include "dns.h"
 #include "log.h"
+#include "maildir.h"
 #include "paths.h"
 #include "plugin.h"
 #include "queue.h"
@@ -1617,6 +1618,16 @@ const char *yh_dlv_client_ip(const struct yh_delivery *d) { return d->client_ip;
 const char *yh_dlv_auth_user(const struct yh_delivery *d) { return d->auth_user; }
 const char *yh_dlv_path(const struct yh_delivery *d) { return d->path; }
 long long yh_dlv_size(const struct yh_delivery *d) { return d->size; }
+
+long long
+yh_dlv_wire_size(struct yh_delivery *d, long long *bytes)
+{
+	if (d->fd == -1)
+		d->fd = open(d->path, O_RDONLY | O_CLOEXEC);
+	if (d->fd == -1)
+		return -1;
+	return maildir_wire_size(d->fd, bytes);
+}
 
 const char *
 yh_dlv_header(struct yh_delivery *d, const char *name, int n)

@@ -464,6 +464,11 @@ const char *yh_dlv_path(const struct yh_delivery *d);
 /* yh_dlv_size - the stored copy's size in bytes (LF ends), trace lines
  * included. */
 long long yh_dlv_size(const struct yh_delivery *d);
+/* yh_dlv_wire_size - the size POP3 will give the message being delivered
+ * (its queue file, without the core's trace lines): every LF not after a
+ * CR counted as CRLF, an unterminated last line ended; the plain byte count
+ * in *BYTES when not NULL.  Reads the whole file.  -1 when unreadable. */
+long long yh_dlv_wire_size(struct yh_delivery *d, long long *bytes);
 /* yh_dlv_header - like yh_header, for the message being delivered. */
 const char *yh_dlv_header(struct yh_delivery *d, const char *name, int n);
 /* yh_dlv_reply - the status a YH_DENY/YH_DENYSOFT of deliver carries. */
