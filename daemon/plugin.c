@@ -892,6 +892,49 @@ yh_log(enum yh_level lvl, const char *fmt, ...)
 	    *P.qid ? P.qid : "NOQUEUE", P.current ? P.current : "?", msg);
 }
 
+char *
+yh_escape(char *dst, size_t size, const void *src, size_t len)
+{
+	static const char hex[] = "0123456789abcdef";
+	const unsigned char *p = src;
+	size_t i, n = 0, total = 0, room;
+
+	if (size == 0)
+		return dst;
+	for (i = 0; i < len; i++)
+		total += p[i] >= 0x20 && p[i] < 0x7f && p[i] != '\\' ? 1 :
+		    p[i] == '\\' ? 2 : 4;
+	room = total < size ? 0 : 3;	/* keep room for "..." when cut */
+	for (i = 0; i < len; i++) {
+		int plain = p[i] >= 0x20 && p[i] < 0x7f && p[i] != '\\';
+		size_t need = plain ? 1 : p[i] == '\\' ? 2 : 4;
+
+		if (n + need + room >= size) {
+			/* room for "..." (cut) when any is left */
+			if (size >= 4) {
+				while (n + 4 > size)
+					n--;
+				memcpy(dst + n, "...", 3);
+				n += 3;
+			}
+			break;
+		}
+		if (plain) {
+			dst[n++] = (char)p[i];
+		} else if (p[i] == '\\') {
+			dst[n++] = '\\';
+			dst[n++] = '\\';
+		} else {
+			dst[n++] = '\\';
+			dst[n++] = 'x';
+			dst[n++] = hex[p[i] >> 4];
+			dst[n++] = hex[p[i] & 15];
+		}
+	}
+	dst[n] = '\0';
+	return dst;
+}
+
 void
 yh_error(const char *fmt, ...)
 {
@@ -1236,6 +1279,24 @@ yh_account_exists(const char *account)
 	if (P.store == NULL || !account_name_valid(account, &why))
 		return P.store ? 0 : -1;
 	return account_get(P.store, account, &a);
+}
+
+int
+yh_addr_valid(const char *addr)
+{
+	char arg[ADDR_PATH_MAX + 8];
+	struct addr_path *p;
+	struct addr_error e;
+	int ok;
+
+	if (addr == NULL || strlen(addr) > ADDR_PATH_MAX - 2 ||
+	    strchr(addr, '@') == NULL)
+		return 0;
+	snprintf(arg, sizeof(arg), "TO:<%s>", addr);
+	p = xmalloc(sizeof(*p));
+	ok = addr_parse(arg, ADDR_RCPT, 1, p, &e) == 0 && p->domain[0] != '\0';
+	free(p);
+	return ok;
 }
 
 int

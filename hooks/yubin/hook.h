@@ -174,6 +174,13 @@ const char *yh_account_get(const char *account, const char *key, char *out,
  * "plugin=NAME".  Never pass raw client bytes; use yh_escape. */
 void	yh_log(enum yh_level lvl, const char *fmt, ...)
 	    __attribute__((format(printf, 2, 3)));
+/* yh_escape - client or user text SRC (LEN bytes, a NUL among them
+ * included) made safe to log or to quote in a reply, into DST (SIZE bytes,
+ * always NUL-terminated when SIZE > 0): printable ASCII is copied, a
+ * backslash doubled, every other byte (control bytes, DEL, octets above
+ * 127) written as \xNN.  Returns DST; text that does not fit is cut at a
+ * whole character and ends with "...". */
+char	*yh_escape(char *dst, size_t size, const void *src, size_t len);
 /* yh_error - a load-time error for init(): "FILE:LINE: message". */
 void	yh_error(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 
@@ -238,6 +245,10 @@ const char *yh_snote_get(const struct yh_session *s, const char *key);
 
 /* yh_domain_local - 1 when DOMAIN is one of this server's domains. */
 int	yh_domain_local(const char *domain);
+/* yh_addr_valid - 1 when ADDR ("local@domain", no angle brackets) is an
+ * address the core would take in RCPT TO: (RFC 5321 syntax and sizes,
+ * UTF-8 as with SMTPUTF8, no control bytes), else 0. */
+int	yh_addr_valid(const char *addr);
 /* yh_account_exists - 1 yes, 0 no, -1 store error. */
 int	yh_account_exists(const char *account);
 /* yh_resolve - like the core's recipient check: YH_RESOLVE_ACCOUNT a
