@@ -20,6 +20,8 @@ SAN ?=
 PREFIX ?= $(prefix)
 SYSCONFDIR ?= $(sysconfdir)/yubin
 PLUGINDIR ?= $(libdir)/yubin/plugins
+INCLUDEDIR ?= $(PREFIX)/include
+PKGCONFIGDIR ?= $(PREFIX)/lib/pkgconfig
 DESTDIR ?=
 
 WARN = -std=c11 -Wall -Wextra -Wformat=2 -Wshadow -Werror
@@ -123,6 +125,12 @@ install: all
 	install -m 755 $(B)/yubinctl $(DESTDIR)$(sbindir)/yubinctl
 	$(if $(SENDMAIL_SRCS),install -m 755 $(B)/yubin-sendmail $(DESTDIR)$(bindir)/yubin-sendmail)
 	$(if $(PLUGIN_SOS),install -m 644 $(PLUGIN_SOS) $(DESTDIR)$(PLUGINDIR)/)
+	install -d $(DESTDIR)$(INCLUDEDIR)/yubin $(DESTDIR)$(PKGCONFIGDIR)
+	install -m 644 hooks/yubin/hook.h hooks/yubin/hook.sym $(DESTDIR)$(INCLUDEDIR)/yubin/
+	sed -e 's|@PREFIX@|$(PREFIX)|' -e 's|@PLUGINDIR@|$(PLUGINDIR)|' \
+	    -e "s|@ABI@|$$(sed -n 's/^#define YH_ABI_VERSION[[:space:]]*//p' hooks/yubin/hook.h)|" \
+	    hooks/yubin/yubin-plugin.pc.in > $(DESTDIR)$(PKGCONFIGDIR)/yubin-plugin.pc
+	chmod 644 $(DESTDIR)$(PKGCONFIGDIR)/yubin-plugin.pc
 	for f in etc/*.conf etc/*.dat; do [ -e "$$f" ] || continue; \
 	    [ -e $(DESTDIR)$(SYSCONFDIR)/$${f#etc/} ] || install -m 644 $$f $(DESTDIR)$(SYSCONFDIR)/; done
 
