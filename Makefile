@@ -42,7 +42,14 @@ DAEMON_OBJS = $(DAEMON_SRCS:%.c=$(B)/%.o)
 CTL_SRCS = $(wildcard tools/yubinctl*.c tools/ctl_*.c)
 SENDMAIL_SRCS = $(wildcard tools/yubin-sendmail*.c)
 PLUGIN_SRCS = $(wildcard plugins/*.c)
-PLUGIN_SOS = $(PLUGIN_SRCS:plugins/%.c=$(B)/plugins/%.so)
+# a plugin of several files is a folder plugins/NAME/, built from all its
+# .c files into NAME.so and linked with PLUGIN_LIBS_NAME
+PLUGIN_DIRS = $(sort $(patsubst plugins/%/,%,$(dir $(wildcard plugins/*/*.c))))
+PLUGIN_SOS = $(PLUGIN_SRCS:plugins/%.c=$(B)/plugins/%.so) \
+    $(PLUGIN_DIRS:%=$(B)/plugins/%.so)
+PLUGIN_LIBS_maildat = -lpcre2-8 -lresolv
+# maildat's files the unit and fuzz tests link (act.c holds the hooks)
+MAILDAT_CORE = maildat mime rbl rules
 TPLUGIN_SRCS = $(wildcard t/plugin/*.c)
 TPLUGIN_SOS = $(TPLUGIN_SRCS:t/plugin/%.c=$(B)/t/plugin/%.so)
 UNIT_SRCS = $(wildcard t/unit/*.c)
@@ -71,15 +78,12 @@ $(B)/libyubind.a: $(DAEMON_OBJS) Makefile
 
 # --dynamic-list: plugins resolve the yh_* accessors against yubind
 # itself, and only those (hooks/yubin/hook.sym) are exported;
-# --whole-archive keeps every accessor in, used by the core or not;
-# --no-as-needed keeps libpcre2-8 and libresolv loaded for the plugins
-# (maildat) even where the core itself calls none of their functions
+# --whole-archive keeps every accessor in, used by the core or not
 $(B)/yubind: $(B)/daemon/yubind.o $(B)/libyubind.a $(B)/libyubin.a hooks/yubin/hook.sym
 	$(CC) $(ALL_LDFLAGS) -Wl,--dynamic-list=hooks/yubin/hook.sym \
 	    -o $@ $(B)/daemon/yubind.o \
 	    -Wl,--whole-archive $(B)/libyubind.a $(B)/libyubin.a \
-	    -Wl,--no-whole-archive \
-	    -Wl,--no-as-needed $(LIBS)
+	    -Wl,--no-whole-archive $(LIBS)
 
 $(B)/yubinctl: $(CTL_SRCS:%.c=$(B)/%.o) $(B)/libyubin.a
 	$(CC) $(ALL_LDFLAGS) -o $@ $^ $(LIBS)
@@ -90,11 +94,19 @@ $(B)/yubin-sendmail: $(SENDMAIL_SRCS:%.c=$(B)/%.o) $(B)/libyubin.a
 $(B)/plugins/%.so: $(B)/plugins/%.o
 	$(CC) $(SO_LDFLAGS) -o $@ $<
 
+define plugin_dir
+$$(B)/plugins/$(1).so: $$(patsubst %.c,$$(B)/%.o,$$(wildcard plugins/$(1)/*.c))
+	$$(CC) $$(SO_LDFLAGS) -o $$@ $$^ $$(PLUGIN_LIBS_$(1))
+endef
+$(foreach d,$(PLUGIN_DIRS),$(eval $(call plugin_dir,$(d))))
+
 $(B)/t/plugin/%.so: $(B)/t/plugin/%.o
 	$(CC) $(SO_LDFLAGS) -o $@ $<
 
 $(B)/t/unit/%.t: $(B)/t/unit/%.o $(B)/libyubind.a $(B)/libyubin.a
-	$(CC) $(ALL_LDFLAGS) -o $@ $^ $(LIBS)
+	$(CC) $(ALL_LDFLAGS) -o $@ $(filter %.o,$^) $(filter %.a,$^) $(LIBS)
+
+$(B)/t/unit/maildat.t: $(MAILDAT_CORE:%=$(B)/plugins/maildat/%.o)
 
 tests: all $(UNIT_BINS) $(TPLUGIN_SOS)
 
@@ -177,7 +189,9 @@ $(FB)/libyubin.a: $(FUZZ_LIB_OBJS) Makefile
 $(FB)/%_fuzz: t/fuzz/%_fuzz.c $(FB)/libyubin.a
 	@mkdir -p $(@D)
 	$(FUZZ_CC) $(FUZZ_CFLAGS) -fsanitize=fuzzer -MMD -MP -MT $@ -MF $@.d -o $@ $< \
-	    $(FB)/libyubin.a $(LIBS) -lpthread
+	    $(filter %.o,$^) $(FB)/libyubin.a $(LIBS) -lpthread
+
+$(FB)/maildat_fuzz: $(MAILDAT_CORE:%=$(FB)/plugins/maildat/%.o)
 
 fuzz-build: $(FUZZ_BINS)
 

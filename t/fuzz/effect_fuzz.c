@@ -1,15 +1,16 @@
 /*
  * t/fuzz/effect_fuzz.c - libFuzzer target for the relay plugin's
- * effect.dat parser (plugins/relay_effect.inc: effect_parse, rule_parse,
+ * effect.dat parser (plugins/relay/effect.c: effect_parse, rule_parse,
  * the IPv4 patterns and domain/local checks), then the rules it kept
  * matched against a few clients and senders (effect_decide,
  * effect_connect, table_of), and the From: mailbox reader (from_mailbox)
- * and network parser (net_parse) on the input itself.  plugins/relay.c is
- * compiled in without its plugin symbol; the yh_* calls resolve to the
+ * and network parser (relay_net_parse) on the input itself; plugins/relay/*.c
+ * are compiled in without the plugin symbol; the yh_* calls resolve to the
  * daemon's own (daemon/plugin.c), yh_error logging with no plugin loaded.
  */
 #define RELAY_NO_EXPORT 1
-#include "../../plugins/relay.c"
+#include "../../plugins/relay/relay.c"
+#include "../../plugins/relay/effect.c"
 
 #include <stdint.h>
 
@@ -50,14 +51,14 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 			(void)table_of(c, r);
 		}
 	}
-	conf_free(&c);
+	relay_conf_free(&c);
 
 	memcpy(text, data, size);
 	text[size] = '\0';
 	if (from_mailbox(text, box, sizeof(box)) == 0 &&
 	    strnlen(box, sizeof(box)) == sizeof(box))
 		abort();
-	(void)net_parse(text, &net);
+	(void)relay_net_parse(text, &net);
 	(void)ip_parse(text, &ip);
 	free(text);
 	return 0;

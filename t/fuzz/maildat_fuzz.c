@@ -13,8 +13,7 @@
  * with its byte-pair shortcut (md_body_has) is checked against memmem on
  * slices of the decoded body: a difference aborts.
  */
-#define MAILDAT_NO_PLUGIN 1
-#include "../../plugins/maildat.c"
+#include "../../plugins/maildat/maildat.h"
 #include "../lib/maildat_stubs.inc"
 
 #include <sys/mman.h>

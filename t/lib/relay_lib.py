@@ -1,5 +1,5 @@
 """relay_lib - helpers shared by the t/proto/relay_*.t tests (the relay
-plugin, plugins/relay.c).
+plugin, plugins/relay/).
 
 The server runs the relay plugin with server.domain = local.test and two
 accounts, alice and bob.  The three sender classes and three recipient
@@ -43,7 +43,7 @@ NOUSER = (550, '5.1.1')
 DENIED = (554, '5.7.1')
 REFUSED = (550, '5.7.1')        # a refused sender (MAIL) or From: (DATA)
 
-# The tables of SEEDS.md §9.3 as read in plugins/relay.c: rows are the
+# The tables of SEEDS.md §9.3 as read in plugins/relay/relay.c: rows are the
 # sender classes (acct, noacct, ext), columns the recipient classes.
 # Table I's acct -> external needs authentication: a sender address alone
 # never unlocks relay (DESIGN §10); the seed's literal table is

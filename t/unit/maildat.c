@@ -1,16 +1,14 @@
 /*
- * t/unit/maildat.c - the maildat plugin (plugins/maildat.c) without a
+ * t/unit/maildat.c - the maildat plugin (plugins/maildat/) without a
  * server: every load-time error text of the rule parser, the readings the
  * parser takes (the five SEEDS.md §19 examples, a Warning: in a non-2xx
  * rule, Shift_JIS rule lines), the decoders (RFC 2047 B and Q in
  * ISO-2022-JP, Shift_JIS, EUC-JP and UTF-8; base64; quoted-printable; the
  * MIME walk), the URI domain reduction, and rule matching on whole
- * messages.  MAILDAT_NO_PLUGIN leaves out the hooks (maildat_act.inc); the
- * few yh_* functions the rest calls are stubbed here, so nothing of the
- * core is linked.  Numbered, table-driven cases; a failure names its case.
+ * messages.  Linked with the plugin's objects but act.o (the hooks); the
+ * few yh_* functions the rest calls are stubbed here.  Numbered, table-driven cases; a failure names its case.
  */
-#define MAILDAT_NO_PLUGIN 1
-#include "../../plugins/maildat.c"
+#include "../../plugins/maildat/maildat.h"
 #include "../lib/maildat_stubs.inc"
 
 #include "../lib/tap.h"

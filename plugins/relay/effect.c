@@ -1,10 +1,34 @@
 /*
- * relay_effect.inc - the effect.dat reader of the relay plugin (included by
- * plugins/relay.c; not a translation unit of its own): one line into a
+ * effect.c - the effect.dat reader of the relay plugin: one line into a
  * struct rule, the whole file into a struct relay_conf, every bad line
  * reported as "FILE:LINE: message".  The readings of the seed's format are
  * in relay.c's header comment and in etc/effect.dat.
  */
+#include "relay.h"
+
+static const struct {
+	const char	*word;
+	enum kind	 kind;
+} relay_kinds[] = {
+	{ "true", K_TRUE },
+	{ "false", K_FALSE },
+	{ "default", K_DEFAULT },
+	{ "norelay", K_NORELAY },
+	{ "norelay,0", K_NORELAY0 },
+	{ "norelay,2", K_NORELAY2 },
+	{ "only", K_ONLY },
+};
+
+static const struct {
+	const char	*word;
+	enum pat	 pat;
+} relay_keywords[] = {
+	{ "#blank", PAT_BLANK },
+	{ "#<>", PAT_NULL },
+	{ "#number", PAT_NUMBER },
+	{ "#nodomain", PAT_NODOMAIN },
+	{ "#host", PAT_HOST },
+};
 
 /* ---- effect.dat: one line ------------------------------------------------ */
 
@@ -148,7 +172,7 @@ rule_parse(const char *line, size_t len, struct rule *r, char *why,
 		if (i == NELEM(relay_kinds)) {
 			snprintf(why, whysize, "unknown action '%s' (expected "
 			    "true, false, default, norelay, norelay,0, "
-			    "norelay,2 or only)", esc(e, sizeof(e), word));
+			    "norelay,2 or only)", relay_esc(e, sizeof(e), word));
 			return -1;
 		}
 		r->kind = relay_kinds[i].kind;
@@ -162,34 +186,34 @@ rule_parse(const char *line, size_t len, struct rule *r, char *why,
 			}
 		snprintf(why, whysize, "unknown keyword '%s' (expected #blank, "
 		    "#<>, #number, #nodomain or #host; a comment is '#' and a "
-		    "space)", esc(e, sizeof(e), pat));
+		    "space)", relay_esc(e, sizeof(e), pat));
 		return -1;
 	}
 	if (strchr(pat, '/')) {
-		if (net_parse(pat, &r->v6) == -1) {
+		if (relay_net_parse(pat, &r->v6) == -1) {
 			snprintf(why, whysize, "bad CIDR block '%s' (an IPv4 "
 			    "address/0-32 or an IPv6 address/0-128)",
-			    esc(e, sizeof(e), pat));
+			    relay_esc(e, sizeof(e), pat));
 			return -1;
 		}
 		if (r->v6.ip.family == 4) {
 			r->pat = PAT_IP4;
 			r->v4mask = r->v6.bits ? 0xffffffffu << (32 - r->v6.bits) : 0;
-			r->v4net = ip4_host(&r->v6.ip) & r->v4mask;
+			r->v4net = relay_ip4_host(&r->v6.ip) & r->v4mask;
 		} else
 			r->pat = PAT_IP6;
 		return 0;
 	}
 	if (strchr(pat, ':')) {
-		if (net_parse(pat, &r->v6) == -1) {
+		if (relay_net_parse(pat, &r->v6) == -1) {
 			snprintf(why, whysize, "bad IPv6 address '%s'",
-			    esc(e, sizeof(e), pat));
+			    relay_esc(e, sizeof(e), pat));
 			return -1;
 		}
 		if (r->v6.ip.family == 4) {	/* ::ffff:a.b.c.d is a.b.c.d */
 			r->pat = PAT_IP4;
 			r->v4mask = 0xffffffffu;
-			r->v4net = ip4_host(&r->v6.ip);
+			r->v4net = relay_ip4_host(&r->v6.ip);
 		} else
 			r->pat = PAT_IP6;
 		return 0;
@@ -197,7 +221,7 @@ rule_parse(const char *line, size_t len, struct rule *r, char *why,
 	if (strspn(pat, "0123456789.*") == plen) {
 		if (ip4_pattern(pat, &r->v4net, &r->v4mask) == -1) {
 			snprintf(why, whysize, "bad IPv4 pattern '%s' (four "
-			    "octets, each 0-255 or '*')", esc(e, sizeof(e), pat));
+			    "octets, each 0-255 or '*')", relay_esc(e, sizeof(e), pat));
 			return -1;
 		}
 		r->pat = PAT_IP4;
@@ -205,7 +229,7 @@ rule_parse(const char *line, size_t len, struct rule *r, char *why,
 	}
 	if (strchr(pat, '*')) {
 		snprintf(why, whysize, "bad pattern '%s' ('*' stands only for "
-		    "a whole IPv4 octet)", esc(e, sizeof(e), pat));
+		    "a whole IPv4 octet)", relay_esc(e, sizeof(e), pat));
 		return -1;
 	}
 	at = strrchr(pat, '@');
@@ -213,7 +237,7 @@ rule_parse(const char *line, size_t len, struct rule *r, char *why,
 		if (!local_ok(pat, (size_t)(at - pat)) ||
 		    !domain_ok(at + 1, strlen(at + 1))) {
 			snprintf(why, whysize, "bad mail address '%s'",
-			    esc(e, sizeof(e), pat));
+			    relay_esc(e, sizeof(e), pat));
 			return -1;
 		}
 		r->pat = PAT_ADDRESS;
@@ -221,12 +245,12 @@ rule_parse(const char *line, size_t len, struct rule *r, char *why,
 		if (!domain_ok(pat, plen)) {
 			snprintf(why, whysize, "bad pattern '%s' (expected an IP "
 			    "address, CIDR block, domain, mail address or "
-			    "#keyword)", esc(e, sizeof(e), pat));
+			    "#keyword)", relay_esc(e, sizeof(e), pat));
 			return -1;
 		}
 		r->pat = PAT_DOMAIN;
 	}
-	if ((r->text = lower_dup(pat, plen)) == NULL) {
+	if ((r->text = relay_lower_dup(pat, plen)) == NULL) {
 		snprintf(why, whysize, "out of memory");
 		return -1;
 	}
@@ -235,8 +259,8 @@ rule_parse(const char *line, size_t len, struct rule *r, char *why,
 
 /* ---- effect.dat: the file ------------------------------------------------ */
 
-static void
-conf_free(struct relay_conf **cp)
+void
+relay_conf_free(struct relay_conf **cp)
 {
 	struct relay_conf *c = *cp;
 	size_t i;
@@ -350,10 +374,10 @@ effect_parse(struct relay_conf *c, const char *data, size_t len)
 	return errors;
 }
 
-/* effect_load - read C->path (REQUIRED: a missing file is an error) and
+/* relay_effect_load - read C->path (REQUIRED: a missing file is an error) and
  * parse it.  Returns the number of errors. */
-static unsigned
-effect_load(struct relay_conf *c, int required)
+unsigned
+relay_effect_load(struct relay_conf *c, int required)
 {
 	struct stat st;
 	char *data;

@@ -1,9 +1,10 @@
 /*
- * maildat_act.inc - the plugin proper (included by plugins/maildat.c):
+ * act.c - the maildat plugin proper:
  * configuration, the data hook, and the actions of a matching rule
  * (refuse, warning text, Subject tag, header tag, redirect, backup copy,
  * client registration).
  */
+#include "maildat.h"
 
 struct md_cidr {
 	int		 fam;

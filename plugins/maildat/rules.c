@@ -1,12 +1,12 @@
 /*
- * maildat_rules.inc - the mail.dat rule-file parser of the maildat plugin
- * (included by plugins/maildat.c; not a translation unit of its own).
+ * rules.c - the mail.dat rule-file parser of the maildat plugin.
  *
  * md_parse() turns the text of one mail.dat into a struct md_table and
  * reports every bad line as "FILE:LINE: message" in a struct md_errs; a
  * table with errors is never used.  It never touches anything but its
  * arguments, so the unit test and the fuzz target call it directly.
  */
+#include "maildat.h"
 
 /* ---- error list --------------------------------------------------------- */
 
@@ -28,7 +28,7 @@ md_err(struct md_errs *e, const char *fmt, ...)
 	e->msg[e->n++] = m;
 }
 
-static void
+void
 md_errs_free(struct md_errs *e)
 {
 	size_t i;
@@ -52,7 +52,7 @@ md_warn(struct md_errs *e, const char *fmt, ...)
 	va_end(ap);
 }
 
-static void
+void
 md_warns_free(struct md_errs *e)
 {
 	size_t i;
@@ -94,7 +94,7 @@ md_rule_free(struct md_rule *r)
 	free(r->warning);
 }
 
-static void
+void
 md_table_free(struct md_table **tp)
 {
 	struct md_table *t = *tp;
@@ -112,7 +112,7 @@ md_table_free(struct md_table **tp)
 
 /* ---- small helpers ------------------------------------------------------ */
 
-static void *
+void *
 md_alloc(size_t n)
 {
 	void *p = calloc(1, n ? n : 1);
@@ -122,7 +122,7 @@ md_alloc(size_t n)
 	return p;
 }
 
-static char *
+char *
 md_strndup(const char *s, size_t n)
 {
 	char *p = md_alloc(n + 1);
@@ -132,13 +132,13 @@ md_strndup(const char *s, size_t n)
 	return p;
 }
 
-static char *
+char *
 md_strdup(const char *s)
 {
 	return md_strndup(s, strlen(s));
 }
 
-static void
+void
 md_lower(char *s, size_t n)
 {
 	size_t i;
@@ -654,7 +654,7 @@ md_line(struct md_pstate *ps, unsigned line, char *raw)
  * there was no error, else NULL.  Lines that are not valid UTF-8 are read
  * as Shift_JIS (CP932), the encoding of E-Post's own files.
  */
-static struct md_table *
+struct md_table *
 md_parse(const char *file, const char *text, size_t len, struct md_errs *errs)
 {
 	struct md_pstate ps;

@@ -145,72 +145,7 @@
  * existing accounts) so later plugins (quota) still see them; accepted
  * external ones get YH_OK.
  */
-#include <arpa/inet.h>
-#include <errno.h>
-#include <fcntl.h>
-#include <stdarg.h>
-#include <stdint.h>
-#include <stdio.h>
-#include <stdlib.h>
-#include <string.h>
-#include <strings.h>
-#include <sys/stat.h>
-#include <unistd.h>
-
-#include <yubin/hook.h>
-
-#define EFFECT_FILE_MAX		(1024 * 1024)	/* E-Post files are a few KiB */
-#define EFFECT_LINE_MAX		1024		/* bytes of one line, without its end */
-#define EFFECT_RULES_MAX	10000		/* a filter appending IPs stays far below */
-#define RELAY_ADDR_MAX		512		/* an RFC 5321 path is at most 256 */
-#define RELAY_LIST_MAX		(1024 * 1024)	/* a config.def list as text */
-#define RELAY_ESC_MAX		(4 * RELAY_ADDR_MAX + 1)	/* escaped for a log */
-#define RELAY_WHY_MAX		(EFFECT_LINE_MAX * 4 + 256)
-
-enum pat {
-	PAT_IP4,		/* v4 & v4mask == v4net */
-	PAT_IP6,		/* first v6bits bits equal */
-	PAT_DOMAIN,
-	PAT_ADDRESS,
-	PAT_BLANK,
-	PAT_NULL,
-	PAT_NUMBER,
-	PAT_NODOMAIN,
-	PAT_HOST,
-};
-
-enum kind {
-	K_TRUE,
-	K_FALSE,
-	K_DEFAULT,
-	K_NORELAY,
-	K_NORELAY0,
-	K_NORELAY2,
-	K_ONLY,
-};
-
-/* the tables, by the effect they have on one recipient */
-enum table {
-	T_I,			/* default; the client/sender matching "only" */
-	T_II,			/* true */
-	T_IV,			/* norelay */
-	T_IV0,			/* norelay,0 */
-	T_IV2,			/* norelay,2 */
-	T_V,			/* not matching an "only" rule */
-	T_COUNT
-};
-
-enum cell {
-	C_NO,
-	C_YES,
-	C_AUTH,			/* yes for an authenticated or POP-before-SMTP client */
-};
-
-enum sclass {
-	S_ACCT,			/* local domain, existing account or alias */
-	S_NOACCT,		/* local domain, no such account */
-	S_EXT,			/* anything else, <> included */
-};
+#include "relay.h"
 
 /* [table][sender class][0 = local account, 1 = external recipient] */
 static const unsigned char relay_cells[T_COUNT][3][2] = {
@@ -222,83 +157,14 @@ static const unsigned char relay_cells[T_COUNT][3][2] = {
 	[T_V] = { { C_NO, C_NO }, { C_NO, C_NO }, { C_YES, C_NO } },
 };
 
-static const struct {
-	const char	*word;
-	enum kind	 kind;
-} relay_kinds[] = {
-	{ "true", K_TRUE },
-	{ "false", K_FALSE },
-	{ "default", K_DEFAULT },
-	{ "norelay", K_NORELAY },
-	{ "norelay,0", K_NORELAY0 },
-	{ "norelay,2", K_NORELAY2 },
-	{ "only", K_ONLY },
-};
-
-static const struct {
-	const char	*word;
-	enum pat	 pat;
-} relay_keywords[] = {
-	{ "#blank", PAT_BLANK },
-	{ "#<>", PAT_NULL },
-	{ "#number", PAT_NUMBER },
-	{ "#nodomain", PAT_NODOMAIN },
-	{ "#host", PAT_HOST },
-};
-
-#define NELEM(a)	(sizeof(a) / sizeof((a)[0]))
-
-struct ipaddr {
-	int		 family;	/* 4 or 6 */
-	unsigned char	 a[16];		/* network order; IPv4 in a[0..3] */
-};
-
-struct ipnet {
-	struct ipaddr	 ip;
-	unsigned	 bits;
-};
-
-struct rule {
-	unsigned	 line;
-	enum pat	 pat;
-	enum kind	 kind;
-	uint32_t	 v4net, v4mask;	/* PAT_IP4, host order */
-	struct ipnet	 v6;		/* PAT_IP6 */
-	char		*text;		/* PAT_DOMAIN, PAT_ADDRESS: lower case */
-};
-
-struct strlist {
-	char		**v;
-	size_t		 n;
-};
-
-/* one generation: effect.dat and the server keys, read-only after init */
-struct relay_conf {
-	char		*path;		/* as yh_config_path gave it */
-	const char	*name;		/* its last component, for log lines */
-	struct rule	*rules;
-	size_t		 nrules, cap;
-	int		 only;		/* the last rule is "only" */
-	int		 open_relay;
-	int		 pop_before;
-	long long	 pop_ttl;	/* seconds */
-	int		 spoa;		/* send_permits_only_smtp_auth */
-	int		 trust;		/* sender_trust 1..3 */
-	int		 trust_local;	/* [plugin relay] trust_local_sender */
-	struct ipnet	*permits;
-	size_t		 npermits;
-	struct strlist	 reject_domain;
-	struct strlist	 reject_addr;
-};
-
 static struct relay_conf *relay;	/* the generation in use */
 
 /* ---- small helpers ------------------------------------------------------ */
 
-/* esc - S made printable for a log line or an error message: bytes outside
+/* relay_esc - S made printable for a log line or an error message: bytes outside
  * 0x20..0x7e become \xNN, a backslash \\.  Cut with "..." past SIZE. */
-static const char *
-esc(char *out, size_t size, const char *s)
+const char *
+relay_esc(char *out, size_t size, const char *s)
 {
 	static const char hex[] = "0123456789abcdef";
 	size_t n = 0;
@@ -327,8 +193,8 @@ esc(char *out, size_t size, const char *s)
 	return out;
 }
 
-static char *
-lower_dup(const char *s, size_t len)
+char *
+relay_lower_dup(const char *s, size_t len)
 {
 	char *d = malloc(len + 1);
 	size_t i;
@@ -393,8 +259,8 @@ ip_parse(const char *s, struct ipaddr *ip)
 	return -1;
 }
 
-static uint32_t
-ip4_host(const struct ipaddr *ip)
+uint32_t
+relay_ip4_host(const struct ipaddr *ip)
 {
 	return (uint32_t)ip->a[0] << 24 | (uint32_t)ip->a[1] << 16 |
 	    (uint32_t)ip->a[2] << 8 | ip->a[3];
@@ -434,9 +300,9 @@ prefix_parse(const char *s, unsigned max)
 	return v <= max ? (int)v : -1;
 }
 
-/* net_parse - "ip" or "ip/n" into *NET.  0 or -1. */
-static int
-net_parse(const char *s, struct ipnet *net)
+/* relay_net_parse - "ip" or "ip/n" into *NET.  0 or -1. */
+int
+relay_net_parse(const char *s, struct ipnet *net)
 {
 	char buf[64];
 	const char *slash = strchr(s, '/');
@@ -460,7 +326,6 @@ net_parse(const char *s, struct ipnet *net)
 	return 0;
 }
 
-#include "relay_effect.inc"
 
 /* ---- server keys --------------------------------------------------------- */
 
@@ -499,7 +364,7 @@ list_split(const char *text, struct strlist *l)
 			if (nv == NULL)
 				return -1;
 			l->v = nv;
-			if ((l->v[l->n] = lower_dup(p, len)) == NULL)
+			if ((l->v[l->n] = relay_lower_dup(p, len)) == NULL)
 				return -1;
 			l->n++;
 		}
@@ -540,11 +405,11 @@ settings_load(struct relay_conf *c)
 		if (c->permits == NULL)
 			break;
 		v = ips.v[i];
-		if (net_parse(v, &c->permits[c->npermits]) == -1) {
+		if (relay_net_parse(v, &c->permits[c->npermits]) == -1) {
 			char e[RELAY_ESC_MAX];
 
 			yh_error("smtp.address_permits_relay: bad address '%s'",
-			    esc(e, sizeof(e), v));
+			    relay_esc(e, sizeof(e), v));
 			errors++;
 		} else
 			c->npermits++;
@@ -583,7 +448,7 @@ plugin_bool(const struct yh_config *cfg, const char *key, int *val_r)
 			return 0;
 	}
 	yh_error("[plugin relay] %s: expected 0 or 1, got \"%s\"", key,
-	    esc(e, sizeof(e), v));
+	    relay_esc(e, sizeof(e), v));
 	return 1;
 }
 
@@ -610,11 +475,11 @@ relay_init(const struct yh_config *cfg)
 	}
 	slash = strrchr(c->path, '/');
 	c->name = slash ? slash + 1 : c->path;
-	errors = effect_load(c, yh_config_get(cfg, "file") != NULL);
+	errors = relay_effect_load(c, yh_config_get(cfg, "file") != NULL);
 	errors += settings_load(c);
 	errors += plugin_bool(cfg, "trust_local_sender", &c->trust_local);
 	if (errors > 0) {
-		conf_free(&c);
+		relay_conf_free(&c);
 		return -1;
 	}
 	if (c->trust_local)
@@ -622,7 +487,7 @@ relay_init(const struct yh_config *cfg)
 		    "unauthenticated client that writes a local account as its "
 		    "envelope sender may relay to any domain, and anyone can "
 		    "forge that address (postmaster and abuse still cannot)");
-	conf_free(&relay);
+	relay_conf_free(&relay);
 	relay = c;
 	return 0;
 }
@@ -630,7 +495,7 @@ relay_init(const struct yh_config *cfg)
 static void
 relay_fini(void)
 {
-	conf_free(&relay);
+	relay_conf_free(&relay);
 }
 
 /* ---- matching ------------------------------------------------------------ */
@@ -695,7 +560,7 @@ rule_match(const struct rule *r, const struct ipaddr *ip, const char *sender)
 
 	switch (r->pat) {
 	case PAT_IP4:
-		return ip && ip->family == 4 && (ip4_host(ip) & r->v4mask) == r->v4net;
+		return ip && ip->family == 4 && (relay_ip4_host(ip) & r->v4mask) == r->v4net;
 	case PAT_IP6:
 		return ip && net_match(&r->v6, ip);
 	case PAT_DOMAIN:
@@ -1102,7 +967,7 @@ relay_connect(struct yh_session *s)
 	if (r < 0 || c->rules[r].kind != K_FALSE)
 		return YH_DECLINED;
 	yh_log(YH_LOG_INFO, "relay refused connect rule=%s client=%s",
-	    rule_name(c, r, rn, sizeof(rn)), esc(e, sizeof(e), yh_peer_ip(s)));
+	    rule_name(c, r, rn, sizeof(rn)), relay_esc(e, sizeof(e), yh_peer_ip(s)));
 	yh_reply(s, 554, "5.7.1", "Access denied");
 	return YH_DENY;
 }
@@ -1121,8 +986,8 @@ relay_mail(struct yh_session *s)
 		sender = "";
 	if (reject_check(&c->reject_domain, &c->reject_addr, sender, &key)) {
 		yh_log(YH_LOG_INFO, "relay refused sender rule=smtp.%s "
-		    "client=%s from=<%s>", key, esc(e1, sizeof(e1), yh_peer_ip(s)),
-		    esc(e2, sizeof(e2), sender));
+		    "client=%s from=<%s>", key, relay_esc(e1, sizeof(e1), yh_peer_ip(s)),
+		    relay_esc(e2, sizeof(e2), sender));
 		yh_reply(s, 550, "5.7.1", "<%s>: sender refused", sender);
 		return YH_DENY;
 	}
@@ -1135,7 +1000,7 @@ relay_mail(struct yh_session *s)
 	if (x.rule >= 0 && c->rules[x.rule].kind == K_FALSE) {
 		yh_log(YH_LOG_INFO, "relay refused sender rule=%s client=%s "
 		    "from=<%s>", rule_name(c, x.rule, rn, sizeof(rn)),
-		    esc(e1, sizeof(e1), yh_peer_ip(s)), esc(e2, sizeof(e2), sender));
+		    relay_esc(e1, sizeof(e1), yh_peer_ip(s)), relay_esc(e2, sizeof(e2), sender));
 		yh_reply(s, 550, "5.7.1", "<%s>: sender refused", sender);
 		return YH_DENY;
 	}
@@ -1227,9 +1092,9 @@ relay_rcpt(struct yh_session *s, const char *rcpt)
 			case 1:
 				yh_log(YH_LOG_INFO, "relay refused rcpt rule=%s/"
 				    "config.def:%s client=%s from=<%s> to=<%s>",
-				    acct, key, esc(e1, sizeof(e1), yh_peer_ip(s)),
-				    esc(e2, sizeof(e2), sender),
-				    esc(e3, sizeof(e3), rcpt));
+				    acct, key, relay_esc(e1, sizeof(e1), yh_peer_ip(s)),
+				    relay_esc(e2, sizeof(e2), sender),
+				    relay_esc(e3, sizeof(e3), rcpt));
 				yh_reply(s, 550, "5.7.1", "<%s>: sender refused "
 				    "by the recipient", rcpt);
 				return YH_DENY;
@@ -1290,8 +1155,8 @@ relay_rcpt(struct yh_session *s, const char *rcpt)
 		return external ? YH_OK : YH_DECLINED;
 	}
 	yh_log(YH_LOG_INFO, "relay denied rule=%s client=%s from=<%s> to=<%s>%s%s",
-	    rule_name(c, x.rule, rn, sizeof(rn)), esc(e1, sizeof(e1), yh_peer_ip(s)),
-	    esc(e2, sizeof(e2), sender), esc(e3, sizeof(e3), rcpt),
+	    rule_name(c, x.rule, rn, sizeof(rn)), relay_esc(e1, sizeof(e1), yh_peer_ip(s)),
+	    relay_esc(e2, sizeof(e2), sender), relay_esc(e3, sizeof(e3), rcpt),
 	    why ? " reason=" : "", why ? why : "");
 	if (external)
 		yh_reply(s, 554, "5.7.1", "<%s>: relay access denied", rcpt);
@@ -1316,9 +1181,9 @@ relay_data(struct yh_session *s)
 	    trust_match(auth, addr))
 		return YH_DECLINED;
 	yh_log(YH_LOG_INFO, "relay denied rule=smtp.sender_trust client=%s "
-	    "auth=%s header_from=%s", esc(e1, sizeof(e1), yh_peer_ip(s)),
-	    esc(e2, sizeof(e2), auth ? auth : ""),
-	    from ? esc(addr, sizeof(addr), from) : "(none)");
+	    "auth=%s header_from=%s", relay_esc(e1, sizeof(e1), yh_peer_ip(s)),
+	    relay_esc(e2, sizeof(e2), auth ? auth : ""),
+	    from ? relay_esc(addr, sizeof(addr), from) : "(none)");
 	yh_reply(s, 550, "5.7.1", "From: header does not match the "
 	    "authenticated user");
 	return YH_DENY;
@@ -1340,7 +1205,7 @@ relay_pop_auth(struct yh_pop *p)
 		user = "";
 	if (yh_store_put(key, user, strlen(user), c->pop_ttl) == -1)
 		yh_log(YH_LOG_ERR, "relay cannot record POP before SMTP "
-		    "client=%s", esc(e, sizeof(e), yh_pop_peer_ip(p)));
+		    "client=%s", relay_esc(e, sizeof(e), yh_pop_peer_ip(p)));
 }
 
 #ifndef RELAY_NO_EXPORT

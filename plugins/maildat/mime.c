@@ -1,7 +1,6 @@
 /*
- * maildat_mime.inc - decoders of the maildat plugin (included by
- * plugins/maildat.c): charsets to UTF-8 (iconv), RFC 2047 encoded words,
- * base64, quoted-printable, and the MIME walk that turns a message body
+ * mime.c - decoders of the maildat plugin: charsets to UTF-8 (iconv),
+ * RFC 2047 encoded words, base64, quoted-printable, and the MIME walk that turns a message body
  * into the text the Body: lines and RBL: URLs are looked for in.
  *
  * Everything here takes untrusted bytes: it never reads past the lengths
@@ -9,17 +8,18 @@
  * more than the struct md_text ceiling.  What cannot be decoded is kept as
  * it is or dropped -- a rule then simply does not match it.
  */
+#include "maildat.h"
 
 /* ---- a bounded text buffer ---------------------------------------------- */
 
-static void
+void
 md_text_init(struct md_text *t, size_t max)
 {
 	memset(t, 0, sizeof(*t));
 	t->max = max;
 }
 
-static void
+void
 md_text_free(struct md_text *t)
 {
 	free(t->data);
@@ -29,7 +29,7 @@ md_text_free(struct md_text *t)
 
 /* md_text_add - append; past the ceiling the rest is dropped and FULL set
  * (the scan limit is the documented bound on what is looked at). */
-static void
+void
 md_text_add(struct md_text *t, const char *p, size_t n)
 {
 	size_t ncap;
@@ -80,7 +80,7 @@ md_charset(const char *cs)
  * string (owned), its length in *LEN_R when not NULL.  Bytes that do not
  * convert are skipped.  NULL when iconv does not know the charset.
  */
-static char *
+char *
 md_iconv(const char *charset, const char *in, size_t n, size_t *len_r)
 {
 	iconv_t cd;
@@ -158,7 +158,7 @@ md_b64val(unsigned char c)
 
 /* md_b64 - decode base64 IN (N) into OUT (at least 3n/4 + 3 bytes),
  * skipping anything that is not in the alphabet.  The decoded length. */
-static size_t
+size_t
 md_b64(const char *in, size_t n, char *out)
 {
 	unsigned acc = 0;
@@ -194,7 +194,7 @@ md_hexval(unsigned char c)
 
 /* md_qp - decode quoted-printable IN (N) into OUT (at least N bytes);
  * HDR: the RFC 2047 Q form ("_" is a space).  The decoded length. */
-static size_t
+size_t
 md_qp(const char *in, size_t n, char *out, int hdr)
 {
 	size_t i, o = 0, j;
@@ -234,7 +234,7 @@ md_qp(const char *in, size_t n, char *out, int hdr)
  * all in UTF-8, appended to T.  Whitespace between two encoded words goes
  * (RFC 2047 §6.2); a malformed word stays as it is.
  */
-static void
+void
 md_2047(struct md_text *t, const char *in, size_t n)
 {
 	const char *p = in, *e = in + n, *q, *cs, *enc, *txt, *end, *ws = NULL;
@@ -334,16 +334,8 @@ md_param(const char *v, const char *name, char *out, size_t size)
 	return 0;
 }
 
-/* a part's MIME header: the three fields the walk needs */
-struct md_part {
-	char	 type[128];	/* lower case, "" = text/plain */
-	char	 charset[64];
-	char	 boundary[128];
-	char	 cte[32];	/* lower case */
-};
-
 /* md_part_header - parse the header lines of P..E (already split off). */
-static void
+void
 md_part_header(const char *p, const char *e, struct md_part *mp)
 {
 	const char *nl, *v, *vend;
@@ -460,7 +452,7 @@ md_decode_text(struct md_text *out, const struct md_part *mp, const char *b,
  * OUT: text parts converted, multiparts walked, message/rfc822 entered,
  * anything else skipped.  DEPTH counts nesting (MD_MIME_DEPTH at most).
  */
-static void
+void
 md_mime_body(struct md_text *out, const struct md_part *mp, const char *b,
     const char *e, int depth)
 {
@@ -508,7 +500,7 @@ md_mime_body(struct md_text *out, const struct md_part *mp, const char *b,
  * md_mime_decode - the decoded text of a whole message MSG (LEN bytes, the
  * header included; LF line ends) into OUT, bounded by OUT's ceiling.
  */
-static void __attribute__((unused))
+void
 md_mime_decode(struct md_text *out, const char *msg, size_t len)
 {
 	const char *hend, *body;

@@ -1,6 +1,5 @@
 /*
- * maildat_rbl.inc - URI blocklist lookups of the maildat plugin (included
- * by plugins/maildat.c).
+ * rbl.c - URI blocklist lookups of the maildat plugin.
  *
  * The host names of the http/https URLs (and bare "www." names) in the
  * decoded text are reduced to their registered domain and looked up as
@@ -10,6 +9,7 @@
  * timeout or any DNS failure means "not listed" (logged): a lookup never
  * holds a message past the deadline.
  */
+#include "maildat.h"
 
 /* second-level labels under which registrations happen one level down */
 static const char *const md_sld[] = {
@@ -51,7 +51,7 @@ md_regdom(const char *host, char *out, size_t size)
  * md_uri_domains - the distinct registered domains of the URLs in TEXT,
  * at most MD_RBL_DOMAINS, into DOMS.  The count.
  */
-static size_t
+size_t
 md_uri_domains(const char *text, size_t len, char doms[][MD_DOMAIN_MAX + 1])
 {
 	const char *p = text, *e = text + len, *h;
@@ -150,7 +150,7 @@ md_answer(const unsigned char *msg, int n, uint16_t id, long long *ttl_r)
  * none is (or DNS failed), the listed domain in HIT.  One deadline of
  * TIMEOUT_MS for all queries.
  */
-static int
+int
 md_rbl_check(const char *zone, char doms[][MD_DOMAIN_MAX + 1], size_t ndoms,
     int timeout_ms, char *hit, size_t hitsize)
 {
