@@ -44,7 +44,10 @@ SENDMAIL_SRCS = $(wildcard tools/yubin-sendmail*.c)
 PLUGIN_SRCS = $(wildcard plugins/*.c)
 # a plugin of several files is a folder plugins/NAME/, built from all its
 # .c files into NAME.so and linked with PLUGIN_LIBS_NAME
-PLUGIN_DIRS = $(sort $(patsubst plugins/%/,%,$(dir $(wildcard plugins/*/*.c))))
+PLUGIN_DIRS = $(filter-out lib,$(sort $(patsubst plugins/%/,%,$(dir $(wildcard plugins/*/*.c)))))
+# plugins/lib/: helpers the shipped plugins share, a static library linked
+# into each of them (not the ABI: yubind exports none of it)
+PLUGUTIL = $(B)/plugins/libplugutil.a
 PLUGIN_SOS = $(PLUGIN_SRCS:plugins/%.c=$(B)/plugins/%.so) \
     $(PLUGIN_DIRS:%=$(B)/plugins/%.so)
 PLUGIN_LIBS_maildat = -lpcre2-8 -lresolv
@@ -91,12 +94,16 @@ $(B)/yubinctl: $(CTL_SRCS:%.c=$(B)/%.o) $(B)/libyubin.a
 $(B)/yubin-sendmail: $(SENDMAIL_SRCS:%.c=$(B)/%.o) $(B)/libyubin.a
 	$(CC) $(ALL_LDFLAGS) -o $@ $^ $(LIBS)
 
-$(B)/plugins/%.so: $(B)/plugins/%.o
-	$(CC) $(SO_LDFLAGS) -o $@ $<
+$(PLUGUTIL): $(patsubst %.c,$(B)/%.o,$(wildcard plugins/lib/*.c))
+	@rm -f $@
+	ar rcs $@ $^
+
+$(B)/plugins/%.so: $(B)/plugins/%.o $(PLUGUTIL)
+	$(CC) $(SO_LDFLAGS) -o $@ $< $(PLUGUTIL)
 
 define plugin_dir
 $$(B)/plugins/$(1).so: $$(patsubst %.c,$$(B)/%.o,$$(wildcard plugins/$(1)/*.c))
-	$$(CC) $$(SO_LDFLAGS) -o $$@ $$^ $$(PLUGIN_LIBS_$(1))
+	$$(CC) $$(SO_LDFLAGS) -o $$@ $$^ $$(PLUGIN_LIBS_$(1)) $$(PLUGUTIL)
 endef
 $(foreach d,$(PLUGIN_DIRS),$(eval $(call plugin_dir,$(d))))
 
