@@ -20,6 +20,8 @@ SAN ?=
 PREFIX ?= $(prefix)
 SYSCONFDIR ?= $(sysconfdir)/yubin
 PLUGINDIR ?= $(libdir)/yubin/plugins
+INCLUDEDIR ?= $(PREFIX)/include
+PKGCONFIGDIR ?= $(PREFIX)/lib/pkgconfig
 DESTDIR ?=
 
 WARN = -std=c11 -Wall -Wextra -Wformat=2 -Wshadow -Werror
@@ -42,7 +44,10 @@ SENDMAIL_SRCS = $(wildcard tools/yubin-sendmail*.c)
 PLUGIN_SRCS = $(wildcard plugins/*.c)
 # a plugin of several files is a folder plugins/NAME/, built from all its
 # .c files into NAME.so and linked with PLUGIN_LIBS_NAME
-PLUGIN_DIRS = $(sort $(patsubst plugins/%/,%,$(dir $(wildcard plugins/*/*.c))))
+PLUGIN_DIRS = $(filter-out lib,$(sort $(patsubst plugins/%/,%,$(dir $(wildcard plugins/*/*.c)))))
+# plugins/lib/: helpers the shipped plugins share, a static library linked
+# into each of them (not the ABI: yubind exports none of it)
+PLUGUTIL = $(B)/plugins/libplugutil.a
 PLUGIN_SOS = $(PLUGIN_SRCS:plugins/%.c=$(B)/plugins/%.so) \
     $(PLUGIN_DIRS:%=$(B)/plugins/%.so)
 PLUGIN_LIBS_maildat = -lpcre2-8 -lresolv
@@ -74,10 +79,12 @@ $(B)/libyubind.a: $(DAEMON_OBJS) Makefile
 	@rm -f $@
 	ar rcs $@ $(filter %.o,$^)
 
-# -rdynamic: plugins resolve the yh_* accessors against yubind itself;
+# --dynamic-list: plugins resolve the yh_* accessors against yubind
+# itself, and only those (hooks/yubin/hook.sym) are exported;
 # --whole-archive keeps every accessor in, used by the core or not
-$(B)/yubind: $(B)/daemon/yubind.o $(B)/libyubind.a $(B)/libyubin.a
-	$(CC) $(ALL_LDFLAGS) -rdynamic -o $@ $(B)/daemon/yubind.o \
+$(B)/yubind: $(B)/daemon/yubind.o $(B)/libyubind.a $(B)/libyubin.a hooks/yubin/hook.sym
+	$(CC) $(ALL_LDFLAGS) -Wl,--dynamic-list=hooks/yubin/hook.sym \
+	    -o $@ $(B)/daemon/yubind.o \
 	    -Wl,--whole-archive $(B)/libyubind.a $(B)/libyubin.a \
 	    -Wl,--no-whole-archive $(LIBS)
 
@@ -87,12 +94,16 @@ $(B)/yubinctl: $(CTL_SRCS:%.c=$(B)/%.o) $(B)/libyubin.a
 $(B)/yubin-sendmail: $(SENDMAIL_SRCS:%.c=$(B)/%.o) $(B)/libyubin.a
 	$(CC) $(ALL_LDFLAGS) -o $@ $^ $(LIBS)
 
-$(B)/plugins/%.so: $(B)/plugins/%.o
-	$(CC) $(SO_LDFLAGS) -o $@ $<
+$(PLUGUTIL): $(patsubst %.c,$(B)/%.o,$(wildcard plugins/lib/*.c))
+	@rm -f $@
+	ar rcs $@ $^
+
+$(B)/plugins/%.so: $(B)/plugins/%.o $(PLUGUTIL)
+	$(CC) $(SO_LDFLAGS) -o $@ $< $(PLUGUTIL)
 
 define plugin_dir
 $$(B)/plugins/$(1).so: $$(patsubst %.c,$$(B)/%.o,$$(wildcard plugins/$(1)/*.c))
-	$$(CC) $$(SO_LDFLAGS) -o $$@ $$^ $$(PLUGIN_LIBS_$(1))
+	$$(CC) $$(SO_LDFLAGS) -o $$@ $$^ $$(PLUGIN_LIBS_$(1)) $$(PLUGUTIL)
 endef
 $(foreach d,$(PLUGIN_DIRS),$(eval $(call plugin_dir,$(d))))
 
@@ -133,6 +144,12 @@ install: all
 	install -m 755 $(B)/yubinctl $(DESTDIR)$(sbindir)/yubinctl
 	$(if $(SENDMAIL_SRCS),install -m 755 $(B)/yubin-sendmail $(DESTDIR)$(bindir)/yubin-sendmail)
 	$(if $(PLUGIN_SOS),install -m 644 $(PLUGIN_SOS) $(DESTDIR)$(PLUGINDIR)/)
+	install -d $(DESTDIR)$(INCLUDEDIR)/yubin $(DESTDIR)$(PKGCONFIGDIR)
+	install -m 644 hooks/yubin/hook.h hooks/yubin/hook.sym $(DESTDIR)$(INCLUDEDIR)/yubin/
+	sed -e 's|@PREFIX@|$(PREFIX)|' -e 's|@PLUGINDIR@|$(PLUGINDIR)|' \
+	    -e "s|@ABI@|$$(sed -n 's/^#define YH_ABI_VERSION[[:space:]]*//p' hooks/yubin/hook.h)|" \
+	    hooks/yubin/yubin-plugin.pc.in > $(DESTDIR)$(PKGCONFIGDIR)/yubin-plugin.pc
+	chmod 644 $(DESTDIR)$(PKGCONFIGDIR)/yubin-plugin.pc
 	for f in etc/*.conf etc/*.dat; do [ -e "$$f" ] || continue; \
 	    [ -e $(DESTDIR)$(SYSCONFDIR)/$${f#etc/} ] || install -m 644 $$f $(DESTDIR)$(SYSCONFDIR)/; done
 

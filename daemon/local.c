@@ -112,7 +112,7 @@ local_job(const struct local_job *j)
 	m.idx = (uint32_t)j->idx;
 	plugins_set_qid(j->qid);
 	usage_fixed_set(j->account, j->usage_count, j->usage_bytes);
-	yh_delivery_init(&d);
+	hook_delivery_init(&d);
 	d.qid = j->qid;
 	d.sender = j->sender;
 	d.rcpt = j->rcpt;
@@ -170,7 +170,7 @@ local_job(const struct local_job *j)
 		plugin_delivered(&d);
 	}
 out:
-	yh_delivery_free(&d);
+	hook_delivery_free(&d);
 	usage_fixed_set(NULL, 0, 0);
 	plugins_set_qid("");
 	local_send(&m);

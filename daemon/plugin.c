@@ -41,6 +41,7 @@
 #include "config.h"
 #include "dns.h"
 #include "log.h"
+#include "maildir.h"
 #include "paths.h"
 #include "plugin.h"
 #include "queue.h"
@@ -49,6 +50,11 @@
 #include "usage.h"
 #include "utf8.h"
 #include "util.h"
+
+/* The sizes hook.h promises plugins are the core's own. */
+_Static_assert(YH_QID_SIZE == QUEUE_ID_LEN + 1, "YH_QID_SIZE");
+_Static_assert(YH_ACCOUNT_MAX == ACCOUNT_NAME_MAX, "YH_ACCOUNT_MAX");
+_Static_assert(YH_RCPT_MAX == ADDR_PATH_MAX, "YH_RCPT_MAX");
 
 #define PLUGINS_MAX	PLUGIN_SLOTS_MAX	/* plugins in server.plugins */
 #define TXN_SLOT_MAX	65536	/* bytes of one yh_txn_slot */
@@ -664,7 +670,7 @@ plugin_pop_auth(struct yh_pop *p)
 /* ---- session objects ---------------------------------------------------- */
 
 void
-yh_session_init(struct yh_session *s)
+hook_session_init(struct yh_session *s)
 {
 	memset(s, 0, sizeof(*s));
 	s->peer_ip = "";
@@ -708,7 +714,7 @@ rcpt_new_clear(struct yh_session *s)
 }
 
 int
-yh_session_rcpt_apply(struct yh_session *s, struct envelope *env)
+hook_session_rcpt_apply(struct yh_session *s, struct envelope *env)
 {
 	size_t i;
 
@@ -745,7 +751,7 @@ copies_clear(struct yh_session *s)
 }
 
 size_t
-yh_session_copies(struct yh_session *s, struct queue_in ***qs,
+hook_session_copies(struct yh_session *s, struct queue_in ***qs,
     struct envelope **envs)
 {
 	*qs = s->copy_q;
@@ -787,7 +793,7 @@ yh_txn_slot(struct yh_session *s, size_t size)
 }
 
 void
-yh_session_txn_reset(struct yh_session *s)
+hook_session_txn_reset(struct yh_session *s)
 {
 	slots_clear(s);
 	copies_clear(s);
@@ -803,7 +809,7 @@ yh_session_txn_reset(struct yh_session *s)
 }
 
 void
-yh_session_free(struct yh_session *s)
+hook_session_free(struct yh_session *s)
 {
 	copies_clear(s);
 	rcpt_new_clear(s);
@@ -816,7 +822,7 @@ yh_session_free(struct yh_session *s)
 }
 
 void
-yh_delivery_init(struct yh_delivery *d)
+hook_delivery_init(struct yh_delivery *d)
 {
 	memset(d, 0, sizeof(*d));
 	d->fd = -1;
@@ -824,7 +830,7 @@ yh_delivery_init(struct yh_delivery *d)
 }
 
 void
-yh_delivery_free(struct yh_delivery *d)
+hook_delivery_free(struct yh_delivery *d)
 {
 	if (d->fd != -1)
 		close(d->fd);
@@ -1021,6 +1027,49 @@ yh_log(enum yh_level lvl, const char *fmt, ...)
 	va_end(ap);
 	log_msg(map[lvl <= YH_LOG_ERR ? lvl : YH_LOG_ERR], "%s: plugin=%s %s",
 	    *P.qid ? P.qid : "NOQUEUE", P.current ? P.current : "?", msg);
+}
+
+char *
+yh_escape(char *dst, size_t size, const void *src, size_t len)
+{
+	static const char hex[] = "0123456789abcdef";
+	const unsigned char *p = src;
+	size_t i, n = 0, total = 0, room;
+
+	if (size == 0)
+		return dst;
+	for (i = 0; i < len; i++)
+		total += p[i] >= 0x20 && p[i] < 0x7f && p[i] != '\\' ? 1 :
+		    p[i] == '\\' ? 2 : 4;
+	room = total < size ? 0 : 3;	/* keep room for "..." when cut */
+	for (i = 0; i < len; i++) {
+		int plain = p[i] >= 0x20 && p[i] < 0x7f && p[i] != '\\';
+		size_t need = plain ? 1 : p[i] == '\\' ? 2 : 4;
+
+		if (n + need + room >= size) {
+			/* room for "..." (cut) when any is left */
+			if (size >= 4) {
+				while (n + 4 > size)
+					n--;
+				memcpy(dst + n, "...", 3);
+				n += 3;
+			}
+			break;
+		}
+		if (plain) {
+			dst[n++] = (char)p[i];
+		} else if (p[i] == '\\') {
+			dst[n++] = '\\';
+			dst[n++] = '\\';
+		} else {
+			dst[n++] = '\\';
+			dst[n++] = 'x';
+			dst[n++] = hex[p[i] >> 4];
+			dst[n++] = hex[p[i] & 15];
+		}
+	}
+	dst[n] = '\0';
+	return dst;
 }
 
 void
@@ -1367,6 +1416,24 @@ yh_account_exists(const char *account)
 	if (P.store == NULL || !account_name_valid(account, &why))
 		return P.store ? 0 : -1;
 	return account_get(P.store, account, &a);
+}
+
+int
+yh_addr_valid(const char *addr)
+{
+	char arg[ADDR_PATH_MAX + 8];
+	struct addr_path *p;
+	struct addr_error e;
+	int ok;
+
+	if (addr == NULL || strlen(addr) > ADDR_PATH_MAX - 2 ||
+	    strchr(addr, '@') == NULL)
+		return 0;
+	snprintf(arg, sizeof(arg), "TO:<%s>", addr);
+	p = xmalloc(sizeof(*p));
+	ok = addr_parse(arg, ADDR_RCPT, 1, p, &e) == 0 && p->domain[0] != '\0';
+	free(p);
+	return ok;
 }
 
 int
@@ -1750,6 +1817,16 @@ const char *yh_dlv_auth_user(const struct yh_delivery *d) { return d->auth_user;
 const char *yh_dlv_path(const struct yh_delivery *d) { return d->path; }
 long long yh_dlv_size(const struct yh_delivery *d) { return d->size; }
 
+long long
+yh_dlv_wire_size(struct yh_delivery *d, long long *bytes)
+{
+	if (d->fd == -1)
+		d->fd = open(d->path, O_RDONLY | O_CLOEXEC);
+	if (d->fd == -1)
+		return -1;
+	return maildir_wire_size(d->fd, bytes);
+}
+
 const char *
 yh_dlv_header(struct yh_delivery *d, const char *name, int n)
 {
@@ -1789,7 +1866,7 @@ yh_text_charset(const void *p, size_t len)
 }
 
 int
-yh_resolver(struct sockaddr_storage *ss, socklen_t *len)
+yh_dns_server(struct sockaddr_storage *ss, socklen_t *len)
 {
 	if (P.cfg == NULL)
 		return -1;

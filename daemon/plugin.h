@@ -179,21 +179,21 @@ int	plugin_deliver(struct yh_delivery *d);
 void	plugin_delivered(struct yh_delivery *d);
 void	plugin_pop_auth(struct yh_pop *p);
 
-/* yh_session_init / _txn_reset / _free - the engine's side of the session. */
-void	yh_session_init(struct yh_session *s);
-void	yh_session_txn_reset(struct yh_session *s);
-/* yh_session_copies - the copies yh_copy_add wrote in this transaction:
+/* hook_session_init / _txn_reset / _free - the engine's side of the session. */
+void	hook_session_init(struct yh_session *s);
+void	hook_session_txn_reset(struct yh_session *s);
+/* hook_session_copies - the copies yh_copy_add wrote in this transaction:
  * their number; *QS and *ENVS point at the session's arrays, to commit with
  * the message (queue_in_commit_set takes the files; the session forgets
  * them in its next reset).  A reset aborts the ones not committed. */
-size_t	yh_session_copies(struct yh_session *s, struct queue_in ***qs,
+size_t	hook_session_copies(struct yh_session *s, struct queue_in ***qs,
 	    struct envelope **envs);
-void	yh_session_free(struct yh_session *s);
-/* yh_session_rcpt_apply - after the data hook: when a plugin called
+void	hook_session_free(struct yh_session *s);
+/* hook_session_rcpt_apply - after the data hook: when a plugin called
  * yh_rcpt_replace, ENV's recipients become that list.  1 replaced, 0 not. */
-int	yh_session_rcpt_apply(struct yh_session *s, struct envelope *env);
-void	yh_delivery_init(struct yh_delivery *d);
-void	yh_delivery_free(struct yh_delivery *d);
+int	hook_session_rcpt_apply(struct yh_session *s, struct envelope *env);
+void	hook_delivery_init(struct yh_delivery *d);
+void	hook_delivery_free(struct yh_delivery *d);
 
 
 #endif

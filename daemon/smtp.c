@@ -410,7 +410,7 @@ smtp_txn_reset(struct smtp_session *s)
 	envelope_clear(&s->txn);
 	s->txn_active = 0;
 	s->hs.txn = NULL;
-	yh_session_txn_reset(&s->hs);
+	hook_session_txn_reset(&s->hs);
 }
 
 const char *
@@ -932,7 +932,7 @@ smtp_session(const struct session_env *env, int fd)
 	s.env = env;
 	s.cfg = env->cfg;
 	conn_init(&s.conn, fd);
-	yh_session_init(&s.hs);
+	hook_session_init(&s.hs);
 	s.hs.peer_ip = s.conn.peer_ip;
 	s.hs.peer_port = s.conn.peer_port;
 	/* the local socket (HOME/run/submit.sock) is submission by a local
@@ -1006,7 +1006,7 @@ smtp_session(const struct session_env *env, int fd)
 		plugins_set_qid("");
 		plugin_smtp_notify(HP_DISCONNECT, &s.hs);
 	}
-	yh_session_free(&s.hs);
+	hook_session_free(&s.hs);
 	free(s.tpl);
 	conn_close(&s.conn);
 }

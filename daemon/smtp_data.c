@@ -380,7 +380,7 @@ smtp_check_data(struct smtp_session *s, struct queue_in *q,
 		*crlf_r = queue_in_size(q) + lines;
 	}
 	if (v == SMTP_GO)
-		(void)yh_session_rcpt_apply(&s->hs, &s->txn);
+		(void)hook_session_rcpt_apply(&s->hs, &s->txn);
 	if (v == SMTP_GO && s->hs.hdr_add.len > 0 &&
 	    queue_in_prepend(q, s->hs.hdr_add.data, s->hs.hdr_add.len) == -1) {
 		smtp_deny(d, 451, "4.3.0", "queue file write error; try again later");
@@ -485,7 +485,7 @@ smtp_commit(struct smtp_session *s, struct queue_in **q, const char **why_r)
 	size_t n, i;
 	int r;
 
-	n = yh_session_copies(&s->hs, &cq, &cenv);
+	n = hook_session_copies(&s->hs, &cq, &cenv);
 	if (n == 0)
 		return queue_in_commit(q, s->env->store, &s->txn, why_r);
 	qs = xcalloc(n + 1, sizeof(*qs));

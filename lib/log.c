@@ -257,12 +257,51 @@ log_rotate_check(void)
 	log_reopen();
 }
 
+/*
+ * log_escape - copy the formatted event SRC into DST (SIZE bytes, at least
+ * 5), a control byte (below 0x20, or 0x7f) as \xNN, so that no text a
+ * client or a user file carried can end the line or forge another event.
+ * NUL-terminated; cut with "..." when DST is too small.  Length written.
+ */
+static size_t
+log_escape(char *dst, size_t size, const char *src)
+{
+	static const char hex[] = "0123456789abcdef";
+	const unsigned char *p;
+	size_t n = 0;
+
+	if (size < 5) {
+		if (size)
+			dst[0] = '\0';
+		return 0;
+	}
+	for (p = (const unsigned char *)src; *p; p++) {
+		size_t need = *p < 0x20 || *p == 0x7f ? 4 : 1;
+
+		if (n + need + 4 > size) {
+			memcpy(dst + n, "...", 4);
+			return n + 3;
+		}
+		if (need == 1) {
+			dst[n++] = (char)*p;
+			continue;
+		}
+		dst[n++] = '\\';
+		dst[n++] = 'x';
+		dst[n++] = hex[*p >> 4];
+		dst[n++] = hex[*p & 15];
+	}
+	dst[n] = '\0';
+	return n;
+}
+
 void
 log_vmsg(enum log_level lvl, const char *fmt, va_list ap)
 {
 	static const int prio[] = { LOG_DEBUG, LOG_INFO, LOG_WARNING, LOG_ERR,
 	    LOG_CRIT };
 	char line[LOG_LINE_MAX];
+	char msg[LOG_LINE_MAX];
 	char stamp[40];
 	struct timespec ts;
 	struct tm tm;
@@ -272,7 +311,8 @@ log_vmsg(enum log_level lvl, const char *fmt, va_list ap)
 	if (lvl == LOG_LVL_DEBUG && !lg.debug)
 		return;
 	if (lg.dest == LOG_DEST_SYSLOG) {
-		n = vsnprintf(line, sizeof(line), fmt, ap);
+		vsnprintf(msg, sizeof(msg), fmt, ap);
+		log_escape(line, sizeof(line), msg);
 		syslog(prio[lvl], "%s: %s%s", lg.role, lvl_name[lvl], line);
 		errno = saved;
 		return;
@@ -286,15 +326,10 @@ log_vmsg(enum log_level lvl, const char *fmt, va_list ap)
 		n = 0;
 	if ((size_t)n >= sizeof(line) - 2)
 		n = (int)sizeof(line) - 2;
-	m = vsnprintf(line + n, sizeof(line) - (size_t)n - 1, fmt, ap);
-	if (m < 0)
-		m = 0;
-	n += m;
-	if ((size_t)n >= sizeof(line) - 1) {
-		n = (int)sizeof(line) - 5;
-		memcpy(line + n, "...", 3);
-		n += 3;
-	}
+	m = vsnprintf(msg, sizeof(msg), fmt, ap);
+	if (m >= (int)sizeof(msg) - 1)
+		memcpy(msg + sizeof(msg) - 4, "...", 4);
+	n += (int)log_escape(line + n, sizeof(line) - (size_t)n - 1, msg);
 	line[n++] = '\n';
 	if (lg.dest == LOG_DEST_FILE && reopen_wanted)
 		log_reopen();

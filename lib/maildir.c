@@ -385,18 +385,28 @@ maildir_name_size(const char *name)
 static long long
 maildir_count_size(int dfd, const char *name)
 {
-	char *chunk;
-	long long size = 0;
-	ssize_t n, i;
-	char prev = '\n';
+	long long size;
 	int fd;
 
 	fd = openat(dfd, name, O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
 	if (fd == -1)
 		return -1;
+	size = maildir_wire_size(fd, NULL);
+	close(fd);
+	return size;
+}
+
+long long
+maildir_wire_size(int fd, long long *bytes)
+{
+	char *chunk;
+	long long size = 0, raw = 0;
+	ssize_t n, i;
+	char prev = '\n';
+
 	chunk = xmalloc(MAILDIR_COPY_CHUNK);
 	for (;;) {
-		n = read(fd, chunk, MAILDIR_COPY_CHUNK);
+		n = pread(fd, chunk, MAILDIR_COPY_CHUNK, (off_t)raw);
 		if (n == -1 && errno == EINTR)
 			continue;
 		if (n <= 0)
@@ -407,13 +417,15 @@ maildir_count_size(int dfd, const char *name)
 			prev = chunk[i];
 		}
 		size += n;
+		raw += n;
 	}
 	free(chunk);
-	close(fd);
 	if (n == -1)
 		return -1;
 	if (prev != '\n')
 		size += 2;
+	if (bytes)
+		*bytes = raw;
 	return size;
 }
 

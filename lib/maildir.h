@@ -32,6 +32,11 @@ int	maildir_create(const char *dir);
  * are two bytes more: two lines), or 0 when they do not fit or an address
  * holds CR or LF (never stored then).
  */
+/* maildir_wire_size - the size POP3 gives the file open on FD, read from
+ * offset 0 with pread (FD's offset is left alone): every LF not preceded by
+ * CR counts as CRLF, and an unterminated last line gets one.  Its plain
+ * byte count in *BYTES when not NULL.  -1 on a read error. */
+long long maildir_wire_size(int fd, long long *bytes);
 size_t	maildir_trace(const char *sender, const char *rcpt, char *out,
 	    size_t size);
 

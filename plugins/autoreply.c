@@ -70,6 +70,8 @@
 
 #include <yubin/hook.h>
 
+#include "lib/plugutil.h"
+
 #define AR_FILE_MAX	(1 << 20)	/* text files, lists, IMS.CTL */
 #define AR_MSG_MAX	(16LL << 20)	/* an echoed message */
 #define AR_ADDR_MAX	320
@@ -146,33 +148,6 @@ s_printf(struct str *s, const char *fmt, ...)
 
 /* ---- helpers (the same rules as forward.c) ------------------------------ */
 
-static char *
-trim(char *s)
-{
-	char *e;
-
-	while (*s == ' ' || *s == '\t')
-		s++;
-	e = s + strlen(s);
-	while (e > s && (e[-1] == ' ' || e[-1] == '\t' || e[-1] == '\r'))
-		*--e = '\0';
-	return s;
-}
-
-/* scopy - SRC into DST (SIZE); -1 and "" when it does not fit. */
-static int
-scopy(char *dst, size_t size, const char *src)
-{
-	size_t n = strlen(src);
-
-	if (n >= size) {
-		dst[0] = '\0';
-		return -1;
-	}
-	memcpy(dst, src, n + 1);
-	return 0;
-}
-
 static int
 yes(const char *v)
 {
@@ -193,20 +168,6 @@ addr_ok(const char *a)
 		    *p == '"' || *p == '\\' || *p == ';')
 			return 0;
 	return 1;
-}
-
-/* read_user - the user file PATH (yh_read_safe) into *OUT, its length in
- * *LEN_R (may be NULL).  1 read, 0 missing, -1 refused or unreadable
- * (logged). */
-static int
-read_user(const char *path, char **out, size_t *len_r)
-{
-	char why[128];
-	int r = yh_read_safe(path, AR_FILE_MAX, out, len_r, why, sizeof(why));
-
-	if (r == -1)
-		yh_log(YH_LOG_WARN, "%s: refused: %s", path, why);
-	return r;
 }
 
 /* ims_get - KEY of [SECTION] in INI (IMS.CTL) into OUT; 1 set, 0 absent or
@@ -490,8 +451,8 @@ suppressed(struct yh_delivery *d, const char *me, const char *noreply)
 	}
 	if ((v = yh_dlv_header(d, "Precedence", 0)) != NULL) {
 		snprintf(val, sizeof(val), "%s", v);
-		if (strcasecmp(trim(val), "bulk") == 0 || strcasecmp(trim(val), "list") == 0 ||
-		    strcasecmp(trim(val), "junk") == 0)
+		if (strcasecmp(pu_trim(val), "bulk") == 0 || strcasecmp(pu_trim(val), "list") == 0 ||
+		    strcasecmp(pu_trim(val), "junk") == 0)
 			return "Precedence";
 	}
 	if (yh_dlv_header(d, "List-Id", 0) || yh_dlv_header(d, "List-Unsubscribe", 0))
@@ -572,12 +533,12 @@ send_reply(struct yh_delivery *d, const struct reply *r)
 		char id[1000];
 
 		snprintf(id, sizeof(id), "%s", v);
-		s_printf(&m, "In-Reply-To: %s\n", trim(id));
+		s_printf(&m, "In-Reply-To: %s\n", pu_trim(id));
 		refs = yh_dlv_header(d, "References", 0);
 		if (refs && strlen(refs) < 900 && !strpbrk(refs, "\r\n"))
-			s_printf(&m, "References: %s %s\n", refs, trim(id));
+			s_printf(&m, "References: %s %s\n", refs, pu_trim(id));
 		else
-			s_printf(&m, "References: %s\n", trim(id));
+			s_printf(&m, "References: %s\n", pu_trim(id));
 	}
 	s_puts(&m, "Auto-Submitted: auto-replied\nMIME-Version: 1.0\n");
 	if (!r->echo) {
@@ -704,7 +665,7 @@ onlyonce_seen(const char *path, const char *from, const char *to, int *fd_r)
 	snprintf(pair, sizeof(pair), "%s,%s", from, to);
 	for (line = strtok_r(data, "\n", &save); line && !seen;
 	    line = strtok_r(NULL, "\n", &save))
-		seen = strcasecmp(trim(line), pair) == 0;
+		seen = strcasecmp(pu_trim(line), pair) == 0;
 	free(data);
 	return seen;
 }
@@ -722,22 +683,22 @@ reply_def(struct yh_delivery *d, const char *acctdir, struct reply *r,
 	int i, rr;
 
 	snprintf(path, sizeof(path), "%s/reply.def", acctdir);
-	if ((rr = read_user(path, &def, NULL)) != 1)
+	if ((rr = pu_read_user(path, AR_FILE_MAX, &def, NULL)) != 1)
 		return rr;
 	for (line = strtok_r(def, "\n", &save); line; line = strtok_r(NULL, "\n", &save)) {
 		char *eq;
 
-		line = trim(line);
+		line = pu_trim(line);
 		if (*line == '\0' || *line == '#' || strncmp(line, "//", 2) == 0 ||
 		    (eq = strchr(line, '=')) == NULL)
 			continue;
 		*eq = '\0';
-		if (strcasecmp(trim(line), "bin") == 0)
-			bin = trim(eq + 1);
-		else if (strncasecmp(trim(line), "param", 5) == 0) {
-			i = atoi(trim(line) + 5);
+		if (strcasecmp(pu_trim(line), "bin") == 0)
+			bin = pu_trim(eq + 1);
+		else if (strncasecmp(pu_trim(line), "param", 5) == 0) {
+			i = atoi(pu_trim(line) + 5);
 			if (i >= 1 && i <= 7)
-				param[i] = trim(eq + 1);
+				param[i] = pu_trim(eq + 1);
 		}
 	}
 	snprintf(prog, sizeof(prog), "%s", bin ? bin + (*bin == '"') : "");
@@ -775,7 +736,7 @@ reply_def(struct yh_delivery *d, const char *acctdir, struct reply *r,
 	if (param[5])
 		map_path(acctdir, param[6], onlyonce, osize);
 	free(def);
-	if (read_user(sb, text_r, &len) != 1) {
+	if (pu_read_user(sb, AR_FILE_MAX, text_r, &len) != 1) {
 		yh_log(YH_LOG_WARN, "%s: subject & body file %s unreadable; no reply",
 		    path, sb);
 		return -1;
@@ -821,7 +782,7 @@ ims_reply(struct yh_delivery *d, const char *acctdir, const char *ini,
 	if (ims_get(ini, "AutoReply", "Enable", v, sizeof(v)) && !yes(v))
 		return 0;
 	snprintf(path, sizeof(path), "%s/AUTORPLY.TXT", acctdir);
-	if (read_user(path, text_r, &len) != 1) {
+	if (pu_read_user(path, AR_FILE_MAX, text_r, &len) != 1) {
 		yh_log(YH_LOG_WARN, "%s: missing or refused; no reply", path);
 		return 0;
 	}
@@ -842,16 +803,16 @@ ims_reply(struct yh_delivery *d, const char *acctdir, const char *ini,
 				*q = ' ';
 	}
 	if (ims_get(ini, "AutoReply", "ReplyFrom", v, sizeof(v)) && addr_ok(v))
-		(void)scopy(r->from, sizeof(r->from), v);
+		(void)pu_scopy(r->from, sizeof(r->from), v);
 	else
-		(void)scopy(r->from, sizeof(r->from), yh_dlv_rcpt(d));
+		(void)pu_scopy(r->from, sizeof(r->from), yh_dlv_rcpt(d));
 	if (ims_get(ini, "AutoReply", "ReplyTo", v, sizeof(v)) && addr_ok(v))
-		(void)scopy(r->reply_to, sizeof(r->reply_to), v);
+		(void)pu_scopy(r->reply_to, sizeof(r->reply_to), v);
 	r->echo = ims_get(ini, "AutoReply", "EchoMessage", v, sizeof(v)) && yes(v);
 	r->strip = ims_get(ini, "AutoReply", "StripHeader", v, sizeof(v)) && yes(v);
 	if (strlen(yh_dlv_sender(d)) > AR_ADDR_MAX)
 		return 0;
-	(void)scopy(r->to, sizeof(r->to), yh_dlv_sender(d));
+	(void)pu_scopy(r->to, sizeof(r->to), yh_dlv_sender(d));
 	return 1;
 }
 
@@ -892,7 +853,7 @@ run(struct yh_delivery *d, int in_deliver)
 	    yh_account_dir(account, acctdir, sizeof(acctdir)) == -1)
 		return YH_DECLINED;
 	snprintf(path, sizeof(path), "%s/IMS.CTL", acctdir);
-	(void)read_user(path, &ini, NULL);
+	(void)pu_read_user(path, AR_FILE_MAX, &ini, NULL);
 	discard = discard_wanted(account, ini);
 	if (discard != in_deliver) {
 		free(ini);
@@ -913,7 +874,7 @@ run(struct yh_delivery *d, int in_deliver)
 	if (src == 0)
 		goto out;
 	snprintf(path, sizeof(path), "%s/NOREPLY.TXT", acctdir);
-	(void)read_user(path, &noreply, NULL);
+	(void)pu_read_user(path, AR_FILE_MAX, &noreply, NULL);
 	if ((why = suppressed(d, yh_dlv_rcpt(d), noreply)) != NULL) {
 		yh_log(YH_LOG_INFO, "%s: no auto-reply to <%s>: %s", account, sender, why);
 		goto out;

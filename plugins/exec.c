@@ -55,6 +55,8 @@
 
 #include <yubin/hook.h>
 
+#include "lib/plugutil.h"
+
 #define EXEC_DEF_MAX	99		/* exec.def .. exec99.def (seed) */
 #define EXEC_PARAM_MAX	99		/* param1 .. param99 (seed) */
 #define EXEC_FILE_MAX	65536		/* a def file; the seed's are a few lines */
@@ -190,19 +192,6 @@ def_free(struct def *d)
 	memset(d, 0, sizeof(*d));
 }
 
-static char *
-trim(char *s)
-{
-	char *e;
-
-	while (*s == ' ' || *s == '\t')
-		s++;
-	e = s + strlen(s);
-	while (e > s && (e[-1] == ' ' || e[-1] == '\t' || e[-1] == '\r'))
-		*--e = '\0';
-	return s;
-}
-
 /*
  * def_load - open PATH safely and parse it.  1 loaded, 0 missing, -1
  * refused or unreadable (logged).
@@ -227,7 +216,7 @@ def_load(const char *path, struct def *d)
 		if ((next = strchr(line, '\n')) != NULL)
 			*next++ = '\0';
 		lineno++;
-		line = trim(line);
+		line = pu_trim(line);
 		if (*line == '\0' || *line == '#' || strncmp(line, "//", 2) == 0)
 			continue;
 		eq = strchr(line, '=');
@@ -236,8 +225,8 @@ def_load(const char *path, struct def *d)
 			continue;
 		}
 		*eq = '\0';
-		key = trim(line);
-		val = trim(eq + 1);
+		key = pu_trim(line);
+		val = pu_trim(eq + 1);
 		if (strcasecmp(key, "bin") == 0) {
 			free(d->bin);
 			d->bin = strdup(val);
@@ -277,7 +266,7 @@ permitted(const char *permit, const char *sender)
 	char *copy, *tok, *save = NULL;
 	int ok = 0;
 
-	if (permit == NULL || *trim((char *)permit) == '\0')
+	if (permit == NULL || *pu_trim((char *)permit) == '\0')
 		return 1;
 	if (*sender == '\0')
 		return 0;		/* <> is nobody's address */

@@ -68,6 +68,8 @@
 
 #include <yubin/hook.h>
 
+#include "lib/plugutil.h"
+
 #define FWD_FILE_MAX	(1 << 20)	/* IMS.CTL, forward.def, address lists */
 #define FWD_MSG_MAX	(64LL << 20)	/* a message we forward */
 #define FWD_RCPT_MAX	100		/* destinations of one account */
@@ -79,33 +81,6 @@ struct rcpts {
 };
 
 /* ---- small helpers ------------------------------------------------------ */
-
-static char *
-trim(char *s)
-{
-	char *e;
-
-	while (*s == ' ' || *s == '\t')
-		s++;
-	e = s + strlen(s);
-	while (e > s && (e[-1] == ' ' || e[-1] == '\t' || e[-1] == '\r'))
-		*--e = '\0';
-	return s;
-}
-
-/* scopy - SRC into DST (SIZE); -1 and "" when it does not fit. */
-static int
-scopy(char *dst, size_t size, const char *src)
-{
-	size_t n = strlen(src);
-
-	if (n >= size) {
-		dst[0] = '\0';
-		return -1;
-	}
-	memcpy(dst, src, n + 1);
-	return 0;
-}
 
 /*
  * admin_addr - server.admin_address as a full address into OUT (SIZE): a
@@ -121,7 +96,7 @@ admin_addr(char *out, size_t size)
 
 	out[0] = '\0';
 	/* yh_server_get's answer lasts until its next call: copy it */
-	if (v == NULL || *v == '\0' || scopy(adm, sizeof(adm), v) == -1)
+	if (v == NULL || *v == '\0' || pu_scopy(adm, sizeof(adm), v) == -1)
 		return;
 	if (strchr(adm, '@') != NULL)
 		n = snprintf(out, size, "%s", adm);
@@ -196,19 +171,6 @@ add_list(struct rcpts *r, const char *list, const char *what)
 			yh_log(YH_LOG_WARN, "%s: bad address \"%.80s\" ignored", what, tok);
 	}
 	free(copy);
-}
-
-/* read_user - the user file PATH (yh_read_safe) into *OUT.  1 read, 0
- * missing, -1 refused or unreadable (logged). */
-static int
-read_user(const char *path, char **out)
-{
-	char why[128];
-	int r = yh_read_safe(path, FWD_FILE_MAX, out, NULL, why, sizeof(why));
-
-	if (r == -1)
-		yh_log(YH_LOG_WARN, "%s: refused: %s", path, why);
-	return r;
 }
 
 /* ims_get - KEY of [SECTION] in INI (the IMS.CTL at PATH) into OUT; 1 set,
@@ -289,7 +251,7 @@ discard_wanted(const char *account, const char *acctdir)
 	int r = 0;
 
 	snprintf(path, sizeof(path), "%s/IMS.CTL", acctdir);
-	if (read_user(path, &ini) == 1 &&
+	if (pu_read_user(path, FWD_FILE_MAX, &ini, NULL) == 1 &&
 	    ims_get(ini, path, "Delivery", "Discard", v, sizeof(v)))
 		r = yes(v);
 	free(ini);
@@ -310,23 +272,23 @@ forward_def(struct yh_delivery *d, const char *acctdir, struct setup *s)
 	int r, i;
 
 	snprintf(path, sizeof(path), "%s/forward.def", acctdir);
-	if ((r = read_user(path, &text)) != 1)
+	if ((r = pu_read_user(path, FWD_FILE_MAX, &text, NULL)) != 1)
 		return;
 	s->configured = 1;
 	for (line = strtok_r(text, "\n", &save); line; line = strtok_r(NULL, "\n", &save)) {
 		char *eq;
 
-		line = trim(line);
+		line = pu_trim(line);
 		if (*line == '\0' || *line == '#' || strncmp(line, "//", 2) == 0 ||
 		    (eq = strchr(line, '=')) == NULL)
 			continue;
 		*eq = '\0';
-		if (strcasecmp(trim(line), "bin") == 0)
-			bin = trim(eq + 1);
-		else if (strncasecmp(trim(line), "param", 5) == 0) {
-			i = atoi(trim(line) + 5);
+		if (strcasecmp(pu_trim(line), "bin") == 0)
+			bin = pu_trim(eq + 1);
+		else if (strncasecmp(pu_trim(line), "param", 5) == 0) {
+			i = atoi(pu_trim(line) + 5);
 			if (i >= 1 && i <= 7)
-				param[i] = trim(eq + 1);
+				param[i] = pu_trim(eq + 1);
 		}
 	}
 	/* bin: the send tool, possibly "quoted" and with a Windows path */
@@ -363,11 +325,11 @@ forward_def(struct yh_delivery *d, const char *acctdir, struct setup *s)
 		return;
 	}
 	if (strcmp(param[1], "FROM_ADDRESS") == 0)
-		(void)scopy(s->sender, sizeof(s->sender), yh_dlv_sender(d));
+		(void)pu_scopy(s->sender, sizeof(s->sender), yh_dlv_sender(d));
 	else if (strcmp(param[1], "TO_ADDRESS") == 0)
-		(void)scopy(s->sender, sizeof(s->sender), yh_dlv_rcpt(d));
+		(void)pu_scopy(s->sender, sizeof(s->sender), yh_dlv_rcpt(d));
 	else
-		(void)scopy(s->sender, sizeof(s->sender), param[1]);
+		(void)pu_scopy(s->sender, sizeof(s->sender), param[1]);
 	s->from_def = 1;
 	if (strcmp(param[2], "TO_ADDRESS") == 0 || strcmp(param[2], "FROM_ADDRESS") == 0)
 		yh_log(YH_LOG_WARN, "%s: param2 must be the destination; not forwarded", path);
@@ -386,7 +348,7 @@ ims_forward(struct yh_delivery *d, const char *account, const char *acctdir,
 	int r = 0;
 
 	snprintf(path, sizeof(path), "%s/IMS.CTL", acctdir);
-	if (read_user(path, &ini) != 1)
+	if (pu_read_user(path, FWD_FILE_MAX, &ini, NULL) != 1)
 		return 0;
 	if (ims_get(ini, path, "AutoForward", "Enable", v, sizeof(v)) && !yes(v))
 		goto out;
@@ -395,13 +357,13 @@ ims_forward(struct yh_delivery *d, const char *account, const char *acctdir,
 	s->configured = 1;
 	if (strncasecmp(v, "FILE:", 5) == 0) {
 		char lp[PATH_MAX + PATH_MAX];
-		const char *f = trim(v + 5);
+		const char *f = pu_trim(v + 5);
 
 		if (*f == '/')
 			snprintf(lp, sizeof(lp), "%s", f);
 		else
 			snprintf(lp, sizeof(lp), "%s/%s", acctdir, f);
-		if (read_user(lp, &list) == 1)
+		if (pu_read_user(lp, FWD_FILE_MAX, &list, NULL) == 1)
 			add_list(&s->to, list, lp);
 		else
 			yh_log(YH_LOG_WARN, "%s: ForwardTo list %s unreadable; not "
@@ -413,7 +375,7 @@ ims_forward(struct yh_delivery *d, const char *account, const char *acctdir,
 		char pp[PATH_MAX + 32], *permit = NULL;
 
 		snprintf(pp, sizeof(pp), "%s/PERMITFROM.TXT", acctdir);
-		(void)read_user(pp, &permit);
+		(void)pu_read_user(pp, FWD_FILE_MAX, &permit, NULL);
 		if (!list_has(permit, sender)) {
 			yh_log(YH_LOG_INFO, "%s: sender <%s> not in PERMITFROM.TXT; "
 			    "not forwarded", account, sender);
@@ -424,7 +386,7 @@ ims_forward(struct yh_delivery *d, const char *account, const char *acctdir,
 		free(permit);
 	}
 	s->sender[0] = '\0';
-	(void)scopy(s->sender, sizeof(s->sender), sender);
+	(void)pu_scopy(s->sender, sizeof(s->sender), sender);
 	if (ims_get(ini, path, "AutoForward", "ReportTo", v, sizeof(v)) && *v) {
 		if (strcasecmp(v, "admin") == 0 || strcasecmp(v, "administrator") == 0) {
 			char adm[512];
@@ -432,7 +394,7 @@ ims_forward(struct yh_delivery *d, const char *account, const char *acctdir,
 
 			admin_addr(adm, sizeof(adm));
 			if (*adm)
-				(void)scopy(s->sender, sizeof(s->sender), adm);
+				(void)pu_scopy(s->sender, sizeof(s->sender), adm);
 			else {
 				dom = yh_server_get("server.domain");
 				snprintf(s->sender, sizeof(s->sender), "postmaster@%s",
@@ -442,7 +404,7 @@ ims_forward(struct yh_delivery *d, const char *account, const char *acctdir,
 			s->sender[0] = '\0';
 		else if (strcasecmp(v, "sender") != 0) {
 			if (addr_ok(v))
-				(void)scopy(s->sender, sizeof(s->sender), v);
+				(void)pu_scopy(s->sender, sizeof(s->sender), v);
 			else
 				yh_log(YH_LOG_WARN, "%s: ReportTo=%.80s is not an "
 				    "address; the sender is kept", path, v);
@@ -490,7 +452,7 @@ boundary_of(const char *ct, char *out, size_t size)
 	const char *b = strcasestr(ct, "boundary=");
 	size_t n = 0;
 
-	if (strncasecmp(trim((char *)ct), "multipart/", 10) != 0 || b == NULL)
+	if (strncasecmp(pu_trim((char *)ct), "multipart/", 10) != 0 || b == NULL)
 		return 0;
 	b += 9;
 	if (*b == '"') {
@@ -676,7 +638,7 @@ loop_seen(struct yh_delivery *d, const char *rcpt, int stored)
 		char a[FWD_ADDR_MAX + 3];
 
 		snprintf(a, sizeof(a), "%s", v);
-		if (strcasecmp(trim(a), rcpt) == 0)
+		if (strcasecmp(pu_trim(a), rcpt) == 0)
 			return 1;
 	}
 	return 0;
@@ -758,7 +720,7 @@ setup_load(struct yh_delivery *d, const char *account, const char *acctdir,
 	if (s->to.n == 0 && yh_account_get(account, "forward_address", v, sizeof(v)) && *v) {
 		s->configured = 1;
 		add_list(&s->to, v, "forward_address");
-		(void)scopy(s->sender, sizeof(s->sender), yh_dlv_sender(d));
+		(void)pu_scopy(s->sender, sizeof(s->sender), yh_dlv_sender(d));
 	}
 }
 

@@ -71,7 +71,6 @@
 #define QUOTA_VALUE_MAX		64	/* text of one numeric setting */
 #define QUOTA_KEY_MAX		(QUOTA_ACCOUNT_MAX + 32)	/* day/ACCOUNT/YYYYMMDD */
 #define QUOTA_DAY_TTL		(2 * 86400)	/* a day counter outlives its day */
-#define QUOTA_READ_CHUNK	8192	/* queue file read when counting lines */
 
 /* the only setting; written once by init() in the master, read-only after */
 static int quota_full_tempfail;
@@ -209,46 +208,6 @@ quota_overflows(const struct quota_usage *u, long long size)
 {
 	return (u->max_count > 0 && u->count + 1 > u->max_count) ||
 	    (u->max_bytes > 0 && size > u->max_bytes - u->bytes);
-}
-
-/*
- * quota_pop3_size - the size POP3 gives the file PATH (as the core counts
- * it: every LF not preceded by CR becomes CRLF, and an unterminated last
- * line gets one), its plain byte count in *BYTES.  -1 when it cannot be
- * read.
- */
-static long long
-quota_pop3_size(const char *path, long long *bytes)
-{
-	char chunk[QUOTA_READ_CHUNK];
-	long long size = 0, raw = 0;
-	ssize_t n, i;
-	char prev = '\n';
-	int fd;
-
-	if (path == NULL || (fd = open(path, O_RDONLY | O_CLOEXEC)) == -1)
-		return -1;
-	for (;;) {
-		n = read(fd, chunk, sizeof(chunk));
-		if (n == -1 && errno == EINTR)
-			continue;
-		if (n <= 0)
-			break;
-		for (i = 0; i < n; i++) {
-			if (chunk[i] == '\n' && prev != '\r')
-				size++;
-			prev = chunk[i];
-		}
-		size += n;
-		raw += n;
-	}
-	close(fd);
-	if (n == -1)
-		return -1;
-	*bytes = raw;
-	if (prev != '\n')
-		size += 2;
-	return size;
 }
 
 /*
@@ -425,7 +384,7 @@ quota_deliver(struct yh_delivery *d)
 	 */
 	if (!quota_overflows(&u, size) && u.max_bytes > 0 &&
 	    quota_overflows(&u, 2 * size)) {
-		if ((exact = quota_pop3_size(yh_dlv_path(d), &raw)) >= 0)
+		if ((exact = yh_dlv_wire_size(d, &raw)) >= 0)
 			/* SIZE counts the core's trace lines too, the queue
 			 * file does not: add them, one CR per line */
 			size = exact + (size > raw ? size - raw + 2 : 0);

@@ -92,6 +92,13 @@
  * loads with the members it lacks taken as NULL.  Version 1 had no sizes. */
 #define YH_ABI_VERSION	2
 
+/* Sizes the core guarantees (it asserts at compile time that they match
+ * its own): a queue id with its NUL, an account name's characters, and a
+ * recipient path's octets as sent (with "<" ">"). */
+#define YH_QID_SIZE	17
+#define YH_ACCOUNT_MAX	64
+#define YH_RCPT_MAX	256
+
 enum yh_result {
 	YH_DECLINED = 0,
 	YH_OK,
@@ -203,6 +210,13 @@ const char *yh_account_get(const char *account, const char *key, char *out,
  * "plugin=NAME".  Never pass raw client bytes; use yh_escape. */
 void	yh_log(enum yh_level lvl, const char *fmt, ...)
 	    __attribute__((format(printf, 2, 3)));
+/* yh_escape - client or user text SRC (LEN bytes, a NUL among them
+ * included) made safe to log or to quote in a reply, into DST (SIZE bytes,
+ * always NUL-terminated when SIZE > 0): printable ASCII is copied, a
+ * backslash doubled, every other byte (control bytes, DEL, octets above
+ * 127) written as \xNN.  Returns DST; text that does not fit is cut at a
+ * whole character and ends with "...". */
+char	*yh_escape(char *dst, size_t size, const void *src, size_t len);
 /* yh_error - a load-time error for init(): "FILE:LINE: message". */
 void	yh_error(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 
@@ -274,11 +288,22 @@ const char *yh_snote_get(const struct yh_session *s, const char *key);
 
 /* yh_domain_local - 1 when DOMAIN is one of this server's domains. */
 int	yh_domain_local(const char *domain);
+/* yh_addr_valid - 1 when ADDR ("local@domain", no angle brackets) is an
+ * address the core would take in RCPT TO: (RFC 5321 syntax and sizes,
+ * UTF-8 as with SMTPUTF8, no control bytes), else 0. */
+int	yh_addr_valid(const char *addr);
 /* yh_account_exists - 1 yes, 0 no, -1 store error. */
 int	yh_account_exists(const char *account);
-/* yh_resolve - like the core's recipient check: 1 local account (name in
- * ACCOUNT, ACCOUNT_SIZE bytes), 0 local domain without it, -1 not local,
- * -2 store error. */
+/* yh_resolve - like the core's recipient check: YH_RESOLVE_ACCOUNT a
+ * local account (name in ACCOUNT, ACCOUNT_SIZE bytes, YH_ACCOUNT_MAX + 1
+ * is always enough), YH_RESOLVE_NO_ACCOUNT a local domain without it,
+ * YH_RESOLVE_REMOTE not local, YH_RESOLVE_ERROR store error. */
+enum yh_resolve_result {
+	YH_RESOLVE_ACCOUNT = 1,
+	YH_RESOLVE_NO_ACCOUNT = 0,
+	YH_RESOLVE_REMOTE = -1,
+	YH_RESOLVE_ERROR = -2
+};
 int	yh_resolve(const char *addr, char *account, size_t account_size);
 
 /* yh_utf8_valid - 1 when P[0..LEN) is well-formed UTF-8 (RFC 3629: no
@@ -291,11 +316,11 @@ int	yh_utf8_valid(const void *p, size_t len);
 enum yh_charset { YH_CS_ASCII, YH_CS_UTF8, YH_CS_JIS, YH_CS_SJIS, YH_CS_UNKNOWN };
 enum yh_charset yh_text_charset(const void *p, size_t len);
 
-/* yh_resolver - the DNS server plugins that make their own queries ask:
+/* yh_dns_server - the DNS server plugins that make their own queries ask:
  * server.resolver ("V4", "V4:PORT", "V6", "[V6]:PORT"), else the first name
  * server of /etc/resolv.conf, into *SS with its length in *LEN.  0, or -1
  * (none usable). */
-int	yh_resolver(struct sockaddr_storage *ss, socklen_t *len);
+int	yh_dns_server(struct sockaddr_storage *ss, socklen_t *len);
 
 /* yh_mailbox_usage - messages and bytes (as POP3 counts them) stored for
  * ACCOUNT, kept exactly by the core: deliveries add, POP3 deletions
@@ -493,6 +518,11 @@ const char *yh_dlv_path(const struct yh_delivery *d);
 /* yh_dlv_size - the stored copy's size in bytes (LF ends), trace lines
  * included. */
 long long yh_dlv_size(const struct yh_delivery *d);
+/* yh_dlv_wire_size - the size POP3 will give the message being delivered
+ * (its queue file, without the core's trace lines): every LF not after a
+ * CR counted as CRLF, an unterminated last line ended; the plain byte count
+ * in *BYTES when not NULL.  Reads the whole file.  -1 when unreadable. */
+long long yh_dlv_wire_size(struct yh_delivery *d, long long *bytes);
 /* yh_dlv_header - like yh_header, for the message being delivered. */
 const char *yh_dlv_header(struct yh_delivery *d, const char *name, int n);
 /* yh_dlv_reply - the status a YH_DENY/YH_DENYSOFT of deliver carries. */

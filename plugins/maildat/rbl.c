@@ -185,7 +185,7 @@ md_rbl_check(const char *zone, char doms[][MD_DOMAIN_MAX + 1], size_t ndoms,
 	}
 	if (nq == 0)
 		return 0;
-	if (yh_resolver(&ss, &sl) == -1) {
+	if (yh_dns_server(&ss, &sl) == -1) {
 		yh_log(YH_LOG_WARN, "rbl zone=%s: no usable resolver; not listed",
 		    zone);
 		return 0;

@@ -57,6 +57,6 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	(void)suppressed(&d, "user@example.net", text);
 	free(text);
 	free(r.subject);
-	yh_delivery_free(&d);
+	hook_delivery_free(&d);
 	return 0;
 }

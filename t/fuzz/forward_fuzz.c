@@ -52,6 +52,6 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	copy = build_copy(text, size, 1, "user@example.net", &s, &outlen);
 	free(copy);
 	free(text);
-	yh_delivery_free(&d);
+	hook_delivery_free(&d);
 	return 0;
 }

@@ -117,11 +117,11 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	if (ftruncate(msg_fd, 0) == -1 ||
 	    pwrite(msg_fd, data, size, 0) != (ssize_t)size)
 		abort();
-	yh_session_init(&s);
+	hook_session_init(&s);
 	s.msg_fd = msg_fd;
 	for (i = 0; i < 3 && (v = yh_header(&s, "Subject", i)) != NULL; i++)
 		check_subject(v, SPAWN_SUBJECT_MAX);
-	yh_session_free(&s);
+	hook_session_free(&s);
 
 	/* the input as an exec.def command */
 	check_command(cmd, text);

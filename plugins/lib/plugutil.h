@@ -1,0 +1,23 @@
+/*
+ * plugutil - small string and file helpers the shipped plugins share.  A
+ * static library (build/plugins/libplugutil.a) linked into each plugin's
+ * shared object; not part of the plugin ABI, and yubind exports none of it.
+ */
+#ifndef YUBIN_PLUGUTIL_H
+#define YUBIN_PLUGUTIL_H
+
+#include <stddef.h>
+
+/* pu_trim - S without leading blanks (space, tab) and trailing blanks and
+ * CR; trailing ones are cut in place.  Returns a pointer into S. */
+char	*pu_trim(char *s);
+/* pu_scopy - SRC into DST (SIZE bytes); 0, or -1 with DST "" when it does
+ * not fit (a value is refused, never cut). */
+int	pu_scopy(char *dst, size_t size, const char *src);
+/* pu_read_user - the user file PATH, at most MAX bytes, read with
+ * yh_read_safe into *OUT (malloc'd, the caller frees), its length in
+ * *LEN_R when not NULL.  1 read, 0 missing, -1 refused or unreadable (a
+ * warning naming PATH and why is logged). */
+int	pu_read_user(const char *path, size_t max, char **out, size_t *len_r);
+
+#endif
