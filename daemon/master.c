@@ -998,7 +998,7 @@ master_reload(void)
 	}
 	errlist_init(&errs);
 	if (route_load(cfg, &routes, &errs) == -1 ||
-	    plugins_load(cfg, m.cfg, &errs) == -1) {
+	    plugins_load(cfg, &errs) == -1) {
 		for (i = 0; i < errs.n; i++)
 			log_err("reload: %s", errs.msg[i]);
 		log_err("reload failed; keeping the running configuration");

@@ -210,35 +210,69 @@ fail:
 	return -1;
 }
 
-static int
-plugin_init_one(struct loaded *l, const struct config *cfg, struct errlist *errs)
+/* loaded_free - release what L holds: its keys, a generation init built
+ * that was not committed (DISCARD: give it back to the plugin), the
+ * object. */
+static void
+loaded_free(struct loaded *l, int discard)
 {
-	int r = 0;
+	if (discard && l->gen != NULL && l->p->discard != NULL)
+		l->p->discard(l->gen);
+	l->gen = NULL;
+	plugin_keys_free(&l->ycfg);
+	buf_free(&l->ycfg.pathbuf);
+	if (l->handle != NULL)
+		dlclose(l->handle);
+	l->handle = NULL;
+}
+
+/*
+ * plugin_prepare - check L's section against its declared keys, then let
+ * it build its next generation (init) without touching the running one.
+ * 0, or -1 with the reasons in ERRS.
+ */
+static int
+plugin_prepare(struct loaded *l, const struct config *cfg, struct errlist *errs)
+{
 	size_t before = errlist_count(errs);
+	int r;
 
 	l->ycfg.cfg = cfg;
 	l->ycfg.name = l->name;
 	if (l->ycfg.pathbuf.max == 0)
 		buf_init(&l->ycfg.pathbuf, 0);
+	if (plugin_keys_load(&l->ycfg, l->p->keys, errs) == -1)
+		return -1;
 	if (l->p->init == NULL)
 		return 0;
 	ph.current = l->name;
 	ph.errs = errs;
 	ph.cfg = cfg;
-	r = l->p->init(&l->ycfg);
+	r = l->p->init(&l->ycfg, &l->gen);
 	ph.current = NULL;
 	ph.errs = NULL;
 	if (r != 0 && errlist_count(errs) == before)
 		errlist_add(errs, "plugin %s: init failed", l->name);
+	if (r != 0 && l->gen != NULL && l->p->discard != NULL)
+		l->p->discard(l->gen);
+	if (r != 0)
+		l->gen = NULL;
 	return r == 0 ? 0 : -1;
 }
 
+/*
+ * plugins_load - load the generation CFG names (hook.h, GENERATIONS): open
+ * every plugin and let each check its section and build its state aside;
+ * only when all of them succeeded, commit each and retire the old
+ * generation (fini for a plugin no longer listed).  On any error the
+ * prepared states are discarded and the running generation, if any, stays
+ * exactly as it was.
+ */
 int
-plugins_load(const struct config *cfg, const struct config *running,
-    struct errlist *errs)
+plugins_load(const struct config *cfg, struct errlist *errs)
 {
 	const struct cfg_list *names = config_list(cfg, "server.plugins");
-	struct loaded nl[PLUGINS_MAX];
+	struct loaded *nl;
 	size_t i, j, n = 0;
 	int bad = 0;
 
@@ -246,6 +280,7 @@ plugins_load(const struct config *cfg, const struct config *running,
 		errlist_add(errs, "server.plugins: more than %d plugins", PLUGINS_MAX);
 		return -1;
 	}
+	nl = xcalloc(PLUGINS_MAX, sizeof(*nl));
 	for (i = 0; i < names->n; i++) {
 		for (j = 0; j < i; j++)
 			if (strcmp(names->v[i], names->v[j]) == 0)
@@ -262,33 +297,36 @@ plugins_load(const struct config *cfg, const struct config *running,
 		}
 		n++;
 	}
-	for (i = 0; i < n && !bad; i++)
-		if (plugin_init_one(&nl[i], cfg, errs) == -1) {
+	/* every plugin is checked, so that -t reports all the errors:
+	 * preparing touches nothing that runs */
+	for (i = 0; i < n; i++)
+		if (plugin_prepare(&nl[i], cfg, errs) == -1)
 			bad = 1;
-			/* put the ones already switched back on the running config */
-			for (j = 0; j < i && running; j++)
-				for (size_t k = 0; k < ph.n; k++)
-					if (ph.pl[k].sym == nl[j].sym)
-						plugin_init_one(&ph.pl[k], running, errs);
-		}
+	for (i = 0; i < n && bad; i++)
+		loaded_free(&nl[i], 1);
 	if (bad) {
-		for (i = 0; i < n; i++) {
-			buf_free(&nl[i].ycfg.pathbuf);
-			dlclose(nl[i].handle);
-		}
+		free(nl);
 		return -1;
 	}
-	/* fini the plugins of the old generation that are gone */
+	/* commit: from here nothing can fail */
+	for (i = 0; i < n; i++) {
+		if (nl[i].p->commit != NULL) {
+			ph.current = nl[i].name;
+			nl[i].p->commit(nl[i].gen);
+			ph.current = NULL;
+		}
+		nl[i].gen = NULL;
+	}
 	for (i = 0; i < ph.n; i++) {
 		for (j = 0; j < n; j++)
 			if (nl[j].sym == ph.pl[i].sym)
 				break;
 		if (j == n && ph.pl[i].p->fini)
 			ph.pl[i].p->fini();
-		buf_free(&ph.pl[i].ycfg.pathbuf);
-		dlclose(ph.pl[i].handle);
+		loaded_free(&ph.pl[i], 0);
 	}
 	memcpy(ph.pl, nl, n * sizeof(nl[0]));
+	free(nl);
 	ph.n = n;
 	ph.cfg = cfg;
 	for (i = 0; i < n; i++) {
@@ -306,8 +344,7 @@ plugins_unload(void)
 	for (i = ph.n; i-- > 0;) {
 		if (ph.pl[i].p->fini)
 			ph.pl[i].p->fini();
-		buf_free(&ph.pl[i].ycfg.pathbuf);
-		dlclose(ph.pl[i].handle);
+		loaded_free(&ph.pl[i], 0);
 	}
 	ph.n = 0;
 }

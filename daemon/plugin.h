@@ -122,15 +122,15 @@ struct yh_pop {
 };
 
 /*
- * plugins_load - load the plugins of server.plugins from server.plugin_dir
- * and init() each with its section.  On success the new generation replaces
- * the running one (plugins no longer named get fini()).  On failure every
- * problem is in ERRS and the running generation stays (plugins whose init
- * succeeded are re-initialised with the running configuration, RUNNING,
- * which may be NULL at start-up).  0 or -1.
+ * plugins_load - load the plugins of server.plugins from server.plugin_dir,
+ * check each [plugin NAME] section against the keys the plugin declares,
+ * and let each build its next generation (init); only when all succeeded
+ * commit them, so the new generation replaces the running one (plugins no
+ * longer named get fini()).  On failure every problem is in ERRS, what was
+ * built is discarded and the running generation stays exactly as it was.
+ * 0 or -1.
  */
-int	plugins_load(const struct config *cfg, const struct config *running,
-	    struct errlist *errs);
+int	plugins_load(const struct config *cfg, struct errlist *errs);
 /* plugins_unload - fini() and dlclose() everything (master exit). */
 void	plugins_unload(void);
 /* plugins_describe - one line per loaded plugin, "NAME hooks=a,b,c", into OUT. */

@@ -21,11 +21,20 @@
 #define PLUGIN_KEY_MAX	512	/* namespaced store key */
 #define INJECT_RCPT_MAX	1000	/* recipients of one injected message */
 
-/* yh_config: the handle init() gets for its section */
+struct cfg_key;
+struct cfg_val;
+
+/* yh_config: the handle init() gets for its section, with the keys the
+ * plugin declared, checked and parsed (plugin_keys_load) */
 struct yh_config {
 	const struct config	*cfg;
 	const char		*name;
 	struct buf		 pathbuf;
+	struct cfg_key		*keys;		/* the declared table, as the
+						 * core's parser takes it */
+	struct cfg_val		*vals;		/* each key's value or default */
+	unsigned char		*set;		/* 0: unset, no default */
+	size_t			 nkeys;
 };
 
 /* one plugin of a generation */
@@ -37,6 +46,7 @@ struct loaded {
 	struct yh_plugin	 plug;		/* what the plugin's size covers */
 	struct yh_hooks		 hooks;		/* likewise; the rest stays NULL */
 	struct yh_config	 ycfg;
+	void			*gen;		/* init built it; not committed */
 };
 
 struct plugin_host {
@@ -58,6 +68,14 @@ struct plugin_host {
 	void			(*on_timeout)(const char *, const char *);
 };
 extern struct plugin_host ph;
+
+/* plugin_keys_load - check C's section against KEYS, the table the
+ * plugin declared, and parse every value (or default) into C; 0, or -1
+ * with "FILE:LINE: message" lines in ERRS. */
+int	plugin_keys_load(struct yh_config *c, const struct yh_key *keys,
+	    struct errlist *errs);
+/* plugin_keys_free - what plugin_keys_load kept in C. */
+void	plugin_keys_free(struct yh_config *c);
 
 /* values_clear - free the answers handed to the last hook. */
 void	values_clear(struct yh_values *v);

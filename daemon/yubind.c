@@ -292,7 +292,7 @@ main(int argc, char **argv)
 		route_free(&rt);
 	}
 	/* plugins read their rule files in init(): -t checks them too */
-	if (r == 0 && plugins_load(cfg, NULL, &errs) == -1) {
+	if (r == 0 && plugins_load(cfg, &errs) == -1) {
 		errlist_print(&errs, stderr);
 		errlist_free(&errs);
 		config_free(&cfg);

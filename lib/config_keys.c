@@ -281,8 +281,8 @@ cfg_section(const char *name)
  * "Did you mean": Levenshtein distance, ASCII case-insensitive, of names
  * no longer than CFG_NAME_MAX (longer ones are never near a key).
  */
-static size_t
-lev(const char *a, const char *b)
+size_t
+cfg_distance(const char *a, const char *b)
 {
 	size_t la = strlen(a), lb = strlen(b), i, j, prev, tmp, cost;
 	size_t row[CFG_NAME_MAX + 3];
@@ -333,7 +333,7 @@ cfg_suggest(const char *section, const char *name, int account_only,
 				continue;
 			if (account_only && !(k->flags & CFG_ACCOUNT))
 				continue;
-			d = lev(name, cand);
+			d = cfg_distance(name, cand);
 			if (d < best) {
 				best = d;
 				besti = i / 2;
@@ -358,7 +358,7 @@ cfg_suggest_section(const char *name)
 	size_t i, d, best = SIZE_MAX, besti = 0;
 
 	for (i = 0; i < CFG_NSECTIONS; i++) {
-		d = lev(name, cfg_sections[i]);
+		d = cfg_distance(name, cfg_sections[i]);
 		if (d < best) {
 			best = d;
 			besti = i;
@@ -407,7 +407,9 @@ key_max(const struct cfg_key *k)
 {
 	if (k->max || k->min)
 		return k->max;
-	return k->type == CFG_SIZE ? CFG_SIZE_MAX : CFG_DUR_MAX;
+	if (k->type == CFG_SIZE)
+		return CFG_SIZE_MAX;
+	return k->flags & CFG_MSEC ? CFG_DUR_MAX * 1000 : CFG_DUR_MAX;
 }
 
 /* fmt_size - N bytes with the largest exact K/M/G suffix. */
@@ -431,6 +433,13 @@ fmt_size(struct buf *b, long long n)
 static void
 fmt_duration(struct buf *b, const struct cfg_key *k, long long n)
 {
+	if (k->flags & CFG_MSEC) {
+		if (n % 1000 != 0) {
+			buf_printf(b, "%lldms", n);
+			return;
+		}
+		n /= 1000;
+	}
 	if (n != 0 && n % 86400 == 0)
 		buf_printf(b, "%lldd", n / 86400);
 	else if (n != 0 && n % 3600 == 0)
@@ -521,7 +530,7 @@ cfg_parse(const struct cfg_key *k, const char *text, struct cfg_val *v,
 	char esc[ESC_SIZE];
 	struct buf why;
 	const char *end;
-	long long n, mult;
+	long long n, mult, scale;
 	char *copy, *tok, *save;
 	const char *w;
 	int bad = 0;
@@ -586,22 +595,34 @@ cfg_parse(const struct cfg_key *k, const char *text, struct cfg_val *v,
 			v->num = n * mult;
 		break;
 	case CFG_DURATION:
+		/* CFG_MSEC keys count milliseconds and take "ms" too */
+		scale = k->flags & CFG_MSEC ? 1000 : 1;
 		mult = k->unit;
 		if (parse_num(text, 0, &n, &end) == -1) {
 			bad = 1;
 		} else {
 			switch (*end) {
-			case 's': case 'S': mult = 1; end++; break;
-			case 'm': case 'M': mult = 60; end++; break;
-			case 'h': case 'H': mult = 3600; end++; break;
-			case 'd': case 'D': mult = 86400; end++; break;
+			case 's': case 'S': mult = scale; end++; break;
+			case 'm': case 'M':
+				if (scale > 1 && (end[1] == 's' || end[1] == 'S')) {
+					mult = 1;
+					end += 2;
+				} else {
+					mult = 60 * scale;
+					end++;
+				}
+				break;
+			case 'h': case 'H': mult = 3600 * scale; end++; break;
+			case 'd': case 'D': mult = 86400 * scale; end++; break;
 			}
 			bad = *end != '\0';
 		}
 		if (bad)
-			buf_printf(&why, "expected a duration (a number with s, m, h "
-			    "or d suffix; a bare number is in %s), got \"%s\"",
-			    k->unit == MIN ? "minutes" : "seconds", esc);
+			buf_printf(&why, "expected a duration (a number with %s "
+			    "suffix; a bare number is in %s), got \"%s\"",
+			    scale > 1 ? "ms, s, m, h or d" : "s, m, h or d",
+			    k->unit == MIN * scale ? "minutes" :
+			    "seconds", esc);
 		else if (n > key_max(k) / mult || n * mult < key_min(k)) {
 			buf_puts(&why, "expected a duration from ");
 			fmt_duration(&why, k, key_min(k));

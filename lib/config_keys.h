@@ -1,8 +1,9 @@
 /*
  * config_keys - the key table of yubin.conf (cfg_keys[]) and the parsing,
  * copying and printing of one value, shared by config.c (files, overrides,
- * config.def, getters) and config_keys.c (the table and the value code).
- * Private to those two files: everything else uses config.h.
+ * config.def, getters) and config_keys.c (the table and the value code),
+ * and used by the plugin host (daemon/plugin_config.c) to check the keys a
+ * plugin declares with the same parser.  Everything else uses config.h.
  */
 #ifndef YUBIN_CONFIG_KEYS_H
 #define YUBIN_CONFIG_KEYS_H
@@ -39,6 +40,8 @@ enum cfg_type {
 				 * (no key is accepted and ignored) */
 #define CFG_ACCOUNT_TODO 0x04	/* a seed per-account key not supported yet
 				 * in config.def (the server value works) */
+#define CFG_MSEC	0x08	/* duration: kept in milliseconds (and "500ms"
+				 * accepted); unit, min and max in ms too */
 
 /* one key of the table */
 struct cfg_key {
@@ -104,6 +107,9 @@ int	cfg_val_equal(const struct cfg_val *a, const struct cfg_val *b);
 /* cfg_format - V as key K's value in yubin.conf syntax, appended to B. */
 void	cfg_format(struct buf *b, const struct cfg_key *k,
 	    const struct cfg_val *v);
+/* cfg_distance - Levenshtein distance of A and B, ASCII case-insensitive;
+ * SIZE_MAX when either is longer than a key name can be. */
+size_t	cfg_distance(const char *a, const char *b);
 /* cfg_esc - printable copy of S for an error message, in OUT (SIZE);
  * returns OUT. */
 const char *cfg_esc(char *out, size_t size, const char *s);

@@ -79,9 +79,13 @@
 
 #define AR_PROGRAM_MAX	4096		/* an IMS.CTL Program= command */
 
-static long long ar_period = AR_DEFAULT_PERIOD;
-static long long ar_program_timeout = 60;	/* seconds */
-static char ar_program_path[1024];
+/* the running generation's settings */
+struct ar_conf {
+	long long	 period;		/* seconds; 0: reply every time */
+	long long	 program_timeout_ms;
+	char		 program_path[1024];
+};
+static struct ar_conf AR = { AR_DEFAULT_PERIOD, 60000, "" };
 
 /* a growable string; out of memory sets .bad and later appends do nothing */
 struct str {
@@ -147,13 +151,6 @@ s_printf(struct str *s, const char *fmt, ...)
 }
 
 /* ---- helpers (the same rules as forward.c) ------------------------------ */
-
-static int
-yes(const char *v)
-{
-	return v && (strcasecmp(v, "yes") == 0 || strcasecmp(v, "on") == 0 ||
-	    strcasecmp(v, "true") == 0 || strcmp(v, "1") == 0);
-}
 
 static int
 addr_ok(const char *a)
@@ -231,7 +228,7 @@ discard_wanted(const char *account, const char *ini)
 {
 	char v[4096];
 
-	if (ims_get(ini, "Delivery", "Discard", v, sizeof(v)) && yes(v))
+	if (ims_get(ini, "Delivery", "Discard", v, sizeof(v)) && pu_yes(v))
 		return 1;
 	return yh_account_get(account, "forward_address", v, sizeof(v)) && *v &&
 	    yh_account_get(account, "forward_keep_copy", v, sizeof(v)) &&
@@ -779,7 +776,7 @@ ims_reply(struct yh_delivery *d, const char *acctdir, const char *ini,
 
 	if (yh_ini_get(ini, "AutoReply", NULL, NULL, 0) != 1)
 		return 0;
-	if (ims_get(ini, "AutoReply", "Enable", v, sizeof(v)) && !yes(v))
+	if (ims_get(ini, "AutoReply", "Enable", v, sizeof(v)) && !pu_yes(v))
 		return 0;
 	snprintf(path, sizeof(path), "%s/AUTORPLY.TXT", acctdir);
 	if (pu_read_user(path, AR_FILE_MAX, text_r, &len) != 1) {
@@ -808,8 +805,8 @@ ims_reply(struct yh_delivery *d, const char *acctdir, const char *ini,
 		(void)pu_scopy(r->from, sizeof(r->from), yh_dlv_rcpt(d));
 	if (ims_get(ini, "AutoReply", "ReplyTo", v, sizeof(v)) && addr_ok(v))
 		(void)pu_scopy(r->reply_to, sizeof(r->reply_to), v);
-	r->echo = ims_get(ini, "AutoReply", "EchoMessage", v, sizeof(v)) && yes(v);
-	r->strip = ims_get(ini, "AutoReply", "StripHeader", v, sizeof(v)) && yes(v);
+	r->echo = ims_get(ini, "AutoReply", "EchoMessage", v, sizeof(v)) && pu_yes(v);
+	r->strip = ims_get(ini, "AutoReply", "StripHeader", v, sizeof(v)) && pu_yes(v);
 	if (strlen(yh_dlv_sender(d)) > AR_ADDR_MAX)
 		return 0;
 	(void)pu_scopy(r->to, sizeof(r->to), yh_dlv_sender(d));
@@ -825,15 +822,15 @@ ims_program(struct yh_delivery *d, const char *account, const char *ini)
 	char cmd[AR_PROGRAM_MAX], label[AR_ADDR_MAX + 16], v[16];
 
 	if (yh_ini_get(ini, "AutoReply", NULL, NULL, 0) != 1 ||
-	    (ims_get(ini, "AutoReply", "Enable", v, sizeof(v)) && !yes(v)) ||
+	    (ims_get(ini, "AutoReply", "Enable", v, sizeof(v)) && !pu_yes(v)) ||
 	    !ims_get(ini, "AutoReply", "Program", cmd, sizeof(cmd)) || *cmd == '\0')
 		return;
 	snprintf(label, sizeof(label), "%s/IMS.CTL", account);
 	sp.label = label;
 	sp.command = cmd;
 	sp.dlv = d;
-	sp.path = ar_program_path;
-	sp.timeout_ms = ar_program_timeout * 1000;
+	sp.path = AR.program_path;
+	sp.timeout_ms = AR.program_timeout_ms;
 	sp.wait = yh_account_get(account, "application_cooperation_wait_for_apl_end",
 	    v, sizeof(v)) != NULL && strcmp(v, "1") == 0;
 	(void)yh_spawn(&sp, NULL);	/* logged either way */
@@ -885,7 +882,7 @@ run(struct yh_delivery *d, int in_deliver)
 		if (key[k] >= 'A' && key[k] <= 'Z')
 			key[k] = (char)(key[k] - 'A' + 'a');
 	vl = sizeof(v);
-	if (ar_period > 0 && yh_store_get(key, v, &vl) == 1) {
+	if (AR.period > 0 && yh_store_get(key, v, &vl) == 1) {
 		yh_log(YH_LOG_INFO, "%s: no auto-reply to <%s>: answered within the "
 		    "period", account, sender);
 		goto out;
@@ -902,18 +899,18 @@ run(struct yh_delivery *d, int in_deliver)
 		}
 		goto out;
 	}
-	if (ar_period > 0)
-		(void)yh_store_put(key, "1", 1, ar_period);
+	if (AR.period > 0)
+		(void)yh_store_put(key, "1", 1, AR.period);
 	if (fd != -1) {
 		if (dprintf(fd, "%s,%s\n", r.from, r.to) < 0 || fsync(fd) == -1)
 			yh_log(YH_LOG_WARN, "%s: %s", onlyonce, strerror(errno));
 	}
 	if (src == 2) {
-		if (ims_get(ini, "AutoReply", "RecordReplies", v, sizeof(v)) && yes(v)) {
+		if (ims_get(ini, "AutoReply", "RecordReplies", v, sizeof(v)) && pu_yes(v)) {
 			snprintf(path, sizeof(path), "%s/REPLIED.TXT", acctdir);
 			append_line(account, "RecordReplies", path, sender);
 		}
-		if (ims_get(ini, "AutoReply", "NoRepeat", v, sizeof(v)) && yes(v)) {
+		if (ims_get(ini, "AutoReply", "NoRepeat", v, sizeof(v)) && pu_yes(v)) {
 			/* a sender not recorded may be answered again (once
 			 * per period): the reply went out, so only warn */
 			snprintf(path, sizeof(path), "%s/NOREPLY.TXT", acctdir);
@@ -931,67 +928,49 @@ out:
 	return res;
 }
 
-/* conf_seconds - KEY ("30", "30s", "5m", "2h", "7d") in seconds into
- * *OUT, DEF when absent.  0, or -1 (yh_error). */
-static int
-conf_seconds(const struct yh_config *cfg, const char *key, long long def,
-    long long *out)
-{
-	const char *v = yh_config_get(cfg, key);
-	char *end;
-	long long n;
+static const struct yh_key autoreply_keys[] = {
+	{ "period",	     YH_KEY_DURATION, "7d",  0, 0 },
+	{ "program_timeout", YH_KEY_DURATION, "60s", 1000, 86400000 },
+	{ "program_path",    YH_KEY_STRING,   "/usr/local/bin:/usr/bin:/bin",
+	    0, 0 },
+	{ NULL, 0, NULL, 0, 0 }
+};
 
-	*out = def;
-	if (v == NULL)
-		return 0;
-	errno = 0;
-	n = strtoll(v, &end, 10);
-	if (errno || end == v || n < 0 || n > 100LL * 365 * 86400) {
-		yh_error("[plugin autoreply] %s: bad value \"%s\"", key, v);
+/* autoreply_init - the next generation's settings (the core checked
+ * them). */
+static int
+autoreply_init(const struct yh_config *cfg, void **gen)
+{
+	struct ar_conf *c = calloc(1, sizeof(*c));
+
+	if (c == NULL) {
+		yh_error("[plugin autoreply] out of memory");
 		return -1;
 	}
-	if (*end == '\0' || strcmp(end, "s") == 0)
-		*out = n;
-	else if (strcmp(end, "m") == 0)
-		*out = n * 60;
-	else if (strcmp(end, "h") == 0)
-		*out = n * 3600;
-	else if (strcmp(end, "d") == 0)
-		*out = n * 86400;
-	else {
-		yh_error("[plugin autoreply] %s: bad unit in \"%s\"", key, v);
+	c->period = yh_config_duration(cfg, "period") / 1000;
+	c->program_timeout_ms = yh_config_duration(cfg, "program_timeout");
+	if (pu_scopy(c->program_path, sizeof(c->program_path),
+	    yh_config_str(cfg, "program_path")) == -1) {
+		yh_error("[plugin autoreply] program_path: longer than %zu bytes",
+		    sizeof(c->program_path) - 1);
+		free(c);
 		return -1;
 	}
+	*gen = c;
 	return 0;
 }
 
-static const char *const autoreply_keys[] = {
-	"period", "program_timeout", "program_path", NULL
-};
-
-static int
-autoreply_init(const struct yh_config *cfg)
+static void
+autoreply_commit(void *gen)
 {
-	const char *v;
-	int bad = 0;
+	AR = *(struct ar_conf *)gen;
+	free(gen);
+}
 
-	/* a misspelt key would silently keep its default */
-	if (yh_config_known(cfg, "autoreply", autoreply_keys) != 0)
-		return -1;
-
-	bad |= conf_seconds(cfg, "period", AR_DEFAULT_PERIOD, &ar_period);
-	bad |= conf_seconds(cfg, "program_timeout", 60, &ar_program_timeout);
-	if (ar_program_timeout == 0) {
-		yh_error("[plugin autoreply] program_timeout: must be more than 0");
-		bad = -1;
-	}
-	v = yh_config_get(cfg, "program_path");
-	if (snprintf(ar_program_path, sizeof(ar_program_path), "%s",
-	    v ? v : "/usr/local/bin:/usr/bin:/bin") >= (int)sizeof(ar_program_path)) {
-		yh_error("[plugin autoreply] program_path: too long");
-		bad = -1;
-	}
-	return bad ? -1 : 0;
+static void
+autoreply_discard(void *gen)
+{
+	free(gen);
 }
 
 static int
@@ -1015,6 +994,9 @@ static const struct yh_hooks autoreply_hooks = {
 const struct yh_plugin yubin_plugin = {
 	YH_PLUGIN_INIT,
 	.name = "autoreply",
+	.keys = autoreply_keys,
 	.init = autoreply_init,
+	.commit = autoreply_commit,
+	.discard = autoreply_discard,
 	.hooks = &autoreply_hooks,
 };

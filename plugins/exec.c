@@ -62,7 +62,7 @@
 #define EXEC_FILE_MAX	65536		/* a def file; the seed's are a few lines */
 #define EXEC_RUNNING_CAP 1024		/* ceiling of max_running */
 
-static struct {
+struct exec_conf {
 	long long	 timeout_ms;
 	long long	 grace_ms;
 	long long	 max_running;
@@ -72,104 +72,82 @@ static struct {
 	char		 lang[64];
 	char		 sendmail[PATH_MAX];
 	char		 conf[PATH_MAX];	/* "": yh_config_file */
-} E;
+};
+
+static struct exec_conf E;	/* the running generation */
 
 /* ---- configuration ------------------------------------------------------ */
 
-/* duration_ms - "30", "30s", "2m", "1h", "500ms" in milliseconds; -1 bad. */
-static long long
-duration_ms(const char *s)
-{
-	char *end;
-	long long v;
+static const struct yh_key exec_keys[] = {
+	{ "timeout",	 YH_KEY_DURATION, "60s",  1, 86400000 },
+	{ "kill_grace",	 YH_KEY_DURATION, "2s",   0, 600000 },
+	{ "max_running", YH_KEY_INT,      "16",   1, EXEC_RUNNING_CAP },
+	{ "output_max",	 YH_KEY_SIZE,     "2048", 0, 1 << 20 },
+	{ "stdin",	 YH_KEY_BOOL,     "0",    0, 0 },
+	{ "path",	 YH_KEY_STRING,   "/usr/local/bin:/usr/bin:/bin", 0, 0 },
+	{ "lang",	 YH_KEY_STRING,   "C.UTF-8", 0, 0 },
+	{ "sendmail",	 YH_KEY_STRING,   NULL,   0, 0 },
+	{ "conf",	 YH_KEY_PATH,     NULL,   0, 0 },
+	{ NULL, 0, NULL, 0, 0 }
+};
 
-	errno = 0;
-	v = strtoll(s, &end, 10);
-	if (errno || end == s || v < 0 || v > 86400LL * 365)
-		return -1;
-	if (strcmp(end, "ms") == 0)
-		return v;
-	if (*end == '\0' || strcmp(end, "s") == 0)
-		return v * 1000;
-	if (strcmp(end, "m") == 0)
-		return v * 60000;
-	if (strcmp(end, "h") == 0)
-		return v * 3600000;
-	return -1;
-}
-
+/* conf_copy - [plugin exec] KEY (NULL: "") into DST; 0, or -1 (yh_error)
+ * when it does not fit. */
 static int
-conf_num(const struct yh_config *cfg, const char *key, long long def,
-    long long min, long long max, int is_duration, long long *out)
+conf_copy(char *dst, size_t size, const char *key, const char *v)
 {
-	const char *v = yh_config_get(cfg, key);
-	char *end;
-
-	if (v == NULL) {
-		*out = def;
-		return 0;
-	}
-	if (is_duration)
-		*out = duration_ms(v);
-	else {
-		errno = 0;
-		*out = strtoll(v, &end, 10);
-		if (errno || end == v || *end)
-			*out = -1;
-	}
-	if (*out < min || *out > max) {
-		yh_error("[plugin exec] %s: bad value \"%s\"", key, v);
+	if (pu_scopy(dst, size, v ? v : "") == -1) {
+		yh_error("[plugin exec] %s: longer than %zu bytes", key, size - 1);
 		return -1;
 	}
 	return 0;
 }
 
-static const char *const exec_keys[] = {
-	"conf", "lang", "path", "sendmail", "timeout",
-	    "kill_grace", "max_running", "output_max", "stdin", NULL
-};
-
+/* exec_init - the next generation's settings (the core checked them). */
 static int
-exec_init(const struct yh_config *cfg)
+exec_init(const struct yh_config *cfg, void **gen)
 {
-	const char *v;
-	long long n;
+	struct exec_conf *c = calloc(1, sizeof(*c));
 	int bad = 0;
 
-	/* a misspelt key would silently keep its default */
-	if (yh_config_known(cfg, "exec", exec_keys) != 0)
+	if (c == NULL) {
+		yh_error("[plugin exec] out of memory");
 		return -1;
-
-	memset(&E, 0, sizeof(E));
-	bad |= conf_num(cfg, "timeout", 60000, 1, 86400000, 1, &E.timeout_ms);
-	bad |= conf_num(cfg, "kill_grace", 2000, 0, 600000, 1, &E.grace_ms);
-	bad |= conf_num(cfg, "max_running", 16, 1, EXEC_RUNNING_CAP, 0, &E.max_running);
-	bad |= conf_num(cfg, "output_max", 2048, 0, 1 << 20, 0, &E.output_max);
-	bad |= conf_num(cfg, "stdin", 0, 0, 1, 0, &n);
-	E.use_stdin = (int)n;
-	v = yh_config_get(cfg, "path");
-	if (v == NULL)
-		v = "/usr/local/bin:/usr/bin:/bin";
-	if (snprintf(E.path, sizeof(E.path), "%s", v) >= (int)sizeof(E.path)) {
-		yh_error("[plugin exec] path: too long");
-		bad = -1;
 	}
-	v = yh_config_get(cfg, "lang");
-	snprintf(E.lang, sizeof(E.lang), "%s", v ? v : "C.UTF-8");
+	c->timeout_ms = yh_config_duration(cfg, "timeout");
+	c->grace_ms = yh_config_duration(cfg, "kill_grace");
+	c->max_running = yh_config_int(cfg, "max_running");
+	c->output_max = yh_config_size(cfg, "output_max");
+	c->use_stdin = yh_config_bool(cfg, "stdin");
+	bad |= conf_copy(c->path, sizeof(c->path), "path",
+	    yh_config_str(cfg, "path"));
+	bad |= conf_copy(c->lang, sizeof(c->lang), "lang",
+	    yh_config_str(cfg, "lang"));
 	/* unset, the core finds yubin-sendmail in path and gives programs
 	 * the configuration file yubind runs with (yh_config_file) */
-	v = yh_config_get(cfg, "sendmail");
-	if (v && snprintf(E.sendmail, sizeof(E.sendmail), "%s", v) >=
-	    (int)sizeof(E.sendmail)) {
-		yh_error("[plugin exec] sendmail: too long");
-		bad = -1;
+	bad |= conf_copy(c->sendmail, sizeof(c->sendmail), "sendmail",
+	    yh_config_str(cfg, "sendmail"));
+	bad |= conf_copy(c->conf, sizeof(c->conf), "conf",
+	    yh_config_path(cfg, "conf"));
+	if (bad) {
+		free(c);
+		return -1;
 	}
-	v = yh_config_get(cfg, "conf") ? yh_config_path(cfg, "conf", NULL) : NULL;
-	if (v && snprintf(E.conf, sizeof(E.conf), "%s", v) >= (int)sizeof(E.conf)) {
-		yh_error("[plugin exec] conf: too long");
-		bad = -1;
-	}
-	return bad ? -1 : 0;
+	*gen = c;
+	return 0;
+}
+
+static void
+exec_commit(void *gen)
+{
+	E = *(struct exec_conf *)gen;
+	free(gen);
+}
+
+static void
+exec_discard(void *gen)
+{
+	free(gen);
 }
 
 /* ---- def files ---------------------------------------------------------- */
@@ -363,6 +341,9 @@ static const struct yh_hooks exec_hooks = {
 const struct yh_plugin yubin_plugin = {
 	YH_PLUGIN_INIT,
 	.name = "exec",
+	.keys = exec_keys,
 	.init = exec_init,
+	.commit = exec_commit,
+	.discard = exec_discard,
 	.hooks = &exec_hooks,
 };

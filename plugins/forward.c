@@ -109,13 +109,6 @@ admin_addr(char *out, size_t size)
 }
 
 static int
-yes(const char *v)
-{
-	return v && (strcasecmp(v, "yes") == 0 || strcasecmp(v, "on") == 0 ||
-	    strcasecmp(v, "true") == 0 || strcmp(v, "1") == 0);
-}
-
-static int
 addr_ok(const char *a)
 {
 	const unsigned char *p;
@@ -253,7 +246,7 @@ discard_wanted(const char *account, const char *acctdir)
 	snprintf(path, sizeof(path), "%s/IMS.CTL", acctdir);
 	if (pu_read_user(path, FWD_FILE_MAX, &ini, NULL) == 1 &&
 	    ims_get(ini, path, "Delivery", "Discard", v, sizeof(v)))
-		r = yes(v);
+		r = pu_yes(v);
 	free(ini);
 	if (!r && yh_account_get(account, "forward_address", v, sizeof(v)) &&
 	    *v && yh_account_get(account, "forward_keep_copy", v, sizeof(v)) &&
@@ -350,7 +343,7 @@ ims_forward(struct yh_delivery *d, const char *account, const char *acctdir,
 	snprintf(path, sizeof(path), "%s/IMS.CTL", acctdir);
 	if (pu_read_user(path, FWD_FILE_MAX, &ini, NULL) != 1)
 		return 0;
-	if (ims_get(ini, path, "AutoForward", "Enable", v, sizeof(v)) && !yes(v))
+	if (ims_get(ini, path, "AutoForward", "Enable", v, sizeof(v)) && !pu_yes(v))
 		goto out;
 	if (!ims_get(ini, path, "AutoForward", "ForwardTo", v, sizeof(v)) || *v == '\0')
 		goto out;
@@ -371,7 +364,7 @@ ims_forward(struct yh_delivery *d, const char *account, const char *acctdir,
 		free(list);
 	} else
 		add_list(&s->to, v, path);
-	if (ims_get(ini, path, "AutoForward", "PermitFrom", v, sizeof(v)) && yes(v)) {
+	if (ims_get(ini, path, "AutoForward", "PermitFrom", v, sizeof(v)) && pu_yes(v)) {
 		char pp[PATH_MAX + 32], *permit = NULL;
 
 		snprintf(pp, sizeof(pp), "%s/PERMITFROM.TXT", acctdir);
@@ -410,7 +403,7 @@ ims_forward(struct yh_delivery *d, const char *account, const char *acctdir,
 				    "address; the sender is kept", path, v);
 		}
 	}
-	s->strip_att = ims_get(ini, path, "AutoForward", "DeleteAttachments", v, sizeof(v)) && yes(v);
+	s->strip_att = ims_get(ini, path, "AutoForward", "DeleteAttachments", v, sizeof(v)) && pu_yes(v);
 	if (ims_get(ini, path, "AutoForward", "SizeLimit", v, sizeof(v)) && *v) {
 		char *end;
 		long long n = strtoll(v, &end, 10);
@@ -813,18 +806,9 @@ static const struct yh_hooks forward_hooks = {
 	.delivered = forward_delivered,
 };
 
-/* forward_init - [plugin forward] has no keys yet: refuse any. */
-static int
-forward_init(const struct yh_config *cfg)
-{
-	static const char *const forward_keys[] = { NULL };
-
-	return yh_config_known(cfg, "forward", forward_keys) != 0 ? -1 : 0;
-}
-
+/* [plugin forward] has no keys: the core refuses any (no .keys). */
 const struct yh_plugin yubin_plugin = {
 	YH_PLUGIN_INIT,
 	.name = "forward",
-	.init = forward_init,
 	.hooks = &forward_hooks,
 };

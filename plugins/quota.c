@@ -83,30 +83,6 @@ struct quota_usage {
 };
 
 /*
- * quota_bool - parse a boolean as the core's configuration does.  1 or 0
- * in *VAL_R and 0, or -1 for anything else.
- */
-static int
-quota_bool(const char *text, int *val_r)
-{
-	static const char *const yes[] = { "1", "true", "yes", "on" };
-	static const char *const no[] = { "0", "false", "no", "off" };
-	size_t i;
-
-	for (i = 0; i < sizeof(yes) / sizeof(yes[0]); i++) {
-		if (strcasecmp(text, yes[i]) == 0) {
-			*val_r = 1;
-			return 0;
-		}
-		if (strcasecmp(text, no[i]) == 0) {
-			*val_r = 0;
-			return 0;
-		}
-	}
-	return -1;
-}
-
-/*
  * quota_setting - ACCOUNT's numeric setting KEY into *VAL_R.  1 found, 0
  * unknown (*VAL_R = DEF), -1 not a number (*VAL_R = DEF, logged once here).
  */
@@ -251,27 +227,37 @@ quota_day_key(const char *account, char *key, size_t size)
 	return 0;
 }
 
-static const char *const quota_keys[] = {
-	"quota_full_tempfail", NULL
+static const struct yh_key quota_keys[] = {
+	{ "quota_full_tempfail", YH_KEY_BOOL, "0", 0, 0 },
+	{ NULL, 0, NULL, 0, 0 }
 };
 
+/* quota_init - the next generation: one switch, in a copy commit takes. */
 static int
-quota_init(const struct yh_config *cfg)
+quota_init(const struct yh_config *cfg, void **gen)
 {
-	const char *v = yh_config_get(cfg, "quota_full_tempfail");
-	int tempfail = 0;
+	int *tempfail = malloc(sizeof(*tempfail));
 
-	/* a misspelt key would silently keep its default */
-	if (yh_config_known(cfg, "quota", quota_keys) != 0)
-		return -1;
-
-	if (v != NULL && quota_bool(v, &tempfail) == -1) {
-		yh_error("[plugin quota] quota_full_tempfail: \"%.64s\" is not a "
-		    "boolean (0 or 1)", v);
+	if (tempfail == NULL) {
+		yh_error("[plugin quota] out of memory");
 		return -1;
 	}
-	quota_full_tempfail = tempfail;
+	*tempfail = yh_config_bool(cfg, "quota_full_tempfail");
+	*gen = tempfail;
 	return 0;
+}
+
+static void
+quota_commit(void *gen)
+{
+	quota_full_tempfail = *(int *)gen;
+	free(gen);
+}
+
+static void
+quota_discard(void *gen)
+{
+	free(gen);
 }
 
 /*
@@ -415,7 +401,9 @@ static const struct yh_hooks quota_hooks = {
 const struct yh_plugin yubin_plugin = {
 	YH_PLUGIN_INIT,
 	.name = "quota",
+	.keys = quota_keys,
 	.init = quota_init,
-	.fini = NULL,
+	.commit = quota_commit,
+	.discard = quota_discard,
 	.hooks = &quota_hooks,
 };

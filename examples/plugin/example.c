@@ -10,37 +10,59 @@
  *   [plugin example]
  *   refuse = nobody@example.org
  *
- * Privilege: init runs as root in the master before the workers fork;
- * the rcpt hook runs in an SMTP worker as the server user.
+ * Privilege: init and commit run as root in the master before the
+ * workers fork; the rcpt hook runs in an SMTP worker as the server user.
  */
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <strings.h>
 
 #include <yubin/hook.h>
 
-static char refused[YH_RCPT_MAX + 1];	/* "" refuses nobody */
+static char refused[YH_RCPT_MAX + 1];	/* the running generation; ""
+					 * refuses nobody */
 
-/* example_init - read [plugin example]; refuse unknown keys. */
+/* The keys of [plugin example]: the core refuses any other, and a value
+ * of the wrong form, with file:line, before example_init runs. */
+static const struct yh_key example_keys[] = {
+	{ "refuse", YH_KEY_STRING, "", 0, 0 },
+	{ NULL, 0, NULL, 0, 0 }
+};
+
+/* example_init - build the next generation aside: a copy of the address.
+ * Nothing the running generation uses is touched, so a reload that fails
+ * (here, or in another plugin) leaves the plugin as it was. */
 static int
-example_init(const struct yh_config *cfg)
+example_init(const struct yh_config *cfg, void **gen)
 {
-	static const char *const known[] = { "refuse", NULL };
-	const char *v;
+	const char *v = yh_config_str(cfg, "refuse");
+	char *next;
 
-	if (yh_config_known(cfg, "example", known) != 0)
-		return -1;
-	v = yh_config_get(cfg, "refuse");
-	if (v == NULL)
-		v = "";
 	if (*v && !yh_addr_valid(v)) {
 		yh_error("[plugin example] refuse: \"%.80s\" is not an address",
 		    v);
 		return -1;
 	}
-	if (snprintf(refused, sizeof(refused), "%s", v) >= (int)sizeof(refused))
+	if (strlen(v) >= sizeof(refused) || (next = strdup(v)) == NULL)
 		return -1;
+	*gen = next;
 	return 0;
+}
+
+/* example_commit - make the generation init built the running one. */
+static void
+example_commit(void *gen)
+{
+	snprintf(refused, sizeof(refused), "%s", (char *)gen);
+	free(gen);
+}
+
+/* example_discard - a generation that a failed reload never ran. */
+static void
+example_discard(void *gen)
+{
+	free(gen);
 }
 
 /* example_rcpt - deny the one refused address, decline the rest. */
@@ -65,6 +87,9 @@ static const struct yh_hooks example_hooks = {
 const struct yh_plugin yubin_plugin = {
 	YH_PLUGIN_INIT,
 	.name = "example",
+	.keys = example_keys,
 	.init = example_init,
+	.commit = example_commit,
+	.discard = example_discard,
 	.hooks = &example_hooks,
 };

@@ -8,35 +8,60 @@
  *		YH_HOOKS_INIT,
  *		.rcpt  = example_rcpt,
  *	};
+ *	static const struct yh_key example_keys[] = {
+ *		{ "greeting", YH_KEY_STRING,   "hello", 0, 0 },
+ *		{ "timeout",  YH_KEY_DURATION, "30s",   1000, 3600000 },
+ *		{ NULL }
+ *	};
  *	const struct yh_plugin yubin_plugin = {
  *		YH_PLUGIN_INIT,
- *		.name  = "example",
- *		.init  = example_init,
- *		.fini  = example_fini,
- *		.hooks = &example_hooks,
+ *		.name    = "example",
+ *		.keys    = example_keys,
+ *		.init    = example_init,
+ *		.commit  = example_commit,
+ *		.discard = example_discard,
+ *		.fini    = example_fini,
+ *		.hooks   = &example_hooks,
  *	};
  *
  * LOADING.  The master loads the plugins named in server.plugins, in that
  * order, with dlopen(RTLD_NOW | RTLD_LOCAL), refuses one whose .abi is not
- * YH_ABI_VERSION (naming the file and both versions; yubind exits 1),
+ * YH_ABI_VERSION (naming the file and both versions; yubind exits 1), and
  * reads of yh_plugin and yh_hooks only what their .size covers (members
- * past it count as NULL), and calls init() with the plugin's
- * [plugin NAME] section.  Workers, the queue manager and the
- * delivery agents are forked afterwards and inherit the loaded plugins.
- * init() runs as root in the master, before privileges are dropped: read
- * rule files there, never trust anything from the network there.  It returns
- * 0, or -1 after yh_error() lines that say why ("FILE:LINE: message"); at
- * start-up -1 stops yubind (exit 1), under `yubind -t` the errors are
- * printed, and on SIGHUP the old generation keeps running -- so init() must
- * build its new state aside and switch to it only when everything loaded.
+ * past it count as NULL).
+ *
+ * KEYS.  A plugin declares the keys of its [plugin NAME] section in .keys
+ * (name, type, default, range; a NULL name ends the table).  The core
+ * checks the section before init() runs, with the parser of yubin.conf
+ * itself: an unknown key or a bad value is a "FILE:LINE: message" error
+ * under `yubind -t`, at start (exit 1) and at reload (the running
+ * generation stays).  A plugin without .keys accepts no key at all.
+ * init() reads the values with the typed getters (yh_config_bool ...).
+ *
+ * GENERATIONS.  A configuration (at start, and again at each SIGHUP) is
+ * loaded in two steps so that a failed reload leaves every plugin exactly
+ * as it was.  init(cfg, &gen) runs as root in the master, before
+ * privileges are dropped: it reads the section and its rule files and
+ * builds everything the new generation needs in memory it allocates and
+ * returns in *gen, touching nothing the running generation uses (read rule
+ * files there, never trust anything from the network there).  It returns
+ * 0, or -1 after yh_error() lines that say why ("FILE:LINE: message").
+ * Only when every plugin's init succeeded does the core call commit(gen)
+ * on each: the plugin makes GEN its running state and frees what it
+ * replaced; commit cannot fail.  When any init failed, discard(gen) frees
+ * what the others built, and nothing changed.  fini() frees the running
+ * state when yubind exits or a reload drops the plugin.  A plugin with no
+ * state leaves init, commit and discard NULL.
  * init_process(kind), when set, runs in each child the master forks (and
  * each agent the queue manager forks) after privileges are dropped, before
- * it serves anything: open per-process resources there.
+ * it serves anything: open per-process resources there.  Workers, the
+ * queue manager and the delivery agents are forked after commit and
+ * inherit the loaded plugins.
  *
- * LIFE CYCLE.  init (master, root; again at each SIGHUP) -> init_process
- * (each child) -> hooks (children) -> fini (master, at exit or when a
- * reload drops the plugin).  Per-transaction state goes in yh_txn_slot,
- * never in globals keyed by session.
+ * LIFE CYCLE.  init, commit (master, root; again at each SIGHUP) ->
+ * init_process (each child) -> hooks (children) -> fini (master, at exit
+ * or when a reload drops the plugin).  Per-transaction state goes in
+ * yh_txn_slot, never in globals keyed by session.
  *
  * HOOK POINTS.  Each runs in one process, as the server user.
  *
@@ -151,12 +176,41 @@ struct yh_hooks {
 	void	(*pop_auth)(struct yh_pop *p);
 };
 
+/* The type of a declared key, with the forms its value takes in the file
+ * (those of yubin.conf itself). */
+enum yh_key_type {
+	YH_KEY_BOOL = 1,	/* 1/0, true/false, yes/no, on/off */
+	YH_KEY_INT,		/* decimal, within [min, max] */
+	YH_KEY_SIZE,		/* bytes, or with a K, M or G suffix (1024) */
+	YH_KEY_DURATION,	/* ms, s, m, h or d suffix; a bare number is
+				 * seconds; read in milliseconds */
+	YH_KEY_STRING,
+	YH_KEY_PATH,		/* relative paths are relative to CONFDIR */
+	YH_KEY_LIST,		/* words separated by commas or blanks */
+};
+
+/* One key of a plugin's [plugin NAME] section. */
+struct yh_key {
+	const char		*name;	/* [a-z0-9_], NULL ends the table */
+	enum yh_key_type	 type;
+	const char		*def;	/* default in the file's syntax; NULL:
+					 * none (getters say "unset") */
+	long long		 min, max; /* INT, SIZE (bytes), DURATION (ms);
+					 * both 0: the type's own range */
+};
+
+#define YH_KEYS_MAX	64	/* keys one plugin may declare */
+
 struct yh_plugin {
 	unsigned		 abi;		/* YH_ABI_VERSION; checked first */
 	size_t			 size;		/* sizeof(struct yh_plugin) */
 	const char		*name;
-	int			(*init)(const struct yh_config *cfg);
-	void			(*fini)(void);
+	const struct yh_key	*keys;		/* its [plugin NAME] keys, or NULL */
+	/* build the next generation's state into *gen (GENERATIONS) */
+	int			(*init)(const struct yh_config *cfg, void **gen);
+	void			(*commit)(void *gen);	/* make it the running one */
+	void			(*discard)(void *gen);	/* free one not committed */
+	void			(*fini)(void);		/* free the running one */
 	const struct yh_hooks	*hooks;		/* NULL members are never called */
 	/* after fork and privilege drop, in each child that can run hooks */
 	void			(*init_process)(enum yh_process kind);
@@ -168,25 +222,37 @@ struct yh_plugin {
 
 /* ---- configuration (any process) ---------------------------------------- */
 
-/* yh_config_get - KEY of this plugin's section, or NULL. */
+/*
+ * Typed getters for the keys the plugin declared: the value from the file
+ * (checked by the core before init), else the declared default.  For
+ * init(): copy what the generation keeps; strings and lists are borrowed
+ * from the configuration and valid while that generation runs.  Asking
+ * for a key that is not declared, or with the getter of another type, is
+ * the plugin's bug: logged, and the answer is 0 / NULL.
+ */
+int	yh_config_bool(const struct yh_config *cfg, const char *key);
+long long yh_config_int(const struct yh_config *cfg, const char *key);
+long long yh_config_size(const struct yh_config *cfg, const char *key);
+/* yh_config_duration - in milliseconds. */
+long long yh_config_duration(const struct yh_config *cfg, const char *key);
+/* yh_config_str - a STRING or PATH key as written; NULL: unset, no default. */
+const char *yh_config_str(const struct yh_config *cfg, const char *key);
+/* yh_config_path - a PATH key made absolute (relative to CONFDIR); NULL:
+ * unset and no default. */
+const char *yh_config_path(const struct yh_config *cfg, const char *key);
+/* yh_config_list - a LIST key: the number of words, *ITEMS the words. */
+size_t	yh_config_list(const struct yh_config *cfg, const char *key,
+	    const char *const **items);
+/* yh_config_get - KEY's text as the file (or -D) wrote it, NULL when the
+ * section does not set it (a default does not count): "was it given?". */
 const char *yh_config_get(const struct yh_config *cfg, const char *key);
-/* yh_config_path - KEY as a path: absolute as given, relative to CONFDIR
- * otherwise; DEFAULT_NAME when the key is absent.  Owned by the config. */
-const char *yh_config_path(const struct yh_config *cfg, const char *key,
-	    const char *default_name);
 /* yh_config_each - FN(CTX, KEY, VALUE, WHERE) for every key of this
  * plugin's section, in file order; WHERE is "FILE:LINE", or "-D" for a
  * -D plugin.NAME.KEY=VALUE option.  A non-zero FN result stops the walk and
- * is returned; 0 once every key was visited.  For init(): a plugin refuses
- * the keys it does not know (yh_config_known). */
+ * is returned; 0 once every key was visited. */
 int	yh_config_each(const struct yh_config *cfg,
 	    int (*fn)(void *ctx, const char *key, const char *value,
 	    const char *where), void *ctx);
-/* yh_config_known - yh_error("WHERE: unknown key 'KEY' in [plugin NAME]")
- * for every key of the section that is not in KNOWN (NULL-terminated);
- * the number of such keys.  Built on yh_config_each. */
-int	yh_config_known(const struct yh_config *cfg, const char *name,
-	    const char *const *known);
 /* yh_config_file - the configuration file yubind runs with (-c, else
  * $YUBIN_CONF, else the compiled-in SYSCONFDIR/yubin.conf) as an absolute
  * path, for programs that must read the same one (YUBIN_CONF); NULL when

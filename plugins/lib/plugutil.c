@@ -4,6 +4,7 @@
  * yh_read_safe).  Must never write past a caller's buffer.
  */
 #include <string.h>
+#include <strings.h>
 
 #include <yubin/hook.h>
 
@@ -45,4 +46,11 @@ pu_read_user(const char *path, size_t max, char **out, size_t *len_r)
 	if (r == -1)
 		yh_log(YH_LOG_WARN, "%s: refused: %s", path, why);
 	return r;
+}
+
+int
+pu_yes(const char *v)
+{
+	return v != NULL && (strcmp(v, "1") == 0 || strcasecmp(v, "true") == 0 ||
+	    strcasecmp(v, "yes") == 0 || strcasecmp(v, "on") == 0);
 }

@@ -14,6 +14,10 @@ char	*pu_trim(char *s);
 /* pu_scopy - SRC into DST (SIZE bytes); 0, or -1 with DST "" when it does
  * not fit (a value is refused, never cut). */
 int	pu_scopy(char *dst, size_t size, const char *src);
+/* pu_yes - V (NULL: no) is a yes the way yubin.conf spells one: 1, true,
+ * yes or on, any case.  For the switches of the seeds' own files (IMS.CTL
+ * "Enable=Yes"); [plugin NAME] keys are read with yh_config_bool. */
+int	pu_yes(const char *v);
 /* pu_read_user - the user file PATH, at most MAX bytes, read with
  * yh_read_safe into *OUT (malloc'd, the caller frees), its length in
  * *LEN_R when not NULL.  1 read, 0 missing, -1 refused or unreadable (a

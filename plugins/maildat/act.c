@@ -291,90 +291,71 @@ md_mkdirs(const struct md_table *t)
 	}
 }
 
-static const char *const maildat_keys[] = {
-	"file", "scan_limit", "rbl_timeout", "register_ttl",
-	    "exempt", "exempt_auth", "per_account", NULL
+static const struct yh_key maildat_keys[] = {
+	{ "file",	  YH_KEY_PATH,	   "mail.dat", 0, 0 },
+	{ "scan_limit",	  YH_KEY_SIZE,	   "1M", 1024, 64LL * 1024 * 1024 },
+	/* milliseconds as a bare number, as it always was */
+	{ "rbl_timeout",  YH_KEY_INT,	   "3000", 1, 60000 },
+	{ "register_ttl", YH_KEY_DURATION, "0", 0, 0 },	/* 0: until removed */
+	{ "exempt",	  YH_KEY_LIST,	   NULL, 0, 0 },
+	{ "exempt_auth",  YH_KEY_BOOL,	   "0", 0, 0 },
+	{ "per_account",  YH_KEY_BOOL,	   "1", 0, 0 },
+	{ NULL, 0, NULL, 0, 0 }
 };
 
+/* md_init - the next generation: mail.dat and the settings (the core
+ * checked their forms); the running one is untouched. */
 static int
-md_init(const struct yh_config *cfg)
+md_init(const struct yh_config *cfg, void **gen)
 {
 	struct md_conf *c = md_alloc(sizeof(*c));
-	const char *path = yh_config_path(cfg, "file", "mail.dat"), *v;
-	char *list, *tok, *save, *end;
+	const char *const *words;
+	size_t i, n;
 	int absent, bad = 0;
-	long long n;
 
-	/* a misspelt key would silently keep its default */
-	if (yh_config_known(cfg, "maildat", maildat_keys) != 0) {
-		free(c);
-		return -1;
-	}
-
-	c->table = md_load(path, 1, &absent);
+	c->table = md_load(yh_config_path(cfg, "file"), 1, &absent);
 	if (c->table == NULL)
 		bad = 1;
-	c->scan = MD_SCAN_DEFAULT;
-	c->rbl_ms = 3000;
-	c->per_account = 1;
-	if ((v = yh_config_get(cfg, "scan_limit")) != NULL) {
-		n = strtoll(v, &end, 10);
-		if (*end != '\0' || n < 1024 || n > 64LL * 1024 * 1024) {
-			yh_error("[plugin maildat] scan_limit: '%s' is not a byte "
-			    "count from 1024 to 67108864", v);
+	c->scan = (size_t)yh_config_size(cfg, "scan_limit");
+	c->rbl_ms = (int)yh_config_int(cfg, "rbl_timeout");
+	c->reg_ttl = yh_config_duration(cfg, "register_ttl") / 1000;
+	c->exempt_auth = yh_config_bool(cfg, "exempt_auth");
+	c->per_account = yh_config_bool(cfg, "per_account");
+	n = yh_config_list(cfg, "exempt", &words);
+	if (n > 0)
+		c->exempt = md_alloc(n * sizeof(*c->exempt));
+	for (i = 0; i < n; i++) {
+		if (md_cidr_parse(words[i], &c->exempt[c->nexempt]) == -1) {
+			yh_error("[plugin maildat] exempt: '%s' is not an "
+			    "address or CIDR", words[i]);
 			bad = 1;
 		} else
-			c->scan = (size_t)n;
-	}
-	if ((v = yh_config_get(cfg, "rbl_timeout")) != NULL) {
-		n = strtoll(v, &end, 10);
-		if (*end != '\0' || n < 1 || n > 60000) {
-			yh_error("[plugin maildat] rbl_timeout: '%s' is not "
-			    "milliseconds from 1 to 60000", v);
-			bad = 1;
-		} else
-			c->rbl_ms = (int)n;
-	}
-	if ((v = yh_config_get(cfg, "register_ttl")) != NULL) {
-		n = strtoll(v, &end, 10);
-		if (*end != '\0' || n < 0) {
-			yh_error("[plugin maildat] register_ttl: '%s' is not "
-			    "seconds (0 = until removed)", v);
-			bad = 1;
-		} else
-			c->reg_ttl = n;
-	}
-	if ((v = yh_config_get(cfg, "exempt_auth")) != NULL)
-		c->exempt_auth = strcmp(v, "1") == 0 || strcasecmp(v, "yes") == 0 ||
-		    strcasecmp(v, "true") == 0 || strcasecmp(v, "on") == 0;
-	if ((v = yh_config_get(cfg, "per_account")) != NULL)
-		c->per_account = !(strcmp(v, "0") == 0 || strcasecmp(v, "no") == 0 ||
-		    strcasecmp(v, "false") == 0 || strcasecmp(v, "off") == 0);
-	if ((v = yh_config_get(cfg, "exempt")) != NULL) {
-		list = md_strdup(v);
-		for (tok = strtok_r(list, ", \t", &save); tok;
-		    tok = strtok_r(NULL, ", \t", &save)) {
-			c->exempt = realloc(c->exempt, (c->nexempt + 1) *
-			    sizeof(*c->exempt));
-			if (c->exempt == NULL)
-				abort();
-			if (md_cidr_parse(tok, &c->exempt[c->nexempt]) == -1) {
-				yh_error("[plugin maildat] exempt: '%s' is not an "
-				    "address or CIDR", tok);
-				bad = 1;
-			} else
-				c->nexempt++;
-		}
-		free(list);
+			c->nexempt++;
 	}
 	if (bad) {
 		md_conf_free(&c);
 		return -1;
 	}
+	*gen = c;
+	return 0;
+}
+
+static void
+md_commit(void *gen)
+{
+	struct md_conf *c = gen;
+
 	md_mkdirs(c->table);
 	md_conf_free(&md_cf);
 	md_cf = c;
-	return 0;
+}
+
+static void
+md_discard(void *gen)
+{
+	struct md_conf *c = gen;
+
+	md_conf_free(&c);
 }
 
 static void
@@ -1298,7 +1279,10 @@ static const struct yh_hooks md_hooks = {
 const struct yh_plugin yubin_plugin = {
 	YH_PLUGIN_INIT,
 	.name = "maildat",
+	.keys = maildat_keys,
 	.init = md_init,
+	.commit = md_commit,
+	.discard = md_discard,
 	.fini = md_fini,
 	.hooks = &md_hooks,
 };

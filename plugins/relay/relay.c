@@ -422,51 +422,21 @@ settings_load(struct relay_conf *c)
 
 /* ---- init ---------------------------------------------------------------- */
 
-/*
- * plugin_bool - [plugin relay] KEY as a boolean the way the core reads one
- * (1/0, true/false, yes/no, on/off; absent = 0) into *VAL_R.  Returns the
- * number of errors (0 or 1, reported).
- */
-static unsigned
-plugin_bool(const struct yh_config *cfg, const char *key, int *val_r)
-{
-	static const char *const yes[] = { "1", "true", "yes", "on" };
-	static const char *const no[] = { "0", "false", "no", "off" };
-	const char *v = yh_config_get(cfg, key);
-	char e[RELAY_ESC_MAX];
-	size_t i;
-
-	*val_r = 0;
-	if (v == NULL)
-		return 0;
-	for (i = 0; i < NELEM(yes); i++) {
-		if (strcasecmp(v, yes[i]) == 0) {
-			*val_r = 1;
-			return 0;
-		}
-		if (strcasecmp(v, no[i]) == 0)
-			return 0;
-	}
-	yh_error("[plugin relay] %s: expected 0 or 1, got \"%s\"", key,
-	    relay_esc(e, sizeof(e), v));
-	return 1;
-}
-
-static const char *const relay_keys[] = {
-	"file", "trust_local_sender", NULL
+static const struct yh_key relay_keys[] = {
+	{ "file",		YH_KEY_PATH, "effect.dat", 0, 0 },
+	{ "trust_local_sender",	YH_KEY_BOOL, "0", 0, 0 },
+	{ NULL, 0, NULL, 0, 0 }
 };
 
+/* relay_init - the next generation: effect.dat and the server's relay
+ * keys read aside; the running one is untouched. */
 static int
-relay_init(const struct yh_config *cfg)
+relay_init(const struct yh_config *cfg, void **gen)
 {
 	struct relay_conf *c;
-	const char *path = yh_config_path(cfg, "file", "effect.dat");
+	const char *path = yh_config_path(cfg, "file");
 	const char *slash;
 	unsigned errors;
-
-	/* a misspelt key would silently keep its default */
-	if (yh_config_known(cfg, "relay", relay_keys) != 0)
-		return -1;
 
 	if (path == NULL || (c = calloc(1, sizeof(*c))) == NULL ||
 	    (c->path = strdup(path)) == NULL) {
@@ -477,19 +447,33 @@ relay_init(const struct yh_config *cfg)
 	c->name = slash ? slash + 1 : c->path;
 	errors = relay_effect_load(c, yh_config_get(cfg, "file") != NULL);
 	errors += settings_load(c);
-	errors += plugin_bool(cfg, "trust_local_sender", &c->trust_local);
+	c->trust_local = yh_config_bool(cfg, "trust_local_sender");
 	if (errors > 0) {
 		relay_conf_free(&c);
 		return -1;
 	}
-	if (c->trust_local)
+	*gen = c;
+	return 0;
+}
+
+static void
+relay_commit(void *gen)
+{
+	relay_conf_free(&relay);
+	relay = gen;
+	if (relay->trust_local)
 		yh_log(YH_LOG_WARN, "relay: trust_local_sender = 1: an "
 		    "unauthenticated client that writes a local account as its "
 		    "envelope sender may relay to any domain, and anyone can "
 		    "forge that address (postmaster and abuse still cannot)");
-	relay_conf_free(&relay);
-	relay = c;
-	return 0;
+}
+
+static void
+relay_discard(void *gen)
+{
+	struct relay_conf *c = gen;
+
+	relay_conf_free(&c);
 }
 
 static void
@@ -1227,7 +1211,10 @@ static const struct yh_hooks relay_hooks = {
 const struct yh_plugin yubin_plugin = {
 	YH_PLUGIN_INIT,
 	.name = "relay",
+	.keys = relay_keys,
 	.init = relay_init,
+	.commit = relay_commit,
+	.discard = relay_discard,
 	.fini = relay_fini,
 	.hooks = &relay_hooks,
 };

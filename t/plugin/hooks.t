@@ -87,7 +87,7 @@ with Server(accounts={'alice': 'pw'},
         except OSError:
             return ''
 
-    t.like(recorded(), r'^init localhost$', 'init ran with the server configuration')
+    t.like(recorded(), r'^init localhost -\ncommit -$', 'init ran with the server configuration, then commit')
     r = s.ctl('plugins')
     t.like(r.stdout, r'^testhooks hooks=connect,helo,auth,mail,rcpt,data,queued,disconnect,'
            r'deliver,delivered,pop_auth$', 'yubinctl plugins lists the hooks')
@@ -248,8 +248,26 @@ with Server(accounts={'alice': 'pw'},
     code, _ = c.cmd('EHLO deny.hook.test')
     t.is_(code, 554, 'hooks still run after the failed reload')
     c.close()
-    # reload without the plugin: fini, and the hooks stop
+    # reload where this plugin's init succeeds but a later plugin's
+    # section is wrong: what init built is discarded, the running
+    # generation answers as before (connect declined: a greeting)
     del s.sections['plugin testhooks']['fail_init']
+    s.sections['plugin testhooks']['connect'] = 'deny'
+    s.sections['server']['plugins'] = 'testhooks procinit'
+    s.sections['plugin procinit'] = {'bogus': '1'}
+    s.write_conf(s.sections)
+    s.signal(signal.SIGHUP)
+    t.ok(s.wait_log(r"reload: \S+:\d+: unknown key 'bogus' in \[plugin procinit\]"),
+         'the later plugin\'s unknown key is refused with file:line')
+    t.ok(wait_until(lambda: 'init localhost deny\ndiscard deny' in recorded()),
+         'the generation built for the reload was discarded, never committed')
+    t.ok('commit deny' not in recorded(), 'and never committed')
+    c = Raw(s.connect('smtp'))
+    t.is_(c.reply()[0], 220, 'the running generation still declines connect')
+    c.close()
+    del s.sections['plugin procinit']
+    del s.sections['plugin testhooks']['connect']
+    # reload without the plugin: fini, and the hooks stop
     s.sections['server']['plugins'] = ''
     s.write_conf(s.sections)
     s.signal(signal.SIGHUP)

@@ -7,6 +7,8 @@
  *   record = PATH      append "HOOK detail" lines to PATH
  *   connect = RESULT   result of the connect hook (default declined)
  *   fail_init = 1      init() fails (with a file:line style error)
+ * init records "init DOMAIN CONNECT", commit "commit CONNECT", discard
+ * "discard CONNECT": the generation each belongs to is visible.
  *
  * Requests ride on the message itself, so one running server serves every
  * case.  RESULT is declined, ok, deny, denysoft, disconnect, discard, crash
@@ -42,17 +44,20 @@
 
 #include <yubin/hook.h>
 
-static char record_path[1024];
-static char connect_result[32];
+struct th_conf {
+	char	record_path[1024];
+	char	connect_result[32];
+};
+static struct th_conf TH;	/* the running generation */
 
 static void
 record(const char *hook, const char *detail)
 {
 	FILE *f;
 
-	if (record_path[0] == '\0')
+	if (TH.record_path[0] == '\0')
 		return;
-	f = fopen(record_path, "a");
+	f = fopen(TH.record_path, "a");
 	if (f == NULL)
 		return;
 	fprintf(f, "%s %s\n", hook, detail ? detail : "-");
@@ -136,21 +141,64 @@ answer(struct yh_session *s, const char *word)
 	return r;
 }
 
-static int
-th_init(const struct yh_config *cfg)
-{
-	const char *v;
+static const struct yh_key th_keys[] = {
+	{ "record",	YH_KEY_STRING,	"", 0, 0 },
+	{ "connect",	YH_KEY_STRING,	"", 0, 0 },
+	{ "fail_init",	YH_KEY_BOOL,	"0", 0, 0 },
+	{ NULL, 0, NULL, 0, 0 }
+};
 
-	if ((v = yh_config_get(cfg, "fail_init")) && strcmp(v, "1") == 0) {
+/* record_to - record() into PATH (the one of a generation not running). */
+static void
+record_to(const char *path, const char *what, const char *detail)
+{
+	char saved[sizeof(TH.record_path)];
+
+	memcpy(saved, TH.record_path, sizeof(saved));
+	snprintf(TH.record_path, sizeof(TH.record_path), "%s", path);
+	record(what, detail);
+	memcpy(TH.record_path, saved, sizeof(saved));
+}
+
+static int
+th_init(const struct yh_config *cfg, void **gen)
+{
+	struct th_conf *c;
+	char detail[160];
+
+	if (yh_config_bool(cfg, "fail_init")) {
 		yh_error("testhooks.conf:7: fail_init requested");
 		return -1;
 	}
-	v = yh_config_get(cfg, "record");
-	snprintf(record_path, sizeof(record_path), "%s", v ? v : "");
-	v = yh_config_get(cfg, "connect");
-	snprintf(connect_result, sizeof(connect_result), "%s", v ? v : "");
-	record("init", yh_server_get("server.domain"));
+	if ((c = calloc(1, sizeof(*c))) == NULL)
+		return -1;
+	snprintf(c->record_path, sizeof(c->record_path), "%s",
+	    yh_config_str(cfg, "record"));
+	snprintf(c->connect_result, sizeof(c->connect_result), "%s",
+	    yh_config_str(cfg, "connect"));
+	snprintf(detail, sizeof(detail), "%s %s", yh_server_get("server.domain"),
+	    c->connect_result[0] ? c->connect_result : "-");
+	record_to(c->record_path, "init", detail);
+	*gen = c;
 	return 0;
+}
+
+static void
+th_commit(void *gen)
+{
+	TH = *(struct th_conf *)gen;
+	free(gen);
+	record("commit", TH.connect_result[0] ? TH.connect_result : "-");
+}
+
+static void
+th_discard(void *gen)
+{
+	struct th_conf *c = gen;
+
+	record_to(c->record_path, "discard", c->connect_result[0] ?
+	    c->connect_result : "-");
+	free(c);
 }
 
 static void
@@ -167,7 +215,7 @@ th_connect(struct yh_session *s)
 	snprintf(buf, sizeof(buf), "%s listener=%d", yh_peer_ip(s),
 	    (int)yh_listener_kind(s));
 	record("connect", buf);
-	return answer(s, connect_result[0] ? connect_result : NULL);
+	return answer(s, TH.connect_result[0] ? TH.connect_result : NULL);
 }
 
 static int
@@ -359,7 +407,10 @@ static const struct yh_hooks th_hooks = {
 const struct yh_plugin yubin_plugin = {
 	YH_PLUGIN_INIT,
 	.name = "testhooks",
+	.keys = th_keys,
 	.init = th_init,
+	.commit = th_commit,
+	.discard = th_discard,
 	.fini = th_fini,
 	.hooks = &th_hooks,
 };

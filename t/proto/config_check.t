@@ -100,6 +100,53 @@ accepted({'server': {'plugins': 'relay quota maildat exec forward autoreply'},
           'plugin autoreply': {'period': '1d'}},
          'known plugin keys pass', files={'mail.dat': ''})
 
+# declared keys: the core checks every plugin's section with the parser of
+# yubin.conf itself, one message form for every plugin, before init runs
+ALL = 'relay quota maildat exec forward autoreply'
+for plugin, key, value, why in (
+        ('relay', 'fiel', '1', r"unknown key 'fiel' in \[plugin relay\], did you mean 'file'\?"),
+        ('relay', 'trust_local_sender', 'perhaps',
+         r'\[plugin relay\] trust_local_sender: expected a boolean \(1/0, true/false, yes/no, '
+         r'on/off\), got "perhaps"'),
+        ('quota', 'quota_full_tempfail', '2',
+         r'\[plugin quota\] quota_full_tempfail: expected a boolean'),
+        ('exec', 'timeout', '5x',
+         r'\[plugin exec\] timeout: expected a duration \(a number with ms, s, m, h or d '
+         r'suffix; a bare number is in seconds\), got "5x"'),
+        ('exec', 'timeout', '0',
+         r'\[plugin exec\] timeout: expected a duration from 1ms to 1d, got "0"'),
+        ('exec', 'max_running', '5000',
+         r'\[plugin exec\] max_running: expected an integer from 1 to 1024, got "5000"'),
+        ('exec', 'output_max', '2G',
+         r'\[plugin exec\] output_max: expected a size from 0 to 1M, got "2G"'),
+        ('maildat', 'scan_limit', '12',
+         r'\[plugin maildat\] scan_limit: expected a size from 1K to 64M, got "12"'),
+        ('maildat', 'per_account', 'maybe',
+         r'\[plugin maildat\] per_account: expected a boolean'),
+        ('autoreply', 'period', '1y',
+         r'\[plugin autoreply\] period: expected a duration'),
+        ('autoreply', 'program_timeout', '500ms',
+         r'\[plugin autoreply\] program_timeout: expected a duration from 1s to 1d, got "500ms"'),
+        ('forward', 'anything', '1', r"unknown key 'anything' in \[plugin forward\]$")):
+    refused({'server': {'plugins': ALL}, 'plugin ' + plugin: {key: value}}, why,
+            '[plugin %s] %s = %s' % (plugin, key, value), files={'mail.dat': ''})
+# every form the parser takes, for each type
+accepted({'server': {'plugins': ALL},
+          'plugin relay': {'trust_local_sender': 'No'},
+          'plugin quota': {'quota_full_tempfail': 'on'},
+          'plugin exec': {'timeout': '1500ms', 'kill_grace': '0', 'max_running': '3',
+                          'output_max': '4K', 'stdin': 'yes'},
+          'plugin maildat': {'scan_limit': '2M', 'exempt': '10.0.0.0/8, ::1 192.0.2.1',
+                             'register_ttl': '1h'},
+          'plugin autoreply': {'period': '0', 'program_timeout': '2m'}},
+         'every form of every type passes', files={'mail.dat': ''})
+# all the errors of one check are reported, not only the first plugin's
+code, _, err, _ = check({'server': {'plugins': ALL},
+                         'plugin exec': {'timeout': 'x'},
+                         'plugin autoreply': {'perod': '1d'}}, files={'mail.dat': ''})
+t.ok(code == 1 and 'timeout: expected a duration' in err and "unknown key 'perod'" in err,
+     'errors of two plugins in one run of -t')
+
 # item 12: what start-up would refuse, -t refuses too
 code, _, err, _ = check({'server': {'tls_key': ''}})
 t.is_(code, 1, 'tls_cert without tls_key: exit 1')

@@ -108,7 +108,8 @@ with relay_server({'server': {'alias': 'alias.test'}}, files={'effect.dat': ''},
     # ---- a bad value fails the reload ---------------------------------------
     t.ok(reload(s, conf={'plugin relay': {'trust_local_sender': 'perhaps'}}, ok=False),
          'reload: a bad value is refused')
-    t.ok(s.wait_log(r'trust_local_sender: expected 0 or 1, got "perhaps"'),
+    t.ok(s.wait_log(r':\d+: \[plugin relay\] trust_local_sender: expected a boolean '
+                    r'\(1/0, true/false, yes/no, on/off\), got "perhaps"'),
          'the bad value is named')
 
 # ---- a start with trust_local_sender = 1 warns too ------------------------

@@ -97,29 +97,28 @@ yh_config_get(const struct yh_config *cfg, const char *key)
 	return strcmp(key, "file") == 0 ? cfg->file : NULL;
 }
 
-int
-yh_config_known(const struct yh_config *cfg, const char *name,
-    const char *const *known)
-{
-	(void)cfg;
-	(void)name;
-	(void)known;
-	return 0;	/* the stub section holds only known keys */
-}
-
 const char *
-yh_config_path(const struct yh_config *cfg, const char *key,
-    const char *default_name)
+yh_config_path(const struct yh_config *cfg, const char *key)
 {
 	const char *v = yh_config_get(cfg, key);
 
 	if (v == NULL)
-		v = default_name;
+		v = "effect.dat";	/* the declared default */
 	if (v[0] == '/')
 		snprintf(stub_path, sizeof(stub_path), "%s", v);
 	else
 		snprintf(stub_path, sizeof(stub_path), "%s/%s", stub_dir, v);
 	return stub_path;
+}
+
+/* the core has checked the form: a yes word, or a no */
+int
+yh_config_bool(const struct yh_config *cfg, const char *key)
+{
+	const char *v = yh_config_get(cfg, key);
+
+	return v != NULL && (strcmp(v, "1") == 0 || strcasecmp(v, "yes") == 0 ||
+	    strcasecmp(v, "true") == 0 || strcasecmp(v, "on") == 0);
 }
 
 const char *
@@ -300,6 +299,20 @@ const char *yh_pop_peer_ip(const struct yh_pop *p) { return p->ip; }
 
 /* ---- helpers -------------------------------------------------------------- */
 
+/* relay_load - what the core does with a generation: init, then commit
+ * when it succeeded (a failed one is discarded by init itself here, as
+ * nothing else was prepared). */
+static int
+relay_load(const struct yh_config *cfg)
+{
+	void *gen = NULL;
+
+	if (relay_init(cfg, &gen) != 0)
+		return -1;
+	relay_commit(gen);
+	return 0;
+}
+
 static void
 write_file(const char *name, const char *text, size_t len)
 {
@@ -324,7 +337,7 @@ load_tls(const char *text, const char *tls)
 	write_file("effect.dat", text, strlen(text));
 	nerrs = 0;
 	lastlog[0] = '\0';
-	return relay_init(&cfg);
+	return relay_load(&cfg);
 }
 
 /* load - load_tls without trust_local_sender */
@@ -647,7 +660,7 @@ test_load(void)
 	free(text);
 	write_file("effect.dat", "ok.example\na\0b\n", 15);
 	nerrs = 0;
-	ok(relay_init(&cfg) == -1 && nerrs == 1, "load 10: NUL byte refused");
+	ok(relay_load(&cfg) == -1 && nerrs == 1, "load 10: NUL byte refused");
 	snprintf(want, sizeof(want), "%s/effect.dat:2: NUL byte in line", stub_dir);
 	is_str(errs[0], want, "load 10: message");
 
@@ -655,16 +668,16 @@ test_load(void)
 	snprintf(want, sizeof(want), "%s/effect.dat", stub_dir);
 	remove(want);
 	nerrs = 0;
-	ok(relay_init(&cfg) == 0 && relay->nrules == 0, "load 11: no default file");
+	ok(relay_load(&cfg) == 0 && relay->nrules == 0, "load 11: no default file");
 	cfg.file = "other.dat";
 	nerrs = 0;
-	ok(relay_init(&cfg) == -1 && nerrs == 1, "load 12: configured file missing");
+	ok(relay_load(&cfg) == -1 && nerrs == 1, "load 12: configured file missing");
 	snprintf(want, sizeof(want), "%s/other.dat: cannot open: No such file or "
 	    "directory", stub_dir);
 	is_str(errs[0], want, "load 12: message");
 	write_file("other.dat", "127.0.0.9 false\n", 16);
 	nerrs = 0;
-	ok(relay_init(&cfg) == 0 && relay->nrules == 1 &&
+	ok(relay_load(&cfg) == 0 && relay->nrules == 1 &&
 	    strcmp(relay->name, "other.dat") == 0, "load 13: configured file");
 
 	/* bad address_permits_relay entries are reported */
@@ -1118,10 +1131,23 @@ test_local_sender(void)
 	ok(load_tls("", "1") == 0 && strstr(lastlog, "trust_local_sender = 1") != NULL,
 	    "local 28: and at the next (reload)");
 	ok(load_tls("", "0") == 0 && lastlog[0] == '\0', "local 29: no warning when 0");
-	ok(load_tls("", "maybe") == -1 && nerrs == 1, "local 30: bad value refused");
-	is_str(errs[0], "[plugin relay] trust_local_sender: expected 0 or 1, "
-	    "got \"maybe\"", "local 30: message");
+	/* a generation that fails (here: effect.dat) never becomes the
+	 * running one, and its warning is never given */
+	ok(load_tls("#comment\n", "1") == -1 && nerrs == 1, "local 30: bad file refused");
 	ok(relay->trust_local == 0, "local 30: the running generation kept");
+	ok(lastlog[0] == '\0', "local 30: no warning from the failed generation");
+	{
+		/* a good generation that another plugin's failure discards */
+		struct yh_config cfg = { NULL, "1" };
+		void *gen = NULL;
+
+		lastlog[0] = '\0';
+		write_file("effect.dat", "", 0);
+		ok(relay_init(&cfg, &gen) == 0 && gen != NULL, "local 31: built");
+		relay_discard(gen);
+		ok(relay->trust_local == 0 && lastlog[0] == '\0',
+		    "local 31: discarded, the running generation untouched");
+	}
 	ok(load("") == 0, "local: default again");
 }
 
