@@ -510,7 +510,7 @@ smtp_commit(struct smtp_session *s, struct queue_in **q, const char **why_r)
 	return r;
 }
 
-int
+void
 smtp_cmd_data(struct smtp_session *s, char *arg)
 {
 	char esc[ADDR_PATH_MAX * 4 + 8];
@@ -525,12 +525,12 @@ smtp_cmd_data(struct smtp_session *s, char *arg)
 	(void)arg;
 	if (s->txn.nrcpt == 0) {
 		smtp_reject(s, 554, "5.5.1", "no valid recipients");
-		return 0;
+		return;
 	}
 	if (queue_in_open(config_home(s->cfg), &q) == -1) {
 		smtp_logw(s, "cannot create a queue file: %s", strerror(errno));
 		smtp_reply(s, 451, "4.3.0", "queue file write error; try again later");
-		return 0;
+		return;
 	}
 	(void)str_copy(s->qid, sizeof(s->qid), queue_in_id(q));
 	buf_init(&hdr, SMTP_HEADER_MAX);
@@ -542,7 +542,7 @@ smtp_cmd_data(struct smtp_session *s, char *arg)
 		queue_in_abort(&q);
 		smtp_reply(s, 451, "4.3.0", "queue file write error; try again later");
 		s->qid[0] = '\0';
-		return 0;
+		return;
 	}
 	for (hdr_crlf = (long long)hdr.len, i = 0; i < hdr.len; i++)
 		hdr_crlf += hdr.data[i] == '\n';
@@ -556,7 +556,7 @@ smtp_cmd_data(struct smtp_session *s, char *arg)
 		s->qid[0] = '\0';
 		smtp_txn_reset(s);
 		s->quit = 1;
-		return 0;
+		return;
 	}
 	s->conn.timeout_ms = s->timeout_data_ms;
 	r = smtp_data_read(s, q, &flags, &wire, &hops);
@@ -567,7 +567,7 @@ smtp_cmd_data(struct smtp_session *s, char *arg)
 		queue_in_abort(&q);
 		s->qid[0] = '\0';
 		smtp_txn_reset(s);
-		return 0;
+		return;
 	}
 	if (flags == SMTP_DATA_HOPS)
 		smtp_data_hops(s, &q, hops);
@@ -613,5 +613,4 @@ smtp_cmd_data(struct smtp_session *s, char *arg)
 	s->qid[0] = '\0';
 	plugins_set_qid("");
 	smtp_txn_reset(s);
-	return 0;
 }
