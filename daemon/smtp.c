@@ -11,9 +11,9 @@
  * act on plaintext pipelined after STARTTLS, take the end of DATA from
  * anything but <CRLF>.<CRLF>, or log a password.
  *
- * Each decision a plugin may later take (connect, helo, mail, rcpt, auth,
- * data) goes through one smtp_check_*() function: the hook chain will be
- * called there, before the built-in default.
+ * Each decision a plugin may take (connect, helo, mail, rcpt, auth, data)
+ * goes through one smtp_check_*() function, which runs the hook chain
+ * (smtp_hook) before the built-in default.
  */
 #include <errno.h>
 #include <limits.h>

@@ -299,8 +299,8 @@ out:
 	return res;
 }
 
-/* smtp_check_auth - USER has proved who it is; default: welcome.  The
- * hook chain "auth" goes here. */
+/* smtp_check_auth - USER has proved who it is: the hook chain "auth",
+ * then the default: welcome. */
 static enum smtp_verdict
 smtp_check_auth(struct smtp_session *s, const char *user,
     struct smtp_decision *d)

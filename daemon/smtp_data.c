@@ -343,8 +343,8 @@ smtp_data_read(struct smtp_session *s, struct queue_in *q, int *flags,
 	}
 }
 
-/* smtp_check_data - the whole message is in Q; default: take it.  The hook
- * chain "data" goes here. */
+/* smtp_check_data - the whole message is in Q: the hook chain "data",
+ * then the default: take it. */
 static enum smtp_verdict
 smtp_check_data(struct smtp_session *s, struct queue_in *q,
     struct smtp_decision *d, long long *crlf_r)

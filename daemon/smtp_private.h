@@ -30,7 +30,8 @@
 #define SMTP_HEADER_TPL_MAX	8192	/* CONFDIR/header.dat */
 #define SMTP_HEADER_MAX		16384	/* the Received: header we build */
 
-/* smtp_decision - what a decision point (a future hook chain) answers. */
+/* smtp_decision - what a decision point (its hook chain, then the
+ * built-in default) answers. */
 enum smtp_verdict {
 	SMTP_GO = 0,		/* go on with the default action */
 	SMTP_DENY,		/* reply CODE ENH TEXT, go on with the session */
