@@ -1,6 +1,7 @@
 /*
  * conn - one client connection, plain or TLS, with bounded buffered I/O and
- * timeouts.  Used by the SMTP and POP3 engines (and later the SMTP client).
+ * timeouts.  Used by the SMTP and POP3 engines and by the SMTP client
+ * (smtpc.c).
  *
  * Reads are buffered: conn_pending() tells whether the client has already
  * sent more (pipelining, early talkers), and conn_discard_input() throws

@@ -11,9 +11,9 @@
  * act on plaintext pipelined after STARTTLS, take the end of DATA from
  * anything but <CRLF>.<CRLF>, or log a password.
  *
- * Each decision a plugin may later take (connect, helo, mail, rcpt, auth,
- * data) goes through one smtp_check_*() function: the hook chain will be
- * called there, before the built-in default.
+ * Each decision a plugin may take (connect, helo, mail, rcpt, auth, data)
+ * goes through one smtp_check_*() function, which runs the hook chain
+ * (smtp_hook) before the built-in default.
  */
 #include <errno.h>
 #include <limits.h>
@@ -56,21 +56,21 @@ struct smtp_cmd {
 	const char *verb;
 	int	 flags;
 	int	 state;		/* SMTP_S_*: 0 = any state */
-	int	(*fn)(struct smtp_session *s, char *arg);
+	void	(*fn)(struct smtp_session *s, char *arg);
 };
 
-static int smtp_cmd_helo(struct smtp_session *, char *);
-static int smtp_cmd_ehlo(struct smtp_session *, char *);
-static int smtp_cmd_mail(struct smtp_session *, char *);
-static int smtp_cmd_rcpt(struct smtp_session *, char *);
-static int smtp_cmd_rset(struct smtp_session *, char *);
-static int smtp_cmd_noop(struct smtp_session *, char *);
-static int smtp_cmd_quit(struct smtp_session *, char *);
-static int smtp_cmd_vrfy(struct smtp_session *, char *);
-static int smtp_cmd_expn(struct smtp_session *, char *);
-static int smtp_cmd_help(struct smtp_session *, char *);
-static int smtp_cmd_starttls(struct smtp_session *, char *);
-static int smtp_cmd_http(struct smtp_session *, char *);
+static void smtp_cmd_helo(struct smtp_session *, char *);
+static void smtp_cmd_ehlo(struct smtp_session *, char *);
+static void smtp_cmd_mail(struct smtp_session *, char *);
+static void smtp_cmd_rcpt(struct smtp_session *, char *);
+static void smtp_cmd_rset(struct smtp_session *, char *);
+static void smtp_cmd_noop(struct smtp_session *, char *);
+static void smtp_cmd_quit(struct smtp_session *, char *);
+static void smtp_cmd_vrfy(struct smtp_session *, char *);
+static void smtp_cmd_expn(struct smtp_session *, char *);
+static void smtp_cmd_help(struct smtp_session *, char *);
+static void smtp_cmd_starttls(struct smtp_session *, char *);
+static void smtp_cmd_http(struct smtp_session *, char *);
 
 static const struct smtp_cmd smtp_cmds[] = {
 	{ "EHLO",	0,		0,		smtp_cmd_ehlo },
@@ -426,7 +426,7 @@ smtp_protocol(const struct smtp_session *s)
 /* ------------------------------------------------------------------ */
 /* verbs                                                                */
 
-static int
+static void
 smtp_hello(struct smtp_session *s, char *arg, int esmtp)
 {
 	struct smtp_decision d = { .code = 0 };
@@ -436,15 +436,15 @@ smtp_hello(struct smtp_session *s, char *arg, int esmtp)
 	if (len == 0) {
 		smtp_reject(s, 501, "5.5.4", "Syntax: %s hostname",
 		    esmtp ? "EHLO" : "HELO");
-		return 0;
+		return;
 	}
 	if (len > SMTP_HELO_MAX) {
 		smtp_reject(s, 501, "5.5.4", "hostname longer than %d octets",
 		    SMTP_HELO_MAX);
-		return 0;
+		return;
 	}
 	if (smtp_decide(s, smtp_check_helo(s, arg, &d), &d) != SMTP_GO)
-		return 0;
+		return;
 	/* RFC 5321 §4.1.4: a second EHLO is like RSET plus the new name */
 	smtp_txn_reset(s);
 	memcpy(s->helo, arg, len + 1);
@@ -454,7 +454,7 @@ smtp_hello(struct smtp_session *s, char *arg, int esmtp)
 	    str_escape(esc, sizeof(esc), arg, len), esmtp, s->conn.peer_ip);
 	if (!esmtp) {
 		smtp_reply(s, 250, NULL, "%s", s->env->hostname);
-		return 0;
+		return;
 	}
 	/* RFC 2034 §3: no enhanced codes in the EHLO reply */
 	(void)conn_printf(&s->conn, "250-%s\r\n", s->env->hostname);
@@ -479,22 +479,21 @@ smtp_hello(struct smtp_session *s, char *arg, int esmtp)
 	if (smtp_auth_advertise(s, mechs, sizeof(mechs)))
 		(void)conn_printf(&s->conn, "250-AUTH %s\r\n", mechs);
 	(void)conn_printf(&s->conn, "250 SMTPUTF8\r\n");
-	return 0;
 }
 
-static int
+static void
 smtp_cmd_helo(struct smtp_session *s, char *arg)
 {
-	return smtp_hello(s, arg, 0);
+	smtp_hello(s, arg, 0);
 }
 
-static int
+static void
 smtp_cmd_ehlo(struct smtp_session *s, char *arg)
 {
-	return smtp_hello(s, arg, 1);
+	smtp_hello(s, arg, 1);
 }
 
-static int
+static void
 smtp_cmd_mail(struct smtp_session *s, char *arg)
 {
 	char esc[ADDR_PATH_MAX * 4 + 8];
@@ -504,7 +503,7 @@ smtp_cmd_mail(struct smtp_session *s, char *arg)
 
 	if (addr_parse(arg, ADDR_MAIL, 0, &p, &e) == -1) {
 		smtp_reject(s, e.code, e.enh, "%s", e.text);
-		return 0;
+		return;
 	}
 	if (p.hold_for >= 0 || p.hold_until >= 0) {
 		/* RFC 4865 FUTURERELEASE: within queue.max_hold */
@@ -513,12 +512,12 @@ smtp_cmd_mail(struct smtp_session *s, char *arg)
 
 		if (max <= 0) {
 			smtp_reject(s, 555, "5.5.4", "FUTURERELEASE not available");
-			return 0;
+			return;
 		}
 		if (until - now > max) {
 			smtp_reject(s, 501, "5.5.4", "hold time over the limit of "
 			    "%lld seconds", max);
-			return 0;
+			return;
 		}
 		p.hold_until = until > now ? until : 0;
 	}
@@ -526,7 +525,7 @@ smtp_cmd_mail(struct smtp_session *s, char *arg)
 	 * yh_txn_slot) lasts to the end of this one */
 	smtp_txn_reset(s);
 	if (smtp_decide(s, smtp_check_mail(s, &p, &d), &d) != SMTP_GO)
-		return 0;
+		return;
 	s->txn.release_at = p.hold_until > 0 ? p.hold_until : 0;
 	s->txn.sender = xstrdup(p.addr);
 	s->txn.body_8bit = p.body == ADDR_BODY_8BITMIME;
@@ -540,7 +539,6 @@ smtp_cmd_mail(struct smtp_session *s, char *arg)
 	    p.body == ADDR_BODY_8BITMIME ? "8bitmime" :
 	    p.body == ADDR_BODY_7BIT ? "7bit" : "-", p.smtputf8,
 	    s->conn.peer_ip);
-	return 0;
 }
 
 /* smtp_rcpt_dup - 1 when ADDR/ACCOUNT is already a recipient. */
@@ -563,7 +561,7 @@ smtp_rcpt_dup(const struct smtp_session *s, const char *addr,
 	return 0;
 }
 
-static int
+static void
 smtp_cmd_rcpt(struct smtp_session *s, char *arg)
 {
 	char esc[ADDR_PATH_MAX * 4 + 8];
@@ -576,7 +574,7 @@ smtp_cmd_rcpt(struct smtp_session *s, char *arg)
 
 	if (addr_parse(arg, ADDR_RCPT, s->txn.smtputf8, &p, &e) == -1) {
 		smtp_reject(s, e.code, e.enh, "%s", e.text);
-		return 0;
+		return;
 	}
 	str_escape(esc, sizeof(esc), p.addr, strlen(p.addr));
 	if (s->max_rcpt > 0 && (long long)s->txn.nrcpt >= s->max_rcpt) {
@@ -586,7 +584,7 @@ smtp_cmd_rcpt(struct smtp_session *s, char *arg)
 		smtp_log(s, "reject cmd=RCPT code=452 dsn=4.5.3 to=<%s> "
 		    "client=%s text=\"too many recipients\"", esc,
 		    s->conn.peer_ip);
-		return 0;
+		return;
 	}
 	/* aliases and postmaster (addr.h): TO.addr is the recipient to
 	 * store, rewritten when an alias says so; a local address sent out
@@ -597,10 +595,10 @@ smtp_cmd_rcpt(struct smtp_session *s, char *arg)
 	acc = local == ADDR_DEST_LOCAL ? to.account : NULL;
 	if (smtp_decide(s, smtp_check_rcpt(s, &p, local == ADDR_DEST_REMOTE ?
 	    1 : local, acc, &d), &d) != SMTP_GO)
-		return 0;
+		return;
 	if (smtp_rcpt_dup(s, to.addr, acc)) {
 		smtp_reply(s, 250, "2.1.5", "Ok (duplicate recipient)");
-		return 0;
+		return;
 	}
 	envelope_add_rcpt(&s->txn, to.addr, acc);
 	smtp_reply(s, 250, "2.1.5", "Ok");
@@ -613,37 +611,33 @@ smtp_cmd_rcpt(struct smtp_session *s, char *arg)
 	} else
 		smtp_log(s, "rcpt to=<%s> account=%s client=%s", esc,
 		    acc ? acc : "-", s->conn.peer_ip);
-	return 0;
 }
 
-static int
+static void
 smtp_cmd_rset(struct smtp_session *s, char *arg)
 {
 	(void)arg;
 	smtp_txn_reset(s);
 	smtp_reply(s, 250, "2.0.0", "Ok");
-	return 0;
 }
 
-static int
+static void
 smtp_cmd_noop(struct smtp_session *s, char *arg)
 {
 	(void)arg;		/* RFC 5321 §4.1.1.9: a parameter is ignored */
 	smtp_reply(s, 250, "2.0.0", "Ok");
-	return 0;
 }
 
-static int
+static void
 smtp_cmd_quit(struct smtp_session *s, char *arg)
 {
 	(void)arg;
 	smtp_reply(s, 221, "2.0.0", "Bye");
 	s->quit = 1;
-	return 0;
 }
 
 /* smtp_verify - VRFY/EXPN ARG answered for local accounts. */
-static int
+static void
 smtp_verify(struct smtp_session *s, char *arg, const char *verb)
 {
 	char account[ACCOUNT_NAME_MAX + 1], esc[ADDR_PATH_MAX + 16];
@@ -660,7 +654,7 @@ smtp_verify(struct smtp_session *s, char *arg, const char *verb)
 			break;
 	if (len == 0 || i < len || len > ADDR_PATH_MAX) {
 		smtp_reject(s, 501, "5.5.4", "Syntax: %s address", verb);
-		return 0;
+		return;
 	}
 	str_escape(esc, sizeof(esc), arg, len);
 	r = addr_resolve_local(s->cfg, s->env->store, arg, account);
@@ -683,31 +677,30 @@ smtp_verify(struct smtp_session *s, char *arg, const char *verb)
 		smtp_reject(s, 451, "4.3.0", "temporary lookup failure");
 		break;
 	}
-	return 0;
 }
 
-static int
+static void
 smtp_cmd_vrfy(struct smtp_session *s, char *arg)
 {
 	if (!config_bool(s->cfg, "smtp.vrfy_expn")) {
 		smtp_reply(s, 252, "2.5.0", "Cannot VRFY user");
-		return 0;
+		return;
 	}
-	return smtp_verify(s, arg, "VRFY");
+	smtp_verify(s, arg, "VRFY");
 }
 
-static int
+static void
 smtp_cmd_expn(struct smtp_session *s, char *arg)
 {
 	if (!config_bool(s->cfg, "smtp.vrfy_expn")) {
 		smtp_reject(s, 502, "5.5.1", "EXPN not supported");
-		return 0;
+		return;
 	}
 	/* no lists yet: a user expands to itself (RFC 5321 §3.5.2) */
-	return smtp_verify(s, arg, "EXPN");
+	smtp_verify(s, arg, "EXPN");
 }
 
-static int
+static void
 smtp_cmd_help(struct smtp_session *s, char *arg)
 {
 	(void)arg;
@@ -716,10 +709,9 @@ smtp_cmd_help(struct smtp_session *s, char *arg)
 	    "NOOP QUIT%s HELP%s AUTH; see RFC 5321",
 	    config_bool(s->cfg, "smtp.vrfy_expn") ? " VRFY EXPN" : "",
 	    s->env->tls != NULL && s->conn.ssl == NULL ? " STARTTLS" : "");
-	return 0;
 }
 
-static int
+static void
 smtp_cmd_starttls(struct smtp_session *s, char *arg)
 {
 	const char *why;
@@ -728,16 +720,16 @@ smtp_cmd_starttls(struct smtp_session *s, char *arg)
 	(void)arg;
 	if (s->conn.ssl != NULL) {
 		smtp_reject(s, 503, "5.5.1", "TLS already active");
-		return 0;
+		return;
 	}
 	if (s->env->tls == NULL) {
 		smtp_reject(s, 454, "4.7.0", "TLS not available");
-		return 0;
+		return;
 	}
 	smtp_reply(s, 220, "2.0.0", "Ready to start TLS");
 	if (conn_flush(&s->conn) == -1) {
 		s->quit = 1;
-		return 0;
+		return;
 	}
 	/* CVE-2011-0411: plaintext pipelined after STARTTLS must not be
 	 * taken as if it came over TLS */
@@ -751,7 +743,7 @@ smtp_cmd_starttls(struct smtp_session *s, char *arg)
 	if (conn_tls_accept(&s->conn, s->env->tls, &why) == -1) {
 		smtp_log(s, "starttls failed client=%s: %s", s->conn.peer_ip, why);
 		s->quit = 1;
-		return 0;
+		return;
 	}
 	/* RFC 3207 §4.2: forget everything learnt before TLS */
 	smtp_txn_reset(s);
@@ -761,17 +753,15 @@ smtp_cmd_starttls(struct smtp_session *s, char *arg)
 	s->auth_user[0] = '\0';
 	smtp_log(s, "starttls %s client=%s", conn_tls_info(&s->conn),
 	    s->conn.peer_ip);
-	return 0;
 }
 
-static int
+static void
 smtp_cmd_http(struct smtp_session *s, char *arg)
 {
 	(void)arg;
 	smtp_reject(s, 421, "4.7.0", "%s this is an SMTP server",
 	    s->env->hostname);
 	s->quit = 1;
-	return 0;
 }
 
 /* ------------------------------------------------------------------ */
@@ -853,7 +843,7 @@ smtp_dispatch(struct smtp_session *s, char *line, size_t len)
 	}
 	if (!smtp_state_ok(s, c))
 		return;
-	(void)c->fn(s, arg);
+	c->fn(s, arg);
 }
 
 static void

@@ -299,8 +299,8 @@ out:
 	return res;
 }
 
-/* smtp_check_auth - USER has proved who it is; default: welcome.  The
- * hook chain "auth" goes here. */
+/* smtp_check_auth - USER has proved who it is: the hook chain "auth",
+ * then the default: welcome. */
 static enum smtp_verdict
 smtp_check_auth(struct smtp_session *s, const char *user,
     struct smtp_decision *d)
@@ -317,7 +317,7 @@ smtp_check_auth(struct smtp_session *s, const char *user,
 	return v;
 }
 
-int
+void
 smtp_cmd_auth(struct smtp_session *s, char *arg)
 {
 	const struct smtp_mech *m;
@@ -340,22 +340,22 @@ smtp_cmd_auth(struct smtp_session *s, char *arg)
 		if (*initial == '\0' || strchr(initial, ' ') != NULL) {
 			smtp_reject(s, 501, "5.5.4", "Syntax: AUTH mechanism "
 			    "[initial-response]");
-			return 0;
+			return;
 		}
 	}
 	if (n == 0) {
 		smtp_reject(s, 501, "5.5.4", "Syntax: AUTH mechanism "
 		    "[initial-response]");
-		return 0;
+		return;
 	}
 	if ((m = smtp_mech_find(s, arg)) == NULL) {
 		smtp_reject(s, 504, "5.5.4", "unrecognized authentication type");
-		return 0;
+		return;
 	}
 	if (m->plaintext && !smtp_plaintext_ok(s)) {
 		smtp_reject(s, 538, "5.7.11", "Encryption required for requested "
 		    "authentication mechanism");
-		return 0;
+		return;
 	}
 	memset(&a, 0, sizeof(a));
 	buf_init(&login, SMTP_AUTH_LINE_MAX);
@@ -414,5 +414,4 @@ smtp_cmd_auth(struct smtp_session *s, char *arg)
 	buf_free(&login);
 	explicit_bzero(&a, sizeof(a));
 	explicit_bzero(tag, sizeof(tag));
-	return 0;
 }

@@ -343,8 +343,8 @@ smtp_data_read(struct smtp_session *s, struct queue_in *q, int *flags,
 	}
 }
 
-/* smtp_check_data - the whole message is in Q; default: take it.  The hook
- * chain "data" goes here. */
+/* smtp_check_data - the whole message is in Q: the hook chain "data",
+ * then the default: take it. */
 static enum smtp_verdict
 smtp_check_data(struct smtp_session *s, struct queue_in *q,
     struct smtp_decision *d, long long *crlf_r)
@@ -510,108 +510,147 @@ smtp_commit(struct smtp_session *s, struct queue_in **q, const char **why_r)
 	return r;
 }
 
-int
-smtp_cmd_data(struct smtp_session *s, char *arg)
+/*
+ * smtp_data_open - a queue file in *Q for the message, with the Received:
+ * header in it; *HDR_CRLF_R is that header's size with CRLF line ends.
+ * 0, or -1 after the 451 (then *Q is NULL or for the caller to abort).
+ */
+static int
+smtp_data_open(struct smtp_session *s, struct queue_in **q,
+    long long *hdr_crlf_r)
+{
+	struct buf hdr;
+	size_t i;
+
+	if (queue_in_open(config_home(s->cfg), q) == -1) {
+		smtp_logw(s, "cannot create a queue file: %s", strerror(errno));
+		smtp_reply(s, 451, "4.3.0", "queue file write error; try again later");
+		return -1;
+	}
+	(void)str_copy(s->qid, sizeof(s->qid), queue_in_id(*q));
+	buf_init(&hdr, SMTP_HEADER_MAX);
+	if (smtp_received(s, &hdr) == -1 ||
+	    queue_in_write(*q, hdr.data, hdr.len) == -1) {
+		smtp_logw(s, "cannot write the Received header: %s",
+		    strerror(errno));
+		buf_free(&hdr);
+		smtp_reply(s, 451, "4.3.0", "queue file write error; try again later");
+		return -1;
+	}
+	for (*hdr_crlf_r = (long long)hdr.len, i = 0; i < hdr.len; i++)
+		*hdr_crlf_r += hdr.data[i] == '\n';
+	buf_free(&hdr);
+	return 0;
+}
+
+/* smtp_data_queued - what follows the 250 for a message now queued: the
+ * "accepted" line, the sent counter and the "queued" hook. */
+static void
+smtp_data_queued(struct smtp_session *s)
 {
 	char esc[ADDR_PATH_MAX * 4 + 8];
+
+	s->messages++;
+	smtp_reply(s, 250, "2.0.0", "Ok: queued as %s", s->qid);
+	smtp_log(s, "accepted from=<%s> size=%lld nrcpt=%zu client=%s",
+	    str_escape(esc, sizeof(esc), s->txn.sender, strlen(s->txn.sender)),
+	    s->txn.size_crlf, s->txn.nrcpt, s->conn.peer_ip);
+	smtp_count_sent(s);
+	if (plugins_any(HP_QUEUED)) {
+		s->hs.qid = s->qid;
+		s->hs.txn = &s->txn;
+		plugins_set_qid(s->qid);
+		plugin_smtp_notify(HP_QUEUED, &s->hs);
+		if (plugins_tainted())
+			s->quit = 1;	/* see smtp_hook */
+	}
+}
+
+/*
+ * smtp_data_end - the message in *Q was read to its end with FLAGS
+ * (SMTP_DATA_*), WIRE octets of data and HOPS trace fields: refuse it,
+ * let the data hook refuse it, or queue it, and answer.  *Q is left NULL
+ * when it was queued or returned, else for the caller to abort.
+ */
+static void
+smtp_data_end(struct smtp_session *s, struct queue_in **q, int flags,
+    long long wire, long long hops, long long hdr_crlf)
+{
 	struct smtp_decision d = { .code = 0 };
-	struct queue_in *q = NULL;
-	struct buf hdr;
+	enum smtp_verdict v;
+	long long new_crlf = -1;
 	const char *why;
-	long long wire = 0, hdr_crlf, new_crlf = -1, hops = 1;
 	size_t i;
-	int flags = 0, r;
+
+	if (flags == SMTP_DATA_HOPS) {
+		smtp_data_hops(s, q, hops);
+		return;
+	}
+	if (flags != 0) {
+		smtp_data_refuse(s, flags & ~SMTP_DATA_HOPS, wire);
+		return;
+	}
+	v = smtp_check_data(s, *q, &d, &new_crlf);
+	if (smtp_decide(s, v, &d) != SMTP_GO)
+		return;
+	(void)str_copy(s->txn.client_ip, sizeof(s->txn.client_ip),
+	    s->conn.peer_ip);
+	(void)str_copy(s->txn.helo, sizeof(s->txn.helo), s->helo);
+	(void)str_copy(s->txn.auth_user, sizeof(s->txn.auth_user),
+	    s->auth_user);
+	s->txn.arrival = time_now();
+	s->txn.size_crlf = new_crlf >= 0 ? new_crlf : hdr_crlf + wire;
+	for (i = 0; i < s->hs.hdr_add.len; i++)	/* plugins' headers */
+		s->txn.size_crlf += 1 + (s->hs.hdr_add.data[i] == '\n');
+	if (smtp_commit(s, q, &why) == -1) {
+		smtp_logw(s, "queue commit failed: %s client=%s", why,
+		    s->conn.peer_ip);
+		smtp_reply(s, 451, "4.3.0", "queue file write error; try again "
+		    "later");
+		return;
+	}
+	smtp_data_queued(s);
+}
+
+/*
+ * smtp_cmd_data - DATA: 354, the message, one answer.  Every way out
+ * passes "out": a queue file not taken is removed there, and once the
+ * 354 went out the transaction ends there too, however DATA ended.  A 554
+ * (no recipients) or a 451 before the 354 leaves the transaction open.
+ */
+void
+smtp_cmd_data(struct smtp_session *s, char *arg)
+{
+	struct queue_in *q = NULL;
+	long long wire = 0, hdr_crlf = 0, hops = 1;
+	int flags = 0, started = 0, r;
 
 	(void)arg;
 	if (s->txn.nrcpt == 0) {
 		smtp_reject(s, 554, "5.5.1", "no valid recipients");
-		return 0;
+		goto out;
 	}
-	if (queue_in_open(config_home(s->cfg), &q) == -1) {
-		smtp_logw(s, "cannot create a queue file: %s", strerror(errno));
-		smtp_reply(s, 451, "4.3.0", "queue file write error; try again later");
-		return 0;
-	}
-	(void)str_copy(s->qid, sizeof(s->qid), queue_in_id(q));
-	buf_init(&hdr, SMTP_HEADER_MAX);
-	if (smtp_received(s, &hdr) == -1 ||
-	    queue_in_write(q, hdr.data, hdr.len) == -1) {
-		smtp_logw(s, "cannot write the Received header: %s",
-		    strerror(errno));
-		buf_free(&hdr);
-		queue_in_abort(&q);
-		smtp_reply(s, 451, "4.3.0", "queue file write error; try again later");
-		s->qid[0] = '\0';
-		return 0;
-	}
-	for (hdr_crlf = (long long)hdr.len, i = 0; i < hdr.len; i++)
-		hdr_crlf += hdr.data[i] == '\n';
-	buf_free(&hdr);
-
+	if (smtp_data_open(s, &q, &hdr_crlf) == -1)
+		goto out;
+	started = 1;
 	smtp_reply(s, 354, "2.0.0", "End data with <CR><LF>.<CR><LF>");
 	if (conn_flush(&s->conn) == -1) {
 		smtp_log(s, "lost connection (write) after DATA client=%s",
 		    s->conn.peer_ip);
-		queue_in_abort(&q);
-		s->qid[0] = '\0';
-		smtp_txn_reset(s);
 		s->quit = 1;
-		return 0;
+		goto out;
 	}
 	s->conn.timeout_ms = s->timeout_data_ms;
 	r = smtp_data_read(s, q, &flags, &wire, &hops);
 	s->conn.timeout_ms = s->timeout_cmd_ms;
 	s->conn.deadline_ms = s->session_end_ms;
-	if (r != CONN_LINE) {
-		/* smtp_read_line logged it and ended the session */
-		queue_in_abort(&q);
-		s->qid[0] = '\0';
-		smtp_txn_reset(s);
-		return 0;
-	}
-	if (flags == SMTP_DATA_HOPS)
-		smtp_data_hops(s, &q, hops);
-	else if (flags != 0) {
-		queue_in_abort(&q);
-		smtp_data_refuse(s, flags & ~SMTP_DATA_HOPS, wire);
-	} else if (smtp_decide(s, smtp_check_data(s, q, &d, &new_crlf), &d) !=
-	    SMTP_GO)
-		queue_in_abort(&q);
-	else {
-		(void)str_copy(s->txn.client_ip, sizeof(s->txn.client_ip),
-		    s->conn.peer_ip);
-		(void)str_copy(s->txn.helo, sizeof(s->txn.helo), s->helo);
-		(void)str_copy(s->txn.auth_user, sizeof(s->txn.auth_user),
-		    s->auth_user);
-		s->txn.arrival = time_now();
-		s->txn.size_crlf = new_crlf >= 0 ? new_crlf : hdr_crlf + wire;
-		for (i = 0; i < s->hs.hdr_add.len; i++)	/* plugins' headers */
-			s->txn.size_crlf += 1 + (s->hs.hdr_add.data[i] == '\n');
-		if (smtp_commit(s, &q, &why) == -1) {
-			smtp_logw(s, "queue commit failed: %s client=%s", why,
-			    s->conn.peer_ip);
-			smtp_reply(s, 451, "4.3.0", "queue file write error; try "
-			    "again later");
-		} else {
-			s->messages++;
-			smtp_reply(s, 250, "2.0.0", "Ok: queued as %s", s->qid);
-			smtp_log(s, "accepted from=<%s> size=%lld nrcpt=%zu "
-			    "client=%s", str_escape(esc, sizeof(esc),
-			    s->txn.sender, strlen(s->txn.sender)), s->txn.size_crlf,
-			    s->txn.nrcpt, s->conn.peer_ip);
-			smtp_count_sent(s);
-			if (plugins_any(HP_QUEUED)) {
-				s->hs.qid = s->qid;
-				s->hs.txn = &s->txn;
-				plugins_set_qid(s->qid);
-				plugin_smtp_notify(HP_QUEUED, &s->hs);
-				if (plugins_tainted())
-					s->quit = 1;	/* see smtp_hook */
-			}
-		}
-	}
+	if (r != CONN_LINE)	/* smtp_read_line logged it and set quit */
+		goto out;
+	smtp_data_end(s, &q, flags, wire, hops, hdr_crlf);
+out:
+	queue_in_abort(&q);		/* the message was not taken */
 	s->qid[0] = '\0';
 	plugins_set_qid("");
-	smtp_txn_reset(s);
-	return 0;
+	if (started)
+		smtp_txn_reset(s);
 }

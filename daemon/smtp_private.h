@@ -30,7 +30,8 @@
 #define SMTP_HEADER_TPL_MAX	8192	/* CONFDIR/header.dat */
 #define SMTP_HEADER_MAX		16384	/* the Received: header we build */
 
-/* smtp_decision - what a decision point (a future hook chain) answers. */
+/* smtp_decision - what a decision point (its hook chain, then the
+ * built-in default) answers. */
 enum smtp_verdict {
 	SMTP_GO = 0,		/* go on with the default action */
 	SMTP_DENY,		/* reply CODE ENH TEXT, go on with the session */
@@ -134,13 +135,13 @@ void	smtp_txn_reset(struct smtp_session *s);
 const char *smtp_protocol(const struct smtp_session *s);
 
 /* smtp_auth.c */
-int	smtp_cmd_auth(struct smtp_session *s, char *arg);
+void	smtp_cmd_auth(struct smtp_session *s, char *arg);
 /* smtp_auth_advertise - the EHLO "AUTH ..." mechanisms into OUT (SIZE
  * bytes); 0 when none is offered, else 1. */
 int	smtp_auth_advertise(const struct smtp_session *s, char *out, size_t size);
 
 /* smtp_data.c */
-int	smtp_cmd_data(struct smtp_session *s, char *arg);
+void	smtp_cmd_data(struct smtp_session *s, char *arg);
 /* smtp_received - the Received: header for the current transaction into
  * OUT (LF line ends).  0, or -1 when it does not fit (never for the
  * default). */
