@@ -20,11 +20,13 @@
 #include <string.h>
 #include <strings.h>
 #include <time.h>
+#include <unistd.h>
 
 #include "account.h"
 #include "addr.h"
 #include "alias.h"
 #include "config.h"
+#include "paths.h"
 #include "util.h"
 
 #define ADDR_LABEL_MAX	63	/* RFC 1035 §2.3.4 */
@@ -712,6 +714,50 @@ addr_lookup(const struct config *cfg, struct store *s, const char *name,
 	return r == 1 ? 1 : r == 0 ? 0 : -2;
 }
 
+const char *
+addr_list_suffix(const char *local, char *base, size_t size)
+{
+	static const char *const kinds[] = { "request", "owner", "bounces" };
+	const char *dash, *why;
+	size_t i, n;
+
+	for (i = 0; i < sizeof(kinds) / sizeof(kinds[0]); i++) {
+		n = strlen(kinds[i]);
+		/* NAME-KIND, or (bounces only) NAME-bounces+VERP */
+		for (dash = strchr(local, '-'); dash; dash = strchr(dash + 1, '-')) {
+			if (strncmp(dash + 1, kinds[i], n) != 0)
+				continue;
+			if (dash[1 + n] == '\0' || (i == 2 && dash[1 + n] == '+'))
+				break;
+		}
+		if (dash == NULL || dash == local || (size_t)(dash - local) >= size)
+			continue;
+		memcpy(base, local, (size_t)(dash - local));
+		base[dash - local] = '\0';
+		if (!account_local_valid(base, &why))
+			continue;
+		return kinds[i];
+	}
+	return NULL;
+}
+
+int
+addr_is_list(const struct config *cfg, const char *name)
+{
+	const char *why;
+	char *dir, *path;
+	int r;
+
+	if (!account_name_valid(name, &why))
+		return 0;
+	dir = paths_account_dir(cfg, name);
+	path = xasprintf("%s/ml.def", dir);
+	r = access(path, F_OK) == 0;
+	free(path);
+	free(dir);
+	return r;
+}
+
 enum addr_dest
 addr_resolve_rcpt(const struct config *cfg, struct store *s, const char *addr,
     struct addr_rcpt *r)
@@ -760,6 +806,15 @@ addr_resolve_rcpt(const struct config *cfg, struct store *s, const char *addr,
 			}
 			if (res != 0)
 				return res == 1 ? ADDR_DEST_LOCAL : ADDR_DEST_ERROR;
+		}
+		/* 2b. a list's own addresses */
+		if (addr_list_suffix(local, name, sizeof(name)) != NULL) {
+			res = addr_lookup(cfg, s, name, domain, r->account);
+			if (res == -2)
+				return ADDR_DEST_ERROR;
+			if (res == 1 && addr_is_list(cfg, r->account))
+				return ADDR_DEST_LOCAL;
+			r->account[0] = '\0';
 		}
 		/* 3. the catch-all (its own mailbox ends the chain) */
 		if (at != NULL && alias_lookup(al, local, domain, 1, real,

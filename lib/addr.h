@@ -118,6 +118,11 @@ int	addr_domain_is_local(const struct config *cfg, const char *domain);
  *      per-domain mailboxes, §4.3) the account NAME@DOMAIN for a domain
  *      other than server.domain, the plain account NAME for server.domain
  *      (address literals and a bare local part count as server.domain);
+ *   2b. a mailing list's own addresses (DESIGN §11): NAME-request,
+ *      NAME-owner, NAME-bounces and NAME-bounces+ANYTHING resolve to the
+ *      account NAME, found as in 2, when it is a list (its folder holds
+ *      ml.def); R->addr stays the address given, so the list plugin sees
+ *      which one was written;
  *   3. the domain's catch-all alias ("*@domain");
  *   4. for "postmaster" and "abuse" (any case; a bare "postmaster" is
  *      local by RFC 5321 §4.5.1, RFC 2142): server.admin_address, resolved
@@ -145,6 +150,17 @@ struct addr_rcpt {
 
 enum addr_dest addr_resolve_rcpt(const struct config *cfg, struct store *s,
 	    const char *addr, struct addr_rcpt *r);
+
+/*
+ * addr_list_suffix - when the plain local part LOCAL is a list's own
+ * address (NAME-request, NAME-owner, NAME-bounces, NAME-bounces+VERP),
+ * NAME into BASE (SIZE bytes) and the kind ("request", "owner",
+ * "bounces"); NULL for any other local part.
+ */
+const char *addr_list_suffix(const char *local, char *base, size_t size);
+/* addr_is_list - 1 when the account NAME is a mailing list: its folder
+ * holds ml.def (yubinctl ml create writes it); 0 otherwise. */
+int	addr_is_list(const struct config *cfg, const char *name);
 
 /*
  * addr_resolve_local - which account ADDR names, by addr_resolve_rcpt:

@@ -8,6 +8,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "../lib/tap.h"
@@ -567,6 +568,96 @@ out:
 		(void)nftw(tmpl, rm_one, 8, FTW_DEPTH | FTW_PHYS);
 }
 
+/* run_lists - a list's own addresses resolve to the list (DESIGN §11),
+ * and only for an account whose folder holds ml.def. */
+static void
+run_lists(void)
+{
+	static const struct {
+		const char	*local, *base, *kind;
+	} sfx[] = {
+		{ "staff-request", "staff", "request" },
+		{ "staff-owner", "staff", "owner" },
+		{ "staff-bounces", "staff", "bounces" },
+		{ "staff-bounces+bob=example.net", "staff", "bounces" },
+		{ "my-list-request", "my-list", "request" },
+		{ "staff-requests", NULL, NULL },
+		{ "staff-owner+x", NULL, NULL },
+		{ "-request", NULL, NULL },
+		{ "staff", NULL, NULL },
+		{ "sta/ff-request", NULL, NULL },
+	};
+	char tmpl[] = "/tmp/yubin-addrl-XXXXXX";
+	char account[ACCOUNT_NAME_MAX + 1], base[ACCOUNT_NAME_MAX + 1], *def;
+	char *defs[2];
+	struct config *cfg = NULL;
+	struct store *st = NULL;
+	struct errlist errs;
+	const char *why, *kind;
+	size_t i;
+	FILE *f;
+
+	for (i = 0; i < sizeof(sfx) / sizeof(sfx[0]); i++) {
+		kind = addr_list_suffix(sfx[i].local, base, sizeof(base));
+		if (sfx[i].kind == NULL) {
+			ok(kind == NULL, "list 1.%zu '%s' is no list address", i,
+			    sfx[i].local);
+			continue;
+		}
+		ok(kind && strcmp(kind, sfx[i].kind) == 0 &&
+		    strcmp(base, sfx[i].base) == 0, "list 1.%zu '%s' -> %s %s", i,
+		    sfx[i].local, sfx[i].base, sfx[i].kind);
+	}
+
+	errlist_init(&errs);
+	if (!ok(mkdtemp(tmpl) != NULL, "list 2 temp dir"))
+		return;
+	defs[0] = "server.domain=example.org";
+	defs[1] = xasprintf("server.home=%s", tmpl);
+	if (!ok(config_load(&cfg, NULL, defs, 2, &errs) == 0, "list 2 config") ||
+	    !ok(store_open(&st, tmpl, &why) == 0, "list 2 store"))
+		goto out;
+	put_account(st, "staff");
+	put_account(st, "plain");
+	is_int(addr_resolve_local(cfg, st, "staff-request@example.org", account),
+	    0, "list 3 not a list yet: -request is nobody");
+	def = xasprintf("%s/mailbox", tmpl);
+	(void)mkdir(def, 0755);
+	free(def);
+	def = xasprintf("%s/mailbox/staff", tmpl);
+	(void)mkdir(def, 0755);
+	free(def);
+	def = xasprintf("%s/mailbox/staff/ml.def", tmpl);
+	if ((f = fopen(def, "w")) != NULL)
+		fclose(f);
+	free(def);
+	ok(addr_is_list(cfg, "staff") && !addr_is_list(cfg, "plain") &&
+	    !addr_is_list(cfg, "../staff"), "list 4 addr_is_list");
+	for (i = 0; i < 4; i++) {
+		is_int(addr_resolve_local(cfg, st, i == 3 ?
+		    "Staff-Bounces+bob=example.net@example.org" : i == 2 ?
+		    "staff-bounces@example.org" : i == 1 ? "staff-owner@example.org" :
+		    "staff-request@example.org", account), 1,
+		    "list 5.%zu a list address resolves", i);
+		is_str(account, "staff", "list 5.%zu to the list", i);
+	}
+	is_int(addr_resolve_local(cfg, st, "plain-request@example.org", account),
+	    0, "list 6 another account's -request is nobody");
+	is_int(addr_resolve_local(cfg, st, "staff@example.org", account), 1,
+	    "list 7 the list itself");
+	put_account(st, "staff-owner");
+	is_int(addr_resolve_local(cfg, st, "staff-owner@example.org", account),
+	    1, "list 8 a real account of that name comes first");
+	is_str(account, "staff-owner", "list 8 account");
+out:
+	free(defs[1]);
+	if (st)
+		store_close(&st);
+	config_free(&cfg);
+	errlist_free(&errs);
+	(void)nftw(tmpl, rm_one, 8, FTW_DEPTH | FTW_PHYS);
+}
+
 int
 main(void)
 {
@@ -574,6 +665,7 @@ main(void)
 	run_parse();
 	run_limits();
 	run_local();
+	run_lists();
 	run_separate();
 	return done_testing();
 }
