@@ -20,6 +20,8 @@
 #define TXN_SLOT_MAX	65536	/* bytes of one yh_txn_slot */
 #define PLUGIN_KEY_MAX	512	/* namespaced store key */
 #define INJECT_RCPT_MAX	1000	/* recipients of one injected message */
+#define INJECT_ONCE_MAX	200	/* bytes of a yh_inject_once key */
+#define INJECT_ONCE_TTL	(30LL * 86400)	/* how long its marker is kept */
 
 struct cfg_key;
 struct cfg_val;

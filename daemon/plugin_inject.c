@@ -13,6 +13,7 @@
 #include "bounce.h"
 #include "config.h"
 #include "log.h"
+#include "store.h"
 #include "util.h"
 
 #include "plugin_host.h"
@@ -207,6 +208,54 @@ yh_inject(const char *sender, const char *const *rcpts, size_t nrcpt,
 			memcpy(qid, env.id, QUEUE_ID_LEN + 1);
 	}
 	envelope_clear(&env);
+	return r;
+}
+
+int
+yh_inject_once(const char *key, const char *sender, const char *const *rcpts,
+    size_t nrcpt, const void *data, size_t len, char *qid)
+{
+	struct queue_in *q;
+	struct envelope env;
+	struct buf once, old;
+	const char *why;
+	int r;
+
+	if (key == NULL || *key == '\0' || strlen(key) > INJECT_ONCE_MAX ||
+	    ph.store == NULL)
+		return -1;
+	buf_init(&once, 0);
+	buf_printf(&once, "once/%s/%s", ph.current ? ph.current : "?", key);
+	/* a message made before: not built again (checked once more in
+	 * the transaction that would queue it) */
+	buf_init(&old, 16);
+	r = store_get(ph.store, STORE_META, once.data, once.len, &old);
+	buf_free(&old);
+	if (r == 1) {
+		buf_free(&once);
+		return 1;
+	}
+	if (r == -1 || inject_build(sender, rcpts, nrcpt, data, len, &q,
+	    &env) == -1) {
+		buf_free(&once);
+		return -1;
+	}
+	if (inject_loops(data, len)) {
+		r = inject_refuse(&q, &env, data, len);
+		envelope_clear(&env);
+		buf_free(&once);
+		return r;
+	}
+	r = queue_in_commit_once(&q, &(struct envelope *){ &env }, 1, ph.store,
+	    once.data, once.len, time_now() + INJECT_ONCE_TTL, &why);
+	if (r == 0) {
+		log_info("%s: injected by plugin=%s from=<%s> nrcpt=%zu once=%s",
+		    env.id, ph.current ? ph.current : "?", sender, nrcpt, key);
+		if (qid)
+			memcpy(qid, env.id, QUEUE_ID_LEN + 1);
+	}
+	envelope_clear(&env);
+	buf_free(&once);
 	return r;
 }
 

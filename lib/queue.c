@@ -450,14 +450,34 @@ struct put_ctx {
 	const char	**ids;
 	struct buf	*rec;		/* the encoded envelopes */
 	size_t		 n;
+	const void	*once;		/* marker key in STORE_META, or NULL */
+	size_t		 oncelen;
+	long long	 expires;	/* of the marker */
+	int		 done_before;	/* the marker was there: nothing put */
 };
 
 static int
 queue_put_fn(struct store_txn *txn, void *ctx)
 {
 	struct put_ctx *pc = ctx;
+	struct buf old;
 	size_t i;
+	int r;
 
+	if (pc->once != NULL) {
+		buf_init(&old, 64);
+		r = store_tget(txn, STORE_META, pc->once, pc->oncelen, &old, NULL);
+		buf_free(&old);
+		if (r == -1)
+			return -1;
+		if (r == 1) {
+			pc->done_before = 1;
+			return 0;
+		}
+		if (store_tput(txn, STORE_META, pc->once, pc->oncelen, "1", 1,
+		    pc->expires) == -1)
+			return -1;
+	}
 	for (i = 0; i < pc->n; i++)
 		if (store_tput(txn, STORE_QUEUE, pc->ids[i], strlen(pc->ids[i]),
 		    pc->rec[i].data, pc->rec[i].len, 0) == -1)
@@ -482,14 +502,21 @@ queue_in_sync(struct queue_in *q, const char **why_r)
 	return 0;
 }
 
-int
-queue_in_commit_set(struct queue_in **qs, struct envelope **envs, size_t n,
-    struct store *s, const char **why_r)
+/* commit_set - queue_in_commit_set and queue_in_commit_once: ONCE NULL
+ * for the former.  0, 1 (ONCE was there: nothing queued) or -1. */
+static int
+commit_set(struct queue_in **qs, struct envelope **envs, size_t n,
+    struct store *s, const void *once, size_t oncelen, long long expires,
+    const char **why_r)
 {
 	struct put_ctx pc;
 	size_t i;
 	int r = -1;
 
+	memset(&pc, 0, sizeof(pc));
+	pc.once = once;
+	pc.oncelen = oncelen;
+	pc.expires = expires;
 	pc.ids = xcalloc(n, sizeof(*pc.ids));
 	pc.n = n;
 	pc.rec = xcalloc(n, sizeof(*pc.rec));
@@ -513,6 +540,12 @@ queue_in_commit_set(struct queue_in **qs, struct envelope **envs, size_t n,
 		*why_r = "cannot record the envelope";
 		goto fail;
 	}
+	if (pc.done_before) {
+		for (i = 0; i < n; i++)
+			queue_in_abort(&qs[i]);
+		r = 1;
+		goto out;
+	}
 	for (i = 0; i < n; i++) {
 		queue_notify(qs[i]->home, qs[i]->id);
 		queue_in_free(&qs[i]);
@@ -525,11 +558,27 @@ fail:
 			    *why_r, strerror(errno));
 			queue_in_abort(&qs[i]);
 		}
+out:
 	for (i = 0; i < n; i++)
 		buf_free(&pc.rec[i]);
 	free(pc.rec);
 	free(pc.ids);
 	return r;
+}
+
+int
+queue_in_commit_set(struct queue_in **qs, struct envelope **envs, size_t n,
+    struct store *s, const char **why_r)
+{
+	return commit_set(qs, envs, n, s, NULL, 0, 0, why_r);
+}
+
+int
+queue_in_commit_once(struct queue_in **qs, struct envelope **envs, size_t n,
+    struct store *s, const void *once, size_t oncelen, long long expires,
+    const char **why_r)
+{
+	return commit_set(qs, envs, n, s, once, oncelen, expires, why_r);
 }
 
 int

@@ -108,6 +108,17 @@ int	queue_in_commit(struct queue_in **q, struct store *s, struct envelope *env,
  */
 int	queue_in_commit_set(struct queue_in **qs, struct envelope **envs, size_t n,
 	    struct store *s, const char **why_r);
+/*
+ * queue_in_commit_once - queue_in_commit_set, unless the marker ONCE
+ * (ONCELEN bytes, a STORE_META key) is already in S: then nothing is
+ * queued (the files are removed) and 1 is returned.  The marker, kept
+ * until EXPIRES (unix seconds), is written in the same transaction as the
+ * envelopes, so a process that dies anywhere and is run again with the
+ * same ONCE queues the messages exactly once.  0, 1 or -1.
+ */
+int	queue_in_commit_once(struct queue_in **qs, struct envelope **envs,
+	    size_t n, struct store *s, const void *once, size_t oncelen,
+	    long long expires, const char **why_r);
 /* queue_in_abort - remove the file, free *q. */
 void	queue_in_abort(struct queue_in **q);
 

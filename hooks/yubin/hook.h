@@ -472,6 +472,19 @@ int	yh_blocked(const char *ip);
 int	yh_inject(const char *sender, const char *const *rcpts, size_t nrcpt,
 	    const void *data, size_t len, char *qid);
 /*
+ * yh_inject_once - yh_inject, made at most once for KEY (at most 200
+ * bytes; the plugin's own name space): the message is queued together with
+ * a marker for KEY in one transaction, so a hook that runs again after a
+ * crash (a deliver hook whose agent was killed: the core delivers that
+ * recipient again) and injects with the same KEY queues nothing twice.
+ * Derive KEY from what identifies the work, e.g. the queue id and a chunk
+ * number.  The marker is kept 30 days.  0 queued now, 1 queued by an
+ * earlier call with KEY (nothing done), -1 failure.
+ */
+int	yh_inject_once(const char *key, const char *sender,
+	    const char *const *rcpts, size_t nrcpt, const void *data,
+	    size_t len, char *qid);
+/*
  * yh_copy_add - data hook only: a further message (SENDER, RCPTS, DATA as
  * for yh_inject, with the same trace field) that belongs to this
  * transaction: written now, queued in the same step as the message (all or

@@ -32,6 +32,9 @@
  * yh_copy_add (Subject "copy of SUBJECT"), recording "copy r=R", before
  * it answers as X-Test-Data says.
  *
+ * "X-Test-Once: ADDR" makes the deliver hook inject a message to ADDR
+ * twice with yh_inject_once and the same key, recording "once r1=R r2=R".
+ *
  * "X-Test-Spawn: yes" makes the data hook run programs with yh_spawn
  * outside a delivery (waited, cwd /), recording "spawn COMMAND r=R
  * status=S" for each, then a request without .size ("spawn nosize r=R").
@@ -361,12 +364,26 @@ th_disconnect(struct yh_session *s)
 static int
 th_deliver(struct yh_delivery *d)
 {
-	const char *v = yh_dlv_header(d, "X-Test-Deliver", 0);
+	const char *v = yh_dlv_header(d, "X-Test-Deliver", 0), *once;
 	char buf[600];
 	int r;
 
 	snprintf(buf, sizeof(buf), "%s account=%s", yh_dlv_rcpt(d), yh_dlv_account(d));
 	record("deliver", buf);
+	if ((once = yh_dlv_header(d, "X-Test-Once", 0)) != NULL) {
+		char key[64], msg[128];
+		const char *to[1];
+		int r1, r2, ml;
+
+		to[0] = once;
+		snprintf(key, sizeof(key), "%s/%s", yh_dlv_queue_id(d),
+		    yh_dlv_account(d));
+		ml = snprintf(msg, sizeof(msg), "Subject: once\n\nonce body\n");
+		r1 = yh_inject_once(key, "", to, 1, msg, (size_t)ml, NULL);
+		r2 = yh_inject_once(key, "", to, 1, msg, (size_t)ml, NULL);
+		snprintf(buf, sizeof(buf), "r1=%d r2=%d", r1, r2);
+		record("once", buf);
+	}
 	r = result_of(v);
 	if (r == YH_DENY || r == YH_DENYSOFT)
 		yh_dlv_reply(d, r == YH_DENY ? 550 : 450, r == YH_DENY ? "5.7.9" :
