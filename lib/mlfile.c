@@ -26,6 +26,7 @@
 
 #define ML_ESC_MAX	80	/* input bytes quoted in one message */
 #define ML_ESC_SIZE	(ML_ESC_MAX * 4 + 8)
+#define ML_BOM		"\xef\xbb\xbf"	/* UTF-8 byte-order mark */
 #define ML_TMP_TRIES	16	/* scratch names tried before giving up */
 
 /*
@@ -113,6 +114,11 @@ ml_addr_check(const char *addr, const char **why_r)
 	}
 	if (n > ML_ADDR_MAX) {
 		*why_r = "address longer than 254 bytes";
+		return 0;
+	}
+	if (strncmp(addr, ML_BOM, 3) == 0) {
+		/* first in a file it would be skipped as the file's mark */
+		*why_r = "byte-order mark in the address";
 		return 0;
 	}
 	for (p = addr; *p; p++) {
@@ -330,6 +336,7 @@ name_needs_quotes(const char *name)
 	size_t n = strlen(name);
 
 	return strpbrk(name, "\"\\<>") != NULL || name[0] == '#' ||
+	    strncmp(name, ML_BOM, 3) == 0 ||
 	    (n > 0 && (is_blank(name[0]) || is_blank(name[n - 1])));
 }
 
@@ -341,7 +348,8 @@ ml_member_format(const char *name, const char *addr, char *out, size_t size)
 	int n;
 
 	if (name == NULL || name[0] == '\0') {
-		n = snprintf(out, size, "%s", addr);
+		/* bare, unless it would read as a comment */
+		n = snprintf(out, size, addr[0] == '#' ? "<%s>" : "%s", addr);
 		return n < 0 || (size_t)n >= size ? -1 : 0;
 	}
 	if (!name_needs_quotes(name)) {
@@ -568,7 +576,7 @@ ml_list_parse(struct ml_list *l, const char *path, const char *data,
 	size_t before = ml_errs_count(errs), n;
 	unsigned line = 0;
 
-	if (len >= 3 && memcmp(p, "\xef\xbb\xbf", 3) == 0)
+	if (len >= 3 && memcmp(p, ML_BOM, 3) == 0)
 		p += 3;
 	while (p < end) {
 		nl = memchr(p, '\n', (size_t)(end - p));

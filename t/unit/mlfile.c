@@ -185,6 +185,7 @@ test_member_forms(void)
 		    "y@x.jp", 1 },
 		{ "# sample file", "", "", 0 },
 		{ "   # indented comment", "", "", 0 },
+		{ "<#x@y>", "", "#x@y", 1 },
 		{ "", "", "", 0 },
 		{ " \t\r", "", "", 0 },
 		{ NULL, NULL, NULL, 0 },
@@ -218,6 +219,8 @@ test_member_forms(void)
 		    sizeof(out)), out), "Yamada, Taro <t@x>", "bare name kept bare");
 		is_str((ml_member_format("A \"q\"", "t@x", out, sizeof(out)),
 		    out), "\"A \\\"q\\\"\" <t@x>", "quotes escaped");
+		is_str((ml_member_format("", "#t@x", out, sizeof(out)), out),
+		    "<#t@x>", "an address that would read as a comment");
 		ok(ml_member_format("Bob", "t@x", out, 8) == -1,
 		    "too small a buffer is an error");
 	}
