@@ -9,6 +9,9 @@
  * one link, keep an over-long line by cutting it, or report untrusted bytes
  * raw (messages escape control and 8-bit bytes as \xNN).
  */
+#if !defined(_GNU_SOURCE) && !defined(_DEFAULT_SOURCE)
+#define _DEFAULT_SOURCE	/* POSIX 2008 and flock(), built alone in a plugin */
+#endif
 #include <errno.h>
 #include <fcntl.h>
 #include <stdarg.h>
@@ -18,6 +21,7 @@
 #include <string.h>
 #include <strings.h>
 #include <sys/file.h>
+#include <sys/random.h>
 #include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
@@ -1233,6 +1237,7 @@ ml_file_write(int dfd, const char *name, const void *data, size_t len,
     mode_t mode, uid_t uid, gid_t gid, char *why, size_t whysize)
 {
 	static unsigned seq;
+	unsigned long long rnd;
 	char tmp[300];
 	const char *p = data;
 	size_t done = 0;
@@ -1240,9 +1245,12 @@ ml_file_write(int dfd, const char *name, const void *data, size_t len,
 	int fd = -1, i, saved;
 
 	for (i = 0; i < ML_TMP_TRIES && fd == -1; i++) {
-		if ((size_t)snprintf(tmp, sizeof(tmp), ".%s.%ld.%u.%lx", name,
-		    (long)getpid(), seq++, (unsigned long)time(NULL) ^
-		    ((unsigned long)rand() << 8)) >= sizeof(tmp))
+		/* a name nobody can plant beforehand; O_EXCL all the same */
+		if (getrandom(&rnd, sizeof(rnd), 0) != (ssize_t)sizeof(rnd))
+			rnd = ((unsigned long long)getpid() << 32) ^
+			    (unsigned long long)time(NULL) ^ seq++;
+		if ((size_t)snprintf(tmp, sizeof(tmp), ".%s.%016llx", name,
+		    rnd) >= sizeof(tmp))
 			return why_set(why, whysize, "name too long");
 		fd = openat(dfd, tmp, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW |
 		    O_CLOEXEC, mode);

@@ -45,6 +45,10 @@
 #include <stddef.h>
 #include <sys/types.h>
 
+#define ML_PLUGIN_NAME	"ml"	/* the list plugin: its LMDB space holds a
+				 * list's state under keys "LIST/..." (LIST
+				 * the account name), which "yubinctl ml
+				 * remove" deletes with the list */
 #define ML_MEMBER_FILE	"ml_member.csv"
 #define ML_DEF_FILE	"ml.def"
 #define ML_FILE_MODE	0600	/* members are personal data; ml.def may hold
@@ -271,7 +275,7 @@ int	ml_file_read(int dfd, const char *name, size_t max, char **data_r,
 	    size_t *len_r, char *why, size_t whysize);
 /*
  * ml_file_write - replace NAME in DFD by DATA (LEN bytes) atomically and
- * durably: a scratch file ".NAME.XXXXXX" created O_EXCL|O_NOFOLLOW with
+ * durably: a scratch file ".NAME.RANDOM" created O_EXCL|O_NOFOLLOW with
  * MODE, given to UID/GID unless they are -1, written, fsynced, renamed over
  * NAME, then the folder fsynced.  0, or -1 with the reason in WHY (the
  * scratch file removed).

@@ -36,8 +36,6 @@
 #include "store.h"
 #include "util.h"
 
-#define ML_PLUGIN	"ml"	/* the list plugin: its LMDB space is "ml" */
-
 #define USAGE_ML \
 	"usage: yubinctl ml create NAME[@DOMAIN] [PASSWORD|-] [ADMIN_ADDRESS]\n" \
 	"       yubinctl ml add|del NAME ADDR... | ml list|show|remove NAME\n" \
@@ -563,6 +561,12 @@ cmd_set(struct ctl *c, int argc, char **argv)
 		}
 		memcpy(key, argv[i], klen);
 		key[klen] = '\0';
+		if (strcmp(key, ml_keys[ML_DOMAIN].name) == 0) {
+			/* the account's own: its name or record carries it */
+			r = ctl_error(CTL_USAGE, "%s: set by ml create "
+			    "NAME@DOMAIN, not changed afterwards", key);
+			break;
+		}
 		if (ml_def_edit(text, len, key, eq + 1, &next, &nlen, why,
 		    sizeof(why)) == -1) {
 			r = ml_key_find(key) == -1 ? ctl_error(CTL_USAGE, "%s",
@@ -710,7 +714,7 @@ rm_state(struct store_txn *txn, void *ctx)
 			r = -1;
 	}
 	buf_reset(&p);
-	buf_puts(&p, ML_PLUGIN);
+	buf_puts(&p, ML_PLUGIN_NAME);
 	buf_putc(&p, '\0');
 	buf_printf(&p, "%s/", k->name);
 	for (i = 0; i < k->n; i++)

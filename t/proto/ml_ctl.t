@@ -157,6 +157,9 @@ fails(['ml', 'set', 'news', 'split=0'], 1,
       'yubinctl: split: expected an integer from 1 to 1000, got "0"\n', 'set a bad value')
 fails(['ml', 'set', 'news', 'split=5', 'nokey=1'], 1, "yubinctl: unknown key 'nokey'\n",
       'set an unknown key')
+fails(['ml', 'set', 'news', 'domain=example.net'], 1,
+      'yubinctl: domain: set by ml create NAME@DOMAIN, not changed afterwards\n',
+      'set the domain')
 fails(['ml', 'set', 'news', 'split'], 1, "yubinctl: 'split': expected KEY=VALUE\n",
       'set without =')
 t.is_(read(mdef), before, 'nothing changed by the refused sets')
