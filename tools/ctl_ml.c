@@ -239,6 +239,49 @@ members_save(struct ml *m, const struct ml_list *l)
 	return r;
 }
 
+/* the list's own addresses besides NAME@DOMAIN (DESIGN §11) */
+static const char *const ml_suffixes[] = { "-request", "-owner", "-bounces" };
+
+/*
+ * role_clash - 0 when the list LOCAL (the name's local part, LEN bytes)
+ * neither ends in one of ml_suffixes nor has an account taking one of its
+ * addresses; else -1 after saying which.
+ */
+static int
+role_clash(struct ctl *c, const char *local, size_t len)
+{
+	struct account *a;
+	struct store *s;
+	char name[ACCOUNT_NAME_MAX + 32];
+	size_t i, n;
+	int r = 0;
+
+	for (i = 0; i < sizeof(ml_suffixes) / sizeof(ml_suffixes[0]); i++) {
+		n = strlen(ml_suffixes[i]);
+		if (len > n && memcmp(local + len - n, ml_suffixes[i], n) == 0) {
+			ctl_error(CTL_USAGE, "a list name must not end in %s: "
+			    "NAME%s@DOMAIN is an address of the list NAME",
+			    ml_suffixes[i], ml_suffixes[i]);
+			return -1;
+		}
+	}
+	if ((s = ctl_store(c)) == NULL)
+		return -1;
+	a = xmalloc(sizeof(*a));
+	for (i = 0; i < sizeof(ml_suffixes) / sizeof(ml_suffixes[0]) &&
+	    r == 0; i++) {
+		snprintf(name, sizeof(name), "%.*s%s", (int)len, local,
+		    ml_suffixes[i]);
+		if (strlen(name) <= ACCOUNT_NAME_MAX &&
+		    (r = account_get(s, name, a)) == 1)
+			ctl_error(CTL_USAGE, "account '%s' exists and would take "
+			    "an address of the list", name);
+	}
+	explicit_bzero(a, sizeof(*a));
+	free(a);
+	return r == 0 ? 0 : -1;
+}
+
 /*
  * ml create NAME[@DOMAIN] [PASSWORD|-] [ADMIN_ADDRESS]
  */
@@ -269,6 +312,11 @@ cmd_create(struct ctl *c, int argc, char **argv)
 			return ctl_error(CTL_USAGE, "'%s' is not a local domain "
 			    "(server.domain, server.alias)", dom);
 		}
+	}
+	if (role_clash(c, argv[0], at ? (size_t)(at - argv[0]) :
+	    strlen(argv[0])) == -1) {
+		free(spec);
+		return CTL_USAGE;
 	}
 	if (argc == 3)
 		admin = xstrdup(argv[2]);

@@ -62,6 +62,13 @@ fails(['ml', 'create', 'Bad/Name', 'pw'], 1,
 fails(['ml', 'create', 'y@other.example', 'pw'], 1,
       "yubinctl: 'other.example' is not a local domain (server.domain, server.alias)\n",
       'create: a domain that is not ours')
+fails(['ml', 'create', 'news-request', 'pw'], 1,
+      'yubinctl: a list name must not end in -request: NAME-request@DOMAIN is an '
+      'address of the list NAME\n', 'create: a name that is a list role address')
+s.ctl('account', 'add', 'talk-owner', 'pw')
+fails(['ml', 'create', 'talk', 'pw'], 1,
+      "yubinctl: account 'talk-owner' exists and would take an address of the list\n",
+      'create: an account holds a role address')
 fails(['ml', 'create', 'z'], 1, 'yubinctl: no password on standard input\n',
       'create: no password', input='')
 t.ok(not os.path.exists(os.path.join(box, 'z')), 'and no account made')
