@@ -1,6 +1,8 @@
 /*
  * ctl_account.c - "yubinctl account": add, del, passwd, list, import,
- * export (DESIGN.md §5, the E-Post format of SEEDS.md §3.5).
+ * export (DESIGN.md §5, the E-Post format of SEEDS.md §3.5).  Creating
+ * and removing an account are shared with "yubinctl ml" (ctl_ml.c: a list
+ * is an account): ctl_account_create, ctl_account_remove.
  *
  * Runs as the invoking user, root or the server user.  As root, what it
  * creates (the account folder and its Maildir, the store files under
@@ -342,7 +344,6 @@ out:
 	explicit_bzero(pw, sizeof(pw));
 	return r;
 }
-
 
 static int
 cmd_add(struct ctl *c, int argc, char **argv)
