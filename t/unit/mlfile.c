@@ -383,8 +383,12 @@ test_def(void)
 		free(big);
 	}
 	/* edits */
-	ok(ml_def_edit("# c\nsplit = 3\ncount=1\nsplit=4\n", 32, "split", "5",
-	    &out, &len, why, sizeof(why)) == 0, "edit: replace");
+	{
+		static const char t1[] = "# c\nsplit = 3\ncount=1\nsplit=4\n";
+
+		ok(ml_def_edit(t1, strlen(t1), "split", "5", &out, &len, why,
+		    sizeof(why)) == 0, "edit: replace");
+	}
 	is_str(out, "# c\nsplit=5\ncount=1\n", "first line replaced, second gone");
 	free(out);
 	ok(ml_def_edit("count=1", 7, "silent", "on", &out, &len, why,
