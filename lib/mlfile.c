@@ -45,16 +45,21 @@ ml_errs_init(struct ml_errs *e)
 void
 ml_errs_add(struct ml_errs *e, const char *fmt, ...)
 {
-	char buf[ML_MSG_MAX], *m, **v;
+	char *m, **v;
 	va_list ap;
+	int n;
 
+	/* sized first: a long path is never cut */
 	va_start(ap, fmt);
-	vsnprintf(buf, sizeof(buf), fmt, ap);
+	n = vsnprintf(NULL, 0, fmt, ap);
 	va_end(ap);
-	if (e->n >= ML_ERRS_MAX || (m = strdup(buf)) == NULL) {
+	if (n < 0 || e->n >= ML_ERRS_MAX || (m = malloc((size_t)n + 1)) == NULL) {
 		e->dropped++;
 		return;
 	}
+	va_start(ap, fmt);
+	vsnprintf(m, (size_t)n + 1, fmt, ap);
+	va_end(ap);
 	if ((v = realloc(e->msg, (e->n + 1) * sizeof(*v))) == NULL) {
 		free(m);
 		e->dropped++;

@@ -64,7 +64,8 @@
 #define ML_DEF_LINE_MAX	4096	/* a line of ml.def */
 #define ML_DEF_FILE_MAX	(256 * 1024)	/* bytes of ml.def */
 #define ML_ERRS_MAX	100	/* messages kept; more are counted */
-#define ML_MSG_MAX	512	/* bytes of one message */
+#define ML_MSG_MAX	512	/* bytes of one reason (a message's text
+				 * after "FILE:LINE: "; paths are not cut) */
 
 /* ml_errs - messages ("FILE:LINE: message"), each owned. */
 struct ml_errs {

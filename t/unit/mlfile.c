@@ -155,6 +155,21 @@ test_member_limits(void)
 		memcpy(addr + 65, "b", 2);
 		ok(ml_addr_check(addr, &why), "64-byte local part taken");
 	}
+	/* a long path is never cut */
+	{
+		char path[1500];
+
+		memset(path, 'p', sizeof(path) - 1);
+		path[sizeof(path) - 1] = '\0';
+		ml_list_init(&l);
+		ml_errs_init(&e);
+		ml_list_parse(&l, path, "x\n", 2, &e);
+		ok(e.n == 1 && strlen(e.msg[0]) == sizeof(path) - 1 +
+		    strlen(":1: address \"x\": no '@' in the address"),
+		    "a message with a long path kept whole");
+		ml_errs_free(&e);
+		ml_list_free(&l);
+	}
 	/* every bad line of a file is reported */
 	ml_list_init(&l);
 	ml_errs_init(&e);
