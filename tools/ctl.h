@@ -10,6 +10,8 @@
 #ifndef YUBIN_CTL_H
 #define YUBIN_CTL_H
 
+#include <sys/types.h>
+
 #include "config.h"
 #include "store.h"
 
@@ -47,6 +49,29 @@ int	ctl_cmd_account(struct ctl *c, int argc, char **argv);	/* ctl_account.c */
  * ACCOUNT_HASH_LOCKED) and its Maildir unless it exists; an existing one
  * is left as it is.  CTL_OK or the exit code after saying why. */
 int	ctl_postmaster_ensure(struct ctl *c);			/* ctl_account.c */
+struct account;
+/*
+ * ctl_account_create - what "account add" does once its options are read:
+ * SPEC is NAME[@DOMAIN] (modified), the password PWARG or, when NULL, one
+ * line of standard input; A (zeroed but for apop and quotas) receives the
+ * account, its name in A->name (NAME@DOMAIN in per-domain mode).  The
+ * record and the folder with its Maildir exist together or not at all.
+ * CTL_OK, or the exit code after saying why.			(ctl_account.c)
+ */
+int	ctl_account_create(struct ctl *c, char *spec, const char *pwarg,
+	    struct account *a);
+/*
+ * ctl_account_remove - delete the account NAME: its record (and whatever
+ * EXTRA, when not NULL, does in the same write transaction: 0 or -1) and
+ * its folder, never through a link.  No check of NAME's form or of the
+ * postmaster rule.  CTL_OK, or the exit code after saying why.
+ */
+int	ctl_account_remove(struct ctl *c, const char *name,
+	    store_write_fn *extra, void *ctx);
+/* ctl_owner - the uid/gid what yubinctl creates is given to: the server
+ * user when running as root, else (-1, -1).  0, or -1 after saying why. */
+int	ctl_owner(struct ctl *c, uid_t *uid_r, gid_t *gid_r);
+int	ctl_cmd_ml(struct ctl *c, int argc, char **argv);	/* ctl_ml.c */
 int	ctl_cmd_config(struct ctl *c, int argc, char **argv);	/* ctl_config.c */
 int	ctl_cmd_mailbox(struct ctl *c, int argc, char **argv);
 int	ctl_cmd_queue(struct ctl *c, int argc, char **argv);

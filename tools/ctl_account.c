@@ -1,6 +1,8 @@
 /*
  * ctl_account.c - "yubinctl account": add, del, passwd, list, import,
- * export (DESIGN.md §5, the E-Post format of SEEDS.md §3.5).
+ * export (DESIGN.md §5, the E-Post format of SEEDS.md §3.5).  Creating
+ * and removing an account are shared with "yubinctl ml" (ctl_ml.c: a list
+ * is an account): ctl_account_create, ctl_account_remove.
  *
  * Runs as the invoking user, root or the server user.  As root, what it
  * creates (the account folder and its Maildir, the store files under
@@ -64,6 +66,18 @@ acct_owner(struct ctl *c, struct owner *o)
 		free(why);
 		return -1;
 	}
+	return 0;
+}
+
+int
+ctl_owner(struct ctl *c, uid_t *uid_r, gid_t *gid_r)
+{
+	struct owner o;
+
+	if (acct_owner(c, &o) == -1)
+		return -1;
+	*uid_r = o.uid;
+	*gid_r = o.gid;
 	return 0;
 }
 
@@ -241,52 +255,18 @@ add_fn(struct store_txn *txn, void *ctx)
 	return account_tput(txn, a) == -1 ? -1 : 0;
 }
 
-static int
-cmd_add(struct ctl *c, int argc, char **argv)
+int
+ctl_account_create(struct ctl *c, char *name, const char *pwarg,
+    struct account *a)
 {
-	struct account *a, *old;
+	struct account *old;
 	struct owner o;
 	struct store *s;
-	const char *why, *pwarg = NULL;
-	char *name = NULL, *at, pw[ACCOUNT_PASSWORD_MAX + 2], esc[300];
-	int i, opts = 1, size, r = CTL_RUNTIME;
+	const char *why;
+	char *at, pw[ACCOUNT_PASSWORD_MAX + 2], esc[300];
+	int i, r = CTL_RUNTIME;
 
 	pw[0] = '\0';
-	a = xcalloc(1, sizeof(*a));
-	for (i = 0; i < argc; i++) {
-		if (opts && strcmp(argv[i], "--") == 0)
-			opts = 0;
-		else if (opts && strcmp(argv[i], "--apop") == 0)
-			a->apop = 1;
-		else if (opts && (strcmp(argv[i], "--quota-size") == 0 ||
-		    strcmp(argv[i], "--quota-count") == 0)) {
-			size = strcmp(argv[i], "--quota-size") == 0;
-			if (i + 1 == argc || parse_count(argv[i + 1], size,
-			    size ? &a->quota_size : &a->quota_count) == -1) {
-				r = ctl_error(CTL_USAGE, "%s needs a "
-				    "non-negative %s", argv[i], size ?
-				    "size in bytes (K, M, G suffixes allowed)" :
-				    "integer");
-				goto out;
-			}
-			i++;
-		} else if (opts && argv[i][0] == '-' && argv[i][1] == '-') {
-			r = ctl_error(CTL_USAGE, "unknown option '%s'; usage: "
-			    "yubinctl " USAGE_ADD, argv[i]);
-			goto out;
-		} else if (name == NULL)
-			name = argv[i];
-		else if (pwarg == NULL)
-			pwarg = argv[i];
-		else {
-			r = ctl_error(CTL_USAGE, "usage: yubinctl " USAGE_ADD);
-			goto out;
-		}
-	}
-	if (name == NULL) {
-		r = ctl_error(CTL_USAGE, "usage: yubinctl " USAGE_ADD);
-		goto out;
-	}
 	if ((at = strchr(name, '@')) != NULL) {
 		*at++ = '\0';
 		if (*at == '\0' || !account_domain_valid(at, &why)) {
@@ -362,6 +342,54 @@ cmd_add(struct ctl *c, int argc, char **argv)
 	r = CTL_OK;
 out:
 	explicit_bzero(pw, sizeof(pw));
+	return r;
+}
+
+static int
+cmd_add(struct ctl *c, int argc, char **argv)
+{
+	struct account *a;
+	const char *pwarg = NULL;
+	char *name = NULL;
+	int i, opts = 1, size, r = CTL_RUNTIME;
+
+	a = xcalloc(1, sizeof(*a));
+	for (i = 0; i < argc; i++) {
+		if (opts && strcmp(argv[i], "--") == 0)
+			opts = 0;
+		else if (opts && strcmp(argv[i], "--apop") == 0)
+			a->apop = 1;
+		else if (opts && (strcmp(argv[i], "--quota-size") == 0 ||
+		    strcmp(argv[i], "--quota-count") == 0)) {
+			size = strcmp(argv[i], "--quota-size") == 0;
+			if (i + 1 == argc || parse_count(argv[i + 1], size,
+			    size ? &a->quota_size : &a->quota_count) == -1) {
+				r = ctl_error(CTL_USAGE, "%s needs a "
+				    "non-negative %s", argv[i], size ?
+				    "size in bytes (K, M, G suffixes allowed)" :
+				    "integer");
+				goto out;
+			}
+			i++;
+		} else if (opts && argv[i][0] == '-' && argv[i][1] == '-') {
+			r = ctl_error(CTL_USAGE, "unknown option '%s'; usage: "
+			    "yubinctl " USAGE_ADD, argv[i]);
+			goto out;
+		} else if (name == NULL)
+			name = argv[i];
+		else if (pwarg == NULL)
+			pwarg = argv[i];
+		else {
+			r = ctl_error(CTL_USAGE, "usage: yubinctl " USAGE_ADD);
+			goto out;
+		}
+	}
+	if (name == NULL) {
+		r = ctl_error(CTL_USAGE, "usage: yubinctl " USAGE_ADD);
+		goto out;
+	}
+	r = ctl_account_create(c, name, pwarg, a);
+out:
 	explicit_bzero(a, sizeof(*a));
 	free(a);
 	return r;
@@ -565,9 +593,28 @@ fail:
 	return -1;
 }
 
+struct del_ctx {
+	const char	*name;
+	store_write_fn	*extra;
+	void		*ctx;
+};
+
 static int
-cmd_del(struct ctl *c, int argc, char **argv)
+del_fn(struct store_txn *txn, void *ctx)
 {
+	struct del_ctx *d = ctx;
+	int r;
+
+	if ((r = account_tdel(txn, d->name)) != 1)
+		return r == 0 ? 1 : -1;
+	return d->extra ? d->extra(txn, d->ctx) : 0;
+}
+
+int
+ctl_account_remove(struct ctl *c, const char *name, store_write_fn *extra,
+    void *ctx)
+{
+	struct del_ctx d = { name, extra, ctx };
 	struct owner o;
 	struct account *a;
 	struct store *s;
@@ -575,6 +622,40 @@ cmd_del(struct ctl *c, int argc, char **argv)
 	char *root = NULL;
 	int has, r;
 
+	if (acct_owner(c, &o) == -1)
+		return CTL_USAGE;
+	if ((s = acct_store(c, &o)) == NULL)
+		return CTL_RUNTIME;
+	a = xmalloc(sizeof(*a));
+	r = account_get(s, name, a);
+	explicit_bzero(a, sizeof(*a));
+	free(a);
+	if (r == 0)
+		return ctl_error(CTL_USAGE, "unknown account '%s'", name);
+	if (r == -1)
+		return CTL_RUNTIME;
+	/* every check before anything changes */
+	if ((has = mailbox_check(c, name, &st, &root)) == -1)
+		return CTL_RUNTIME;
+	r = store_write(s, del_fn, &d);
+	if (r == 1) {
+		free(root);
+		return ctl_error(CTL_USAGE, "unknown account '%s'", name);
+	}
+	if (r != 0) {
+		free(root);
+		return ctl_error(CTL_RUNTIME, "account '%s' not deleted", name);
+	}
+	r = CTL_OK;
+	if (has == 1 && mailbox_remove(root, name, &st) == -1)
+		r = CTL_RUNTIME;
+	free(root);
+	return r;
+}
+
+static int
+cmd_del(struct ctl *c, int argc, char **argv)
+{
 	if (argc != 1)
 		return ctl_error(CTL_USAGE, "usage: yubinctl account del NAME");
 	if (check_name(argv[0]) == -1)
@@ -583,36 +664,7 @@ cmd_del(struct ctl *c, int argc, char **argv)
 		return ctl_error(CTL_USAGE, "account '%s' cannot be deleted: "
 		    "RFC 5321 requires mail to postmaster to be accepted",
 		    argv[0]);
-	if (acct_owner(c, &o) == -1)
-		return CTL_USAGE;
-	if ((s = acct_store(c, &o)) == NULL)
-		return CTL_RUNTIME;
-	a = xmalloc(sizeof(*a));
-	r = account_get(s, argv[0], a);
-	explicit_bzero(a, sizeof(*a));
-	free(a);
-	if (r == 0)
-		return ctl_error(CTL_USAGE, "unknown account '%s'", argv[0]);
-	if (r == -1)
-		return CTL_RUNTIME;
-	/* every check before anything changes */
-	if ((has = mailbox_check(c, argv[0], &st, &root)) == -1)
-		return CTL_RUNTIME;
-	r = account_del(s, argv[0]);
-	if (r == 0) {
-		free(root);
-		return ctl_error(CTL_USAGE, "unknown account '%s'", argv[0]);
-	}
-	if (r == -1) {
-		free(root);
-		return ctl_error(CTL_RUNTIME, "account '%s' not deleted",
-		    argv[0]);
-	}
-	r = CTL_OK;
-	if (has == 1 && mailbox_remove(root, argv[0], &st) == -1)
-		r = CTL_RUNTIME;
-	free(root);
-	return r;
+	return ctl_account_remove(c, argv[0], NULL, NULL);
 }
 
 struct passwd_ctx {

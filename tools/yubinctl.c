@@ -33,6 +33,7 @@ static const struct {
 	{ "reload", ctl_cmd_reload },
 	{ "status", ctl_cmd_status },
 	{ "account", ctl_cmd_account },
+	{ "ml", ctl_cmd_ml },
 	{ "config", ctl_cmd_config },
 	{ "mailbox", ctl_cmd_mailbox },
 	{ "queue", ctl_cmd_queue },
@@ -51,6 +52,10 @@ usage(void)
 	    "  account del NAME | account passwd NAME [PASSWORD] | account list\n"
 	    "  account import FILE | account export FILE\n"
 	    "  account set NAME KEY=VALUE...   (per-account config.def keys)\n"
+	    "  ml create NAME[@DOMAIN] [PASSWORD|-] [ADMIN_ADDRESS]\n"
+	    "  ml add NAME ADDR... | ml del NAME ADDR... | ml list NAME\n"
+	    "  ml import NAME FILE | ml export NAME FILE\n"
+	    "  ml set NAME KEY=VALUE... | ml show NAME | ml remove NAME\n"
 	    "  config | mailbox [--recount] [NAME] | plugins\n"
 	    "  block list | block del ADDR | notify FILE\n"
 	    "  queue list | queue show ID | queue flush | queue delete ID\n");
