@@ -26,6 +26,7 @@
 #include "addr.h"
 #include "alias.h"
 #include "config.h"
+#include "mlfile.h"
 #include "paths.h"
 #include "util.h"
 
@@ -717,28 +718,9 @@ addr_lookup(const struct config *cfg, struct store *s, const char *name,
 const char *
 addr_list_suffix(const char *local, char *base, size_t size)
 {
-	static const char *const kinds[] = { "request", "owner", "bounces" };
-	const char *dash, *why;
-	size_t i, n;
+	const char *role = ml_addr_role(local, base, size), *why;
 
-	for (i = 0; i < sizeof(kinds) / sizeof(kinds[0]); i++) {
-		n = strlen(kinds[i]);
-		/* NAME-KIND, or (bounces only) NAME-bounces+VERP */
-		for (dash = strchr(local, '-'); dash; dash = strchr(dash + 1, '-')) {
-			if (strncmp(dash + 1, kinds[i], n) != 0)
-				continue;
-			if (dash[1 + n] == '\0' || (i == 2 && dash[1 + n] == '+'))
-				break;
-		}
-		if (dash == NULL || dash == local || (size_t)(dash - local) >= size)
-			continue;
-		memcpy(base, local, (size_t)(dash - local));
-		base[dash - local] = '\0';
-		if (!account_local_valid(base, &why))
-			continue;
-		return kinds[i];
-	}
-	return NULL;
+	return role != NULL && account_local_valid(base, &why) ? role : NULL;
 }
 
 int
@@ -751,7 +733,7 @@ addr_is_list(const struct config *cfg, const char *name)
 	if (!account_name_valid(name, &why))
 		return 0;
 	dir = paths_account_dir(cfg, name);
-	path = xasprintf("%s/ml.def", dir);
+	path = xasprintf("%s/%s", dir, ML_DEF_FILE);
 	r = access(path, F_OK) == 0;
 	free(path);
 	free(dir);

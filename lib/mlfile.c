@@ -111,6 +111,31 @@ esc(char *out, size_t size, const char *s, size_t len)
 /*
  * Addresses and member lines.
  */
+const char *const ml_roles[ML_ROLES] = { "request", "owner", "bounces" };
+
+const char *
+ml_addr_role(const char *local, char *base, size_t size)
+{
+	const char *dash;
+	size_t i, n;
+
+	for (i = 0; i < ML_ROLES; i++) {
+		n = strlen(ml_roles[i]);
+		/* NAME-ROLE, or (bounces only) NAME-bounces+VERP */
+		for (dash = strchr(local, '-'); dash; dash = strchr(dash + 1, '-'))
+			if (strncmp(dash + 1, ml_roles[i], n) == 0 &&
+			    (dash[1 + n] == '\0' ||
+			    (i == ML_ROLES - 1 && dash[1 + n] == '+')))
+				break;
+		if (dash == NULL || dash == local || (size_t)(dash - local) >= size)
+			continue;
+		memcpy(base, local, (size_t)(dash - local));
+		base[dash - local] = '\0';
+		return ml_roles[i];
+	}
+	return NULL;
+}
+
 int
 ml_addr_check(const char *addr, const char **why_r)
 {

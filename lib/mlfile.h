@@ -87,6 +87,21 @@ void	ml_errs_free(struct ml_errs *e);
 int	ml_addr_check(const char *addr, const char **why_r);
 
 /*
+ * The list's own addresses besides NAME@DOMAIN (DESIGN §11): NAME-request
+ * (commands), NAME-owner (the admin), NAME-bounces and, in VERP form,
+ * NAME-bounces+LOCAL=DOMAIN (bounces of list mail).
+ */
+#define ML_ROLES	3
+extern const char *const ml_roles[ML_ROLES];	/* "request", "owner", "bounces" */
+/*
+ * ml_addr_role - when the local part LOCAL is one of a list's own
+ * addresses, the list's name into BASE (SIZE bytes) and the role (an entry
+ * of ml_roles); NULL otherwise (also when BASE would be empty or not fit).
+ * Whether BASE names a list is the caller's question.
+ */
+const char *ml_addr_role(const char *local, char *base, size_t size);
+
+/*
  * ml_member_parse - one member line LINE (LEN bytes, no LF; a trailing CR is
  * dropped) into NAME (display name, "" for none; NAMESIZE bytes) and ADDR
  * (ADDRSIZE bytes, at least ML_ADDR_MAX + 1).  1 a member, 0 a comment or

@@ -239,9 +239,6 @@ members_save(struct ml *m, const struct ml_list *l)
 	return r;
 }
 
-/* the list's own addresses besides NAME@DOMAIN (DESIGN §11) */
-static const char *const ml_suffixes[] = { "-request", "-owner", "-bounces" };
-
 /*
  * role_clash - 0 when the list LOCAL (the name's local part, LEN bytes)
  * neither ends in one of ml_suffixes nor has an account taking one of its
@@ -252,26 +249,27 @@ role_clash(struct ctl *c, const char *local, size_t len)
 {
 	struct account *a;
 	struct store *s;
-	char name[ACCOUNT_NAME_MAX + 32];
-	size_t i, n;
+	char name[ACCOUNT_NAME_MAX + 32], base[ACCOUNT_NAME_MAX + 32];
+	const char *role;
+	size_t i;
 	int r = 0;
 
-	for (i = 0; i < sizeof(ml_suffixes) / sizeof(ml_suffixes[0]); i++) {
-		n = strlen(ml_suffixes[i]);
-		if (len > n && memcmp(local + len - n, ml_suffixes[i], n) == 0) {
-			ctl_error(CTL_USAGE, "a list name must not end in %s: "
-			    "NAME%s@DOMAIN is an address of the list NAME",
-			    ml_suffixes[i], ml_suffixes[i]);
+	if (len < sizeof(name)) {
+		memcpy(name, local, len);
+		name[len] = '\0';
+		if ((role = ml_addr_role(name, base, sizeof(base))) != NULL) {
+			ctl_error(CTL_USAGE, "a list name must not end in -%s: "
+			    "NAME-%s@DOMAIN is an address of the list NAME",
+			    role, role);
 			return -1;
 		}
 	}
 	if ((s = ctl_store(c)) == NULL)
 		return -1;
 	a = xmalloc(sizeof(*a));
-	for (i = 0; i < sizeof(ml_suffixes) / sizeof(ml_suffixes[0]) &&
-	    r == 0; i++) {
-		snprintf(name, sizeof(name), "%.*s%s", (int)len, local,
-		    ml_suffixes[i]);
+	for (i = 0; i < ML_ROLES && r == 0; i++) {
+		snprintf(name, sizeof(name), "%.*s-%s", (int)len, local,
+		    ml_roles[i]);
 		if (strlen(name) <= ACCOUNT_NAME_MAX &&
 		    (r = account_get(s, name, a)) == 1)
 			ctl_error(CTL_USAGE, "account '%s' exists and would take "
