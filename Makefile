@@ -51,6 +51,9 @@ PLUGUTIL = $(B)/plugins/libplugutil.a
 PLUGIN_SOS = $(PLUGIN_SRCS:plugins/%.c=$(B)/plugins/%.so) \
     $(PLUGIN_DIRS:%=$(B)/plugins/%.so)
 PLUGIN_LIBS_maildat = -lpcre2-8 -lresolv
+PLUGIN_LIBS_ml = -lresolv
+# objects of lib/ a plugin compiles in (self-contained ones: libc only)
+PLUGIN_OBJS_ml = $(B)/lib/mlfile.o
 # maildat's files the unit and fuzz tests link (act.c holds the hooks)
 MAILDAT_CORE = maildat mime rbl rules
 TPLUGIN_SRCS = $(wildcard t/plugin/*.c)
@@ -102,7 +105,7 @@ $(B)/plugins/%.so: $(B)/plugins/%.o $(PLUGUTIL)
 	$(CC) $(SO_LDFLAGS) -o $@ $< $(PLUGUTIL)
 
 define plugin_dir
-$$(B)/plugins/$(1).so: $$(patsubst %.c,$$(B)/%.o,$$(wildcard plugins/$(1)/*.c))
+$$(B)/plugins/$(1).so: $$(patsubst %.c,$$(B)/%.o,$$(wildcard plugins/$(1)/*.c)) $$(PLUGIN_OBJS_$(1))
 	$$(CC) $$(SO_LDFLAGS) -o $$@ $$^ $$(PLUGIN_LIBS_$(1)) $$(PLUGUTIL)
 endef
 $(foreach d,$(PLUGIN_DIRS),$(eval $(call plugin_dir,$(d))))
