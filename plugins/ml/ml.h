@@ -29,6 +29,18 @@
 #define ML_DOMAIN_MAX	255
 #define ML_KEY_MAX	128	/* a store or inject_once key */
 
+/*
+ * The archive (save_posts): the list's folder holds archive/, one file per
+ * post named by its number in six digits or more ("000042"), holding the
+ * message as it was sent to the members; written atomically (a scratch
+ * name, fsync, rename), mode 0600.  ARTICLE commands (request.c) read and
+ * delete these files.
+ */
+#define ML_ARCHIVE_DIR	"archive"
+#define ML_ARCHIVE_FMT	"%06lld"
+/* Store keys (ml_store_key): "count" the post counter (its floor is
+ * ml.def's count), "post/QID" the number given to the post QID. */
+
 /* [plugin ml] settings (the running generation) */
 struct ml_conf {
 	long long	 max_rcpts;	/* recipients per outgoing transaction */
