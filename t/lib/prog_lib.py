@@ -55,7 +55,9 @@ if '--look' in sys.argv:
 if '--say' in sys.argv:
     print('hello from the program')
     print('second line with \x1b escape', file=sys.stderr)
-tmp = os.path.join(OUT, '.' + tag + '.tmp')
+# a name of its own: two runs with one tag (a mailbox's two messages)
+# never write into one file
+tmp = os.path.join(OUT, '.%%s.%%d.tmp' %% (tag, os.getpid()))
 with open(tmp, 'w') as f:
     json.dump(rec, f)
 os.rename(tmp, os.path.join(OUT, tag + '.json'))
