@@ -233,6 +233,7 @@ enum ml_key_id {
 	ML_SPLIT,
 	ML_CONFIRM,
 	ML_BOUNCE_LIMIT,
+	ML_PROGRAM,
 	ML_NKEYS
 };
 
