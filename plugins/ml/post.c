@@ -18,12 +18,16 @@
  * the list is silent, a short notice.  Never runs a program but the
  * list's own through yh_spawn; never writes outside the list's folder.
  */
+#include <arpa/nameser.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <poll.h>
+#include <resolv.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -427,6 +431,113 @@ new_subject(const char *subj, const char *fmt, const char *tag, long long mode,
 	return n < size - o ? 0 : -1;
 }
 
+/* ---- DMARC (munge_from) ---------------------------------------------------- */
+
+#define DMARC_TIMEOUT_MS	3000
+
+/* dmarc_parse - 1 when the TXT answer MSG (N bytes, query ID) holds a
+ * DMARC record with p=reject or p=quarantine; 0 not; -2 not our answer. */
+static int
+dmarc_parse(const unsigned char *msg, int n, unsigned id)
+{
+	ns_msg h;
+	ns_rr rr;
+	int i, cnt;
+
+	if (ns_initparse(msg, n, &h) == -1)
+		return 0;
+	if (ns_msg_id(h) != id)
+		return -2;
+	if (ns_msg_getflag(h, ns_f_rcode) != ns_r_noerror)
+		return 0;
+	cnt = ns_msg_count(h, ns_s_an);
+	for (i = 0; i < cnt; i++) {
+		char txt[1024];
+		const unsigned char *d;
+		size_t o = 0, k = 0, len;
+
+		if (ns_parserr(&h, ns_s_an, i, &rr) == -1 ||
+		    ns_rr_type(rr) != ns_t_txt)
+			continue;
+		d = ns_rr_rdata(rr);
+		len = ns_rr_rdlen(rr);
+		while (k < len) {	/* the strings of one record, joined */
+			size_t sl = d[k++];
+
+			if (k + sl > len || o + sl >= sizeof(txt))
+				break;
+			memcpy(txt + o, d + k, sl);
+			o += sl;
+			k += sl;
+		}
+		txt[o] = '\0';
+		if (strncasecmp(txt, "v=DMARC1", 8) != 0)
+			continue;
+		for (char *t = txt, *save = NULL; (t = strtok_r(t, ";", &save));
+		    t = NULL) {
+			while (*t == ' ' || *t == '\t')
+				t++;
+			if (strncasecmp(t, "p=", 2) != 0)
+				continue;
+			t += 2;
+			while (*t == ' ')
+				t++;
+			if (strncasecmp(t, "reject", 6) == 0 ||
+			    strncasecmp(t, "quarantine", 10) == 0)
+				return 1;
+		}
+	}
+	return 0;
+}
+
+/* dmarc_strict - 1 when DOMAIN publishes DMARC p=reject or p=quarantine
+ * (_dmarc.DOMAIN TXT); any DNS failure or timeout is 0 (no policy). */
+static int
+dmarc_strict(const char *domain)
+{
+	struct sockaddr_storage ss;
+	socklen_t sl = sizeof(ss);
+	unsigned char pkt[512], ans[4096];
+	char name[ML_DOMAIN_MAX + 8];
+	struct pollfd pf;
+	unsigned id;
+	int fd, n, r = 0;
+
+	if (snprintf(name, sizeof(name), "_dmarc.%s", domain) >=
+	    (int)sizeof(name) || yh_dns_server(&ss, &sl) == -1)
+		return 0;
+	n = res_mkquery(ns_o_query, name, ns_c_in, ns_t_txt, NULL, 0, NULL,
+	    pkt, sizeof(pkt));
+	if (n <= 0)
+		return 0;
+	id = (unsigned)((pkt[0] << 8) | pkt[1]);
+	fd = socket(ss.ss_family, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+	if (fd == -1)
+		return 0;
+	if (connect(fd, (struct sockaddr *)&ss, sl) == -1 ||
+	    send(fd, pkt, (size_t)n, 0) != n) {
+		close(fd);
+		return 0;
+	}
+	pf.fd = fd;
+	pf.events = POLLIN;
+	for (;;) {
+		if (poll(&pf, 1, DMARC_TIMEOUT_MS) <= 0) {
+			yh_log(YH_LOG_WARN, "DMARC lookup %s timed out; no policy",
+			    name);
+			break;
+		}
+		n = (int)recv(fd, ans, sizeof(ans), 0);
+		if (n <= 0)
+			break;
+		if ((r = dmarc_parse(ans, n, id)) != -2)
+			break;
+		r = 0;
+	}
+	close(fd);
+	return r;
+}
+
 /* ---- the outgoing header -------------------------------------------------- */
 
 struct hdr {
@@ -481,24 +592,83 @@ drop_field(const struct ml_ctx *c, const char *p, const char *e, int keep_x)
 	return 0;
 }
 
+/* has_x - C's header has an X- field. */
+static int
+has_x(const struct ml_ctx *c)
+{
+	const char *p, *e, *end = c->msg + c->hdrlen;
+
+	for (p = c->msg; p < end; p = e) {
+		e = field_end(c, p);
+		if ((size_t)(e - p) > 2 && strncasecmp(p, "X-", 2) == 0)
+			return 1;
+	}
+	return 0;
+}
+
+/* poster - the address (into ADDR) and display name (into NAME, "" none)
+ * of the From value V.  0, or -1 no address. */
+static int
+poster(const char *v, char *addr, size_t asize, char *name, size_t nsize)
+{
+	const char *lt = strrchr(v, '<'), *gt;
+	size_t n;
+
+	name[0] = '\0';
+	if (lt != NULL && (gt = strchr(lt, '>')) != NULL) {
+		n = (size_t)(gt - lt - 1);
+		if (n == 0 || n >= asize)
+			return -1;
+		memcpy(addr, lt + 1, n);
+		addr[n] = '\0';
+		while (*v == ' ' || *v == '"')
+			v++;
+		n = (size_t)(lt - v);
+		while (n > 0 && (v[n - 1] == ' ' || v[n - 1] == '"'))
+			n--;
+		if (n < nsize) {
+			size_t o = 0;
+
+			for (size_t i = 0; i < n; i++)
+				if (v[i] != '"' && v[i] != '\\')
+					name[o++] = v[i];
+			name[o] = '\0';
+		}
+	} else {
+		while (*v == ' ')
+			v++;
+		n = strcspn(v, " (");
+		if (n == 0 || n >= asize)
+			return -1;
+		memcpy(addr, v, n);
+		addr[n] = '\0';
+	}
+	return strchr(addr, '@') != NULL ? 0 : -1;
+}
+
 /*
  * build_header - the header of C's outgoing post N (without To:, which the
- * caller adds) into *H.  *CHANGED_R 1 when the list changed the message
- * beyond adding its own fields.  0 or -1.
+ * caller adds) into *H.  0 or -1.
+ *
+ * munge_from (DMARC): when the list changes the message (a subject tag,
+ * X- fields stripped) and the poster's domain publishes p=reject or
+ * p=quarantine, From: becomes "Poster via LIST" <NAME@DOMAIN> and the
+ * poster goes to Reply-To:, or, when Reply-To: is the list (reply_to=1),
+ * to Cc: (as Mailman does).
  */
 static int
-build_header(struct ml_ctx *c, long long n, struct hdr *h, int *changed_r)
+build_header(struct ml_ctx *c, long long n, struct hdr *h)
 {
 	char subj[SUBJ_MAX], ns[SUBJ_MAX + 256], tag[512], fmt[512];
-	char from[1024];
-	const char *p, *e, *end = c->msg + c->hdrlen;
+	char from[1024], cc[2048], paddr[ML_ADDR_MAX + 1], pname[512];
+	const char *p, *e, *end = c->msg + c->hdrlen, *reply = NULL;
 	long long smode = knum(c, ML_SUBJECT_HEADER);
 	long long fkind = knum(c, ML_FROM_KIND);
-	int keep_x = (int)knum(c, ML_HEADER_X), sr, fr;
+	int keep_x = (int)knum(c, ML_HEADER_X), sr, fr, changed, munge = 0;
+	int ccr = 0, rlist = (int)c->def.num[ML_REPLY_TO];
 	const char *listname = c->def.str[ML_NAME][0] ? c->def.str[ML_NAME] :
 	    c->name;
 
-	*changed_r = 0;
 	if (c->def.str[ML_SUBJECT_FORMAT][0])
 		snprintf(fmt, sizeof(fmt), "%s", c->def.str[ML_SUBJECT_FORMAT]);
 	else
@@ -507,45 +677,63 @@ build_header(struct ml_ctx *c, long long n, struct hdr *h, int *changed_r)
 		snprintf(tag, sizeof(tag), "[%s]", listname);
 	sr = ml_header(c, "Subject", 0, subj, sizeof(subj));
 	fr = ml_header(c, "From", 0, from, sizeof(from));
+	changed = smode != 0 || (!keep_x && has_x(c));
+	if (ML.munge_from && changed && fkind != 1 && fr == 1 &&
+	    poster(from, paddr, sizeof(paddr), pname, sizeof(pname)) == 0 &&
+	    dmarc_strict(strrchr(paddr, '@') + 1)) {
+		munge = 1;
+		yh_log(YH_LOG_INFO, "list %s: post %lld: From <%s> rewritten "
+		    "(DMARC policy of %s)", c->addr, n, paddr,
+		    strrchr(paddr, '@') + 1);
+	}
+	/* Reply-To: the poster (from_kind 2, or From: the list without
+	 * reply_to, or munged), else the list with reply_to, else as written */
+	if (fr == 1 && (fkind == 2 || (fkind == 1 && !rlist) || (munge && !rlist)))
+		reply = from;
+	else if (rlist)
+		reply = c->addr;
+	if (munge && rlist)
+		ccr = ml_header(c, "Cc", 0, cc, sizeof(cc));
 	h->buf = NULL;
 	h->len = 0;
 	if ((h->f = open_memstream(&h->buf, &h->len)) == NULL)
 		return -1;
 	for (p = c->msg; p < end; p = e) {
 		e = field_end(c, p);
-		if (named(p, e, "From") && fkind == 1) {
-			fprintf(h->f, "From: %s <%s>\n", listname, c->addr);
-			*changed_r = 1;
+		if (named(p, e, "From") && (fkind == 1 || munge)) {
+			if (fkind == 1)
+				fprintf(h->f, "From: %s <%s>\n", listname, c->addr);
+			else if (strstr(pname, "=?") != NULL)
+				fprintf(h->f, "From: %s via %s <%s>\n", pname,
+				    listname, c->addr);
+			else
+				fprintf(h->f, "From: \"%s via %s\" <%s>\n",
+				    pname[0] ? pname : paddr, listname, c->addr);
 			continue;
 		}
 		if (named(p, e, "Subject")) {
 			if (smode != 0 && sr == 1 && new_subject(subj, fmt, tag,
-			    smode, ns, sizeof(ns)) == 0) {
+			    smode, ns, sizeof(ns)) == 0)
 				fprintf(h->f, "Subject: %s\n", ns);
-				*changed_r = 1;
-			} else	/* no tag, or too long to rewrite */
+			else	/* no tag, or too long to rewrite */
 				fwrite(p, 1, (size_t)(e - p), h->f);
 			continue;
 		}
-		if (drop_field(c, p, e, keep_x)) {
-			if (!keep_x && strncasecmp(p, "X-", 2) == 0)
-				*changed_r = 1;
-			continue;
+		if ((named(p, e, "Reply-To") && reply == NULL) ||
+		    (named(p, e, "Cc") && !(munge && rlist && ccr != -1)) ||
+		    !(named(p, e, "Cc") || drop_field(c, p, e, keep_x))) {
+			fwrite(p, 1, (size_t)(e - p), h->f);
+			if (e > p && e[-1] != '\n')
+				fputc('\n', h->f);
 		}
-		fwrite(p, 1, (size_t)(e - p), h->f);
-		if (e > p && e[-1] != '\n')
-			fputc('\n', h->f);
 	}
-	if (sr == 0 && smode != 0) {
+	if (sr == 0 && smode != 0)
 		fprintf(h->f, "Subject: %s\n", tag);
-		*changed_r = 1;
-	}
-	if (fkind == 2 && fr == 1)
-		fprintf(h->f, "Reply-To: %s\n", from);
-	else if (fkind == 1 && fr == 1 && !c->def.num[ML_REPLY_TO])
-		fprintf(h->f, "Reply-To: %s\n", from);
-	else if (c->def.num[ML_REPLY_TO])
-		fprintf(h->f, "Reply-To: %s\n", c->addr);
+	if (reply != NULL)
+		fprintf(h->f, "Reply-To: %s\n", reply);
+	if (munge && rlist && ccr != -1)
+		fprintf(h->f, "Cc: %s%s%s\n", ccr == 1 ? cc : "", ccr == 1 ?
+		    ", " : "", from);
 	if (c->def.num[ML_LIST_HEADERS])
 		fprintf(h->f, "List-Id: <%s.%s>\n"
 		    "List-Post: <mailto:%s>\n"
@@ -754,9 +942,9 @@ distribute(struct ml_ctx *c, long long n)
 	struct rcpt *r;
 	size_t nr = 0, len, txns = 0;
 	char *m;
-	int changed, to_member = knum(c, ML_TO_KIND) == 0, x;
+	int to_member = knum(c, ML_TO_KIND) == 0, x;
 
-	if (build_header(c, n, &h, &changed) == -1)
+	if (build_header(c, n, &h) == -1)
 		return defer_post(c, "out of memory");
 	if ((m = whole(c, &h, c->addr, &len)) == NULL) {
 		free(h.buf);

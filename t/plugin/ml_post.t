@@ -15,7 +15,7 @@ ACC = {'alice': 'pw', 'bob': 'pw', 'boss': 'pw'}
 REMOTE = ['m%d@remote.test' % i for i in range(8)]
 with Sink() as sink:
     conf = {'server': {'plugins': 'relay quota ml'},
-            'plugin ml': {'max_recipients': '3'},
+            'plugin ml': {'max_recipients': '3', 'munge_from': '0'},
             'queue': {'retry_interval': '1s'}}
     files = {'gateway.dat': 'remote.test,127.0.0.1,%d,tls=none\n' % sink.port}
     with Server(accounts=ACC, conf=conf, files=files, start=False) as s:

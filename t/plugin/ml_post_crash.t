@@ -33,7 +33,7 @@ def kill_agents(s):
 
 with Sink() as sink:
     conf = {'server': {'plugins': 'relay quota ml'},
-            'plugin ml': {'max_recipients': '5', 'verp': '1'},
+            'plugin ml': {'max_recipients': '5', 'verp': '1', 'munge_from': '0'},
             'queue': {'retry_interval': '1s', 'keep_retry_interval': '1'}}
     files = {'gateway.dat': 'remote.test,127.0.0.1,%d,tls=none\n' % sink.port}
     with Server(accounts=ACC, conf=conf, files=files, start=False) as s:

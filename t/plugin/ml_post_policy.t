@@ -15,7 +15,8 @@ from yubintest import Server, TAP, send_authed
 t = TAP()
 ACC = {'alice': 'pw', 'bob': 'pw', 'boss': 'pw', 'carol': 'pw'}
 NOTE = r'news@localhost: your post was not distributed'
-with Server(accounts=ACC, conf={'server': {'plugins': 'relay quota ml'}}, start=False) as s:
+with Server(accounts=ACC, conf={'server': {'plugins': 'relay quota ml'},
+                                          'plugin ml': {'munge_from': '0'}}, start=False) as s:
     r = s.ctl('ml', 'create', 'news', 'secret', 'boss@localhost', check=False)
     t.is_(r.returncode, 0, 'list created') or t.diag(r.stderr)
     s.ctl('ml', 'add', 'news', 'alice@localhost', 'bob@localhost')
