@@ -822,6 +822,8 @@ const struct ml_key ml_keys[ML_NKEYS] = {
 	    "bounces that remove a member (0: never)" },
 	[ML_PROGRAM] = { "program", ML_T_TEXT, "", 0, 1024, 0, NULL,
 	    "program run on each post first (exec.def bin= form); not 0: dropped" },
+	[ML_MAX_SIZE] = { "max_post_size", ML_T_INT, "0", 0, 1024LL * 1024 * 1024,
+	    0, NULL, "bytes of the largest post (0: smtp.max_message_size)" },
 };
 
 int

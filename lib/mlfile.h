@@ -234,6 +234,7 @@ enum ml_key_id {
 	ML_CONFIRM,
 	ML_BOUNCE_LIMIT,
 	ML_PROGRAM,
+	ML_MAX_SIZE,
 	ML_NKEYS
 };
 

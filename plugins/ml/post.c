@@ -986,6 +986,9 @@ ml_post(struct ml_ctx *c)
 		    "list itself (a loop).\n");
 	if ((why = may_post(c, &ntext)) != NULL)
 		return refuse(c, why, 1, ntext);
+	if (c->def.num[ML_MAX_SIZE] > 0 && (max <= 0 ||
+	    c->def.num[ML_MAX_SIZE] < max))
+		max = c->def.num[ML_MAX_SIZE];
 	if (max > 0 && (long long)c->len > max) {
 		snprintf(text, sizeof(text), "Your post is larger than the list "
 		    "takes (%lld bytes).\n", max);

@@ -10,7 +10,7 @@ import os
 import re
 import sys
 sys.path.insert(0, os.path.join(os.path.dirname(__file__), '..', 'lib'))
-from yubintest import Server, TAP, send_authed
+from yubintest import Server, TAP, send_authed, wait_until
 
 t = TAP()
 ACC = {'alice': 'pw', 'bob': 'pw', 'boss': 'pw', 'carol': 'pw'}
@@ -97,13 +97,22 @@ with Server(accounts=ACC, conf={'server': {'plugins': 'relay quota ml'},
     t.ok(post('bob@localhost', sub(b'prog2'), r'post 5 \(\w+\) from <bob@localhost> distributed'),
          'program exit 0: distributed')
 
+    # the list's size limit
+    s.ctl('ml', 'set', 'news', 'program=', 'max_post_size=2000')
+    t.ok(post('bob@localhost', sub(b'big') + b'x' * 3000 + b'\r\n',
+              r'from <bob@localhost> not distributed: too large'), 'over max_post_size: refused')
+    t.ok(post('bob@localhost', sub(b'small'), r'post 6 \(\w+\) from <bob@localhost> distributed'),
+         'under it: distributed')
+    t.ok(wait_until(lambda: any(b'larger than the list takes (2000 bytes)' in x
+                                for x in s.mails('bob'))), 'the poster is told the limit')
+
     # silent: no notice
     s.ctl('ml', 'set', 'news', 'program=', 'silent=1', 'mailing_list_public_level=0')
     before = len(s.mails('carol'))
     t.ok(post('carol@localhost', sub(b'quiet'), r'post \w+ from <carol@localhost> not '
               r'distributed: public level 0'), 'silent: refused')
-    t.ok(post('bob@localhost', sub(b'after'), r'post 6 \(\w+\) from <bob@localhost> distributed'),
+    t.ok(post('bob@localhost', sub(b'after'), r'post 7 \(\w+\) from <bob@localhost> distributed'),
          'a later post goes through')
-    t.ok(s.wait_mail('alice', 6 + 2), 'and arrives')
+    t.ok(s.wait_mail('alice', 7 + 2), 'and arrives')
     t.is_(len(s.mails('carol')), before, 'silent: the stranger got no notice')
 t.done()
