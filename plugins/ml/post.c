@@ -857,13 +857,15 @@ send_each(struct ml_ctx *c, const struct hdr *h, const struct rcpt *r,
 }
 
 /* send_chunks - the members in transactions of at most max_recipients
- * (packing domain: one domain each; even: split parts). */
+ * (packing domain: one domain each, members sorted by domain; even: at
+ * least `split` parts as equal as they come, in file order). */
 static int
 send_chunks(struct ml_ctx *c, const char *m, size_t len, struct rcpt *r,
     size_t n, size_t *txns)
 {
 	const char **rc = calloc(n + 1, sizeof(*rc));
-	size_t max = (size_t)ML.max_rcpts, i = 0, k, part, t = 0;
+	size_t max = (size_t)ML.max_rcpts, i = 0, k, part = max, t = 0;
+	size_t parts = 1, base = 0, extra = 0;
 	int even = strcasecmp(c->def.str[ML_PACKING], "even") == 0;
 	char tag[32], from[FROM_MAX];
 
@@ -871,14 +873,17 @@ send_chunks(struct ml_ctx *c, const char *m, size_t len, struct rcpt *r,
 		return -1;
 	sender_of(c, NULL, from, sizeof(from));
 	if (even) {
-		size_t parts = (size_t)c->def.num[ML_SPLIT];
-
+		parts = (size_t)c->def.num[ML_SPLIT];
 		if (parts < (n + max - 1) / max)
 			parts = (n + max - 1) / max;
-		part = parts ? (n + parts - 1) / parts : n;
-	} else
-		part = max;
+		if (parts > n)
+			parts = n ? n : 1;
+		base = n / parts;
+		extra = n % parts;
+	}
 	while (i < n) {
+		if (even)
+			part = base + (t < extra);
 		for (k = 0; i + k < n && k < part; k++) {
 			if (!even && k > 0 && strcasecmp(r[i + k].domain,
 			    r[i].domain) != 0)

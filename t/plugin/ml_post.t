@@ -90,4 +90,16 @@ with Sink() as sink:
         t.ok(s.wait_mail('alice', 4), 'fourth post')
         t.ok(any(re.search(r'(?m)^Subject: \(news:00\) wrap$', x.decode())
                  for x in s.mails('alice')), 'post 200 with %02d is 00')
+        # packing=even: at least split parts, as equal as they come, file order
+        s.ctl('ml', 'set', 'news', 'packing=even', 'split=2', 'subject_format=')
+        with s.smtp() as c:
+            c.sendmail('x@example.org', ['news@localhost'],
+                       b'From: x@example.org\r\nSubject: even\r\n\r\nx\r\n')
+        t.ok(s.wait_log(r'post 201 \(\w+\) from <x@example\.org> distributed to 10 members '
+                        r'in 4 transactions'), 'even: 10 members in 4 parts of at most 3')
+        evens = lambda: [x for x in sink.txns if b'] even' in x['data']]
+        t.ok(wait_until(lambda: sum(len(x['rcpts']) for x in evens()) >= 8),
+             'even: remote copies arrived')
+        t.is_(sorted(len(x['rcpts']) for x in evens()), [1, 2, 2, 3],
+              'even: parts 3 3 2 2 (the first holds the two local members)')
 t.done()
