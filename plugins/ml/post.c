@@ -592,6 +592,39 @@ drop_field(const struct ml_ctx *c, const char *p, const char *e, int keep_x)
 	return 0;
 }
 
+/* tag_encode - TAG with a non-ASCII byte becomes one RFC 2047 encoded
+ * word (UTF-8, B), in place (SIZE bytes); ASCII stays as it is. */
+static void
+tag_encode(char *tag, size_t size)
+{
+	static const char b64[] =
+	    "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+	char out[1024];
+	const unsigned char *p = (const unsigned char *)tag;
+	size_t n = strlen(tag), i, o;
+	int ascii = 1;
+
+	for (i = 0; i < n; i++)
+		if (p[i] >= 0x80)
+			ascii = 0;
+	if (ascii || 12 + (n + 2) / 3 * 4 + 3 > sizeof(out))
+		return;
+	o = (size_t)sprintf(out, "=?UTF-8?B?");
+	for (i = 0; i < n; i += 3) {
+		unsigned v = (unsigned)p[i] << 16 |
+		    (i + 1 < n ? (unsigned)p[i + 1] << 8 : 0) |
+		    (i + 2 < n ? p[i + 2] : 0);
+
+		out[o++] = b64[v >> 18 & 63];
+		out[o++] = b64[v >> 12 & 63];
+		out[o++] = i + 1 < n ? b64[v >> 6 & 63] : '=';
+		out[o++] = i + 2 < n ? b64[v & 63] : '=';
+	}
+	memcpy(out + o, "?=", 3);
+	if (o + 3 <= size)
+		memcpy(tag, out, o + 3);
+}
+
 /* has_x - C's header has an X- field. */
 static int
 has_x(const struct ml_ctx *c)
@@ -675,6 +708,7 @@ build_header(struct ml_ctx *c, long long n, struct hdr *h)
 		snprintf(fmt, sizeof(fmt), "[%s%%04d]", listname);
 	if (tag_format(fmt, listname, n, tag, sizeof(tag)) == -1)
 		snprintf(tag, sizeof(tag), "[%s]", listname);
+	tag_encode(tag, sizeof(tag));
 	sr = ml_header(c, "Subject", 0, subj, sizeof(subj));
 	fr = ml_header(c, "From", 0, from, sizeof(from));
 	changed = smode != 0 || (!keep_x && has_x(c));

@@ -102,4 +102,17 @@ with Sink() as sink:
              'even: remote copies arrived')
         t.is_(sorted(len(x['rcpts']) for x in evens()), [1, 2, 2, 3],
               'even: parts 3 3 2 2 (the first holds the two local members)')
+        # a list name beyond ASCII: the tag is one encoded word
+        s.ctl('ml', 'set', 'news', 'name=\u30cb\u30e5\u30fc\u30b9')
+        with s.smtp() as c:
+            c.sendmail('x@example.org', ['news@localhost'],
+                       b'From: x@example.org\r\nSubject: kana\r\n\r\nx\r\n')
+        t.ok(wait_until(lambda: any(b'kana' in x for x in s.mails('alice'))), 'kana post')
+        import base64
+        m = [x.decode() for x in s.mails('alice') if b'kana' in x][0]
+        w = re.search(r'(?m)^Subject: =\?UTF-8\?B\?([A-Za-z0-9+/=]+)\?= kana$', m)
+        t.ok(w, 'Subject: =?UTF-8?B?...?= kana') or t.diag(m)
+        if w:
+            t.is_(base64.b64decode(w.group(1)).decode(), '[\u30cb\u30e5\u30fc\u30b90202]',
+                  'the encoded tag')
 t.done()
