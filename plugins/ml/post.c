@@ -973,6 +973,50 @@ defer_post(struct ml_ctx *c, const char *why)
 	return YH_DENYSOFT;
 }
 
+/* count_save - ml.def's count up to N (the last post distributed), under
+ * the folder's lock, when it is below; a failure is logged, not fatal
+ * (the store's counter is the one that numbers posts). */
+static void
+count_save(struct ml_ctx *c, long long n)
+{
+	char why[ML_MSG_MAX], num[32];
+	char *data = NULL, *out = NULL;
+	size_t len = 0, olen = 0;
+	struct ml_def cur;
+	struct ml_errs errs;
+	int r;
+
+	if (ml_lock(c->dfd) == -1) {
+		yh_log(YH_LOG_ERR, "list %s: %s: lock: %s", c->addr, c->dir,
+		    strerror(errno));
+		return;
+	}
+	r = ml_file_read(c->dfd, ML_DEF_FILE, ML_DEF_FILE_MAX, &data, &len, why,
+	    sizeof(why));
+	if (r != 0) {
+		yh_log(YH_LOG_ERR, "list %s: %s/%s: %s", c->addr, c->dir,
+		    ML_DEF_FILE, r == 1 ? "gone" : why);
+		return;
+	}
+	ml_errs_init(&errs);
+	if (ml_def_init(&cur) == 0) {
+		(void)ml_def_parse(&cur, ML_DEF_FILE, data, len, &errs);
+		if (cur.num[ML_COUNT] < n) {
+			snprintf(num, sizeof(num), "%lld", n);
+			if (ml_def_edit(data, len, "count", num, &out, &olen, why,
+			    sizeof(why)) == -1 || ml_file_write(c->dfd,
+			    ML_DEF_FILE, out, olen, ML_FILE_MODE, (uid_t)-1,
+			    (gid_t)-1, why, sizeof(why)) == -1)
+				yh_log(YH_LOG_ERR, "list %s: %s/%s: count: %s",
+				    c->addr, c->dir, ML_DEF_FILE, why);
+		}
+		ml_def_free(&cur);
+	}
+	ml_errs_free(&errs);
+	free(out);
+	free(data);
+}
+
 /* distribute - post N of C to its members. */
 static int
 distribute(struct ml_ctx *c, long long n)
@@ -1005,6 +1049,7 @@ distribute(struct ml_ctx *c, long long n)
 	free(h.buf);
 	if (x == -1)
 		return defer_post(c, "cannot queue the copies for the members");
+	count_save(c, n);
 	yh_log(YH_LOG_INFO, "list %s: post %lld (%s) from <%s> distributed to "
 	    "%zu members in %zu transactions", c->addr, n, c->qid, c->sender,
 	    nr, txns);

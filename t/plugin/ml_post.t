@@ -67,6 +67,7 @@ with Sink() as sink:
             t.like(open(arch).read(), r'Subject: \[news0012\] hello', 'the sent form')
             t.is_(os.stat(os.path.dirname(arch)).st_mode & 0o777, 0o700, 'archive/ 0700')
         t.is_(s.mails('news'), [], 'nothing kept in the list\'s mailbox')
+        t.like(s.ctl('ml', 'show', 'news').stdout, r'(?m)^count=12$', 'ml.def count: the last post')
         # a reply: the old tag replaced, not stacked
         with s.smtp() as c:
             c.sendmail('x@example.org', ['news@localhost'],
