@@ -625,6 +625,39 @@ tag_encode(char *tag, size_t size)
 		memcpy(tag, out, o + 3);
 }
 
+/* put_folded - "NAME: VALUE" to F; past RFC 5322's 998 characters a
+ * line, folded at blanks near 78 (a longer word gets a line of its own). */
+static void
+put_folded(FILE *f, const char *name, const char *value)
+{
+	size_t col = strlen(name) + 1;
+	const char *w = value;
+
+	if (col + 1 + strlen(value) <= 998) {
+		fprintf(f, "%s: %s\n", name, value);
+		return;
+	}
+	fputs(name, f);
+	fputc(':', f);
+	while (*w) {
+		size_t n = strcspn(w, " ");
+
+		if (n > 0) {
+			if (col > strlen(name) + 1 && col + 1 + n > 78) {
+				fputs("\n", f);
+				col = 0;
+			}
+			fputc(' ', f);
+			fwrite(w, 1, n, f);
+			col += 1 + n;
+		}
+		w += n;
+		while (*w == ' ')
+			w++;
+	}
+	fputc('\n', f);
+}
+
 /* has_x - C's header has an X- field. */
 static int
 has_x(const struct ml_ctx *c)
@@ -748,7 +781,7 @@ build_header(struct ml_ctx *c, long long n, struct hdr *h)
 		if (named(p, e, "Subject")) {
 			if (smode != 0 && sr == 1 && new_subject(subj, fmt, tag,
 			    smode, ns, sizeof(ns)) == 0)
-				fprintf(h->f, "Subject: %s\n", ns);
+				put_folded(h->f, "Subject", ns);
 			else	/* no tag, or too long to rewrite */
 				fwrite(p, 1, (size_t)(e - p), h->f);
 			continue;

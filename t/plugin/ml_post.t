@@ -116,4 +116,17 @@ with Sink() as sink:
         if w:
             t.is_(base64.b64decode(w.group(1)).decode(), '[\u30cb\u30e5\u30fc\u30b90202]',
                   'the encoded tag')
+        # a subject longer than a header line may be is folded
+        long = ' '.join('word%03d' % i for i in range(150))
+        with s.smtp() as c:
+            c.sendmail('x@example.org', ['news@localhost'],
+                       ('From: x@example.org\r\nSubject: %s\r\n\r\nlong\r\n' %
+                        long.replace(' word050', '\r\n word050')).encode())
+        t.ok(wait_until(lambda: any(b'word149' in x for x in s.mails('alice'))), 'long post')
+        m = [x.decode() for x in s.mails('alice') if b'word149' in x][0]
+        hdr = m.split('\n\n', 1)[0]
+        t.ok(max(len(x) for x in hdr.split('\n')) <= 998, 'no header line past 998')
+        sub = re.search(r'(?m)^Subject: (.*(?:\n[ \t].*)*)', hdr).group(1)
+        t.like(re.sub(r'\n[ \t]+', ' ', sub), r'^=\?UTF-8\?B\?[A-Za-z0-9+/=]+\?= ' + long + '$',
+               'unfolded: the tag, then the subject as written')
 t.done()
