@@ -97,6 +97,26 @@ with Server(accounts=ACC, conf={'server': {'plugins': 'relay quota ml'},
     t.ok(post('bob@localhost', sub(b'prog2'), r'post 5 \(\w+\) from <bob@localhost> distributed'),
          'program exit 0: distributed')
 
+    # error_report: where reports of posts not distributed go
+    s.ctl('ml', 'set', 'news', 'program=', 'error_report=carol@localhost')
+    ncarol, nboss = len(s.mails('carol')), len(s.mails('boss'))
+    t.ok(post('bob@localhost', b'Auto-Submitted: auto-generated\r\n' + sub(b'r1'),
+              r'from <bob@localhost> not distributed: Auto-Submitted'), 'report to an address')
+    t.ok(s.wait_mail('carol', ncarol + 1), 'error_report=ADDRESS gets it')
+    s.ctl('ml', 'set', 'news', 'error_report=none')
+    t.ok(post('bob@localhost', b'X-ML-Name: news\r\n' + sub(b'r2'),
+              r'from <bob@localhost> not distributed: it carries this list\'s X-ML-Name'),
+         'report to none')
+    s.ctl('ml', 'set', 'news', 'error_report=sender')
+    t.ok(post('bob@localhost', b'List-Id: <news.localhost>\r\n' + sub(b'r3'),
+              r'from <bob@localhost> not distributed: it carries this list\'s List-Id'),
+         'report to the sender')
+    t.ok(wait_until(lambda: any(b'a post was not distributed' in x for x in s.mails('bob'))),
+         'error_report=sender: the sender gets it')
+    t.is_(len(s.mails('boss')), nboss, 'the admin got none of these')
+    t.is_(len(s.mails('carol')), ncarol + 1, 'error_report=none: nobody')
+    s.ctl('ml', 'set', 'news', 'error_report=')
+
     # the list's size limit
     s.ctl('ml', 'set', 'news', 'program=', 'max_post_size=2000')
     t.ok(post('bob@localhost', sub(b'big') + b'x' * 3000 + b'\r\n',
