@@ -8,8 +8,11 @@
  * mail (this list's List-Id or X-ML-Name, Auto-Submitted, the null
  * sender), the size, the subject filter, the list's processing program;
  * then the post number (the store's "count", remembered under
- * "post/QID"), the rewritten header, the archive, and one outgoing
- * message per transaction queued through ml_send with tag "d<i>".
+ * "post/QID"), the rewritten header (subject tag, List-* fields, From/To/
+ * Reply-To by the *_kind keys, DMARC From: munging after one TXT query to
+ * yh_dns_server), the archive, one outgoing message per transaction
+ * queued through ml_send with tag "d<i>" (each message built once; per
+ * member only with VERP or To: the member), and ml.def's count raised.
  *
  * Never loses a post: whatever transient fails (the store, queueing)
  * defers the whole message (451 4.3.0) and a delivery run again sends
@@ -292,13 +295,11 @@ post_number(struct ml_ctx *c, long long *n)
 /* tag_format - the subject tag of post N from FMT into OUT; a width
  * %0Nd wraps at 10^N.  0, or -1 too long. */
 static int
-tag_format(const char *fmt, const char *name, long long n, char *out,
-    size_t size)
+tag_format(const char *fmt, long long n, char *out, size_t size)
 {
 	size_t o = 0;
 	int w;
 
-	(void)name;
 	for (; *fmt; fmt++) {
 		char num[32];
 		long long m = n, mod = 1;
@@ -574,14 +575,13 @@ named(const char *p, const char *e, const char *name)
 
 /* drop_field - 1 when the field at P (to E) is not passed on. */
 static int
-drop_field(const struct ml_ctx *c, const char *p, const char *e, int keep_x)
+drop_field(const char *p, const char *e, int keep_x)
 {
 	static const char *const drop[] = { "Return-Path", "Delivered-To",
 	    "Precedence", "Subject", "Reply-To", "To", "X-ML-Name",
 	    "X-Mail-Count", NULL };
 	int i;
 
-	(void)c;
 	for (i = 0; drop[i]; i++)
 		if (named(p, e, drop[i]))
 			return 1;
@@ -739,7 +739,7 @@ build_header(struct ml_ctx *c, long long n, struct hdr *h)
 		snprintf(fmt, sizeof(fmt), "%s", c->def.str[ML_SUBJECT_FORMAT]);
 	else
 		snprintf(fmt, sizeof(fmt), "[%s%%04d]", listname);
-	if (tag_format(fmt, listname, n, tag, sizeof(tag)) == -1)
+	if (tag_format(fmt, n, tag, sizeof(tag)) == -1)
 		snprintf(tag, sizeof(tag), "[%s]", listname);
 	tag_encode(tag, sizeof(tag));
 	sr = ml_header(c, "Subject", 0, subj, sizeof(subj));
@@ -788,7 +788,7 @@ build_header(struct ml_ctx *c, long long n, struct hdr *h)
 		}
 		if ((named(p, e, "Reply-To") && reply == NULL) ||
 		    (named(p, e, "Cc") && !(munge && rlist && ccr != -1)) ||
-		    !(named(p, e, "Cc") || drop_field(c, p, e, keep_x))) {
+		    !(named(p, e, "Cc") || drop_field(p, e, keep_x))) {
 			fwrite(p, 1, (size_t)(e - p), h->f);
 			if (e > p && e[-1] != '\n')
 				fputc('\n', h->f);
