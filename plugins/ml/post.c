@@ -239,7 +239,9 @@ filtered(const struct ml_ctx *c, const char *subj, char *out, size_t size)
 }
 
 /* run_program - the list's processing program on C's message: 0 go on,
- * 1 it refused (exit not 0), -1 not run (logged). */
+ * 1 it refused (exit not 0), -1 not run, not executed (exit 126 or 127,
+ * as the shell has it), not waited for or killed by a signal (a
+ * timeout): the post waits for the next try. */
 static int
 run_program(struct ml_ctx *c)
 {
@@ -256,9 +258,11 @@ run_program(struct ml_ctx *c)
 	sp.stdin_message = 1;
 	if (yh_spawn(&sp, &status) == -1)
 		return -1;
-	if (status == -1 || !WIFEXITED(status) || WEXITSTATUS(status) != 0)
-		return 1;
-	return 0;
+	if (status == -1 || !WIFEXITED(status))
+		return -1;	/* not waited for (hook time) or killed: again */
+	if (WEXITSTATUS(status) == 126 || WEXITSTATUS(status) == 127)
+		return -1;	/* could not be executed (a missing file) */
+	return WEXITSTATUS(status) != 0;
 }
 
 /* ---- number and subject ----------------------------------------------------- */
@@ -1123,7 +1127,8 @@ ml_post(struct ml_ctx *c)
 		int r = run_program(c);
 
 		if (r == -1)
-			return defer_post(c, "the list's program cannot run");
+			return defer_post(c, "the list's program did not run "
+			    "to its end");
 		if (r == 1)
 			return refuse(c, "the list's program refused it", 0,
 			    "The list's processing program refused a post.\n");

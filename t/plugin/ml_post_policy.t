@@ -16,7 +16,8 @@ t = TAP()
 ACC = {'alice': 'pw', 'bob': 'pw', 'boss': 'pw', 'carol': 'pw'}
 NOTE = r'news@localhost: your post was not distributed'
 with Server(accounts=ACC, conf={'server': {'plugins': 'relay quota ml'},
-                                          'plugin ml': {'munge_from': '0'}}, start=False) as s:
+                                          'plugin ml': {'munge_from': '0'},
+                                          'queue': {'retry_interval': '1s'}}, start=False) as s:
     r = s.ctl('ml', 'create', 'news', 'secret', 'boss@localhost', check=False)
     t.is_(r.returncode, 0, 'list created') or t.diag(r.stderr)
     s.ctl('ml', 'add', 'news', 'alice@localhost', 'bob@localhost')
@@ -93,9 +94,15 @@ with Server(accounts=ACC, conf={'server': {'plugins': 'relay quota ml'},
     s.ctl('ml', 'set', 'news', 'post_password=', 'program=/bin/false')
     t.ok(post('bob@localhost', sub(b'prog'), r'not distributed: the list\'s program refused it'),
          'program exit 1: not distributed')
+    s.ctl('ml', 'set', 'news', 'program=/nonexistent/prog')
+    t.ok(post('bob@localhost', sub(b'prog-missing'), r'list news@localhost: post \w+: the '
+              r'list\'s program did not run to its end; it stays queued'),
+         'a program that cannot run: the post stays queued')
     s.ctl('ml', 'set', 'news', 'program=/bin/true')
-    t.ok(post('bob@localhost', sub(b'prog2'), r'post 5 \(\w+\) from <bob@localhost> distributed'),
+    t.ok(post('bob@localhost', sub(b'prog2'), r'from <bob@localhost> distributed'),
          'program exit 0: distributed')
+    t.ok(s.wait_log(r'post 6 \(\w+\) from <bob@localhost> distributed'),
+         'the post kept queued goes out on a later try')
 
     # error_report: where reports of posts not distributed go
     s.ctl('ml', 'set', 'news', 'program=', 'error_report=carol@localhost')
@@ -121,7 +128,7 @@ with Server(accounts=ACC, conf={'server': {'plugins': 'relay quota ml'},
     s.ctl('ml', 'set', 'news', 'program=', 'max_post_size=2000')
     t.ok(post('bob@localhost', sub(b'big') + b'x' * 3000 + b'\r\n',
               r'from <bob@localhost> not distributed: too large'), 'over max_post_size: refused')
-    t.ok(post('bob@localhost', sub(b'small'), r'post 6 \(\w+\) from <bob@localhost> distributed'),
+    t.ok(post('bob@localhost', sub(b'small'), r'post 7 \(\w+\) from <bob@localhost> distributed'),
          'under it: distributed')
     t.ok(wait_until(lambda: any(b'larger than the list takes (2000 bytes)' in x
                                 for x in s.mails('bob'))), 'the poster is told the limit')
@@ -131,8 +138,8 @@ with Server(accounts=ACC, conf={'server': {'plugins': 'relay quota ml'},
     before = len(s.mails('carol'))
     t.ok(post('carol@localhost', sub(b'quiet'), r'post \w+ from <carol@localhost> not '
               r'distributed: public level 0'), 'silent: refused')
-    t.ok(post('bob@localhost', sub(b'after'), r'post 7 \(\w+\) from <bob@localhost> distributed'),
+    t.ok(post('bob@localhost', sub(b'after'), r'post 8 \(\w+\) from <bob@localhost> distributed'),
          'a later post goes through')
-    t.ok(s.wait_mail('alice', 7 + 2), 'and arrives')
+    t.ok(s.wait_mail('alice', 8 + 2), 'and arrives')
     t.is_(len(s.mails('carol')), before, 'silent: the stranger got no notice')
 t.done()
