@@ -820,6 +820,10 @@ const struct ml_key ml_keys[ML_NKEYS] = {
 	    "a JOIN by mail waits for the address to confirm" },
 	[ML_BOUNCE_LIMIT] = { "bounce_limit", ML_T_INT, "0", 0, 1000, 0, NULL,
 	    "bounces that remove a member (0: never)" },
+	[ML_PROGRAM] = { "program", ML_T_TEXT, "", 0, 1024, 0, NULL,
+	    "program run on each post first (exec.def bin= form); not 0: dropped" },
+	[ML_MAX_SIZE] = { "max_post_size", ML_T_INT, "0", 0, 1024LL * 1024 * 1024,
+	    0, NULL, "bytes of the largest post (0: smtp.max_message_size)" },
 };
 
 int

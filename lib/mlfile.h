@@ -233,6 +233,8 @@ enum ml_key_id {
 	ML_SPLIT,
 	ML_CONFIRM,
 	ML_BOUNCE_LIMIT,
+	ML_PROGRAM,
+	ML_MAX_SIZE,
 	ML_NKEYS
 };
 

@@ -12,6 +12,20 @@
  * yh_inject_once, so a delivery repeated after a crash sends nothing twice.
  * A list whose files cannot be read defers the message (4.3.0) and logs
  * why with file:line: a post is never lost to a typo.
+ *
+ * A post (post.c) is checked (mailing_list_public_level, post_password,
+ * loops and automatic mail, max_post_size or smtp.max_message_size, the
+ * subject filter, the list's program), numbered from the store ("count",
+ * floor ml.def's count; "post/QID" keeps a post's number for a repeated
+ * delivery), tagged (subject_format, mailing_list_subject_header), given
+ * the list's fields (List-*, Precedence, X-ML-Name, X-Mail-Count,
+ * Reply-To, From/To by the *_kind keys), archived with save_posts, and
+ * queued to the members: per member with verp or mailing_list_to_kind 0,
+ * else in transactions of at most max_recipients (packing domain: one
+ * domain each; even: `split` equal parts).  [plugin ml] keys:
+ * max_recipients, confirm_ttl, confirm_per_day, munge_from (DMARC: From:
+ * "Poster via LIST" when the poster's domain has p=reject/quarantine and
+ * the list changed the message; one TXT query to yh_dns_server), verp.
  */
 #include <errno.h>
 #include <fcntl.h>

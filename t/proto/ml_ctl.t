@@ -181,7 +181,7 @@ t.like(show, r'(?m)^subject_format=\[News%04d\]$', 'show: the tag from name')
 t.like(show, r'(?m)^return_path=postmaster@localhost$', 'show: return_path from admin')
 t.like(show, r'(?m)^post_password=\(set\)$', 'show: the password is set')
 t.ok('hush' not in show, 'show: and not printed')
-t.is_(len(show.splitlines()), 26, 'show: every key')
+t.is_(len(show.splitlines()), 28, 'show: every key')
 with open(mdef, 'a') as f:
     f.write('silent=perhaps\n')
 fails(['ml', 'show', 'news'], 1, mdef + ':7: silent: expected a boolean (1/0, '

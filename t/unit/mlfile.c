@@ -422,6 +422,8 @@ test_def(void)
 	is_str(why, "expected an integer from 1 to 1000, got \"x\"",
 	    "edit: bad value why");
 	is_int(ml_key_find("bounce_limit"), ML_BOUNCE_LIMIT, "key table");
+	is_int(ml_key_find("program"), ML_PROGRAM, "key table: program");
+	is_int(ml_key_find("max_post_size"), ML_MAX_SIZE, "key table: max_post_size");
 }
 
 static void
