@@ -1248,7 +1248,8 @@ run_line(struct req *r, const char *line)
 	if (k == CMD_UNKNOWN)
 		return k;
 	r->ncmd++;
-	fprintf(r->out, "\n");
+	if (k != CMD_STOP)
+		fprintf(r->out, "\n");
 	return k;
 }
 
