@@ -15,7 +15,8 @@
  * the body, one command a line: the first text/plain part (the body
  * itself, or one level of multipart), quoted-printable and base64
  * decoded.  Blank lines and quoted lines ("> ...") are skipped; a line
- * "--" (signature marker) or STOP ends the commands; at most
+ * "--" (signature marker) or STOP ends the commands; a line longer than
+ * REQ_LINE_MAX is an unknown line, never cut to a command; at most
  * REQ_CMDS_MAX commands and REQ_UNKNOWN_MAX unknown lines are read (the
  * rest is someone's letter).  Words are separated by blanks; command
  * names ignore case.
@@ -33,7 +34,7 @@
  *                                 and REQ_DIGEST_MAX bytes), or their
  *                                 deletion (manager); save_posts=1 only
  *   HELP                                    the command list
- *   STOP                                    ignore the rest
+ *   STOP (or END)                           ignore the rest
  *   KEYGEN                                  a management key (manager)
  * Rules:
  * - confirm=1: a JOIN sends a confirmation to the address to subscribe
@@ -1264,7 +1265,7 @@ run_body(struct req *r, const char *text, size_t len)
 	int unknown = 0, cmds = 0, k;
 
 	while (p < end) {
-		const char *eol = memchr(p, '\n', (size_t)(end - p));
+		const char *eol = memchr(p, '\n', (size_t)(end - p)), *s = p;
 		size_t n, b = 0;
 
 		if (eol == NULL)
@@ -1275,11 +1276,16 @@ run_body(struct req *r, const char *text, size_t len)
 			n--;
 		while (b < n && (p[b] == ' ' || p[b] == '\t'))
 			b++;
-		if (n - b > REQ_LINE_MAX)
-			n = b + REQ_LINE_MAX;	/* no command is that long */
-		memcpy(line, p + b, n - b);
-		line[n - b] = '\0';
 		p = eol + 1;
+		if (n - b > REQ_LINE_MAX) {	/* no command is that long */
+			fprintf(r->out, "> (a line of %zu bytes)\nunknown "
+			    "command (HELP lists them)\n\n", n - b);
+			if (++unknown >= REQ_UNKNOWN_MAX)
+				break;
+			continue;
+		}
+		memcpy(line, s + b, n - b);
+		line[n - b] = '\0';
 		if (line[0] == '\0' || line[0] == '>')
 			continue;
 		if (strcmp(line, "--") == 0 || strcmp(line, "__") == 0)

@@ -83,6 +83,9 @@ with Server(accounts=ACC, conf=CONF, start=False) as s:
     t.like(r, r'> stop\nthe rest is ignored', 'STOP ends the commands')
     t.ok('> leave' not in r, 'nothing after STOP is read')
     t.like(members(s), r'(?m)^alice@localhost$', 'alice is still a member')
+    r = request(s, 'alice', 'leave' + ' ' * 1200 + 'x\r\nhelp\r\n')[0]
+    t.like(r, r'> \(a line of 1206 bytes\)\nunknown command', 'an over-long line is unknown')
+    t.like(members(s), r'(?m)^alice@localhost$', 'and not cut to a LEAVE')
     r = request(s, 'alice', 'unsubscribe\r\n-- \r\njoin\r\n')[0]
     t.like(r, r'alice@localhost left the list', 'LEAVE (UNSUBSCRIBE)')
     t.ok('> join' not in r, 'the signature marker ends the commands')
