@@ -106,6 +106,20 @@ with Server(accounts=ACC, conf=CONF, start=False) as s:
            r'From: carol@localhost', 'as carol sent it')
     t.ok('carol@localhost' not in members(s), 'carol is not subscribed')
 
+    r = request(s, 'carol', 'SUBSCRIBE staff\r\n')[0]
+    t.like(r, r'> SUBSCRIBE staff\nyour request was passed', 'the JOIN LIST form')
+    r = request(s, 'carol', 'JOIN other-list\r\n')[0]
+    t.like(r, r'failed: no such list here: other-list\n\(this is staff@localhost\)',
+           'another list\'s name is refused')
+    s.ctl('ml', 'set', 'staff', 'forward_join=0', 'forward_leave=1')
+    mgr_before = len(s.mails('mgr'))
+    r = request(s, 'alice', 'leave staff@localhost\r\n')[0]
+    t.like(r, r'your request was passed to the list\'s manager', 'forward_leave')
+    t.ok(s.wait_mail('mgr', mgr_before + 1), 'the manager gets the LEAVE mail')
+    t.like(members(s), r'(?m)^alice@localhost$', 'alice is still a member')
+    r = request(s, 'mgr', 'leave staff alice@localhost\r\n')[0]
+    t.like(r, r'alice@localhost left the list', 'the manager removes another address')
+
     # automatic mail is never answered
     n = len(s.mails('alice'))
     with s.smtp() as c:
