@@ -72,6 +72,8 @@
 #include <string.h>
 #include <strings.h>
 #include <sys/random.h>
+#include <sys/stat.h>
+#include <time.h>
 #include <unistd.h>
 
 #include <yubin/hook.h>
@@ -924,11 +926,12 @@ article_path(long long x, char *out, size_t size)
 	snprintf(out, size, "%s/%s", ML_ARCHIVE_DIR, num);
 }
 
-/* article_read - post X, at most MAX bytes (more: cut, *cut_r 1). */
+/* article_read - post X (a regular file), its first MAX bytes at most. */
 static char *
 article_read(struct ml_ctx *c, long long x, size_t max, size_t *len_r)
 {
 	char path[64], *buf;
+	struct stat st;
 	ssize_t k;
 	size_t o = 0;
 	int fd;
@@ -936,6 +939,12 @@ article_read(struct ml_ctx *c, long long x, size_t max, size_t *len_r)
 	article_path(x, path, sizeof(path));
 	if ((fd = openat(c->dfd, path, O_RDONLY | O_NOFOLLOW | O_CLOEXEC)) == -1)
 		return NULL;
+	if (fstat(fd, &st) == -1 || !S_ISREG(st.st_mode)) {
+		close(fd);
+		return NULL;
+	}
+	if ((unsigned long long)st.st_size < max)
+		max = (size_t)st.st_size;
 	if ((buf = malloc(max + 1)) == NULL) {
 		close(fd);
 		return NULL;
@@ -956,8 +965,10 @@ article_digest(struct req *r, const long long *v, size_t n)
 	struct ml_ctx *c = r->c;
 	char bounces[sizeof(c->addr) + 16], bnd[64], tag[32];
 	const char *rcpts[1] = { c->sender };
-	char *msg = NULL, *a;
+	char *msg = NULL, *a, date[64];
 	size_t len = 0, alen, i, sent = 0;
+	struct tm tm;
+	time_t now;
 	long long total = 0;
 	FILE *f;
 
@@ -967,14 +978,26 @@ article_digest(struct req *r, const long long *v, size_t n)
 	}
 	snprintf(bounces, sizeof(bounces), "%s-bounces@%s", c->name, c->domain);
 	snprintf(bnd, sizeof(bnd), "=_%s_digest_%d", c->qid, r->ncmd);
+	now = (time_t)yh_now();
+	gmtime_r(&now, &tm);
+	strftime(date, sizeof(date), "%a, %d %b %Y %H:%M:%S +0000", &tm);
 	fprintf(f, "From: %s-request@%s\nTo: %s\nSubject: %s: saved posts\n"
+	    "Date: %s\nMessage-ID: <%s.digest%d.%s@%s>\n"
 	    "Auto-Submitted: auto-replied\nPrecedence: list\nList-Id: <%s.%s>\n"
 	    "MIME-Version: 1.0\nContent-Type: multipart/digest; boundary=\"%s\"\n"
 	    "\nSaved posts of %s.\n", c->name, c->domain, c->sender, c->addr,
-	    c->name, c->domain, bnd, c->addr);
+	    date, c->qid, r->ncmd, c->name, c->domain, c->name, c->domain, bnd,
+	    c->addr);
 	for (i = 0; i < n && sent < REQ_ARTICLES_MAX; i++) {
-		if ((a = article_read(c, v[i], (size_t)ML_MSG_MAXSIZE, &alen)) == NULL)
+		if ((a = article_read(c, v[i], (size_t)REQ_DIGEST_MAX + 1,
+		    &alen)) == NULL)
 			continue;
+		if (alen > (size_t)REQ_DIGEST_MAX) {
+			free(a);
+			fprintf(r->out, "post %lld is larger than %lld bytes: not "
+			    "sent\n", v[i], REQ_DIGEST_MAX);
+			continue;
+		}
 		if (total + (long long)alen > REQ_DIGEST_MAX && sent > 0) {
 			free(a);
 			break;
