@@ -96,6 +96,16 @@ with Server(accounts=ACC, conf=CONF, start=False) as s:
     r = request(s, 'alice', 'join=20\r\n', headers='Content-Transfer-Encoding: quoted-printable\r\n')[0]
     t.like(r, r'> join\nalice@localhost joined', 'a quoted-printable body is decoded')
 
+    mp = ('--xyz\r\nContent-Type: text/html\r\n\r\n<p>leave</p>\r\n'
+          '--xyz\r\nContent-Type: text/plain; charset=utf-8\r\n'
+          'Content-Transfer-Encoding: quoted-printable\r\n\r\n'
+          'ARTICLE INDEX=\r\n 3\r\n--xyz--\r\n')
+    r = request(s, 'alice', mp, headers='MIME-Version: 1.0\r\n'
+                'Content-Type: multipart/alternative; boundary="xyz"\r\n')[0]
+    t.like(r, r'> ARTICLE INDEX 3\n3  \[staff\] post number 3\n\n',
+           'multipart: the text/plain part, quoted-printable soft break joined')
+    t.ok('leave' not in r, 'the HTML part is not read')
+
     # forward_join: the request goes to the manager instead
     s.ctl('ml', 'set', 'staff', 'forward_join=1')
     mgr_before = len(s.mails('mgr'))
