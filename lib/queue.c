@@ -614,6 +614,7 @@ queue_update(struct store *s, const struct envelope *env)
 	const char *id = env->id;
 	int r;
 
+	memset(&pc, 0, sizeof(pc));
 	buf_init(&rec, ENV_MAX);
 	envelope_encode(env, &rec);
 	pc.ids = &id;
