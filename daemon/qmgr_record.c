@@ -337,7 +337,8 @@ qmgr_record(struct qmgr *q)
 	struct outcome **outs;
 	struct rjob *jb;
 	char qpath[PATH_MAX];
-	size_t n = 0, no = 0, i, k, left;
+	struct rdest **rds;
+	size_t n = 0, no = 0, nrd, i, k, left;
 	long long now = time_now();
 
 	for (jb = q->ended; jb != NULL; jb = jb->dnext)
@@ -428,12 +429,22 @@ qmgr_record(struct qmgr *q)
 		free(outs[k]->failed);
 		free(outs[k]);
 	}
-	for (i = 0; i < n; i++) {
-		struct rdest *rd = rc.jobs[i]->rd;
-
+	/*
+	 * Jobs of one batch often share a destination (two messages for one
+	 * mailbox): take each destination once, before any is forgotten.
+	 */
+	rds = xcalloc(n, sizeof(*rds));
+	for (i = 0, nrd = 0; i < n; i++) {
+		for (k = 0; k < nrd; k++)
+			if (rds[k] == rc.jobs[i]->rd)
+				break;
+		if (k == nrd)
+			rds[nrd++] = rc.jobs[i]->rd;
 		qmgr_job_free(q, rc.jobs[i]);
-		qmgr_rdest_gc(q, rd);
 	}
+	for (k = 0; k < nrd; k++)
+		qmgr_rdest_gc(q, rds[k]);
+	free(rds);
 	free(outs);
 	free(rc.jobs);
 }
