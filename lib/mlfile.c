@@ -776,7 +776,7 @@ const struct ml_key ml_keys[ML_NKEYS] = {
 	[ML_ADMIN] = { "admin_mail_address", ML_T_ADDR, "", 0, 0, 0, NULL,
 	    "administrator: distribution errors, NAME-owner" },
 	[ML_RETURN_PATH] = { "return_path", ML_T_ADDR, "", 0, 0, 0, NULL,
-	    "Return-Path of list mail (empty: admin_mail_address)" },
+	    "envelope sender of list mail (empty: NAME-bounces@DOMAIN)" },
 	[ML_FROM_KIND] = { "mailing_list_from_kind", ML_T_INT, "0", 0, 2,
 	    ML_SERVER, NULL, "From: 0 poster, 1 list, 2 poster and Reply-To poster" },
 	[ML_TO_KIND] = { "mailing_list_to_kind", ML_T_INT, "0", 0, 1,

@@ -60,26 +60,30 @@ for sec, key, val, plugin in (
         ('smtp', 'send_max_during_a_day', '10', 'quota'),
         ('server', 'mailbox_capacity_mail_count', '100', 'quota'),
         ('server', 'mailbox_capacity_mail_size', '10M', 'quota'),
-        ('server', 'forward_address', 'a@example.org', 'forward')):
+        ('server', 'forward_address', 'a@example.org', 'forward'),
+        ('server', 'mailing_list_from_kind', '1', 'ml'),
+        ('server', 'mailing_list_to_kind', '1', 'ml'),
+        ('server', 'mailing_list_mail_header_x_element', '1', 'ml'),
+        ('server', 'mailing_list_public_level', '0', 'ml'),
+        ('server', 'mailing_list_subject_header', '0', 'ml'),
+        ('server', 'mailing_list_filter_string', 'x', 'ml')):
     conf = {'server': {'plugins': ''}}
     conf.setdefault(sec, {})[key] = val
     refused(conf, r'%s\.%s: only the %s plugin acts on it' % (sec, key, plugin),
             '%s.%s without %s' % (sec, key, plugin))
 accepted({'server': {'plugins': ''}, 'smtp': {'relay': '0'}},
          'a plugin key at its default value passes')
+accepted({'server': {'plugins': 'relay quota ml', 'mailing_list_to_kind': '1',
+                      'mailing_list_public_level': '-1',
+                      'mailing_list_filter_string': 'spam, ad'}},
+         'the server-wide mailing_list_* keys pass with the ml plugin')
 
 # item 10: keys nothing reads yet are refused, not ignored
-for sec, key, val in (('smtp', 'use_dustbox', '1'), ('queue', 'scan_interval', '60'),
-                      ('server', 'mailing_list_from_kind', '1'),
-                      ('server', 'mailing_list_to_kind', '1'),
-                      ('server', 'mailing_list_mail_header_x_element', '1'),
-                      ('server', 'mailing_list_public_level', '0'),
-                      ('server', 'mailing_list_subject_header', '0'),
-                      ('server', 'mailing_list_filter_string', 'x')):
+for sec, key, val in (('smtp', 'use_dustbox', '1'), ('queue', 'scan_interval', '60')):
     refused({sec: {key: val}}, r'%s\.%s: not supported yet' % (sec, key),
             '%s.%s refused' % (sec, key))
 with Server(start=False) as s:
-    for kv in ('use_dustbox=1', 'dustbox=1', 'mailing_list_to_kind=1'):
+    for kv in ('use_dustbox=1', 'dustbox=1'):
         r = s.ctl('account', 'set', 'postmaster', kv, check=False)
         t.is_(r.returncode, 1, 'config.def %s refused' % kv)
         t.like(r.stderr, r'config\.def:\d+: %s: not supported yet' % kv.split('=')[0],
