@@ -145,12 +145,13 @@ local_job(const struct local_job *j)
 		goto out;
 	}
 	n = maildir_deliver(j->maildir, j->qpath, j->qid, (unsigned)j->idx,
-	    trace, tl, j->size, j->size_crlf, stored, sizeof(stored));
+	    trace, tl, j->size, j->size_crlf, j->first ? MAILDIR_FIRST : 0,
+	    stored, sizeof(stored));
 	if (n == -1 && errno == ENOENT && maildir_create(j->maildir) == 0)
 		/* the account folder exists but not its Maildir: made */
 		n = maildir_deliver(j->maildir, j->qpath, j->qid,
-		    (unsigned)j->idx, trace, tl, j->size, j->size_crlf, stored,
-		    sizeof(stored));
+		    (unsigned)j->idx, trace, tl, j->size, j->size_crlf,
+		    j->first ? MAILDIR_FIRST : 0, stored, sizeof(stored));
 	if (n == -1) {
 		local_set(&m, DLV_C_TEMP, LOCAL_NONE, "451 4.3.0 mailbox: %s",
 		    strerror(errno));
@@ -223,8 +224,8 @@ local_agent(int fd, const struct config *cfg, char *trace, size_t tracesize)
 /*
  * The job datagram: "YDL1", then qid, qpath, sender, rcpt, account,
  * client_ip, auth_user, maildir (strings: u32 length, the bytes, NUL),
- * size and size_crlf (i64), idx (u32), and last the usage count and bytes
- * (i64), filled in when the job is sent.  Host order: both ends are this
+ * size and size_crlf (i64), idx and first (u32), and last the usage count
+ * and bytes (i64), filled in when the job is sent.  Host order: both ends are this
  * program.
  */
 static void
@@ -240,7 +241,7 @@ int
 local_job_encode(const struct local_job *j, struct buf *out)
 {
 	int64_t v[2] = { j->size, j->size_crlf }, u[2] = { 0, 0 };
-	uint32_t idx = (uint32_t)j->idx;
+	uint32_t idx[2] = { (uint32_t)j->idx, j->first ? 1 : 0 };
 
 	buf_reset(out);
 	buf_append(out, "YDL1", 4);
@@ -253,7 +254,7 @@ local_job_encode(const struct local_job *j, struct buf *out)
 	put_str(out, j->auth_user);
 	put_str(out, j->maildir);
 	buf_append(out, v, sizeof(v));
-	buf_append(out, &idx, sizeof(idx));
+	buf_append(out, idx, sizeof(idx));
 	buf_append(out, u, sizeof(u));
 	return out->len > LOCAL_JOB_MAX ? -1 : 0;
 }
@@ -291,7 +292,7 @@ local_job_decode(struct local_job *j, char *p, size_t len)
 {
 	const char **f[8];
 	int64_t v[2], u[2];
-	uint32_t idx;
+	uint32_t idx[2];
 	size_t off = 4, i;
 
 	memset(j, 0, sizeof(*j));
@@ -312,16 +313,17 @@ local_job_decode(struct local_job *j, char *p, size_t len)
 		return -1;
 	memcpy(v, p + off, sizeof(v));
 	off += sizeof(v);
-	memcpy(&idx, p + off, sizeof(idx));
+	memcpy(idx, p + off, sizeof(idx));
 	off += sizeof(idx);
 	memcpy(u, p + off, sizeof(u));
 	j->size = v[0];
 	j->size_crlf = v[1];
-	j->idx = idx;
+	j->idx = idx[0];
+	j->first = idx[1] == 1;
 	j->usage_count = u[0];
 	j->usage_bytes = u[1];
 	if (*j->qid == '\0' || *j->account == '\0' || *j->maildir == '\0' ||
-	    j->size < 0 || j->size_crlf < 0)
+	    j->size < 0 || j->size_crlf < 0 || idx[1] > 1)
 		return -1;
 	return 0;
 }

@@ -55,6 +55,8 @@ struct local_job {
 	long long	 size;		/* the queue file (LF) */
 	long long	 size_crlf;
 	size_t		 idx;		/* the recipient's envelope index */
+	int		 first;		/* no earlier attempt possible
+					 * (MAILDIR_FIRST) */
 	long long	 usage_count;	/* the mailbox as the queue manager */
 	long long	 usage_bytes;	/* sees it (usage_fixed_set) */
 };

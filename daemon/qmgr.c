@@ -553,6 +553,9 @@ qmgr_main(const struct config *cfg, const struct routes *routes, char *trace,
 	q.cfg = cfg;
 	q.home = config_home(cfg);
 	qmgr_lock(q.home);
+	/* an earlier queue manager has ended (its lock): what arrives from
+	 * the next second on was never handed to a delivery agent */
+	q.started = time_now();
 	sdir = xasprintf("%s/state", q.home);
 	if (store_open(&q.store, sdir, &why) == -1)
 		log_fatal("queue manager: %s: %s", sdir, why);

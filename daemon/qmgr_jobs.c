@@ -254,6 +254,8 @@ qmgr_local_new(struct qmgr *q, const struct envelope *env, size_t idx,
 	j.size = env->size + (long long)tl;
 	j.size_crlf = env->size_crlf + (tl > 0 ? (long long)tl + 2 : 0);
 	j.idx = idx;
+	j.first = rc->attempts == 0 && rc->crashes == 0 &&
+	    env->arrival > q->started;
 	jb = xcalloc(1, sizeof(*jb));
 	buf_init(&jb->msg, 0);
 	if (local_job_encode(&j, &jb->msg) == -1) {

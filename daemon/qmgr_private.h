@@ -155,6 +155,10 @@ struct qmgr {
 	int			 full;		/* jobs were not made: scan later */
 	int			 notify_fd;
 	int			 forward_all;	/* queue.forward_all_to_gateway */
+	long long		 started;	/* seconds: mail that arrived
+						 * later, on its first try, can
+						 * have no copy yet (MAILDIR_FIRST);
+						 * LLONG_MAX after a lost record */
 };
 
 /* qmgr.c: set by SIGTERM/SIGINT, the loop ends */

@@ -413,10 +413,11 @@ qmgr_record(struct qmgr *q)
 	rc.outs = outs;
 	rc.nouts = no;
 	/* a crash that undoes this sends those messages again: at least once */
-	if (store_write_lazy(q->store, qmgr_record_fn, &rc) != 0)
+	if (store_write_lazy(q->store, qmgr_record_fn, &rc) != 0) {
 		log_err("queue: cannot record the delivery results of %zu "
 		    "messages; they will be repeated", no);
-	else
+		q->started = LLONG_MAX;	/* repeated: look for each copy */
+	} else
 		for (k = 0; k < no; k++) {
 			struct outcome *o = outs[k];
 

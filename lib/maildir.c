@@ -49,10 +49,11 @@
 static void
 maildir_host(char *out, size_t size)
 {
-	char host[256];
+	static char host[256];	/* asked once a process: names stay steady */
 	size_t i, o = 0;
 
-	if (gethostname(host, sizeof(host)) == -1 || host[0] == '\0')
+	if (host[0] == '\0' && (gethostname(host, sizeof(host)) == -1 ||
+	    host[0] == '\0'))
 		snprintf(host, sizeof(host), "localhost");
 	host[sizeof(host) - 1] = '\0';
 	for (i = 0; host[i] != '\0' && o + 5 < size && o < MAILDIR_HOST_MAX; i++) {
@@ -251,30 +252,11 @@ maildir_name(char *out, size_t outsize, const char *qid, unsigned idx,
 	return 0;
 }
 
-int
-maildir_deliver(const char *dir, const char *srcpath, const char *qid,
+/* maildir_store - maildir_deliver without the final fsync of new/. */
+static int
+maildir_store(const char *dir, const char *srcpath, const char *qid,
     unsigned idx, const char *trace, size_t tracelen, long long size,
-    long long crlfsize, char *path_r, size_t pathsize)
-{
-	char newdir[PATH_MAX];
-	int r;
-
-	r = maildir_deliver_nosync(dir, srcpath, qid, idx, trace, tracelen,
-	    size, crlfsize, path_r, pathsize);
-	if (r != 1)
-		return r;
-	if ((size_t)snprintf(newdir, sizeof(newdir), "%s/new", dir) >=
-	    sizeof(newdir)) {
-		errno = ENAMETOOLONG;
-		return -1;
-	}
-	return fsync_dir(newdir) == -1 ? -1 : 1;
-}
-
-int
-maildir_deliver_nosync(const char *dir, const char *srcpath, const char *qid,
-    unsigned idx, const char *trace, size_t tracelen, long long size,
-    long long crlfsize, char *path_r, size_t pathsize)
+    long long crlfsize, unsigned flags, char *path_r, size_t pathsize)
 {
 	char host[MAILDIR_HOST_MAX + 8];
 	char name[NAME_MAX + 1];
@@ -304,18 +286,23 @@ maildir_deliver_nosync(const char *dir, const char *srcpath, const char *qid,
 		return -1;
 	}
 
-	/* stored before (a delivery repeated after a crash)? */
-	if (lstat(new, &st) == 0)
-		return 0;
-	if (errno != ENOENT)
-		return -1;
-	if ((r = maildir_in_cur(dir, name, path_r, pathsize)) != 0)
-		return r == 1 ? 0 : -1;
-
-	/* a tmp/ file of an interrupted attempt is stale: start again */
-	if (unlink(tmp) == -1 && errno != ENOENT)
-		return -1;
+	/* stored before (a delivery repeated after a crash)?  A first
+	 * attempt cannot be: the rename below still never overwrites */
+	if (!(flags & MAILDIR_FIRST)) {
+		if (lstat(new, &st) == 0)
+			return 0;
+		if (errno != ENOENT)
+			return -1;
+		if ((r = maildir_in_cur(dir, name, path_r, pathsize)) != 0)
+			return r == 1 ? 0 : -1;
+	}
 	r = maildir_copy(srcpath, tmp, trace, tracelen);
+	if (r == -1 && errno == EEXIST) {
+		/* a tmp/ file of an interrupted attempt is stale: again */
+		if (unlink(tmp) == -1 && errno != ENOENT)
+			return -1;
+		r = maildir_copy(srcpath, tmp, trace, tracelen);
+	}
 	if (r == -1 && errno == ENOENT && access(srcpath, F_OK) == 0) {
 		/* tmp/ itself is missing: repair the Maildir once */
 		if (maildir_create(dir) == -1)
@@ -342,6 +329,26 @@ maildir_deliver_nosync(const char *dir, const char *srcpath, const char *qid,
 		return -1;
 	}
 	return 1;
+}
+
+int
+maildir_deliver(const char *dir, const char *srcpath, const char *qid,
+    unsigned idx, const char *trace, size_t tracelen, long long size,
+    long long crlfsize, unsigned flags, char *path_r, size_t pathsize)
+{
+	char newdir[PATH_MAX];
+	int r;
+
+	r = maildir_store(dir, srcpath, qid, idx, trace, tracelen, size,
+	    crlfsize, flags, path_r, pathsize);
+	if (r != 1)
+		return r;
+	if ((size_t)snprintf(newdir, sizeof(newdir), "%s/new", dir) >=
+	    sizeof(newdir)) {
+		errno = ENAMETOOLONG;
+		return -1;
+	}
+	return fsync_dir(newdir) == -1 ? -1 : 1;
 }
 
 /*

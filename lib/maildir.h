@@ -48,15 +48,25 @@ size_t	maildir_trace(const char *sender, const char *rcpt, char *out,
  * the queue file SRCPATH into Maildir DIR for queue id QID, recipient index
  * IDX; SIZE and CRLFSIZE are the stored file's size with LF and CRLF line
  * ends (trace lines included): the file is written into tmp/ and fsync'ed,
- * renamed into new/, new/ fsync'ed.  Returns 1 stored, 0 already stored
- * (same name in new/ or cur/), -1 error (errno).  The stored path is written
- * to PATH_R (PATHSIZE bytes) when not NULL (for 0, the path of the copy
+ * renamed into new/ (never over a file there), new/ fsync'ed.  Returns 1
+ * stored, 0 already stored (same name in new/, or in cur/ unless FLAGS
+ * has MAILDIR_FIRST), -1 error (errno).  The stored path is written to
+ * PATH_R (PATHSIZE bytes) when not NULL (for 0, the path of the copy
  * already there).  QID must be printable, without '/', ':' or ',', not
  * start with '.', at most 64 characters (else -1 with EINVAL).
  */
 int	maildir_deliver(const char *dir, const char *srcpath, const char *qid,
 	    unsigned idx, const char *trace, size_t tracelen, long long size,
-	    long long crlfsize, char *path_r, size_t pathsize);
+	    long long crlfsize, unsigned flags, char *path_r, size_t pathsize);
+
+/*
+ * MAILDIR_FIRST: no attempt at this copy can have been made before (the
+ * queue manager knows: its first try of a message that arrived while it
+ * ran).  cur/ is then not read for an earlier copy a reader may have
+ * moved there, which costs a scan of cur/ per delivery; new/ is still
+ * never overwritten.
+ */
+#define MAILDIR_FIRST	0x1
 
 /*
  * maildir_name - the base name (in new/) of the copy of queue id QID for
@@ -70,15 +80,6 @@ int	maildir_name(char *out, size_t outsize, const char *qid, unsigned idx,
 
 /* maildir_uid_cmp - the listing order of two base names (see the top). */
 int	maildir_uid_cmp(const char *a, const char *b);
-
-/*
- * maildir_deliver_nosync - maildir_deliver without the final fsync of new/:
- * the caller fsyncs DIR/new itself before it treats the copy as stored (the
- * queue manager does one fsync per Maildir for a whole batch).
- */
-int	maildir_deliver_nosync(const char *dir, const char *srcpath,
-	    const char *qid, unsigned idx, const char *trace, size_t tracelen,
-	    long long size, long long crlfsize, char *path_r, size_t pathsize);
 
 struct maildir_msg {
 	char	*name;		/* owned: file name relative to the Maildir ("new/..." or "cur/...") */

@@ -423,11 +423,11 @@ notify_one(void *ctx, const struct account *a)
 	tl = maildir_trace("", rcpt, trace, sizeof(trace));
 	size = n->size + (long long)tl;
 	crlf = n->crlf + (tl > 0 ? (long long)tl + 2 : 0);
-	r = maildir_deliver(md, n->msgpath, n->id, 0, trace, tl, size, crlf,
+	r = maildir_deliver(md, n->msgpath, n->id, 0, trace, tl, size, crlf, 0,
 	    stored, sizeof(stored));
 	if (r == -1 && errno == ENOENT && maildir_create(md) == 0)
 		r = maildir_deliver(md, n->msgpath, n->id, 0, trace, tl, size,
-		    crlf, stored, sizeof(stored));
+		    crlf, 0, stored, sizeof(stored));
 	if (r == 1 && n->uid != (uid_t)-1 && chown(stored, n->uid, n->gid) == -1)
 		r = -1;
 	if (r == 1 && usage_add(n->c->store, a->name, 1, crlf, "received") == -1)

@@ -114,7 +114,7 @@ test_deliver(void)
 	ok(stat(sub, &st) == 0 && S_ISDIR(st.st_mode), "cur/ exists");
 	is_int(maildir_create(md), 0, "maildir_create again is fine");
 
-	r = maildir_deliver(md, src, "4F2A91C07B3E", 0, NULL, 0, 18, 21, path,
+	r = maildir_deliver(md, src, "4F2A91C07B3E", 0, NULL, 0, 18, 21, 0, path,
 	    sizeof(path));
 	is_int(r, 1, "first delivery stores");
 	gethostname(host, sizeof(host));
@@ -132,23 +132,32 @@ test_deliver(void)
 	pathf(sub, sizeof(sub), "%s/tmp", md);
 	is_int(count_files(sub), 0, "tmp/ left empty");
 
-	r = maildir_deliver(md, src, "4F2A91C07B3E", 0, NULL, 0, 18, 21, NULL, 0);
+	r = maildir_deliver(md, src, "4F2A91C07B3E", 0, NULL, 0, 18, 21, 0, NULL, 0);
 	is_int(r, 0, "same queue id and index again: already stored");
 	pathf(sub, sizeof(sub), "%s/new", md);
 	is_int(count_files(sub), 1, "still one file in new/");
 
-	r = maildir_deliver(md, src, "4F2A91C07B3E", 1, NULL, 0, 18, 21, NULL, 0);
+	r = maildir_deliver(md, src, "4F2A91C07B3E", 1, NULL, 0, 18, 21, 0, NULL, 0);
 	is_int(r, 1, "another recipient index stores again");
 	is_int(count_files(sub), 2, "two files in new/");
 
 	/* a reader moved the first copy to cur/ with flags */
 	pathf(cur, sizeof(cur), "%s/cur/%s:2,S", md, strrchr(path, '/') + 1);
 	ok(rename(path, cur) == 0, "moved to cur/ with flags");
-	r = maildir_deliver(md, src, "4F2A91C07B3E", 0, NULL, 0, 18, 21, path,
+	r = maildir_deliver(md, src, "4F2A91C07B3E", 0, NULL, 0, 18, 21, 0, path,
 	    sizeof(path));
 	is_int(r, 0, "a copy in cur/ counts as stored");
 	is_str(path, cur, "and its path in cur/ is returned");
 	is_int(count_files(sub), 1, "nothing new in new/");
+	r = maildir_deliver(md, src, "4F2A91C07B3E", 1, NULL, 0, 18, 21,
+	    MAILDIR_FIRST, path, sizeof(path));
+	is_int(r, 0, "MAILDIR_FIRST: a twin in new/ is still never replaced");
+	is_int(count_files(sub), 1, "and nothing added to new/");
+	r = maildir_deliver(md, src, "4F2A91C07B3E", 0, NULL, 0, 18, 21,
+	    MAILDIR_FIRST, path, sizeof(path));
+	is_int(r, 1, "MAILDIR_FIRST: cur/ is not read");
+	is_int(count_files(sub), 2, "so the copy is stored in new/");
+	ok(unlink(path) == 0, "(removed again)");
 
 	/* a stale tmp/ file of a crashed attempt is replaced */
 	pathf(want, sizeof(want), "%s/tmp/4F2A91C07B3E.7.%s,S=18,W=21", md,
@@ -156,7 +165,7 @@ test_deliver(void)
 	if (strchr(host, '/') == NULL && strchr(host, ':') == NULL &&
 	    strchr(host, ',') == NULL) {
 		put_file(want, "half a message");
-		r = maildir_deliver(md, src, "4F2A91C07B3E", 7, NULL, 0, 18, 21, path,
+		r = maildir_deliver(md, src, "4F2A91C07B3E", 7, NULL, 0, 18, 21, 0, path,
 		    sizeof(path));
 		is_int(r, 1, "delivery over a stale tmp/ file");
 		is_str(slurp(path), msg, "with the right content");
@@ -164,14 +173,14 @@ test_deliver(void)
 	}
 
 	errno = 0;
-	r = maildir_deliver(md, src, "bad/qid", 0, NULL, 0, 18, 21, NULL, 0);
+	r = maildir_deliver(md, src, "bad/qid", 0, NULL, 0, 18, 21, 0, NULL, 0);
 	ok(r == -1 && errno == EINVAL, "a queue id with '/' is refused");
-	r = maildir_deliver(md, src, ".hidden", 0, NULL, 0, 18, 21, NULL, 0);
+	r = maildir_deliver(md, src, ".hidden", 0, NULL, 0, 18, 21, 0, NULL, 0);
 	ok(r == -1 && errno == EINVAL, "a queue id starting with '.' is refused");
-	r = maildir_deliver(md, src, "Q,1", 0, NULL, 0, 18, 21, NULL, 0);
+	r = maildir_deliver(md, src, "Q,1", 0, NULL, 0, 18, 21, 0, NULL, 0);
 	ok(r == -1 && errno == EINVAL, "a queue id with ',' is refused");
 	pathf(want, sizeof(want), "%s/nonexistent", top);
-	r = maildir_deliver(md, want, "MISSING", 0, NULL, 0, 1, 1, NULL, 0);
+	r = maildir_deliver(md, want, "MISSING", 0, NULL, 0, 1, 1, 0, NULL, 0);
 	ok(r == -1 && errno == ENOENT, "a missing source fails with ENOENT");
 	pathf(want, sizeof(want), "%s/tmp", md);
 	is_int(count_files(want), 0, "failed deliveries leave tmp/ empty");
@@ -179,7 +188,7 @@ test_deliver(void)
 	/* tmp/ removed behind our back: delivery repairs the Maildir */
 	pathf(want, sizeof(want), "%s/tmp", md);
 	rmdir(want);
-	r = maildir_deliver(md, src, "REPAIR", 0, NULL, 0, 18, 21, path, sizeof(path));
+	r = maildir_deliver(md, src, "REPAIR", 0, NULL, 0, 18, 21, 0, path, sizeof(path));
 	is_int(r, 1, "missing tmp/ is recreated");
 	is_str(slurp(path), msg, "and the message stored");
 }
@@ -211,13 +220,13 @@ test_trace(void)
 	tl = maildir_trace("a@example.org", "dave@example.net", tr, sizeof(tr));
 	is_int(maildir_create(md), 0, "maildir for the trace test");
 	r = maildir_deliver(md, src, "TRACE", 0, tr, tl,
-	    (long long)(strlen(msg) + tl), (long long)(strlen(msg) + tl + 4),
+	    (long long)(strlen(msg) + tl), (long long)(strlen(msg) + tl + 4), 0,
 	    path, sizeof(path));
 	is_int(r, 1, "stored with trace lines");
 	snprintf(want, sizeof(want), "%s%s", tr, msg);
 	is_str(slurp(path), want, "the trace lines, then the queue file");
 	r = maildir_deliver(md, src, "TRACE", 0, tr, tl,
-	    (long long)(strlen(msg) + tl), (long long)(strlen(msg) + tl + 4),
+	    (long long)(strlen(msg) + tl), (long long)(strlen(msg) + tl + 4), 0,
 	    NULL, 0);
 	is_int(r, 0, "again: already stored (exactly once)");
 }
@@ -240,7 +249,7 @@ test_copy_fallback(void)
 	put_file(src, msg);
 	maildir_create(md);
 	r = maildir_deliver(md, src, "CROSSFS", 3, NULL, 0, (long long)strlen(msg),
-	    (long long)strlen(msg) + 3, path, sizeof(path));
+	    (long long)strlen(msg) + 3, 0, path, sizeof(path));
 	is_int(r, 1, "delivery from another file system stores");
 	is_str(slurp(path), msg, "copied content is right");
 	ok(stat(path, &a) == 0 && a.st_nlink == 1 && (a.st_mode & 0777) == 0600,
@@ -352,10 +361,10 @@ test_arrival_names(void)
 	pathf(src, sizeof(src), "%s/queuefile-erin", top);
 	put_file(src, "Subject: x\n\nbody\n");
 	maildir_create(md);
-	r = maildir_deliver(md, src, "675E4A100C350ABC", 0, NULL, 0, 18, 21,
+	r = maildir_deliver(md, src, "675E4A100C350ABC", 0, NULL, 0, 18, 21, 0,
 	    path, sizeof(path));
 	is_int(r, 1, "a queue-id delivery stores");
-	r = maildir_deliver(md, src, "675E4A100C350ABC", 0, NULL, 0, 18, 21,
+	r = maildir_deliver(md, src, "675E4A100C350ABC", 0, NULL, 0, 18, 21, 0,
 	    path2, sizeof(path2));
 	is_int(r, 0, "the same job again: already stored");
 	is_str(path2, path, "under the same name");
