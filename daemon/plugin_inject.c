@@ -182,9 +182,16 @@ inject_refuse(struct queue_in **q, struct envelope *env, const void *data,
 	return r;
 }
 
-int
-yh_inject(const char *sender, const char *const *rcpts, size_t nrcpt,
-    const void *data, size_t len, char *qid)
+/*
+ * inject_queue - build SENDER/RCPTS/DATA into a queue entry, refuse it
+ * over the hop limit (inject_refuse), else commit it; with ONCE (the
+ * marker "once/PLUGIN/KEY") the marker is written in the same LMDB
+ * transaction.  QID (when not NULL) gets the message's id.  0 or -1.
+ */
+static int
+inject_queue(const char *sender, const char *const *rcpts, size_t nrcpt,
+    const void *data, size_t len, const struct buf *once, const char *key,
+    char *qid)
 {
 	struct queue_in *q;
 	struct envelope env;
@@ -193,32 +200,35 @@ yh_inject(const char *sender, const char *const *rcpts, size_t nrcpt,
 
 	if (inject_build(sender, rcpts, nrcpt, data, len, &q, &env) == -1)
 		return -1;
-	if (inject_loops(data, len)) {
+	if (inject_loops(data, len))
 		r = inject_refuse(&q, &env, data, len);
-		if (r == 0 && qid)
-			memcpy(qid, env.id, QUEUE_ID_LEN + 1);
-		envelope_clear(&env);
-		return r;
+	else {
+		r = queue_in_commit_once(&q, &(struct envelope *){ &env }, 1,
+		    ph.store, once ? once->data : NULL, once ? once->len : 0,
+		    once ? time_now() + INJECT_ONCE_TTL : 0, &why);
+		if (r == 0)
+			log_info("%s: injected by plugin=%s from=<%s> nrcpt=%zu"
+			    "%s%s", env.id, ph.current ? ph.current : "?",
+			    sender, nrcpt, once ? " once=" : "", once ? key : "");
 	}
-	r = queue_in_commit(&q, ph.store, &env, &why);
-	if (r == 0) {
-		log_info("%s: injected by plugin=%s from=<%s> nrcpt=%zu", env.id,
-		    ph.current ? ph.current : "?", sender, nrcpt);
-		if (qid)
-			memcpy(qid, env.id, QUEUE_ID_LEN + 1);
-	}
+	if (r == 0 && qid)
+		memcpy(qid, env.id, QUEUE_ID_LEN + 1);
 	envelope_clear(&env);
 	return r;
+}
+
+int
+yh_inject(const char *sender, const char *const *rcpts, size_t nrcpt,
+    const void *data, size_t len, char *qid)
+{
+	return inject_queue(sender, rcpts, nrcpt, data, len, NULL, NULL, qid);
 }
 
 int
 yh_inject_once(const char *key, const char *sender, const char *const *rcpts,
     size_t nrcpt, const void *data, size_t len, char *qid)
 {
-	struct queue_in *q;
-	struct envelope env;
 	struct buf once, old;
-	const char *why;
 	int r;
 
 	if (key == NULL || *key == '\0' || strlen(key) > INJECT_ONCE_MAX ||
@@ -231,30 +241,9 @@ yh_inject_once(const char *key, const char *sender, const char *const *rcpts,
 	buf_init(&old, 16);
 	r = store_get(ph.store, STORE_META, once.data, once.len, &old);
 	buf_free(&old);
-	if (r == 1) {
-		buf_free(&once);
-		return 1;
-	}
-	if (r == -1 || inject_build(sender, rcpts, nrcpt, data, len, &q,
-	    &env) == -1) {
-		buf_free(&once);
-		return -1;
-	}
-	if (inject_loops(data, len)) {
-		r = inject_refuse(&q, &env, data, len);
-		envelope_clear(&env);
-		buf_free(&once);
-		return r;
-	}
-	r = queue_in_commit_once(&q, &(struct envelope *){ &env }, 1, ph.store,
-	    once.data, once.len, time_now() + INJECT_ONCE_TTL, &why);
-	if (r == 0) {
-		log_info("%s: injected by plugin=%s from=<%s> nrcpt=%zu once=%s",
-		    env.id, ph.current ? ph.current : "?", sender, nrcpt, key);
-		if (qid)
-			memcpy(qid, env.id, QUEUE_ID_LEN + 1);
-	}
-	envelope_clear(&env);
+	if (r == 0)
+		r = inject_queue(sender, rcpts, nrcpt, data, len, &once, key,
+		    qid);
 	buf_free(&once);
 	return r;
 }
