@@ -262,55 +262,6 @@ verp_addr(const struct ml_ctx *c, char *out, size_t size)
 	return ml_addr_check(out, &why) == 1;
 }
 
-/* remove_member - ADDR out of ml_member.csv under the lock.  1 removed, 0
- * not there, -1 failed (logged). */
-static int
-remove_member(struct ml_ctx *c, const char *addr)
-{
-	char path[sizeof(c->dir) + 32], why[ML_MSG_MAX];
-	struct ml_errs errs;
-	struct ml_list l;
-	char *data;
-	size_t len, i;
-	int fd, r;
-
-	if ((fd = openat(c->dfd, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC)) == -1 ||
-	    ml_lock(fd) == -1) {
-		yh_log(YH_LOG_ERR, "list %s: %s: cannot lock: %s", c->addr, c->dir,
-		    strerror(errno));
-		if (fd != -1)
-			close(fd);
-		return -1;
-	}
-	ml_list_init(&l);
-	ml_errs_init(&errs);
-	snprintf(path, sizeof(path), "%s/%s", c->dir, ML_MEMBER_FILE);
-	if (ml_list_load(&l, fd, path, &errs) == -1) {
-		for (i = 0; i < errs.n; i++)
-			yh_log(YH_LOG_ERR, "list %s: %s", c->addr, errs.msg[i]);
-		yh_log(YH_LOG_ERR, "list %s: <%s> not removed: the member file "
-		    "has errors", c->addr, addr);
-		r = -1;
-	} else if ((r = ml_list_del(&l, addr)) == 1) {
-		if (ml_list_format(&l, 1, &data, &len) == -1)
-			r = -1;
-		else {
-			if (ml_file_write(fd, ML_MEMBER_FILE, data, len,
-			    ML_FILE_MODE, (uid_t)-1, (gid_t)-1, why,
-			    sizeof(why)) == -1) {
-				yh_log(YH_LOG_ERR, "list %s: %s: %s", c->addr,
-				    path, why);
-				r = -1;
-			}
-			free(data);
-		}
-	}
-	ml_errs_free(&errs);
-	ml_list_free(&l);
-	close(fd);
-	return r;
-}
-
 /* count - one more bounce for the member ADDR; removal at the limit.
  * 0, or -1 (transient). */
 static int
@@ -319,6 +270,7 @@ count(struct ml_ctx *c, const char *addr)
 	char what[ML_ADDR_MAX + 32], key[ML_ADDR_MAX + YH_ACCOUNT_MAX + 64];
 	char mark[YH_QID_SIZE + 32], mkey[YH_QID_SIZE + YH_ACCOUNT_MAX + 64];
 	char val[32], subject[1024], text[1536];
+	const char *why;
 	long long n = 0, limit = c->def.num[ML_BOUNCE_LIMIT];
 	size_t len = sizeof(val) - 1;
 	int g, r;
@@ -351,8 +303,12 @@ count(struct ml_ctx *c, const char *addr)
 	}
 	if (limit <= 0 || n < limit)
 		return 0;
-	if ((r = remove_member(c, addr)) == -1)
+	if ((r = ml_members_edit(c, addr, 0, &why)) < 0) {
+		if (r == -2)
+			yh_log(YH_LOG_ERR, "list %s: <%s> not removed: %s",
+			    c->addr, addr, why);
 		return -1;
+	}
 	(void)yh_store_del(key);
 	if (r == 0)
 		return 0;

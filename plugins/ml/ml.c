@@ -241,23 +241,66 @@ ml_is_member(const struct ml_ctx *c, const char *addr)
 }
 
 int
-ml_save_members(struct ml_ctx *c)
+ml_members_edit(struct ml_ctx *c, const char *addr, int add, const char **why_r)
 {
-	char why[ML_MSG_MAX];
+	char path[sizeof(c->dir) + 32], why[ML_MSG_MAX];
+	struct ml_errs errs;
+	struct ml_list l;
 	char *data;
-	size_t len;
-	int r;
+	size_t len, i;
+	int fd, r;
 
-	if (ml_list_format(&c->members, 1, &data, &len) == -1) {
-		yh_log(YH_LOG_ERR, "list %s: out of memory", c->addr);
+	if ((fd = openat(c->dfd, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC)) == -1 ||
+	    ml_lock(fd) == -1) {
+		yh_log(YH_LOG_ERR, "list %s: %s: cannot lock: %s", c->addr, c->dir,
+		    strerror(errno));
+		if (fd != -1)
+			close(fd);
 		return -1;
 	}
-	r = ml_file_write(c->dfd, ML_MEMBER_FILE, data, len, ML_FILE_MODE,
-	    (uid_t)-1, (gid_t)-1, why, sizeof(why));
-	free(data);
-	if (r == -1)
-		yh_log(YH_LOG_ERR, "list %s: %s/%s: %s", c->addr, c->dir,
-		    ML_MEMBER_FILE, why);
+	ml_list_init(&l);
+	ml_errs_init(&errs);
+	snprintf(path, sizeof(path), "%s/%s", c->dir, ML_MEMBER_FILE);
+	if (ml_list_load(&l, fd, path, &errs) == -1) {
+		for (i = 0; i < errs.n; i++)
+			yh_log(YH_LOG_ERR, "list %s: %s", c->addr, errs.msg[i]);
+		*why_r = "the member file has errors the list's administrator "
+		    "must correct first";
+		r = -2;
+		goto out;
+	}
+	r = add ? ml_list_add(&l, "", addr, why_r) : ml_list_del(&l, addr);
+	if (r == -1) {
+		r = -2;
+		goto out;
+	}
+	if (r == 1) {
+		if (ml_list_format(&l, 1, &data, &len) == -1) {
+			yh_log(YH_LOG_ERR, "list %s: out of memory", c->addr);
+			r = -1;
+			goto out;
+		}
+		if (ml_file_write(fd, ML_MEMBER_FILE, data, len, ML_FILE_MODE,
+		    (uid_t)-1, (gid_t)-1, why, sizeof(why)) == -1) {
+			yh_log(YH_LOG_ERR, "list %s: %s: %s", c->addr, path, why);
+			r = -1;
+		}
+		free(data);
+		if (r == 1) {
+			const char *w;
+
+			if (add)
+				(void)ml_list_add(&c->members, "", addr, &w);
+			else
+				(void)ml_list_del(&c->members, addr);
+			yh_log(YH_LOG_INFO, "list %s: <%s> %s", c->addr, addr,
+			    add ? "added" : "removed");
+		}
+	}
+out:
+	ml_errs_free(&errs);
+	ml_list_free(&l);
+	close(fd);
 	return r;
 }
 

@@ -101,9 +101,15 @@ int	ml_notice(struct ml_ctx *c, const char *tag, const char *to,
 	    const char *subject, const char *text);
 /* ml_is_member - 1 when ADDR is a member of C's list. */
 int	ml_is_member(const struct ml_ctx *c, const char *addr);
-/* ml_save_members - write C->members back to ml_member.csv (atomic, under
- * the folder's lock, taken by the caller with ml_lock).  0 or -1 (logged). */
-int	ml_save_members(struct ml_ctx *c);
+/*
+ * ml_members_edit - add (ADD 1) or remove ADDR in ml_member.csv, read
+ * afresh under the folder's lock and written back atomically; C->members
+ * follows.  1 changed, 0 nothing to do, -1 failed for now (logged), -2
+ * refused with the reason in *why_r (a bad address, or a member file with
+ * errors, which are logged).
+ */
+int	ml_members_edit(struct ml_ctx *c, const char *addr, int add,
+	    const char **why_r);
 /* ml_store_key - "LIST/WHAT" (the plugin's store space; yubinctl ml
  * remove deletes "LIST/...") into OUT.  OUT. */
 char	*ml_store_key(const struct ml_ctx *c, const char *what, char *out,

@@ -527,82 +527,13 @@ this_list(const struct ml_ctx *c, const char *w)
 
 /* ---- membership ---------------------------------------------------------------- */
 
-/*
- * members_edit - add (ADD 1) or remove ADDR in ml_member.csv, read afresh
- * under the folder's lock.  1 changed, 0 nothing to do, -1 failed for now
- * (logged), -2 refused with the reason in *why_r.
- */
-static int
-members_edit(struct ml_ctx *c, const char *addr, int add, const char **why_r)
-{
-	char path[sizeof(c->dir) + 32], why[ML_MSG_MAX];
-	struct ml_errs errs;
-	struct ml_list l;
-	char *data;
-	size_t len, i;
-	int fd, r;
-
-	if ((fd = openat(c->dfd, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC)) == -1 ||
-	    ml_lock(fd) == -1) {
-		yh_log(YH_LOG_ERR, "list %s: %s: cannot lock: %s", c->addr, c->dir,
-		    strerror(errno));
-		if (fd != -1)
-			close(fd);
-		return -1;
-	}
-	ml_list_init(&l);
-	ml_errs_init(&errs);
-	snprintf(path, sizeof(path), "%s/%s", c->dir, ML_MEMBER_FILE);
-	if (ml_list_load(&l, fd, path, &errs) == -1) {
-		for (i = 0; i < errs.n; i++)
-			yh_log(YH_LOG_ERR, "list %s: %s", c->addr, errs.msg[i]);
-		*why_r = "the member file has errors the list's administrator "
-		    "must correct first";
-		r = -2;
-		goto out;
-	}
-	r = add ? ml_list_add(&l, "", addr, why_r) : ml_list_del(&l, addr);
-	if (r == -1) {
-		r = -2;
-		goto out;
-	}
-	if (r == 1) {
-		if (ml_list_format(&l, 1, &data, &len) == -1) {
-			yh_log(YH_LOG_ERR, "list %s: out of memory", c->addr);
-			r = -1;
-			goto out;
-		}
-		if (ml_file_write(fd, ML_MEMBER_FILE, data, len, ML_FILE_MODE,
-		    (uid_t)-1, (gid_t)-1, why, sizeof(why)) == -1) {
-			yh_log(YH_LOG_ERR, "list %s: %s: %s", c->addr, path, why);
-			r = -1;
-		}
-		free(data);
-		if (r == 1) {
-			const char *w;
-
-			if (add)
-				(void)ml_list_add(&c->members, "", addr, &w);
-			else
-				(void)ml_list_del(&c->members, addr);
-			yh_log(YH_LOG_INFO, "list %s: <%s> %s", c->addr, addr,
-			    add ? "joined" : "left");
-		}
-	}
-out:
-	ml_errs_free(&errs);
-	ml_list_free(&l);
-	close(fd);
-	return r;
-}
-
-/* edit - members_edit for a command, its result in R's reply. */
+/* edit - ml_members_edit for a command, its result in R's reply. */
 static void
 edit(struct req *r, const char *addr, int add)
 {
 	const char *why = NULL;
 
-	switch (members_edit(r->c, addr, add, &why)) {
+	switch (ml_members_edit(r->c, addr, add, &why)) {
 	case 1:
 		fprintf(r->out, "%s %s the list\n", addr, add ? "joined" : "left");
 		break;
