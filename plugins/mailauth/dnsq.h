@@ -1,0 +1,80 @@
+/*
+ * dnsq.h - the DNS questions of sender authentication (SPF, DKIM, DMARC):
+ * TXT, A, AAAA, MX and PTR, each answered within a deadline.
+ *
+ * Every evaluator asks through a struct dnsq, never the resolver itself,
+ * so that unit tests answer from tables (the RFC 7208 suite's zone data)
+ * and the plugin from the network: dnsq_net_init() asks the server
+ * yh_dns_server() names over UDP (EDNS0, 4096 bytes), falls back to TCP
+ * when an answer comes back truncated, and checks the id and the question
+ * of every answer.  Answers are copied out of the packet: nothing points
+ * into it.
+ *
+ * Privilege: none; runs in the SMTP worker as the server user.
+ * Must never: block past the deadline, follow a CNAME chain longer than
+ * DNSQ_CNAME_MAX, return more than DNSQ_RR_MAX records or a TXT string
+ * longer than DNSQ_TXT_MAX (longer answers are DNSQ_PERM: a malformed
+ * record, never cut).
+ */
+#ifndef YUBIN_MAILAUTH_DNSQ_H
+#define YUBIN_MAILAUTH_DNSQ_H
+
+#include <stddef.h>
+
+#define DNSQ_RR_MAX	64	/* records of one answer */
+#define DNSQ_TXT_MAX	8192	/* one TXT record, its strings joined */
+#define DNSQ_NAME_MAX	253
+#define DNSQ_CNAME_MAX	8
+
+enum dnsq_type {
+	DNSQ_A = 1,
+	DNSQ_AAAA = 28,
+	DNSQ_MX = 15,
+	DNSQ_PTR = 12,
+	DNSQ_TXT = 16
+};
+
+enum dnsq_rc {
+	DNSQ_OK = 0,		/* records in the answer (n > 0) */
+	DNSQ_NODATA = 1,	/* the name exists, no record of the type */
+	DNSQ_NXDOMAIN = 2,	/* no such name */
+	DNSQ_TEMP = -1,		/* timeout, SERVFAIL, REFUSED, no server */
+	DNSQ_PERM = -2		/* a malformed answer or name */
+};
+
+struct dnsq_ip {
+	int		 family;	/* AF_INET or AF_INET6 */
+	unsigned char	 addr[16];	/* network order; 4 bytes for AF_INET */
+};
+
+/* one answer; free with dnsq_ans_free */
+struct dnsq_ans {
+	size_t		 n;
+	char		**str;		/* TXT: each record's strings joined
+					 * (NUL-terminated; len[] has the
+					 * length, a TXT may hold NUL bytes);
+					 * MX: exchange names, lowest
+					 * preference first; PTR: names */
+	size_t		*len;		/* TXT only: length of str[i] */
+	struct dnsq_ip	*ip;		/* A, AAAA */
+};
+
+struct dnsq {
+	/* ask NAME (no trailing dot) for TYPE: an enum dnsq_rc; OUT is
+	 * filled for DNSQ_OK and empty otherwise */
+	int		(*lookup)(struct dnsq *q, const char *name,
+			    enum dnsq_type type, struct dnsq_ans *out);
+	void		*ctx;		/* the implementation's */
+	int		 timeout_ms;	/* per question */
+	unsigned	 queries;	/* questions asked so far (limits) */
+};
+
+/* dnsq_net_init - Q asks the configured server (yh_dns_server), each
+ * question within TIMEOUT_MS.  0, or -1 (no server configured). */
+int	dnsq_net_init(struct dnsq *q, int timeout_ms);
+/* dnsq_lookup - Q's lookup, counted in q->queries. */
+int	dnsq_lookup(struct dnsq *q, const char *name, enum dnsq_type type,
+	    struct dnsq_ans *out);
+void	dnsq_ans_free(struct dnsq_ans *a);
+
+#endif
