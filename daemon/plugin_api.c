@@ -25,6 +25,7 @@
 #include "util.h"
 
 #include "plugin_host.h"
+#include "spawn_argv.h"
 
 /* ---- session objects ---------------------------------------------------- */
 
@@ -825,6 +826,18 @@ yh_text_charset(const void *p, size_t len)
 	case TEXT_SJIS:		return YH_CS_SJIS;
 	default:		return YH_CS_UNKNOWN;
 	}
+}
+
+size_t
+yh_subject_utf8(const char *raw, char *out, size_t size)
+{
+	if (out == NULL || size == 0)
+		return 0;
+	if (raw == NULL) {
+		out[0] = '\0';
+		return 0;
+	}
+	return spawn_subject_utf8(raw, out, size);
 }
 
 int

@@ -381,6 +381,13 @@ int	yh_utf8_valid(const void *p, size_t len);
  * Shift_JIS when every byte pair is one, else unknown. */
 enum yh_charset { YH_CS_ASCII, YH_CS_UTF8, YH_CS_JIS, YH_CS_SJIS, YH_CS_UNKNOWN };
 enum yh_charset yh_text_charset(const void *p, size_t len);
+/* yh_subject_utf8 - RAW (an unfolded Subject value as yh_header and
+ * yh_dlv_header give it) decoded into OUT (SIZE bytes, SIZE >= 1): RFC
+ * 2047 encoded words decoded (the blanks between two words dropped), raw
+ * 8-bit text taken as UTF-8 or else Shift_JIS, control characters as
+ * blanks; cut at a character boundary when OUT is too small.  The length
+ * written; OUT is always NUL-terminated. */
+size_t	yh_subject_utf8(const char *raw, char *out, size_t size);
 
 /* yh_dns_server - the DNS server plugins that make their own queries ask:
  * server.resolver ("V4", "V4:PORT", "V6", "[V6]:PORT"), else the first name

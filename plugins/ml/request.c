@@ -10,8 +10,8 @@
  * envelope sender, Auto-Submitted other than "no", or Precedence bulk,
  * list or junk is logged and dropped unread.
  *
- * Where commands are read: the Subject (after "Re:" prefixes) when it is
- * itself one whole command (the List-* mailto links put it there), then
+ * Where commands are read: the Subject (RFC 2047 words decoded, after
+ * "Re:" prefixes) when it is itself one whole command (the List-* mailto links put it there), then
  * the body, one command a line: the first text/plain part (the body
  * itself, or one level of multipart), quoted-printable and base64
  * decoded.  Blank lines and quoted lines ("> ...") are skipped; a line
@@ -1139,12 +1139,15 @@ command(struct req *r, char **w, int n)
 static void
 subject_command(struct ml_ctx *c, char *out, size_t size)
 {
-	char s[REQ_LINE_MAX + 1], t[REQ_LINE_MAX + 1], *p, *w[REQ_WORDS_MAX];
+	char raw[REQ_LINE_MAX + 1], s[REQ_LINE_MAX + 1], t[REQ_LINE_MAX + 1];
+	char *p, *w[REQ_WORDS_MAX];
 	int n, i;
 
 	out[0] = '\0';
-	if (ml_header(c, "Subject", 0, s, sizeof(s)) != 1)
+	if (ml_header(c, "Subject", 0, raw, sizeof(raw)) != 1)
 		return;
+	/* "=?UTF-8?B?am9pbg==?=" is a JOIN too: mail programs encode */
+	(void)yh_subject_utf8(raw, s, sizeof(s));
 	for (p = s;;) {
 		while (*p == ' ' || *p == '\t')
 			p++;
@@ -1273,7 +1276,7 @@ ml_request(struct ml_ctx *c)
 {
 	struct req r;
 	const char *why, *auth;
-	char subject[REQ_LINE_MAX + 1] = "", esc[600];
+	char subject[REQ_LINE_MAX + 1] = "", raw[REQ_LINE_MAX + 1], esc[600];
 	size_t tlen;
 	char *text;
 	int oom;
@@ -1291,8 +1294,9 @@ ml_request(struct ml_ctx *c)
 	    (c->def.str[ML_MANAGER][0] && same_addr(c->sender,
 	    c->def.str[ML_MANAGER])) || (auth != NULL && auth[0] != '\0' &&
 	    (strcasecmp(auth, c->account) == 0 || strcasecmp(auth, c->name) == 0));
-	if (ml_header(c, "Subject", 0, subject, sizeof(subject)) != 1)
-		subject[0] = '\0';
+	if (ml_header(c, "Subject", 0, raw, sizeof(raw)) != 1)
+		raw[0] = '\0';
+	(void)yh_subject_utf8(raw, subject, sizeof(subject));
 	if (r.manager && c->def.num[ML_KEYGEN_MINUTES] > 0)
 		r.key_ok = find_key(c, subject);
 	if ((r.out = open_memstream(&r.text, &r.textlen)) == NULL)

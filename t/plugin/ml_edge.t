@@ -4,7 +4,8 @@
 # post reaches exactly the good members; a command mail with
 # Precedence: bulk (or junk) is never answered (RFC 3834), while the same
 # command without it is; a post with Precedence: bulk is still
-# distributed (only automatic submissions are refused).
+# distributed (only automatic submissions are refused); a Subject in RFC
+# 2047 encoded words is read as the command it spells.
 import os
 import re
 import sys
@@ -54,5 +55,14 @@ with Server(accounts=ACC, conf=CONF, start=False) as s:
     request('')
     t.ok(s.wait_mail('carol', 2), 'the same command without it is answered')
     t.is_(len(s.mails('carol')), 2, 'one reply, not three')
+    # an encoded-word Subject is read as the command it spells
+    for n, subj in ((3, '=?UTF-8?B?aGVscA==?='), (4, 'Re: =?ISO-8859-1?Q?HELP?=')):
+        with s.smtp() as c:
+            c.sendmail('carol@localhost', ['news-request@localhost'],
+                       ('From: carol@localhost\r\nTo: news-request@localhost\r\n'
+                        'Subject: %s\r\n\r\n' % subj).encode())
+        t.ok(s.wait_mail('carol', n), 'a reply to Subject %s' % subj)
+        t.is_(sum(b'ARTICLE INDEX' in m for m in s.mails('carol')), n - 1,
+              'Subject %s runs HELP' % subj)
     t.is_(s.mails('news'), [], 'nothing stored in the list\'s mailbox')
 t.done()
