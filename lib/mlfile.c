@@ -602,23 +602,35 @@ list_line(struct ml_list *l, const char *path, unsigned line, const char *s,
 	return 0;
 }
 
+/* next_line - the line at *P (before END) into *LINE_R, its length
+ * without the LF into *N_R; *P moves past it.  0 when none is left. */
+static int
+next_line(const char **p, const char *end, const char **line_r, size_t *n_r)
+{
+	const char *nl;
+
+	if (*p >= end)
+		return 0;
+	nl = memchr(*p, '\n', (size_t)(end - *p));
+	*line_r = *p;
+	*n_r = nl ? (size_t)(nl - *p) : (size_t)(end - *p);
+	*p = nl ? nl + 1 : end;
+	return 1;
+}
+
 int
 ml_list_parse(struct ml_list *l, const char *path, const char *data,
     size_t len, struct ml_errs *errs)
 {
-	const char *p = data, *end = data + len, *nl;
+	const char *p = data, *end = data + len, *s;
 	size_t before = ml_errs_count(errs), n;
 	unsigned line = 0;
 
 	if (len >= 3 && memcmp(p, ML_BOM, 3) == 0)
 		p += 3;
-	while (p < end) {
-		nl = memchr(p, '\n', (size_t)(end - p));
-		n = nl ? (size_t)(nl - p) : (size_t)(end - p);
-		if (list_line(l, path, ++line, p, n, errs) == -1)
+	while (next_line(&p, end, &s, &n))
+		if (list_line(l, path, ++line, s, n, errs) == -1)
 			break;
-		p += n + 1;
-	}
 	return ml_errs_count(errs) == before ? 0 : -1;
 }
 
@@ -1102,25 +1114,22 @@ ml_def_parse(struct ml_def *d, const char *path, const char *data,
     size_t len, struct ml_errs *errs)
 {
 	char buf[ML_DEF_LINE_MAX + 1];
-	const char *p = data, *end = data + len, *nl;
+	const char *p = data, *end = data + len, *s;
 	size_t before = ml_errs_count(errs), n;
 	unsigned line = 0;
 
-	while (p < end) {
-		nl = memchr(p, '\n', (size_t)(end - p));
-		n = nl ? (size_t)(nl - p) : (size_t)(end - p);
+	while (next_line(&p, end, &s, &n)) {
 		line++;
 		if (n > ML_DEF_LINE_MAX)
 			ml_errs_add(errs, "%s:%u: line longer than %d bytes", path,
 			    line, ML_DEF_LINE_MAX);
-		else if (memchr(p, '\0', n) != NULL)
+		else if (memchr(s, '\0', n) != NULL)
 			ml_errs_add(errs, "%s:%u: NUL byte in line", path, line);
 		else {
-			memcpy(buf, p, n);
+			memcpy(buf, s, n);
 			buf[n] = '\0';
 			def_line(d, path, line, buf, errs);
 		}
-		p += n + 1;
 	}
 	return ml_errs_count(errs) == before ? 0 : -1;
 }
@@ -1150,7 +1159,7 @@ ml_def_edit(const char *data, size_t len, const char *key, const char *value,
     char **out_r, size_t *len_r, char *why, size_t whysize)
 {
 	char buf[ML_DEF_LINE_MAX + 1], x[ML_ESC_SIZE], *k, *v;
-	const char *p = data, *end = data + len, *nl;
+	const char *p = data, *end = data + len, *s;
 	struct out o = { NULL, 0, 0 };
 	size_t n;
 	int id, done = 0;
@@ -1165,11 +1174,9 @@ ml_def_edit(const char *data, size_t len, const char *key, const char *value,
 		return -1;
 	if (out_put(&o, "", 0) == -1)
 		goto nomem;
-	while (p < end) {
-		nl = memchr(p, '\n', (size_t)(end - p));
-		n = nl ? (size_t)(nl - p) : (size_t)(end - p);
+	while (next_line(&p, end, &s, &n)) {
 		if (n <= ML_DEF_LINE_MAX) {
-			memcpy(buf, p, n);
+			memcpy(buf, s, n);
 			buf[n] = '\0';
 			if (def_split(buf, &k, &v) == 1 && strcmp(k, key) == 0) {
 				if (!done && value[0] != '\0' &&
@@ -1179,13 +1186,11 @@ ml_def_edit(const char *data, size_t len, const char *key, const char *value,
 				    out_put(&o, "\n", 1) == -1))
 					goto nomem;
 				done = 1;
-				p += n + 1;
 				continue;
 			}
 		}
-		if (out_put(&o, p, n) == -1 || out_put(&o, "\n", 1) == -1)
+		if (out_put(&o, s, n) == -1 || out_put(&o, "\n", 1) == -1)
 			goto nomem;
-		p += n + 1;
 	}
 	if (!done && value[0] != '\0' &&
 	    (out_put(&o, key, strlen(key)) == -1 || out_put(&o, "=", 1) == -1 ||
