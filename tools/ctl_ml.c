@@ -375,8 +375,9 @@ arg_member(const char *arg, char *name, size_t namesize, char *addr)
 	return -1;
 }
 
+/* members_change - ml add (ADD 1) or ml del: every address or nothing. */
 static int
-cmd_add(struct ctl *c, int argc, char **argv)
+members_change(struct ctl *c, int argc, char **argv, int add)
 {
 	char name[ML_LINE_MAX + 1], addr[ML_ADDR_MAX + 1];
 	struct ml_list l;
@@ -385,7 +386,8 @@ cmd_add(struct ctl *c, int argc, char **argv)
 	int i, r;
 
 	if (argc < 2)
-		return ctl_error(CTL_USAGE, "usage: yubinctl ml add NAME ADDR...");
+		return ctl_error(CTL_USAGE, "usage: yubinctl ml %s NAME ADDR...",
+		    add ? "add" : "del");
 	for (i = 1; i < argc; i++)
 		if (arg_member(argv[i], name, sizeof(name), addr) == -1)
 			return CTL_USAGE;
@@ -396,6 +398,12 @@ cmd_add(struct ctl *c, int argc, char **argv)
 	}
 	for (i = 1; i < argc && r == CTL_OK; i++) {
 		(void)arg_member(argv[i], name, sizeof(name), addr);
+		if (!add) {
+			if (ml_list_del(&l, addr) == 0)
+				r = ctl_error(CTL_USAGE, "%s is not a member of "
+				    "%s; nothing changed", addr, argv[0]);
+			continue;
+		}
 		switch (ml_list_add(&l, name, addr, &why)) {
 		case 0:
 			r = ctl_error(CTL_USAGE, "%s is already a member of %s; "
@@ -408,43 +416,24 @@ cmd_add(struct ctl *c, int argc, char **argv)
 		}
 	}
 	if (r == CTL_OK && (r = members_save(&m, &l)) == CTL_OK)
-		printf("%s: %d added, %zu member%s\n", argv[0], argc - 1,
-		    l.members, l.members == 1 ? "" : "s");
+		printf("%s: %d %s, %zu member%s\n", argv[0], argc - 1,
+		    add ? "added" : "removed", l.members,
+		    l.members == 1 ? "" : "s");
 	ml_list_free(&l);
 	ml_close(&m);
 	return r;
 }
 
 static int
+cmd_add(struct ctl *c, int argc, char **argv)
+{
+	return members_change(c, argc, argv, 1);
+}
+
+static int
 cmd_del(struct ctl *c, int argc, char **argv)
 {
-	char name[ML_LINE_MAX + 1], addr[ML_ADDR_MAX + 1];
-	struct ml_list l;
-	struct ml m;
-	int i, r;
-
-	if (argc < 2)
-		return ctl_error(CTL_USAGE, "usage: yubinctl ml del NAME ADDR...");
-	for (i = 1; i < argc; i++)
-		if (arg_member(argv[i], name, sizeof(name), addr) == -1)
-			return CTL_USAGE;
-	if ((r = ml_begin(c, argv[0], 1, &m)) != CTL_OK ||
-	    (r = members_load(&m, &l)) != CTL_OK) {
-		ml_close(&m);
-		return r;
-	}
-	for (i = 1; i < argc && r == CTL_OK; i++) {
-		(void)arg_member(argv[i], name, sizeof(name), addr);
-		if (ml_list_del(&l, addr) == 0)
-			r = ctl_error(CTL_USAGE, "%s is not a member of %s; "
-			    "nothing changed", addr, argv[0]);
-	}
-	if (r == CTL_OK && (r = members_save(&m, &l)) == CTL_OK)
-		printf("%s: %d removed, %zu member%s\n", argv[0], argc - 1,
-		    l.members, l.members == 1 ? "" : "s");
-	ml_list_free(&l);
-	ml_close(&m);
-	return r;
+	return members_change(c, argc, argv, 0);
 }
 
 /* put_out - DATA to FILE ("-": standard output).  CTL_OK or CTL_RUNTIME. */
