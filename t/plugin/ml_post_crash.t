@@ -6,7 +6,12 @@
 # soon as the first copies reach the sink (copies being queued).  With
 # [plugin ml] verp each member has its own transaction and envelope sender
 # NAME-bounces+LOCAL=DOMAIN@DOMAIN; mailing_list_to_kind 0 puts the member
-# in To:.
+# in To:.  Last, the queue manager itself is killed while the copies are
+# being queued: the master starts a new one, the post is distributed
+# under its first number, each copy is queued exactly once (one inject
+# marker each) and every member gets it.  A remote transaction the kill
+# cut between the sink's 250 and the record of it is sent again (SMTP's
+# own window, RFC 1047): counted and shown, never a second distribution.
 import collections
 import os
 import re
@@ -100,4 +105,39 @@ with Sink() as sink:
         x = [x for x in sink.txns if x['rcpts'] == ['m9@remote.test'] and b'second' in x['data']][0]
         t.like(x['data'].decode(), r'(?m)^To: m9@remote\.test\r?$', 'To: the member (to_kind 0)')
         t.like(x['data'].decode(), r'(?m)^Subject: \[news0002\] second\r?$', 'number 2')
+
+        # the queue manager killed while the copies are being queued
+        before = len(sink.txns)
+        with s.smtp() as c:
+            c.sendmail('x@example.org', ['news@localhost'],
+                       b'From: x@example.org\r\nSubject: third\r\n\r\nbody\r\n')
+        t.ok(wait_until(lambda: len(sink.txns) > before or
+                        s.wait_log(r'once=news/\w+/d\d+', timeout=0.01) and
+                        'third' in s.log(), timeout=60), 'distribution of post 3 under way')
+
+        def ppid(p):
+            try:
+                with open('/proc/%d/stat' % p) as f:
+                    return int(f.read().rsplit(')', 1)[1].split()[1])
+            except (OSError, IndexError, ValueError):
+                return None
+        qm = [p for p in s.children('queue') if ppid(p) == s.proc.pid]
+        t.is_(len(qm), 1, 'one queue manager')
+        for p in qm:
+            os.kill(p, signal.SIGKILL)
+        t.ok(s.wait_log(r'queue manager pid %d killed by signal 9' % (qm[0] if qm else 0)),
+             'the master saw it die')
+        t.ok(s.wait_log(r'list news@localhost: post 3 \((\w+)\) from <x@example\.org> '
+                        r'distributed to 200 members', timeout=90), 'post 3 distributed')
+        t.ok(wait_until(lambda: len(copies(b'] third')) >= N, timeout=90),
+             'every member has a copy')
+        got = copies(b'] third')
+        t.is_(sorted(got), sorted(MEMBERS), 'every member got post 3')
+        m = re.search(r'post 3 \((\w+)\)', s.log())
+        keys = re.findall(r'once=(news/%s/d\d+)' % (m.group(1) if m else 'X'), s.log())
+        t.is_(len(keys), N, 'one copy queued for each member')
+        t.is_(len(set(keys)), len(keys), 'no copy queued twice')
+        t.ok(not re.search(r'post 4 \(', s.log()), 'no new number was given')
+        t.diag('post 3: %d remote transactions repeated after the kill' %
+               sum(v - 1 for v in got.values()))
 t.done()
