@@ -339,6 +339,25 @@ defer(struct ml_ctx *c, const char *why)
 	return YH_DENYSOFT;
 }
 
+void
+ml_msg_set(struct ml_ctx *c, char *msg, size_t len)
+{
+	const char *p;
+
+	if (c->msg != msg)
+		free(c->msg);
+	c->msg = msg;
+	c->len = len;
+	for (p = msg; p < msg + len; ) {
+		const char *eol = memchr(p, '\n', len - (size_t)(p - msg));
+
+		if (eol == NULL || p == eol || (p + 1 == eol && *p == '\r'))
+			break;
+		p = eol + 1;
+	}
+	c->hdrlen = (size_t)(p - msg);
+}
+
 /*
  * ctx_open - C for delivery D: the list's folder, ml.def (bad: deferred),
  * its members (bad lines logged and left out), the message.  0 ready, 1
@@ -413,14 +432,7 @@ ctx_open(struct ml_ctx *c, struct yh_delivery *d)
 	    &c->len, why, sizeof(why));
 	if (r != 1)
 		return defer(c, r == 0 ? "the queue file is gone" : why);
-	for (p = c->msg; p < c->msg + c->len; ) {
-		const char *eol = memchr(p, '\n', c->len - (size_t)(p - c->msg));
-
-		if (eol == NULL || p == eol || (p + 1 == eol && *p == '\r'))
-			break;
-		p = eol + 1;
-	}
-	c->hdrlen = (size_t)(p - c->msg);
+	ml_msg_set(c, c->msg, c->len);
 	return 0;
 }
 

@@ -101,6 +101,9 @@ int	ml_notice(struct ml_ctx *c, const char *tag, const char *to,
 	    const char *subject, const char *text);
 /* ml_is_member - 1 when ADDR is a member of C's list. */
 int	ml_is_member(const struct ml_ctx *c, const char *addr);
+/* ml_msg_set - MSG (LEN bytes, malloc'ed, taken) becomes C's message: the
+ * one before is freed, the header's length found again. */
+void	ml_msg_set(struct ml_ctx *c, char *msg, size_t len);
 /*
  * ml_members_edit - add (ADD 1) or remove ADDR in ml_member.csv, read
  * afresh under the folder's lock and written back atomically; C->members

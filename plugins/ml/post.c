@@ -238,31 +238,85 @@ filtered(const struct ml_ctx *c, const char *subj, char *out, size_t size)
 	return 0;
 }
 
-/* run_program - the list's processing program on C's message: 0 go on,
- * 1 it refused (exit not 0), -1 not run, not executed (exit 126 or 127,
- * as the shell has it), not waited for or killed by a signal (a
- * timeout): the post waits for the next try. */
+/*
+ * run_program - the list's processing program on C's post (F090, F106):
+ * the post on its standard input and, as its last argument, the path of
+ * a private copy in the list's folder (".post-QID", 0600, made afresh);
+ * what the program leaves in that file is what the members get (the
+ * seeds' rewrite of list mail).  0 go on, 1 it refused (exit not 0, or
+ * it left the file empty), -1 not run, not executed (exit 126 or 127, as
+ * the shell has it), not waited for, killed by a signal (a timeout), or
+ * its file unreadable: the post waits for the next try.
+ */
 static int
 run_program(struct ml_ctx *c)
 {
 	struct yh_spawn sp = YH_SPAWN_INIT;
-	char label[sizeof(c->account) + 16];
-	int status = -1;
+	char label[sizeof(c->account) + 16], name[YH_QID_SIZE + 8];
+	char path[sizeof(c->dir) + sizeof(name) + 2], why[ML_MSG_MAX];
+	const char *args[2];
+	char *data = NULL;
+	size_t len = 0;
+	ssize_t w;
+	int fd, r, status = -1;
 
 	snprintf(label, sizeof(label), "%s/%s", c->account, ML_DEF_FILE);
+	snprintf(name, sizeof(name), ".post-%s", c->qid);
+	snprintf(path, sizeof(path), "%s/%s", c->dir, name);
+	(void)unlinkat(c->dfd, name, 0);	/* left by a try cut short */
+	fd = openat(c->dfd, name, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW |
+	    O_CLOEXEC, 0600);
+	if (fd == -1) {
+		yh_log(YH_LOG_ERR, "list %s: %s: %s", c->addr, path,
+		    strerror(errno));
+		return -1;
+	}
+	w = write(fd, c->msg, c->len);
+	if (close(fd) == -1 || w != (ssize_t)c->len) {
+		yh_log(YH_LOG_ERR, "list %s: %s: cannot write the copy", c->addr,
+		    path);
+		(void)unlinkat(c->dfd, name, 0);
+		return -1;
+	}
+	args[0] = path;
+	args[1] = NULL;
 	sp.label = label;
 	sp.command = c->def.str[ML_PROGRAM];
+	sp.args = args;
 	sp.dlv = c->d;
 	sp.cwd = c->dir;
 	sp.wait = 1;
 	sp.stdin_message = 1;
-	if (yh_spawn(&sp, &status) == -1)
+	if (yh_spawn(&sp, &status) == -1 || status == -1 ||
+	    !WIFEXITED(status) || WEXITSTATUS(status) == 126 ||
+	    WEXITSTATUS(status) == 127) {
+		/* not waited for (hook time), killed, or not executed */
+		(void)unlinkat(c->dfd, name, 0);
 		return -1;
-	if (status == -1 || !WIFEXITED(status))
-		return -1;	/* not waited for (hook time) or killed: again */
-	if (WEXITSTATUS(status) == 126 || WEXITSTATUS(status) == 127)
-		return -1;	/* could not be executed (a missing file) */
-	return WEXITSTATUS(status) != 0;
+	}
+	if (WEXITSTATUS(status) != 0) {
+		(void)unlinkat(c->dfd, name, 0);
+		return 1;
+	}
+	r = yh_read_safe(path, (size_t)ML_MSG_MAXSIZE, &data, &len, why,
+	    sizeof(why));
+	(void)unlinkat(c->dfd, name, 0);
+	if (r != 1) {
+		yh_log(YH_LOG_ERR, "list %s: %s: %s", c->addr, path,
+		    r == 0 ? "removed by the list's program" : why);
+		return -1;
+	}
+	if (len == 0) {
+		free(data);
+		return 1;
+	}
+	if (len != c->len || memcmp(data, c->msg, len) != 0) {
+		yh_log(YH_LOG_INFO, "list %s: post %s rewritten by the list's "
+		    "program (%zu bytes, were %zu)", c->addr, c->qid, len, c->len);
+		ml_msg_set(c, data, len);
+	} else
+		free(data);
+	return 0;
 }
 
 /* ---- number and subject ----------------------------------------------------- */
