@@ -1000,6 +1000,19 @@ int
 config_account(const struct config *base, const char *path,
     struct config **cfg_r, struct errlist *errs)
 {
+	int r = config_account_file(base, path, cfg_r, errs);
+
+	if (r == 1) {
+		*cfg_r = cfg_dup(base);
+		r = 0;
+	}
+	return r;
+}
+
+int
+config_account_file(const struct config *base, const char *path,
+    struct config **cfg_r, struct errlist *errs)
+{
 	struct def_ctx *d;
 	size_t nerr = errlist_count(errs), len;
 	char *data;
@@ -1008,10 +1021,8 @@ config_account(const struct config *base, const char *path,
 	*cfg_r = NULL;
 	if ((r = cfg_read(path, 1, &data, &len, errs)) == -1)
 		return -1;
-	if (r == 1) {
-		*cfg_r = cfg_dup(base);
-		return 0;
-	}
+	if (r == 1)
+		return 1;	/* no config.def */
 	d = xcalloc(1, sizeof(*d));
 	d->cfg = cfg_dup(base);
 	cfg_lines(path, data, len, def_line, d, errs);

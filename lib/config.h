@@ -101,6 +101,10 @@ const char *config_plugins_name(const struct config *cfg, size_t i);
  */
 int	config_account(const struct config *base, const char *path,
 	    struct config **cfg_r, struct errlist *errs);
+/* config_account_file - config_account, but a missing file gives 1 with
+ * *cfg_r NULL (no copy of BASE is made: callers use BASE). */
+int	config_account_file(const struct config *base, const char *path,
+	    struct config **cfg_r, struct errlist *errs);
 /*
  * config_def_key - the key of config.def line LINE, cut the way
  * config_account reads it (surrounding blanks ignored), into KEY (SIZE
