@@ -414,6 +414,7 @@ void
 plugins_set_qid(const char *qid)
 {
 	snprintf(ph.qid, sizeof(ph.qid), "%s", qid ? qid : "");
+	account_cfg_forget();	/* each message reads config.def afresh */
 }
 
 int
@@ -532,17 +533,16 @@ plugin_invoke(const struct yh_hooks *h, const struct call *c)
 	return YH_DECLINED;
 }
 
+/* plugin_call - hook C of plugin I under its timer (the chain has set
+ * the SIGALRM handler). */
 static int
 plugin_call(size_t i, const struct call *c)
 {
-	struct sigaction sa, old;
 	struct itimerval it, off;
 	volatile int r = YH_DECLINED;
 	long long tmo = ph.cfg ? config_int(ph.cfg, "server.hook_timeout") : 30;
+	sigset_t alrm;
 
-	memset(&sa, 0, sizeof(sa));
-	sa.sa_handler = plugin_on_alarm;
-	sigaction(SIGALRM, &sa, &old);
 	memset(&it, 0, sizeof(it));
 	memset(&off, 0, sizeof(off));
 	it.it_value.tv_sec = tmo > 0 ? tmo : 30;
@@ -550,7 +550,9 @@ plugin_call(size_t i, const struct call *c)
 	ph.hp = c->hp;
 	trace_set(ph.pl[i].name, c->hp);
 	ph.hook_deadline = now_ms() + it.it_value.tv_sec * 1000LL;
-	if (sigsetjmp(ph.jmp, 1) == 0) {
+	/* no signal mask saved (a system call a hook): the jump back from
+	 * the handler unblocks SIGALRM itself */
+	if (sigsetjmp(ph.jmp, 0) == 0) {
 		ph.armed = 1;
 		setitimer(ITIMER_REAL, &it, NULL);
 		r = plugin_invoke(ph.pl[i].p->hooks, c);
@@ -559,13 +561,15 @@ plugin_call(size_t i, const struct call *c)
 	} else {
 		ph.armed = 0;
 		setitimer(ITIMER_REAL, &off, NULL);
+		sigemptyset(&alrm);
+		sigaddset(&alrm, SIGALRM);
+		sigprocmask(SIG_UNBLOCK, &alrm, NULL);
 		ph.tainted = 1;
 		log_warn("%s: plugin=%s hook=%s timed out after %llds; treated as "
 		    "DENYSOFT", *ph.qid ? ph.qid : "NOQUEUE", ph.pl[i].name,
 		    hook_table[c->hp].name, tmo);
 		r = YH_DENYSOFT;
 	}
-	sigaction(SIGALRM, &old, NULL);
 	trace_set(NULL, c->hp);
 	ph.current = NULL;
 	ph.hook_deadline = 0;
@@ -580,22 +584,33 @@ plugin_call(size_t i, const struct call *c)
 static int
 plugin_chain(const struct call *c, int decision)
 {
+	struct sigaction sa, old;
 	size_t i;
-	int r;
+	int r = YH_DECLINED, set = 0;
 
 	spawn_reap();	/* programs that plugins left running and that ended */
 	for (i = 0; i < ph.n; i++) {
 		if (!hook_present(ph.pl[i].p->hooks, c->hp))
 			continue;
+		if (!set) {
+			/* once a chain: each hook's timer uses it */
+			memset(&sa, 0, sizeof(sa));
+			sa.sa_handler = plugin_on_alarm;
+			sigaction(SIGALRM, &sa, &old);
+			set = 1;
+		}
 		r = plugin_call(i, c);
 		if (decision && r != YH_DECLINED) {
 			log_debug("%s: plugin=%s hook=%s result=%d",
 			    *ph.qid ? ph.qid : "NOQUEUE", ph.pl[i].name,
 			    hook_table[c->hp].name, r);
-			return r;
+			break;
 		}
+		r = YH_DECLINED;
 	}
-	return YH_DECLINED;
+	if (set)
+		sigaction(SIGALRM, &old, NULL);
+	return r;
 }
 
 int

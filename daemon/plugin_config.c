@@ -361,30 +361,75 @@ yh_config_file(void)
 	return n > 0 && (size_t)n < sizeof(ph.file) ? ph.file : NULL;
 }
 
-const char *
-yh_account_get(const char *account, const char *key, char *out, size_t size)
+/*
+ * One account's config.def, parsed, is kept while one message is being
+ * handled (the quota plugin asks two keys of each recipient's); the next
+ * message, a new try of it (plugins_set_qid forgets it) or another
+ * account reads the file again.
+ */
+static struct {
+	char		 account[ACCOUNT_NAME_MAX + 1];
+	char		 qid[QUEUE_ID_LEN + 1];
+	struct config	*acfg;		/* NULL: no config.def (or a bad
+					 * one): the server's values */
+	int		 valid;
+} acache;
+
+void
+account_cfg_forget(void)
+{
+	if (acache.acfg)
+		config_free(&acache.acfg);
+	acache.valid = 0;
+}
+
+/* account_cfg - ACCOUNT's config.def (NULL: none or unusable, logged). */
+static struct config *
+account_cfg(const char *account)
 {
 	struct errlist errs;
-	struct config *acfg;
-	struct buf val;
-	const char *why;
-	const char *r = NULL;
 	char *dir, *path;
+	size_t i;
 
-	if (ph.cfg == NULL || !account_name_valid(account, &why))
-		return NULL;
+	if (acache.valid && ph.qid[0] != '\0' &&
+	    strcmp(acache.qid, ph.qid) == 0 &&
+	    strcmp(acache.account, account) == 0)
+		return acache.acfg;
+	if (acache.acfg)
+		config_free(&acache.acfg);
+	acache.valid = 0;
 	dir = paths_account_dir(ph.cfg, account);
 	path = xasprintf("%s/config.def", dir);
 	free(dir);
 	errlist_init(&errs);
-	buf_init(&val, 0);
-	if (config_account(ph.cfg, path, &acfg, &errs) == -1) {
-		size_t i;
-
+	/* no config.def: NULL, the server's values (no copy of them) */
+	if (config_account_file(ph.cfg, path, &acache.acfg, &errs) == -1) {
 		for (i = 0; i < errs.n; i++)
 			log_warn("%s", errs.msg[i]);
-		acfg = NULL;
+		acache.acfg = NULL;
 	}
+	errlist_free(&errs);
+	free(path);
+	if (ph.qid[0] != '\0' && str_copy(acache.account,
+	    sizeof(acache.account), account) == 0) {
+		memcpy(acache.qid, ph.qid, sizeof(acache.qid));
+		acache.valid = 1;
+	}
+	return acache.acfg;
+}
+
+const char *
+yh_account_get(const char *account, const char *key, char *out, size_t size)
+{
+	struct config *acfg;
+	struct buf val;
+	const char *why;
+	const char *r = NULL;
+
+	if (ph.cfg == NULL || !account_name_valid(account, &why))
+		return NULL;
+	buf_init(&val, 0);
+	acfg = account_cfg(account);
 	if (config_text(acfg ? acfg : ph.cfg, key, &val)) {
 		/* the account record's own limit beats the server default,
 		 * config.def beats both */
@@ -405,10 +450,6 @@ yh_account_get(const char *account, const char *key, char *out, size_t size)
 		if (str_copy(out, size, buf_cstr(&val)) == 0)
 			r = out;
 	}
-	if (acfg)
-		config_free(&acfg);
-	errlist_free(&errs);
 	buf_free(&val);
-	free(path);
 	return r;
 }

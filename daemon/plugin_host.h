@@ -78,6 +78,9 @@ int	plugin_keys_load(struct yh_config *c, const struct yh_key *keys,
 	    struct errlist *errs);
 /* plugin_keys_free - what plugin_keys_load kept in C. */
 void	plugin_keys_free(struct yh_config *c);
+/* account_cfg_forget - drop the config.def kept for the message being
+ * handled (plugin_config.c); plugins_set_qid calls it at each message. */
+void	account_cfg_forget(void);
 
 /* values_clear - free the answers handed to the last hook. */
 void	values_clear(struct yh_values *v);

@@ -385,6 +385,11 @@ ctx_open(struct ml_ctx *c, struct yh_delivery *d)
 	snprintf(c->qid, sizeof(c->qid), "%s", yh_dlv_queue_id(d));
 	if (yh_account_dir(c->account, c->dir, sizeof(c->dir)) == -1)
 		return 1;
+	/* most deliveries are to mailboxes: one question decides that */
+	snprintf(path, sizeof(path), "%s/%s", c->dir, ML_DEF_FILE);
+	if (faccessat(AT_FDCWD, path, F_OK, AT_SYMLINK_NOFOLLOW) == -1 &&
+	    errno == ENOENT)
+		return 1;	/* not a list */
 	c->dfd = open(c->dir, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
 	if (c->dfd == -1 || faccessat(c->dfd, ML_DEF_FILE, F_OK,
 	    AT_SYMLINK_NOFOLLOW) == -1)
