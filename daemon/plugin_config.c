@@ -368,11 +368,9 @@ yh_config_file(void)
  * account reads the file again.
  */
 static struct {
-	char		 account[ACCOUNT_NAME_MAX + 1];
-	char		 qid[QUEUE_ID_LEN + 1];
+	char		 account[ACCOUNT_NAME_MAX + 1];	/* "": nothing kept */
 	struct config	*acfg;		/* NULL: no config.def (or a bad
 					 * one): the server's values */
-	int		 valid;
 } acache;
 
 void
@@ -380,7 +378,7 @@ account_cfg_forget(void)
 {
 	if (acache.acfg)
 		config_free(&acache.acfg);
-	acache.valid = 0;
+	acache.account[0] = '\0';
 }
 
 /* account_cfg - ACCOUNT's config.def (NULL: none or unusable, logged). */
@@ -391,13 +389,9 @@ account_cfg(const char *account)
 	char *dir, *path;
 	size_t i;
 
-	if (acache.valid && ph.qid[0] != '\0' &&
-	    strcmp(acache.qid, ph.qid) == 0 &&
-	    strcmp(acache.account, account) == 0)
+	if (ph.qid[0] != '\0' && strcmp(acache.account, account) == 0)
 		return acache.acfg;
-	if (acache.acfg)
-		config_free(&acache.acfg);
-	acache.valid = 0;
+	account_cfg_forget();
 	dir = paths_account_dir(ph.cfg, account);
 	path = xasprintf("%s/config.def", dir);
 	free(dir);
@@ -410,11 +404,10 @@ account_cfg(const char *account)
 	}
 	errlist_free(&errs);
 	free(path);
-	if (ph.qid[0] != '\0' && str_copy(acache.account,
-	    sizeof(acache.account), account) == 0) {
-		memcpy(acache.qid, ph.qid, sizeof(acache.qid));
-		acache.valid = 1;
-	}
+	/* kept only within a message (a queue id is set) */
+	if (ph.qid[0] == '\0' || str_copy(acache.account,
+	    sizeof(acache.account), account) == -1)
+		acache.account[0] = '\0';
 	return acache.acfg;
 }
 
