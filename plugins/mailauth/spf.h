@@ -46,7 +46,7 @@ struct spf_request {
 
 struct spf_outcome {
 	enum spf_result	 result;
-	char		 identity[8];	/* "mailfrom" or "helo" */
+	char		 identity[16];	/* "mailfrom" or "helo" */
 	char		 domain[SPF_DOMAIN_MAX + 1];	/* checked */
 	char		 mechanism[128];	/* that matched, "" none */
 	char		 explanation[SPF_EXPLAIN_MAX];	/* fail: exp= text */
