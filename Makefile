@@ -106,8 +106,8 @@ $(B)/plugins/%.so: $(B)/plugins/%.o $(PLUGUTIL)
 	$(CC) $(SO_LDFLAGS) -o $@ $< $(PLUGUTIL)
 
 define plugin_dir
-$$(B)/plugins/$(1).so: $$(patsubst %.c,$$(B)/%.o,$$(wildcard plugins/$(1)/*.c)) $$(PLUGIN_OBJS_$(1))
-	$$(CC) $$(SO_LDFLAGS) -o $$@ $$^ $$(PLUGIN_LIBS_$(1)) $$(PLUGUTIL)
+$$(B)/plugins/$(1).so: $$(patsubst %.c,$$(B)/%.o,$$(wildcard plugins/$(1)/*.c)) $$(PLUGIN_OBJS_$(1)) $$(PLUGUTIL)
+	$$(CC) $$(SO_LDFLAGS) -o $$@ $$(filter %.o,$$^) $$(PLUGIN_LIBS_$(1)) $$(PLUGUTIL)
 endef
 $(foreach d,$(PLUGIN_DIRS),$(eval $(call plugin_dir,$(d))))
 
