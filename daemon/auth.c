@@ -18,6 +18,7 @@
  * Runs in SMTP and POP3 workers, as server.user.
  */
 #include <errno.h>
+#include <fnmatch.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <malloc.h>
@@ -32,7 +33,9 @@
 #include "addr.h"
 #include "auth.h"
 #include "config.h"
+#include "hours.h"
 #include "log.h"
+#include "paths.h"
 #include "store.h"
 #include "util.h"
 
@@ -429,4 +432,74 @@ auth_record_login(const struct config *cfg, struct store *s,
 	}
 	r.vlen = (size_t)n;
 	return store_write(s, auth_record_fn, &r) == 0 ? 0 : -1;
+}
+
+struct config *
+auth_account_cfg(const struct config *cfg, const char *name)
+{
+	struct config *acfg = NULL;
+	struct errlist errs;
+	char *dir, *path;
+	size_t i;
+
+	dir = paths_account_dir(cfg, name);
+	path = xasprintf("%s/config.def", dir);
+	free(dir);
+	errlist_init(&errs);
+	/* none, or unusable: the server's values, as the plugins take them */
+	if (config_account_file(cfg, path, &acfg, &errs) == -1)
+		for (i = 0; i < errs.n; i++)
+			log_warn("%s", errs.msg[i]);
+	errlist_free(&errs);
+	free(path);
+	return acfg;
+}
+
+int
+auth_hours_allow(const struct config *acfg, long long now, char *why,
+    size_t whysize)
+{
+	const char *text = config_str(acfg, "server.usage_hours");
+	struct hours h;
+	struct tm tm;
+	time_t t = (time_t)now;
+
+	if (text[0] == '\0')
+		return 1;
+	if (hours_parse(text, &h, why, whysize) == -1 ||
+	    localtime_r(&t, &tm) == NULL) {
+		/* checked when the file was read: cannot happen */
+		snprintf(why, whysize, "usage_hours unusable");
+		return 0;
+	}
+	if (hours_allow(&h, &tm))
+		return 1;
+	snprintf(why, whysize, "usage hours are %s", text);
+	return 0;
+}
+
+/* rcpt_match - ADDR against one allowed_recipients PATTERN: a pattern
+ * with '@' matches the whole address, one without its domain. */
+static int
+rcpt_match(const char *pattern, const char *addr)
+{
+	const char *at = strrchr(addr, '@');
+
+	if (strchr(pattern, '@') != NULL)
+		return fnmatch(pattern, addr, FNM_CASEFOLD) == 0;
+	return at != NULL && fnmatch(pattern, at + 1, FNM_CASEFOLD) == 0;
+}
+
+int
+auth_rcpt_allow(const struct config *acfg, const char *addr)
+{
+	const struct cfg_list *l = config_list(acfg, "smtp.allowed_recipients");
+	size_t i;
+
+	if (l->n == 0)
+		return 1;
+	for (i = 0; i < l->n; i++)
+		if (rcpt_match(l->v[i], addr))
+			return 1;
+	return 0;
 }

@@ -51,4 +51,20 @@ int	auth_plain_decode(char *raw, size_t len, char **authz_r, char **authc_r,
 int	auth_record_login(const struct config *cfg, struct store *s,
 	    const char *name, const char *ip);
 
+/*
+ * Per-account restrictions of a login (config.def, F124, F125).
+ * auth_account_cfg - account NAME's config.def over CFG; NULL when it has
+ * none or it cannot be used (logged): CFG's values hold then.  Owned:
+ * config_free.
+ * auth_hours_allow - 1 when usage_hours of ACFG allow a login at NOW (the
+ * server's local time), else 0 with the allowed hours in WHY.
+ * auth_rcpt_allow - 1 when ADDR matches allowed_recipients of ACFG (an
+ * empty list allows everyone): patterns with '@' match the address, the
+ * others its domain; * and ? are wildcards, case does not matter.
+ */
+struct config *auth_account_cfg(const struct config *cfg, const char *name);
+int	auth_hours_allow(const struct config *acfg, long long now, char *why,
+	    size_t whysize);
+int	auth_rcpt_allow(const struct config *acfg, const char *addr);
+
 #endif

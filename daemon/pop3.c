@@ -304,6 +304,28 @@ out:
 	free(accdir);
 }
 
+/* pop3_hours - 1 when account NAME may log in now (usage_hours, F124);
+ * else 0, answered: the client proved who it is and learns the hours. */
+static int
+pop3_hours(struct pop3 *p, const char *name)
+{
+	struct config *acfg = auth_account_cfg(p->cfg, name);
+	char why[256], text[300];
+	int ok;
+
+	ok = auth_hours_allow(acfg ? acfg : p->cfg, time_now(), why,
+	    sizeof(why));
+	config_free(&acfg);
+	if (ok)
+		return 1;
+	log_info("pop3 login refused user=%s client=%s: outside usage hours "
+	    "sid=%06lx", name, p->c.peer_ip, p->env->sid);
+	snprintf(text, sizeof(text), "[AUTH] login not permitted at this "
+	    "time: %s", why);
+	pop3_err(p, text);
+	return 0;
+}
+
 /* pop3_check_result - act on the result R of a credential check; TAG is
  * the penalty tag of a wrong secret (NULL: none). */
 static void
@@ -314,7 +336,8 @@ pop3_check_result(struct pop3 *p, int r, const struct account *a,
 		/* the address's login penalty, never the account's */
 		authpen_sleep(authpen_login_ok(p->cfg, p->env->store,
 		    p->c.peer_ip, a->name));
-		pop3_login(p, a->name, method);
+		if (pop3_hours(p, a->name))
+			pop3_login(p, a->name, method);
 	} else if (r == 0)
 		pop3_auth_failed(p, method, login, tag);
 	else {

@@ -26,6 +26,7 @@
 #include <sys/socket.h>
 
 #include "addr.h"
+#include "auth.h"
 #include "block.h"
 #include "config.h"
 #include "conn.h"
@@ -577,6 +578,12 @@ smtp_cmd_rcpt(struct smtp_session *s, char *arg)
 		return;
 	}
 	str_escape(esc, sizeof(esc), p.addr, strlen(p.addr));
+	if (s->auth_cfg != NULL && !auth_rcpt_allow(s->auth_cfg, p.addr)) {
+		/* F125: this account may send only to allowed_recipients */
+		smtp_reject(s, 550, "5.7.1", "<%s>: %s may not send to this "
+		    "recipient", esc, s->auth_user);
+		return;
+	}
 	if (s->max_rcpt > 0 && (long long)s->txn.nrcpt >= s->max_rcpt) {
 		/* RFC 5321 §4.5.3.1.10: the client sends the rest later; this
 		 * is flow control, not a client error, so it is not counted */
@@ -751,6 +758,7 @@ smtp_cmd_starttls(struct smtp_session *s, char *arg)
 	s->esmtp = 0;
 	s->helo[0] = '\0';
 	s->auth_user[0] = '\0';
+	config_free(&s->auth_cfg);
 	smtp_log(s, "starttls %s client=%s", conn_tls_info(&s->conn),
 	    s->conn.peer_ip);
 }
@@ -997,6 +1005,7 @@ smtp_session(const struct session_env *env, int fd)
 		plugin_smtp_notify(HP_DISCONNECT, &s.hs);
 	}
 	hook_session_free(&s.hs);
+	config_free(&s.auth_cfg);
 	free(s.tpl);
 	conn_close(&s.conn);
 }

@@ -299,6 +299,33 @@ out:
 	return res;
 }
 
+/*
+ * smtp_auth_hours - USER has proved who it is; its config.def may still
+ * refuse the login at this hour (usage_hours, F124).  SMTP_GO with the
+ * account's config.def kept in the session (allowed_recipients, F125),
+ * or refused (answered: the client learns the hours, it knows the
+ * password).
+ */
+static enum smtp_verdict
+smtp_auth_hours(struct smtp_session *s, const char *user)
+{
+	struct config *acfg = auth_account_cfg(s->cfg, user);
+	char why[256];
+
+	if (!auth_hours_allow(acfg ? acfg : s->cfg, time_now(), why,
+	    sizeof(why))) {
+		smtp_reply(s, 535, "5.7.1", "Authentication not permitted at "
+		    "this time: %s", why);
+		smtp_log(s, "auth refused user=%s client=%s: outside usage "
+		    "hours", user, s->conn.peer_ip);
+		config_free(&acfg);
+		return SMTP_DENY;
+	}
+	config_free(&s->auth_cfg);
+	s->auth_cfg = acfg;
+	return SMTP_GO;
+}
+
 /* smtp_check_auth - USER has proved who it is: the hook chain "auth",
  * then the default: welcome. */
 static enum smtp_verdict
@@ -378,8 +405,12 @@ smtp_cmd_auth(struct smtp_session *s, char *arg)
 		/* the address's login penalty, never the account's */
 		authpen_sleep(authpen_login_ok(s->cfg, s->env->store,
 		    s->conn.peer_ip, a.name));
-		if (smtp_decide(s, smtp_check_auth(s, a.name, &d), &d) != SMTP_GO)
+		if (smtp_auth_hours(s, a.name) != SMTP_GO)
 			break;
+		if (smtp_decide(s, smtp_check_auth(s, a.name, &d), &d) != SMTP_GO) {
+			config_free(&s->auth_cfg);
+			break;
+		}
 		(void)str_copy(s->auth_user, sizeof(s->auth_user), a.name);
 		smtp_reply(s, 235, "2.7.0", "Authentication successful");
 		smtp_log(s, "auth ok user=%s mech=%s client=%s", s->auth_user,

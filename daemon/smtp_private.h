@@ -67,6 +67,8 @@ struct smtp_session {
 	int	 esmtp;			/* it was EHLO */
 	char	 helo[SMTP_HELO_MAX + 1];	/* as sent (log-escaped on use) */
 	char	 auth_user[ACCOUNT_NAME_MAX + 1];	/* "" = not authenticated */
+	struct config	*auth_cfg;	/* the AUTH account's config.def over
+					 * cfg (allowed_recipients); NULL: cfg */
 	unsigned long auth_failures;
 	unsigned long errors;		/* 4xx/5xx replies to the client's mistakes */
 	unsigned long commands;

@@ -22,6 +22,7 @@
 #include "buf.h"
 #include "config.h"
 #include "config_keys.h"
+#include "hours.h"
 #include "util.h"
 
 #ifndef PLUGINDIR
@@ -30,6 +31,7 @@
 
 #define SEC	1LL		/* duration units, in seconds */
 #define MIN	60LL
+#define RCPT_PATTERN_MAX	256
 
 const char *const cfg_type_name[] = {
 	[CFG_BOOL] = "bool",
@@ -48,6 +50,47 @@ const char *const cfg_sections[] = { "server", "smtp", "pop3", "queue" };
 
 static const char *const cfg_log_dests[] = { "file", "syslog", "stderr", NULL };
 static const char *const cfg_auth_mechs[] = { "PLAIN", "LOGIN", "CRAM-MD5", NULL };
+
+/* check_hours - usage_hours (hours.h). */
+static int
+check_hours(const char *text, char *why, size_t whysize)
+{
+	struct hours h;
+
+	return hours_parse(text, &h, why, whysize);
+}
+
+/* check_rcpt_patterns - allowed_recipients: addresses or domains with the
+ * wildcards * and ?: printable, no blanks, at most one '@', at most
+ * RCPT_PATTERN_MAX bytes each. */
+static int
+check_rcpt_patterns(const char *text, char *why, size_t whysize)
+{
+	const char *p = text, *w;
+	size_t at;
+
+	for (;;) {
+		while (*p == ',' || *p == ' ' || *p == '\t')
+			p++;
+		if (*p == '\0')
+			return 0;
+		for (w = p, at = 0; *p != '\0' && *p != ',' && *p != ' ' &&
+		    *p != '\t'; p++) {
+			if ((unsigned char)*p < 0x20 || *p == 0x7f ||
+			    strchr("<>[]\\\"", *p) != NULL)
+				break;
+			at += *p == '@';
+		}
+		if ((*p != '\0' && *p != ',' && *p != ' ' && *p != '\t') ||
+		    at > 1 || (size_t)(p - w) > RCPT_PATTERN_MAX) {
+			snprintf(why, whysize, "expected addresses or domains "
+			    "with * and ? wildcards, got \"%.*s\"",
+			    (int)strcspn(w, ", \t") > 64 ? 64 :
+			    (int)strcspn(w, ", \t"), w);
+			return -1;
+		}
+	}
+}
 
 /* The key table: the contract with the rest of yubin and with yubin.conf. */
 const struct cfg_key cfg_keys[] = {
@@ -111,6 +154,8 @@ const struct cfg_key cfg_keys[] = {
 	{ .section = "server", .name = "forward_keep_copy", .type = CFG_BOOL,
 	    .def = "1", .flags = CFG_ACCOUNT,
 	    .reader = "forward" },
+	{ .section = "server", .name = "usage_hours", .type = CFG_STRING,
+	    .def = "", .flags = CFG_ACCOUNT, .check = check_hours },	/* "": any time */
 
 	/* [smtp]: the seed's smtpenv.dat plus listeners, limits, timeouts */
 	{ .section = "smtp", .name = "port", .type = CFG_PORT, .def = "25", .nofile = "2525" },
@@ -153,6 +198,8 @@ const struct cfg_key cfg_keys[] = {
 	{ .section = "smtp", .name = "reject_mailaddress", .type = CFG_ADDRLIST, .def = "",
 	    .flags = CFG_ACCOUNT,
 	    .reader = "relay" },
+	{ .section = "smtp", .name = "allowed_recipients", .type = CFG_LIST, .def = "",
+	    .flags = CFG_ACCOUNT, .check = check_rcpt_patterns },	/* "": anyone */
 	/* finite without a config file too; 0 (unlimited) only when a file
 	 * or -D says so */
 	{ .section = "smtp", .name = "max_message_size", .type = CFG_SIZE, .def = "50M" },
@@ -682,6 +729,12 @@ cfg_parse(const struct cfg_key *k, const char *text, struct cfg_val *v,
 		}
 		free(copy);
 		break;
+	}
+	if (why.len == 0 && k->check != NULL) {
+		char reason[256];
+
+		if (k->check(text, reason, sizeof(reason)) == -1)
+			buf_printf(&why, "%s", reason);
 	}
 	if (why.len) {
 		cfg_val_free(v);

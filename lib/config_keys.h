@@ -59,6 +59,9 @@ struct cfg_key {
 					 * by spaces, or NULL for the core: a value
 					 * other than the default while none of them
 					 * is in server.plugins is an error */
+	/* string, list: a syntax the type alone does not say; 0, or -1
+	 * with the reason in WHY (WHYSIZE bytes) */
+	int		(*check)(const char *text, char *why, size_t whysize);
 };
 
 /* one parsed value */
@@ -71,7 +74,7 @@ struct cfg_val {
 };
 
 /* the table: CFG_NKEYS entries, in the order yubinctl config prints them */
-#define CFG_NKEYS	100
+#define CFG_NKEYS	102
 extern const struct cfg_key cfg_keys[CFG_NKEYS];
 /* type names for messages, by enum cfg_type */
 extern const char *const cfg_type_name[];
