@@ -19,6 +19,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 
 #include <openssl/core_names.h>
 #include <openssl/crypto.h>
@@ -790,6 +791,48 @@ account_each(struct store *s, int (*fn)(void *ctx, const struct account *a),
 	OPENSSL_cleanse(c, sizeof(*c));
 	free(c);
 	return r;
+}
+
+struct account_count_ctx {
+	const char	*domain;
+	long long	 n;
+};
+
+static int
+account_count_fn(void *ctx, const void *key, size_t klen, const void *val,
+    size_t vlen, long long expires)
+{
+	struct account_count_ctx *c = ctx;
+	const char *k = key, *at = memchr(k, '@', klen);
+	size_t dlen;
+
+	(void)val;
+	(void)vlen;
+	(void)expires;
+	if (klen == sizeof(ACCOUNT_POSTMASTER) - 1 &&
+	    memcmp(k, ACCOUNT_POSTMASTER, klen) == 0)
+		return 0;
+	if (c->domain == NULL)
+		c->n++;
+	else if (c->domain[0] == '\0')
+		c->n += at == NULL;
+	else if (at != NULL) {
+		dlen = klen - (size_t)(at + 1 - k);
+		c->n += dlen == strlen(c->domain) &&
+		    strncasecmp(at + 1, c->domain, dlen) == 0;
+	}
+	return 0;
+}
+
+int
+account_tcount(struct store_txn *txn, const char *domain, long long *n)
+{
+	struct account_count_ctx c = { domain, 0 };
+
+	if (store_titer(txn, STORE_ACCOUNTS, NULL, 0, account_count_fn, &c) != 0)
+		return -1;
+	*n = c.n;
+	return 0;
 }
 
 /*

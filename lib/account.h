@@ -75,6 +75,14 @@ int	account_tdel(struct store_txn *txn, const char *name);
  */
 int	account_each(struct store *s, int (*fn)(void *ctx, const struct account *a),
 	    void *ctx);
+/*
+ * account_tcount - the accounts of DOMAIN inside TXN into *N (F013):
+ * DOMAIN NULL counts every account (Wiz98's shared mode, where each
+ * account serves every domain), "" the plain ones (server.domain's in
+ * per-domain mode), else those named NAME@DOMAIN (case-insensitive).  The
+ * postmaster account "yubinctl setup" makes is never counted.  0 or -1.
+ */
+int	account_tcount(struct store_txn *txn, const char *domain, long long *n);
 /* account_domain_valid - 1 if DOMAIN is "" or a host name of letters,
  * digits, '-' and '.' (at most 255 bytes), 0 not (reason in *why_r, static). */
 int	account_domain_valid(const char *domain, const char **why_r);

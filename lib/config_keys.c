@@ -154,6 +154,8 @@ const struct cfg_key cfg_keys[] = {
 	{ .section = "server", .name = "forward_keep_copy", .type = CFG_BOOL,
 	    .def = "1", .flags = CFG_ACCOUNT,
 	    .reader = "forward" },
+	{ .section = "server", .name = "accounts_per_domain_max", .type = CFG_INT,
+	    .def = "0", .min = 0, .max = CFG_INT_BIG },	/* 0: no limit */
 	{ .section = "server", .name = "usage_hours", .type = CFG_STRING,
 	    .def = "", .flags = CFG_ACCOUNT, .check = check_hours },	/* "": any time */
 

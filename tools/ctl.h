@@ -49,6 +49,9 @@ int	ctl_cmd_account(struct ctl *c, int argc, char **argv);	/* ctl_account.c */
  * ACCOUNT_HASH_LOCKED) and its Maildir unless it exists; an existing one
  * is left as it is.  CTL_OK or the exit code after saying why. */
 int	ctl_postmaster_ensure(struct ctl *c);			/* ctl_account.c */
+/* ctl_account_counts - print "accounts[ DOMAIN]: N[/MAX]" lines (the
+ * status of server.accounts_per_domain_max, F013).  0 or -1. */
+int	ctl_account_counts(struct ctl *c);			/* ctl_account.c */
 struct account;
 /*
  * ctl_account_create - what "account add" does once its options are read:

@@ -240,10 +240,110 @@ get_password(const char *arg, char *pw, size_t size)
 	return 0;
 }
 
+/*
+ * The limit of accounts per domain (server.accounts_per_domain_max, F013).
+ * limit_domain - the domain whose count account NAME is part of: NULL (all
+ * accounts) in the shared mode, where every account serves every domain;
+ * "" server.domain's plain accounts, else the part after '@'.
+ * limit_over - in TXN, after the writes: 1 when DOMAIN holds more than
+ * the limit (its count in *N), 0 not, -1 store error.
+ */
+static const char *
+limit_domain(const struct ctl *c, const char *name)
+{
+	const char *at = strchr(name, '@');
+
+	if (!config_bool(c->cfg, "server.domain_mailboxes"))
+		return NULL;
+	return at ? at + 1 : "";
+}
+
+static int
+limit_over(const struct ctl *c, struct store_txn *txn, const char *domain,
+    long long *n)
+{
+	long long max = config_int(c->cfg, "server.accounts_per_domain_max");
+
+	*n = 0;
+	if (max <= 0)
+		return 0;
+	if (account_tcount(txn, domain, n) == -1)
+		return -1;
+	return *n > max;
+}
+
+/* limit_error - say that DOMAIN would hold N accounts. */
+static int
+limit_error(const struct ctl *c, const char *domain, long long n)
+{
+	return ctl_error(CTL_USAGE, "%s%s would have %lld accounts: "
+	    "server.accounts_per_domain_max is %lld", domain ? "domain " :
+	    "the server", domain ? (domain[0] ? domain :
+	    config_str(c->cfg, "server.domain")) : "", n,
+	    config_int(c->cfg, "server.accounts_per_domain_max"));
+}
+
+/* count_line - "accounts[ DOMAIN]: N[/MAX]" for DOMAIN (limit_domain's
+ * meaning) in TXN. */
+static int
+count_line(struct ctl *c, struct store_txn *txn, const char *domain)
+{
+	long long n, max = config_int(c->cfg, "server.accounts_per_domain_max");
+
+	if (account_tcount(txn, domain, &n) == -1)
+		return -1;
+	if (domain != NULL)
+		printf("accounts %s: %lld", domain[0] ? domain :
+		    config_str(c->cfg, "server.domain"), n);
+	else
+		printf("accounts: %lld", n);
+	if (max > 0)
+		printf("/%lld", max);
+	putchar('\n');
+	return 0;
+}
+
+int
+ctl_account_counts(struct ctl *c)
+{
+	const struct cfg_list *alias = config_list(c->cfg, "server.alias");
+	struct store_txn *txn;
+	struct store *s;
+	char *dir;
+	size_t i;
+	int r = 0;
+
+	/* a status never lays out a home that is not there */
+	dir = xasprintf("%s/state", config_home(c->cfg));
+	r = access(dir, F_OK);
+	free(dir);
+	if (r == -1)
+		return 0;
+	if ((s = ctl_store(c)) == NULL || store_txn_begin(s, 1, &txn) == -1)
+		return -1;
+	if (!config_bool(c->cfg, "server.domain_mailboxes"))
+		r = count_line(c, txn, NULL);
+	else {
+		r = count_line(c, txn, "");
+		for (i = 0; r == 0 && i < alias->n; i++)
+			r = count_line(c, txn, alias->v[i]);
+	}
+	store_txn_abort(&txn);
+	return r;
+}
+
+struct add_ctx {
+	const struct ctl *c;
+	struct account	*a;
+	long long	 n;		/* the domain's accounts, when over */
+};
+
+/* add_fn - a new account: 1 it exists, 2 over the domain's limit. */
 static int
 add_fn(struct store_txn *txn, void *ctx)
 {
-	struct account *a = ctx, *old;
+	struct add_ctx *ac = ctx;
+	struct account *a = ac->a, *old;
 	int r;
 
 	old = xmalloc(sizeof(*old));
@@ -252,13 +352,19 @@ add_fn(struct store_txn *txn, void *ctx)
 	free(old);
 	if (r != 0)
 		return r;	/* 1: exists, -1: error */
-	return account_tput(txn, a) == -1 ? -1 : 0;
+	if (account_tput(txn, a) == -1)
+		return -1;
+	if (ac->c == NULL)
+		return 0;
+	r = limit_over(ac->c, txn, limit_domain(ac->c, a->name), &ac->n);
+	return r == 1 ? 2 : r;
 }
 
 int
 ctl_account_create(struct ctl *c, char *name, const char *pwarg,
     struct account *a)
 {
+	struct add_ctx ac = { NULL, NULL, 0 };
 	struct account *old;
 	struct owner o;
 	struct store *s;
@@ -325,9 +431,15 @@ ctl_account_create(struct ctl *c, char *name, const char *pwarg,
 		goto out;
 	}
 	a->created = time_now();
-	i = store_write(s, add_fn, a);
+	ac.c = c;
+	ac.a = a;
+	i = store_write(s, add_fn, &ac);
 	if (i == 1) {
 		r = ctl_error(CTL_USAGE, "account '%s' exists", a->name);
+		goto out;
+	}
+	if (i == 2) {
+		r = limit_error(c, limit_domain(c, a->name), ac.n);
 		goto out;
 	}
 	if (i != 0) {
@@ -398,6 +510,7 @@ out:
 int
 ctl_postmaster_ensure(struct ctl *c)
 {
+	struct add_ctx ac = { NULL, NULL, 0 };
 	struct account *a;
 	struct owner o;
 	struct store *s;
@@ -411,7 +524,8 @@ ctl_postmaster_ensure(struct ctl *c)
 	memcpy(a->name, ACCOUNT_POSTMASTER, sizeof(ACCOUNT_POSTMASTER));
 	memcpy(a->hash, ACCOUNT_HASH_LOCKED, sizeof(ACCOUNT_HASH_LOCKED));
 	a->created = time_now();
-	i = store_write(s, add_fn, a);
+	ac.a = a;	/* no limit: the postmaster is never counted */
+	i = store_write(s, add_fn, &ac);
 	if (i == -1 || i > 1) {
 		ctl_error(CTL_RUNTIME, "account '%s' not stored", a->name);
 		goto out;
@@ -781,10 +895,34 @@ cmd_list(struct ctl *c, int argc, char **argv)
 }
 
 struct import_ctx {
+	const struct ctl *c;
 	struct account	*list;
 	size_t		 n;
 	struct account	 old;
+	const char	*over;		/* the domain over the limit */
+	long long	 over_n;
 };
+
+/* import_limit - after the import's writes: 2 when a domain it touched
+ * is over its limit (IC->over), 0 not, -1 store error. */
+static int
+import_limit(struct store_txn *txn, struct import_ctx *ic)
+{
+	const char *d;
+	size_t i;
+	int r;
+
+	for (i = 0; i < ic->n; i++) {
+		d = limit_domain(ic->c, ic->list[i].name);
+		if ((r = limit_over(ic->c, txn, d, &ic->over_n)) != 0) {
+			ic->over = d;
+			return r == 1 ? 2 : -1;
+		}
+		if (d == NULL)
+			break;	/* one count for all */
+	}
+	return 0;
+}
 
 static int
 import_fn(struct store_txn *txn, void *ctx)
@@ -802,7 +940,7 @@ import_fn(struct store_txn *txn, void *ctx)
 		if (account_tput(txn, &ic->list[i]) == -1)
 			return -1;
 	}
-	return 0;
+	return import_limit(txn, ic);
 }
 
 /* import_id - an imported account's name: NAME@DOMAIN in per-domain mode
@@ -825,7 +963,7 @@ cmd_import(struct ctl *c, int argc, char **argv)
 	struct owner o;
 	struct store *s;
 	size_t i;
-	int r = CTL_RUNTIME;
+	int w, r = CTL_RUNTIME;
 
 	if (argc != 1)
 		return ctl_error(CTL_USAGE, "usage: yubinctl account import "
@@ -845,8 +983,12 @@ cmd_import(struct ctl *c, int argc, char **argv)
 	if ((s = acct_store(c, &o)) == NULL)
 		goto out;
 	/* all or nothing: one transaction */
-	if (store_write(s, import_fn, ic) != 0) {
-		ctl_error(CTL_RUNTIME, "%s: nothing imported", argv[0]);
+	ic->c = c;
+	if ((w = store_write(s, import_fn, ic)) != 0) {
+		if (w == 2)
+			limit_error(c, ic->over, ic->over_n);
+		r = ctl_error(w == 2 ? CTL_USAGE : CTL_RUNTIME, "%s: nothing "
+		    "imported", argv[0]);
 		goto out;
 	}
 	for (i = 0; i < ic->n; i++)

@@ -308,6 +308,7 @@ ctl_cmd_status(struct ctl *c, int argc, char **argv)
 		return CTL_RUNTIME;
 	if (pid == 0) {
 		printf("not running\n");
+		(void)ctl_account_counts(c);
 		return CTL_RUNTIME;
 	}
 	printf("running pid %ld\n", (long)pid);
@@ -317,6 +318,7 @@ ctl_cmd_status(struct ctl *c, int argc, char **argv)
 		free(data);
 	}
 	free(path);
+	(void)ctl_account_counts(c);
 	return CTL_OK;
 }
 
