@@ -134,8 +134,13 @@ with Sink() as sink:
         got = copies(b'] third')
         t.is_(sorted(got), sorted(MEMBERS), 'every member got post 3')
         m = re.search(r'post 3 \((\w+)\)', s.log())
-        keys = re.findall(r'once=(news/%s/d\d+)' % (m.group(1) if m else 'X'), s.log())
-        t.is_(len(keys), N, 'one copy queued for each member')
+        qid = m.group(1) if m else 'X'
+        keys = re.findall(r'once=news/%s/(d\d+)' % qid, s.log())
+        # an agent killed between a copy's commit and its log line leaves
+        # no line; the next try then finds the copy queued before
+        seen = re.findall(r'list news@localhost: (d\d+) for %s was queued before' % qid,
+                          s.log())
+        t.is_(len(set(keys) | set(seen)), N, 'every member\'s copy queued (or found queued)')
         t.is_(len(set(keys)), len(keys), 'no copy queued twice')
         t.ok(not re.search(r'post 4 \(', s.log()), 'no new number was given')
         t.diag('post 3: %d remote transactions repeated after the kill' %
