@@ -9,6 +9,7 @@
  * (a key that does not fit is an error, a long triplet is hashed whole).
  */
 #include <arpa/inet.h>
+#include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -329,8 +330,9 @@ gl_rec_parse(const char *buf, size_t len, struct gl_rec *r)
 	if ((text[0] != 'w' && text[0] != 'p') || text[1] != ' ' ||
 	    text[2] < '0' || text[2] > '9')
 		return -1;
+	errno = 0;
 	t = strtoll(text + 2, &end, 10);
-	if (*end != '\0' || t < 0)
+	if (errno != 0 || *end != '\0' || t < 0)
 		return -1;
 	r->state = text[0] == 'w' ? GL_WAIT : GL_PASS;
 	r->time = t;
