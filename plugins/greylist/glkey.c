@@ -323,13 +323,13 @@ gl_rec_parse(const char *buf, size_t len, struct gl_rec *r)
 
 	r->state = GL_NONE;
 	r->time = 0;
-	if (len < 3 || len >= sizeof(text))
+	if (len < 3 || len >= sizeof(text) || memchr(buf, '\0', len) != NULL)
 		return -1;
 	memcpy(text, buf, len);
 	text[len] = '\0';
 	if ((text[0] != 'w' && text[0] != 'p') || text[1] != ' ' ||
-	    text[2] < '0' || text[2] > '9')
-		return -1;
+	    text[2] < '0' || text[2] > '9' || (text[2] == '0' && len > 3))
+		return -1;	/* only the text gl_rec_format writes */
 	errno = 0;
 	t = strtoll(text + 2, &end, 10);
 	if (errno != 0 || *end != '\0' || t < 0)

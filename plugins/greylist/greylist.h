@@ -79,7 +79,8 @@ struct gl_rec {
 };
 
 /* gl_rec_parse - record text BUF (LEN bytes, "w TIME" or "p TIME") into
- * *R.  0, or -1 (not a record: *R is GL_NONE). */
+ * *R, only in the form gl_rec_format writes (no leading zero, no NUL).
+ * 0, or -1 (not a record: *R is GL_NONE). */
 int	gl_rec_parse(const char *buf, size_t len, struct gl_rec *r);
 /* gl_rec_format - *R as text into OUT (SIZE bytes); its length, or -1. */
 int	gl_rec_format(const struct gl_rec *r, char *out, size_t size);

@@ -229,6 +229,8 @@ static const struct {
 	{ "w -5", -1, 0 },
 	{ "w 12x", -1, 0 },
 	{ "w  12", -1, 0 },
+	{ "w 012", -1, 0 },
+	{ "w +12", -1, 0 },
 	{ "p 99999999999999999999999", -1, 0 },
 	{ "", -1, 0 },
 };
@@ -256,6 +258,7 @@ test_records(void)
 		    recs[i].text) == 0, "rec %zu: written back", i);
 	}
 	/* a value longer than any record (the store copies at most LEN) */
+	is_int(gl_rec_parse("w 12\0\0003", 7, &r), -1, "rec: a NUL inside refused");
 	is_int(gl_rec_parse("w 1234567890123456789012345678901234567890"
 	    "1234567890123456789012345", 67, &r), -1, "rec: too long refused");
 	r.state = GL_NONE;
