@@ -17,16 +17,19 @@ at start), so every phase is also a restart: the records live in LMDB.
   phase C (t = 2d + 1000s, past the retry window): a triplet seen at t = 0
     and never retried starts over (451, then an early 451); a passed
     triplet still passes.
+  reload: SIGHUP with a new delay changes the wait of new triplets; a bad
+    value fails the reload and the running generation stays.
   yubind -t: each bad key value is a FILE:LINE error naming the key."""
 
 import os
 import re
+import signal
 import smtplib
 import subprocess
 import sys
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), '..', 'lib'))
-from yubintest import Server, TAP, binary, send_authed  # noqa: E402
+from yubintest import Server, TAP, binary, send_authed, wait_until  # noqa: E402
 
 t = TAP()
 ACCOUNTS = {'alice': 'pw', 'bob': 'pw', 'carol': 'pw'}
@@ -173,6 +176,29 @@ try:
     passes(rcpt(s, 'seven@example.org', 'alice@localhost', source='127.0.3.1'),
            'a triplet passed at 400 s still passes (max_age)')
     t.ok(s.wait_log(r'action=pass reason=known client=127\.0\.3\.1'), 'logged as known')
+
+    # ---- reload: a new delay, then a bad value that changes nothing -------
+    serial = [0]
+
+    def new_wait():
+        serial[0] += 1
+        return retry_in(rcpt(s, 'r%d@example.org' % serial[0], 'alice@localhost',
+                             source='127.0.4.1'))
+
+    def reload(kv, pattern):
+        sections = dict(s.sections)
+        sections['plugin greylist'] = dict(sections['plugin greylist'], **kv)
+        s.write_conf(sections)
+        before = len(re.findall(pattern, s.log()))
+        s.signal(signal.SIGHUP)
+        return wait_until(lambda: len(re.findall(pattern, s.log())) > before)
+
+    t.ok(reload({'delay': '10m'}, r'reloaded configuration'), 'reload with delay = 10m')
+    t.ok(wait_until(lambda: new_wait() == 600, step=0.1), 'new triplets wait 600 s')
+    t.ok(reload({'delay': 'soon'}, r'reload failed'), 'reload with delay = soon fails')
+    t.like(s.log(), r'yubin\.conf:\d+: \[plugin greylist\] delay', 'naming file, line and key')
+    t.is_(new_wait(), 600, 'and the running delay stays')
+    t.ok(s.proc.poll() is None, 'yubind is still running')
 finally:
     s.cleanup()
 
