@@ -455,6 +455,11 @@ triplet_check(struct yh_session *s, const struct gl_conf *c,
 	return YH_DECLINED;
 }
 
+/*
+ * gl_rcpt - RCPT TO: skip what is never greylisted, pass a whitelisted
+ * network, else decide on the triplet.  YH_DENYSOFT (451 4.7.1) or
+ * YH_DECLINED; never YH_OK, never a 5xx.
+ */
 static int
 gl_rcpt(struct yh_session *s, const char *rcpt)
 {
