@@ -53,6 +53,7 @@ PLUGIN_SOS = $(PLUGIN_SRCS:plugins/%.c=$(B)/plugins/%.so) \
 PLUGIN_LIBS_maildat = -lpcre2-8 -lresolv
 PLUGIN_LIBS_ml = -lresolv
 PLUGIN_LIBS_mailauth = -lcrypto -lresolv
+PLUGIN_LIBS_greylist = -lcrypto
 # objects of lib/ a plugin compiles in (self-contained ones: libc only)
 PLUGIN_OBJS_ml = $(B)/lib/mlfile.o
 # maildat's files the unit and fuzz tests link (act.c holds the hooks)
@@ -118,6 +119,11 @@ $(B)/t/unit/%.t: $(B)/t/unit/%.o $(B)/libyubind.a $(B)/libyubin.a
 	$(CC) $(ALL_LDFLAGS) -o $@ $(filter %.o,$^) $(filter %.a,$^) $(LIBS)
 
 $(B)/t/unit/maildat.t: $(MAILDAT_CORE:%=$(B)/plugins/maildat/%.o)
+# the greylist plugin's pure part (keys, lists, the decision)
+$(B)/t/unit/greylist.t: $(B)/plugins/greylist/glkey.o
+# the hooks against stubbed yh_* calls (a store that fails on demand)
+$(B)/t/unit/greylist_hook.t: $(B)/plugins/greylist/glkey.o \
+    $(B)/plugins/greylist/greylist.o
 
 tests: all $(UNIT_BINS) $(TPLUGIN_SOS)
 
