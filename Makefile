@@ -120,9 +120,9 @@ $(B)/t/unit/%.t: $(B)/t/unit/%.o $(B)/libyubind.a $(B)/libyubin.a
 
 $(B)/t/unit/maildat.t: $(MAILDAT_CORE:%=$(B)/plugins/maildat/%.o)
 # the greylist plugin's pure part (keys, lists, the decision)
-$(B)/t/unit/greylist.t: $(B)/plugins/greylist/glkey.o
+$(B)/t/unit/greylist.t: $(B)/plugins/greylist/glkey.o $(B)/plugins/lib/pu_net.o
 # the hooks against stubbed yh_* calls (a store that fails on demand)
-$(B)/t/unit/greylist_hook.t: $(B)/plugins/greylist/glkey.o \
+$(B)/t/unit/greylist_hook.t: $(B)/plugins/greylist/glkey.o $(B)/plugins/lib/pu_net.o \
     $(B)/plugins/greylist/greylist.o
 
 tests: all $(UNIT_BINS) $(TPLUGIN_SOS)

@@ -70,11 +70,11 @@
 struct gl_conf {
 	struct gl_times	 t;
 	long long	 awl;		/* 0: off */
-	struct gl_net	*nets;		/* exempt clients */
+	struct pu_net	*nets;		/* exempt clients */
 	size_t		 nnets;
 	char		**rcpts;	/* exempt recipients, lower case */
 	size_t		 nrcpts;
-	struct gl_net	*permits;	/* smtp.address_permits_relay */
+	struct pu_net	*permits;	/* smtp.address_permits_relay */
 	size_t		 npermits;
 };
 
@@ -141,7 +141,7 @@ ms_to_s(long long ms)
 static int
 exempt_add(struct gl_conf *c, const char *word, const char **why)
 {
-	struct gl_net *nv;
+	struct pu_net *nv;
 	char **rv, *copy;
 
 	*why = "not an IP, IP/N, local@domain or @domain";
@@ -150,7 +150,7 @@ exempt_add(struct gl_conf *c, const char *word, const char **why)
 		if (nv == NULL)
 			goto oom;
 		c->nets = nv;
-		if (gl_net_parse(word, &c->nets[c->nnets]) == -1)
+		if (pu_net_parse(word, &c->nets[c->nnets]) == -1)
 			return -1;
 		c->nnets++;
 		return 0;
@@ -200,7 +200,7 @@ permits_load(struct gl_conf *c)
 {
 	const char *v = yh_server_get("smtp.address_permits_relay"), *p, *q;
 	char word[GL_WORD_MAX], esc[GL_ESC_MAX];
-	struct gl_net *nv;
+	struct pu_net *nv;
 	size_t len;
 	unsigned errors = 0;
 
@@ -228,7 +228,7 @@ permits_load(struct gl_conf *c)
 			return errors + 1;
 		}
 		c->permits = nv;
-		if (gl_net_parse(word, &c->permits[c->npermits]) == -1) {
+		if (pu_net_parse(word, &c->permits[c->npermits]) == -1) {
 			yh_error("smtp.address_permits_relay: bad address '%s'",
 			    yh_escape(esc, sizeof(esc), word, len));
 			errors++;
@@ -309,12 +309,12 @@ gl_fini(void)
 
 /* nets_match - IP inside one of the N networks of NETS. */
 static int
-nets_match(const struct gl_net *nets, size_t n, const struct gl_ip *ip)
+nets_match(const struct pu_net *nets, size_t n, const struct pu_ip *ip)
 {
 	size_t i;
 
 	for (i = 0; i < n; i++)
-		if (gl_net_match(&nets[i], ip))
+		if (pu_net_match(&nets[i], ip))
 			return 1;
 	return 0;
 }
@@ -322,7 +322,7 @@ nets_match(const struct gl_net *nets, size_t n, const struct gl_ip *ip)
 /* skip_reason - why session S and RCPT are never greylisted, or NULL. */
 static const char *
 skip_reason(struct yh_session *s, const struct gl_conf *c,
-    const struct gl_ip *ip, int have_ip, const char *rcpt)
+    const struct pu_ip *ip, int have_ip, const char *rcpt)
 {
 	if (yh_local_submission(s))
 		return "local_submission";
@@ -468,7 +468,7 @@ gl_rcpt(struct yh_session *s, const char *rcpt)
 	char net[GL_NET_MAX], tkey[GL_KEY_MAX + 128], nkey[GL_NET_MAX + 8];
 	char eip[GL_ESC_MAX], efrom[GL_ESC_MAX], eto[GL_ESC_MAX], extra[64];
 	struct gl_ctx x;
-	struct gl_ip ip;
+	struct pu_ip ip;
 	long long count;
 	int have_ip, r;
 
@@ -476,7 +476,7 @@ gl_rcpt(struct yh_session *s, const char *rcpt)
 		return YH_DECLINED;
 	if (sender == NULL)
 		sender = "";
-	have_ip = gl_ip_parse(yh_peer_ip(s), &ip) == 0;
+	have_ip = pu_ip_parse(yh_peer_ip(s), &ip) == 0;
 	x.ip = yh_escape(eip, sizeof(eip), yh_peer_ip(s) ? yh_peer_ip(s) : "",
 	    yh_peer_ip(s) ? strlen(yh_peer_ip(s)) : 0);
 	x.from = yh_escape(efrom, sizeof(efrom), sender, strlen(sender));

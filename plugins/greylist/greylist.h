@@ -10,34 +10,18 @@
 
 #include <stddef.h>
 
+#include "../lib/plugutil.h"
+
 #define GL_NET_MAX	64	/* "a.b.c.0/24", "xxxx:xxxx:xxxx:xxxx::/64" */
 #define GL_KEY_MAX	400	/* a store key; the core takes ~500 (with its
 				 * namespace): longer triplets are hashed */
 #define GL_ADDR_MAX	512	/* an address as the core hands it (<= 256) */
 #define GL_REC_MAX	64	/* a record's text: "w 1733400000" */
 
-struct gl_ip {
-	int		 family;	/* 4 or 6 */
-	unsigned char	 a[16];		/* network order; IPv4 in a[0..3] */
-};
-
-struct gl_net {
-	struct gl_ip	 ip;
-	unsigned	 bits;
-};
-
-/* gl_ip_parse - S (IPv4 or IPv6 text) into *IP; an IPv4-mapped IPv6
- * address becomes IPv4.  0, or -1 when S is neither. */
-int	gl_ip_parse(const char *s, struct gl_ip *ip);
-/* gl_net_parse - "IP" or "IP/N" into *NET (host bits are ignored).  0, or
- * -1: not an address, N not 0..32 (IPv4) or 0..128 (IPv6). */
-int	gl_net_parse(const char *s, struct gl_net *net);
-/* gl_net_match - 1 when IP lies inside NET, else 0. */
-int	gl_net_match(const struct gl_net *net, const struct gl_ip *ip);
 /* gl_net_key - the client network of IP as text into OUT (SIZE bytes):
  * IPv4 /24 ("192.0.2.0/24"), IPv6 /64 ("2001:db8:1:2::/64").  0, or -1
  * when it does not fit. */
-int	gl_net_key(const struct gl_ip *ip, char *out, size_t size);
+int	gl_net_key(const struct pu_ip *ip, char *out, size_t size);
 
 /*
  * gl_triplet_key - the store key of the triplet (NET, SENDER, RCPT) into

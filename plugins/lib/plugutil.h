@@ -24,4 +24,24 @@ int	pu_yes(const char *v);
  * warning naming PATH and why is logged). */
 int	pu_read_user(const char *path, size_t max, char **out, size_t *len_r);
 
+/* An IPv4 or IPv6 address, and a network (an address and a prefix length),
+ * as smtp.address_permits_relay and plugin lists of clients give them. */
+struct pu_ip {
+	int		 family;	/* 4 or 6 */
+	unsigned char	 a[16];		/* network order; IPv4 in a[0..3] */
+};
+
+struct pu_net {
+	struct pu_ip	 ip;
+	unsigned	 bits;
+};
+
+/* pu_ip_parse - S (IPv4 or IPv6 text) into *IP; an IPv4-mapped IPv6
+ * address becomes IPv4.  0, or -1 when S is neither. */
+int	pu_ip_parse(const char *s, struct pu_ip *ip);
+/* pu_net_parse - "IP" or "IP/N" into *NET (host bits are ignored).  0, or
+ * -1: not an address, N not 0..32 (IPv4) or 0..128 (IPv6). */
+int	pu_net_parse(const char *s, struct pu_net *net);
+/* pu_net_match - 1 when IP lies inside NET, else 0. */
+int	pu_net_match(const struct pu_net *net, const struct pu_ip *ip);
 #endif

@@ -9,6 +9,7 @@
  * from the whole input writes back to the same text; the recipient
  * helpers run on any bytes.  No yh_* call is made.
  */
+#include "../../plugins/lib/pu_net.c"
 #include "../../plugins/greylist/glkey.c"
 
 #include <ctype.h>
@@ -47,8 +48,8 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	char ip_s[128], from[1024], to[1024], net[GL_NET_MAX] = "192.0.2.0/24";
 	char k1[GL_KEY_MAX + 128], k2[GL_KEY_MAX + 128], out[GL_REC_MAX];
 	char *list[] = { from, "@example.org" };
-	struct gl_ip ip;
-	struct gl_net cidr;
+	struct pu_ip ip;
+	struct pu_net cidr;
 	struct gl_rec r, next;
 	struct gl_times t = { 300, 172800, 3024000 };
 	long long wait;
@@ -57,13 +58,13 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	part(&p, end, from, sizeof(from));
 	part(&p, end, to, sizeof(to));
 
-	if (gl_ip_parse(ip_s, &ip) == 0) {
+	if (pu_ip_parse(ip_s, &ip) == 0) {
 		if (gl_net_key(&ip, net, sizeof(net)) != 0)
 			abort();
-		if (gl_net_parse(ip_s, &cidr) != 0 || !gl_net_match(&cidr, &ip))
+		if (pu_net_parse(ip_s, &cidr) != 0 || !pu_net_match(&cidr, &ip))
 			abort();	/* an address is its own /32 or /128 */
 	}
-	if (gl_net_parse(ip_s, &cidr) == 0 && !gl_net_match(&cidr, &cidr.ip))
+	if (pu_net_parse(ip_s, &cidr) == 0 && !pu_net_match(&cidr, &cidr.ip))
 		abort();
 
 	if (gl_triplet_key(net, from, to, k1, sizeof(k1)) != 0 ||

@@ -40,13 +40,13 @@ static const struct {
 static void
 test_net_key(void)
 {
-	struct gl_ip ip;
+	struct pu_ip ip;
 	char out[GL_NET_MAX], small[12];
 	size_t i;
 	int r;
 
 	for (i = 0; i < NELEM(nets); i++) {
-		r = gl_ip_parse(nets[i].ip, &ip);
+		r = pu_ip_parse(nets[i].ip, &ip);
 		if (nets[i].net == NULL) {
 			is_int(r, -1, "net %zu: '%s' is not an address", i,
 			    nets[i].ip);
@@ -58,8 +58,8 @@ test_net_key(void)
 		is_int(r, 0, "net %zu: key made", i);
 		is_str(out, nets[i].net, "net %zu: '%s' network", i, nets[i].ip);
 	}
-	is_int(gl_ip_parse(NULL, &ip), -1, "net: NULL is not an address");
-	gl_ip_parse("2001:db8:1:2::1", &ip);
+	is_int(pu_ip_parse(NULL, &ip), -1, "net: NULL is not an address");
+	pu_ip_parse("2001:db8:1:2::1", &ip);
 	is_int(gl_net_key(&ip, small, sizeof(small)), -1,
 	    "net: a buffer too small is an error");
 	is_str(small, "", "net: and leaves it empty, never cut");
@@ -97,21 +97,21 @@ static const struct {
 static void
 test_cidr(void)
 {
-	struct gl_net net;
-	struct gl_ip ip;
+	struct pu_net net;
+	struct pu_ip ip;
 	size_t i;
 	int r;
 
 	for (i = 0; i < NELEM(cidrs); i++) {
-		r = gl_net_parse(cidrs[i].net, &net);
+		r = pu_net_parse(cidrs[i].net, &net);
 		if (cidrs[i].match == -1) {
 			is_int(r, -1, "cidr %zu: '%s' refused", i, cidrs[i].net);
 			continue;
 		}
-		if (!ok(r == 0 && gl_ip_parse(cidrs[i].ip, &ip) == 0,
+		if (!ok(r == 0 && pu_ip_parse(cidrs[i].ip, &ip) == 0,
 		    "cidr %zu: '%s' parses", i, cidrs[i].net))
 			continue;
-		is_int(gl_net_match(&net, &ip), cidrs[i].match,
+		is_int(pu_net_match(&net, &ip), cidrs[i].match,
 		    "cidr %zu: %s in %s", i, cidrs[i].ip, cidrs[i].net);
 	}
 }
