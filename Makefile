@@ -52,7 +52,7 @@ PLUGIN_SOS = $(PLUGIN_SRCS:plugins/%.c=$(B)/plugins/%.so) \
     $(PLUGIN_DIRS:%=$(B)/plugins/%.so)
 PLUGIN_LIBS_maildat = -lpcre2-8 -lresolv
 PLUGIN_LIBS_ml = -lresolv
-PLUGIN_LIBS_mailauth = -lcrypto -lresolv
+PLUGIN_LIBS_mailauth = -lcrypto -lresolv -lpsl
 # objects of lib/ a plugin compiles in (self-contained ones: libc only)
 PLUGIN_OBJS_ml = $(B)/lib/mlfile.o
 # maildat's files the unit and fuzz tests link (act.c holds the hooks)
