@@ -118,6 +118,11 @@ $(B)/t/unit/%.t: $(B)/t/unit/%.o $(B)/libyubind.a $(B)/libyubin.a
 	$(CC) $(ALL_LDFLAGS) -o $@ $(filter %.o,$^) $(filter %.a,$^) $(LIBS)
 
 $(B)/t/unit/maildat.t: $(MAILDAT_CORE:%=$(B)/plugins/maildat/%.o)
+# mailauth's DNS questions and SPF, without the plugin's hooks
+MAILAUTH_DNSQ = $(B)/plugins/mailauth/dnsq.o
+MAILAUTH_SPF = $(MAILAUTH_DNSQ) $(B)/plugins/mailauth/spf.o
+$(B)/t/unit/spf_suite.t: $(MAILAUTH_SPF)
+$(B)/t/unit/dnsq.t: $(MAILAUTH_SPF)
 
 tests: all $(UNIT_BINS) $(TPLUGIN_SOS)
 
@@ -203,6 +208,8 @@ $(FB)/%_fuzz: t/fuzz/%_fuzz.c $(FB)/libyubin.a
 	    $(filter %.o,$^) $(FB)/libyubin.a $(LIBS) -lpthread
 
 $(FB)/maildat_fuzz: $(MAILDAT_CORE:%=$(FB)/plugins/maildat/%.o)
+$(FB)/spf_fuzz: $(FB)/plugins/mailauth/dnsq.o $(FB)/plugins/mailauth/spf.o
+$(FB)/dnsq_fuzz: $(FB)/plugins/mailauth/dnsq.o
 
 fuzz-build: $(FUZZ_BINS)
 
