@@ -117,4 +117,6 @@ for i, (desc, cid, c) in enumerate(cases):
     if not t.ok(good, '%s: %s%s' % (desc, cid, todo)):
         t.diag('want %s%s, got %s %r' % ('/'.join(want),
                (' %r' % c['explanation']) if 'explanation' in c else '', res, exp))
+        if todo:
+            t.failed -= 1   # TAP: a TODO failure does not fail the file
 t.done()
