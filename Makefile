@@ -118,6 +118,10 @@ $(B)/t/unit/%.t: $(B)/t/unit/%.o $(B)/libyubind.a $(B)/libyubin.a
 	$(CC) $(ALL_LDFLAGS) -o $@ $(filter %.o,$^) $(filter %.a,$^) $(LIBS)
 
 $(B)/t/unit/maildat.t: $(MAILDAT_CORE:%=$(B)/plugins/maildat/%.o)
+# mailauth's DKIM files (and the DNS question they ask through) the unit
+# and fuzz tests link
+DKIM_CORE = dkim_canon dkim_sign dkim_tag dkim_verify dnsq
+$(B)/t/unit/dkim.t: $(DKIM_CORE:%=$(B)/plugins/mailauth/%.o)
 
 tests: all $(UNIT_BINS) $(TPLUGIN_SOS)
 
@@ -203,6 +207,7 @@ $(FB)/%_fuzz: t/fuzz/%_fuzz.c $(FB)/libyubin.a
 	    $(filter %.o,$^) $(FB)/libyubin.a $(LIBS) -lpthread
 
 $(FB)/maildat_fuzz: $(MAILDAT_CORE:%=$(FB)/plugins/maildat/%.o)
+$(FB)/dkimsig_fuzz: $(DKIM_CORE:%=$(FB)/plugins/mailauth/%.o)
 
 fuzz-build: $(FUZZ_BINS)
 
