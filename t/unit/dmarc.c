@@ -134,8 +134,16 @@ test_records(void)
 static void
 from_is(const char *value, const char *want)
 {
-	char dom[DMARC_DOMAIN_MAX + 1], why[96];
+	char dom[DMARC_DOMAIN_MAX + 1], why[96], name[128];
 	int rc = dmarc_from_domain(value, dom, sizeof(dom), why, sizeof(why));
+	size_t i;
+
+	/* the test's name on one line */
+	snprintf(name, sizeof(name), "%s", value);
+	for (i = 0; name[i] != '\0'; i++)
+		if (name[i] == '\r' || name[i] == '\n')
+			name[i] = ' ';
+	value = name;
 
 	if (want == NULL) {
 		if (!ok(rc == -1, "From %s: refused", value))
