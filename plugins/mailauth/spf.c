@@ -427,20 +427,12 @@ static int
 dspec_ok(const char *s, size_t len)
 {
 	size_t end, i;
-	int ends_macro = 0;
+	int ends_macro = 0;	/* the last token is a macro-expand */
 
 	if (len == 0 || expand(NULL, s, len, NULL, 0, NULL, 0,
 	    &ends_macro) == -1)
 		return 0;
-	/* the last token a macro-expand: "%{...}", "%%", "%_", "%-" */
-	if (s[len - 1] == '}') {
-		for (i = len; i > 0 && s[i - 1] != '%'; i--)
-			;
-		if (i > 0 && i < len && s[i] == '{')
-			return 1;
-	}
-	if (len >= 2 && s[len - 2] == '%' && strchr("%_-", s[len - 1]) &&
-	    (len < 3 || s[len - 3] != '%'))
+	if (ends_macro)
 		return 1;
 	end = len;
 	if (s[end - 1] == '.')

@@ -438,6 +438,7 @@ test_record_check(void)
 		"v=spf1 include:_spf.x.test ~all", "v=spf1 exists:%{i}.x.test",
 		"v=spf1 redirect=x.test", "v=spf1 exp=e.x.test -all",
 		"v=spf1 foo=bar -all", "v=spf1 a:%{d}", "v=spf1 ?all  +a",
+		"v=spf1 exists:x%%%%", "v=spf1 exists:x%_", "v=spf1 a:%{d}.x.",
 	};
 	static const char *const bad[] = {
 		"", "v=spf", "v=spf1x", "v=spf10", "spf1", "v=spf1 -all.",
@@ -452,7 +453,8 @@ test_record_check(void)
 		"v=spf1 a:%{d0}.test", "v=spf1 a:%{c}.test", "v=spf1 a:%",
 		"v=spf1 a:%{d", "v=spf1 foo:bar", "v=spf1 1foo=bar",
 		"v=spf1 a\tmx", "v=spf1 a:\x80x.test", "v=spf1 =x",
-		"v=spf1 ptr/0", "v=spf1 -",
+		"v=spf1 ptr/0", "v=spf1 -", "v=spf1 exists:x%%%", "v=spf1 a:x.",
+		"v=spf1 a:%{d}.",
 	};
 	char why[128];
 	size_t i;
