@@ -793,7 +793,7 @@ test_verdicts(struct dkim_key *rsa, const char *rsarec, struct dkim_key *ed,
 	/* bad base64 in b= and bh= inside a message */
 	f = mksig(rsa, msg1, "rsa-sha256", "relaxed/relaxed", "", h, -1);
 	sm = signed_msg(f, msg1);
-	*(strstr(sm, " b=") + 5) = '%';
+	*(strstr(sm, "\tb=") + 5) = '%';
 	verify1(sm, 0, &v);
 	ok(v.result == DKIM_NEUTRAL && strstr(v.reason, "b="),
 	    "b= with a bad character = neutral (%s)", v.reason);
@@ -805,7 +805,7 @@ test_verdicts(struct dkim_key *rsa, const char *rsarec, struct dkim_key *ed,
 	is_int(v.result, DKIM_FAIL, "bh= of another body = fail");
 	free(sm);
 	sm = signed_msg(f, msg1);
-	*(strstr(sm, " b=") + 4) = (*(strstr(sm, " b=") + 4) == 'A') ? 'B' :
+	*(strstr(sm, "\tb=") + 4) = (*(strstr(sm, "\tb=") + 4) == 'A') ? 'B' :
 	    'A';
 	verify1(sm, 0, &v);
 	is_int(v.result, DKIM_FAIL, "b= of another signature = fail");
@@ -969,7 +969,7 @@ test_big(struct dkim_key *k, const char *rec)
 			    "s=rsa; h=from; bh=AAAA; b=AAAA\nFrom: x\n\nb\n",
 			"DKIM-Signature: v=1; a=ed25519-sha256; d=example.org; "
 			    "s=rsa; h=from; bh=AAAA; b=AAAA\nFrom: x\n\nb\n",
-			"DKIM-Signature\n\n",
+			"DKIM-Signature  : v=1\n\n",
 			"DKIM-Signature: v=1; l=99999999999999999; a=rsa-sha256;"
 			    " d=example.org; s=rsa; h=from; bh=AAAA; b=AAAA\n",
 			"DKIM-Signature: v=1; a=rsa-sha256; d=example.org; "
@@ -987,6 +987,8 @@ test_big(struct dkim_key *k, const char *rec)
 			    "odd signature %zu: %s (%s)", i,
 			    dkim_result_name(v.result), v.reason);
 		}
+		is_int(verify1("DKIM-Signature\n\n", 0, &v), 0,
+		    "a DKIM-Signature line without ':' is no signature");
 	}
 }
 
