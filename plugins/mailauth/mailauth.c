@@ -207,6 +207,11 @@ ma_keys_load(struct ma_conf *c, const char *path, int must)
 		return 1;
 	}
 	data[len] = '\0';
+	if (memchr(data, '\0', len) != NULL) {
+		free(data);
+		yh_error("%s: a NUL byte: not a text file", path);
+		return 1;
+	}
 	snprintf(dir, sizeof(dir), "%.*s", slash ? (int)(slash - path + 1) : 0,
 	    path);
 	for (line = data; *line != '\0' || line < data + len; line = nl + 1) {
