@@ -52,7 +52,7 @@ PLUGIN_SOS = $(PLUGIN_SRCS:plugins/%.c=$(B)/plugins/%.so) \
     $(PLUGIN_DIRS:%=$(B)/plugins/%.so)
 PLUGIN_LIBS_maildat = -lpcre2-8 -lresolv
 PLUGIN_LIBS_ml = -lresolv
-PLUGIN_LIBS_mailauth = -lcrypto -lresolv
+PLUGIN_LIBS_mailauth = -lcrypto -lresolv -lpsl
 PLUGIN_LIBS_greylist = -lcrypto
 # objects of lib/ a plugin compiles in (self-contained ones: libc only)
 PLUGIN_OBJS_ml = $(B)/lib/mlfile.o
@@ -124,6 +124,19 @@ $(B)/t/unit/greylist.t: $(B)/plugins/greylist/glkey.o $(B)/plugins/lib/pu_net.o
 # the hooks against stubbed yh_* calls (a store that fails on demand)
 $(B)/t/unit/greylist_hook.t: $(B)/plugins/greylist/glkey.o $(B)/plugins/lib/pu_net.o \
     $(B)/plugins/greylist/greylist.o
+# mailauth's DNS questions and SPF, without the plugin's hooks
+MAILAUTH_DNSQ = $(B)/plugins/mailauth/dnsq.o
+MAILAUTH_SPF = $(MAILAUTH_DNSQ) $(B)/plugins/mailauth/spf.o
+$(B)/t/unit/spf_suite.t: $(MAILAUTH_SPF)
+$(B)/t/unit/dnsq.t: $(MAILAUTH_SPF)
+# mailauth's DKIM files (and the DNS question they ask through) the unit
+# and fuzz tests link
+DKIM_CORE = dkim_canon dkim_sign dkim_tag dkim_verify dnsq
+$(B)/t/unit/dkim.t: $(DKIM_CORE:%=$(B)/plugins/mailauth/%.o)
+# DMARC and Authentication-Results (the DMARC test answers DNS itself)
+$(B)/t/unit/dmarc.t: $(B)/plugins/mailauth/dmarc.o $(MAILAUTH_DNSQ)
+$(B)/t/unit/dmarc.t: LIBS += -lpsl
+$(B)/t/unit/authres.t: $(B)/plugins/mailauth/authres.o
 
 tests: all $(UNIT_BINS) $(TPLUGIN_SOS)
 
@@ -209,6 +222,12 @@ $(FB)/%_fuzz: t/fuzz/%_fuzz.c $(FB)/libyubin.a
 	    $(filter %.o,$^) $(FB)/libyubin.a $(LIBS) -lpthread
 
 $(FB)/maildat_fuzz: $(MAILDAT_CORE:%=$(FB)/plugins/maildat/%.o)
+$(FB)/spf_fuzz: $(FB)/plugins/mailauth/dnsq.o $(FB)/plugins/mailauth/spf.o
+$(FB)/dnsq_fuzz: $(FB)/plugins/mailauth/dnsq.o
+$(FB)/dkimsig_fuzz: $(DKIM_CORE:%=$(FB)/plugins/mailauth/%.o)
+$(FB)/dmarc_fuzz: $(FB)/plugins/mailauth/dmarc.o $(FB)/plugins/mailauth/authres.o \
+    $(FB)/plugins/mailauth/dnsq.o
+$(FB)/dmarc_fuzz: LIBS += -lpsl
 
 fuzz-build: $(FUZZ_BINS)
 

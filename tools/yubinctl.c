@@ -40,6 +40,7 @@ static const struct {
 	{ "plugins", ctl_cmd_plugins },
 	{ "block", ctl_cmd_block },
 	{ "notify", ctl_cmd_notify },
+	{ "dkim", ctl_cmd_dkim },
 };
 
 static void
@@ -58,7 +59,8 @@ usage(void)
 	    "  ml set NAME KEY=VALUE... | ml show NAME | ml remove NAME\n"
 	    "  config | mailbox [--recount] [NAME] | plugins\n"
 	    "  block list | block del ADDR | notify FILE\n"
-	    "  queue list | queue show ID | queue flush | queue delete ID\n");
+	    "  queue list | queue show ID | queue flush | queue delete ID\n"
+	    "  dkim keygen DOMAIN SELECTOR [--ed25519 | --rsa BITS] [--force]\n");
 }
 
 int

@@ -77,4 +77,36 @@ int	dnsq_lookup(struct dnsq *q, const char *name, enum dnsq_type type,
 	    struct dnsq_ans *out);
 void	dnsq_ans_free(struct dnsq_ans *a);
 
+/*
+ * The packet layer under dnsq_net_init, separate from the sockets so that
+ * tests and the fuzz target give it packets built in memory.
+ */
+#define DNSQ_PKT_MAX	65535	/* a DNS message over TCP */
+#define DNSQ_EDNS_SIZE	4096	/* the UDP size we announce (EDNS0) */
+
+/* dnsq_answer's results besides enum dnsq_rc; a lookup never returns them */
+#define DNSQ_ALIEN	3	/* not the answer to this question: ignore */
+#define DNSQ_TRUNC	4	/* TC set: ask again over TCP */
+#define DNSQ_CNAMED	5	/* a CNAME chain ends at NEXT without its
+				 * records: ask NEXT */
+
+/* dnsq_name_ok - NAME is a domain name a question can carry: 1 to
+ * DNSQ_NAME_MAX bytes, labels of 1-63 bytes, no trailing dot. */
+int	dnsq_name_ok(const char *name);
+/* dnsq_query - the question NAME/TYPE with ID, recursion desired and an
+ * EDNS0 OPT record, into BUF (SIZE bytes).  Its length, or -1 (bad name,
+ * no room). */
+int	dnsq_query(const char *name, enum dnsq_type type, unsigned id,
+	    unsigned char *buf, size_t size);
+/*
+ * dnsq_answer - read PKT (N bytes, untrusted) as the reply to question
+ * NAME/TYPE with ID.  An enum dnsq_rc with OUT filled for DNSQ_OK, or
+ * DNSQ_ALIEN, DNSQ_TRUNC, or DNSQ_CNAMED with the name to ask next in
+ * NEXT (DNSQ_NAME_MAX + 1 bytes).  CNAMEs inside the answer are followed,
+ * each counted in *HOPS; past DNSQ_CNAME_MAX the answer is DNSQ_PERM.  Must never read outside PKT[0..N).
+ */
+int	dnsq_answer(const unsigned char *pkt, size_t n, unsigned id,
+	    const char *name, enum dnsq_type type, struct dnsq_ans *out,
+	    char *next, unsigned *hops);
+
 #endif
