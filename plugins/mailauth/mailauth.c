@@ -7,6 +7,9 @@
  * [plugin mailauth]
  *   sign = 0|1          (1) sign mail of authenticated/local senders whose
  *                       From: domain has keys in dkim_file
+ *   sign_relay_clients = 0|1  (1) clients in smtp.address_permits_relay
+ *                       count as local senders: signed, not checked (as
+ *                       OpenDKIM's InternalHosts)
  *   verify_dkim, spf, dmarc = 0|1   (1) the checks made on other mail
  *   dmarc_enforce = 0|1 (0) 1: a DMARC failure under p=reject is refused
  *                       at DATA with 550 5.7.1, one under p=quarantine
@@ -46,6 +49,7 @@
 
 #include <yubin/hook.h>
 
+#include "../lib/plugutil.h"
 #include "authres.h"
 #include "dkim.h"
 #include "dmarc.h"
@@ -58,7 +62,9 @@
 #define MA_ESC		300		/* an escaped value in a log line */
 
 struct ma_conf {
-	int		 sign, verify_dkim, spf, dmarc, enforce;
+	int		 sign, verify_dkim, spf, dmarc, enforce, sign_relay;
+	struct pu_net	*permits;	/* smtp.address_permits_relay */
+	size_t		 npermits;
 	char		 authserv_id[256];
 	char		 hostname[256];
 	long long	 dns_timeout_ms;
@@ -71,6 +77,7 @@ static struct ma_conf *MA;
 
 static const struct yh_key ma_keys[] = {
 	{ "sign",		YH_KEY_BOOL,	 "1", 0, 0 },
+	{ "sign_relay_clients",	YH_KEY_BOOL,	 "1", 0, 0 },
 	{ "verify_dkim",	YH_KEY_BOOL,	 "1", 0, 0 },
 	{ "spf",		YH_KEY_BOOL,	 "1", 0, 0 },
 	{ "dmarc",		YH_KEY_BOOL,	 "1", 0, 0 },
@@ -93,6 +100,7 @@ ma_conf_free(struct ma_conf **cp)
 	for (i = 0; i < c->nkeys; i++)
 		dkim_key_free(&c->keys[i]);
 	free(c->keys);
+	free(c->permits);
 	free(c);
 	*cp = NULL;
 }
@@ -235,6 +243,54 @@ ma_keys_load(struct ma_conf *c, const char *path, int must)
 
 /* ---- init -------------------------------------------------------------- */
 
+/* ma_permits_load - smtp.address_permits_relay (commas or blanks, as the
+ * relay plugin reads it) into C.  The number of errors. */
+static unsigned
+ma_permits_load(struct ma_conf *c)
+{
+	const char *v = yh_server_get("smtp.address_permits_relay"), *p;
+	char word[128];
+	struct pu_net *nv;
+	size_t len;
+
+	for (p = v ? v : ""; *p != '\0'; p += len) {
+		p += strspn(p, ", \t");
+		if ((len = strcspn(p, ", \t")) == 0)
+			continue;
+		if (len >= sizeof(word))
+			goto bad;
+		memcpy(word, p, len);
+		word[len] = '\0';
+		if ((nv = realloc(c->permits, (c->npermits + 1) *
+		    sizeof(*nv))) == NULL)
+			goto bad;
+		c->permits = nv;
+		if (pu_net_parse(word, &c->permits[c->npermits]) == -1)
+			goto bad;
+		c->npermits++;
+	}
+	return 0;
+bad:
+	yh_error("[plugin mailauth] smtp.address_permits_relay: cannot use "
+	    "the address list");
+	return 1;
+}
+
+/* ma_relay_client - 1 when S's client is in smtp.address_permits_relay. */
+static int
+ma_relay_client(const struct ma_conf *c, struct yh_session *s)
+{
+	struct pu_ip ip;
+	size_t i;
+
+	if (c->npermits == 0 || pu_ip_parse(yh_peer_ip(s), &ip) == -1)
+		return 0;
+	for (i = 0; i < c->npermits; i++)
+		if (pu_net_match(&c->permits[i], &ip))
+			return 1;
+	return 0;
+}
+
 static int
 ma_init(const struct yh_config *cfg, void **gen)
 {
@@ -252,6 +308,9 @@ ma_init(const struct yh_config *cfg, void **gen)
 	c->spf = yh_config_bool(cfg, "spf");
 	c->dmarc = yh_config_bool(cfg, "dmarc");
 	c->enforce = yh_config_bool(cfg, "dmarc_enforce");
+	c->sign_relay = yh_config_bool(cfg, "sign_relay_clients");
+	if (c->sign_relay)
+		errors += ma_permits_load(c);
 	c->dns_timeout_ms = yh_config_duration(cfg, "dns_timeout");
 	v = yh_server_get("smtp.hostname");
 	if (v == NULL || *v == '\0' || snprintf(c->hostname,
@@ -759,7 +818,8 @@ ma_data(struct yh_session *s)
 	}
 	use = removed > 0 ? stripped : msg;
 	ulen = removed > 0 ? slen : len;
-	authed = yh_local_submission(s) || *yh_auth_user(s) != '\0';
+	authed = yh_local_submission(s) || *yh_auth_user(s) != '\0' ||
+	    (c->sign_relay && ma_relay_client(c, s));
 	if (authed) {
 		if (removed > 0)
 			yh_log(YH_LOG_INFO, "mailauth: removed %d "

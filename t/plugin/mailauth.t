@@ -5,7 +5,9 @@
 # p=reject failure with 550 5.7.1 and marks a p=quarantine one; mail of
 # an authenticated sender is DKIM-signed (checked with dkimpy) and gets
 # no field of ours; dkim.dat errors name file:line and the key file; a
-# dead DNS server gives temperror and the mail is still taken.  DNS is
+# dead DNS server gives temperror and the mail is still taken; clients in
+# address_permits_relay are signed like local senders unless
+# sign_relay_clients = 0.  DNS is
 # dnsmasq on loopback.
 import base64
 import os
@@ -214,6 +216,24 @@ with dns:
         a = ''.join(ar_fields(last(s, 'bob', 1)))
         t.like(a, r'spf=temperror', 'spf=temperror')
         t.like(a, r'dmarc=temperror', 'dmarc=temperror')
+
+    # 8. clients in address_permits_relay count as local senders (as
+    # OpenDKIM's InternalHosts): signed and not checked; with
+    # sign_relay_clients = 0 they are checked like anyone
+    for flag, signed in (('1', True), ('0', False)):
+        conf = {'server': {'plugins': 'relay mailauth', 'resolver': dns.resolver},
+                'smtp': {'address_permits_relay': '127.0.0.0/8'},
+                'plugin mailauth': {'sign_relay_clients': flag}}
+        with Server(accounts=ACC, conf=conf, files={'dkim.dat': DKIMDAT}) as s:
+            t.on_fail.append(lambda: t.diag(s.log()[-3000:]))
+            t.is_(data_code(s, 'u@sign.test', ['bob@localhost'], msg('u@sign.test')), 250,
+                  'relay client, sign_relay_clients=%s: taken' % flag)
+            m = last(s, 'bob', 1).decode()
+            t.is_(bool(re.search(r'(?m)^DKIM-Signature:', m)), signed,
+                  'sign_relay_clients=%s: %s' % (flag, 'signed' if signed else 'not signed'))
+            t.is_(bool(ar_fields(m.encode())), not signed,
+                  'sign_relay_clients=%s: %s' % (flag, 'no field of ours' if signed else
+                                                  'checked, with our field'))
 
 # 7. dkim.dat errors: yubind -t names file:line; a missing key file is named
 for text, want, name in (
