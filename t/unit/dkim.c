@@ -1146,20 +1146,24 @@ read_stdin(size_t *len_r)
 }
 
 static int
-tool(int argc, char **argv)
+tool_run(int argc, char **argv, const char *msg, size_t len)
 {
 	struct dkim_key k;
 	struct dkim_verdict out[DKIM_SIG_MAX];
-	char why[256], *msg, *field;
-	size_t len, n, i;
+	char why[256], *field;
+	size_t n, i;
 	int a;
 
-	msg = read_stdin(&len);
 	if (strcmp(argv[1], "sign") == 0 && argc == 6) {
 		if (dkim_key_load(&k, argv[3], argv[4], argv[2], why,
-		    sizeof(why)) == -1 || dkim_sign(&k, msg, len,
-		    atoll(argv[5]), &field, why, sizeof(why)) == -1) {
+		    sizeof(why)) == -1) {
 			fprintf(stderr, "dkim.t: %s\n", why);
+			return 1;
+		}
+		if (dkim_sign(&k, msg, len, atoll(argv[5]), &field, why,
+		    sizeof(why)) == -1) {
+			fprintf(stderr, "dkim.t: %s\n", why);
+			dkim_key_free(&k);
 			return 1;
 		}
 		printf("%s\n", field);
@@ -1183,6 +1187,19 @@ tool(int argc, char **argv)
 	fprintf(stderr, "usage: dkim.t [sign KEY DOMAIN SELECTOR NOW | "
 	    "verify NOW [NAME TXT]...] < MSG\n");
 	return 2;
+}
+
+/* tool - sign or verify standard input for the interop and keygen tests */
+static int
+tool(int argc, char **argv)
+{
+	size_t len;
+	char *msg = read_stdin(&len);
+	int r = tool_run(argc, argv, msg, len);
+
+	free(msg);
+	zone_reset();
+	return r;
 }
 
 int
