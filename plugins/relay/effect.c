@@ -190,7 +190,7 @@ rule_parse(const char *line, size_t len, struct rule *r, char *why,
 		return -1;
 	}
 	if (strchr(pat, '/')) {
-		if (relay_net_parse(pat, &r->v6) == -1) {
+		if (pu_net_parse(pat, &r->v6) == -1) {
 			snprintf(why, whysize, "bad CIDR block '%s' (an IPv4 "
 			    "address/0-32 or an IPv6 address/0-128)",
 			    relay_esc(e, sizeof(e), pat));
@@ -205,7 +205,7 @@ rule_parse(const char *line, size_t len, struct rule *r, char *why,
 		return 0;
 	}
 	if (strchr(pat, ':')) {
-		if (relay_net_parse(pat, &r->v6) == -1) {
+		if (pu_net_parse(pat, &r->v6) == -1) {
 			snprintf(why, whysize, "bad IPv6 address '%s'",
 			    relay_esc(e, sizeof(e), pat));
 			return -1;

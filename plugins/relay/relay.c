@@ -234,96 +234,11 @@ addr_eq(const char *a, const char *b)
 	    dom_eq(ea + 1, eb + 1);
 }
 
-/* ip_parse - S (IPv4 or IPv6 text) into *IP; an IPv4-mapped IPv6 address
- * becomes IPv4.  0 or -1. */
-static int
-ip_parse(const char *s, struct ipaddr *ip)
-{
-	static const unsigned char mapped[12] = { 0, 0, 0, 0, 0, 0, 0, 0, 0, 0,
-	    0xff, 0xff };
-
-	memset(ip, 0, sizeof(*ip));
-	if (inet_pton(AF_INET, s, ip->a) == 1) {
-		ip->family = 4;
-		return 0;
-	}
-	if (inet_pton(AF_INET6, s, ip->a) == 1) {
-		ip->family = 6;
-		if (memcmp(ip->a, mapped, sizeof(mapped)) == 0) {
-			memmove(ip->a, ip->a + 12, 4);
-			memset(ip->a + 4, 0, 12);
-			ip->family = 4;
-		}
-		return 0;
-	}
-	return -1;
-}
-
 uint32_t
-relay_ip4_host(const struct ipaddr *ip)
+relay_ip4_host(const struct pu_ip *ip)
 {
 	return (uint32_t)ip->a[0] << 24 | (uint32_t)ip->a[1] << 16 |
 	    (uint32_t)ip->a[2] << 8 | ip->a[3];
-}
-
-/* net_match - IP inside NET (same family, first NET->bits bits equal). */
-static int
-net_match(const struct ipnet *net, const struct ipaddr *ip)
-{
-	unsigned full = net->bits / 8, rest = net->bits % 8;
-	unsigned char m;
-
-	if (net->ip.family != ip->family)
-		return 0;
-	if (memcmp(net->ip.a, ip->a, full) != 0)
-		return 0;
-	if (rest == 0)
-		return 1;
-	m = (unsigned char)(0xff << (8 - rest));
-	return (net->ip.a[full] & m) == (ip->a[full] & m);
-}
-
-/* prefix_parse - the decimal prefix length at S (whole string), 0..MAX;
- * -1 when not a number in range. */
-static int
-prefix_parse(const char *s, unsigned max)
-{
-	unsigned v = 0;
-
-	if (*s == '\0' || strlen(s) > 3)
-		return -1;
-	for (; *s; s++) {
-		if (*s < '0' || *s > '9')
-			return -1;
-		v = v * 10 + (unsigned)(*s - '0');
-	}
-	return v <= max ? (int)v : -1;
-}
-
-/* relay_net_parse - "ip" or "ip/n" into *NET.  0 or -1. */
-int
-relay_net_parse(const char *s, struct ipnet *net)
-{
-	char buf[64];
-	const char *slash = strchr(s, '/');
-	size_t len = slash ? (size_t)(slash - s) : strlen(s);
-	int bits;
-
-	if (len >= sizeof(buf))
-		return -1;
-	memcpy(buf, s, len);
-	buf[len] = '\0';
-	if (ip_parse(buf, &net->ip) == -1)
-		return -1;
-	if (strchr(buf, ':') && net->ip.family == 4 && slash)
-		return -1;	/* a mapped address with a v6 prefix: say it plainly */
-	net->bits = net->ip.family == 4 ? 32 : 128;
-	if (slash) {
-		if ((bits = prefix_parse(slash + 1, net->bits)) == -1)
-			return -1;
-		net->bits = (unsigned)bits;
-	}
-	return 0;
 }
 
 
@@ -405,7 +320,7 @@ settings_load(struct relay_conf *c)
 		if (c->permits == NULL)
 			break;
 		v = ips.v[i];
-		if (relay_net_parse(v, &c->permits[c->npermits]) == -1) {
+		if (pu_net_parse(v, &c->permits[c->npermits]) == -1) {
 			char e[RELAY_ESC_MAX];
 
 			yh_error("smtp.address_permits_relay: bad address '%s'",
@@ -537,7 +452,7 @@ rule_is_ip(const struct rule *r)
 /* rule_match - R matches client IP (may be NULL: unknown) / SENDER (""
  * for <>). */
 static int
-rule_match(const struct rule *r, const struct ipaddr *ip, const char *sender)
+rule_match(const struct rule *r, const struct pu_ip *ip, const char *sender)
 {
 	const char *at = strrchr(sender, '@');
 	const char *dom = at ? at + 1 : "";
@@ -546,7 +461,7 @@ rule_match(const struct rule *r, const struct ipaddr *ip, const char *sender)
 	case PAT_IP4:
 		return ip && ip->family == 4 && (relay_ip4_host(ip) & r->v4mask) == r->v4net;
 	case PAT_IP6:
-		return ip && net_match(&r->v6, ip);
+		return ip && pu_net_match(&r->v6, ip);
 	case PAT_DOMAIN:
 		return at != NULL && dom_eq(r->text, dom);
 	case PAT_ADDRESS:
@@ -570,7 +485,7 @@ rule_match(const struct rule *r, const struct ipaddr *ip, const char *sender)
  * when the last rule is "only").
  */
 static long
-effect_decide(const struct relay_conf *c, const struct ipaddr *ip,
+effect_decide(const struct relay_conf *c, const struct pu_ip *ip,
     const char *sender)
 {
 	size_t i;
@@ -587,7 +502,7 @@ effect_decide(const struct relay_conf *c, const struct ipaddr *ip,
  * it), or -1.
  */
 static long
-effect_connect(const struct relay_conf *c, const struct ipaddr *ip)
+effect_connect(const struct relay_conf *c, const struct pu_ip *ip)
 {
 	size_t i;
 
@@ -704,12 +619,12 @@ sender_cell(const struct relay_conf *c, long rule, enum table t, enum sclass sc,
 }
 
 static int
-permitted(const struct relay_conf *c, const struct ipaddr *ip)
+permitted(const struct relay_conf *c, const struct pu_ip *ip)
 {
 	size_t i;
 
 	for (i = 0; ip && i < c->npermits; i++)
-		if (net_match(&c->permits[i], ip))
+		if (pu_net_match(&c->permits[i], ip))
 			return 1;
 	return 0;
 }
@@ -720,11 +635,11 @@ static int
 reject_domain_match(const char *e, const char *d)
 {
 	char a[64], b[64];
-	struct ipaddr ia, ib;
+	struct pu_ip ia, ib;
 
 	if (literal_core(e, 1, a, sizeof(a)) == 0 &&
 	    literal_core(d, 1, b, sizeof(b)) == 0 &&
-	    ip_parse(a, &ia) == 0 && ip_parse(b, &ib) == 0)
+	    pu_ip_parse(a, &ia) == 0 && pu_ip_parse(b, &ib) == 0)
 		return ia.family == ib.family && memcmp(ia.a, ib.a, 16) == 0;
 	return dom_eq(e, d);
 }
@@ -865,7 +780,7 @@ from_mailbox(const char *v, char *out, size_t size)
 struct ctx {
 	long		 rule;		/* effect_decide, -1 none */
 	enum sclass	 sc;
-	struct ipaddr	 ip;
+	struct pu_ip	 ip;
 	int		 have_ip;
 };
 
@@ -906,7 +821,7 @@ ctx_get(struct yh_session *s, const struct relay_conf *c, struct ctx *x)
 
 	if (sender == NULL)
 		sender = "";
-	x->have_ip = ip_parse(yh_peer_ip(s), &x->ip) == 0;
+	x->have_ip = pu_ip_parse(yh_peer_ip(s), &x->ip) == 0;
 	if (slot && slot->set && strcmp(slot->sender, sender) == 0 &&
 	    slot->rule >= -1 && slot->rule < (long)c->nrules) {
 		x->rule = slot->rule;
@@ -947,11 +862,11 @@ static int
 relay_connect(struct yh_session *s)
 {
 	const struct relay_conf *c = relay;
-	struct ipaddr ip;
+	struct pu_ip ip;
 	char rn[64], e[RELAY_ESC_MAX];
 	long r;
 
-	if (c == NULL || ip_parse(yh_peer_ip(s), &ip) == -1 || permitted(c, &ip))
+	if (c == NULL || pu_ip_parse(yh_peer_ip(s), &ip) == -1 || permitted(c, &ip))
 		return YH_DECLINED;
 	r = effect_connect(c, &ip);
 	if (r < 0 || c->rules[r].kind != K_FALSE)
@@ -1029,7 +944,7 @@ out:
 
 /* pop_key - the store key of client IP: "pbs:" and its canonical text. */
 static int
-pop_key(const struct ipaddr *ip, char *out, size_t size)
+pop_key(const struct pu_ip *ip, char *out, size_t size)
 {
 	char text[INET6_ADDRSTRLEN];
 
@@ -1184,11 +1099,11 @@ relay_pop_auth(struct yh_pop *p)
 {
 	const struct relay_conf *c = relay;
 	const char *user = yh_pop_user(p);
-	struct ipaddr ip;
+	struct pu_ip ip;
 	char key[80], e[RELAY_ESC_MAX];
 
 	if (c == NULL || !c->pop_before || c->pop_ttl <= 0 ||
-	    ip_parse(yh_pop_peer_ip(p), &ip) == -1 ||
+	    pu_ip_parse(yh_pop_peer_ip(p), &ip) == -1 ||
 	    pop_key(&ip, key, sizeof(key)) == -1)
 		return;
 	if (user == NULL)

@@ -20,6 +20,8 @@
 
 #include <yubin/hook.h>
 
+#include "../lib/plugutil.h"
+
 #define EFFECT_FILE_MAX		(1024 * 1024)	/* E-Post files are a few KiB */
 #define EFFECT_LINE_MAX		1024		/* bytes of one line, without its end */
 #define EFFECT_RULES_MAX	10000		/* a filter appending IPs stays far below */
@@ -75,22 +77,12 @@ enum sclass {
 
 #define NELEM(a)	(sizeof(a) / sizeof((a)[0]))
 
-struct ipaddr {
-	int		 family;	/* 4 or 6 */
-	unsigned char	 a[16];		/* network order; IPv4 in a[0..3] */
-};
-
-struct ipnet {
-	struct ipaddr	 ip;
-	unsigned	 bits;
-};
-
 struct rule {
 	unsigned	 line;
 	enum pat	 pat;
 	enum kind	 kind;
 	uint32_t	 v4net, v4mask;	/* PAT_IP4, host order */
-	struct ipnet	 v6;		/* PAT_IP6 */
+	struct pu_net	 v6;		/* PAT_IP6 */
 	char		*text;		/* PAT_DOMAIN, PAT_ADDRESS: lower case */
 };
 
@@ -112,7 +104,7 @@ struct relay_conf {
 	int		 spoa;		/* send_permits_only_smtp_auth */
 	int		 trust;		/* sender_trust 1..3 */
 	int		 trust_local;	/* [plugin relay] trust_local_sender */
-	struct ipnet	*permits;
+	struct pu_net	*permits;
 	size_t		 npermits;
 	struct strlist	 reject_domain;
 	struct strlist	 reject_addr;
@@ -121,8 +113,7 @@ struct relay_conf {
 /* relay.c */
 const char	*relay_esc(char *out, size_t size, const char *s);
 char	*relay_lower_dup(const char *s, size_t len);
-uint32_t	relay_ip4_host(const struct ipaddr *ip);
-int	relay_net_parse(const char *s, struct ipnet *net);
+uint32_t	relay_ip4_host(const struct pu_ip *ip);
 
 /* effect.c */
 void	relay_conf_free(struct relay_conf **cp);

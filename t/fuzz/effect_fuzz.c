@@ -4,11 +4,12 @@
  * the IPv4 patterns and domain/local checks), then the rules it kept
  * matched against a few clients and senders (effect_decide,
  * effect_connect, table_of), and the From: mailbox reader (from_mailbox)
- * and network parser (relay_net_parse) on the input itself; plugins/relay/*.c
+ * and network parser (pu_net_parse) on the input itself; plugins/relay/*.c
  * are compiled in without the plugin symbol; the yh_* calls resolve to the
  * daemon's own (daemon/plugin.c), yh_error logging with no plugin loaded.
  */
 #define RELAY_NO_EXPORT 1
+#include "../../plugins/lib/pu_net.c"
 #include "../../plugins/relay/relay.c"
 #include "../../plugins/relay/effect.c"
 
@@ -25,8 +26,8 @@ int
 LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
 	struct relay_conf *c;
-	struct ipaddr ip;
-	struct ipnet net;
+	struct pu_ip ip;
+	struct pu_net net;
 	char *text, box[RELAY_ADDR_MAX + 1];
 	size_t i, j;
 	long r;
@@ -39,7 +40,7 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	c->name = c->path;
 	(void)effect_parse(c, (const char *)data, size);
 	for (i = 0; i < sizeof(ips) / sizeof(ips[0]); i++) {
-		if (ip_parse(ips[i], &ip) == -1)
+		if (pu_ip_parse(ips[i], &ip) == -1)
 			abort();
 		r = effect_connect(c, &ip);
 		if (r >= (long)c->nrules)
@@ -58,8 +59,8 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	if (from_mailbox(text, box, sizeof(box)) == 0 &&
 	    strnlen(box, sizeof(box)) == sizeof(box))
 		abort();
-	(void)relay_net_parse(text, &net);
-	(void)ip_parse(text, &ip);
+	(void)pu_net_parse(text, &net);
+	(void)pu_ip_parse(text, &ip);
 	free(text);
 	return 0;
 }

@@ -10,6 +10,7 @@
  * the plugin's static hooks, tables and generation pointer.
  */
 #define RELAY_NO_EXPORT 1
+#include "../../plugins/lib/pu_net.c"
 #include "../../plugins/relay/relay.c"
 #include "../../plugins/relay/effect.c"
 
@@ -573,13 +574,13 @@ static void
 test_match(void)
 {
 	char why[RELAY_WHY_MAX];
-	struct ipaddr ip;
+	struct pu_ip ip;
 	struct rule r;
 	size_t i;
 
 	for (i = 0; i < NELEM(mcases); i++) {
 		const struct mcase *c = &mcases[i];
-		int have = c->ip && ip_parse(c->ip, &ip) == 0;
+		int have = c->ip && pu_ip_parse(c->ip, &ip) == 0;
 
 		if (rule_parse(c->rule, strlen(c->rule), &r, why, sizeof(why)) == -1) {
 			ok(0, "match %d: rule '%s' parses (%s)", c->n, c->rule, why);
