@@ -84,7 +84,8 @@ int	queue_in_open_ro(struct queue_in *q);
  * write error. */
 const char *queue_in_path(struct queue_in *q);
 /* queue_in_prepend - put LEN bytes in front of the message (headers added
- * by plugins): the file is rewritten.  0 or -1 (errno). */
+ * by plugins), in place.  0 or -1 (errno; the file is then unusable:
+ * abort it). */
 int	queue_in_prepend(struct queue_in *q, const void *p, size_t len);
 /* queue_in_replace - the message becomes the contents of FD (read from
  * offset 0 to its end; a plugin's rewrite): the file is rewritten, and the

@@ -270,6 +270,26 @@ write_all(int fd, const void *p, size_t len)
 	return 0;
 }
 
+int
+pwrite_all(int fd, const void *p, size_t len, off_t off)
+{
+	const char *c = p;
+	ssize_t n;
+
+	while (len > 0) {
+		n = pwrite(fd, c, len, off);
+		if (n == -1) {
+			if (errno == EINTR)
+				continue;
+			return -1;
+		}
+		c += n;
+		off += n;
+		len -= (size_t)n;
+	}
+	return 0;
+}
+
 ssize_t
 read_all(int fd, void *p, size_t size)
 {

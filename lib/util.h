@@ -66,6 +66,8 @@ char	*str_escape(char *out, size_t size, const char *in, size_t len);
 
 /* write_all - write LEN bytes, retrying short writes and EINTR; 0 or -1. */
 int	write_all(int fd, const void *p, size_t len);
+/* pwrite_all - the same at offset OFF (the file offset does not move). */
+int	pwrite_all(int fd, const void *p, size_t len, off_t off);
 /* read_all - read up to SIZE bytes or EOF; bytes read or -1. */
 ssize_t	read_all(int fd, void *p, size_t size);
 /* fsync_dir - fsync the directory PATH (after create/rename/unlink in it). */
