@@ -543,7 +543,7 @@ smtp_cmd_mail(struct smtp_session *s, char *arg)
 }
 
 /* smtp_rcpt_dup - 1 when ADDR/ACCOUNT is already a recipient. */
-static int
+int
 smtp_rcpt_dup(const struct smtp_session *s, const char *addr,
     const char *account)
 {

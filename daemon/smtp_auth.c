@@ -78,6 +78,10 @@ smtp_mech_find(const struct smtp_session *s, const char *name)
 			break;
 	if (m->name == NULL || l == NULL)
 		return NULL;
+	/* the shared credential is kept only as a hash: no CRAM-MD5 */
+	if (!m->plaintext &&
+	    config_str(s->cfg, "smtp.shared_auth")[0] != '\0')
+		return NULL;
 	for (i = 0; i < l->n; i++)
 		if (strcasecmp(l->v[i], m->name) == 0)
 			return m;
@@ -162,12 +166,49 @@ smtp_auth_step(struct smtp_session *s, const char *challenge, struct buf *out)
 	return r;
 }
 
-/* smtp_auth_check - auth_password's answer as a result; a wrong password
- * leaves its penalty tag in TAG. */
+/*
+ * smtp_auth_shared - smtp.shared_auth (F032, ArGoSoft's single SMTP
+ * credential): "USER:HASH" (the configuration hashed a clear password when
+ * it was loaded).  When it is set it is the only SMTP AUTH login; the
+ * accounts' passwords stay for POP3.  The KDF runs whatever LOGIN is, so
+ * the time says nothing about the user name.
+ */
+static enum smtp_auth_result
+smtp_auth_shared(struct smtp_session *s, const char *spec, const char *login,
+    const char *password, struct account *a, unsigned char *tag)
+{
+	const char *colon = strchr(spec, ':');
+	size_t ulen;
+	int r;
+
+	if (colon == NULL)		/* config.c never lets this through */
+		return SMTP_AUTH_TEMP;
+	ulen = (size_t)(colon - spec);
+	r = passwd_verify(colon + 1, password);
+	if (r == -1) {
+		smtp_logw(s, "smtp.shared_auth: the hash cannot be used");
+		return SMTP_AUTH_TEMP;
+	}
+	if (r == 1 && strlen(login) == ulen && memcmp(login, spec, ulen) == 0 &&
+	    ulen < sizeof(a->name)) {
+		memcpy(a->name, login, ulen);
+		a->name[ulen] = '\0';
+		return SMTP_AUTH_OK;
+	}
+	(void)authpen_tag(s->env->store, login, password, strlen(password), tag);
+	return SMTP_AUTH_FAIL;
+}
+
+/* smtp_auth_check - auth_password's answer as a result (or the shared
+ * credential's); a wrong password leaves its penalty tag in TAG. */
 static enum smtp_auth_result
 smtp_auth_check(struct smtp_session *s, const char *login, const char *password,
     struct account *a, unsigned char *tag)
 {
+	const char *shared = config_str(s->cfg, "smtp.shared_auth");
+
+	if (shared[0] != '\0')
+		return smtp_auth_shared(s, shared, login, password, a, tag);
 	switch (auth_password(s->cfg, s->env->store, login, password, a)) {
 	case 1:
 		return SMTP_AUTH_OK;

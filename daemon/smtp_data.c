@@ -475,6 +475,50 @@ smtp_count_sent(struct smtp_session *s)
 		smtp_logw(s, "sent counter not updated user=%s", who);
 }
 
+/*
+ * smtp_archive - server.archive_address (F128): each address there becomes
+ * one more recipient of the message being queued, unless it already is one
+ * (so a copy that comes back, or mail sent to the archive itself, is never
+ * archived twice: the archive gets one copy per message and cannot feed a
+ * loop).  Only mail received over SMTP is archived, after every check has
+ * passed; what yubin writes itself (bounces, notices, list copies) is not.
+ * 0, or -1 when the store cannot say who an address is (then 451: the
+ * archive would miss the message).
+ */
+static int
+smtp_archive(struct smtp_session *s)
+{
+	const struct cfg_list *l = config_list(s->cfg, "server.archive_address");
+	char esc[ADDR_PATH_MAX * 4 + 8];
+	struct addr_rcpt to;
+	const char *acc;
+	size_t i;
+
+	for (i = 0; l != NULL && i < l->n; i++) {
+		str_escape(esc, sizeof(esc), l->v[i], strlen(l->v[i]));
+		switch (addr_resolve_rcpt(s->cfg, s->env->store, l->v[i], &to)) {
+		case ADDR_DEST_ERROR:
+			smtp_logw(s, "archive <%s>: account lookup failed", esc);
+			return -1;
+		case ADDR_DEST_NONE:
+			smtp_logw(s, "archive <%s>: no such local recipient; "
+			    "not archived", esc);
+			continue;
+		case ADDR_DEST_LOCAL:
+			acc = to.account;
+			break;
+		default:
+			acc = NULL;
+			break;
+		}
+		if (smtp_rcpt_dup(s, to.addr, acc))
+			continue;
+		envelope_add_rcpt(&s->txn, to.addr, acc);
+		smtp_log(s, "archive to=<%s> account=%s", esc, acc ? acc : "-");
+	}
+	return 0;
+}
+
 /* smtp_commit - Q and the copies plugins added (yh_copy_add) queued
  * together: all or none.  0 or -1 (*WHY_R), Q freed either way. */
 static int
@@ -602,6 +646,11 @@ smtp_data_end(struct smtp_session *s, struct queue_in **q, int flags,
 	s->txn.size_crlf = new_crlf >= 0 ? new_crlf : hdr_crlf + wire;
 	for (i = 0; i < s->hs.hdr_add.len; i++)	/* plugins' headers */
 		s->txn.size_crlf += 1 + (s->hs.hdr_add.data[i] == '\n');
+	if (smtp_archive(s) == -1) {
+		smtp_reply(s, 451, "4.3.0", "temporary lookup failure; try "
+		    "again later");
+		return;
+	}
 	if (smtp_commit(s, q, &why) == -1) {
 		smtp_logw(s, "queue commit failed: %s client=%s", why,
 		    s->conn.peer_ip);

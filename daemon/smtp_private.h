@@ -100,6 +100,10 @@ void	smtp_reject(struct smtp_session *s, int code, const char *enh,
 /* smtp_log - info line "QID|NOQUEUE: TEXT sid=%06lx". */
 void	smtp_log(struct smtp_session *s, const char *fmt, ...)
 	    __attribute__((format(printf, 2, 3)));
+/* smtp_rcpt_dup - 1 when ADDR/ACCOUNT (NULL: not local) is already a
+ * recipient of the transaction. */
+int	smtp_rcpt_dup(const struct smtp_session *s, const char *addr,
+	    const char *account);
 /* smtp_logw - the same at warning level. */
 void	smtp_logw(struct smtp_session *s, const char *fmt, ...)
 	    __attribute__((format(printf, 2, 3)));

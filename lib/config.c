@@ -36,6 +36,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "account.h"
 #include "alias.h"
 #include "buf.h"
 #include "config.h"
@@ -609,6 +610,44 @@ cfg_where(const struct config *cfg, size_t i, struct cfg_src *src)
 	src->line = cfg->val[i].line;
 }
 
+/*
+ * cfg_secrets - the CFG_SECRET keys ("USER:PASSWORD") keep only a hash of
+ * the password from here on: a clear one is hashed (passwd_hash, as the
+ * accounts' are) and wiped, so no process holds it past start-up and
+ * config_print shows the hash, which the file may hold instead.
+ */
+static void
+cfg_secrets(struct config *cfg, struct errlist *errs)
+{
+	char hash[ACCOUNT_HASH_MAX];
+	struct cfg_src src;
+	struct buf b;
+	char *v, *colon;
+	size_t i;
+
+	for (i = 0; i < CFG_NKEYS; i++) {
+		if (!(cfg_keys[i].flags & CFG_SECRET) ||
+		    (v = cfg->val[i].str) == NULL ||
+		    (colon = strchr(v, ':')) == NULL ||
+		    passwd_hash_valid(colon + 1))
+			continue;
+		if (passwd_hash(colon + 1, hash, sizeof(hash)) == -1) {
+			cfg_where(cfg, i, &src);
+			cfg_err(errs, &src, "%s.%s: the password could not be "
+			    "hashed", cfg_keys[i].section, cfg_keys[i].name);
+			continue;
+		}
+		buf_init(&b, 0);
+		(void)buf_append(&b, v, (size_t)(colon - v) + 1);
+		(void)buf_puts(&b, hash);
+		explicit_bzero(v, strlen(v));
+		free(v);
+		cfg->val[i].str = xstrdup(buf_cstr(&b));
+		buf_free(&b);
+		explicit_bzero(hash, sizeof(hash));
+	}
+}
+
 /* cfg_reader_loaded - 1 when one of the plugins named in K->reader (or
  * none: a core key) is in server.plugins of CFG. */
 static int
@@ -737,6 +776,7 @@ cfg_check(struct config *cfg, struct errlist *errs)
 	}
 	cfg_readers(cfg, errs);
 	cfg_listen(cfg, errs);
+	cfg_secrets(cfg, errs);
 }
 
 /* abs_path - P made absolute against the current directory; owned. */

@@ -19,6 +19,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "account.h"
+#include "addr.h"
 #include "buf.h"
 #include "config.h"
 #include "config_keys.h"
@@ -92,6 +94,66 @@ check_rcpt_patterns(const char *text, char *why, size_t whysize)
 	}
 }
 
+/* check_archive - archive_address: addresses (local@domain) or bare
+ * local names (server.domain's), separated by commas or blanks. */
+static int
+check_archive(const char *text, char *why, size_t whysize)
+{
+	char arg[ADDR_PATH_MAX + 8];
+	const char *p = text, *w;
+	struct addr_path path;
+	struct addr_error e;
+	size_t n;
+
+	for (;;) {
+		while (*p == ',' || *p == ' ' || *p == '\t')
+			p++;
+		if (*p == '\0')
+			return 0;
+		w = p;
+		n = strcspn(p, ", \t");
+		p += n;
+		if (n > ADDR_PATH_MAX - 2 ||
+		    snprintf(arg, sizeof(arg), "TO:<%.*s%s>", (int)n, w,
+		    memchr(w, '@', n) ? "" : "@localhost") >= (int)sizeof(arg) ||
+		    addr_parse(arg, ADDR_RCPT, 1, &path, &e) == -1) {
+			snprintf(why, whysize, "expected mail addresses, got "
+			    "\"%.*s\"", n > 64 ? 64 : (int)n, w);
+			return -1;
+		}
+	}
+}
+
+/* check_shared_auth - smtp.shared_auth: USER:PASSWORD or USER:HASH; USER
+ * 1-64 bytes of letters, digits and ._@+-, the password not empty. */
+static int
+check_shared_auth(const char *text, char *why, size_t whysize)
+{
+	const char *colon = strchr(text, ':'), *p;
+
+	if (text[0] == '\0')
+		return 0;		/* off */
+	if (colon == NULL || colon == text || colon[1] == '\0' ||
+	    colon - text > ACCOUNT_NAME_MAX) {
+		snprintf(why, whysize, "expected USER:PASSWORD (a user name of "
+		    "1-%d bytes and a password)", ACCOUNT_NAME_MAX);
+		return -1;
+	}
+	for (p = text; p < colon; p++)
+		if (!isalnum((unsigned char)*p) && strchr("._@+-", *p) == NULL) {
+			snprintf(why, whysize, "the user name may hold letters, "
+			    "digits and ._@+- only");
+			return -1;
+		}
+	if (strncmp(colon + 1, "$scrypt$", 8) == 0 &&
+	    !passwd_hash_valid(colon + 1)) {
+		snprintf(why, whysize, "the password looks like a hash "
+		    "(\"$scrypt$...\") but is not a valid one");
+		return -1;
+	}
+	return 0;
+}
+
 /* The key table: the contract with the rest of yubin and with yubin.conf. */
 const struct cfg_key cfg_keys[] = {
 	/* [server]: the seed's wiz98msenv.dat plus yubin's own */
@@ -102,6 +164,8 @@ const struct cfg_key cfg_keys[] = {
 	{ .section = "server", .name = "alias", .type = CFG_LIST, .def = "" },
 	{ .section = "server", .name = "admin_address", .type = CFG_STRING,
 	    .def = "postmaster" },	/* the account setup makes (addr.h) */
+	{ .section = "server", .name = "archive_address", .type = CFG_LIST,
+	    .def = "", .check = check_archive },	/* F128: "": none */
 	{ .section = "server", .name = "domain_mailboxes", .type = CFG_BOOL,
 	    .def = "0" },		/* 1: E-Post per-domain accounts (addr.h) */
 	{ .section = "server", .name = "plugins", .type = CFG_LIST,
@@ -216,6 +280,10 @@ const struct cfg_key cfg_keys[] = {
 	{ .section = "smtp", .name = "auth_mechanisms", .type = CFG_LIST,
 	    .def = "PLAIN LOGIN", .allowed = cfg_auth_mechs },
 	{ .section = "smtp", .name = "auth_plaintext", .type = CFG_BOOL, .def = "0" },
+	/* F032: one server-wide SMTP AUTH credential instead of the
+	 * accounts'; the password is hashed as the file is loaded */
+	{ .section = "smtp", .name = "shared_auth", .type = CFG_STRING, .def = "",
+	    .flags = CFG_SECRET, .check = check_shared_auth },
 	{ .section = "smtp", .name = "auth_fail_delay", .type = CFG_DURATION, .def = "1",
 	    .unit = SEC },
 	{ .section = "smtp", .name = "auth_max_failures", .type = CFG_INT, .def = "3",

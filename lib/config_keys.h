@@ -40,6 +40,10 @@ enum cfg_type {
 				 * (no key is accepted and ignored) */
 #define CFG_ACCOUNT_TODO 0x04	/* a seed per-account key not supported yet
 				 * in config.def (the server value works) */
+#define CFG_SECRET	0x10	/* string "USER:PASSWORD": the password is
+				 * replaced by its hash as the file is loaded
+				 * (config_print shows the hash, which loads
+				 * again) */
 #define CFG_MSEC	0x08	/* duration: kept in milliseconds (and "500ms"
 				 * accepted); unit, min and max in ms too */
 
@@ -74,7 +78,7 @@ struct cfg_val {
 };
 
 /* the table: CFG_NKEYS entries, in the order yubinctl config prints them */
-#define CFG_NKEYS	103
+#define CFG_NKEYS	105
 extern const struct cfg_key cfg_keys[CFG_NKEYS];
 /* type names for messages, by enum cfg_type */
 extern const char *const cfg_type_name[];
