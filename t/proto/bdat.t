@@ -249,7 +249,7 @@ with Server(accounts={'alice': 'pw'},
     m = b'Subject: refused\r\nX-Test-Data: deny\r\n\r\nbody\r\n'
     c.send(bdat(m[:10]) + bdat(m[10:], last=True))
     expect(t, c.reply(), 250, '2.0.0', 'hook: first chunk')
-    expect(t, c.reply(), 550, '5.7.9', 'the data hook refuses at the last chunk',
+    expect(t, c.reply(), 554, '5.7.9', 'the data hook refuses at the last chunk',
            text='testhooks says deny')
     open_txn(c)
     m = b'Subject: taken\r\nX-Test-Data: declined\r\n\r\nbody\r\n'
