@@ -365,6 +365,26 @@ conn_getline(struct conn *c, size_t max, char **line_r, size_t *len_r,
 }
 
 int
+conn_read(struct conn *c, size_t max, char **p_r, size_t *len_r)
+{
+	long long end = conn_unit_end(c);
+	size_t avail;
+	int r;
+
+	while ((avail = c->in.len - c->in_off) == 0) {
+		r = conn_fill(c, end);
+		if (r <= 0)
+			return r;
+	}
+	if (avail > max)
+		avail = max;
+	*p_r = c->in.data + c->in_off;
+	*len_r = avail;
+	c->in_off += avail;
+	return CONN_LINE;
+}
+
+int
 conn_buffered(const struct conn *c)
 {
 	return c->in.len > c->in_off || (c->ssl && SSL_pending(c->ssl) > 0);

@@ -80,6 +80,16 @@ const char *conn_tls_info(const struct conn *c);
  */
 int	conn_getline(struct conn *c, size_t max, char **line_r, size_t *len_r,
 	    int *term_r);
+/*
+ * conn_read - the next bytes of input, at most MAX (> 0) and at least one:
+ * *p_r points into the connection's buffer (borrowed until the next read
+ * call), *len_r is their number.  Bytes already buffered are returned
+ * without a system call; otherwise one read waits within timeout_ms and
+ * deadline_ms, as a line does.  For counted data (BDAT chunks, RFC 3030):
+ * never more than one read is held in memory.  Returns CONN_LINE when
+ * bytes were returned, else CONN_EOF, CONN_ERROR or CONN_TIMEOUT.
+ */
+int	conn_read(struct conn *c, size_t max, char **p_r, size_t *len_r);
 /* conn_buffered - 1 when input is already buffered (no system call). */
 int	conn_buffered(const struct conn *c);
 /* conn_pending - 1 when input is already buffered or readable right now. */

@@ -1,8 +1,9 @@
 /*
  * smtp.c - the SMTP server engine (RFC 5321 with PIPELINING, SIZE, 8BITMIME,
- * ENHANCEDSTATUSCODES, SMTPUTF8, STARTTLS, AUTH): one session per call of
- * smtp_session(), the command loop, the verbs table and the small verbs.
- * AUTH lives in smtp_auth.c, DATA in smtp_data.c.
+ * ENHANCEDSTATUSCODES, SMTPUTF8, STARTTLS, AUTH, CHUNKING): one session per
+ * call of smtp_session(), the command loop, the verbs table and the small
+ * verbs.  AUTH lives in smtp_auth.c, DATA in smtp_data.c, BDAT in
+ * smtp_bdat.c.
  *
  * Runs in an SMTP worker process as server.user (after priv_drop in the
  * worker); never as root.  Every byte the client sends is bounded
@@ -45,6 +46,8 @@
 #define SMTP_F_NOARG	0x01	/* arguments are a syntax error (501 5.5.4) */
 #define SMTP_F_LONG	0x02	/* line may be up to SMTP_AUTH_LINE_MAX */
 #define SMTP_F_HTTP	0x04	/* a web client or proxy probe: 421 and close */
+#define SMTP_F_CHUNK	0x08	/* counted data follows the line (BDAT): a
+				 * line we cannot take ends the session */
 
 /* verb states: what must hold for a verb to run.  smtp_state_ok checks
  * them in this order; the first that fails gives the 503 reply. */
@@ -52,6 +55,7 @@
 #define SMTP_S_NOAUTH	0x02	/* not yet authenticated */
 #define SMTP_S_MAIL	0x04	/* inside a transaction (after MAIL) */
 #define SMTP_S_NOMAIL	0x08	/* outside a transaction */
+#define SMTP_S_NOBDAT	0x10	/* no BDAT chunk taken in this transaction */
 
 struct smtp_cmd {
 	const char *verb;
@@ -78,8 +82,12 @@ static const struct smtp_cmd smtp_cmds[] = {
 	{ "HELO",	0,		0,		smtp_cmd_helo },
 	{ "MAIL",	0,		SMTP_S_HELO | SMTP_S_NOMAIL,
 							smtp_cmd_mail },
-	{ "RCPT",	0,		SMTP_S_MAIL,	smtp_cmd_rcpt },
-	{ "DATA",	SMTP_F_NOARG,	SMTP_S_MAIL,	smtp_cmd_data },
+	{ "RCPT",	0,		SMTP_S_MAIL | SMTP_S_NOBDAT,
+							smtp_cmd_rcpt },
+	{ "DATA",	SMTP_F_NOARG,	SMTP_S_MAIL | SMTP_S_NOBDAT,
+							smtp_cmd_data },
+	/* its state is checked after the chunk is read (RFC 3030 §2) */
+	{ "BDAT",	SMTP_F_CHUNK,	0,		smtp_cmd_bdat },
 	{ "RSET",	SMTP_F_NOARG,	0,		smtp_cmd_rset },
 	{ "NOOP",	0,		0,		smtp_cmd_noop },
 	{ "QUIT",	0,		0,		smtp_cmd_quit },
@@ -207,7 +215,7 @@ int
 smtp_read_line(struct smtp_session *s, size_t max, char **line_r, size_t *len_r,
     int *term_r)
 {
-	int r, limit;
+	int r;
 
 	/* RFC 2920 §3.1: replies may wait while more commands are already
 	 * here; flush before we would block */
@@ -218,10 +226,17 @@ smtp_read_line(struct smtp_session *s, size_t max, char **line_r, size_t *len_r,
 		return CONN_ERROR;
 	}
 	r = conn_getline(&s->conn, max, line_r, len_r, term_r);
+	if (r != CONN_LINE && r != CONN_TOOLONG)
+		smtp_input_lost(s, r);
+	return r;
+}
+
+void
+smtp_input_lost(struct smtp_session *s, int r)
+{
+	int limit;
+
 	switch (r) {
-	case CONN_LINE:
-	case CONN_TOOLONG:
-		return r;
 	case CONN_TIMEOUT:
 		/* the session's limit, or one line's (or DATA's); the
 		 * reply still gets a short moment of its own to go out */
@@ -240,7 +255,6 @@ smtp_read_line(struct smtp_session *s, size_t max, char **line_r, size_t *len_r,
 		break;
 	}
 	s->quit = 1;
-	return r;
 }
 
 /* ------------------------------------------------------------------ */
@@ -408,6 +422,7 @@ smtp_check_rcpt(struct smtp_session *s, const struct addr_path *p, int local,
 void
 smtp_txn_reset(struct smtp_session *s)
 {
+	smtp_bdat_reset(s);
 	envelope_clear(&s->txn);
 	s->txn_active = 0;
 	s->hs.txn = NULL;
@@ -460,6 +475,9 @@ smtp_hello(struct smtp_session *s, char *arg, int esmtp)
 	/* RFC 2034 §3: no enhanced codes in the EHLO reply */
 	(void)conn_printf(&s->conn, "250-%s\r\n", s->env->hostname);
 	(void)conn_printf(&s->conn, "250-PIPELINING\r\n");
+	/* RFC 3030 CHUNKING, without BINARYMIME: the queue stores text with
+	 * LF line ends, so a chunk is text like DATA's (smtp_bdat.c) */
+	(void)conn_printf(&s->conn, "250-CHUNKING\r\n");
 	(void)conn_printf(&s->conn, "250-SIZE %lld\r\n", s->max_size);
 	(void)conn_printf(&s->conn, "250-8BITMIME\r\n");
 	(void)conn_printf(&s->conn, "250-ENHANCEDSTATUSCODES\r\n");
@@ -712,8 +730,8 @@ smtp_cmd_help(struct smtp_session *s, char *arg)
 {
 	(void)arg;
 	/* only what this session can use */
-	smtp_reply(s, 214, "2.0.0", "Commands: EHLO HELO MAIL RCPT DATA RSET "
-	    "NOOP QUIT%s HELP%s AUTH; see RFC 5321",
+	smtp_reply(s, 214, "2.0.0", "Commands: EHLO HELO MAIL RCPT DATA BDAT "
+	    "RSET NOOP QUIT%s HELP%s AUTH; see RFC 5321",
 	    config_bool(s->cfg, "smtp.vrfy_expn") ? " VRFY EXPN" : "",
 	    s->env->tls != NULL && s->conn.ssl == NULL ? " STARTTLS" : "");
 }
@@ -808,6 +826,10 @@ smtp_state_ok(struct smtp_session *s, const struct smtp_cmd *c)
 		smtp_reject(s, 503, "5.5.1", "%s", auth ?
 		    "AUTH not permitted during a mail transaction" :
 		    "nested MAIL command");
+	else if ((c->state & SMTP_S_NOBDAT) && smtp_bdat_active(s))
+		/* RFC 3030 §2: no DATA in a BDAT transaction; nor RCPT, as
+		 * the Received: header already names the recipients */
+		smtp_reject(s, 503, "5.5.1", "%s after BDAT", c->verb);
 	else
 		return 1;
 	return 0;
@@ -837,6 +859,8 @@ smtp_dispatch(struct smtp_session *s, char *line, size_t len)
 	s->verb = c->verb;
 	if (len > SMTP_LINE_MAX && !(c->flags & SMTP_F_LONG)) {
 		smtp_reject(s, 500, "5.5.6", "line too long");
+		if (c->flags & SMTP_F_CHUNK)	/* where would its chunk end? */
+			s->quit = 1;
 		return;
 	}
 	arg = line + vlen;

@@ -1,7 +1,10 @@
 /*
  * smtp_data.c - DATA for the SMTP engine: read the message, add the
  * Received: header (CONFDIR/header.dat or the built-in one), and hand it to
- * the durable queue (queue.h) before answering 250.
+ * the durable queue (queue.h) before answering 250.  The message body
+ * consumer (smtp_body_*) is shared with BDAT (smtp_bdat.c): whatever the
+ * verb, a message meets the same size, trace-field and line-end checks,
+ * the same data hook and the same commit.
  *
  * Runs in an SMTP worker as server.user.  Must never:
  *  - take anything but <CRLF>.<CRLF> as the end of the data: a "." line
@@ -252,12 +255,13 @@ smtp_received(struct smtp_session *s, struct buf *out)
 /* reading the message                                                  */
 
 /*
- * smtp_data_deadline - the DATA deadline after BYTES more arrived by NOW:
- * each byte buys 1/smtp.data_min_rate s, never more than smtp.timeout_data
- * ahead, and never past the session's end (Postfix's smtpd_min_data_rate).
- * A client that trickles runs out of time however it spaces its lines.
+ * smtp_data_deadline - the DATA (or BDAT chunk) deadline after BYTES more
+ * arrived by NOW: each byte buys 1/smtp.data_min_rate s, never more than
+ * smtp.timeout_data ahead, and never past the session's end (Postfix's
+ * smtpd_min_data_rate).  A client that trickles runs out of time however
+ * it spaces its lines.
  */
-static long long
+long long
 smtp_data_deadline(const struct smtp_session *s, long long end, long long bytes,
     long long now)
 {
@@ -275,22 +279,67 @@ smtp_data_deadline(const struct smtp_session *s, long long end, long long bytes,
 }
 
 /*
+ * smtp_body_line - the consumer both DATA and BDAT feed: size, trace
+ * fields, bare CR and LF judged the same way whatever the verb; the line
+ * goes to the queue file with an LF line end.
+ */
+void
+smtp_body_line(struct smtp_session *s, struct smtp_body *b, const char *p,
+    size_t len, int bare)
+{
+	if (bare || memchr(p, '\r', len) != NULL)
+		b->flags |= SMTP_DATA_BARE;
+	b->wire += (long long)len + 2;
+	if (s->max_size > 0 && b->wire > s->max_size)
+		b->flags |= SMTP_DATA_BIG;
+	if (b->in_header && len == 0)
+		b->in_header = 0;
+	else if (b->in_header && header_is_hop(p, len) &&
+	    ++b->hops > s->max_hops)	/* hops starts at ours: 1 */
+		b->flags |= SMTP_DATA_HOPS;
+	if (b->flags & ~SMTP_DATA_HOPS)
+		return;
+	if (queue_in_write(b->q, p, len) == -1 ||
+	    queue_in_write(b->q, "\n", 1) == -1) {
+		smtp_logw(s, "queue file write error: %s client=%s",
+		    strerror(errno), s->conn.peer_ip);
+		b->flags |= SMTP_DATA_IOERR;
+	}
+}
+
+void
+smtp_body_long(struct smtp_body *b)
+{
+	b->flags |= SMTP_DATA_LONG;
+}
+
+void
+smtp_body_oversize(struct smtp_body *b, long long wire)
+{
+	b->flags |= SMTP_DATA_BIG;
+	b->wire = wire;
+}
+
+int
+smtp_body_failed(const struct smtp_body *b)
+{
+	return (b->flags & ~SMTP_DATA_HOPS) != 0;
+}
+
+/*
  * smtp_data_read - the message lines up to <CRLF>.<CRLF>, dot-unstuffed,
- * written to Q with LF line ends.  *FLAGS collects SMTP_DATA_*; *WIRE counts
- * the message as it travels (CRLF lines, unstuffed).  Once something is
- * wrong nothing more is written, but the data is still read to its end so
- * the client and we agree where the next command starts.
+ * fed to B.  The data is read to its end even when B already refuses the
+ * message, so the client and we agree where the next command starts.
  * Returns CONN_LINE at the end of the data, else the conn status (the
  * session is over).
  */
 static int
-smtp_data_read(struct smtp_session *s, struct queue_in *q, int *flags,
-    long long *wire, long long *hops)
+smtp_data_read(struct smtp_session *s, struct smtp_body *b)
 {
 	char *line, *p;
 	size_t len;
 	long long seen = s->conn.bytes_in;
-	int r, term, prev_crlf = 1, in_header = 1;
+	int r, term, prev_crlf = 1;
 
 	s->conn.deadline_ms = smtp_data_deadline(s, now_ms() + s->timeout_data_ms,
 	    0, now_ms());
@@ -308,7 +357,7 @@ smtp_data_read(struct smtp_session *s, struct queue_in *q, int *flags,
 			 * ends with such a line times out instead of getting
 			 * the 554 -- a message we refuse anyway.
 			 */
-			*flags |= SMTP_DATA_LONG;
+			smtp_body_long(b);
 			prev_crlf = 0;
 			continue;
 		}
@@ -316,30 +365,13 @@ smtp_data_read(struct smtp_session *s, struct queue_in *q, int *flags,
 			return r;
 		if (term == 2 && prev_crlf && len == 1 && line[0] == '.')
 			return CONN_LINE;
-		if (term != 2 || memchr(line, '\r', len) != NULL)
-			*flags |= SMTP_DATA_BARE;
 		prev_crlf = term == 2;
 		p = line;
 		if (len > 0 && p[0] == '.') {		/* RFC 5321 §4.5.2 */
 			p++;
 			len--;
 		}
-		*wire += (long long)len + 2;
-		if (s->max_size > 0 && *wire > s->max_size)
-			*flags |= SMTP_DATA_BIG;
-		if (in_header && len == 0)
-			in_header = 0;
-		else if (in_header && header_is_hop(p, len) &&
-		    ++*hops > s->max_hops)	/* *hops starts at ours: 1 */
-			*flags |= SMTP_DATA_HOPS;
-		if (*flags & ~SMTP_DATA_HOPS)
-			continue;
-		p[len] = '\n';		/* where the terminator was */
-		if (queue_in_write(q, p, len + 1) == -1) {
-			smtp_logw(s, "queue file write error: %s client=%s",
-			    strerror(errno), s->conn.peer_ip);
-			*flags |= SMTP_DATA_IOERR;
-		}
+		smtp_body_line(s, b, p, len, term != 2);
 	}
 }
 
@@ -426,7 +458,7 @@ smtp_data_hops(struct smtp_session *s, struct queue_in **q, long long hops)
 		    "returned to <%s>", s->txn.sender);
 }
 
-/* smtp_data_refuse - answer a message read to its end but not taken. */
+/* smtp_data_refuse - answer a message not taken for FLAGS. */
 static void
 smtp_data_refuse(struct smtp_session *s, int flags, long long wire)
 {
@@ -554,37 +586,50 @@ smtp_commit(struct smtp_session *s, struct queue_in **q, const char **why_r)
 	return r;
 }
 
-/*
- * smtp_data_open - a queue file in *Q for the message, with the Received:
- * header in it; *HDR_CRLF_R is that header's size with CRLF line ends.
- * 0, or -1 after the 451 (then *Q is NULL or for the caller to abort).
- */
-static int
-smtp_data_open(struct smtp_session *s, struct queue_in **q,
-    long long *hdr_crlf_r)
+int
+smtp_body_open(struct smtp_session *s, struct smtp_body *b)
 {
 	struct buf hdr;
 	size_t i;
 
-	if (queue_in_open(config_home(s->cfg), q) == -1) {
+	memset(b, 0, sizeof(*b));
+	b->in_header = 1;
+	b->hops = 1;
+	if (queue_in_open(config_home(s->cfg), &b->q) == -1) {
 		smtp_logw(s, "cannot create a queue file: %s", strerror(errno));
-		smtp_reply(s, 451, "4.3.0", "queue file write error; try again later");
+		b->q = NULL;
 		return -1;
 	}
-	(void)str_copy(s->qid, sizeof(s->qid), queue_in_id(*q));
+	(void)str_copy(s->qid, sizeof(s->qid), queue_in_id(b->q));
 	buf_init(&hdr, SMTP_HEADER_MAX);
 	if (smtp_received(s, &hdr) == -1 ||
-	    queue_in_write(*q, hdr.data, hdr.len) == -1) {
+	    queue_in_write(b->q, hdr.data, hdr.len) == -1) {
 		smtp_logw(s, "cannot write the Received header: %s",
 		    strerror(errno));
 		buf_free(&hdr);
-		smtp_reply(s, 451, "4.3.0", "queue file write error; try again later");
+		smtp_body_close(s, b);
 		return -1;
 	}
-	for (*hdr_crlf_r = (long long)hdr.len, i = 0; i < hdr.len; i++)
-		*hdr_crlf_r += hdr.data[i] == '\n';
+	for (b->hdr_crlf = (long long)hdr.len, i = 0; i < hdr.len; i++)
+		b->hdr_crlf += hdr.data[i] == '\n';
 	buf_free(&hdr);
 	return 0;
+}
+
+void
+smtp_body_close(struct smtp_session *s, struct smtp_body *b)
+{
+	queue_in_abort(&b->q);		/* the message was not taken */
+	memset(b, 0, sizeof(*b));
+	s->qid[0] = '\0';
+	plugins_set_qid("");
+}
+
+void
+smtp_body_refuse(struct smtp_session *s, struct smtp_body *b)
+{
+	smtp_data_refuse(s, b->flags & ~SMTP_DATA_HOPS, b->wire);
+	smtp_body_close(s, b);
 }
 
 /* smtp_data_queued - what follows the 250 for a message now queued: the
@@ -611,14 +656,13 @@ smtp_data_queued(struct smtp_session *s)
 }
 
 /*
- * smtp_data_end - the message in *Q was read to its end with FLAGS
- * (SMTP_DATA_*), WIRE octets of data and HOPS trace fields: refuse it,
- * let the data hook refuse it, or queue it, and answer.  *Q is left NULL
- * when it was queued or returned, else for the caller to abort.
+ * smtp_data_take - the message in *Q, complete and not refused: let the
+ * data hook refuse it, or queue it, and answer.  *Q is left NULL when it
+ * was queued, else for the caller to abort.
  */
 static void
-smtp_data_end(struct smtp_session *s, struct queue_in **q, int flags,
-    long long wire, long long hops, long long hdr_crlf)
+smtp_data_take(struct smtp_session *s, struct queue_in **q, long long wire,
+    long long hdr_crlf)
 {
 	struct smtp_decision d = { .code = 0 };
 	enum smtp_verdict v;
@@ -626,14 +670,6 @@ smtp_data_end(struct smtp_session *s, struct queue_in **q, int flags,
 	const char *why;
 	size_t i;
 
-	if (flags == SMTP_DATA_HOPS) {
-		smtp_data_hops(s, q, hops);
-		return;
-	}
-	if (flags != 0) {
-		smtp_data_refuse(s, flags & ~SMTP_DATA_HOPS, wire);
-		return;
-	}
 	v = smtp_check_data(s, *q, &d, &new_crlf);
 	if (smtp_decide(s, v, &d) != SMTP_GO)
 		return;
@@ -661,26 +697,40 @@ smtp_data_end(struct smtp_session *s, struct queue_in **q, int flags,
 	smtp_data_queued(s);
 }
 
+void
+smtp_body_end(struct smtp_session *s, struct smtp_body *b)
+{
+	if (b->flags == SMTP_DATA_HOPS)
+		smtp_data_hops(s, &b->q, b->hops);
+	else if (b->flags != 0)
+		smtp_data_refuse(s, b->flags & ~SMTP_DATA_HOPS, b->wire);
+	else
+		smtp_data_take(s, &b->q, b->wire, b->hdr_crlf);
+	smtp_body_close(s, b);
+}
+
 /*
  * smtp_cmd_data - DATA: 354, the message, one answer.  Every way out
  * passes "out": a queue file not taken is removed there, and once the
  * 354 went out the transaction ends there too, however DATA ended.  A 554
  * (no recipients) or a 451 before the 354 leaves the transaction open.
+ * DATA after BDAT never gets here (smtp.c: 503 5.5.1, RFC 3030 §2).
  */
 void
 smtp_cmd_data(struct smtp_session *s, char *arg)
 {
-	struct queue_in *q = NULL;
-	long long wire = 0, hdr_crlf = 0, hops = 1;
-	int flags = 0, started = 0, r;
+	struct smtp_body b = { .q = NULL };
+	int started = 0, r;
 
 	(void)arg;
 	if (s->txn.nrcpt == 0) {
 		smtp_reject(s, 554, "5.5.1", "no valid recipients");
 		goto out;
 	}
-	if (smtp_data_open(s, &q, &hdr_crlf) == -1)
+	if (smtp_body_open(s, &b) == -1) {
+		smtp_reply(s, 451, "4.3.0", "queue file write error; try again later");
 		goto out;
+	}
 	started = 1;
 	smtp_reply(s, 354, "2.0.0", "End data with <CR><LF>.<CR><LF>");
 	if (conn_flush(&s->conn) == -1) {
@@ -690,16 +740,14 @@ smtp_cmd_data(struct smtp_session *s, char *arg)
 		goto out;
 	}
 	s->conn.timeout_ms = s->timeout_data_ms;
-	r = smtp_data_read(s, q, &flags, &wire, &hops);
+	r = smtp_data_read(s, &b);
 	s->conn.timeout_ms = s->timeout_cmd_ms;
 	s->conn.deadline_ms = s->session_end_ms;
 	if (r != CONN_LINE)	/* smtp_read_line logged it and set quit */
 		goto out;
-	smtp_data_end(s, &q, flags, wire, hops, hdr_crlf);
+	smtp_body_end(s, &b);
 out:
-	queue_in_abort(&q);		/* the message was not taken */
-	s->qid[0] = '\0';
-	plugins_set_qid("");
+	smtp_body_close(s, &b);
 	if (started)
 		smtp_txn_reset(s);
 }

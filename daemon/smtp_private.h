@@ -1,9 +1,10 @@
 /*
  * smtp_private - what the files of the SMTP engine share (smtp.c: session,
  * command loop and the small verbs; smtp_auth.c: AUTH; smtp_data.c: DATA,
- * the Received: header and the hand-over to the queue).  Not for any other
- * module: the engine's only public entry point is smtp_session() in
- * session.h.
+ * the message body consumer both DATA and BDAT feed, the Received: header
+ * and the hand-over to the queue; smtp_bdat.c: BDAT, RFC 3030).  Not for
+ * any other module: the engine's only public entry point is smtp_session()
+ * in session.h.
  */
 #ifndef YUBIN_SMTP_PRIVATE_H
 #define YUBIN_SMTP_PRIVATE_H
@@ -29,6 +30,10 @@
 #define SMTP_BYE_MS		5000	/* for the 421 after a timeout */
 #define SMTP_HEADER_TPL_MAX	8192	/* CONFDIR/header.dat */
 #define SMTP_HEADER_MAX		16384	/* the Received: header we build */
+/* a BDAT chunk's size: past it the argument is refused as malformed.  2^53
+ * octets (8 PiB) is beyond any message we could store, and every client's
+ * arithmetic (a double included) counts it exactly */
+#define SMTP_BDAT_MAX		(1LL << 53)
 
 /* smtp_decision - what a decision point (its hook chain, then the
  * built-in default) answers. */
@@ -42,6 +47,33 @@ struct smtp_decision {
 	int	 code;
 	const char *enh;
 	char	 text[SMTP_TEXT_MAX];
+};
+
+/*
+ * smtp_body - one message on its way into the queue, fed line by line by
+ * DATA (smtp_data.c) or BDAT (smtp_bdat.c) alike: what it holds and what
+ * was wrong with it.  Once something is wrong nothing more is written, but
+ * the feeder still reads the message to its end.
+ */
+struct smtp_body {
+	struct queue_in *q;		/* owned; NULL: no message open */
+	int	 flags;			/* what went wrong (smtp_data.c) */
+	int	 in_header;		/* no empty line seen yet */
+	long long wire;			/* octets as they travel (CRLF lines) */
+	long long hops;			/* trace fields, ours (1) included */
+	long long hdr_crlf;		/* our Received: header, CRLF octets */
+};
+
+/*
+ * smtp_bdat - a BDAT transaction (RFC 3030): the message, open from the
+ * first chunk to the last one, RSET, MAIL, EHLO or a refusal.
+ */
+struct smtp_bdat {
+	struct smtp_body body;
+	long long octets;		/* chunk octets taken so far */
+	struct buf part;		/* a line begun in one chunk and not
+					 * ended yet (bounded: SMTP_DATA_LINE_MAX) */
+	int	 skip;			/* dropping the rest of an over-long line */
 };
 
 struct smtp_session {
@@ -80,6 +112,8 @@ struct smtp_session {
 	/* the transaction: MAIL to end of DATA or RSET */
 	int	 txn_active;
 	struct envelope txn;		/* sender, accepted recipients, flags */
+
+	struct smtp_bdat bdat;		/* BDAT: the message between chunks */
 
 	/* what plugins see (plugin.h); kept current by the engine */
 	struct yh_session hs;
@@ -121,6 +155,9 @@ enum smtp_verdict smtp_decide(struct smtp_session *s, enum smtp_verdict v,
  */
 int	smtp_read_line(struct smtp_session *s, size_t max, char **line_r,
 	    size_t *len_r, int *term_r);
+/* smtp_input_lost - the input ended with conn status R (EOF, error,
+ * timeout): the 421 for a timeout, the log line, s->quit. */
+void	smtp_input_lost(struct smtp_session *s, int r);
 /* smtp_deny - fill D with a refusal CODE ENH TEXT. */
 void	smtp_deny(struct smtp_decision *d, int code, const char *enh,
 	    const char *fmt, ...) __attribute__((format(printf, 4, 5)));
@@ -148,6 +185,56 @@ int	smtp_auth_advertise(const struct smtp_session *s, char *out, size_t size);
 
 /* smtp_data.c */
 void	smtp_cmd_data(struct smtp_session *s, char *arg);
+
+/*
+ * The message body consumer.  smtp_body_open - a queue file for a new
+ * message in B (s->qid is its id), the Received: header written.  0, or
+ * -1 (logged; the caller answers 451 4.3.0 and B holds nothing).
+ */
+int	smtp_body_open(struct smtp_session *s, struct smtp_body *b);
+/* smtp_body_line - one line of the message, LEN bytes at P without its line
+ * end (and without DATA's dot-stuffing); BARE: it did not end in CRLF. */
+void	smtp_body_line(struct smtp_session *s, struct smtp_body *b,
+	    const char *p, size_t len, int bare);
+/* smtp_body_long - a line over SMTP_DATA_LINE_MAX went by (not stored). */
+void	smtp_body_long(struct smtp_body *b);
+/* smtp_body_oversize - the message will be WIRE octets, over
+ * smtp.max_message_size (BDAT knows it from the chunk sizes). */
+void	smtp_body_oversize(struct smtp_body *b, long long wire);
+/* smtp_body_failed - 1 when the message will be refused whatever follows
+ * (bare CR/LF, too big, a line too long, a write error). */
+int	smtp_body_failed(const struct smtp_body *b);
+/* smtp_body_refuse - the reply for a message smtp_body_failed refuses
+ * (the same as at the end of DATA); B is closed. */
+void	smtp_body_refuse(struct smtp_session *s, struct smtp_body *b);
+/* smtp_body_end - the message in B is complete: refuse it, let the data
+ * hook refuse it, or queue it (250 only once durable), and answer.  B is
+ * closed. */
+void	smtp_body_end(struct smtp_session *s, struct smtp_body *b);
+/* smtp_body_close - drop whatever B holds (the queue file is removed);
+ * s->qid is forgotten. */
+void	smtp_body_close(struct smtp_session *s, struct smtp_body *b);
+/*
+ * smtp_data_deadline - the data deadline after BYTES more arrived by NOW,
+ * from the deadline END before them (smtp.data_min_rate, capped by
+ * smtp.timeout_data and the session's end).
+ */
+long long smtp_data_deadline(const struct smtp_session *s, long long end,
+	    long long bytes, long long now);
+
+/* smtp_bdat.c */
+/* smtp_cmd_bdat - BDAT SIZE [LAST]: the chunk, then one reply. */
+void	smtp_cmd_bdat(struct smtp_session *s, char *arg);
+/*
+ * smtp_bdat_parse - BDAT's argument ARG ("SIZE" or "SIZE LAST", RFC 3030
+ * §2; LAST in any case, blanks between): 0 with *size_r and *last_r, or -1
+ * (not of that form, or SIZE over SMTP_BDAT_MAX).
+ */
+int	smtp_bdat_parse(const char *arg, long long *size_r, int *last_r);
+/* smtp_bdat_reset - forget a BDAT transaction (from smtp_txn_reset). */
+void	smtp_bdat_reset(struct smtp_session *s);
+/* smtp_bdat_active - 1 when a chunk of this transaction was taken. */
+int	smtp_bdat_active(const struct smtp_session *s);
 /* smtp_received - the Received: header for the current transaction into
  * OUT (LF line ends).  0, or -1 when it does not fit (never for the
  * default). */

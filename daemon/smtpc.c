@@ -82,6 +82,10 @@ smtpc_read(struct conn *c, int secs, struct smtpc_reply *r, struct smtpc_caps *c
 		if (code == 0)
 			code = (line[0] - '0') * 100 + (line[1] - '0') * 10 +
 			    (line[2] - '0');
+		if (caps && nlines > 0 && len >= 12 &&
+		    strncasecmp(line + 4, "CHUNKING", 8) == 0 &&
+		    (len == 12 || line[12] == ' '))
+			caps->chunking = 1;
 		if (caps && nlines > 0 && len > 4) {
 			const char *kw = line + 4;
 
@@ -248,6 +252,156 @@ smtpc_body(struct conn *c, int fd)
 	if (conn_write(c, ".\r\n", 3) == -1 || conn_flush(c) == -1)
 		return -1;
 	return 0;
+}
+
+/* the queue file read as it goes on the wire: CRLF line ends, and a line
+ * end added after an unfinished last line (as smtpc_body does) */
+struct smtpc_wire {
+	int	 fd;
+	char	 in[16384];
+	size_t	 off, len;		/* unread octets of in */
+	int	 eof;			/* read() said end of file */
+	int	 cr_sent;		/* the CR of the LF at in[off] is out */
+	int	 bol;			/* the last octet taken was an LF */
+	int	 owed;			/* octets of the added CRLF still due */
+};
+
+/*
+ * smtpc_wire_fill - up to CAP octets of W's message in wire form into OUT:
+ * *n_r, and *last_r = 1 when nothing is left after them (a read ahead
+ * tells).  0, or -1 (read error).
+ */
+static int
+smtpc_wire_fill(struct smtpc_wire *w, char *out, size_t cap, size_t *n_r,
+    int *last_r)
+{
+	const char *nl;
+	size_t n = 0, k;
+	ssize_t r;
+
+	for (;;) {
+		if (w->off == w->len && !w->eof) {
+			r = read(w->fd, w->in, sizeof(w->in));
+			if (r == -1 && errno == EINTR)
+				continue;
+			if (r == -1)
+				return -1;
+			w->off = 0;
+			w->len = (size_t)r;
+			if (r == 0) {
+				w->eof = 1;
+				w->owed = w->bol ? 0 : 2;
+			}
+			continue;
+		}
+		if (w->off == w->len) {		/* end of file */
+			for (; w->owed > 0 && n < cap; w->owed--)
+				out[n++] = w->owed == 2 ? '\r' : '\n';
+			break;
+		}
+		if (n == cap)
+			break;
+		if (w->in[w->off] == '\n') {
+			if (!w->cr_sent) {
+				out[n++] = '\r';
+				w->cr_sent = 1;
+				continue;
+			}
+			out[n++] = '\n';
+			w->off++;
+			w->cr_sent = 0;
+			w->bol = 1;
+			continue;
+		}
+		nl = memchr(w->in + w->off, '\n', w->len - w->off);
+		k = (nl != NULL ? (size_t)(nl - w->in) : w->len) - w->off;
+		if (k > cap - n)
+			k = cap - n;
+		memcpy(out + n, w->in + w->off, k);
+		n += k;
+		w->off += k;
+		w->bol = 0;
+	}
+	*n_r = n;
+	*last_r = w->eof && w->off == w->len && w->owed == 0;
+	return 0;
+}
+
+/*
+ * smtpc_bdat - the message in FD as BDAT chunks (RFC 3030): with
+ * PIPELINING up to SMTPC_BDAT_AHEAD of them go out before the oldest
+ * one's reply is read.  Returns the code of the reply that ends the
+ * transaction, in R: the last chunk's, or the first that is not 250 --
+ * then no chunk follows, the replies to those already sent are read, and
+ * *REFUSED_R = 1: the peer's transaction waits for RSET (RFC 3030 §2).
+ * 0 on a local error, an I/O error or a timeout (R says which).
+ */
+static int
+smtpc_bdat(struct conn *c, int fd, int pipelining, struct smtpc_reply *r,
+    int *refused_r)
+{
+	struct smtpc_wire *w;
+	struct smtpc_reply got;
+	char *chunk;
+	size_t n;
+	int last = 0, sent = 0, ok = 1, code = 0, rc, at_last = 0;
+
+	*refused_r = 0;
+	if (lseek(fd, 0, SEEK_SET) == -1) {
+		reply_local(r, "cannot read the queue file");
+		return 0;
+	}
+	w = xcalloc(1, sizeof(*w));
+	w->fd = fd;
+	w->bol = 1;
+	chunk = xmalloc(SMTPC_CHUNK);
+	for (;;) {
+		if (ok && !last) {
+			if (smtpc_wire_fill(w, chunk, SMTPC_CHUNK, &n, &last) == -1) {
+				reply_local(r, "cannot read the queue file");
+				code = 0;
+				break;
+			}
+			c->timeout_ms = smtpc_timeout(TMO_DATA_BLOCK) * 1000;
+			if (conn_printf(c, "BDAT %zu%s\r\n", n, last ? " LAST" :
+			    "") == -1 || conn_write(c, chunk, n) == -1) {
+				reply_local(r, "write error");
+				code = 0;
+				break;
+			}
+			sent++;
+			if (pipelining && !last && sent < SMTPC_BDAT_AHEAD)
+				continue;
+		}
+		if (sent == 0)
+			break;
+		c->timeout_ms = smtpc_timeout(TMO_DATA_BLOCK) * 1000;
+		if (conn_flush(c) == -1) {
+			reply_local(r, "write error");
+			code = 0;
+			break;
+		}
+		/* the oldest chunk's reply; the last chunk's waits for the
+		 * commit, as the end of DATA does */
+		rc = smtpc_read(c, sent == 1 && last ? TMO_DATA_TERM :
+		    TMO_DATA_BLOCK, &got, NULL);
+		sent--;
+		if (rc == 0) {
+			*r = got;
+			code = 0;
+			break;
+		}
+		if (ok) {
+			*r = got;
+			code = rc;
+			ok = rc == 250;
+			at_last = sent == 0 && last;
+		}
+	}
+	*refused_r = code != 0 && !ok && !at_last;
+	free(chunk);
+	free(w);
+	return code;
 }
 
 static void
@@ -420,6 +574,35 @@ smtpc_7bit(const struct smtpc_msg *m, long long *size_r, struct smtpc_reply *r)
 	return fd;
 }
 
+/* smtpc_txn_bdat - the message of smtpc_txn as BDAT chunks, once the
+ * RCPT replies are in (ACCEPTED of them 250/251). */
+static int
+smtpc_txn_bdat(struct smtpc_session *s, const struct smtpc_msg *m, int fd,
+    size_t accepted, struct smtpc_reply *rcpt_r, struct smtpc_reply *sess_r)
+{
+	struct smtpc_reply dr;
+	size_t i;
+	int code, refused;
+
+	if (accepted == 0) {	/* no BDAT was sent: nothing to discard */
+		smtpc_rset(s);
+		return SMTPC_DONE;
+	}
+	code = smtpc_bdat(s->c, fd, s->caps.pipelining, &dr, &refused);
+	if (code == 0)
+		return smtpc_fail(s, &dr, 0, sess_r);
+	/* the reply that ended the chunks is every accepted recipient's
+	 * outcome, as the end of DATA's is */
+	for (i = 0; i < m->nrcpt; i++)
+		if (rcpt_r[i].code == 250 || rcpt_r[i].code == 251)
+			rcpt_r[i] = dr;
+	if (refused)
+		smtpc_rset(s);
+	else
+		s->clean = 1;
+	return SMTPC_DONE;
+}
+
 /* smtpc_txn - smtpc_send's transaction: the message in FD, SIZE bytes. */
 static int
 smtpc_txn(struct smtpc_session *s, const struct smtpc_msg *m, int fd,
@@ -450,7 +633,7 @@ smtpc_txn(struct smtpc_session *s, const struct smtpc_msg *m, int fd,
 		for (i = 0; i < m->nrcpt; i++)
 			if (conn_printf(c, "RCPT TO:<%s>\r\n", m->rcpts[i]) == -1)
 				goto io;
-		if (conn_printf(c, "DATA\r\n") == -1)
+		if (!caps->chunking && conn_printf(c, "DATA\r\n") == -1)
 			goto io;
 	}
 	if (conn_flush(c) == -1)
@@ -473,6 +656,8 @@ smtpc_txn(struct smtpc_session *s, const struct smtpc_msg *m, int fd,
 			accepted++;
 	}
 	*stage_r = SMTPC_ST_DATA;
+	if (caps->chunking)
+		return smtpc_txn_bdat(s, m, fd, accepted, rcpt_r, sess_r);
 	if (!caps->pipelining) {
 		if (accepted == 0) {
 			smtpc_rset(s);

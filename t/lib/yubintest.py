@@ -510,6 +510,12 @@ class Sink:
     self.txns: one dict per completed or refused transaction
       {'helo', 'mail', 'rcpts', 'data' (bytes, un-dot-stuffed, CRLF), 'tls',
        'auth', 'params'}; self.connections counts accepted connections.
+    chunking=True: EHLO offers CHUNKING and BDAT (RFC 3030) is served; a
+    BDAT transaction also has 'chunks' (the list of chunk bytes, 'data' is
+    their concatenation) and 'bdat_lines' (each command line as sent).
+    bdat(chunk, last, index) -> (code, text) or None answers each chunk
+    (None: 250 for a non-last chunk, the data hook for the last); a chunk
+    refused ends the transaction, and the BDATs after it get 503.
     """
 
     def __init__(self, greeting=(220, 'sink ESMTP'), mail=(250, '2.1.0 ok'),
@@ -517,8 +523,10 @@ class Sink:
                  implicit_tls=None, starttls=None, auth=None, pipelining=True,
                  size=None, drop=None, ehlo=True, host='127.0.0.1', port=0,
                  txns_per_conn=None, stall=None, eightbit=True, strict=False,
-                 rset_clears=True):
+                 rset_clears=True,
+                 chunking=False, bdat=None):
         import threading
+        self.chunking, self.bdat_r = chunking, bdat
         self.strict, self.rset_clears = strict, rset_clears
         self.greeting, self.mail_r, self.rcpt_r, self.data_r = greeting, mail, rcpt, data
         self.implicit_tls, self.starttls, self.auth = implicit_tls, starttls, auth
@@ -628,6 +636,8 @@ class Sink:
                         ext.append('STARTTLS')
                     if self.auth:
                         ext.append('AUTH PLAIN LOGIN')
+                    if self.chunking:
+                        ext.append('CHUNKING')
                     send(250, ext[-1], ['sink'] + ext[:-1])
                 elif verb == 'HELO':
                     helo = arg
@@ -717,6 +727,8 @@ class Sink:
                         self.txns.append(txn)
                     txn = None
                     send(code, text)
+                elif verb == 'BDAT' and self.chunking:
+                    txn = self._bdat(f, send, txn, cmd, arg)
                 elif verb == 'RSET':
                     if self.rset_clears:
                         txn = None
@@ -735,6 +747,40 @@ class Sink:
                 s.close()
             except OSError:
                 pass
+
+    def _bdat(self, f, send, txn, cmd, arg):
+        # RFC 3030: read exactly SIZE octets, whatever the answer; returns
+        # the transaction still open (None once it ended)
+        parts = arg.split()
+        if not parts or not parts[0].isdigit() or len(parts) > 2 or \
+                (len(parts) == 2 and parts[1].upper() != 'LAST'):
+            send(501, '5.5.4 Syntax: BDAT size [LAST]')
+            raise ValueError('malformed BDAT')      # cannot find the chunk end
+        size, last = int(parts[0]), len(parts) == 2
+        chunk = f.read(size)
+        if len(chunk) != size:
+            raise ValueError('connection closed inside a chunk')
+        if txn is None or not txn['rcpts']:
+            send(503, '5.5.1 need MAIL and RCPT')
+            return txn
+        txn.setdefault('chunks', []).append(chunk)
+        txn.setdefault('bdat_lines', []).append(cmd)
+        ans = self._ans(self.bdat_r, chunk, last, len(txn['chunks']) - 1) \
+            if self.bdat_r else None
+        txn['data'] = b''.join(txn['chunks'])
+        if ans is None and not last:
+            ans = (250, '2.0.0 %d octets' % len(txn['data']))
+        elif ans is None:
+            ans = self._ans(self.data_r, txn['data'])
+        code, text = ans
+        if code == 250 and not last:
+            send(code, text)
+            return txn
+        txn['data_code'] = code
+        with self.lock:
+            self.txns.append(txn)
+        send(code, text)
+        return None
 
     def delivered(self):
         """Transactions that ended with a 2xx after DATA."""
