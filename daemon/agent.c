@@ -17,6 +17,7 @@
 
 #include "conn.h"
 #include "agent.h"
+#include "dsn.h"
 #include "tls.h"
 #include "util.h"
 
@@ -38,6 +39,7 @@ struct agent {
 	int		*done;		/* per recipient: reported */
 	int		 qfd;		/* the queue file */
 	SSL_CTX		*ctx, *vctx;	/* made when a route first needs them */
+	int		 dsn;		/* the reporting session offered DSN */
 	struct kept	 k;
 };
 
@@ -66,6 +68,7 @@ agent_report(struct agent *a, size_t i, int cls, const char *relay,
 	m.type = DLV_MSG_RCPT;
 	m.idx = (uint32_t)a->j->idx[i];
 	m.cls = (uint32_t)cls;
+	m.dsn = (uint32_t)a->dsn;
 	str_copy(m.relay, sizeof(m.relay), relay ? relay : "");
 	if (str_copy(m.text, sizeof(m.text), text) == -1)
 		snprintf(m.text, sizeof(m.text), "%.*s", (int)sizeof(m.text) - 1, text);
@@ -197,6 +200,10 @@ agent_msg(const struct agent *a, const char *host, struct smtpc_msg *m)
 	m->tls_vctx = a->vctx;
 	m->user = j->dest.user;
 	m->pass = j->dest.pass;
+	m->dsn_ret = j->dsn_ret;
+	m->dsn_envid = j->dsn_envid;
+	m->notify = j->notify;
+	m->orcpt = (const char *const *)j->orcpt;
 }
 
 /* agent_failed - a session failure SESS as *CLS and the text LAST: the
@@ -233,10 +240,12 @@ agent_trans(struct agent *a, struct smtpc_session *s, const char *host,
 	rr = xcalloc(j->n, sizeof(*rr));
 	res = smtpc_send(s, &m, rr, &sess, &stage);
 	if (res == SMTPC_DONE) {
+		a->dsn = s->caps.dsn;
 		for (i = 0; i < j->n; i++)
 			agent_report(a, i, rr[i].code >= 200 && rr[i].code < 300 ?
 			    DLV_C_SENT : rr[i].code >= 500 ? DLV_C_PERM :
 			    DLV_C_TEMP, relay, rr[i].text);
+		a->dsn = 0;
 		free(rr);
 		return 1;
 	}
@@ -512,11 +521,12 @@ delivery_agent(int fd)
 }
 
 /*
- * The job datagram: "YDJ1", then in order qid, qpath, sender, helo,
+ * The job datagram: "YDJ2", then in order qid, qpath, sender, helo,
  * resolver (strings: u32 length, the bytes, NUL), size_crlf (i64),
- * body_8bit, smtputf8, timeout, the route (kind, host, port, implicit_tls, tls,
- * user, pass, key), nmx and each MX (pref, name), n and each recipient
- * (idx, address).  Integers in host order: both ends are this program.
+ * body_8bit, smtputf8, timeout, DSN RET and ENVID, the route (kind, host,
+ * port, implicit_tls, tls, user, pass, key), nmx and each MX (pref, name),
+ * n and each recipient (idx, address, NOTIFY, ORCPT).  Integers in host
+ * order: both ends are this program.
  */
 static void
 enc_u32(struct buf *b, uint32_t v)
@@ -540,7 +550,7 @@ dlv_job_encode(const struct dlv_job *j, struct buf *out)
 	size_t i;
 
 	buf_reset(out);
-	buf_append(out, "YDJ1", 4);
+	buf_append(out, "YDJ2", 4);
 	enc_str(out, j->qid);
 	enc_str(out, j->qpath);
 	enc_str(out, j->sender);
@@ -550,6 +560,8 @@ dlv_job_encode(const struct dlv_job *j, struct buf *out)
 	enc_u32(out, (uint32_t)j->body_8bit);
 	enc_u32(out, (uint32_t)j->smtputf8);
 	enc_u32(out, (uint32_t)j->timeout);
+	enc_u32(out, (uint32_t)j->dsn_ret);
+	enc_str(out, j->dsn_envid ? j->dsn_envid : "");
 	enc_u32(out, (uint32_t)j->dest.kind);
 	enc_str(out, j->dest.host);
 	enc_u32(out, (uint32_t)j->dest.port);
@@ -567,6 +579,8 @@ dlv_job_encode(const struct dlv_job *j, struct buf *out)
 	for (i = 0; i < j->n; i++) {
 		enc_u32(out, (uint32_t)j->idx[i]);
 		enc_str(out, j->rcpts[i]);
+		enc_u32(out, j->notify ? (uint32_t)j->notify[i] : 0);
+		enc_str(out, j->orcpt && j->orcpt[i] ? j->orcpt[i] : "");
 	}
 	return out->len > DLV_JOB_MAX ? -1 : 0;
 }
@@ -623,7 +637,7 @@ dlv_job_decode(struct dlv_job *j, char *p, size_t len)
 	size_t i;
 
 	memset(j, 0, sizeof(*j));
-	if (len < 4 || memcmp(p, "YDJ1", 4) != 0)
+	if (len < 4 || memcmp(p, "YDJ2", 4) != 0)
 		return -1;
 	d.off = 4;
 	j->qid = dec_str(&d);
@@ -639,6 +653,8 @@ dlv_job_decode(struct dlv_job *j, char *p, size_t len)
 	j->body_8bit = (int)dec_u32(&d);
 	j->smtputf8 = (int)dec_u32(&d);
 	j->timeout = (int)dec_u32(&d);
+	j->dsn_ret = (int)dec_u32(&d);
+	j->dsn_envid = dec_str(&d);
 	j->dest.kind = (int)dec_u32(&d);
 	dec_copy(&d, j->dest.host, sizeof(j->dest.host));
 	j->dest.port = (int)dec_u32(&d);
@@ -655,15 +671,26 @@ dlv_job_decode(struct dlv_job *j, char *p, size_t len)
 		dec_copy(&d, j->mx[i].name, sizeof(j->mx[i].name));
 	}
 	j->n = dec_u32(&d);
-	if (d.bad || j->n == 0 || j->n > (len - d.off) / 9)
+	/* a recipient takes at least 18 bytes: idx, "" address, notify, "" */
+	if (d.bad || j->n == 0 || j->n > (len - d.off) / 18)
 		return -1;
 	j->idx = xcalloc(j->n, sizeof(*j->idx));
 	j->rcpts = xcalloc(j->n, sizeof(*j->rcpts));
+	j->notify = xcalloc(j->n, sizeof(*j->notify));
+	j->orcpt = xcalloc(j->n, sizeof(*j->orcpt));
 	for (i = 0; i < j->n; i++) {
 		j->idx[i] = dec_u32(&d);
 		j->rcpts[i] = (char *)dec_str(&d);
+		j->notify[i] = (int)dec_u32(&d);
+		j->orcpt[i] = dec_str(&d);
+		if (j->notify[i] < 0 || j->notify[i] > DSN_NOTIFY_ALL ||
+		    strlen(j->orcpt[i]) >= DSN_ORCPT_SIZE ||
+		    !dsn_printable(j->orcpt[i]))
+			d.bad = 1;
 	}
-	if (d.bad || d.off != len || j->dest.port <= 0 || j->dest.port > 65535) {
+	if (d.bad || d.off != len || j->dest.port <= 0 || j->dest.port > 65535 ||
+	    j->dsn_ret < 0 || j->dsn_ret > DSN_RET_HDRS ||
+	    strlen(j->dsn_envid) > DSN_ENVID_MAX || !dsn_printable(j->dsn_envid)) {
 		dlv_job_free(j);
 		return -1;
 	}
@@ -675,7 +702,11 @@ dlv_job_free(struct dlv_job *j)
 {
 	free(j->idx);
 	free(j->rcpts);
+	free(j->notify);
+	free(j->orcpt);
 	j->idx = NULL;
 	j->rcpts = NULL;
+	j->notify = NULL;
+	j->orcpt = NULL;
 	explicit_bzero(&j->dest.pass, sizeof(j->dest.pass));
 }

@@ -61,6 +61,8 @@ struct dlv_msg {
 	int32_t		pref;		/* MX: preference */
 	char		relay[DLV_RELAY_MAX];	/* RCPT: "host[ip]:port"; MX: host */
 	char		text[SMTPC_TEXT_MAX];	/* "250 2.0.0 ok", "451 4.4.1 ..." */
+	uint32_t	dsn;		/* RCPT: the next hop offered DSN
+					 * (RFC 3461) and got the parameters */
 };
 
 struct dlv_job {
@@ -79,6 +81,10 @@ struct dlv_job {
 	char		**rcpts;	/* addresses */
 	size_t		*idx;		/* their envelope indices */
 	size_t		 n;
+	int		 dsn_ret;	/* DSN (dsn.h): RET, 0 none */
+	const char	*dsn_envid;	/* ENVID decoded, "" none */
+	int		*notify;	/* per recipient: NOTIFY bits, 0 none */
+	const char	**orcpt;	/* per recipient: "type;address", "" none */
 };
 
 /*
@@ -88,8 +94,8 @@ struct dlv_job {
 int	dlv_job_encode(const struct dlv_job *j, struct buf *out);
 /*
  * dlv_job_decode - P[0..LEN) into *J, whose strings point into P (which
- * must stay) and whose rcpts and idx are allocated (dlv_job_free).  0, or
- * -1 when malformed.
+ * must stay) and whose rcpts, idx, notify and orcpt are allocated
+ * (dlv_job_free).  0, or -1 when malformed.
  */
 int	dlv_job_decode(struct dlv_job *j, char *p, size_t len);
 void	dlv_job_free(struct dlv_job *j);

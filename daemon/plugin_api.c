@@ -84,6 +84,7 @@ hook_session_rcpt_apply(struct yh_session *s, struct envelope *env)
 		free(env->rcpt[i].addr);
 		free(env->rcpt[i].account);
 		free(env->rcpt[i].last_error);
+		free(env->rcpt[i].orcpt);
 	}
 	free(env->rcpt);
 	env->rcpt = NULL;

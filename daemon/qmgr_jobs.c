@@ -179,8 +179,15 @@ qmgr_job_new(struct qmgr *q, const struct envelope *env, const char *qpath,
 	j.n = n;
 	j.idx = (size_t *)idx;
 	j.rcpts = xcalloc(n, sizeof(*j.rcpts));
-	for (i = 0; i < n; i++)
+	j.notify = xcalloc(n, sizeof(*j.notify));
+	j.orcpt = xcalloc(n, sizeof(*j.orcpt));
+	j.dsn_ret = env->dsn_ret;
+	j.dsn_envid = env->dsn_envid ? env->dsn_envid : "";
+	for (i = 0; i < n; i++) {
 		j.rcpts[i] = env->rcpt[idx[i]].addr;
+		j.notify[i] = env->rcpt[idx[i]].notify;
+		j.orcpt[i] = env->rcpt[idx[i]].orcpt ? env->rcpt[idx[i]].orcpt : "";
+	}
 	jb = xcalloc(1, sizeof(*jb));
 	buf_init(&jb->msg, 0);
 	if (dlv_job_encode(&j, &jb->msg) == -1) {
@@ -189,9 +196,13 @@ qmgr_job_new(struct qmgr *q, const struct envelope *env, const char *qpath,
 		buf_free(&jb->msg);
 		free(jb);
 		free(j.rcpts);
+		free(j.notify);
+		free(j.orcpt);
 		return;
 	}
 	free(j.rcpts);
+	free(j.notify);
+	free(j.orcpt);
 	memcpy(jb->qid, env->id, sizeof(jb->qid));
 	jb->n = n;
 	jb->idx = xcalloc(n, sizeof(*jb->idx));

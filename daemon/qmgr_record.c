@@ -27,6 +27,7 @@
 #include "bounce.h"
 #include "config.h"
 #include "agent.h"
+#include "dsn.h"
 #include "local.h"
 #include "log.h"
 #include "maildir.h"
@@ -91,7 +92,8 @@ qmgr_delay_warn(struct qmgr *q, const struct envelope *env, const char *qpath,
 		if (env->rcpt[i].state == RCPT_PENDING &&
 		    env->rcpt[i].account == NULL)
 			idx[n++] = i;
-	if (n > 0 && bounce_send(q->cfg, q->store, env, qpath, idx, n, 1) == 0 &&
+	if (n > 0 && bounce_send(q->cfg, q->store, env, qpath, idx, n,
+	    BOUNCE_DELAYED) == 0 &&
 	    store_put(q->store, STORE_META, key, strlen(key), "1", 1, since +
 	    config_int(q->cfg, "smtp.resend_timeout") + 86400) == -1)
 		log_warn("%s: cannot record the delay warning", env->id);
@@ -104,10 +106,43 @@ struct outcome {
 	struct envelope	 env;
 	size_t		*failed;	/* newly failed recipients: bounce */
 	size_t		 nfailed;
+	size_t		*ok;		/* delivered recipients with NOTIFY=SUCCESS */
+	int		*okkind;	/* each one's enum bounce_kind */
+	size_t		 nok;
 	int		 gone;		/* removed meanwhile: nothing to do */
 	int		 finished;	/* nothing left: remove */
 	int		 anyfail;
 };
+
+/* qmgr_success - recipient IDX of O is to be reported as KIND. */
+static void
+qmgr_success(struct outcome *o, size_t idx, int kind)
+{
+	o->ok[o->nok] = idx;
+	o->okkind[o->nok++] = kind;
+}
+
+/* qmgr_success_send - O's success reports, one per kind. */
+static void
+qmgr_success_send(struct qmgr *q, struct outcome *o, const char *qpath)
+{
+	static const int kinds[] = { BOUNCE_DELIVERED, BOUNCE_RELAYED,
+	    BOUNCE_EXPANDED };
+	size_t *idx, n, i, k;
+
+	if (o->nok == 0)
+		return;
+	idx = xcalloc(o->nok, sizeof(*idx));
+	for (k = 0; k < sizeof(kinds) / sizeof(kinds[0]); k++) {
+		for (i = 0, n = 0; i < o->nok; i++)
+			if (o->okkind[i] == kinds[k])
+				idx[n++] = o->ok[i];
+		if (n > 0)
+			(void)bounce_send(q->cfg, q->store, &o->env, qpath, idx,
+			    n, kinds[k]);
+	}
+	free(idx);
+}
 
 /* qmgr_job_apply - JB's reports into ENV (the message's envelope). */
 static void
@@ -161,9 +196,13 @@ qmgr_job_apply(struct qmgr *q, struct rjob *jb, struct outcome *o,
 				why = "resend timeout";
 			}
 		}
-		if (cls == DLV_C_SENT)
+		if (cls == DLV_C_SENT) {
 			rc->state = RCPT_DONE;
-		else if (cls == DLV_C_PERM || expired) {
+			/* RFC 3461 §5.2.2: a next hop without DSN took it;
+			 * with DSN it reports success itself */
+			if (!m->dsn && dsn_wants(rc->notify, DSN_NOTIFY_SUCCESS))
+				qmgr_success(o, jb->idx[k], BOUNCE_RELAYED);
+		} else if (cls == DLV_C_PERM || expired) {
 			rc->state = RCPT_FAILED;
 			o->failed[o->nfailed++] = jb->idx[k];
 		} else {
@@ -213,6 +252,15 @@ qmgr_local_apply(struct qmgr *q, struct rjob *jb, struct outcome *o,
 	}
 	if (m->cls == DLV_C_SENT) {
 		rc->state = RCPT_DONE;
+		/* RFC 3461 §5.2.7: a mailing list takes the copy (its
+		 * plugin drops it once sent on): expanded; any other copy
+		 * a plugin dropped is not reported as delivered */
+		if (dsn_wants(rc->notify, DSN_NOTIFY_SUCCESS)) {
+			if (addr_is_list(q->cfg, rc->account))
+				qmgr_success(o, jb->idx[0], BOUNCE_EXPANDED);
+			else if (m->pref != LOCAL_DISCARDED)
+				qmgr_success(o, jb->idx[0], BOUNCE_DELIVERED);
+		}
 		if (m->pref == LOCAL_DISCARDED)
 			log_info("%s: to=<%s> account=%s status=discarded by plugin",
 			    env->id, rc->addr, rc->account);
@@ -374,9 +422,14 @@ qmgr_record(struct qmgr *q)
 				log_info("%s: removed while being delivered", jb->qid);
 				outs[no]->gone = 1;
 				memcpy(outs[no]->env.id, jb->qid, sizeof(jb->qid));
-			} else
+			} else {
 				outs[no]->failed = xcalloc(outs[no]->env.nrcpt,
 				    sizeof(size_t));
+				outs[no]->ok = xcalloc(outs[no]->env.nrcpt,
+				    sizeof(size_t));
+				outs[no]->okkind = xcalloc(outs[no]->env.nrcpt,
+				    sizeof(int));
+			}
 			no++;
 		}
 		if (outs[k]->gone)
@@ -404,7 +457,8 @@ qmgr_record(struct qmgr *q)
 		o->finished = left == 0;
 		if (o->nfailed > 0)
 			(void)bounce_send(q->cfg, q->store, &o->env, qpath,
-			    o->failed, o->nfailed, 0);
+			    o->failed, o->nfailed, BOUNCE_FAILED);
+		qmgr_success_send(q, o, qpath);
 		if (left > 0)
 			qmgr_delay_warn(q, &o->env, qpath, now);
 		if (o->finished && o->anyfail)
@@ -428,6 +482,8 @@ qmgr_record(struct qmgr *q)
 	for (k = 0; k < no; k++) {
 		envelope_clear(&outs[k]->env);
 		free(outs[k]->failed);
+		free(outs[k]->ok);
+		free(outs[k]->okkind);
 		free(outs[k]);
 	}
 	/*

@@ -1,8 +1,8 @@
 /*
  * smtp.c - the SMTP server engine (RFC 5321 with PIPELINING, SIZE, 8BITMIME,
- * ENHANCEDSTATUSCODES, SMTPUTF8, STARTTLS, AUTH, CHUNKING): one session per
- * call of smtp_session(), the command loop, the verbs table and the small
- * verbs.  AUTH lives in smtp_auth.c, DATA in smtp_data.c, BDAT in
+ * ENHANCEDSTATUSCODES, SMTPUTF8, STARTTLS, AUTH, CHUNKING, DSN): one session
+ * per call of smtp_session(), the command loop, the verbs table and the
+ * small verbs.  AUTH lives in smtp_auth.c, DATA in smtp_data.c, BDAT in
  * smtp_bdat.c.
  *
  * Runs in an SMTP worker process as server.user (after priv_drop in the
@@ -481,6 +481,7 @@ smtp_hello(struct smtp_session *s, char *arg, int esmtp)
 	(void)conn_printf(&s->conn, "250-SIZE %lld\r\n", s->max_size);
 	(void)conn_printf(&s->conn, "250-8BITMIME\r\n");
 	(void)conn_printf(&s->conn, "250-ENHANCEDSTATUSCODES\r\n");
+	(void)conn_printf(&s->conn, "250-DSN\r\n");	/* RFC 3461 */
 	if (config_int(s->cfg, "queue.max_hold") > 0) {
 		/* RFC 4865: max-future-release-interval max-future-release-date-time */
 		long long lim = config_int(s->cfg, "queue.max_hold");
@@ -510,6 +511,30 @@ static void
 smtp_cmd_ehlo(struct smtp_session *s, char *arg)
 {
 	smtp_hello(s, arg, 1);
+}
+
+/* smtp_mail_dsn - the DSN parameters of MAIL (RFC 3461) into the
+ * transaction's envelope. */
+static void
+smtp_mail_dsn(struct smtp_session *s, const struct addr_path *p)
+{
+	s->txn.dsn_ret = p->ret;
+	free(s->txn.dsn_envid);
+	s->txn.dsn_envid = p->envid[0] ? xstrdup(p->envid) : NULL;
+}
+
+/*
+ * smtp_rcpt_dsn - the DSN parameters of RCPT P into the recipient R just
+ * added.  None is made up: an alias that rewrites the address passes
+ * NOTIFY and ORCPT on as given (RFC 3461 §5.2.7.1), and a report shows
+ * Original-Recipient only when the client gave an ORCPT (§6.3).
+ */
+static void
+smtp_rcpt_dsn(struct env_rcpt *r, const struct addr_path *p)
+{
+	r->notify = p->notify;
+	if (p->orcpt[0])
+		r->orcpt = xstrdup(p->orcpt);
 }
 
 static void
@@ -549,6 +574,7 @@ smtp_cmd_mail(struct smtp_session *s, char *arg)
 	s->txn.sender = xstrdup(p.addr);
 	s->txn.body_8bit = p.body == ADDR_BODY_8BITMIME;
 	s->txn.smtputf8 = p.smtputf8;
+	smtp_mail_dsn(s, &p);
 	s->txn_active = 1;
 	s->hs.txn = &s->txn;
 	s->hs.size_param = p.size;
@@ -626,6 +652,7 @@ smtp_cmd_rcpt(struct smtp_session *s, char *arg)
 		return;
 	}
 	envelope_add_rcpt(&s->txn, to.addr, acc);
+	smtp_rcpt_dsn(&s->txn.rcpt[s->txn.nrcpt - 1], &p);
 	smtp_reply(s, 250, "2.1.5", "Ok");
 	if (strcmp(to.addr, p.addr) != 0) {
 		char esc2[ADDR_PATH_MAX * 4 + 8];

@@ -15,6 +15,7 @@
 #include <openssl/evp.h>
 
 #include "conn.h"
+#include "dsn.h"
 #include "mime8.h"
 #include "route.h"
 #include "smtpc.h"
@@ -97,6 +98,9 @@ smtpc_read(struct conn *c, int secs, struct smtpc_reply *r, struct smtpc_caps *c
 				caps->smtputf8 = 1;
 			else if (strncasecmp(kw, "STARTTLS", 8) == 0)
 				caps->starttls = 1;
+			else if (strncasecmp(kw, "DSN", 3) == 0 &&
+			    (len == 7 || kw[3] == ' '))
+				caps->dsn = 1;
 			else if (strncasecmp(kw, "SIZE", 4) == 0)
 {
 				caps->size_adv = 1;
@@ -603,6 +607,52 @@ smtpc_txn_bdat(struct smtpc_session *s, const struct smtpc_msg *m, int fd,
 	return SMTPC_DONE;
 }
 
+/* smtpc_mail_dsn - " RET=.. ENVID=.." for MAIL when S offers DSN, into
+ * OUT ("" otherwise). */
+static void
+smtpc_mail_dsn(const struct smtpc_session *s, const struct smtpc_msg *m,
+    char *out, size_t size)
+{
+	char x[3 * DSN_ENVID_MAX + 1];
+
+	out[0] = '\0';
+	if (!s->caps.dsn)
+		return;
+	if (m->dsn_envid && *m->dsn_envid &&
+	    dsn_xtext_encode(m->dsn_envid, x, sizeof(x)) == 0)
+		snprintf(out, size, " ENVID=%s", x);
+	if (m->dsn_ret == DSN_RET_FULL || m->dsn_ret == DSN_RET_HDRS) {
+		size_t l = strlen(out);
+
+		snprintf(out + l, size - l, " RET=%s", m->dsn_ret == DSN_RET_FULL ?
+		    "FULL" : "HDRS");
+	}
+}
+
+/* smtpc_rcpt - the RCPT command of recipient I, with its NOTIFY and ORCPT
+ * when S offers DSN.  0 or -1 (write error). */
+static int
+smtpc_rcpt(const struct smtpc_session *s, const struct smtpc_msg *m,
+    size_t i)
+{
+	char bits[32], notify[48], x[3 * DSN_ORCPT_SIZE + 1];
+	char orcpt[sizeof(x) + 32];
+	const char *o = m->orcpt ? m->orcpt[i] : NULL, *semi;
+	int n = m->notify ? m->notify[i] : 0;
+
+	notify[0] = orcpt[0] = '\0';
+	if (s->caps.dsn && n != 0)
+		snprintf(notify, sizeof(notify), " NOTIFY=%s",
+		    dsn_notify_str(n, bits, sizeof(bits)));
+	/* "type;address": the type as it is, the address as xtext */
+	if (s->caps.dsn && o != NULL && (semi = strchr(o, ';')) != NULL &&
+	    dsn_xtext_encode(semi + 1, x, sizeof(x)) == 0)
+		snprintf(orcpt, sizeof(orcpt), " ORCPT=%.*s;%s",
+		    (int)(semi - o), o, x);
+	return conn_printf(s->c, "RCPT TO:<%s>%s%s\r\n", m->rcpts[i], notify,
+	    orcpt);
+}
+
 /* smtpc_txn - smtpc_send's transaction: the message in FD, SIZE bytes. */
 static int
 smtpc_txn(struct smtpc_session *s, const struct smtpc_msg *m, int fd,
@@ -612,7 +662,7 @@ smtpc_txn(struct smtpc_session *s, const struct smtpc_msg *m, int fd,
 	const struct smtpc_caps *caps = &s->caps;
 	struct conn *c = s->c;
 	struct smtpc_reply r, dr;
-	char params[128];
+	char params[128], dsnp[3 * DSN_ENVID_MAX + 32];
 	size_t i, accepted = 0;
 	int code;
 
@@ -627,11 +677,13 @@ smtpc_txn(struct smtpc_session *s, const struct smtpc_msg *m, int fd,
 
 		snprintf(params + l, sizeof(params) - l, " SIZE=%lld", size);
 	}
-	if (conn_printf(c, "MAIL FROM:<%s>%s\r\n", m->sender, params) == -1)
+	smtpc_mail_dsn(s, m, dsnp, sizeof(dsnp));
+	if (conn_printf(c, "MAIL FROM:<%s>%s%s\r\n", m->sender, params,
+	    dsnp) == -1)
 		goto io;
 	if (caps->pipelining) {
 		for (i = 0; i < m->nrcpt; i++)
-			if (conn_printf(c, "RCPT TO:<%s>\r\n", m->rcpts[i]) == -1)
+			if (smtpc_rcpt(s, m, i) == -1)
 				goto io;
 		if (!caps->chunking && conn_printf(c, "DATA\r\n") == -1)
 			goto io;
@@ -646,8 +698,8 @@ smtpc_txn(struct smtpc_session *s, const struct smtpc_msg *m, int fd,
 	}
 	*stage_r = SMTPC_ST_RCPT;
 	for (i = 0; i < m->nrcpt; i++) {
-		if (!caps->pipelining && (conn_printf(c, "RCPT TO:<%s>\r\n",
-		    m->rcpts[i]) == -1 || conn_flush(c) == -1))
+		if (!caps->pipelining && (smtpc_rcpt(s, m, i) == -1 ||
+		    conn_flush(c) == -1))
 			goto io;
 		code = smtpc_read(c, TMO_RCPT, &rcpt_r[i], NULL);
 		if (code == 0)

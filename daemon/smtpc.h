@@ -12,7 +12,8 @@
  * the peer's limit is not sent); BODY=8BITMIME when the peer offers it, and
  * a message declared 8-bit converted to 7 bits (mime8.h) for a peer that
  * does not (RFC 6152 §3; one that cannot be converted bounces with
- * 5.6.5); SMTPUTF8 when the
+ * 5.6.5); DSN (RFC 3461: RET, ENVID, NOTIFY, ORCPT passed on, as xtext,
+ * when the peer offers it); SMTPUTF8 when the
  * message needs it (a peer without it gets nothing: 5.6.7).  The queue file
  * has LF line ends: lines go out with CRLF and dot-stuffed.  A peer that
  * offers CHUNKING (RFC 3030) gets the message as BDAT chunks instead of
@@ -59,6 +60,10 @@ struct smtpc_msg {
 	SSL_CTX		*tls_vctx;	/* verifying context (tls=verify) */
 	const char	*user;		/* "" or NULL = no AUTH */
 	const char	*pass;
+	int		 dsn_ret;	/* DSN (dsn.h), passed on when the peer */
+	const char	*dsn_envid;	/* offers DSN: RET, ENVID ("" none), */
+	const int	*notify;	/* each recipient's NOTIFY (0 none) and */
+	const char *const *orcpt;	/* ORCPT ("" none); NULL: none at all */
 };
 
 struct smtpc_reply {
@@ -84,6 +89,7 @@ struct smtpc_caps {
 	int	auth_plain;
 	int	auth_login;
 	int	chunking;	/* CHUNKING offered: BDAT (RFC 3030) */
+	int	dsn;		/* DSN (RFC 3461) offered */
 };
 
 struct smtpc_session {

@@ -26,6 +26,7 @@
 #include "addr.h"
 #include "alias.h"
 #include "config.h"
+#include "dsn.h"
 #include "mlfile.h"
 #include "paths.h"
 #include "util.h"
@@ -260,32 +261,80 @@ addr_rfc3339(const char *v)
 	return (long long)t - sign * (oh * 3600LL + om * 60LL);
 }
 
+/* addr_param_dsn - the DSN parameter KEY=VAL (RFC 3461 §4). */
+static int
+addr_param_dsn(const char *key, const char *val, struct addr_path *p,
+    struct addr_error *e)
+{
+	const char *why;
+
+	if (strcmp(key, "RET") == 0) {
+		if (val && strcasecmp(val, "FULL") == 0)
+			p->ret = DSN_RET_FULL;
+		else if (val && strcasecmp(val, "HDRS") == 0)
+			p->ret = DSN_RET_HDRS;
+		else {
+			addr_fail(e, 501, "5.5.4", "bad RET value (FULL or HDRS)");
+			return -1;
+		}
+	} else if (strcmp(key, "ENVID") == 0) {
+		if (val == NULL || dsn_xtext_decode(val, p->envid,
+		    sizeof(p->envid)) == -1) {
+			addr_fail(e, 501, "5.5.4", "bad ENVID value (xtext, at "
+			    "most %d characters)", DSN_ENVID_MAX);
+			return -1;
+		}
+	} else if (strcmp(key, "NOTIFY") == 0) {
+		if (val == NULL || dsn_notify_parse(val, &p->notify) == -1) {
+			addr_fail(e, 501, "5.5.4", "bad NOTIFY value (NEVER, or "
+			    "SUCCESS, FAILURE, DELAY joined by commas)");
+			return -1;
+		}
+	} else if (val == NULL || dsn_orcpt_parse(val, p->orcpt, &why) == -1) {
+		addr_fail(e, 501, "5.5.4", "%s", val == NULL ?
+		    "bad ORCPT value" : why);
+		return -1;
+	}
+	return 0;
+}
+
 /* addr_param - one ESMTP parameter KEY[=VAL] (VAL NULL when none). */
 static int
 addr_param(enum addr_kind kind, const char *key, const char *val,
     unsigned *seen, struct addr_path *p, struct addr_error *e)
 {
-	static const char *const known[] = { "SIZE", "BODY", "SMTPUTF8", "AUTH",
-	    "HOLDFOR", "HOLDUNTIL" };
+	static const struct {
+		const char *name;
+		enum addr_kind kind;
+	} known[] = {
+		{ "SIZE", ADDR_MAIL }, { "BODY", ADDR_MAIL },
+		{ "SMTPUTF8", ADDR_MAIL }, { "AUTH", ADDR_MAIL },
+		{ "HOLDFOR", ADDR_MAIL }, { "HOLDUNTIL", ADDR_MAIL },
+		{ "RET", ADDR_MAIL }, { "ENVID", ADDR_MAIL },
+		{ "NOTIFY", ADDR_RCPT }, { "ORCPT", ADDR_RCPT },
+	};
 	char ek[64];
 	size_t i, n;
 	unsigned bit;
 	long long v;
 
 	for (i = 0; i < sizeof(known) / sizeof(known[0]); i++)
-		if (strcasecmp(key, known[i]) == 0)
+		if (strcasecmp(key, known[i].name) == 0)
 			break;
-	if (i == sizeof(known) / sizeof(known[0]) || kind != ADDR_MAIL) {
+	if (i == sizeof(known) / sizeof(known[0]) || kind != known[i].kind) {
 		addr_fail(e, 555, "5.5.4", "unsupported parameter %s",
 		    str_escape(ek, sizeof(ek), key, strlen(key)));
 		return -1;
 	}
 	bit = 1u << i;
 	if (*seen & bit) {
-		addr_fail(e, 501, "5.5.4", "duplicate parameter %s", known[i]);
+		addr_fail(e, 501, "5.5.4", "duplicate parameter %s",
+		    known[i].name);
 		return -1;
 	}
 	*seen |= bit;
+	if (i >= 6)		/* RET, ENVID, NOTIFY, ORCPT */
+		return addr_param_dsn(known[i].name, val, p, e);
 	switch (i) {
 	case 0:		/* SIZE=digits (RFC 1870) */
 		n = val ? strlen(val) : 0;
@@ -356,7 +405,7 @@ static int
 addr_params(enum addr_kind kind, const char *s, struct addr_path *p,
     struct addr_error *e)
 {
-	char word[ADDR_AUTH_MAX + 64], *eq;
+	char word[ADDR_PARAM_MAX + 1], *eq;
 	const char *t;
 	unsigned seen = 0, count = 0;
 	size_t n, i;

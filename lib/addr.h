@@ -19,6 +19,7 @@
 #define YUBIN_ADDR_H
 
 #include "account.h"
+#include "dsn.h"
 
 struct config;
 struct store;
@@ -30,6 +31,9 @@ struct store;
 /* ESMTP parameters of one MAIL/RCPT: more than this is abuse, not mail. */
 #define ADDR_PARAMS_MAX	16
 #define ADDR_AUTH_MAX	512	/* MAIL AUTH=<xtext> (RFC 4954 §5) */
+/* One KEYWORD=VALUE: the longest is an ORCPT whose 500 octets are all
+ * "+HH" in xtext (RFC 3461 §4.2), with "ORCPT=rfc822;". */
+#define ADDR_PARAM_MAX	(3 * DSN_ORCPT_MAX + 32)
 
 enum addr_kind {
 	ADDR_MAIL,		/* MAIL FROM: reverse-path, <> allowed */
@@ -58,6 +62,11 @@ struct addr_path {
 	char	auth[ADDR_AUTH_MAX + 1];	/* AUTH= value as sent, "" absent */
 	long long hold_for;			/* HOLDFOR= seconds (RFC 4865), -1 absent */
 	long long hold_until;			/* HOLDUNTIL= as unix seconds, -1 absent */
+	/* DSN (RFC 3461), values decoded from xtext */
+	int	ret;				/* MAIL RET=: enum dsn_ret */
+	char	envid[DSN_ENVID_MAX + 1];	/* MAIL ENVID=, "" absent */
+	int	notify;				/* RCPT NOTIFY=: DSN_NOTIFY_*, 0 absent */
+	char	orcpt[DSN_ORCPT_SIZE];		/* RCPT ORCPT= "type;address", "" absent */
 };
 
 /*
@@ -87,9 +96,15 @@ struct addr_error {
  *   553 5.6.7  non-ASCII address without SMTPUTF8 (RFC 6531 §3.5)
  *   555 5.5.4  unknown parameter, or a MAIL-only parameter on RCPT
  *
- * Accepted parameters (MAIL only): SIZE=digits, BODY=7BIT|8BITMIME,
+ * Accepted parameters of MAIL: SIZE=digits, BODY=7BIT|8BITMIME,
  * SMTPUTF8, AUTH=xtext, HOLDFOR=seconds | HOLDUNTIL=RFC 3339 date-time
- * (RFC 4865 FUTURERELEASE; one of the two; limits are the caller's).  RCPT takes none (DSN is not offered).
+ * (RFC 4865 FUTURERELEASE; one of the two; limits are the caller's), and
+ * the DSN parameters (RFC 3461) RET=FULL|HDRS and ENVID=xtext (at most
+ * DSN_ENVID_MAX characters decoded, printable ASCII).  Of RCPT, the DSN
+ * parameters NOTIFY=NEVER|list of SUCCESS,FAILURE,DELAY and
+ * ORCPT=rfc822;xtext or utf-8;xtext (at most DSN_ORCPT_MAX decoded).  A
+ * bad DSN value is 501 5.5.4 naming the parameter; an ESMTP keyword of
+ * the other command is 555 5.5.4.
  */
 int	addr_parse(const char *arg, enum addr_kind kind, int utf8_ok,
 	    struct addr_path *p, struct addr_error *e);

@@ -363,6 +363,7 @@ const struct cfg_key cfg_keys[] = {
 	{ .section = "queue", .name = "max_hold", .type = CFG_DURATION, .def = "7d",
 	    .unit = SEC, .min = 0, .max = CFG_DUR_MAX },			/* FUTURERELEASE limit */
 	{ .section = "queue", .name = "bounce_headers_max", .type = CFG_SIZE, .def = "64K" },
+	{ .section = "queue", .name = "bounce_full_max", .type = CFG_SIZE, .def = "1M" },	/* RET=FULL */
 	{ .section = "queue", .name = "remote_port", .type = CFG_PORT, .def = "25" },
 	{ .section = "queue", .name = "smtp_timeout", .type = CFG_DURATION, .def = "0",
 	    .unit = SEC, .min = 0, .max = 3600 },	/* cap on each wait; 0: RFC 5321 */

@@ -16,6 +16,7 @@
 #include <sys/un.h>
 #include <unistd.h>
 
+#include "dsn.h"
 #include "log.h"
 #include "queue.h"
 #include "store.h"
@@ -56,9 +57,11 @@ envelope_clear(struct envelope *e)
 		free(e->rcpt[i].addr);
 		free(e->rcpt[i].account);
 		free(e->rcpt[i].last_error);
+		free(e->rcpt[i].orcpt);
 	}
 	free(e->rcpt);
 	free(e->sender);
+	free(e->dsn_envid);
 	memset(e, 0, sizeof(*e));
 }
 
@@ -105,6 +108,11 @@ envelope_encode(const struct envelope *e, struct buf *out)
 	env_put(out, e->helo);
 	env_put(out, e->auth_user);
 	buf_putc(out, '\n');
+	if (e->dsn_ret != 0 || e->dsn_envid != NULL) {
+		buf_printf(out, "D %d", e->dsn_ret);
+		env_put(out, e->dsn_envid);
+		buf_putc(out, '\n');
+	}
 	for (i = 0; i < e->nrcpt; i++) {
 		const struct env_rcpt *r = &e->rcpt[i];
 
@@ -115,6 +123,11 @@ envelope_encode(const struct envelope *e, struct buf *out)
 		if (r->crashes > 0)	/* an optional last field */
 			buf_printf(out, " %d", r->crashes);
 		buf_putc(out, '\n');
+		if (r->notify != 0 || r->orcpt != NULL) {
+			buf_printf(out, "N %d", r->notify);
+			env_put(out, r->orcpt);
+			buf_putc(out, '\n');
+		}
 	}
 }
 
@@ -165,11 +178,42 @@ env_get_into(char **p, char *dst, size_t size)
 	return r;
 }
 
+/* env_dsn_text - a decoded DSN value read back: NULL, or printable ASCII
+ * of at most MAX bytes (it goes into report headers as it is). */
+static int
+env_dsn_text(const char *v, size_t max)
+{
+	return v == NULL || (strlen(v) <= max && dsn_printable(v));
+}
+
+/* env_get_dsn - the rest of a "D" or "N" line at *P: a number (0..MAX) into
+ * *NUM_R and a field into *TEXT_R (owned, NULL for "-").  0 or -1. */
+static int
+env_get_dsn(char *line, int max, int *num_r, char **text_r, size_t tmax)
+{
+	char *v;
+	int n;
+
+	*text_r = NULL;
+	if (sscanf(line, "%d%n", num_r, &n) != 1 || *num_r < 0 || *num_r > max)
+		return -1;
+	line += n;
+	v = env_get(&line);
+	if (v == (char *)-1)
+		return -1;
+	if (*line != '\0' || !env_dsn_text(v, tmax)) {
+		free(v);
+		return -1;
+	}
+	*text_r = v;
+	return 0;
+}
+
 int
 envelope_decode(struct envelope *e, const void *data, size_t len)
 {
 	char *text, *p, *line, *v;
-	int n;
+	int n, notes = 0;
 
 	memset(e, 0, sizeof(*e));
 	text = xstrndup(data, len);
@@ -192,6 +236,26 @@ envelope_decode(struct envelope *e, const void *data, size_t len)
 		struct env_rcpt r;
 		char *addr, *acct, *err;
 
+		if (strncmp(line, "D ", 2) == 0) {
+			/* the message's DSN line: once, before any recipient */
+			if (e->nrcpt > 0 || notes++ > 0 ||
+			    env_get_dsn(line + 2, DSN_RET_HDRS, &e->dsn_ret,
+			    &e->dsn_envid, DSN_ENVID_MAX) == -1)
+				goto bad;
+			continue;
+		}
+		if (strncmp(line, "N ", 2) == 0) {
+			/* a recipient's DSN line: once, after its R line */
+			struct env_rcpt *last = e->nrcpt ? &e->rcpt[e->nrcpt - 1] :
+			    NULL;
+
+			if (last == NULL || notes++ > 0 ||
+			    env_get_dsn(line + 2, DSN_NOTIFY_ALL, &last->notify,
+			    &last->orcpt, DSN_ORCPT_SIZE - 1) == -1)
+				goto bad;
+			continue;
+		}
+		notes = 0;
 		memset(&r, 0, sizeof(r));
 		if (e->nrcpt >= ENV_RCPT_MAX ||
 		    sscanf(line, "R %d %d %lld%n", &r.state, &r.attempts,

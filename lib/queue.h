@@ -42,6 +42,8 @@ struct env_rcpt {
 	long long next_try;	/* unix seconds; 0 = now */
 	char	*last_error;	/* owned; may be NULL */
 	int	 crashes;	/* delivery agents that died delivering it */
+	int	 notify;	/* DSN NOTIFY bits (dsn.h), 0 = not given */
+	char	*orcpt;		/* owned; DSN ORCPT "type;address", NULL none */
 };
 
 struct envelope {
@@ -58,13 +60,23 @@ struct envelope {
 	long long release_at;	/* FUTURERELEASE; 0 = now */
 	int	 body_8bit;
 	int	 smtputf8;
+	int	 dsn_ret;	/* DSN RET (enum dsn_ret), 0 = not given */
+	char	*dsn_envid;	/* owned; DSN ENVID decoded, NULL none */
 };
 
 /* envelope_add_rcpt - append a recipient (strings copied). */
 void	envelope_add_rcpt(struct envelope *e, const char *addr, const char *account);
 /* envelope_clear - free the owned parts; E is reusable (all zero). */
 void	envelope_clear(struct envelope *e);
-/* envelope_encode / _decode - the LMDB record.  decode: 0 or -1 (corrupt). */
+/*
+ * envelope_encode / _decode - the LMDB record.  decode: 0 or -1 (corrupt).
+ * The record is text: an "E1" line, then one "R" line per recipient.  The
+ * DSN parameters (RFC 3461) are optional lines, written only when given, so
+ * the record of a message without them is the one earlier versions wrote
+ * and read: "D RET ENVID" after the E1 line, and "N NOTIFY ORCPT" after
+ * the R line of its recipient.  A record without them decodes to the
+ * defaults (0 and NULL).
+ */
 void	envelope_encode(const struct envelope *e, struct buf *out);
 int	envelope_decode(struct envelope *e, const void *p, size_t len);
 

@@ -37,7 +37,12 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		if (strlen(p.addr) > ADDR_PATH_MAX ||
 		    strlen(p.local) > ADDR_LOCAL_MAX ||
 		    strlen(p.domain) > ADDR_DOMAIN_MAX ||
-		    strlen(p.auth) > ADDR_AUTH_MAX)
+		    strlen(p.auth) > ADDR_AUTH_MAX ||
+		    strlen(p.envid) > DSN_ENVID_MAX ||
+		    strlen(p.orcpt) >= DSN_ORCPT_SIZE ||
+		    !dsn_printable(p.envid) || !dsn_printable(p.orcpt) ||
+		    p.ret < DSN_RET_NONE || p.ret > DSN_RET_HDRS ||
+		    p.notify < 0 || p.notify > DSN_NOTIFY_ALL)
 			abort();
 		(void)addr_domain_of(p.addr);
 	} else if (e.code < 400 || e.code > 599 || e.enh == NULL ||

@@ -507,6 +507,8 @@ class Sink:
     was refused for want of recipients, and MAIL inside an open
     transaction is "503 5.5.1 nested MAIL command".  rset_clears=False
     (with strict): a broken peer whose RSET answers 250 but ends nothing.
+    dsn=True: EHLO offers DSN (RFC 3461); each RCPT's parameters are kept
+    in txn['rcpt_params'] {address: parameters}.
     self.txns: one dict per completed or refused transaction
       {'helo', 'mail', 'rcpts', 'data' (bytes, un-dot-stuffed, CRLF), 'tls',
        'auth', 'params'}; self.connections counts accepted connections.
@@ -520,6 +522,7 @@ class Sink:
 
     def __init__(self, greeting=(220, 'sink ESMTP'), mail=(250, '2.1.0 ok'),
                  rcpt=(250, '2.1.5 ok'), data=(250, '2.0.0 queued'),
+                 dsn=False,
                  implicit_tls=None, starttls=None, auth=None, pipelining=True,
                  size=None, drop=None, ehlo=True, host='127.0.0.1', port=0,
                  txns_per_conn=None, stall=None, eightbit=True, strict=False,
@@ -528,6 +531,7 @@ class Sink:
         import threading
         self.chunking, self.bdat_r = chunking, bdat
         self.strict, self.rset_clears = strict, rset_clears
+        self.dsn = dsn
         self.greeting, self.mail_r, self.rcpt_r, self.data_r = greeting, mail, rcpt, data
         self.implicit_tls, self.starttls, self.auth = implicit_tls, starttls, auth
         self.pipelining, self.size, self.drop, self.ehlo_ok = pipelining, size, drop, ehlo
@@ -628,6 +632,7 @@ class Sink:
                         continue
                     helo = arg
                     ext = (['8BITMIME'] if self.eightbit else []) + ['ENHANCEDSTATUSCODES']
+                    ext += ['DSN'] if self.dsn else []
                     if self.pipelining:
                         ext.append('PIPELINING')
                     if self.size is not None:
@@ -691,6 +696,8 @@ class Sink:
                         send(503, '5.5.1 need MAIL')
                         continue
                     addr = arg[3:].split('>', 1)[0].lstrip('<')
+                    txn.setdefault('rcpt_params', {})[addr] = \
+                        arg.split('>', 1)[1].strip() if '>' in arg else ''
                     code, text = self._ans(self.rcpt_r, addr)
                     send(code, text)
                     (txn['rcpts'] if code // 100 == 2 else txn['refused']).append(addr)

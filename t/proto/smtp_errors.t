@@ -74,7 +74,7 @@ with Server(conf=conf({'smtp': {'max_recipients': '3', 'max_message_size': '1000
            'declared SIZE within the limit')
     expect(t, c.cmd('RCPT TO:<>'), 501, '5.1.3', 'null recipient refused')
     expect(t, c.cmd('RCPT TO:alice@localhost'), 501, '5.5.2', 'RCPT path without <>')
-    expect(t, c.cmd('RCPT TO:<alice@localhost> NOTIFY=NEVER'), 555, '5.5.4',
+    expect(t, c.cmd('RCPT TO:<alice@localhost> SIZE=10'), 555, '5.5.4',
            'RCPT parameter not offered')
     expect(t, c.cmd('RCPT TO:<nobody@localhost>'), 550, '5.1.1', 'unknown local user',
            text=r'<nobody@localhost>: no such user here')

@@ -118,7 +118,7 @@ static const struct pcase pcases[] = {
 	{ 75, ADDR_MAIL, 0, "FROM:<> BODY=8BITMIME SMTPUTF8 SIZE=1", 0, NULL, "",
 	    "", 1, ADDR_BODY_8BITMIME, 1, NULL },
 	BAD(76, ADDR_MAIL, "FROM:<a@b.c> FOO=bar", 555, "5.5.4", "unsupported parameter FOO"),
-	BAD(77, ADDR_RCPT, "TO:<a@b.c> NOTIFY=NEVER", 555, "5.5.4", "unsupported parameter"),
+	BAD(77, ADDR_RCPT, "TO:<a@b.c> ENVID=x", 555, "5.5.4", "unsupported parameter ENVID"),
 	BAD(78, ADDR_RCPT, "TO:<a@b.c> SIZE=10", 555, "5.5.4", "unsupported parameter"),
 	BAD(79, ADDR_MAIL, "FROM:<a@b.c> SIZE=", 501, "5.5.4", "malformed parameter value"),
 	BAD(80, ADDR_MAIL, "FROM:<a@b.c> SIZE=12a", 501, "5.5.4", "SIZE"),
@@ -658,12 +658,130 @@ out:
 	(void)nftw(tmpl, rm_one, 8, FTW_DEPTH | FTW_PHYS);
 }
 
+/* DSN parameters (RFC 3461): each value, each refusal naming its parameter */
+struct paramcase {
+	int	 n;
+	enum addr_kind kind;
+	const char *arg;
+	int	 code;			/* 0: accepted */
+	const char *text;		/* substring of the error text */
+	int	 ret;
+	const char *envid;
+	int	 notify;
+	const char *orcpt;
+};
+
+#define DOK_MAIL(n, arg, ret, envid) \
+	{ n, ADDR_MAIL, arg, 0, NULL, ret, envid, 0, "" }
+#define DOK_RCPT(n, arg, notify, orcpt) \
+	{ n, ADDR_RCPT, arg, 0, NULL, 0, "", notify, orcpt }
+#define DBAD(n, k, arg, code, text) \
+	{ n, k, arg, code, text, 0, "", 0, "" }
+
+static const struct paramcase paramcases[] = {
+	DOK_MAIL(200, "FROM:<a@b.c> RET=FULL", DSN_RET_FULL, ""),
+	DOK_MAIL(201, "FROM:<a@b.c> ret=hdrs ENVID=QQ314159", DSN_RET_HDRS,
+	    "QQ314159"),
+	DOK_MAIL(202, "FROM:<> ENVID=a+2Bb+20c", 0, "a+b c"),
+	DOK_MAIL(203, "FROM:<a@b.c> SIZE=10 ENVID=x RET=HDRS BODY=8BITMIME",
+	    DSN_RET_HDRS, "x"),
+	DOK_RCPT(204, "TO:<a@b.c> NOTIFY=NEVER", DSN_NOTIFY_NEVER, ""),
+	DOK_RCPT(205, "TO:<a@b.c> NOTIFY=success,failure,DELAY",
+	    DSN_NOTIFY_SUCCESS | DSN_NOTIFY_FAILURE | DSN_NOTIFY_DELAY, ""),
+	DOK_RCPT(206, "TO:<a@b.c> ORCPT=rfc822;Old+2Bx@b.c NOTIFY=FAILURE",
+	    DSN_NOTIFY_FAILURE, "rfc822;Old+x@b.c"),
+	DOK_RCPT(207, "TO:<a@b.c> ORCPT=utf-8;t\\x{E4}@b.c", 0,
+	    "utf-8;t\\x{E4}@b.c"),
+	DOK_RCPT(208, "TO:<postmaster> NOTIFY=DELAY", DSN_NOTIFY_DELAY, ""),
+	DBAD(210, ADDR_RCPT, "TO:<a@b.c> NOTIFY=NEVER,SUCCESS", 501, "NOTIFY"),
+	DBAD(211, ADDR_RCPT, "TO:<a@b.c> NOTIFY=BOGUS", 501, "NOTIFY"),
+	DBAD(212, ADDR_RCPT, "TO:<a@b.c> NOTIFY", 501, "NOTIFY"),
+	DBAD(213, ADDR_RCPT, "TO:<a@b.c> NOTIFY=SUCCESS,", 501, "NOTIFY"),
+	DBAD(214, ADDR_RCPT, "TO:<a@b.c> NOTIFY=DELAY NOTIFY=DELAY", 501,
+	    "duplicate parameter NOTIFY"),
+	DBAD(215, ADDR_RCPT, "TO:<a@b.c> ORCPT=a@b.c", 501, "ORCPT"),
+	DBAD(216, ADDR_RCPT, "TO:<a@b.c> ORCPT=x400;a@b.c", 501, "ORCPT"),
+	DBAD(217, ADDR_RCPT, "TO:<a@b.c> ORCPT=rfc822;a+ZZ@b.c", 501, "ORCPT"),
+	DBAD(218, ADDR_RCPT, "TO:<a@b.c> ORCPT=rfc822;a@b ORCPT=rfc822;c@d",
+	    501, "duplicate parameter ORCPT"),
+	DBAD(219, ADDR_RCPT, "TO:<a@b.c> ORCPT", 501, "ORCPT"),
+	DBAD(220, ADDR_MAIL, "FROM:<a@b.c> RET=BOTH", 501, "RET"),
+	DBAD(221, ADDR_MAIL, "FROM:<a@b.c> RET", 501, "RET"),
+	DBAD(222, ADDR_MAIL, "FROM:<a@b.c> RET=FULL RET=HDRS", 501,
+	    "duplicate parameter RET"),
+	DBAD(223, ADDR_MAIL, "FROM:<a@b.c> ENVID=+ZZ", 501, "ENVID"),
+	DBAD(224, ADDR_MAIL, "FROM:<a@b.c> ENVID=a+0Db", 501, "ENVID"),
+	DBAD(225, ADDR_MAIL, "FROM:<a@b.c> ENVID=a ENVID=b", 501,
+	    "duplicate parameter ENVID"),
+	DBAD(226, ADDR_MAIL, "FROM:<a@b.c> ENVID", 501, "ENVID"),
+	DBAD(227, ADDR_MAIL, "FROM:<a@b.c> NOTIFY=NEVER", 555,
+	    "unsupported parameter NOTIFY"),
+	DBAD(228, ADDR_MAIL, "FROM:<a@b.c> ORCPT=rfc822;a@b.c", 555,
+	    "unsupported parameter ORCPT"),
+	DBAD(229, ADDR_RCPT, "TO:<a@b.c> RET=FULL", 555,
+	    "unsupported parameter RET"),
+	{ 0, ADDR_MAIL, NULL, 0, NULL, 0, NULL, 0, NULL },
+};
+
+static void
+run_dsn(void)
+{
+	const struct paramcase *c;
+	struct addr_path p;
+	struct addr_error e;
+	char arg[2 * ADDR_PARAM_MAX];
+	size_t i;
+	int r;
+
+	for (c = paramcases; c->n; c++) {
+		memset(&e, 0, sizeof(e));
+		r = addr_parse(c->arg, c->kind, 0, &p, &e);
+		if (c->code) {
+			ok(r == -1 && e.code == c->code &&
+			    strcmp(e.enh, "5.5.4") == 0 &&
+			    strstr(e.text, c->text) != NULL,
+			    "%d %s: %d 5.5.4 %s (%d %s %s)", c->n, c->arg, c->code,
+			    c->text, e.code, e.enh ? e.enh : "-", e.text);
+			continue;
+		}
+		ok(r == 0 && p.ret == c->ret && strcmp(p.envid, c->envid) == 0 &&
+		    p.notify == c->notify && strcmp(p.orcpt, c->orcpt) == 0,
+		    "%d %s (%s ret=%d envid=%s notify=%d orcpt=%s)", c->n, c->arg,
+		    r ? e.text : "ok", p.ret, p.envid, p.notify, p.orcpt);
+	}
+	/* ENVID: 100 characters decoded are taken, 101 are not, however
+	 * they are written */
+	snprintf(arg, sizeof(arg), "FROM:<a@b.c> ENVID=");
+	for (i = 0; i < DSN_ENVID_MAX; i++)
+		strcat(arg, i % 2 ? "x" : "+20");
+	r = addr_parse(arg, ADDR_MAIL, 0, &p, &e);
+	ok(r == 0 && strlen(p.envid) == DSN_ENVID_MAX,
+	    "240 ENVID of %d characters (%s)", DSN_ENVID_MAX, r ? e.text : "ok");
+	strcat(arg, "y");
+	r = addr_parse(arg, ADDR_MAIL, 0, &p, &e);
+	ok(r == -1 && e.code == 501 && strstr(e.text, "ENVID"),
+	    "241 ENVID of %d characters: 501 (%s)", DSN_ENVID_MAX + 1, e.text);
+	/* ORCPT: an address of DSN_ORCPT_MAX octets, all of them encoded */
+	snprintf(arg, sizeof(arg), "TO:<a@b.c> ORCPT=rfc822;");
+	for (i = 0; i < DSN_ORCPT_MAX; i++)
+		strcat(arg, "+41");
+	r = addr_parse(arg, ADDR_RCPT, 0, &p, &e);
+	ok(r == 0 && strlen(p.orcpt) == 7 + DSN_ORCPT_MAX,
+	    "242 ORCPT of %d octets in xtext (%s)", DSN_ORCPT_MAX,
+	    r ? e.text : "ok");
+	strcat(arg, "B");
+	r = addr_parse(arg, ADDR_RCPT, 0, &p, &e);
+	ok(r == -1 && e.code == 501 && strstr(e.text, "ORCPT"),
+	    "243 ORCPT of %d octets: 501 (%s)", DSN_ORCPT_MAX + 1, e.text);
+}
+
 int
 main(void)
 {
 	plan_no_plan();
 	run_parse();
 	run_limits();
+	run_dsn();
 	run_local();
 	run_lists();
 	run_separate();

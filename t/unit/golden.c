@@ -2,12 +2,14 @@
  * t/unit/golden.c - fixed output compared byte for byte with golden files
  * in t/golden/ (STYLE.md rule 20):
  *   received.txt  the Received: header smtp_received() adds at DATA;
- *   dsn.txt       a non-delivery report built by bounce_build().
+ *   dsn.txt       a non-delivery report built by bounce_build();
+ *   dsn_full.txt  one for RET=FULL, with ENVID and ORCPT (RFC 3461);
+ *   dsn_success.txt  a success report (NOTIFY=SUCCESS, Action: delivered).
  * The inputs are fixed (queue id, host names, addresses, replies, arrival
  * time, TZ=UTC).  Both functions date their output with time_now(), which
  * takes no argument, so that one field is replaced after the fact, and
  * only it: in received.txt the date after the header's last ';' reads
- * <DATE>; in dsn.txt the value of the "Date:" header reads <DATE> and the
+ * <DATE>; in the dsn files the value of the "Date:" header reads <DATE> and the
  * unix time in the boundary and the Message-ID reads <NOW>.  Every other
  * byte is the real code's.
  *
@@ -29,6 +31,7 @@
 #include "bounce.h"
 #include "buf.h"
 #include "config.h"
+#include "dsn.h"
 #include "queue.h"
 #include "smtp_private.h"
 #include "util.h"
@@ -189,6 +192,40 @@ dsn_config(void)
 	return cfg;
 }
 
+/* report - the report of KIND on ENV's recipients IDX[0..N), compared
+ * with t/golden/NAME after its dates are masked. */
+static void
+report(const struct config *cfg, const struct envelope *env,
+    const char *qpath, const size_t *idx, size_t n, enum bounce_kind kind,
+    const char *name)
+{
+	char now[32], *p;
+	long long t0 = 0, t1 = -1;
+	struct buf out;
+	int tries;
+
+	/* time_now() the same before and after: that is the one it used */
+	buf_init(&out, 0);
+	for (tries = 0; tries < 5 && t0 != t1; tries++) {
+		buf_reset(&out);
+		t0 = time_now();
+		bounce_build(cfg, env, qpath, idx, n, kind, &out, NULL);
+		t1 = time_now();
+	}
+	ok(t0 == t1, "%s: built within one second", name);
+	snprintf(now, sizeof(now), "%lld", t0);
+	replace_all(&out, now, "<NOW>");
+	buf_putc(&out, '\0');
+	out.len--;
+	p = strstr(out.data, "\nDate: ");
+	if (ok(p != NULL, "%s: the report has a Date header", name)) {
+		p += 7;
+		replace(&out, (size_t)(p - out.data), strcspn(p, "\n"), "<DATE>");
+	}
+	golden(name, &out);
+	buf_free(&out);
+}
+
 static void
 test_dsn(void)
 {
@@ -200,13 +237,10 @@ test_dsn(void)
 	    "Message-ID: <figures-1@example.org>\n"
 	    "\n"
 	    "The body, which a report never carries.\n";
-	char dir[] = "/tmp/yubin-golden-XXXXXX", qpath[64], now[32], *p;
+	char dir[] = "/tmp/yubin-golden-XXXXXX", qpath[64];
 	struct config *cfg = dsn_config();
 	struct envelope env;
-	struct buf out;
 	size_t idx[] = { 0, 1, 2 }, e;
-	long long t0 = 0, t1 = -1;
-	int tries;
 
 	if (!ok(cfg != NULL, "configuration loads") ||
 	    !ok(mkdtemp(dir) != NULL, "temporary folder"))
@@ -230,27 +264,24 @@ test_dsn(void)
 	for (e = 0; e < env.nrcpt; e++)
 		env.rcpt[e].state = RCPT_FAILED;
 
-	/* time_now() the same before and after: that is the one it used */
-	buf_init(&out, 0);
-	for (tries = 0; tries < 5 && t0 != t1; tries++) {
-		buf_reset(&out);
-		t0 = time_now();
-		bounce_build(cfg, &env, qpath, idx, 3, 0, &out);
-		t1 = time_now();
-	}
-	ok(t0 == t1, "built within one second");
-	snprintf(now, sizeof(now), "%lld", t0);
-	replace_all(&out, now, "<NOW>");
-	buf_putc(&out, '\0');
-	out.len--;
-	p = strstr(out.data, "\nDate: ");
-	if (ok(p != NULL, "the report has a Date header")) {
-		p += 7;
-		replace(&out, (size_t)(p - out.data), strcspn(p, "\n"), "<DATE>");
-	}
-	golden("dsn.txt", &out);
+	report(cfg, &env, qpath, idx, 3, BOUNCE_FAILED, "dsn.txt");
 
-	buf_free(&out);
+	/* DSN (RFC 3461): ENVID and ORCPT come back; RET=FULL puts the
+	 * whole message in a failure report */
+	env.dsn_envid = xstrdup("QQ314159");
+	env.dsn_ret = DSN_RET_FULL;
+	env.rcpt[0].orcpt = xstrdup("rfc822;robert@example.net");
+	env.rcpt[0].notify = DSN_NOTIFY_FAILURE;
+	report(cfg, &env, qpath, idx, 1, BOUNCE_FAILED, "dsn_full.txt");
+	/* a success report: delivered into dave's mailbox */
+	env.rcpt[2].state = RCPT_DONE;
+	env.rcpt[2].notify = DSN_NOTIFY_SUCCESS;
+	env.rcpt[2].orcpt = xstrdup("rfc822;david@example.org");
+	free(env.rcpt[2].last_error);
+	env.rcpt[2].last_error = NULL;
+	report(cfg, &env, qpath, idx + 2, 1, BOUNCE_DELIVERED,
+	    "dsn_success.txt");
+
 	envelope_clear(&env);
 	unlink(qpath);
 	rmdir(dir);

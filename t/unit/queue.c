@@ -7,6 +7,7 @@
 
 #include "../lib/tap.h"
 #include "buf.h"
+#include "dsn.h"
 #include "queue.h"
 
 int
@@ -23,6 +24,18 @@ main(void)
 		"E1 1 2 3 4 0 0 a@b 1.2.3.4 helo %\nR 3 0 0 a - - x\n",
 		"E1 1 2 3 4 0 0 a@b 1.2.3.4 helo %\nR 3 0 0 a - - 2 3\n",
 		"E1 1 2 3 4 0 0 a@b 1.2.3.4 helo %\nR 3 0 0 a - - -1\n",
+		/* DSN lines: misplaced, twice, out of range, unprintable */
+		"E1 1 2 3 4 0 0 a@b 1.2.3.4 helo %\nN 1 -\nR 0 0 0 a - -\n",
+		"E1 1 2 3 4 0 0 a@b 1.2.3.4 helo %\nR 0 0 0 a - -\nD 1 -\n",
+		"E1 1 2 3 4 0 0 a@b 1.2.3.4 helo %\nD 1 -\nD 1 -\n",
+		"E1 1 2 3 4 0 0 a@b 1.2.3.4 helo %\nD 3 -\n",
+		"E1 1 2 3 4 0 0 a@b 1.2.3.4 helo %\nD -1 -\n",
+		"E1 1 2 3 4 0 0 a@b 1.2.3.4 helo %\nD 1 a%0Ab\n",
+		"E1 1 2 3 4 0 0 a@b 1.2.3.4 helo %\nD 1 x y\n",
+		"E1 1 2 3 4 0 0 a@b 1.2.3.4 helo %\nR 0 0 0 a - -\nN 16 -\n",
+		"E1 1 2 3 4 0 0 a@b 1.2.3.4 helo %\nR 0 0 0 a - -\nN 1 -\nN 1 -\n",
+		"E1 1 2 3 4 0 0 a@b 1.2.3.4 helo %\nR 0 0 0 a - -\nN 1 x%0D\n",
+		"E1 1 2 3 4 0 0 a@b 1.2.3.4 helo %\nR 0 0 0 a - -\nN x -\n",
 	};
 	struct envelope e, d;
 	struct buf b;
@@ -98,6 +111,63 @@ main(void)
 	is_int(envelope_decode(&d, b.data, b.len), 0, "null sender decodes");
 	is_str(d.sender, "", "null sender round trip");
 	envelope_clear(&d);
+
+	/* DSN parameters (RFC 3461): only written when given */
+	envelope_encode(&e, &b);
+	ok(memmem(b.data, b.len, "\nD ", 3) == NULL &&
+	    memmem(b.data, b.len, "\nN ", 3) == NULL,
+	    "no DSN lines without DSN parameters (the old record)");
+	e.dsn_ret = DSN_RET_FULL;
+	e.dsn_envid = strdup("QQ 314159 x+y");
+	e.rcpt[0].notify = DSN_NOTIFY_SUCCESS | DSN_NOTIFY_FAILURE;
+	e.rcpt[0].orcpt = strdup("rfc822;Alias@Example.org");
+	e.rcpt[2].notify = DSN_NOTIFY_NEVER;
+	envelope_encode(&e, &b);
+	is_int(envelope_decode(&d, b.data, b.len), 0, "a record with DSN decodes");
+	is_int(d.dsn_ret, DSN_RET_FULL, "RET round trip");
+	is_str(d.dsn_envid, "QQ 314159 x+y", "ENVID round trip");
+	is_int(d.rcpt[0].notify, DSN_NOTIFY_SUCCESS | DSN_NOTIFY_FAILURE,
+	    "NOTIFY round trip");
+	is_str(d.rcpt[0].orcpt, "rfc822;Alias@Example.org", "ORCPT round trip");
+	is_int(d.rcpt[1].notify, 0, "no NOTIFY: 0");
+	ok(d.rcpt[1].orcpt == NULL, "no ORCPT: NULL");
+	is_int(d.rcpt[2].notify, DSN_NOTIFY_NEVER, "NOTIFY=NEVER round trip");
+	ok(d.rcpt[2].orcpt == NULL, "NEVER without ORCPT");
+	is_str(d.rcpt[2].last_error, "550 5.1.1 no such user",
+	    "the R line after an N line reads as before");
+	envelope_clear(&d);
+	{
+		/* written by the version before DSN: the defaults */
+		static const char old[] = "E1 1700000000 1234 1300 0 1 0 "
+		    "a@example.org 192.0.2.1 mx.example.org %\n"
+		    "R 0 0 0 alice@localhost alice -\n"
+		    "R 2 3 99 remote@example.net - 550%205.1.1%20no%20such%20user 1\n";
+
+		is_int(envelope_decode(&d, old, strlen(old)), 0,
+		    "a record written before DSN decodes");
+		ok(d.dsn_ret == DSN_RET_NONE && d.dsn_envid == NULL,
+		    "no RET, no ENVID");
+		ok(d.nrcpt == 2 && d.rcpt[0].notify == 0 &&
+		    d.rcpt[0].orcpt == NULL && d.rcpt[1].notify == 0 &&
+		    d.rcpt[1].orcpt == NULL && d.rcpt[1].crashes == 1,
+		    "no NOTIFY, no ORCPT, the rest as written");
+		envelope_clear(&d);
+	}
+	{
+		/* a message-level DSN line with a recipient-level one */
+		static const char rec[] = "E1 1 2 3 4 0 0 a@b 1.2.3.4 helo %\n"
+		    "D 2 id%2042\nR 0 0 0 a - -\nN 8 -\nR 0 0 0 b - -\n"
+		    "N 0 utf-8;b\\x{E4}@c\n";
+
+		is_int(envelope_decode(&d, rec, strlen(rec)), 0,
+		    "D and N lines decode");
+		ok(d.dsn_ret == DSN_RET_HDRS && d.dsn_envid &&
+		    strcmp(d.dsn_envid, "id 42") == 0, "RET=HDRS ENVID=\"id 42\"");
+		ok(d.rcpt[0].notify == DSN_NOTIFY_NEVER && d.rcpt[1].notify == 0 &&
+		    d.rcpt[1].orcpt && strcmp(d.rcpt[1].orcpt,
+		    "utf-8;b\\x{E4}@c") == 0, "each N line with its recipient");
+		envelope_clear(&d);
+	}
 
 	for (i = 0; i < sizeof(corrupt) / sizeof(corrupt[0]); i++)
 		is_int(envelope_decode(&d, corrupt[i], strlen(corrupt[i])), -1,
