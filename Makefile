@@ -124,15 +124,18 @@ $(B)/t/unit/greylist.t: $(B)/plugins/greylist/glkey.o $(B)/plugins/lib/pu_net.o
 # the hooks against stubbed yh_* calls (a store that fails on demand)
 $(B)/t/unit/greylist_hook.t: $(B)/plugins/greylist/glkey.o $(B)/plugins/lib/pu_net.o \
     $(B)/plugins/greylist/greylist.o
-# mailauth's DNS questions and SPF, without the plugin's hooks
-MAILAUTH_DNSQ = $(B)/plugins/mailauth/dnsq.o
+# the dnsbl plugin's pure part (zones, names, answers, score, reasons)
+$(B)/t/unit/dnsbl.t: $(B)/plugins/dnsbl/dbzone.o $(B)/plugins/lib/pu_net.o
+# the shared DNS client (plugins/lib/dnsq.c) and mailauth's SPF, without
+# the plugin's hooks
+MAILAUTH_DNSQ = $(B)/plugins/lib/dnsq.o
 MAILAUTH_SPF = $(MAILAUTH_DNSQ) $(B)/plugins/mailauth/spf.o
 $(B)/t/unit/spf_suite.t: $(MAILAUTH_SPF)
 $(B)/t/unit/dnsq.t: $(MAILAUTH_SPF)
 # mailauth's DKIM files (and the DNS question they ask through) the unit
 # and fuzz tests link
-DKIM_CORE = dkim_canon dkim_sign dkim_tag dkim_verify dnsq
-$(B)/t/unit/dkim.t: $(DKIM_CORE:%=$(B)/plugins/mailauth/%.o)
+DKIM_CORE = dkim_canon dkim_sign dkim_tag dkim_verify
+$(B)/t/unit/dkim.t: $(DKIM_CORE:%=$(B)/plugins/mailauth/%.o) $(MAILAUTH_DNSQ)
 # DMARC and Authentication-Results (the DMARC test answers DNS itself)
 $(B)/t/unit/dmarc.t: $(B)/plugins/mailauth/dmarc.o $(MAILAUTH_DNSQ)
 $(B)/t/unit/dmarc.t: LIBS += -lpsl
@@ -222,11 +225,11 @@ $(FB)/%_fuzz: t/fuzz/%_fuzz.c $(FB)/libyubin.a
 	    $(filter %.o,$^) $(FB)/libyubin.a $(LIBS) -lpthread
 
 $(FB)/maildat_fuzz: $(MAILDAT_CORE:%=$(FB)/plugins/maildat/%.o)
-$(FB)/spf_fuzz: $(FB)/plugins/mailauth/dnsq.o $(FB)/plugins/mailauth/spf.o
-$(FB)/dnsq_fuzz: $(FB)/plugins/mailauth/dnsq.o
-$(FB)/dkimsig_fuzz: $(DKIM_CORE:%=$(FB)/plugins/mailauth/%.o)
+$(FB)/spf_fuzz: $(FB)/plugins/lib/dnsq.o $(FB)/plugins/mailauth/spf.o
+$(FB)/dnsq_fuzz: $(FB)/plugins/lib/dnsq.o
+$(FB)/dkimsig_fuzz: $(DKIM_CORE:%=$(FB)/plugins/mailauth/%.o) $(FB)/plugins/lib/dnsq.o
 $(FB)/dmarc_fuzz: $(FB)/plugins/mailauth/dmarc.o $(FB)/plugins/mailauth/authres.o \
-    $(FB)/plugins/mailauth/dnsq.o
+    $(FB)/plugins/lib/dnsq.o
 $(FB)/dmarc_fuzz: LIBS += -lpsl
 
 fuzz-build: $(FUZZ_BINS)

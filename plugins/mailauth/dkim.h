@@ -26,7 +26,7 @@
 
 #include <stddef.h>
 
-#include "dnsq.h"
+#include "../lib/dnsq.h"
 
 #define DKIM_SIG_MAX		8	/* signatures verified per message */
 #define DKIM_RSA_MIN_VERIFY	1024

@@ -18,7 +18,7 @@
 
 #include <stddef.h>
 
-#include "dnsq.h"
+#include "../lib/dnsq.h"
 #include "dkim.h"
 #include "spf.h"
 

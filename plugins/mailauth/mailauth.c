@@ -53,7 +53,7 @@
 #include "authres.h"
 #include "dkim.h"
 #include "dmarc.h"
-#include "dnsq.h"
+#include "../lib/dnsq.h"
 #include "spf.h"
 
 #define MA_LINE_MAX	1024		/* a dkim.dat line */

@@ -18,7 +18,7 @@
 
 #include <stddef.h>
 
-#include "dnsq.h"
+#include "../lib/dnsq.h"
 
 #define SPF_DNS_TERMS_MAX	10
 #define SPF_VOID_MAX		2

@@ -1,15 +1,16 @@
 /*
- * t/fuzz/dnsq_fuzz.c - libFuzzer target for mailauth's DNS answer parser
+ * t/fuzz/dnsq_fuzz.c - libFuzzer target for the plugins' DNS answer parser
  * (dnsq_answer: the name server is outside input).  Every input is read
  * as the reply to "x.test" (id 0x1234) for each type the evaluators ask;
- * an answer must keep the limits dnsq.h promises.
+ * an answer must keep the limits dnsq.h promises (its TTL, or the
+ * negative-caching time of a SOA, included).
  */
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
 
-#include "../../plugins/mailauth/dnsq.h"
+#include "../../plugins/lib/dnsq.h"
 
 int	LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 int	yh_dns_server(struct sockaddr_storage *ss, socklen_t *len);
@@ -44,6 +45,7 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		r = dnsq_answer(p, size, 0x1234, "x.test", types[i], &a, next,
 		    &hops);
 		if ((r == DNSQ_OK) != (a.n > 0) || a.n > DNSQ_RR_MAX ||
+		    a.ttl > DNSQ_TTL_MAX ||
 		    (r != DNSQ_PERM && hops > DNSQ_CNAME_MAX) ||
 		    (r == DNSQ_CNAMED && !dnsq_name_ok(next)))
 			abort();

@@ -1,5 +1,5 @@
 /*
- * t/unit/dnsq.c - mailauth's DNS questions (plugins/mailauth/dnsq.c).
+ * t/unit/dnsq.c - the plugins' shared DNS client (plugins/lib/dnsq.c).
  *
  * Run alone (by prove): the packet layer on answers built in memory (ids,
  * questions, RCODEs, truncation, CNAME chains, compression loops, the
@@ -93,10 +93,10 @@ start(struct pkt *p, unsigned id, const char *name, unsigned type,
 	p->qend = p->n;
 }
 
-/* rr - a record: OWNER (NULL: a pointer to the question's name) */
+/* rr_ttl - a record: OWNER (NULL: a pointer to the question's name) */
 static void
-rr(struct pkt *p, const char *owner, unsigned type, const void *rd,
-    size_t rdlen)
+rr_ttl(struct pkt *p, const char *owner, unsigned type, const void *rd,
+    size_t rdlen, unsigned long ttl)
 {
 	if (owner == NULL)
 		p16(p, 0xc00c);
@@ -104,11 +104,19 @@ rr(struct pkt *p, const char *owner, unsigned type, const void *rd,
 		pname(p, owner);
 	p16(p, type);
 	p16(p, 1);
-	p16(p, 0);
-	p16(p, 300);
+	p16(p, (unsigned)(ttl >> 16) & 0xffff);
+	p16(p, (unsigned)ttl & 0xffff);
 	p16(p, (unsigned)rdlen);
 	memcpy(p->b + p->n, rd, rdlen);
 	p->n += rdlen;
+}
+
+/* rr - a record of TTL 300 */
+static void
+rr(struct pkt *p, const char *owner, unsigned type, const void *rd,
+    size_t rdlen)
+{
+	rr_ttl(p, owner, type, rd, rdlen, 300);
 }
 
 static size_t
@@ -317,6 +325,136 @@ test_answers(void)
 	dnsq_ans_free(&a);
 }
 
+/* soa - a SOA record of TTL in the authority section (NS count 1) with
+ * MINIMUM; CUT bytes taken off its rdata */
+static void
+soa(struct pkt *p, unsigned long ttl, unsigned long minimum, size_t cut)
+{
+	unsigned char rd[100];
+	size_t o;
+	int i;
+
+	o = wire(rd, "ns.test");
+	o += wire(rd + o, "admin.test");
+	for (i = 0; i < 4; i++) {	/* serial, refresh, retry, expire */
+		memset(rd + o, 0, 3);
+		rd[o + 3] = (unsigned char)(i + 1);
+		o += 4;
+	}
+	rd[o++] = (unsigned char)(minimum >> 24);
+	rd[o++] = (unsigned char)(minimum >> 16);
+	rd[o++] = (unsigned char)(minimum >> 8);
+	rd[o++] = (unsigned char)minimum;
+	p->b[9] = 1;
+	rr_ttl(p, "test", 6, rd, o - cut, ttl);
+}
+
+/* test_ttl - how long an answer may be kept */
+static void
+test_ttl(void)
+{
+	static struct pkt p;
+	struct dnsq_ans a;
+	char next[DNSQ_NAME_MAX + 1];
+	unsigned char ip4[4] = { 127, 0, 0, 2 };
+	int r;
+
+	start(&p, 7, "x.test", DNSQ_A, 0, 0, 2);
+	rr_ttl(&p, NULL, DNSQ_A, ip4, 4, 900);
+	rr_ttl(&p, NULL, DNSQ_A, ip4, 4, 120);
+	r = answer(&p, 7, "x.test", DNSQ_A, &a, next);
+	ok(r == DNSQ_OK && a.ttl == 120, "the smallest TTL of the records "
+	    "(%lu)", a.ttl);
+	dnsq_ans_free(&a);
+	start(&p, 7, "x.test", DNSQ_A, 0, 0, 1);
+	rr_ttl(&p, NULL, DNSQ_A, ip4, 4, 0x80000000UL);
+	r = answer(&p, 7, "x.test", DNSQ_A, &a, next);
+	ok(r == DNSQ_OK && a.ttl == 0, "a TTL with the high bit set reads as 0");
+	dnsq_ans_free(&a);
+	start(&p, 7, "x.test", DNSQ_TXT, 0, 0, 1);
+	rr_ttl(&p, NULL, DNSQ_TXT, "\2hi", 3, 3600);
+	r = answer(&p, 7, "x.test", DNSQ_TXT, &a, next);
+	ok(r == DNSQ_OK && a.ttl == 3600, "a TXT record's TTL");
+	dnsq_ans_free(&a);
+
+	start(&p, 7, "x.test", DNSQ_A, 0, 3, 0);
+	soa(&p, 600, 90, 0);
+	r = answer(&p, 7, "x.test", DNSQ_A, &a, next);
+	ok(r == DNSQ_NXDOMAIN && a.ttl == 90, "NXDOMAIN: the SOA's MINIMUM "
+	    "when smaller (%lu)", a.ttl);
+	start(&p, 7, "x.test", DNSQ_A, 0, 3, 0);
+	soa(&p, 45, 900, 0);
+	r = answer(&p, 7, "x.test", DNSQ_A, &a, next);
+	ok(r == DNSQ_NXDOMAIN && a.ttl == 45, "NXDOMAIN: the SOA's TTL when "
+	    "smaller (%lu)", a.ttl);
+	start(&p, 7, "x.test", DNSQ_A, 0, 0, 0);
+	soa(&p, 300, 200, 0);
+	r = answer(&p, 7, "x.test", DNSQ_A, &a, next);
+	ok(r == DNSQ_NODATA && a.ttl == 200, "NODATA: the SOA (%lu)", a.ttl);
+	start(&p, 7, "x.test", DNSQ_A, 0, 3, 0);
+	r = answer(&p, 7, "x.test", DNSQ_A, &a, next);
+	ok(r == DNSQ_NXDOMAIN && a.ttl == 0, "NXDOMAIN without a SOA: 0");
+	start(&p, 7, "x.test", DNSQ_A, 0, 3, 0);
+	soa(&p, 300, 200, 1);
+	r = answer(&p, 7, "x.test", DNSQ_A, &a, next);
+	ok(r == DNSQ_NXDOMAIN && a.ttl == 0, "a SOA one byte short: 0, the "
+	    "answer stands");
+	start(&p, 7, "x.test", DNSQ_A, 0, 3, 0);
+	soa(&p, 300, 200, 0);
+	p.n -= 3;
+	r = answer(&p, 7, "x.test", DNSQ_A, &a, next);
+	ok(r == DNSQ_NXDOMAIN && a.ttl == 0, "a SOA past the packet: 0");
+}
+
+/* test_batch_table - dnsq_batch over a lookup that is not the network:
+ * one question after the other, each answered, each counted */
+static unsigned table_calls;
+
+static int
+table_lookup(struct dnsq *q, const char *name, enum dnsq_type type,
+    struct dnsq_ans *out)
+{
+	(void)q;
+	(void)type;
+	table_calls++;
+	if (strcmp(name, "listed.test") != 0)
+		return DNSQ_NXDOMAIN;
+	out->ip = calloc(1, sizeof(*out->ip));
+	out->ip[0].family = AF_INET;
+	out->ip[0].addr[0] = 127;
+	out->n = 1;
+	return DNSQ_OK;
+}
+
+static void
+test_batch_table(void)
+{
+	struct dnsq q;
+	struct dnsq_one qs[DNSQ_BATCH_MAX + 1];
+	size_t i;
+
+	memset(&q, 0, sizeof(q));
+	q.lookup = table_lookup;
+	memset(qs, 0, sizeof(qs));
+	qs[0].name = "clean.test";
+	qs[1].name = "listed.test";
+	qs[0].type = qs[1].type = DNSQ_A;
+	ok(dnsq_batch(&q, qs, 2, 100) == 0 && table_calls == 2 &&
+	    q.queries == 2, "a table lookup: asked one by one, counted");
+	ok(qs[0].rc == DNSQ_NXDOMAIN && qs[1].rc == DNSQ_OK &&
+	    qs[1].ans.n == 1 && qs[1].ans.ip[0].addr[0] == 127,
+	    "each question its own answer");
+	dnsq_ans_free(&qs[1].ans);
+	for (i = 0; i <= DNSQ_BATCH_MAX; i++) {
+		qs[i].name = "clean.test";
+		qs[i].type = DNSQ_A;
+		qs[i].rc = DNSQ_OK;
+	}
+	ok(dnsq_batch(&q, qs, DNSQ_BATCH_MAX + 1, 100) == -1 &&
+	    qs[0].rc == DNSQ_TEMP && qs[DNSQ_BATCH_MAX].rc == DNSQ_TEMP &&
+	    table_calls == 2, "more than DNSQ_BATCH_MAX: refused, none asked");
+}
+
 /* ---- a server on loopback --------------------------------------------- */
 
 static long long
@@ -392,12 +530,16 @@ test_net(void)
 {
 	struct sockaddr_in sin;
 	socklen_t sl = sizeof(sin);
+	static const char *const names[] = { "a.test", "b.test", "c.test",
+	    "d.test" };
 	struct dnsq q;
 	struct dnsq_ans a;
+	struct dnsq_one qs[4];
 	char res[64];
-	long long t0;
-	int udp, tcp, mode, rc;
+	long long t0, took;
+	int udp, tcp, mode, rc, good;
 	pid_t pid;
+	size_t i;
 
 	unsetenv("YUBIN_TEST_RESOLVER");
 	ok(dnsq_net_init(&q, 100) == -1, "no server: dnsq_net_init fails");
@@ -438,6 +580,31 @@ test_net(void)
 			    "deadline");
 		dnsq_ans_free(&a);
 		is_int(q.queries, 1, "one question counted");
+		/* four questions at once, one deadline */
+		memset(qs, 0, sizeof(qs));
+		for (i = 0; i < 4; i++) {
+			qs[i].name = names[i];
+			qs[i].type = DNSQ_A;
+		}
+		t0 = now_ms();
+		ok(dnsq_batch(&q, qs, 4, 800) == 0, "a batch of 4");
+		took = now_ms() - t0;
+		for (i = 0, good = 1; i < 4; i++) {
+			if (mode < 2)
+				good &= qs[i].rc == DNSQ_OK && qs[i].ans.n == 1 &&
+				    qs[i].ans.ip[0].addr[3] == 7 &&
+				    qs[i].ans.ttl == 300;
+			else
+				good &= qs[i].rc == DNSQ_TEMP;
+			dnsq_ans_free(&qs[i].ans);
+		}
+		if (mode < 2)
+			ok(good, "batch: every question answered, with its TTL");
+		else
+			ok(good && took >= 700 && took < 2 * 800, "silence: all "
+			    "DNSQ_TEMP at the one deadline, not one per question "
+			    "(%lld ms)", took);
+		is_int(q.queries, 5, "and counted");
 		kill(pid, SIGKILL);
 		waitpid(pid, NULL, 0);
 	}
@@ -482,6 +649,8 @@ main(int argc, char **argv)
 	plan_no_plan();
 	test_query();
 	test_answers();
+	test_ttl();
+	test_batch_table();
 	test_net();
 	return done_testing();
 }

@@ -1,6 +1,8 @@
 /*
- * dnsq.h - the DNS questions of sender authentication (SPF, DKIM, DMARC):
- * TXT, A, AAAA, MX and PTR, each answered within a deadline.
+ * dnsq.h - the DNS client the shipped plugins share (plugins/lib/): the
+ * questions of sender authentication (mailauth: SPF, DKIM, DMARC) and of
+ * DNS blocklists (dnsbl): TXT, A, AAAA, MX and PTR, each answered within a
+ * deadline, one at a time or many at once (dnsq_batch).
  *
  * Every evaluator asks through a struct dnsq, never the resolver itself,
  * so that unit tests answer from tables (the RFC 7208 suite's zone data)
@@ -8,7 +10,8 @@
  * yh_dns_server() names over UDP (EDNS0, 4096 bytes), falls back to TCP
  * when an answer comes back truncated, and checks the id and the question
  * of every answer.  Answers are copied out of the packet: nothing points
- * into it.
+ * into it.  Each answer carries how long it may be kept (its TTL, or for
+ * a negative one the SOA's negative-caching time, RFC 2308).
  *
  * Privilege: none; runs in the SMTP worker as the server user.
  * Must never: block past the deadline, follow a CNAME chain longer than
@@ -16,8 +19,8 @@
  * longer than DNSQ_TXT_MAX (longer answers are DNSQ_PERM: a malformed
  * record, never cut).
  */
-#ifndef YUBIN_MAILAUTH_DNSQ_H
-#define YUBIN_MAILAUTH_DNSQ_H
+#ifndef YUBIN_PLUGLIB_DNSQ_H
+#define YUBIN_PLUGLIB_DNSQ_H
 
 #include <stddef.h>
 
@@ -25,6 +28,8 @@
 #define DNSQ_TXT_MAX	8192	/* one TXT record, its strings joined */
 #define DNSQ_NAME_MAX	253
 #define DNSQ_CNAME_MAX	8
+#define DNSQ_TTL_MAX	2147483647UL	/* RFC 2181 §8: larger ones read as 0 */
+#define DNSQ_BATCH_MAX	64	/* questions of one dnsq_batch */
 
 enum dnsq_type {
 	DNSQ_A = 1,
@@ -57,6 +62,13 @@ struct dnsq_ans {
 					 * preference first; PTR: names */
 	size_t		*len;		/* TXT only: length of str[i] */
 	struct dnsq_ip	*ip;		/* A, AAAA */
+	unsigned long	 ttl;		/* seconds it may be kept: DNSQ_OK,
+					 * the smallest TTL of the records
+					 * taken; DNSQ_NXDOMAIN and
+					 * DNSQ_NODATA, the SOA of the
+					 * authority section's TTL or MINIMUM,
+					 * the smaller (RFC 2308 §5); 0 when
+					 * unknown.  At most DNSQ_TTL_MAX */
 };
 
 struct dnsq {
@@ -76,6 +88,28 @@ int	dnsq_net_init(struct dnsq *q, int timeout_ms);
 int	dnsq_lookup(struct dnsq *q, const char *name, enum dnsq_type type,
 	    struct dnsq_ans *out);
 void	dnsq_ans_free(struct dnsq_ans *a);
+
+/* one question of a batch */
+struct dnsq_one {
+	const char	*name;		/* in: no trailing dot; borrowed */
+	enum dnsq_type	 type;		/* in */
+	int		 rc;		/* out: an enum dnsq_rc */
+	struct dnsq_ans	 ans;		/* out: filled for DNSQ_OK, its ttl
+					 * also for DNSQ_NXDOMAIN and
+					 * DNSQ_NODATA; free with dnsq_ans_free */
+};
+
+/*
+ * dnsq_batch - Q's answers to the N questions of QS, all within one
+ * deadline of TIMEOUT_MS.  Over the network (dnsq_net_init) every question
+ * goes out before any answer is awaited, each on a socket of its own, so
+ * a dead server costs one timeout, not one per question; a question still
+ * unanswered at the deadline is DNSQ_TEMP.  Any other lookup (the tables
+ * of unit tests) is asked one question after the other.  Counted in
+ * q->queries.  0, or -1 when N is over DNSQ_BATCH_MAX (every rc DNSQ_TEMP).
+ */
+int	dnsq_batch(struct dnsq *q, struct dnsq_one *qs, size_t n,
+	    int timeout_ms);
 
 /*
  * The packet layer under dnsq_net_init, separate from the sockets so that

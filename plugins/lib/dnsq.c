@@ -1,16 +1,18 @@
 /*
- * dnsq.c - the questions of sender authentication: the counting wrapper
- * every evaluator calls, the answer's release, and the network resolver
- * (dnsq_net_init) the plugin uses.
+ * dnsq.c - the DNS client the shipped plugins share (mailauth, dnsbl): the
+ * counting wrapper every evaluator calls, the answer's release, and the
+ * network resolver (dnsq_net_init) the plugins use.
  *
  * The network resolver is two layers: dnsq_query and dnsq_answer build
  * and read packets in memory (bounded, every offset checked against the
- * packet's length), and net_lookup moves them over UDP, or TCP when the
- * UDP answer is truncated, within one deadline per question.  The server
- * is the one yh_dns_server() names; it is process-wide, so the resolver's
- * context is one static record filled by dnsq_net_init.
+ * packet's length), and net_many moves them over UDP, or TCP when the
+ * UDP answer is truncated: any number of questions (up to DNSQ_BATCH_MAX)
+ * at once, each on a socket of its own, within one deadline.  A single
+ * lookup is a batch of one.  The server is the one yh_dns_server() names;
+ * it is process-wide, so the resolver's context is one static record
+ * filled by dnsq_net_init.
  *
- * Privilege: none.  Must never: block past q->timeout_ms per question,
+ * Privilege: none.  Must never: block past the deadline it was given,
  * take an answer whose id or question is not ours, follow more than
  * DNSQ_CNAME_MAX CNAMEs, or read outside a packet.
  */
@@ -30,6 +32,7 @@
 #include "dnsq.h"
 
 #define T_CNAME	5
+#define T_SOA	6
 #define T_OPT	41
 #define C_IN	1
 
@@ -91,6 +94,17 @@ static unsigned
 get16(const unsigned char *p)
 {
 	return (unsigned)p[0] << 8 | p[1];
+}
+
+/* get_ttl - a 32-bit TTL at P; one with the high bit set reads as 0
+ * (RFC 2181 §8). */
+static unsigned long
+get_ttl(const unsigned char *p)
+{
+	unsigned long v = (unsigned long)p[0] << 24 | (unsigned long)p[1] << 16 |
+	    (unsigned long)p[2] << 8 | p[3];
+
+	return v > DNSQ_TTL_MAX ? 0 : v;
 }
 
 int
@@ -181,6 +195,7 @@ pkt_name(const unsigned char *p, size_t n, size_t *off, char *out, int *odd)
 struct rr {
 	char	 owner[DNSQ_NAME_MAX + 1];
 	unsigned type, class;
+	unsigned long ttl;
 	size_t	 rd, rdlen;	/* rdata offset and length */
 };
 
@@ -194,6 +209,7 @@ rr_next(const unsigned char *p, size_t n, size_t *off, struct rr *r)
 		return -1;
 	r->type = get16(p + *off);
 	r->class = get16(p + *off + 2);
+	r->ttl = get_ttl(p + *off + 4);
 	r->rdlen = get16(p + *off + 8);
 	r->rd = *off + 10;
 	if (r->rd + r->rdlen > n)
@@ -292,7 +308,7 @@ collect(const unsigned char *p, size_t n, size_t off, unsigned an,
 	unsigned pref[DNSQ_RR_MAX];
 	char name[DNSQ_NAME_MAX + 1];
 	struct rr r;
-	size_t o;
+	size_t o, before;
 	unsigned i;
 	int odd;
 
@@ -311,6 +327,7 @@ collect(const unsigned char *p, size_t n, size_t off, unsigned an,
 		if (r.class != C_IN || r.type != type ||
 		    strcasecmp(r.owner, owner) != 0)
 			continue;
+		before = a->n;
 		switch (type) {
 		case DNSQ_A:
 		case DNSQ_AAAA:
@@ -342,10 +359,49 @@ collect(const unsigned char *p, size_t n, size_t off, unsigned an,
 			a->n++;
 			break;
 		}
+		if (a->n > before && (before == 0 || r.ttl < a->ttl))
+			a->ttl = r.ttl;
 	}
 	if (type == DNSQ_MX)
 		mx_sort(a, pref);
 	return a->n > 0 ? DNSQ_OK : DNSQ_NODATA;
+}
+
+/*
+ * neg_ttl - how long a negative answer may be kept (RFC 2308 §5): the
+ * first SOA of the authority section (NS records after the AN records at
+ * OFF), the smaller of its TTL and its MINIMUM field.  0 when there is
+ * none or the section is malformed (the answer itself stands).
+ */
+static unsigned long
+neg_ttl(const unsigned char *p, size_t n, size_t off, unsigned an,
+    unsigned ns)
+{
+	char name[DNSQ_NAME_MAX + 1];
+	unsigned long min;
+	struct rr r;
+	size_t o;
+	unsigned i;
+	int odd;
+
+	for (i = 0; i < an; i++)
+		if (rr_next(p, n, &off, &r) == -1)
+			return 0;
+	for (i = 0; i < ns; i++) {
+		if (rr_next(p, n, &off, &r) == -1)
+			return 0;
+		if (r.type != T_SOA || r.class != C_IN)
+			continue;
+		/* MNAME, RNAME, then SERIAL REFRESH RETRY EXPIRE MINIMUM */
+		o = r.rd;
+		if (pkt_name(p, n, &o, name, &odd) == -1 ||
+		    pkt_name(p, n, &o, name, &odd) == -1 ||
+		    o + 20 != r.rd + r.rdlen)
+			return 0;
+		min = get_ttl(p + o + 16);
+		return r.ttl < min ? r.ttl : min;
+	}
+	return 0;
 }
 
 int
@@ -356,7 +412,7 @@ dnsq_answer(const unsigned char *pkt, size_t n, unsigned id,
 	char qname[DNSQ_NAME_MAX + 1], cur[DNSQ_NAME_MAX + 1];
 	char cname[DNSQ_NAME_MAX + 1];
 	size_t off = 12, count;
-	unsigned an;
+	unsigned an, ns;
 	int odd, r;
 
 	memset(out, 0, sizeof(*out));
@@ -372,15 +428,17 @@ dnsq_answer(const unsigned char *pkt, size_t n, unsigned id,
 	off += 4;
 	if (pkt[2] & 0x02)
 		return DNSQ_TRUNC;
+	an = get16(pkt + 6);
+	ns = get16(pkt + 8);
 	switch (pkt[3] & 0x0f) {
 	case 0:
 		break;
 	case 3:
+		out->ttl = neg_ttl(pkt, n, off, an, ns);
 		return DNSQ_NXDOMAIN;
 	default:
 		return DNSQ_TEMP;	/* SERVFAIL, REFUSED, FORMERR ... */
 	}
-	an = get16(pkt + 6);
 	if (strlen(name) > DNSQ_NAME_MAX)
 		return DNSQ_PERM;
 	memcpy(cur, name, strlen(name) + 1);
@@ -396,8 +454,10 @@ dnsq_answer(const unsigned char *pkt, size_t n, unsigned id,
 	if (count > DNSQ_RR_MAX)
 		return DNSQ_PERM;
 	if (count == 0) {
-		if (strcasecmp(cur, name) == 0)
+		if (strcasecmp(cur, name) == 0) {
+			out->ttl = neg_ttl(pkt, n, off, an, ns);
 			return DNSQ_NODATA;
+		}
 		memcpy(next, cur, strlen(cur) + 1);
 		return DNSQ_CNAMED;
 	}
@@ -482,57 +542,29 @@ net_xfer(int fd, int write, unsigned char *p, size_t len, long long deadline)
 	return 0;
 }
 
-/* one question on the wire */
+/* one question on the wire: a batch's member, the name asked now (the
+ * question's own, or the target of a CNAME chain the server left
+ * unresolved) and its socket */
 struct ask {
-	const char	*name;
+	struct dnsq_one	*one;
+	const char	*name;		/* cur */
 	enum dnsq_type	 type;
 	unsigned	 id;
 	unsigned char	 q[12 + DNSQ_NAME_MAX + 2 + 4 + 11];
 	size_t		 qlen;
-	unsigned char	*buf;		/* DNSQ_PKT_MAX bytes */
+	unsigned char	*buf;		/* DNSQ_PKT_MAX bytes, shared */
 	struct dnsq_ans	*out;
 	char		*next;
 	unsigned	*hops;
 	long long	 deadline;
+	char		 cur[DNSQ_NAME_MAX + 1];
+	char		 nextbuf[DNSQ_NAME_MAX + 1];
+	unsigned	 nhops;
+	int		 fd;		/* UDP, connected; -1 none */
+	int		 sent;		/* sends of the current question */
+	long long	 resend;	/* when to send it again */
+	int		 done;		/* rc is final */
 };
-
-/* net_udp - ask A over UDP, sending once more half-way to the deadline
- * when nothing came; answers not ours are ignored.  dnsq_answer's result,
- * or DNSQ_TEMP (timeout, ICMP refusal). */
-static int
-net_udp(struct ask *a)
-{
-	long long resend = now_ms() + (a->deadline - now_ms()) / 2;
-	ssize_t n;
-	int fd, r = DNSQ_TEMP, sent = 0, w;
-
-	if ((fd = net_socket(SOCK_DGRAM, a->deadline)) == -1)
-		return DNSQ_TEMP;
-	for (;;) {
-		if (sent < 2 && (sent == 0 || now_ms() >= resend)) {
-			if (send(fd, a->q, a->qlen, 0) != (ssize_t)a->qlen)
-				break;
-			sent++;
-		}
-		w = net_wait(fd, POLLIN, sent < 2 ? resend : a->deadline);
-		if (w == -1 || (w == 0 && sent == 2))
-			break;
-		if (w == 0)
-			continue;
-		n = recv(fd, a->buf, DNSQ_PKT_MAX, 0);
-		if (n == -1 && (errno == EINTR || errno == EAGAIN))
-			continue;
-		if (n == -1)
-			break;		/* ECONNREFUSED: nothing listens */
-		r = dnsq_answer(a->buf, (size_t)n, a->id, a->name, a->type,
-		    a->out, a->next, a->hops);
-		if (r != DNSQ_ALIEN)
-			break;
-		r = DNSQ_TEMP;
-	}
-	close(fd);
-	return r;
-}
 
 /* net_tcp - ask A over TCP (RFC 1035 §4.2.2: two length bytes in front
  * of each message).  dnsq_answer's result, or DNSQ_TEMP. */
@@ -570,49 +602,202 @@ net_id(void)
 	return id;
 }
 
-/* net_lookup - struct dnsq's lookup over the network: NAME/TYPE, then
- * the target of a CNAME chain the server left unresolved */
+/* ask_end - A's result is RC: final, its socket closed.  Returns 1. */
+static int
+ask_end(struct ask *a, int rc)
+{
+	a->one->rc = rc;
+	a->done = 1;
+	if (a->fd != -1)
+		close(a->fd);
+	a->fd = -1;
+	return 1;
+}
+
+/* ask_send - send A's question (a new id for A->cur) over UDP, opening
+ * its socket first.  0, or 1 with A ended (a bad name, no socket). */
+static int
+ask_send(struct ask *a)
+{
+	int ql;
+
+	a->id = net_id();
+	if ((ql = dnsq_query(a->cur, a->type, a->id, a->q, sizeof(a->q))) == -1)
+		return ask_end(a, DNSQ_PERM);
+	a->qlen = (size_t)ql;
+	if (a->fd == -1 && (a->fd = net_socket(SOCK_DGRAM, a->deadline)) == -1)
+		return ask_end(a, DNSQ_TEMP);
+	a->sent = 0;
+	a->resend = now_ms() + (a->deadline - now_ms()) / 2;
+	if (send(a->fd, a->q, a->qlen, 0) != (ssize_t)a->qlen)
+		return ask_end(a, DNSQ_TEMP);
+	a->sent = 1;
+	return 0;
+}
+
+/*
+ * ask_read - read what A's socket holds: answers not ours are ignored, a
+ * truncated one is asked again over TCP, a CNAME chain left unresolved
+ * is followed with a new question.  0 still waiting, 1 ended.
+ */
+static int
+ask_read(struct ask *a)
+{
+	ssize_t n;
+	int r;
+
+	for (;;) {
+		n = recv(a->fd, a->buf, DNSQ_PKT_MAX, 0);
+		if (n == -1 && errno == EINTR)
+			continue;
+		if (n == -1 && (errno == EAGAIN || errno == EWOULDBLOCK))
+			return 0;
+		if (n == -1)
+			return ask_end(a, DNSQ_TEMP);	/* ECONNREFUSED */
+		r = dnsq_answer(a->buf, (size_t)n, a->id, a->name, a->type,
+		    a->out, a->next, a->hops);
+		if (r == DNSQ_ALIEN)
+			continue;
+		if (r == DNSQ_TRUNC)
+			r = net_tcp(a);
+		if (r != DNSQ_CNAMED)
+			return ask_end(a, r);
+		if (++*a->hops > DNSQ_CNAME_MAX)
+			return ask_end(a, DNSQ_PERM);
+		memcpy(a->cur, a->next, sizeof(a->cur));
+		return ask_send(a);
+	}
+}
+
+/* ask_init - A for question ONE, answered before DEADLINE into BUF's
+ * reads; 1 when it ended at once (a bad name), else 0. */
+static int
+ask_init(struct ask *a, struct dnsq_one *one, unsigned char *buf,
+    long long deadline)
+{
+	memset(a, 0, sizeof(*a));
+	memset(&one->ans, 0, sizeof(one->ans));
+	a->one = one;
+	a->fd = -1;
+	a->type = one->type;
+	a->buf = buf;
+	a->out = &one->ans;
+	a->name = a->cur;
+	a->next = a->nextbuf;
+	a->hops = &a->nhops;
+	a->deadline = deadline;
+	if (one->name == NULL || !dnsq_name_ok(one->name))
+		return ask_end(a, DNSQ_PERM);
+	memcpy(a->cur, one->name, strlen(one->name) + 1);
+	return ask_send(a);
+}
+
+/*
+ * net_many - the N questions of QS over the network, every one sent
+ * before any answer is awaited, all within TIMEOUT_MS: one poll over the
+ * sockets of those still waiting, each question sent once more half-way
+ * to the deadline when nothing came for it.  Those without an answer at
+ * the deadline are DNSQ_TEMP.
+ */
+static void
+net_many(struct dnsq_one *qs, size_t n, int timeout_ms)
+{
+	struct pollfd pfd[DNSQ_BATCH_MAX];
+	size_t idx[DNSQ_BATCH_MAX], i, np, waiting = 0;
+	unsigned char *buf = malloc(DNSQ_PKT_MAX);
+	struct ask *as = calloc(n, sizeof(*as));
+	long long deadline, now, wake;
+	int r;
+
+	if (buf == NULL || as == NULL) {
+		for (i = 0; i < n; i++) {
+			memset(&qs[i].ans, 0, sizeof(qs[i].ans));
+			qs[i].rc = DNSQ_TEMP;
+		}
+		goto out;
+	}
+	deadline = now_ms() + (timeout_ms > 0 ? timeout_ms : 1);
+	for (i = 0; i < n; i++)
+		if (ask_init(&as[i], &qs[i], buf, deadline) == 0)
+			waiting++;
+	while (waiting > 0 && (now = now_ms()) < deadline) {
+		wake = deadline;
+		for (i = np = 0; i < n; i++) {
+			if (as[i].done)
+				continue;
+			if (as[i].sent < 2 && now >= as[i].resend) {
+				if (send(as[i].fd, as[i].q, as[i].qlen, 0) !=
+				    (ssize_t)as[i].qlen) {
+					ask_end(&as[i], DNSQ_TEMP);
+					waiting--;
+					continue;
+				}
+				as[i].sent = 2;
+			}
+			if (as[i].sent < 2 && as[i].resend < wake)
+				wake = as[i].resend;
+			pfd[np].fd = as[i].fd;
+			pfd[np].events = POLLIN;
+			pfd[np].revents = 0;
+			idx[np++] = i;
+		}
+		if (np == 0)
+			break;
+		r = poll(pfd, np, wake - now > 60000 ? 60000 :
+		    (int)(wake - now > 0 ? wake - now : 0));
+		if (r == -1 && errno == EINTR)
+			continue;
+		if (r == -1)
+			break;
+		for (i = 0; i < np; i++)
+			if (pfd[i].revents != 0 && ask_read(&as[idx[i]]) == 1)
+				waiting--;
+	}
+	for (i = 0; i < n; i++)
+		if (!as[i].done)
+			ask_end(&as[i], DNSQ_TEMP);	/* the deadline */
+out:
+	free(as);
+	free(buf);
+}
+
+/* net_lookup - struct dnsq's lookup over the network: a batch of one */
 static int
 net_lookup(struct dnsq *dq, const char *name, enum dnsq_type type,
     struct dnsq_ans *out)
 {
-	char cur[DNSQ_NAME_MAX + 1], next[DNSQ_NAME_MAX + 1];
-	struct ask a;
-	unsigned hops = 0;
-	int r, ql;
+	struct dnsq_one one;
 
-	memset(out, 0, sizeof(*out));
-	if (!dnsq_name_ok(name))
-		return DNSQ_PERM;
-	memset(&a, 0, sizeof(a));
-	if ((a.buf = malloc(DNSQ_PKT_MAX)) == NULL)
-		return DNSQ_TEMP;
-	snprintf(cur, sizeof(cur), "%s", name);
-	a.deadline = now_ms() + (dq->timeout_ms > 0 ? dq->timeout_ms : 1);
-	a.name = cur;
-	a.type = type;
-	a.out = out;
-	a.next = next;
-	a.hops = &hops;
-	for (;;) {
-		a.id = net_id();
-		if ((ql = dnsq_query(cur, type, a.id, a.q, sizeof(a.q))) == -1) {
-			r = DNSQ_PERM;
-			break;
+	memset(&one, 0, sizeof(one));
+	one.name = name;
+	one.type = type;
+	net_many(&one, 1, dq->timeout_ms);
+	*out = one.ans;
+	return one.rc;
+}
+
+int
+dnsq_batch(struct dnsq *q, struct dnsq_one *qs, size_t n, int timeout_ms)
+{
+	size_t i;
+
+	if (n > DNSQ_BATCH_MAX) {
+		for (i = 0; i < n; i++) {
+			memset(&qs[i].ans, 0, sizeof(qs[i].ans));
+			qs[i].rc = DNSQ_TEMP;
 		}
-		a.qlen = (size_t)ql;
-		if ((r = net_udp(&a)) == DNSQ_TRUNC)
-			r = net_tcp(&a);
-		if (r != DNSQ_CNAMED)
-			break;
-		if (++hops > DNSQ_CNAME_MAX) {
-			r = DNSQ_PERM;
-			break;
-		}
-		memcpy(cur, next, sizeof(cur));
+		return -1;
 	}
-	free(a.buf);
-	return r;
+	q->queries += (unsigned)n;
+	if (q->lookup == net_lookup) {
+		net_many(qs, n, timeout_ms);
+		return 0;
+	}
+	for (i = 0; i < n; i++) {
+		memset(&qs[i].ans, 0, sizeof(qs[i].ans));
+		qs[i].rc = q->lookup(q, qs[i].name, qs[i].type, &qs[i].ans);
+	}
+	return 0;
 }
 
 int
