@@ -124,6 +124,8 @@ $(B)/t/unit/greylist.t: $(B)/plugins/greylist/glkey.o $(B)/plugins/lib/pu_net.o
 # the hooks against stubbed yh_* calls (a store that fails on demand)
 $(B)/t/unit/greylist_hook.t: $(B)/plugins/greylist/glkey.o $(B)/plugins/lib/pu_net.o \
     $(B)/plugins/greylist/greylist.o
+# the clamav plugin's clamd client and notice, without its hooks
+$(B)/t/unit/clamav.t: $(B)/plugins/clamav/clamd.o $(B)/plugins/clamav/notify.o
 # mailauth's DNS questions and SPF, without the plugin's hooks
 MAILAUTH_DNSQ = $(B)/plugins/mailauth/dnsq.o
 MAILAUTH_SPF = $(MAILAUTH_DNSQ) $(B)/plugins/mailauth/spf.o
