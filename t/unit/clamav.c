@@ -127,7 +127,7 @@ static void
 test_replies(void)
 {
 	struct cv_result r;
-	char big[CV_REPLY_MAX + 40], name[CV_NAME_MAX + 2];
+	char big[CV_REPLY_MAX + 40], name[CV_NAME_MAX + 2], label[64];
 	size_t i, len;
 	enum cv_status st;
 
@@ -135,7 +135,8 @@ test_replies(void)
 		len = replies[i].len ? replies[i].len : strlen(replies[i].reply);
 		st = cv_reply_parse(replies[i].reply, len, &r);
 		is_int(st, replies[i].st, "reply %zu: '%s' is %s", i,
-		    replies[i].reply, cv_status_name(replies[i].st));
+		    cv_printable(label, sizeof(label), replies[i].reply, len),
+		    cv_status_name(replies[i].st));
 		is_int(r.status, st, "reply %zu: status kept", i);
 		if (st == CV_FOUND)
 			is_str(r.name, replies[i].name, "reply %zu: name", i);
@@ -241,8 +242,10 @@ expect_list(const struct cv_addrs *a, const char *const *want, size_t n,
 {
 	size_t i;
 
-	if (!is_int(a->n, n, "%s: %zu addresses", label, n))
+	if (!ok(a->n == n, "%s: %zu addresses", label, n)) {
+		diag("got %zu", a->n);
 		return;
+	}
 	for (i = 0; i < n; i++)
 		is_str(a->v[i], want[i], "%s: address %zu", label, i);
 }
