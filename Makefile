@@ -129,6 +129,8 @@ $(B)/t/unit/dnsbl.t: $(B)/plugins/dnsbl/dbzone.o $(B)/plugins/lib/pu_net.o
 # the shared DNS client (plugins/lib/dnsq.c) and mailauth's SPF, without
 # the plugin's hooks
 MAILAUTH_DNSQ = $(B)/plugins/lib/dnsq.o
+# the clamav plugin's clamd client and notice, without its hooks
+$(B)/t/unit/clamav.t: $(B)/plugins/clamav/clamd.o $(B)/plugins/clamav/notify.o
 MAILAUTH_SPF = $(MAILAUTH_DNSQ) $(B)/plugins/mailauth/spf.o
 $(B)/t/unit/spf_suite.t: $(MAILAUTH_SPF)
 $(B)/t/unit/dnsq.t: $(MAILAUTH_SPF)
