@@ -30,6 +30,7 @@
 #include "addr.h"
 #include "bounce.h"
 #include "config.h"
+#include "dsn.h"
 #include "log.h"
 #include "queue.h"
 #include "smtp_private.h"
@@ -546,6 +547,8 @@ smtp_archive(struct smtp_session *s)
 		if (smtp_rcpt_dup(s, to.addr, acc))
 			continue;
 		envelope_add_rcpt(&s->txn, to.addr, acc);
+		/* the sender never hears of the archive: no DSN of any kind */
+		s->txn.rcpt[s->txn.nrcpt - 1].notify = DSN_NOTIFY_NEVER;
 		smtp_log(s, "archive to=<%s> account=%s", esc, acc ? acc : "-");
 	}
 	return 0;
