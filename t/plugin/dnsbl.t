@@ -34,7 +34,6 @@ import socket
 import subprocess
 import sys
 import threading
-import time
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), '..', 'lib'))
 from yubintest import Server, TAP, Dnsmasq, binary, free_port, wait_until  # noqa: E402
@@ -320,11 +319,10 @@ silent = Proxy(mode='silent')
 with Server(conf=conf(silent.resolver, zones=ZONES3, timeout='2s'), accounts=ACC,
             tls=False) as s:
     t.on_fail[-1:] = [lambda: t.diag(s.log()[-3000:])]
-    t0 = time.monotonic()
+    # (that the three questions share one deadline is dnsq_batch's, pinned
+    # in t/unit/dnsq.c; no wall-clock threshold here)
     r = session(s, '127.0.0.2', ['alice@localhost'])
-    took = time.monotonic() - t0
     taken(r[1], 'DNS server silent: taken at the deadline')
-    t.ok(took < 5.5, 'three zones cost one deadline of 2 s, not three (%.1f s)' % took)
     t.ok(all(silent.count('%s.bl%s.test' % (rev('127.0.0.2'), z)) >= 1 for z in ('', '2', '3')),
          'every zone was asked')
     t.ok(s.wait_log(r'dnsbl action=pass client=127\.0\.0\.2 score=0 .*'
