@@ -123,7 +123,7 @@ $(B)/t/unit/maildat.t: $(MAILDAT_CORE:%=$(B)/plugins/maildat/%.o)
 $(B)/t/unit/greylist.t: $(B)/plugins/greylist/glkey.o $(B)/plugins/lib/pu_net.o
 # the hooks against stubbed yh_* calls (a store that fails on demand)
 $(B)/t/unit/greylist_hook.t: $(B)/plugins/greylist/glkey.o $(B)/plugins/lib/pu_net.o \
-    $(B)/plugins/greylist/greylist.o
+    $(B)/plugins/greylist/greylist.o $(B)/plugins/lib/pu_conf.o
 # the dnsbl plugin's pure part (zones, names, answers, score, reasons)
 $(B)/t/unit/dnsbl.t: $(B)/plugins/dnsbl/dbzone.o $(B)/plugins/lib/pu_net.o
 # the shared DNS client (plugins/lib/dnsq.c) and mailauth's SPF, without

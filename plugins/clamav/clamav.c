@@ -104,34 +104,12 @@ conf_free(struct cv_conf **cp)
 	*cp = NULL;
 }
 
-struct where {
-	const char	*key;
-	char		 at[CV_WHERE_MAX];
-};
-
-static int
-where_fn(void *ctx, const char *key, const char *value, const char *where)
-{
-	struct where *w = ctx;
-
-	(void)value;
-	if (strcmp(key, w->key) == 0)
-		snprintf(w->at, sizeof(w->at), "%s", where);
-	return 0;	/* the last one wins, as with the getters */
-}
-
 /* key_where - "FILE:LINE" (or "-D") where KEY is set, into OUT. */
 static const char *
 key_where(const struct yh_config *cfg, const char *key, char *out,
     size_t size)
 {
-	struct where w;
-
-	w.key = key;
-	snprintf(w.at, sizeof(w.at), "[plugin clamav]");
-	yh_config_each(cfg, where_fn, &w);
-	snprintf(out, size, "%s", w.at);
-	return out;
+	return pu_key_where(cfg, key, "[plugin clamav]", out, size);
 }
 
 /* bad_value - one load error for KEY's VALUE. */

@@ -99,35 +99,15 @@ conf_free(struct db_conf **cp)
 	*cp = NULL;
 }
 
-struct where {
-	const char	*key;
-	char		 at[DB_WHERE_MAX];
-};
-
-static int
-where_fn(void *ctx, const char *key, const char *value, const char *where)
-{
-	struct where *w = ctx;
-
-	(void)value;
-	if (strcmp(key, w->key) == 0)
-		snprintf(w->at, sizeof(w->at), "%s", where);
-	return 0;	/* the last one wins, as with the getters */
-}
-
 /* key_where - "FILE:LINE" (or "-D") where KEY is set, into OUT. */
 static const char *
 key_where(const struct yh_config *cfg, const char *key, char *out,
     size_t size)
 {
-	struct where w;
 	const char *file = yh_config_file();
 
-	w.key = key;
-	snprintf(w.at, sizeof(w.at), "%s", file ? file : "[plugin dnsbl]");
-	yh_config_each(cfg, where_fn, &w);
-	snprintf(out, size, "%s", w.at);
-	return out;
+	return pu_key_where(cfg, key, file ? file : "[plugin dnsbl]", out,
+	    size);
 }
 
 /* net_add - network WORD appended to *NETS (*N of them).  0, or -1 (not

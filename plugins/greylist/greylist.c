@@ -99,34 +99,12 @@ conf_free(struct gl_conf **cp)
 	*cp = NULL;
 }
 
-struct where {
-	const char	*key;
-	char		 at[GL_WHERE_MAX];
-};
-
-static int
-where_fn(void *ctx, const char *key, const char *value, const char *where)
-{
-	struct where *w = ctx;
-
-	(void)value;
-	if (strcmp(key, w->key) == 0)
-		snprintf(w->at, sizeof(w->at), "%s", where);
-	return 0;	/* the last one wins, as with the getters */
-}
-
 /* key_where - "FILE:LINE" (or "-D") where KEY is set, into OUT. */
 static const char *
 key_where(const struct yh_config *cfg, const char *key, char *out,
     size_t size)
 {
-	struct where w;
-
-	w.key = key;
-	snprintf(w.at, sizeof(w.at), "[plugin greylist]");
-	yh_config_each(cfg, where_fn, &w);
-	snprintf(out, size, "%s", w.at);
-	return out;
+	return pu_key_where(cfg, key, "[plugin greylist]", out, size);
 }
 
 /* ms_to_s - a duration in milliseconds as whole seconds, rounded up. */

@@ -8,6 +8,8 @@
 
 #include <stddef.h>
 
+struct yh_config;
+
 /* pu_trim - S without leading blanks (space, tab) and trailing blanks and
  * CR; trailing ones are cut in place.  Returns a pointer into S. */
 char	*pu_trim(char *s);
@@ -23,6 +25,11 @@ int	pu_yes(const char *v);
  * *LEN_R when not NULL.  1 read, 0 missing, -1 refused or unreadable (a
  * warning naming PATH and why is logged). */
 int	pu_read_user(const char *path, size_t max, char **out, size_t *len_r);
+/* pu_key_where - "FILE:LINE" (or "-D") where the [plugin NAME] key KEY of
+ * CFG is set (the last setting, as with the getters), else UNSET, into OUT
+ * (SIZE bytes, cut to fit: a message's location).  Returns OUT. */
+const char *pu_key_where(const struct yh_config *cfg, const char *key,
+	    const char *unset, char *out, size_t size);
 
 /* An IPv4 or IPv6 address, and a network (an address and a prefix length),
  * as smtp.address_permits_relay and plugin lists of clients give them. */
