@@ -42,9 +42,11 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "board.h"
 #include "config.h"
 #include "log.h"
 #include "master.h"
+#include "metrics.h"
 #include "paths.h"
 #include "plugin.h"
 #include "priv.h"
@@ -61,18 +63,10 @@
 #define YOUNG_DEATH_MS	2000	/* a worker dying younger than this counts as a failure */
 #define LOCAL_POOL_MAX	4	/* workers serving only HOME/run/submit.sock */
 
-enum slot_state { SLOT_FREE, SLOT_IDLE, SLOT_BUSY };
-
-#define TRACE_MAX	96	/* "plugin=NAME hook=HOOK" while a hook runs */
-
-struct slot {
-	pid_t		pid;
-	int		state;		/* written by the worker, read by the master */
-	unsigned long long peer;	/* the client's peer_key while busy, else 0 */
-	unsigned	gen;
-	long long	started_ms;
-	char		trace[TRACE_MAX];	/* written by the worker */
-};
+#define TRACE_MAX	BOARD_TRACE_MAX
+#define SLOT_FREE	BOARD_FREE
+#define SLOT_IDLE	BOARD_IDLE
+#define SLOT_BUSY	BOARD_BUSY
 
 struct listener {
 	int			fd;
@@ -86,7 +80,7 @@ enum pool_id { POOL_SMTP, POOL_POP3, POOL_LOCAL, POOL_COUNT };
 struct pool {
 	const char	*name;
 	int		 max, min_spare, max_spare;
-	struct slot	*slots;		/* in the shared scoreboard */
+	struct board_slot *slots;	/* in the shared scoreboard */
 	int		 nslots;
 	int		 failures;	/* young deaths in a row */
 	long long	 hold_until_ms;	/* back-off: no spawn before */
@@ -94,6 +88,9 @@ struct pool {
 
 static struct listener listeners[LISTEN_MAX];
 static int nlisteners;
+/* server.metrics_listen: served by the metrics process alone */
+static struct listener mlisteners[METRICS_LISTEN_FDS];
+static int nmlisteners;
 
 static struct {
 	struct config		*cfg;
@@ -104,8 +101,14 @@ static struct {
 	gid_t			 gid;
 	unsigned		 gen;
 	struct pool		 pools[POOL_COUNT];
-	struct slot		*board;
+	struct board_head	*head;		/* the scoreboard (board.h) */
+	struct board_slot	*board;		/* its slot 0 */
 	size_t			 board_size;
+	long long		 next_midnight;	/* board_day: day_base[] due */
+	pid_t			 metrics_pid;
+	long long		 metrics_hold_ms;
+	int			 metrics_failures;
+	long long		 metrics_started_ms;
 	pid_t			 qmgr_pid;
 	struct routes		*routes;	/* gateway.dat, read here as root */
 	char			*qmgr_trace;	/* shared: the queue manager's hook */
@@ -119,6 +122,9 @@ static struct {
 
 static volatile sig_atomic_t worker_stop;
 
+static void	board_create(const struct config *, size_t);
+static size_t	board_slots_for(const struct config *);
+
 static enum pool_id
 pool_of(enum listener_kind k)
 {
@@ -130,7 +136,8 @@ pool_of(enum listener_kind k)
 /* ---- listeners ---------------------------------------------------------- */
 
 static int
-listen_one(const char *name, enum listener_kind kind, const char *host, int port)
+listen_one(struct listener *tab, int *ntab, int cap, const char *name,
+    enum listener_kind kind, const char *host, int port)
 {
 	struct addrinfo hints, *res, *ai;
 	struct sockaddr_storage ss;
@@ -150,8 +157,8 @@ listen_one(const char *name, enum listener_kind kind, const char *host, int port
 		return -1;
 	}
 	for (ai = res; ai; ai = ai->ai_next) {
-		if (nlisteners == LISTEN_MAX) {
-			log_err("listen: more than %d listeners", LISTEN_MAX);
+		if (*ntab == cap) {
+			log_err("listen %s: more than %d listeners", name, cap);
 			freeaddrinfo(res);
 			return -1;
 		}
@@ -168,7 +175,7 @@ listen_one(const char *name, enum listener_kind kind, const char *host, int port
 		}
 		len = sizeof(ss);
 		getsockname(fd, (struct sockaddr *)&ss, &len);
-		l = &listeners[nlisteners++];
+		l = &tab[(*ntab)++];
 		l->fd = fd;
 		l->kind = kind;
 		snprintf(l->name, sizeof(l->name), "%s", name);
@@ -322,6 +329,26 @@ plugins_write_run(const struct config *cfg)
 	buf_free(&b);
 }
 
+/* listen_metrics - server.metrics_listen, when set (checked as the file
+ * was loaded: ADDRESS:PORT).  0 or -1 (logged). */
+static int
+listen_metrics(const struct config *cfg)
+{
+	const char *text = config_str(cfg, "server.metrics_listen");
+	char host[INET6_ADDRSTRLEN], why[128];
+	int port;
+
+	if (*text == '\0')
+		return 0;
+	if (hostport_parse(text, host, sizeof(host), &port, why,
+	    sizeof(why)) == -1) {
+		log_err("server.metrics_listen: %s", why);
+		return -1;
+	}
+	return listen_one(mlisteners, &nmlisteners, METRICS_LISTEN_FDS,
+	    "metrics", LK_COUNT, host, port);
+}
+
 int
 master_listen(const struct config *cfg)
 {
@@ -353,7 +380,8 @@ master_listen(const struct config *cfg)
 		if (addrs->n == 0)
 			addrs = config_list(cfg, "smtp.listen");
 		for (j = 0; j < addrs->n; j++)
-			if (listen_one(defs[i].name, defs[i].kind, addrs->v[j],
+			if (listen_one(listeners, &nlisteners, LISTEN_MAX,
+			    defs[i].name, defs[i].kind, addrs->v[j],
 			    (int)port) == -1)
 				return -1;
 	}
@@ -361,10 +389,14 @@ master_listen(const struct config *cfg)
 		log_err("no listener configured");
 		return -1;
 	}
+	if (listen_metrics(cfg) == -1)
+		return -1;
 	if (listen_local(cfg) == -1)
 		return -1;
 	for (i = 0; i < (size_t)nlisteners; i++)
 		log_info("listening: %s %s", listeners[i].name, listeners[i].addr);
+	for (i = 0; i < (size_t)nmlisteners; i++)
+		log_info("listening: metrics %s", mlisteners[i].addr);
 	return 0;
 }
 
@@ -374,13 +406,17 @@ master_announce(const struct config *cfg)
 	struct buf ports;
 	size_t i;
 
-	/* before the ports file: who sees the ports sees the plugins too */
+	/* before the ports file: who sees the ports sees the plugins and
+	 * the scoreboard too */
 	plugins_write_run(cfg);
+	board_create(cfg, board_slots_for(cfg));
 	buf_init(&ports, 0);
 	for (i = 0; i < (size_t)nlisteners; i++)
 		if (listeners[i].kind != LK_LOCAL)
 			buf_printf(&ports, "%s %s\n", listeners[i].name,
 			    listeners[i].addr);
+	for (i = 0; i < (size_t)nmlisteners; i++)
+		buf_printf(&ports, "metrics %s\n", mlisteners[i].addr);
 	if (run_write(cfg, "ports", &ports) == -1) {
 		buf_free(&ports);
 		return -1;
@@ -442,7 +478,7 @@ per_ip_cap(enum pool_id id)
  * is the master's shared memory, cleared by the master when a worker dies.
  */
 static int
-peer_over_cap(enum pool_id id, struct slot *slot, unsigned long long key)
+peer_over_cap(enum pool_id id, struct board_slot *slot, unsigned long long key)
 {
 	struct pool *p = &m.pools[id];
 	int i, n = 0;
@@ -456,6 +492,23 @@ peer_over_cap(enum pool_id id, struct slot *slot, unsigned long long key)
 	return n > per_ip_cap(id);
 }
 
+/* peer_text - the client's address SS as text into IP (SIZE bytes);
+ * "?" when it has none. */
+static void
+peer_text(const struct sockaddr_storage *ss, char *ip, size_t size)
+{
+	const char *r = NULL;
+
+	if (ss->ss_family == AF_INET)
+		r = inet_ntop(AF_INET, &((const struct sockaddr_in *)(const void *)ss)->sin_addr,
+		    ip, (socklen_t)size);
+	else if (ss->ss_family == AF_INET6)
+		r = inet_ntop(AF_INET6, &((const struct sockaddr_in6 *)(const void *)ss)->sin6_addr,
+		    ip, (socklen_t)size);
+	if (r == NULL)
+		(void)str_copy(ip, size, "?");
+}
+
 /* peer_refuse - the client is over its cap: the same fixed reply as a full
  * pool (overflow_accept), then close. */
 static void
@@ -466,8 +519,9 @@ peer_refuse(enum pool_id id, enum listener_kind kind, int fd,
 	    "421 4.7.0 Too many connections from your address, try again later\r\n";
 	static const char pop_busy[] =
 	    "-ERR [SYS/TEMP] Too many connections from your address, try again later\r\n";
-	char ip[INET6_ADDRSTRLEN] = "?";
+	char ip[INET6_ADDRSTRLEN];
 
+	board_count(BC_REFUSED_PER_IP);
 	if (kind == LK_SMTP || kind == LK_SUBMISSION)
 		(void)!send(fd, smtp_busy, sizeof(smtp_busy) - 1,
 		    MSG_DONTWAIT | MSG_NOSIGNAL);
@@ -476,12 +530,7 @@ peer_refuse(enum pool_id id, enum listener_kind kind, int fd,
 		    MSG_DONTWAIT | MSG_NOSIGNAL);
 	/* implicit-TLS listeners: no handshake for a refusal; the close says it */
 	close(fd);
-	if (ss->ss_family == AF_INET)
-		inet_ntop(AF_INET, &((const struct sockaddr_in *)(const void *)ss)->sin_addr,
-		    ip, sizeof(ip));
-	else if (ss->ss_family == AF_INET6)
-		inet_ntop(AF_INET6, &((const struct sockaddr_in6 *)(const void *)ss)->sin6_addr,
-		    ip, sizeof(ip));
+	peer_text(ss, ip, sizeof(ip));
 	log_warn("%s: client %s over its limit of %d connections, refused",
 	    m.pools[id].name, ip, per_ip_cap(id));
 }
@@ -545,7 +594,7 @@ child_tie(pid_t master)
 }
 
 static void __attribute__((noreturn))
-worker_main(enum pool_id pid, struct slot *slot)
+worker_main(enum pool_id pid, struct board_slot *slot)
 {
 	struct pollfd pfd[LISTEN_MAX];
 	enum listener_kind kinds[LISTEN_MAX];
@@ -554,7 +603,7 @@ worker_main(enum pool_id pid, struct slot *slot)
 	socklen_t sslen;
 	struct store *store;
 	const char *why;
-	char *sdir;
+	char *sdir, ip[INET6_ADDRSTRLEN];
 	pid_t master = getppid();
 	long long served = 0, max_sessions;
 	int n = 0, i, r, fd;
@@ -563,6 +612,9 @@ worker_main(enum pool_id pid, struct slot *slot)
 	    "yubind-submit" : "yubind-pop3");
 	log_role(pid == POOL_POP3 ? "pop3" : "smtp");
 	child_signals();
+	board_set_self(slot);
+	for (i = 0; i < nmlisteners; i++)
+		close(mlisteners[i].fd);
 	for (i = 0; i < nlisteners; i++) {
 		if (pool_of(listeners[i].kind) != pid) {
 			close(listeners[i].fd);
@@ -612,6 +664,13 @@ worker_main(enum pool_id pid, struct slot *slot)
 				    __ATOMIC_SEQ_CST);
 				break;
 			}
+			board_count((enum board_ctr)(BC_CONN_SMTP + kinds[i]));
+			if (kinds[i] == LK_LOCAL)
+				(void)str_copy(ip, sizeof(ip), "local");
+			else
+				peer_text(&ss, ip, sizeof(ip));
+			board_client(ip);
+			board_phase(BP_CONNECT);
 			env.kind = kinds[i];
 			env.sid = ((unsigned long)getpid() << 12 ^ (unsigned long)random()) & 0xffffff;
 			if (pid != POOL_POP3)
@@ -619,6 +678,8 @@ worker_main(enum pool_id pid, struct slot *slot)
 			else
 				pop3_session(&env, fd);
 			served++;
+			board_client(NULL);
+			board_phase(BP_IDLE);
 			__atomic_store_n(&slot->peer, 0ULL, __ATOMIC_SEQ_CST);
 			__atomic_store_n(&slot->state, SLOT_IDLE, __ATOMIC_SEQ_CST);
 			break;
@@ -629,24 +690,112 @@ worker_main(enum pool_id pid, struct slot *slot)
 }
 
 static void
-pool_spawn(enum pool_id id, struct slot *slot)
+pool_spawn(enum pool_id id, struct board_slot *slot)
 {
 	pid_t pid;
 
 	slot->state = SLOT_IDLE;
 	slot->peer = 0;
 	slot->trace[0] = '\0';
+	slot->client[0] = '\0';
 	slot->gen = m.gen;
 	slot->started_ms = now_ms();
+	slot->phase_ms = slot->started_ms;
+	slot->phase = BP_IDLE;
 	pid = fork();
 	if (pid == -1) {
 		log_err("fork: %s", strerror(errno));
 		slot->state = SLOT_FREE;
+		slot->phase = BP_NONE;
 		return;
 	}
 	if (pid == 0)
 		worker_main(id, slot);
 	slot->pid = pid;
+}
+
+/*
+ * board_create - the scoreboard for NSLOTS slots (board.h): HOME/run/status
+ * made afresh through the checked HOME/run descriptor -- whatever has that
+ * name is removed, the new file is created O_EXCL|O_NOFOLLOW (nothing
+ * planted is followed or reused), its blocks allocated (a full disk never
+ * faults a write to the map) -- and mapped shared.  Without the file
+ * (logged) an anonymous map serves, and "yubinctl status" says so.
+ */
+static void
+board_create(const struct config *cfg, size_t nslots)
+{
+	size_t size = board_size(nslots);
+	void *p;
+	int dfd, fd = -1, e = 0;
+
+	if ((dfd = paths_run_dir(cfg)) == -1)
+		e = errno;
+	else {
+		if (unlinkat(dfd, BOARD_NAME, 0) == -1 && errno != ENOENT)
+			e = errno;
+		else if ((fd = openat(dfd, BOARD_NAME, O_RDWR | O_CREAT | O_EXCL |
+		    O_NOFOLLOW | O_CLOEXEC, 0600)) == -1)
+			e = errno;
+		else if ((e = posix_fallocate(fd, 0, (off_t)size)) != 0) {
+			close(fd);
+			fd = -1;
+			(void)unlinkat(dfd, BOARD_NAME, 0);
+		}
+		close(dfd);
+	}
+	if (fd == -1)
+		log_warn("%s/run/%s: %s; yubinctl status will show no workers",
+		    config_home(cfg), BOARD_NAME, strerror(e));
+	p = mmap(NULL, size, PROT_READ | PROT_WRITE, MAP_SHARED |
+	    (fd == -1 ? MAP_ANONYMOUS : 0), fd, 0);
+	if (p == MAP_FAILED)
+		log_fatal("scoreboard: %s", strerror(errno));
+	if (fd != -1)
+		close(fd);
+	memset(p, 0, size);
+	board_map = p;
+	board_map->head_size = (uint32_t)board_size(0);
+	board_map->slot_size = sizeof(struct board_slot);
+	board_map->nslots = (uint32_t)nslots;
+	board_map->master_pid = (int32_t)getpid();
+	board_map->started = time_now();
+	board_map->version = BOARD_VERSION;
+	__atomic_store_n(&board_map->magic, BOARD_MAGIC, __ATOMIC_RELEASE);
+}
+
+/* board_slots_for - the scoreboard's size for CFG's pools (pools_setup) */
+static size_t
+board_slots_for(const struct config *cfg)
+{
+	return (size_t)(config_int(cfg, "smtp.multiprocessing") +
+	    config_int(cfg, "pop3.max_processes") + LOCAL_POOL_MAX);
+}
+
+/* board_day - at local midnight, today's counts start again: day_base[]
+ * takes the counters' values (board.h). */
+static void
+board_day(void)
+{
+	long long now = time_now();
+	time_t t = (time_t)now;
+	struct tm tm;
+	int i;
+
+	if (now < m.next_midnight)
+		return;
+	if (m.next_midnight != 0)
+		for (i = 0; i < BC_COUNT; i++)
+			__atomic_store_n(&m.head->day_base[i],
+			    __atomic_load_n(&m.head->ctr[i], __ATOMIC_RELAXED),
+			    __ATOMIC_RELAXED);
+	localtime_r(&t, &tm);
+	tm.tm_hour = tm.tm_min = tm.tm_sec = 0;
+	tm.tm_mday++;
+	tm.tm_isdst = -1;
+	m.next_midnight = (long long)mktime(&tm);
+	if (m.next_midnight <= now)
+		m.next_midnight = now + 3600;	/* a clock gone odd: look again */
 }
 
 static void
@@ -675,12 +824,12 @@ pools_setup(void)
 		m.pools[POOL_LOCAL].nslots = LOCAL_POOL_MAX;
 		total = (size_t)(m.pools[POOL_SMTP].nslots + m.pools[POOL_POP3].nslots +
 		    m.pools[POOL_LOCAL].nslots);
-		m.board_size = total * sizeof(struct slot);
-		m.board = mmap(NULL, m.board_size, PROT_READ | PROT_WRITE,
-		    MAP_SHARED | MAP_ANONYMOUS, -1, 0);
-		if (m.board == MAP_FAILED)
-			log_fatal("scoreboard: %s", strerror(errno));
-		memset(m.board, 0, m.board_size);
+		/* master_announce made it, unless it failed there */
+		if (board_map == NULL || board_map->nslots != total)
+			board_create(m.cfg, total);
+		m.head = board_map;
+		m.board_size = board_size(total);
+		m.board = board_slots(m.head);
 		m.pools[POOL_SMTP].slots = m.board;
 		m.pools[POOL_POP3].slots = m.board + m.pools[POOL_SMTP].nslots;
 		m.pools[POOL_LOCAL].slots = m.pools[POOL_POP3].slots +
@@ -698,6 +847,12 @@ pools_setup(void)
 			p->min_spare = p->max;
 		if (p->max_spare < p->min_spare)
 			p->max_spare = p->min_spare;
+		(void)str_copy(m.head->pools[i].name,
+		    sizeof(m.head->pools[i].name), p->name);
+		m.head->pools[i].first = (int32_t)(p->slots - m.board);
+		m.head->pools[i].nslots = p->nslots;
+		__atomic_store_n(&m.head->pools[i].max, (int32_t)p->max,
+		    __ATOMIC_RELAXED);
 	}
 }
 
@@ -799,6 +954,7 @@ overflow_accept(struct listener *l)
 		(void)!write(fd, pop_busy, sizeof(pop_busy) - 1);
 	/* implicit-TLS listeners: the master does no TLS; the close says it */
 	close(fd);
+	board_count(BC_REFUSED_FULL);
 	log_warn("%s: pool full (%d), connection refused", l->name,
 	    m.pools[pool_of(l->kind)].max);
 }
@@ -827,11 +983,48 @@ qmgr_spawn(void)
 		child_signals();
 		for (i = 0; i < nlisteners; i++)
 			close(listeners[i].fd);
+		for (i = 0; i < nmlisteners; i++)
+			close(mlisteners[i].fd);
 		priv_drop(m.uid, m.gid);
 		child_tie(master);
 		qmgr_main(m.cfg, m.routes, m.qmgr_trace, TRACE_MAX);
 	}
 	m.qmgr_pid = pid;
+}
+
+/* ---- metrics ------------------------------------------------------------ */
+
+/* metrics_spawn - the process that serves server.metrics_listen (metrics.h):
+ * the server user, the scoreboard read-only, restarted like the queue
+ * manager when it dies. */
+static void
+metrics_spawn(void)
+{
+	pid_t pid, master = getpid();
+	int fds[METRICS_LISTEN_FDS], i;
+
+	if (nmlisteners == 0 || m.stopping || now_ms() < m.metrics_hold_ms)
+		return;
+	m.metrics_started_ms = now_ms();
+	pid = fork();
+	if (pid == -1) {
+		log_err("fork: %s", strerror(errno));
+		return;
+	}
+	if (pid == 0) {
+		prctl(PR_SET_NAME, "yubind-metrics");
+		log_role("metrics");
+		child_signals();
+		for (i = 0; i < nlisteners; i++)
+			close(listeners[i].fd);
+		for (i = 0; i < nmlisteners; i++)
+			fds[i] = mlisteners[i].fd;
+		priv_drop(m.uid, m.gid);
+		child_tie(master);
+		metrics_main(m.cfg, fds, nmlisteners, m.head, m.board_size,
+		    &worker_stop);
+	}
+	m.metrics_pid = pid;
 }
 
 /* ---- signals and reaping ------------------------------------------------ */
@@ -900,6 +1093,14 @@ reap(void)
 		abnormal = WIFSIGNALED(status) ? WTERMSIG(status) != SIGTERM &&
 		    WTERMSIG(status) != SIGINT : WEXITSTATUS(status) != 0;
 		describe_exit(status, how, sizeof(how));
+		if (pid == m.metrics_pid) {
+			m.metrics_pid = 0;
+			if (abnormal)
+				log_warn("metrics pid %ld %s", (long)pid, how);
+			backoff(&m.metrics_failures, &m.metrics_hold_ms,
+			    m.metrics_started_ms, abnormal);
+			continue;
+		}
 		if (pid == m.qmgr_pid) {
 			m.qmgr_pid = 0;
 			if (abnormal || !m.stopping)
@@ -927,6 +1128,8 @@ reap(void)
 				p->slots[i].pid = 0;
 				p->slots[i].peer = 0;
 				p->slots[i].state = SLOT_FREE;
+				p->slots[i].phase = BP_NONE;
+				p->slots[i].client[0] = '\0';
 			}
 		}
 	}
@@ -949,7 +1152,7 @@ children_alive(void)
 {
 	int id, i;
 
-	if (m.qmgr_pid)
+	if (m.qmgr_pid || m.metrics_pid)
 		return 1;
 	for (id = 0; id < POOL_COUNT; id++)
 		for (i = 0; i < m.pools[id].nslots; i++)
@@ -1104,6 +1307,9 @@ master_run(struct config *cfg, const struct master_opts *opts)
 	for (;;) {
 		if (!m.qmgr_pid && !m.stopping)
 			qmgr_spawn();
+		if (!m.metrics_pid && !m.stopping)
+			metrics_spawn();
+		board_day();
 		busy = pools_maintain();
 		if (m.stopping && !children_alive())
 			break;
@@ -1112,6 +1318,8 @@ master_run(struct config *cfg, const struct master_opts *opts)
 			signal_workers(SIGKILL, 0);
 			if (m.qmgr_pid)
 				kill(m.qmgr_pid, SIGKILL);
+			if (m.metrics_pid)
+				kill(m.metrics_pid, SIGKILL);
 			m.stop_deadline_ms = now_ms() + 60000;
 		}
 		np = 0;
@@ -1149,6 +1357,8 @@ master_run(struct config *cfg, const struct master_opts *opts)
 					signal_workers(SIGUSR1, 0);
 					if (m.qmgr_pid)
 						kill(m.qmgr_pid, SIGUSR1);
+					if (m.metrics_pid)
+						kill(m.metrics_pid, SIGUSR1);
 					log_info("log reopened");
 					break;
 				case SIGTERM:
@@ -1161,6 +1371,8 @@ master_run(struct config *cfg, const struct master_opts *opts)
 					signal_workers(SIGTERM, 0);
 					if (m.qmgr_pid)
 						kill(m.qmgr_pid, SIGTERM);
+					if (m.metrics_pid)
+						kill(m.metrics_pid, SIGTERM);
 					break;
 				case SIGINT:
 					log_info("stopping (fast)");
@@ -1170,6 +1382,8 @@ master_run(struct config *cfg, const struct master_opts *opts)
 					signal_workers(SIGKILL, 0);
 					if (m.qmgr_pid)
 						kill(m.qmgr_pid, SIGTERM);
+					if (m.metrics_pid)
+						kill(m.metrics_pid, SIGTERM);
 					break;
 				}
 			}
@@ -1187,9 +1401,20 @@ master_run(struct config *cfg, const struct master_opts *opts)
 		}
 		close(listeners[i].fd);
 	}
+	for (i = 0; i < nmlisteners; i++)
+		close(mlisteners[i].fd);
+	{
+		int dfd = paths_run_dir(m.cfg);
+
+		if (dfd != -1) {
+			(void)unlinkat(dfd, BOARD_NAME, 0);
+			close(dfd);
+		}
+	}
 	if (m.tls)
 		SSL_CTX_free(m.tls);
-	munmap(m.board, m.board_size);
+	board_map = NULL;
+	munmap(m.head, m.board_size);
 	munmap(m.qmgr_trace, TRACE_MAX);
 	plugins_unload();
 	log_info("stopped");

@@ -39,6 +39,7 @@
 #include "account.h"
 #include "auth.h"
 #include "authpen.h"
+#include "board.h"
 #include "config.h"
 #include "conn.h"
 #include "log.h"
@@ -981,6 +982,22 @@ pop3_noop(struct pop3 *p, int argc, char **argv)
 	(void)conn_printf(&p->c, "+OK\r\n");
 }
 
+/* pop3_phase - what the worker does while FN runs in STATE (board.h) */
+static enum board_phase
+pop3_phase(void (*fn)(struct pop3 *, int, char **), enum pop3_state state)
+{
+	if (fn == pop3_user || fn == pop3_pass || fn == pop3_apop ||
+	    fn == pop3_auth)
+		return BP_AUTH;
+	if (fn == pop3_stls)
+		return BP_TLS;
+	if (fn == pop3_retr || fn == pop3_top)
+		return BP_RETR;
+	if (fn == pop3_quit && state == POP3_TRANSACTION)
+		return BP_UPDATE;
+	return state == POP3_TRANSACTION ? BP_TRANSACTION : BP_COMMAND;
+}
+
 /* pop3_dispatch - split LINE and run its command. */
 static void
 pop3_dispatch(struct pop3 *p, char *line)
@@ -1027,6 +1044,7 @@ pop3_dispatch(struct pop3 *p, char *line)
 		return;
 	}
 	argv[argc] = NULL;
+	board_phase(pop3_phase(cmd->fn, p->state));
 	cmd->fn(p, argc, argv);
 }
 
@@ -1100,6 +1118,8 @@ pop3_session(const struct session_env *env, int fd)
 			end = "write error";
 			break;
 		}
+		board_phase(p->state == POP3_TRANSACTION ? BP_TRANSACTION :
+		    BP_COMMAND);
 		r = conn_getline(&p->c, POP3_LINE_MAX, &line, &len, &term);
 		if (r == CONN_TOOLONG) {
 			pop3_err(p, "line too long");

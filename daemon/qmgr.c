@@ -23,6 +23,7 @@
 
 #include "account.h"
 #include "addr.h"
+#include "board.h"
 #include "bounce.h"
 #include "config.h"
 #include "agent.h"
@@ -446,7 +447,7 @@ static void
 qmgr_jobs_poll(struct qmgr *q, int notify_fd)
 {
 	struct pollfd pfd[QMGR_AGENTS_MAX + 1];
-	size_t i, n = 0, base;
+	size_t i, n = 0, base, busy = 0;
 	long long wait, now;
 	int r;
 
@@ -461,7 +462,9 @@ qmgr_jobs_poll(struct qmgr *q, int notify_fd)
 		pfd[n].fd = q->agents[i].fd;
 		pfd[n].events = POLLIN;
 		n++;
+		busy += q->agents[i].job != NULL;
 	}
+	board_gauge(BG_DELIVERING, (long long)busy);	/* for status, metrics */
 	if (q->next_scan > 0 && notify_fd != 0) {
 		long long ms = (q->next_scan - time_now()) * 1000;
 
@@ -601,6 +604,7 @@ qmgr_main(const struct config *cfg, const struct routes *routes, char *trace,
 		qmgr_jobs_poll(&q, fd);
 	}
 	qmgr_remote_stop(&q);
+	board_gauge(BG_DELIVERING, 0);
 	for (i = 0; i < work.n; i++)
 		free(work.ids[i]);
 	free(work.ids);

@@ -24,6 +24,7 @@
 
 #include "account.h"
 #include "addr.h"
+#include "board.h"
 #include "bounce.h"
 #include "config.h"
 #include "agent.h"
@@ -197,15 +198,18 @@ qmgr_job_apply(struct qmgr *q, struct rjob *jb, struct outcome *o,
 			}
 		}
 		if (cls == DLV_C_SENT) {
+			board_count(BC_SENT);
 			rc->state = RCPT_DONE;
 			/* RFC 3461 §5.2.2: a next hop without DSN took it;
 			 * with DSN it reports success itself */
 			if (!m->dsn && dsn_wants(rc->notify, DSN_NOTIFY_SUCCESS))
 				qmgr_success(o, jb->idx[k], BOUNCE_RELAYED);
 		} else if (cls == DLV_C_PERM || expired) {
+			board_count(BC_BOUNCED);
 			rc->state = RCPT_FAILED;
 			o->failed[o->nfailed++] = jb->idx[k];
 		} else {
+			board_count(BC_DEFERRED);
 			rc->next_try = now + qmgr_retry_delay(q, rc->attempts);
 			if (rc->next_try < q->next_scan)
 				q->next_scan = rc->next_try;
@@ -264,15 +268,18 @@ qmgr_local_apply(struct qmgr *q, struct rjob *jb, struct outcome *o,
 		if (m->pref == LOCAL_DISCARDED)
 			log_info("%s: to=<%s> account=%s status=discarded by plugin",
 			    env->id, rc->addr, rc->account);
-		else
+		else {
+			board_count(BC_DELIVERED);
 			log_info("%s: to=<%s> account=%s status=sent%s delay=%llds",
 			    env->id, rc->addr, rc->account, m->pref == LOCAL_ALREADY ?
 			    " (already stored)" : "", now - env->arrival);
+		}
 		return;
 	}
 	free(rc->last_error);
 	rc->last_error = xstrdup(m->text);
 	if (m->cls == DLV_C_PERM) {
+		board_count(BC_BOUNCED);
 		rc->state = RCPT_FAILED;
 		o->failed[o->nfailed++] = jb->idx[0];
 		log_info("%s: to=<%s> account=%s status=refused (%s)", env->id,
@@ -280,6 +287,7 @@ qmgr_local_apply(struct qmgr *q, struct rjob *jb, struct outcome *o,
 		return;
 	}
 	rc->attempts++;
+	board_count(BC_DEFERRED);
 	if (jb->crashed && ++rc->crashes >= QUEUE_CRASH_MAX) {
 		rc->state = RCPT_HELD;
 		free(rc->last_error);

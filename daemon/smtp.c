@@ -28,6 +28,7 @@
 
 #include "addr.h"
 #include "auth.h"
+#include "board.h"
 #include "block.h"
 #include "config.h"
 #include "conn.h"
@@ -177,6 +178,7 @@ smtp_reject(struct smtp_session *s, int code, const char *enh,
 	va_end(ap);
 	smtp_reply(s, code, enh, "%s", text);
 	s->errors++;
+	board_count(board_reject_class(enh));
 	smtp_log(s, "reject cmd=%s code=%d dsn=%s client=%s text=\"%s\"",
 	    s->verb ? s->verb : "-", code, enh, s->conn.peer_ip,
 	    str_escape(esc, sizeof(esc), text, strlen(text)));
@@ -862,6 +864,21 @@ smtp_state_ok(struct smtp_session *s, const struct smtp_cmd *c)
 	return 0;
 }
 
+/* smtp_phase - what the worker does while VERB runs (board.h) */
+static enum board_phase
+smtp_phase(const char *verb)
+{
+	if (strcmp(verb, "DATA") == 0)
+		return BP_DATA;
+	if (strcmp(verb, "BDAT") == 0)
+		return BP_BDAT;
+	if (strcmp(verb, "AUTH") == 0)
+		return BP_AUTH;
+	if (strcmp(verb, "STARTTLS") == 0)
+		return BP_TLS;
+	return BP_COMMAND;
+}
+
 /* smtp_dispatch - one command LINE (LEN bytes, NUL-terminated). */
 static void
 smtp_dispatch(struct smtp_session *s, char *line, size_t len)
@@ -902,6 +919,7 @@ smtp_dispatch(struct smtp_session *s, char *line, size_t len)
 	}
 	if (!smtp_state_ok(s, c))
 		return;
+	board_phase(smtp_phase(c->verb));
 	c->fn(s, arg);
 }
 
@@ -1023,6 +1041,7 @@ smtp_session(const struct session_env *env, int fd)
 	if (!s.quit && smtp_greet(&s) == -1)
 		s.quit = 1;
 	while (!s.quit) {
+		board_phase(BP_COMMAND);
 		r = smtp_read_line(&s, SMTP_AUTH_LINE_MAX, &line, &len, &term);
 		if (r == CONN_TOOLONG) {
 			s.verb = "-";

@@ -28,6 +28,7 @@
 #include <time.h>
 
 #include "addr.h"
+#include "board.h"
 #include "bounce.h"
 #include "config.h"
 #include "dsn.h"
@@ -643,6 +644,7 @@ smtp_data_queued(struct smtp_session *s)
 	char esc[ADDR_PATH_MAX * 4 + 8];
 
 	s->messages++;
+	board_count(BC_RECEIVED);
 	smtp_reply(s, 250, "2.0.0", "Ok: queued as %s", s->qid);
 	smtp_log(s, "accepted from=<%s> size=%lld nrcpt=%zu client=%s",
 	    str_escape(esc, sizeof(esc), s->txn.sender, strlen(s->txn.sender)),

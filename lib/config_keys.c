@@ -62,6 +62,18 @@ check_hours(const char *text, char *why, size_t whysize)
 	return hours_parse(text, &h, why, whysize);
 }
 
+/* check_listen - metrics_listen: "" (off) or ADDRESS:PORT (hostport_parse). */
+static int
+check_listen(const char *text, char *why, size_t whysize)
+{
+	char host[64];
+	int port;
+
+	if (text[0] == '\0')
+		return 0;
+	return hostport_parse(text, host, sizeof(host), &port, why, whysize);
+}
+
 /* check_rcpt_patterns - allowed_recipients: addresses or domains with the
  * wildcards * and ?: printable, no blanks, at most one '@', at most
  * RCPT_PATTERN_MAX bytes each. */
@@ -220,6 +232,8 @@ const struct cfg_key cfg_keys[] = {
 	    .reader = "forward" },
 	{ .section = "server", .name = "accounts_per_domain_max", .type = CFG_INT,
 	    .def = "0", .min = 0, .max = CFG_INT_BIG },	/* 0: no limit */
+	{ .section = "server", .name = "metrics_listen", .type = CFG_STRING,
+	    .def = "", .check = check_listen },	/* F135: "": off */
 	{ .section = "server", .name = "usage_hours", .type = CFG_STRING,
 	    .def = "", .flags = CFG_ACCOUNT, .check = check_hours },	/* "": any time */
 

@@ -756,6 +756,56 @@ queue_each(struct store *s, int (*fn)(void *ctx, const char *id), void *ctx)
 	return r;
 }
 
+struct stats_ctx {
+	size_t		n;
+	long long	oldest;
+};
+
+static int
+queue_stats_fn(void *ctx, const void *key, size_t klen, const void *val,
+    size_t vlen, long long expires)
+{
+	struct stats_ctx *sc = ctx;
+	const char *k = key;
+	long long t = 0;
+	size_t i;
+
+	(void)val;
+	(void)vlen;
+	(void)expires;
+	if (sc->n++ == 0 && klen >= 8) {
+		/* keys sort as their ids: the first is the oldest */
+		for (i = 0; i < 8; i++) {
+			if (k[i] >= '0' && k[i] <= '9')
+				t = t * 16 + (k[i] - '0');
+			else if (k[i] >= 'A' && k[i] <= 'F')
+				t = t * 16 + (k[i] - 'A' + 10);
+			else
+				return 0;
+		}
+		sc->oldest = t;
+	}
+	return 0;
+}
+
+int
+queue_stats(struct store *s, size_t *n_r, long long *oldest_r)
+{
+	struct store_txn *txn;
+	struct stats_ctx sc;
+	int r = 0;
+
+	memset(&sc, 0, sizeof(sc));
+	if (store_txn_begin(s, 1, &txn) == -1)
+		return -1;
+	if (store_titer(txn, STORE_QUEUE, NULL, 0, queue_stats_fn, &sc) == -1)
+		r = -1;
+	store_txn_abort(&txn);
+	*n_r = sc.n;
+	*oldest_r = sc.oldest;
+	return r;
+}
+
 void
 queue_notify(const char *home, const char *id)
 {

@@ -148,6 +148,10 @@ int	queue_file_remove(const char *home, const char *id);
 int	queue_remove(struct store *s, const char *home, const char *id);
 /* queue_each - FN for every envelope id in id order; FN non-zero stops. */
 int	queue_each(struct store *s, int (*fn)(void *ctx, const char *id), void *ctx);
+/* queue_stats - the number of queue entries and the arrival time (seconds,
+ * from the oldest id: ids begin with it in hex) of the oldest, 0 when the
+ * queue is empty.  One read transaction over the keys.  0 or -1. */
+int	queue_stats(struct store *s, size_t *n_r, long long *oldest_r);
 /* queue_notify - wake the queue manager for ID: a datagram on
  * HOME/run/qmgr.sock, or, when that is full, the file HOME/run/qmgr.kick
  * that makes it scan the whole queue.  Never blocks. */

@@ -1,6 +1,7 @@
 /*
  * util.c - allocation, error lists, strings and durable file helpers.
  */
+#include <arpa/inet.h>
 #include <ctype.h>
 #include <errno.h>
 #include <fcntl.h>
@@ -703,4 +704,52 @@ b64_encode(const void *p, size_t len, struct buf *out)
 		}
 	}
 	return buf_append(out, "", 0);
+}
+
+int
+hostport_parse(const char *text, char *host, size_t hsize, int *port_r,
+    char *why, size_t whysize)
+{
+	unsigned char bin[16];
+	const char *colon, *h = text, *p;
+	size_t hlen;
+	long port = 0;
+	int v6 = 0;
+
+	if (*text == '[') {
+		if ((colon = strchr(text, ']')) == NULL || colon[1] != ':')
+			goto bad;
+		h = text + 1;
+		hlen = (size_t)(colon - h);
+		colon++;
+		v6 = 1;
+	} else {
+		if ((colon = strrchr(text, ':')) == NULL)
+			goto bad;
+		hlen = (size_t)(colon - text);
+	}
+	if (hlen == 0 || hlen >= hsize || hlen >= INET6_ADDRSTRLEN)
+		goto bad;
+	memcpy(host, h, hlen);
+	host[hlen] = '\0';
+	if (inet_pton(v6 ? AF_INET6 : AF_INET, host, bin) != 1)
+		goto bad;
+	p = colon + 1;
+	if (*p == '\0' || strlen(p) > 5)
+		goto bad;
+	for (; *p; p++) {
+		if (*p < '0' || *p > '9')
+			goto bad;
+		port = port * 10 + (*p - '0');
+	}
+	if (port > 65535)
+		goto bad;
+	*port_r = (int)port;
+	return 0;
+bad:
+	snprintf(why, whysize, "expected ADDRESS:PORT (an IPv4 address, or an "
+	    "IPv6 address in brackets, and a port 0-65535)");
+	if (hsize > 0)
+		host[0] = '\0';
+	return -1;
 }

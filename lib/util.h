@@ -124,6 +124,14 @@ int	b64_encode(const void *p, size_t len, struct buf *out);
 int	b64_decode(const char *s, size_t len, struct buf *out);
 ssize_t	b64_decode_mem(const char *s, size_t len, unsigned char *out, size_t size);
 
+/*
+ * hostport_parse - "IPV4:PORT" or "[IPV6]:PORT", numeric only, PORT 0-65535,
+ * into HOST (HSIZE bytes, the address without brackets) and *PORT_R.  0, or
+ * -1 with a reason in WHY (WHYSIZE bytes).
+ */
+int	hostport_parse(const char *text, char *host, size_t hsize, int *port_r,
+	    char *why, size_t whysize);
+
 /* now_ms - monotonic milliseconds, for timeouts. */
 long long now_ms(void);
 /* time_now - wall-clock seconds; tests may shift it with YUBIN_TEST_CLOCK_OFFSET
