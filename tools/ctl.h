@@ -44,6 +44,10 @@ int	ctl_cmd_start(struct ctl *c, int argc, char **argv);
 int	ctl_cmd_stop(struct ctl *c, int argc, char **argv);
 int	ctl_cmd_reload(struct ctl *c, int argc, char **argv);
 int	ctl_cmd_status(struct ctl *c, int argc, char **argv);
+/* ctl_status_board - the running yubind's (PID) pools, counters, queue and,
+ * when WORKERS, one line per worker (ctl_status.c).  CTL_OK or the exit
+ * code after saying why. */
+int	ctl_status_board(struct ctl *c, pid_t pid, int workers);
 int	ctl_cmd_account(struct ctl *c, int argc, char **argv);	/* ctl_account.c */
 /* ctl_postmaster_ensure - create the postmaster account (no password yet:
  * ACCOUNT_HASH_LOCKED) and its Maildir unless it exists; an existing one

@@ -294,16 +294,17 @@ ctl_cmd_reload(struct ctl *c, int argc, char **argv)
 	return CTL_OK;
 }
 
-int
-ctl_cmd_status(struct ctl *c, int argc, char **argv)
+#define STATUS_COUNT_MAX 86400	/* --count: a day of one-second snapshots */
+
+/* status_once - one snapshot: the pid, ports, accounts, then the live
+ * part (ctl_status.c). */
+static int
+status_once(struct ctl *c, int workers)
 {
 	char *path, *data;
 	size_t len;
 	pid_t pid;
 
-	(void)argv;
-	if (argc != 0)
-		return ctl_error(CTL_USAGE, "usage: status");
 	if ((pid = running_pid(c)) == -1)
 		return CTL_RUNTIME;
 	if (pid == 0) {
@@ -319,6 +320,45 @@ ctl_cmd_status(struct ctl *c, int argc, char **argv)
 	}
 	free(path);
 	(void)ctl_account_counts(c);
+	return ctl_status_board(c, pid, workers);
+}
+
+/*
+ * status [--workers] [--count N] - status_once, N times one second apart
+ * (the seed's wmsmng -t), a blank line between snapshots.  Stops at the
+ * first snapshot that finds no running yubind.
+ */
+int
+ctl_cmd_status(struct ctl *c, int argc, char **argv)
+{
+	long long count = 1, n;
+	char *end;
+	int i, workers = 0, r;
+
+	for (i = 0; i < argc; i++) {
+		if (strcmp(argv[i], "--workers") == 0)
+			workers = 1;
+		else if (strcmp(argv[i], "--count") == 0 && i + 1 < argc) {
+			errno = 0;
+			count = strtoll(argv[++i], &end, 10);
+			if (errno || end == argv[i] || *end != '\0' || count < 1 ||
+			    count > STATUS_COUNT_MAX)
+				return ctl_error(CTL_USAGE, "status: --count: "
+				    "expected a number 1-%d, got \"%.32s\"",
+				    STATUS_COUNT_MAX, argv[i]);
+		} else
+			return ctl_error(CTL_USAGE,
+			    "usage: status [--workers] [--count N]");
+	}
+	for (n = 0; n < count; n++) {
+		if (n > 0) {
+			fflush(stdout);
+			sleep(1);
+			putchar('\n');
+		}
+		if ((r = status_once(c, workers)) != CTL_OK)
+			return r;
+	}
 	return CTL_OK;
 }
 
