@@ -16,7 +16,7 @@ import subprocess
 import sys
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), '..', 'lib'))
-from yubintest import Server, TAP, binary, wait_until  # noqa: E402
+from yubintest import Server, Sink, TAP, binary, send_authed, wait_until  # noqa: E402
 
 t = TAP()
 CTYPE = 'application/openmetrics-text; version=1.0.0; charset=utf-8'
@@ -180,6 +180,38 @@ with Server(accounts={'alice': 'pw'},
         with open('/proc/%d/status' % kids[0]) as f:
             uid = [l.split()[1] for l in f if l.startswith('Uid:')][0]
         t.ok(uid != '0', 'the metrics process runs without root')
+
+# remote outcomes: one recipient taken, one refused for good, one deferred
+# (the message stays queued)
+def rcpt(addr):
+    return {'ok': (250, '2.1.5 ok'), 'bad': (550, '5.1.1 no such user'),
+            'later': (451, '4.3.0 try later')}[addr.split('@')[0].strip('<')]
+
+
+with Sink(rcpt=rcpt) as sink:
+    with Server(accounts={'alice': 'pw'},
+                files={'gateway.dat': 'remote.test,127.0.0.1,%d,tls=none\n' % sink.port},
+                conf={'server': {'metrics_listen': '127.0.0.1:0'},
+                      'queue': {'retry_interval': '1h'}}) as s:
+        send_authed(s, 'alice@localhost', ['ok@remote.test', 'bad@remote.test',
+                                           'later@remote.test'],
+                    b'Subject: three\r\nFrom: alice@localhost\r\n\r\nbody\r\n')
+        # the bounce to alice is queued and delivered too
+        m = wait_until(lambda: (lambda m: m if m.get(
+            ('yubin_deliveries_deferred_total', '')) and m.get(
+            ('yubin_recipients_delivered_total', '{via="local"}')) == 1 and m.get(
+            ('yubin_queue_messages', '')) == 1 else None)(metrics(s)))
+        t.ok(m, 'a deferred delivery counted, the bounce delivered') or t.diag(get(s)[3])
+        m = m or {}
+        t.is_(m.get(('yubin_recipients_delivered_total', '{via="remote"}')), 1.0,
+              'delivered remote: 1')
+        t.is_(m.get(('yubin_recipients_bounced_total', '')), 1.0, 'bounced: 1')
+        t.is_(m.get(('yubin_queue_messages', '')), 1.0, 'the deferred message is queued')
+        t.ok(m.get(('yubin_queue_oldest_age_seconds', ''), -1) >= 0, 'its age')
+        out = s.ctl('status').stdout
+        t.like(out, r'(?m)^queue: pending 1 delivering \d+ oldest \d+s$', 'status: one pending')
+        t.like(out, r'(?m)^today: received 1 sent 1 delivered 1 bounced 1 deferred [1-9]',
+               'status: sent, bounced and deferred today')
 
 # off by default: no metrics line, no metrics process
 with Server() as s:
