@@ -124,7 +124,8 @@ with Server(accounts={'alice': 'pw'},
     t.ok(('yubin_smtp_rejected_total', '{reason="address"}') in m0, 'rejected by reason')
     t.ok(('yubin_sessions_total', '{listener="smtp"}') in m0, 'sessions by listener')
     t.is_(m0.get(('yubin_workers_max', '{pool="smtp"}')), 7.0, 'pool maximum: smtp 7')
-    t.ok(m0.get(('yubin_workers', '{pool="smtp",state="idle"}'), 0) >= 1, 'idle smtp workers')
+    t.ok(wait_until(lambda: metrics(s).get(('yubin_workers', '{pool="smtp",state="idle"}'), 0) >= 1),
+         'idle smtp workers')
     t.is_(m0.get(('yubin_queue_messages', '')), 0.0, 'the queue is empty')
 
     # mail moves the counters
