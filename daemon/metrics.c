@@ -37,8 +37,6 @@ struct mconn {
 	long long	 deadline_ms;
 	char		 req[METRICS_REQ_MAX];
 	size_t		 len;
-	int		 line_ok;	/* the request line was read and parsed */
-	int		 status;	/* the answer for a whole request */
 	struct buf	 out;
 	size_t		 off;
 	size_t		 drained;
@@ -246,13 +244,31 @@ mc_header_end(const char *p, size_t len)
 	return 0;
 }
 
+int
+metrics_request(const char *req, size_t len, size_t max)
+{
+	const char *nl = memchr(req, '\n', len);
+	size_t ll;
+	int status;
+
+	if (nl == NULL)
+		return len >= max ? 400 : 0;	/* request line too long */
+	ll = (size_t)(nl - req);
+	if (ll > 0 && req[ll - 1] == '\r')
+		ll--;
+	if ((status = mc_line(req, ll)) == 400)
+		return 400;
+	if (mc_header_end(req, len) == 0)
+		return len >= max ? 431 : 0;
+	return status;
+}
+
 static void
 mc_read(struct mconn *mc, const struct board_head *b, struct store *store)
 {
 	struct buf body;
-	const char *nl;
 	ssize_t n;
-	size_t ll;
+	int status;
 
 	if (mc->stage == MC_DRAIN) {
 		char junk[4096];
@@ -273,29 +289,10 @@ mc_read(struct mconn *mc, const struct board_head *b, struct store *store)
 		return;
 	}
 	mc->len += (size_t)n;
-	if (!mc->line_ok) {
-		if ((nl = memchr(mc->req, '\n', mc->len)) == NULL) {
-			if (mc->len == sizeof(mc->req))
-				mc_error(mc, 400);	/* request line too long */
-			return;
-		}
-		ll = (size_t)(nl - mc->req);
-		if (ll > 0 && mc->req[ll - 1] == '\r')
-			ll--;
-		mc->status = mc_line(mc->req, ll);
-		if (mc->status == 400) {
-			mc_error(mc, 400);
-			return;
-		}
-		mc->line_ok = 1;
-	}
-	if (mc_header_end(mc->req, mc->len) == 0) {
-		if (mc->len == sizeof(mc->req))
-			mc_error(mc, 431);
+	if ((status = metrics_request(mc->req, mc->len, sizeof(mc->req))) == 0)
 		return;
-	}
-	if (mc->status != 200) {
-		mc_error(mc, mc->status);
+	if (status != 200) {
+		mc_error(mc, status);
 		return;
 	}
 	buf_init(&body, METRICS_BODY_MAX);

@@ -39,6 +39,15 @@ void	metrics_main(const struct config *cfg, const int *fds, int n,
 	    struct board_head *board, size_t size,
 	    volatile sig_atomic_t *stop) __attribute__((noreturn));
 /*
+ * metrics_request - the answer to the request REQ (LEN bytes read so far,
+ * at most MAX): 0 while more is needed, else the HTTP status -- 200 for
+ * "GET /metrics HTTP/1.x" (a query ignored) with its header complete, 405
+ * another method, 404 another path, 400 a malformed request line or none
+ * within MAX bytes, 431 a header not complete within MAX bytes.  A bad
+ * request line is answered as soon as it is complete.
+ */
+int	metrics_request(const char *req, size_t len, size_t max);
+/*
  * metrics_render - the exposition of BOARD (and the queue in STORE, when
  * not NULL) into OUT, "# EOF" last.
  */

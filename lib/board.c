@@ -146,6 +146,7 @@ board_check(const void *p, size_t len, char *why, size_t whysize)
 	}
 	if (b->slot_size != sizeof(struct board_slot) ||
 	    b->head_size < sizeof(*b) || b->head_size > 4096 ||
+	    b->head_size % _Alignof(struct board_slot) != 0 ||
 	    b->nslots > BOARD_SLOTS_MAX ||
 	    (size_t)b->head_size + (size_t)b->nslots * b->slot_size > len) {
 		snprintf(why, whysize, "sizes do not match the file "

@@ -55,6 +55,9 @@ test_check(void)
 	b->slot_size = 8;
 	ok(board_check(b, len, why, sizeof(why)) == -1, "another slot size");
 	b->slot_size = sizeof(struct board_slot);
+	b->head_size += 4;
+	ok(board_check(b, len + 4, why, sizeof(why)) == -1, "slots not aligned");
+	b->head_size -= 4;
 	b->magic = 0;
 	ok(board_check(b, len, why, sizeof(why)) == -1 &&
 	    strstr(why, "status board") != NULL, "no magic: not a board");
