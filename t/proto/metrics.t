@@ -11,6 +11,7 @@ file:line."""
 import http.client
 import os
 import re
+import signal
 import socket
 import subprocess
 import sys
@@ -177,7 +178,16 @@ with Server(accounts={'alice': 'pw'},
     t.is_(get(s)[0], 200, 'still serving afterwards')
     kids = s.children('metrics')
     t.ok(kids and s.pid not in kids, 'served by a child of its own, not the master')
-    if os.geteuid() == 0:
+    # a metrics process that dies is started again; the counters live on
+    os.kill(kids[0], signal.SIGKILL)
+    t.ok(wait_until(lambda: s.children('metrics') and s.children('metrics') != kids),
+         'a killed metrics process is replaced')
+    t.ok(wait_until(lambda: (lambda r: r if r[0] == 200 else None)(get(s))),
+         'and serves again')
+    t.is_(metrics(s).get(('yubin_messages_received_total', '')), 1.0,
+          'the counters survived it')
+    kids = s.children('metrics')
+    if os.geteuid() == 0 and kids:
         with open('/proc/%d/status' % kids[0]) as f:
             uid = [l.split()[1] for l in f if l.startswith('Uid:')][0]
         t.ok(uid != '0', 'the metrics process runs without root')

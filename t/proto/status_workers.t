@@ -9,6 +9,7 @@ a stopped yubind is "not running"."""
 
 import os
 import re
+import signal
 import stat
 import sys
 
@@ -122,6 +123,16 @@ with Server(accounts={'alice': 'pw'}, conf={'smtp': {'multiprocessing': '6'}}) a
                                       status(s).stdout)), 'a second mail counted')
     t.ok(wait_until(lambda: re.search(r'(?m)^pool smtp: busy 0 ', status(s).stdout)),
          'the smtp workers are idle again')
+
+    # a reload lowers a pool maximum: status shows the new one
+    sections = {k: dict(v) for k, v in s.sections.items()}
+    sections['smtp']['multiprocessing'] = '4'
+    s.write_conf(sections)
+    s.signal(signal.SIGHUP)
+    t.ok(s.wait_log('reloaded configuration'), 'reloaded')
+    t.ok(wait_until(lambda: re.search(r'(?m)^pool smtp: busy 0 idle [1-9]\d* max 4$',
+                                      status(s).stdout)), 'status shows the new maximum')
+    t.like(status(s).stdout, r'(?m)^today: received 2 ', 'the counters survive a reload')
 
     # --count 2: two snapshots, a second apart, a blank line between
     r = status(s, '--count', '2')
