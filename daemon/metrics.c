@@ -44,12 +44,14 @@ struct mconn {
 
 /* ---- the exposition ------------------------------------------------------ */
 
+/* ctr - counter C of board B, read once */
 static unsigned long long
 ctr(const struct board_head *b, enum board_ctr c)
 {
 	return (unsigned long long)__atomic_load_n(&b->ctr[c], __ATOMIC_RELAXED);
 }
 
+/* family - the TYPE and HELP lines of metric family NAME */
 static void
 family(struct buf *out, const char *name, const char *type, const char *help)
 {
@@ -152,6 +154,7 @@ metrics_render(const struct board_head *b, struct store *store,
 
 /* ---- HTTP ---------------------------------------------------------------- */
 
+/* mc_close - end the connection MC; its slot is free again */
 static void
 mc_close(struct mconn *mc)
 {
@@ -180,6 +183,7 @@ mc_answer(struct mconn *mc, int status, const char *type, const char *body,
 	mc->deadline_ms = now_ms() + METRICS_TIMEOUT_MS;
 }
 
+/* mc_error - answer STATUS with a one-line text body */
 static void
 mc_error(struct mconn *mc, int status)
 {
@@ -263,6 +267,8 @@ metrics_request(const char *req, size_t len, size_t max)
 	return status;
 }
 
+/* mc_read - MC is readable: more of the request (answered once
+ * metrics_request decides), or input after the answer, dropped */
 static void
 mc_read(struct mconn *mc, const struct board_head *b, struct store *store)
 {
@@ -301,6 +307,8 @@ mc_read(struct mconn *mc, const struct board_head *b, struct store *store)
 	buf_free(&body);
 }
 
+/* mc_write - MC is writable: more of the answer; once it is all out, the
+ * write side is shut and the rest of the input drained */
 static void
 mc_write(struct mconn *mc)
 {

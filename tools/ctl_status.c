@@ -72,6 +72,7 @@ board_load(struct ctl *c, pid_t pid, char **data_r, size_t *len_r)
 	return CTL_OK;
 }
 
+/* today - counter C since local midnight (or the start) */
 static unsigned long long
 today(const struct board_head *b, enum board_ctr c)
 {
