@@ -84,6 +84,10 @@ with Server(accounts={'alice': 'pw', 'bob': 'pw'}, conf=conf, files=files) as s:
         rc, out, err = run(s, 'check', 'smtp', '127.0.0.1:%d' % plain.port, '--starttls')
         t.is_(rc, 2, 'no STARTTLS offered: exit 2')
         t.like(err, r'does not offer STARTTLS', 'and says so')
+    with Sink(stall='greeting') as silent:
+        rc, out, err = run(s, 'check', 'smtp', '127.0.0.1:%d' % silent.port, '--timeout', '1')
+        t.is_(rc, 2, 'a server that never greets: exit 2 after --timeout')
+        t.like(err, r'no greeting: timeout waiting for the server\'s reply\n$', 'says it timed out')
     with Sink(greeting=(554, '5.3.2 no service')) as refuse:
         rc, out, err = run(s, 'check', 'smtp', '127.0.0.1:%d' % refuse.port)
         t.is_(rc, 2, 'a 554 greeting: exit 2')

@@ -10,6 +10,7 @@
 #include "../lib/tap.h"
 #include "buf.h"
 #include "mailparser.h"
+#include "utf8.h"
 
 #define GOT_MAX	64
 
@@ -182,6 +183,20 @@ test_walk(void)
 	is_int(parse(b.data, &g, &warn), -1, "9b huge part header refused");
 	buf_free(&b);
 
+	/* 9c: header blocks: LF, CRLF, none at all, no body */
+	{
+		size_t hl, bo;
+
+		ok(mp_header_split("A: b\n\nx", 8, &hl, &bo) == 0 && hl == 5 &&
+		    bo == 6, "9c LF");
+		ok(mp_header_split("A: b\r\n\r\nx", 11, &hl, &bo) == 0 &&
+		    hl == 6 && bo == 8, "9c CRLF");
+		ok(mp_header_split("A: b\nC: d", 10, &hl, &bo) == 0 && hl == 10 &&
+		    bo == 10, "9c all header");
+		ok(mp_header_split("\nbody", 5, &hl, &bo) == 0 && hl == 0 &&
+		    bo == 1, "9c no header");
+	}
+
 	/* 10: the callback stops the walk */
 	memset(&g, 0, sizeof(g));
 	g.stop_at = 1;
@@ -293,6 +308,15 @@ test_names(void)
 	ok(n <= MP_SAFE_MAX && n == strlen(safe), "33 bounded (%zu)", n);
 	ok(strcmp(safe + n - 4, ".pdf") == 0, "33 extension kept");
 	ok((n - 4) % 3 == 0, "33 cut at a character");
+
+	/* 33b: the cut never splits a character */
+	memset(longname, 0, sizeof(longname));
+	longname[0] = 'a';
+	for (i = 1; i + 2 < 300; i += 2)
+		memcpy(longname + i, "\xc3\xa9", 2);
+	memcpy(longname + i, ".txt", 5);
+	n = mp_filename_sanitize(longname, strlen(longname), safe, sizeof(safe));
+	ok(n == 99 && utf8_valid(safe, n), "33b cut back to a character (%zu)", n);
 
 	/* 34: a part's file name from Content-Type name= or the disposition */
 	parse("Content-Type: multipart/mixed; boundary=f\n\n--f\n"
