@@ -34,10 +34,10 @@ dns = Dnsmasq(['--mx-host=remote.test,mx.remote.test,10',
                '--mx-host=null.test,.,0',
                '--host-record=localhost,127.0.0.1'])
 have_dns = dns.available and dns.proc is not None and dns.proc.poll() is None
-conf = {'queue': {'remote_port': str(sink.port)}}
+conf = {'queue': {'remote_port': str(sink.port)}, 'server': {'alias': 'other.test'}}
 if have_dns:
-    conf['server'] = {'resolver': dns.resolver}
-files = {'alias.dat': 'info@localhost alice@localhost\n'}
+    conf['server']['resolver'] = dns.resolver
+files = {'alias.dat': 'info@localhost alice@localhost\n*@other.test alice@localhost\n'}
 with Server(accounts={'alice': 'pw', 'bob': 'pw'}, conf=conf, files=files) as s:
     target = '127.0.0.1:%d' % s.port('smtp')
     cert = os.path.join(s.etc, 'cert.pem')
@@ -73,6 +73,15 @@ with Server(accounts={'alice': 'pw', 'bob': 'pw'}, conf=conf, files=files) as s:
     rc, out, err = run(s, 'check', 'smtp', 'localhost:%d' % s.port('smtp'),
                        '--verify', '--ca', cert)
     t.is_(rc, 0, '--verify with the right CA and name: exit 0')
+
+    rc, out, err = run(s, 'check', 'smtp', '[::1]:%d' % free_port())
+    t.is_(rc, 2, '[::1]:PORT parsed; nothing listens there: exit 2')
+    t.like(err, r': ::1 port \d+: connect: ', 'the IPv6 address is named')
+    if have_dns:
+        rc, out, err = run(s, 'check', 'smtp', 'nosuch.test')
+        t.is_(rc, 2, 'a host without address: exit 2')
+        t.like(err, r'^yubinctl: check smtp nosuch\.test: nosuch\.test: no address\n$',
+               'says so')
 
     closed = free_port()
     rc, out, err = run(s, 'check', 'smtp', '127.0.0.1:%d' % closed, '--timeout', '5')
@@ -123,6 +132,17 @@ with Server(accounts={'alice': 'pw', 'bob': 'pw'}, conf=conf, files=files) as s:
            'routed through server.admin_address')
     rc, out, err = run(s, 'check', 'address', 'abuse@localhost')
     t.is_(rc, 0, 'abuse@: exit 0')
+
+    rc, out, err = run(s, 'check', 'address', 'anyone@other.test')
+    t.is_(rc, 0, 'a catch-all: exit 0')
+    t.like(out, r'(?m)^catch-all: <anyone@other\.test> -> <alice@localhost>$',
+           'shows the catch-all step')
+
+    s.ctl('ml', 'create', 'news', 'pw')
+    rc, out, err = run(s, 'check', 'address', 'news-request@localhost')
+    t.is_(rc, 0, 'a list\'s request address: exit 0')
+    t.like(out, r'(?m)^list: <news-request@localhost> is an address of the mailing list news$',
+           'names the list')
 
     with open(os.path.join(s.home, 'mailbox', 'bob', 'forward.def'), 'w') as f:
         f.write('bin=yubin-sendmail\nparam1=FROM_ADDRESS\nparam2=carol@example.org\n'
