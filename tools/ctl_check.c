@@ -392,6 +392,8 @@ out:
 	return rc;
 }
 
+/* check_smtp - "check smtp HOST[:PORT] ...": connect, greet, EHLO,
+ * STARTTLS when asked, QUIT.  The exit code. */
 static int
 check_smtp(struct ctl *c, int argc, char **argv)
 {
@@ -621,6 +623,9 @@ check_remote(const struct config *cfg, const char *addr, const char *domain,
 	return probe_rcpt(cfg, mx, n, addr, secs);
 }
 
+/* check_address - "check address ADDR [--probe]": the RCPT resolution of
+ * a local address, the MX hosts (and the probe) of a remote one.  The
+ * exit code. */
 static int
 check_address(struct ctl *c, int argc, char **argv)
 {
@@ -686,6 +691,7 @@ check_address(struct ctl *c, int argc, char **argv)
 	}
 }
 
+/* ctl_cmd_check - "check smtp ..." or "check address ...". */
 int
 ctl_cmd_check(struct ctl *c, int argc, char **argv)
 {

@@ -54,6 +54,7 @@ struct msgctx {
 	int		 failed;
 };
 
+/* usage - the synopsis on stderr. */
 static void
 usage(void)
 {
@@ -270,6 +271,7 @@ out:
 	return r;
 }
 
+/* skip_dot - scandir's filter: no ".", "..", or dot files. */
 static int
 skip_dot(const struct dirent *d)
 {
