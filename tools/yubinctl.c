@@ -41,6 +41,7 @@ static const struct {
 	{ "block", ctl_cmd_block },
 	{ "notify", ctl_cmd_notify },
 	{ "dkim", ctl_cmd_dkim },
+	{ "check", ctl_cmd_check },
 };
 
 static void
@@ -60,7 +61,9 @@ usage(void)
 	    "  config | mailbox [--recount] [NAME] | plugins\n"
 	    "  block list | block del ADDR | notify FILE\n"
 	    "  queue list | queue show ID | queue flush | queue delete ID\n"
-	    "  dkim keygen DOMAIN SELECTOR [--ed25519 | --rsa BITS] [--force]\n");
+	    "  dkim keygen DOMAIN SELECTOR [--ed25519 | --rsa BITS] [--force]\n"
+	    "  check smtp HOST[:PORT] [--starttls] [--ca FILE] [--verify] [--timeout SECONDS]\n"
+	    "  check address ADDR [--probe] [--timeout SECONDS]\n");
 }
 
 int
