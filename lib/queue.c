@@ -108,6 +108,12 @@ envelope_encode(const struct envelope *e, struct buf *out)
 	env_put(out, e->helo);
 	env_put(out, e->auth_user);
 	buf_putc(out, '\n');
+	if (e->hold || e->held > 0) {
+		buf_printf(out, "H %d %lld %lld", e->hold ? 1 : 0, e->hold_since,
+		    e->held);
+		env_put(out, e->hold_reason);
+		buf_putc(out, '\n');
+	}
 	if (e->dsn_ret != 0 || e->dsn_envid != NULL) {
 		buf_printf(out, "D %d", e->dsn_ret);
 		env_put(out, e->dsn_envid);
@@ -209,6 +215,65 @@ env_get_dsn(char *line, int max, int *num_r, char **text_r, size_t tmax)
 	return 0;
 }
 
+/* env_get_hold - the rest of an "H" line at LINE into E's hold fields.
+ * 0 or -1 (corrupt; E's hold fields then undefined). */
+static int
+env_get_hold(char *line, struct envelope *e)
+{
+	char reason[QUEUE_HOLD_REASON_MAX + 2];
+	int n;
+
+	if (sscanf(line, "%d %lld %lld%n", &e->hold, &e->hold_since, &e->held,
+	    &n) != 3 || (e->hold != 0 && e->hold != 1) || e->hold_since < 0 ||
+	    e->held < 0)
+		return -1;
+	line += n;
+	if (env_get_into(&line, reason, sizeof(reason)) == -1 ||
+	    *line != '\0' || strlen(reason) > QUEUE_HOLD_REASON_MAX ||
+	    !dsn_printable(reason))
+		return -1;
+	memcpy(e->hold_reason, reason, strlen(reason) + 1);
+	return 0;
+}
+
+int
+envelope_hold_copy(struct envelope *e, const void *data, size_t len)
+{
+	struct envelope h;
+	const char *p = data, *nl = memchr(p, '\n', len), *end;
+	char *line;
+	int r;
+
+	if (nl == NULL)
+		return -1;
+	memset(&h, 0, sizeof(h));
+	len -= (size_t)(nl + 1 - p);
+	p = nl + 1;
+	if (len >= 2 && p[0] == 'H' && p[1] == ' ') {
+		end = memchr(p, '\n', len);
+		line = xstrndup(p + 2, (end ? (size_t)(end - p) : len) - 2);
+		r = env_get_hold(line, &h);
+		free(line);
+		if (r == -1)
+			return -1;
+	}
+	e->hold = h.hold;
+	memcpy(e->hold_reason, h.hold_reason, sizeof(e->hold_reason));
+	e->hold_since = h.hold_since;
+	e->held = h.held;
+	return 0;
+}
+
+long long
+envelope_age(const struct envelope *e, long long now)
+{
+	long long age = now - e->arrival - e->held;
+
+	if (e->hold && e->hold_since > 0 && now > e->hold_since)
+		age -= now - e->hold_since;
+	return age < 0 ? 0 : age;
+}
+
 int
 envelope_decode(struct envelope *e, const void *data, size_t len)
 {
@@ -232,6 +297,12 @@ envelope_decode(struct envelope *e, const void *data, size_t len)
 	    env_get_into(&line, e->helo, sizeof(e->helo)) == -1 ||
 	    env_get_into(&line, e->auth_user, sizeof(e->auth_user)) == -1)
 		goto bad;
+	/* the hold: only right after the E1 line */
+	if (p != NULL && strncmp(p, "H ", 2) == 0) {
+		line = strsep(&p, "\n");
+		if (env_get_hold(line + 2, e) == -1)
+			goto bad;
+	}
 	while ((line = strsep(&p, "\n")) != NULL && *line) {
 		struct env_rcpt r;
 		char *addr, *acct, *err;
@@ -776,9 +847,141 @@ queue_notify(const char *home, const char *id)
 	if (fd != -1)
 		close(fd);
 	/* the queue manager's socket is full (or it is not running): leave
-	 * it a note to scan the whole queue, never block the client */
+	 * it a note to scan the whole queue, never block the client.  HOME/run
+	 * is the server user's and yubinctl may run as root: never through a
+	 * link planted there, never blocked by a FIFO */
 	if (snprintf(sun.sun_path, sizeof(sun.sun_path), "%s/run/qmgr.kick",
 	    home) < (int)sizeof(sun.sun_path) &&
-	    (fd = open(sun.sun_path, O_WRONLY | O_CREAT | O_CLOEXEC, 0600)) != -1)
+	    (fd = open(sun.sun_path, O_WRONLY | O_CREAT | O_NOFOLLOW |
+	    O_NONBLOCK | O_CLOEXEC, 0600)) != -1)
 		close(fd);
+}
+
+struct hold_ctx {
+	const char	*id;
+	const char	*reason;	/* NULL: release */
+	long long	 now;
+	int		 found;
+	int		 was;
+};
+
+/* queue_hold_fn - hold or release one envelope, read and written in TXN. */
+static int
+queue_hold_fn(struct store_txn *txn, void *ctx)
+{
+	struct hold_ctx *hc = ctx;
+	struct envelope e;
+	struct buf val;
+	size_t i;
+	int r;
+
+	hc->found = 0;
+	buf_init(&val, ENV_MAX);
+	r = store_tget(txn, STORE_QUEUE, hc->id, strlen(hc->id), &val, NULL);
+	if (r != 1) {
+		buf_free(&val);
+		return r == 0 ? 0 : -1;
+	}
+	if (envelope_decode(&e, val.data, val.len) == -1) {
+		log_err("%s: corrupt envelope record", hc->id);
+		buf_free(&val);
+		return -1;
+	}
+	str_copy(e.id, sizeof(e.id), hc->id);
+	hc->found = 1;
+	hc->was = e.hold;
+	if (hc->reason != NULL && !e.hold) {
+		e.hold = 1;
+		e.hold_since = hc->now;
+		str_copy(e.hold_reason, sizeof(e.hold_reason), hc->reason);
+	} else if (hc->reason == NULL) {
+		if (e.hold && hc->now > e.hold_since)
+			e.held += hc->now - e.hold_since;
+		e.hold = 0;
+		e.hold_since = 0;
+		e.hold_reason[0] = '\0';
+		for (i = 0; i < e.nrcpt; i++)
+			if (e.rcpt[i].state == RCPT_PENDING)
+				e.rcpt[i].next_try = 0;
+	}
+	envelope_encode(&e, &val);
+	r = store_tput(txn, STORE_QUEUE, hc->id, strlen(hc->id), val.data,
+	    val.len, 0);
+	envelope_clear(&e);
+	buf_free(&val);
+	return r;
+}
+
+/* queue_hold_set - queue_hold (REASON) and queue_release (NULL). */
+static int
+queue_hold_set(struct store *s, const char *id, const char *reason,
+    long long now, int *was_r)
+{
+	struct hold_ctx hc;
+
+	memset(&hc, 0, sizeof(hc));
+	hc.id = id;
+	hc.reason = reason;
+	hc.now = now;
+	if (store_write(s, queue_hold_fn, &hc) != 0)
+		return -1;
+	if (was_r != NULL)
+		*was_r = hc.was;
+	return hc.found;
+}
+
+int
+queue_hold(struct store *s, const char *id, const char *reason, long long now,
+    int *was_r)
+{
+	if (strlen(reason) > QUEUE_HOLD_REASON_MAX || !dsn_printable(reason)) {
+		errno = EINVAL;
+		return -1;
+	}
+	return queue_hold_set(s, id, reason, now, was_r);
+}
+
+int
+queue_release(struct store *s, const char *id, long long now, int *was_r)
+{
+	return queue_hold_set(s, id, NULL, now, was_r);
+}
+
+int
+queue_suspended(struct store *s, long long *since_r)
+{
+	struct buf val;
+	char text[32];
+	int r;
+
+	buf_init(&val, 64);
+	r = store_get(s, STORE_META, QUEUE_SUSPEND_KEY, strlen(QUEUE_SUSPEND_KEY),
+	    &val);
+	if (r == 1 && since_r != NULL) {
+		*since_r = 0;
+		if (val.len < sizeof(text)) {
+			memcpy(text, val.data, val.len);
+			text[val.len] = '\0';
+			*since_r = strtoll(text, NULL, 10);
+		}
+	}
+	buf_free(&val);
+	return r;
+}
+
+int
+queue_suspend(struct store *s, int on, long long now)
+{
+	char text[32];
+	int r;
+
+	if (!on)
+		return store_del(s, STORE_META, QUEUE_SUSPEND_KEY,
+		    strlen(QUEUE_SUSPEND_KEY)) == -1 ? -1 : 0;
+	r = queue_suspended(s, NULL);
+	if (r != 0)
+		return r == 1 ? 0 : -1;	/* suspended already: since then */
+	snprintf(text, sizeof(text), "%lld", now);
+	return store_put(s, STORE_META, QUEUE_SUSPEND_KEY,
+	    strlen(QUEUE_SUSPEND_KEY), text, strlen(text), 0);
 }
