@@ -857,94 +857,151 @@ queue_notify(const char *home, const char *id)
 		close(fd);
 }
 
-struct hold_ctx {
+enum edit_op { EDIT_HOLD, EDIT_RELEASE, EDIT_FLUSH };
+
+struct edit_ctx {
 	const char	*id;
-	const char	*reason;	/* NULL: release */
+	enum edit_op	 op;
+	const char	*reason;	/* EDIT_HOLD's */
 	long long	 now;
 	int		 found;
-	int		 was;
+	int		 was;		/* held before */
+	struct envelope	*before;	/* EDIT_FLUSH: the envelope as read */
 };
 
-/* queue_hold_fn - hold or release one envelope, read and written in TXN. */
+/* queue_edit_apply - EC's change to E.  1 when E changed. */
 static int
-queue_hold_fn(struct store_txn *txn, void *ctx)
+queue_edit_apply(struct edit_ctx *ec, struct envelope *e)
 {
-	struct hold_ctx *hc = ctx;
+	size_t i;
+	int changed = 0;
+
+	switch (ec->op) {
+	case EDIT_HOLD:
+		if (e->hold)
+			return 0;
+		e->hold = 1;
+		e->hold_since = ec->now;
+		str_copy(e->hold_reason, sizeof(e->hold_reason), ec->reason);
+		return 1;
+	case EDIT_RELEASE:
+		if (e->hold && ec->now > e->hold_since)
+			e->held += ec->now - e->hold_since;
+		changed = e->hold;
+		e->hold = 0;
+		e->hold_since = 0;
+		e->hold_reason[0] = '\0';
+		break;
+	case EDIT_FLUSH:
+		/* recipients held after crashes get QUEUE_CRASH_MAX more
+		 * tries; a message on hold stays on hold */
+		for (i = 0; i < e->nrcpt; i++)
+			if (e->rcpt[i].state == RCPT_HELD) {
+				e->rcpt[i].state = RCPT_PENDING;
+				e->rcpt[i].crashes = 0;
+				changed = 1;
+			}
+		break;
+	}
+	for (i = 0; i < e->nrcpt; i++)
+		if (e->rcpt[i].state == RCPT_PENDING && e->rcpt[i].next_try) {
+			e->rcpt[i].next_try = 0;	/* due now */
+			changed = 1;
+		}
+	return changed;
+}
+
+/* queue_edit_fn - one envelope read, changed and written in TXN. */
+static int
+queue_edit_fn(struct store_txn *txn, void *ctx)
+{
+	struct edit_ctx *ec = ctx;
 	struct envelope e;
 	struct buf val;
-	size_t i;
 	int r;
 
-	hc->found = 0;
+	ec->found = 0;
+	if (ec->before != NULL)		/* run again after MAP_FULL */
+		envelope_clear(ec->before);
 	buf_init(&val, ENV_MAX);
-	r = store_tget(txn, STORE_QUEUE, hc->id, strlen(hc->id), &val, NULL);
+	r = store_tget(txn, STORE_QUEUE, ec->id, strlen(ec->id), &val, NULL);
 	if (r != 1) {
 		buf_free(&val);
 		return r == 0 ? 0 : -1;
 	}
-	if (envelope_decode(&e, val.data, val.len) == -1) {
-		log_err("%s: corrupt envelope record", hc->id);
+	if (envelope_decode(&e, val.data, val.len) == -1 || (ec->before != NULL &&
+	    envelope_decode(ec->before, val.data, val.len) == -1)) {
+		log_err("%s: corrupt envelope record", ec->id);
+		envelope_clear(&e);
 		buf_free(&val);
 		return -1;
 	}
-	str_copy(e.id, sizeof(e.id), hc->id);
-	hc->found = 1;
-	hc->was = e.hold;
-	if (hc->reason != NULL && !e.hold) {
-		e.hold = 1;
-		e.hold_since = hc->now;
-		str_copy(e.hold_reason, sizeof(e.hold_reason), hc->reason);
-	} else if (hc->reason == NULL) {
-		if (e.hold && hc->now > e.hold_since)
-			e.held += hc->now - e.hold_since;
-		e.hold = 0;
-		e.hold_since = 0;
-		e.hold_reason[0] = '\0';
-		for (i = 0; i < e.nrcpt; i++)
-			if (e.rcpt[i].state == RCPT_PENDING)
-				e.rcpt[i].next_try = 0;
+	str_copy(e.id, sizeof(e.id), ec->id);
+	if (ec->before != NULL)
+		str_copy(ec->before->id, sizeof(ec->before->id), ec->id);
+	ec->found = 1;
+	ec->was = e.hold;
+	r = 0;
+	if (queue_edit_apply(ec, &e)) {
+		envelope_encode(&e, &val);
+		r = store_tput(txn, STORE_QUEUE, ec->id, strlen(ec->id), val.data,
+		    val.len, 0);
 	}
-	envelope_encode(&e, &val);
-	r = store_tput(txn, STORE_QUEUE, hc->id, strlen(hc->id), val.data,
-	    val.len, 0);
 	envelope_clear(&e);
 	buf_free(&val);
 	return r;
 }
 
-/* queue_hold_set - queue_hold (REASON) and queue_release (NULL). */
+/* queue_edit - EC's change to its envelope in one transaction: 1 done,
+ * 0 no such entry, -1 error. */
 static int
-queue_hold_set(struct store *s, const char *id, const char *reason,
-    long long now, int *was_r)
+queue_edit(struct store *s, struct edit_ctx *ec)
 {
-	struct hold_ctx hc;
-
-	memset(&hc, 0, sizeof(hc));
-	hc.id = id;
-	hc.reason = reason;
-	hc.now = now;
-	if (store_write(s, queue_hold_fn, &hc) != 0)
+	if (store_write(s, queue_edit_fn, ec) != 0)
 		return -1;
-	if (was_r != NULL)
-		*was_r = hc.was;
-	return hc.found;
+	return ec->found;
 }
 
 int
 queue_hold(struct store *s, const char *id, const char *reason, long long now,
     int *was_r)
 {
+	struct edit_ctx ec = { .id = id, .op = EDIT_HOLD, .reason = reason,
+	    .now = now };
+	int r;
+
 	if (strlen(reason) > QUEUE_HOLD_REASON_MAX || !dsn_printable(reason)) {
 		errno = EINVAL;
 		return -1;
 	}
-	return queue_hold_set(s, id, reason, now, was_r);
+	r = queue_edit(s, &ec);
+	if (r == 1 && was_r != NULL)
+		*was_r = ec.was;
+	return r;
 }
 
 int
 queue_release(struct store *s, const char *id, long long now, int *was_r)
 {
-	return queue_hold_set(s, id, NULL, now, was_r);
+	struct edit_ctx ec = { .id = id, .op = EDIT_RELEASE, .now = now };
+	int r = queue_edit(s, &ec);
+
+	if (r == 1 && was_r != NULL)
+		*was_r = ec.was;
+	return r;
+}
+
+int
+queue_flush_entry(struct store *s, const char *id, struct envelope *before_r)
+{
+	struct edit_ctx ec = { .id = id, .op = EDIT_FLUSH, .before = before_r };
+	int r;
+
+	memset(before_r, 0, sizeof(*before_r));
+	r = queue_edit(s, &ec);
+	if (r != 1)
+		envelope_clear(before_r);
+	return r;
 }
 
 int

@@ -194,6 +194,16 @@ void	queue_notify(const char *home, const char *id);
 int	queue_hold(struct store *s, const char *id, const char *reason,
 	    long long now, int *was_r);
 int	queue_release(struct store *s, const char *id, long long now, int *was_r);
+/*
+ * queue_flush_entry - yubinctl queue flush of ID, in one transaction: its
+ * pending recipients are due now, those held after crashes (RCPT_HELD)
+ * pending again with their crash count reset; a message on hold stays on
+ * hold.  1 done, with *BEFORE_R the envelope as it was (owned: clear it),
+ * 0 no such entry, -1 error (*BEFORE_R empty either way).  The caller
+ * tells the queue manager.
+ */
+int	queue_flush_entry(struct store *s, const char *id,
+	    struct envelope *before_r);
 
 /*
  * Delivery suspension (yubinctl suspend / resume): while suspended the

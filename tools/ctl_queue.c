@@ -162,29 +162,18 @@ queue_flush_one(void *ctx, const char *id)
 {
 	struct ctl *c = ctx;
 	struct envelope e;
-	size_t i, n = 0;
+	size_t i;
+	int r;
 
 	/* deferred recipients are due now (the schedule is in the envelope);
-	 * held ones are released for QUEUE_CRASH_MAX more attempts.  A
-	 * message on hold (queue hold) stays on hold. */
-	if (queue_get(c->store, id, &e) == 1) {
-		for (i = 0; i < e.nrcpt; i++) {
-			if (e.rcpt[i].state == RCPT_HELD) {
-				e.rcpt[i].state = RCPT_PENDING;
-				e.rcpt[i].crashes = 0;
-				e.rcpt[i].next_try = 0;
-				n++;
-				printf("released %s <%s>\n", id, e.rcpt[i].addr);
-			}
-			if (e.rcpt[i].state == RCPT_PENDING && e.rcpt[i].next_try) {
-				e.rcpt[i].next_try = 0;
-				n++;
-			}
-		}
-		if (n > 0 && queue_update(c->store, &e) == -1)
-			fprintf(stderr, "yubinctl: %s: cannot reschedule\n", id);
-		envelope_clear(&e);
-	}
+	 * held ones are released for QUEUE_CRASH_MAX more attempts */
+	r = queue_flush_entry(c->store, id, &e);
+	if (r == -1)
+		fprintf(stderr, "yubinctl: %s: cannot reschedule\n", id);
+	for (i = 0; r == 1 && i < e.nrcpt; i++)
+		if (e.rcpt[i].state == RCPT_HELD)
+			printf("released %s <%s>\n", id, e.rcpt[i].addr);
+	envelope_clear(&e);
 	queue_notify(config_home(c->cfg), id);
 	return 0;
 }

@@ -109,7 +109,8 @@ with Sink(rcpt=rcpt) as sink:
         t.is_(state['x_tries'], 0, 'the held message is still not tried')
         t.is_(s.mails('alice'), [], 'and not bounced for its age')
         t.ok(not re.search(r'status=bounced', s.log()), 'nothing bounced')
-        t.is_([m['queue_id'] for m in jlist(s)], [id1], 'still queued')
+        t.is_([(m['queue_id'], m['hold']) for m in jlist(s)], [(id1, True)],
+              'still queued, and queue flush left it on hold')
 
         # 4. release: due now; the time held does not count towards its age
         r = s.ctl('queue', 'release', id1)
