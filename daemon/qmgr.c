@@ -1,7 +1,8 @@
 /*
  * qmgr.c - queue manager process; see qmgr.h.  Runs as the server user,
  * never reads network input (the notification socket carries only queue ids
- * from our own workers, and a malformed one is ignored).
+ * from our own workers and yubinctl, or QUEUE_NOTE_STATE, and a malformed
+ * one is ignored).
  */
 #include <ctype.h>
 #include <dirent.h>
@@ -199,8 +200,16 @@ qmgr_entry(struct qmgr *q, const char *id, struct entry *e)
 	size_t i, pending = 0, remote = 0;
 
 	memset(e, 0, sizeof(*e));
-	if (queue_get(q->store, id, env) != 1)
+	if (queue_get(q->store, id, env) != 1) {
+		qmgr_unqueue(q, id);	/* deleted: nothing of it starts */
 		return 0;
+	}
+	if (env->hold) {
+		/* yubinctl queue hold: kept, never tried, until released */
+		qmgr_unqueue(q, id);
+		envelope_clear(env);
+		return 0;
+	}
 	if (queue_path(q->home, id, qpath, sizeof(qpath)) == -1 ||
 	    env->release_at > now) {
 		if (env->release_at > now && env->release_at < q->next_scan)
@@ -309,6 +318,35 @@ pending_run(struct qmgr *q, struct pending *p)
 		free(p->ids[i]);
 	memmove(p->ids, p->ids + n, (p->n - n) * sizeof(*p->ids));
 	p->n -= n;
+}
+
+/*
+ * qmgr_state - read the delivery state (yubinctl suspend / resume) again:
+ * at start, at every scan, and when told (QUEUE_NOTE_STATE).  Suspended,
+ * the jobs waiting for an agent are forgotten and the work list WORK
+ * emptied: nothing more starts, what runs ends.  Resumed, the whole queue
+ * is scanned at once.  A state that cannot be read leaves it as it was.
+ */
+static void
+qmgr_state(struct qmgr *q, struct pending *work)
+{
+	size_t i;
+	int r = queue_suspended(q->store, NULL);
+
+	if (r == -1 || r == q->suspended)
+		return;
+	q->suspended = r;
+	if (r == 1) {
+		qmgr_unqueue(q, NULL);
+		for (i = 0; i < work->n; i++)
+			free(work->ids[i]);
+		work->n = 0;
+		work->overflow = 0;
+		log_info("delivery suspended; yubinctl resume restarts it");
+		return;
+	}
+	q->next_scan = 0;
+	log_info("delivery resumed");
 }
 
 /* qmgr_orphans - remove queue files that never got an envelope. */
@@ -577,22 +615,33 @@ qmgr_main(const struct config *cfg, const struct routes *routes, char *trace,
 	while (!qmgr_stop) {
 		qmgr_reap(&q);
 		/* a scan: at start, every retry interval, when a worker could
-		 * not reach our socket, and when the work list overflowed */
+		 * not reach our socket, and when the work list overflowed;
+		 * while delivery is suspended, only the state is read */
 		if (time_now() >= q.next_scan || unlink(kick) == 0 ||
 		    (work.overflow && work.n == 0) ||
 		    (q.full && q.njobs < QMGR_WAIT_MAX / 2)) {
 			work.overflow = 0;
 			q.full = 0;
-			queue_each(q.store, pending_scan_fn, &work);
+			qmgr_state(&q, &work);
+			if (!q.suspended)
+				queue_each(q.store, pending_scan_fn, &work);
 			q.next_scan = time_now() + interval;
 		}
 		/* take every notification waiting, then work a batch */
 		while (fd != -1 && (n = recv(fd, id, sizeof(id) - 1,
 		    MSG_DONTWAIT)) > 0) {
 			id[n] = '\0';
-			if (qmgr_valid_id(id, (size_t)n))
+			if ((size_t)n == strlen(QUEUE_NOTE_STATE) &&
+			    memcmp(id, QUEUE_NOTE_STATE, (size_t)n) == 0)
+				qmgr_state(&q, &work);
+			else if (qmgr_valid_id(id, (size_t)n) && q.suspended)
+				log_info("%s: delivery suspended; kept in the "
+				    "queue", id);
+			else if (qmgr_valid_id(id, (size_t)n))
 				pending_add(&work, id);
 		}
+		if (q.next_scan == 0)
+			continue;	/* resumed: scan now */
 		if (work.n > 0) {
 			pending_run(&q, &work);
 			qmgr_jobs_poll(&q, 0);

@@ -37,6 +37,8 @@ static const struct {
 	{ "config", ctl_cmd_config },
 	{ "mailbox", ctl_cmd_mailbox },
 	{ "queue", ctl_cmd_queue },
+	{ "suspend", ctl_cmd_suspend },
+	{ "resume", ctl_cmd_resume },
 	{ "plugins", ctl_cmd_plugins },
 	{ "block", ctl_cmd_block },
 	{ "notify", ctl_cmd_notify },
@@ -60,7 +62,9 @@ usage(void)
 	    "  ml set NAME KEY=VALUE... | ml show NAME | ml remove NAME\n"
 	    "  config | mailbox [--recount] [NAME] | plugins\n"
 	    "  block list | block del ADDR | notify FILE\n"
-	    "  queue list | queue show ID | queue flush | queue delete ID\n"
+	    "  queue list [--json] | queue show ID | queue flush\n"
+	    "  queue delete ID... | queue hold ID... | queue release ID...\n"
+	    "  suspend | resume   (all delivery; SMTP keeps queueing)\n"
 	    "  dkim keygen DOMAIN SELECTOR [--ed25519 | --rsa BITS] [--force]\n"
 	    "  check smtp HOST[:PORT] [--starttls] [--ca FILE] [--verify] [--timeout SECONDS]\n"
 	    "  check address ADDR [--probe] [--timeout SECONDS]\n");
