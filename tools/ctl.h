@@ -76,7 +76,7 @@ int	ctl_account_remove(struct ctl *c, const char *name,
 int	ctl_owner(struct ctl *c, uid_t *uid_r, gid_t *gid_r);
 int	ctl_cmd_ml(struct ctl *c, int argc, char **argv);	/* ctl_ml.c */
 int	ctl_cmd_config(struct ctl *c, int argc, char **argv);	/* ctl_config.c */
-int	ctl_cmd_mailbox(struct ctl *c, int argc, char **argv);
+int	ctl_cmd_mailbox(struct ctl *c, int argc, char **argv);	/* ctl_mailbox.c */
 int	ctl_cmd_queue(struct ctl *c, int argc, char **argv);
 int	ctl_cmd_plugins(struct ctl *c, int argc, char **argv);
 int	ctl_cmd_block(struct ctl *c, int argc, char **argv);

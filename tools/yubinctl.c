@@ -58,6 +58,7 @@ usage(void)
 	    "  ml import NAME FILE | ml export NAME FILE\n"
 	    "  ml set NAME KEY=VALUE... | ml show NAME | ml remove NAME\n"
 	    "  config | mailbox [--recount] [NAME] | plugins\n"
+	    "  mailbox NAME messages | mailbox NAME remove UIDL...\n"
 	    "  block list | block del ADDR | notify FILE\n"
 	    "  queue list | queue show ID | queue flush | queue delete ID\n"
 	    "  dkim keygen DOMAIN SELECTOR [--ed25519 | --rsa BITS] [--force]\n");
