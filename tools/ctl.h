@@ -77,6 +77,7 @@ int	ctl_owner(struct ctl *c, uid_t *uid_r, gid_t *gid_r);
 int	ctl_cmd_ml(struct ctl *c, int argc, char **argv);	/* ctl_ml.c */
 int	ctl_cmd_config(struct ctl *c, int argc, char **argv);	/* ctl_config.c */
 int	ctl_cmd_mailbox(struct ctl *c, int argc, char **argv);	/* ctl_mailbox.c */
+int	ctl_cmd_maint(struct ctl *c, int argc, char **argv);	/* ctl_maint.c */
 int	ctl_cmd_queue(struct ctl *c, int argc, char **argv);
 int	ctl_cmd_plugins(struct ctl *c, int argc, char **argv);
 int	ctl_cmd_block(struct ctl *c, int argc, char **argv);

@@ -36,6 +36,7 @@ static const struct {
 	{ "ml", ctl_cmd_ml },
 	{ "config", ctl_cmd_config },
 	{ "mailbox", ctl_cmd_mailbox },
+	{ "maint", ctl_cmd_maint },
 	{ "queue", ctl_cmd_queue },
 	{ "plugins", ctl_cmd_plugins },
 	{ "block", ctl_cmd_block },
@@ -59,6 +60,7 @@ usage(void)
 	    "  ml set NAME KEY=VALUE... | ml show NAME | ml remove NAME\n"
 	    "  config | mailbox [--recount] [NAME] | plugins\n"
 	    "  mailbox NAME messages | mailbox NAME remove UIDL...\n"
+	    "  maint [--dry-run] [--older-than DURATION]\n"
 	    "  block list | block del ADDR | notify FILE\n"
 	    "  queue list | queue show ID | queue flush | queue delete ID\n"
 	    "  dkim keygen DOMAIN SELECTOR [--ed25519 | --rsa BITS] [--force]\n");
