@@ -65,6 +65,19 @@ with Sink(rcpt=(451, '4.3.0 try later')) as sink:
         with open(secret, 'w') as f:
             f.write('keep me\n')
 
+        # a queued message with its envelope: deferred by the sink, its
+        # file made old; maint never takes it.  (The queue manager has
+        # swept orphans by the time it tries a message: the files below
+        # are made after that.)
+        send_authed(s, 'alice@localhost', ['bob@remote.test'],
+                    b'Subject: stays\r\n\r\nqueued\r\n')
+        t.ok(wait_until(lambda: 'deferred' in s.log()), 'a message is deferred in the queue')
+        queued = [n for n in s.queue_files()
+                  if re.match(r'^[0-9A-F]{16}$', n) and not n.startswith('AAAAAAAA')]
+        t.is_(len(queued), 1, 'its queue file is there')
+        for n in queued:
+            os.utime(os.path.join(qdir, n), (time.time() - 2 * DAY,) * 2)
+
         put(s, os.path.join(dust, 'alice', 'm1'), b'a' * 10)
         put(s, os.path.join(dust, 'alice', 'm2'), b'b' * 20, age=3 * DAY)
         os.symlink(secret, os.path.join(dust, 'alice', 'link-file'))
@@ -77,17 +90,6 @@ with Sink(rcpt=(451, '4.3.0 try later')) as sink:
         put(s, os.path.join(logd, 'yubind.log.3'), b'g', age=2 * DAY)
         put(s, os.path.join(qdir, 'AAAAAAAA00000001'), b'h' * 17, age=2 * 3600)
         put(s, os.path.join(qdir, 'AAAAAAAA00000002'), b'i' * 19)
-
-        # a queued message with its envelope: deferred by the sink, its
-        # file made old; maint never takes it
-        send_authed(s, 'alice@localhost', ['bob@remote.test'],
-                    b'Subject: stays\r\n\r\nqueued\r\n')
-        t.ok(wait_until(lambda: 'deferred' in s.log()), 'a message is deferred in the queue')
-        queued = [n for n in s.queue_files()
-                  if re.match(r'^[0-9A-F]{16}$', n) and not n.startswith('AAAAAAAA')]
-        t.is_(len(queued), 1, 'its queue file is there')
-        for n in queued:
-            os.utime(os.path.join(qdir, n), (time.time() - 2 * DAY,) * 2)
 
         # dry run: counted, nothing removed
         r = s.ctl('maint', '--dry-run', check=False)
