@@ -184,8 +184,6 @@ queue_finished_one(void *ctx, const char *id)
 		qp->r->errors++;
 		return 0;
 	}
-	if (!qp->o->dry_run)
-		log_info("%s: removed by maintenance (every recipient done)", id);
 	qp->r->files[MAINT_QUEUE]++;
 	qp->r->bytes[MAINT_QUEUE] += (long long)st.st_size;
 	return 0;

@@ -156,6 +156,20 @@ with Server(conf={'server': {'maint_interval': '1s'}}) as s:
          'maint_interval: yubind emptied the dustbox')
     t.ok(s.wait_log(r'maint: removed dustbox files=1 bytes=3'), 'and logged it')
 
+# server.dustbox_path: the purge goes where the dustbox is
+s = Server(start=False)
+sec = s.sections
+elsewhere = os.path.join(s.tmp, 'dust-elsewhere')
+sec['server']['dustbox_path'] = elsewhere
+s.write_conf(sec)
+s.ctl('setup')
+put(s, os.path.join(elsewhere, 'alice', 'm'), b'q' * 4)
+put(s, os.path.join(s.home, 'dustbox', 'alice', 'm'), b'q' * 8)
+r = s.ctl('maint', check=False)
+t.is_(counts(r.stdout).get('dustbox'), (1, 4), 'dustbox_path: that folder is purged')
+t.ok(not os.path.exists(os.path.join(elsewhere, 'alice', 'm')), 'its file is gone')
+s.cleanup()
+
 # the key is checked like every duration
 s = Server(start=False)
 sec = s.sections
