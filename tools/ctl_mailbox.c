@@ -54,6 +54,8 @@ struct mailbox_ctx {
 	int		 failed;
 };
 
+/* mailbox_one - the counters line of account A (recounted from its
+ * Maildir first with --recount). */
 static int
 mailbox_one(void *ctx, const struct account *a)
 {
@@ -322,6 +324,8 @@ mailbox_open(struct ctl *c, const char *name, char **md_r,
 	return CTL_OK;
 }
 
+/* mailbox_messages - "UIDL SIZE DATE SUBJECT" for every message of NAME,
+ * in POP3's order.  A file gone meanwhile is skipped. */
 static int
 mailbox_messages(struct ctl *c, const char *name)
 {
@@ -435,6 +439,9 @@ remove_one(struct ctl *c, const char *name, const char *md, const char *dust,
 	return 1;
 }
 
+/* mailbox_remove - the messages of NAME whose UIDLs are ARGV[0..ARGC) out,
+ * each on its own; an unknown one is reported and makes the result
+ * CTL_USAGE, a failure CTL_RUNTIME. */
 static int
 mailbox_remove(struct ctl *c, const char *name, int argc, char **argv)
 {

@@ -47,6 +47,8 @@ parse_age(const char *text, long long *age_r)
 	return 0;
 }
 
+/* ctl_cmd_maint - parse the options, become the server user, purge, print
+ * one line per kind. */
 int
 ctl_cmd_maint(struct ctl *c, int argc, char **argv)
 {
