@@ -28,6 +28,7 @@
 #include "config.h"
 #include "agent.h"
 #include "local.h"
+#include "maint.h"
 #include "log.h"
 #include "maildir.h"
 #include "paths.h"
@@ -349,41 +350,42 @@ qmgr_state(struct qmgr *q, struct pending *work)
 	log_info("delivery resumed");
 }
 
+/* qmgr_orphan_log - one line per orphan queue_orphans removes. */
+static void
+qmgr_orphan_log(void *ctx, const char *id, long long bytes)
+{
+	(void)ctx;
+	log_warn("%s: removing orphan queue file size=%lld", id, bytes);
+}
+
 /* qmgr_orphans - remove queue files that never got an envelope. */
 static void
 qmgr_orphans(struct qmgr *q)
 {
-	struct dirent *de;
-	struct stat st;
-	struct buf val;
-	char path[PATH_MAX];
-	char *dir;
-	DIR *d;
+	long long n, bytes;
 
-	dir = xasprintf("%s/queue", q->home);
-	d = opendir(dir);
-	if (d == NULL) {
-		free(dir);
-		return;
-	}
-	buf_init(&val, 0);
-	while ((de = readdir(d)) != NULL) {
-		if (!qmgr_valid_id(de->d_name, strlen(de->d_name)))
-			continue;
-		if (snprintf(path, sizeof(path), "%s/%s", dir, de->d_name) >=
-		    (int)sizeof(path) || stat(path, &st) == -1)
-			continue;
-		if (time_now() - st.st_mtime < QMGR_ORPHAN_AGE)
-			continue;
-		if (store_get(q->store, STORE_QUEUE, de->d_name,
-		    strlen(de->d_name), &val) == 0) {
-			log_warn("%s: removing orphan queue file", de->d_name);
-			unlink(path);
-		}
-	}
-	buf_free(&val);
-	closedir(d);
-	free(dir);
+	if (queue_orphans(q->store, q->home, QMGR_ORPHAN_AGE, time_now(), 0,
+	    qmgr_orphan_log, NULL, &n, &bytes) == -1 && errno != ENOENT)
+		log_err("queue manager: orphan files: %s", strerror(errno));
+}
+
+/*
+ * qmgr_maint - the maintenance purge of server.maint_interval (F130), the
+ * one `yubinctl maint` runs, here where the queue is known to be ours.
+ */
+static void
+qmgr_maint(struct qmgr *q)
+{
+	struct maint_opts o = { -1, 0, time_now() };
+	struct maint_result r;
+	int k;
+
+	(void)maint_run(q->cfg, q->store, &o, &r);
+	for (k = 0; k < MAINT_NKINDS; k++)
+		if (r.files[k] > 0)
+			log_info("maint: removed %s files=%lld bytes=%lld",
+			    maint_kind_name((enum maint_kind)k), r.files[k],
+			    r.bytes[k]);
 }
 
 /*
@@ -580,7 +582,7 @@ qmgr_main(const struct config *cfg, const struct routes *routes, char *trace,
 	char id[64];
 	ssize_t n;
 	size_t i;
-	long long interval;
+	long long interval, maint_every, next_maint;
 	int fd;
 
 	memset(&sa, 0, sizeof(sa));
@@ -611,9 +613,15 @@ qmgr_main(const struct config *cfg, const struct routes *routes, char *trace,
 		interval = 1;
 	log_info("queue manager started");
 	qmgr_orphans(&q);
+	maint_every = config_int(cfg, "server.maint_interval");
+	next_maint = time_now() + maint_every;
 	memset(&work, 0, sizeof(work));
 	while (!qmgr_stop) {
 		qmgr_reap(&q);
+		if (maint_every > 0 && time_now() >= next_maint) {
+			qmgr_maint(&q);
+			next_maint = time_now() + maint_every;
+		}
 		/* a scan: at start, every retry interval, when a worker could
 		 * not reach our socket, and when the work list overflowed;
 		 * while delivery is suspended, only the state is read */

@@ -21,7 +21,7 @@
 #include "route.h"
 #include "store.h"
 
-#define QMGR_ORPHAN_AGE	3600	/* a queue file without envelope this old is debris */
+#define QMGR_ORPHAN_AGE	QUEUE_ORPHAN_AGE	/* a queue file without envelope this old is debris */
 #define QMGR_RETRY_MAX	(6 * 3600) /* ceiling of the local retry back-off */
 
 /*

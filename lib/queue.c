@@ -5,6 +5,8 @@
  * server user.  Never answers a client itself: it tells the caller whether
  * the message is on stable storage.
  */
+#include <ctype.h>
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
@@ -12,6 +14,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
+#include <sys/stat.h>
 #include <sys/time.h>
 #include <sys/un.h>
 #include <unistd.h>
@@ -824,6 +827,76 @@ queue_each(struct store *s, int (*fn)(void *ctx, const char *id), void *ctx)
 		free(ec.ids[i]);
 	}
 	free(ec.ids);
+	return r;
+}
+
+int
+queue_id_valid(const char *id, size_t len)
+{
+	size_t i;
+
+	if (len != QUEUE_ID_LEN)
+		return 0;
+	for (i = 0; i < len; i++)
+		if (!isxdigit((unsigned char)id[i]))
+			return 0;
+	return 1;
+}
+
+int
+queue_orphans(struct store *s, const char *home, long long min_age,
+    long long now, int dry, void (*fn)(void *ctx, const char *id,
+    long long bytes), void *ctx, long long *n_r, long long *bytes_r)
+{
+	struct dirent *de;
+	struct stat st;
+	struct buf val;
+	char *dir;
+	DIR *d;
+	int dfd, r = 0, got, saved = 0;
+
+	*n_r = 0;
+	*bytes_r = 0;
+	dir = xasprintf("%s/queue", home);
+	dfd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	free(dir);
+	if (dfd == -1 || (d = fdopendir(dfd)) == NULL) {
+		saved = errno;
+		if (dfd != -1)
+			close(dfd);
+		errno = saved;
+		return -1;
+	}
+	buf_init(&val, 0);
+	while ((de = readdir(d)) != NULL) {
+		if (!queue_id_valid(de->d_name, strlen(de->d_name)))
+			continue;
+		if (fstatat(dfd, de->d_name, &st, AT_SYMLINK_NOFOLLOW) == -1 ||
+		    !S_ISREG(st.st_mode) || now - st.st_mtime < min_age)
+			continue;
+		got = store_get(s, STORE_QUEUE, de->d_name, strlen(de->d_name),
+		    &val);
+		if (got == -1) {
+			saved = errno;
+			r = -1;
+			continue;
+		}
+		if (got != 0)
+			continue;
+		if (fn)
+			fn(ctx, de->d_name, (long long)st.st_size);
+		if (!dry && unlinkat(dfd, de->d_name, 0) == -1 &&
+		    errno != ENOENT) {
+			saved = errno;
+			r = -1;
+			continue;
+		}
+		(*n_r)++;
+		*bytes_r += (long long)st.st_size;
+	}
+	buf_free(&val);
+	closedir(d);
+	errno = saved;
 	return r;
 }
 

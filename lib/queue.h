@@ -175,6 +175,22 @@ int	queue_file_remove(const char *home, const char *id);
 int	queue_remove(struct store *s, const char *home, const char *id);
 /* queue_each - FN for every envelope id in id order; FN non-zero stops. */
 int	queue_each(struct store *s, int (*fn)(void *ctx, const char *id), void *ctx);
+/*
+ * queue_orphans - the queue files of HOME without an envelope in S whose
+ * last change is at least MIN_AGE seconds before NOW (a younger one may be
+ * a message still arriving; QUEUE_ORPHAN_AGE is the grace the queue
+ * manager gives): FN (when not NULL) is told of each with its size, then,
+ * unless DRY, it is removed (unlinkat; a link or non-file is left alone).
+ * The number and bytes go to *N_R and *BYTES_R.  0, or -1 when the folder
+ * or the store could not be read or a file could not be removed (errno).
+ */
+#define QUEUE_ORPHAN_AGE	3600
+int	queue_orphans(struct store *s, const char *home, long long min_age,
+	    long long now, int dry, void (*fn)(void *ctx, const char *id,
+	    long long bytes), void *ctx, long long *n_r, long long *bytes_r);
+/* queue_id_valid - 1 when ID (LEN bytes) has the form of a queue id. */
+int	queue_id_valid(const char *id, size_t len);
+
 /* queue_notify - wake the queue manager for ID: a datagram on
  * HOME/run/qmgr.sock, or, when that is full, the file HOME/run/qmgr.kick
  * that makes it scan the whole queue.  Never blocks.  ID QUEUE_NOTE_STATE

@@ -1,5 +1,5 @@
 /*
- * ctl_daemon.c - yubinctl setup, start, stop, reload, status and mailbox:
+ * ctl_daemon.c - yubinctl setup, start, stop, reload and status:
  * the commands that drive a running yubind or read its home.
  *
  * start runs the yubind that sits beside yubinctl (or SBINDIR's) with the
@@ -569,60 +569,4 @@ ctl_cmd_notify(struct ctl *c, int argc, char **argv)
 	free(tmp);
 	free(data);
 	return n.failed ? CTL_RUNTIME : CTL_OK;
-}
-
-struct mailbox_ctx {
-	struct ctl	*c;
-	int		 recount;
-	int		 failed;
-};
-
-static int
-mailbox_one(void *ctx, const struct account *a)
-{
-	struct mailbox_ctx *mc = ctx;
-	struct ctl *c = mc->c;
-	long long count = 0, bytes = 0;
-
-	if (mc->recount) {
-		if (usage_recount(c->store, c->cfg, a->name, &count, &bytes) == -1) {
-			ctl_error(CTL_RUNTIME, "%s: cannot recount", a->name);
-			mc->failed = 1;
-			return 0;
-		}
-	} else
-		usage_get(c->store, a->name, &count, &bytes);
-	printf("%-20s mails=%lld bytes=%lld sent=%lld received=%lld deleted=%lld\n",
-	    a->name, count, bytes, usage_counter(c->store, "sent", a->name),
-	    usage_counter(c->store, "received", a->name),
-	    usage_counter(c->store, "deleted", a->name));
-	return 0;
-}
-
-int
-ctl_cmd_mailbox(struct ctl *c, int argc, char **argv)
-{
-	struct mailbox_ctx mc = { c, 0, 0 };
-	struct account a;
-	int r;
-
-	if (argc > 0 && strcmp(argv[0], "--recount") == 0) {
-		mc.recount = 1;
-		argc--;
-		argv++;
-	}
-	if (argc > 1)
-		return ctl_error(CTL_USAGE, "usage: mailbox [--recount] [NAME]");
-	if (ctl_store(c) == NULL)
-		return CTL_RUNTIME;
-	if (argc == 1) {
-		r = account_get(c->store, argv[0], &a);
-		if (r == 0)
-			return ctl_error(CTL_USAGE, "no such account: %s", argv[0]);
-		if (r == -1)
-			return CTL_RUNTIME;
-		mailbox_one(&mc, &a);
-	} else if (account_each(c->store, mailbox_one, &mc) == -1)
-		return CTL_RUNTIME;
-	return mc.failed ? CTL_RUNTIME : CTL_OK;
 }

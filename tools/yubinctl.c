@@ -36,6 +36,7 @@ static const struct {
 	{ "ml", ctl_cmd_ml },
 	{ "config", ctl_cmd_config },
 	{ "mailbox", ctl_cmd_mailbox },
+	{ "maint", ctl_cmd_maint },
 	{ "queue", ctl_cmd_queue },
 	{ "suspend", ctl_cmd_suspend },
 	{ "resume", ctl_cmd_resume },
@@ -61,6 +62,8 @@ usage(void)
 	    "  ml import NAME FILE | ml export NAME FILE\n"
 	    "  ml set NAME KEY=VALUE... | ml show NAME | ml remove NAME\n"
 	    "  config | mailbox [--recount] [NAME] | plugins\n"
+	    "  mailbox NAME messages | mailbox NAME remove UIDL...\n"
+	    "  maint [--dry-run] [--older-than DURATION]\n"
 	    "  block list | block del ADDR | notify FILE\n"
 	    "  queue list [--json] | queue show ID | queue flush\n"
 	    "  queue delete ID... | queue hold ID... | queue release ID...\n"
