@@ -1,4 +1,5 @@
-# Makefile - build yubind, yubinctl, yubin-sendmail, the plugins and the tests.
+# Makefile - build yubind, yubinctl, yubin-sendmail, yubin-mailparser, the
+# plugins and the tests.
 #
 #   make            build into build/
 #   make check      build, then run every test with prove
@@ -41,6 +42,7 @@ DAEMON_SRCS = $(filter-out daemon/yubind.c,$(wildcard daemon/*.c))
 DAEMON_OBJS = $(DAEMON_SRCS:%.c=$(B)/%.o)
 CTL_SRCS = $(wildcard tools/yubinctl*.c tools/ctl_*.c)
 SENDMAIL_SRCS = $(wildcard tools/yubin-sendmail*.c)
+MAILPARSER_SRCS = tools/yubin-mailparser.c
 PLUGIN_SRCS = $(wildcard plugins/*.c)
 # a plugin of several files is a folder plugins/NAME/, built from all its
 # .c files into NAME.so and linked with PLUGIN_LIBS_NAME
@@ -63,7 +65,8 @@ TPLUGIN_SOS = $(TPLUGIN_SRCS:t/plugin/%.c=$(B)/t/plugin/%.so)
 UNIT_SRCS = $(wildcard t/unit/*.c)
 UNIT_BINS = $(UNIT_SRCS:t/unit/%.c=$(B)/t/unit/%.t)
 
-PROGS = $(B)/yubind $(B)/yubinctl $(if $(SENDMAIL_SRCS),$(B)/yubin-sendmail)
+PROGS = $(B)/yubind $(B)/yubinctl $(if $(SENDMAIL_SRCS),$(B)/yubin-sendmail) \
+    $(B)/yubin-mailparser
 
 all: $(PROGS) $(PLUGIN_SOS)
 
@@ -93,10 +96,15 @@ $(B)/yubind: $(B)/daemon/yubind.o $(B)/libyubind.a $(B)/libyubin.a hooks/yubin/h
 	    -Wl,--whole-archive $(B)/libyubind.a $(B)/libyubin.a \
 	    -Wl,--no-whole-archive $(LIBS)
 
-$(B)/yubinctl: $(CTL_SRCS:%.c=$(B)/%.o) $(B)/libyubin.a
+# libyubind.a: "check smtp" talks through the daemon's SMTP client and
+# connection code (smtpc.c, conn.c); only what it uses is linked in
+$(B)/yubinctl: $(CTL_SRCS:%.c=$(B)/%.o) $(B)/libyubind.a $(B)/libyubin.a
 	$(CC) $(ALL_LDFLAGS) -o $@ $^ $(LIBS)
 
 $(B)/yubin-sendmail: $(SENDMAIL_SRCS:%.c=$(B)/%.o) $(B)/libyubin.a
+	$(CC) $(ALL_LDFLAGS) -o $@ $^ $(LIBS)
+
+$(B)/yubin-mailparser: $(MAILPARSER_SRCS:%.c=$(B)/%.o) $(B)/libyubin.a
 	$(CC) $(ALL_LDFLAGS) -o $@ $^ $(LIBS)
 
 $(PLUGUTIL): $(patsubst %.c,$(B)/%.o,$(wildcard plugins/lib/*.c))
@@ -171,6 +179,7 @@ install: all
 	install -m 755 $(B)/yubind $(DESTDIR)$(sbindir)/yubind
 	install -m 755 $(B)/yubinctl $(DESTDIR)$(sbindir)/yubinctl
 	$(if $(SENDMAIL_SRCS),install -m 755 $(B)/yubin-sendmail $(DESTDIR)$(bindir)/yubin-sendmail)
+	install -m 755 $(B)/yubin-mailparser $(DESTDIR)$(bindir)/yubin-mailparser
 	$(if $(PLUGIN_SOS),install -m 644 $(PLUGIN_SOS) $(DESTDIR)$(PLUGINDIR)/)
 	install -d $(DESTDIR)$(INCLUDEDIR)/yubin $(DESTDIR)$(PKGCONFIGDIR)
 	install -m 644 hooks/yubin/hook.h hooks/yubin/hook.sym $(DESTDIR)$(INCLUDEDIR)/yubin/

@@ -127,44 +127,12 @@ kept_drop(struct agent *a, int quit)
 	a->k.open = 0;
 }
 
-/* agent_connect - TCP connect with a timeout.  fd, or -1 with errno. */
+/* agent_connect - TCP connect within the connect timeout.  fd, or -1
+ * with errno. */
 static int
 agent_connect(const struct sockaddr_storage *ss)
 {
-	struct pollfd pfd;
-	socklen_t len = ss->ss_family == AF_INET ? sizeof(struct sockaddr_in) :
-	    sizeof(struct sockaddr_in6);
-	int fd, err = 0, r;
-
-	fd = socket(ss->ss_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
-	if (fd == -1)
-		return -1;
-	if (connect(fd, (const struct sockaddr *)ss, len) == 0)
-		return fd;
-	if (errno != EINPROGRESS)
-		goto fail;
-	pfd.fd = fd;
-	pfd.events = POLLOUT;
-	do
-		r = poll(&pfd, 1, smtpc_timeout(DLV_CONNECT_TMO) * 1000);
-	while (r == -1 && errno == EINTR);
-	if (r == 0) {
-		errno = ETIMEDOUT;
-		goto fail;
-	}
-	len = sizeof(err);
-	if (r == -1 || getsockopt(fd, SOL_SOCKET, SO_ERROR, &err, &len) == -1)
-		goto fail;
-	if (err != 0) {
-		errno = err;
-		goto fail;
-	}
-	return fd;
-fail:
-	err = errno;
-	close(fd);
-	errno = err;
-	return -1;
+	return conn_connect(ss, smtpc_timeout(DLV_CONNECT_TMO) * 1000);
 }
 
 static void

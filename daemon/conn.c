@@ -48,6 +48,45 @@ conn_addr(const struct sockaddr_storage *ss, char *ip, size_t size, int *port)
 		snprintf(ip, size, "local");
 }
 
+int
+conn_connect(const struct sockaddr_storage *ss, int timeout_ms)
+{
+	struct pollfd pfd;
+	socklen_t len = ss->ss_family == AF_INET ? sizeof(struct sockaddr_in) :
+	    sizeof(struct sockaddr_in6);
+	int fd, err = 0, r;
+
+	fd = socket(ss->ss_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+	if (fd == -1)
+		return -1;
+	if (connect(fd, (const struct sockaddr *)ss, len) == 0)
+		return fd;
+	if (errno != EINPROGRESS)
+		goto fail;
+	pfd.fd = fd;
+	pfd.events = POLLOUT;
+	do
+		r = poll(&pfd, 1, timeout_ms);
+	while (r == -1 && errno == EINTR);
+	if (r == 0) {
+		errno = ETIMEDOUT;
+		goto fail;
+	}
+	len = sizeof(err);
+	if (r == -1 || getsockopt(fd, SOL_SOCKET, SO_ERROR, &err, &len) == -1)
+		goto fail;
+	if (err != 0) {
+		errno = err;
+		goto fail;
+	}
+	return fd;
+fail:
+	err = errno;
+	close(fd);
+	errno = err;
+	return -1;
+}
+
 void
 conn_init(struct conn *c, int fd)
 {

@@ -51,6 +51,10 @@ struct conn {
 	long long	 bytes_in, bytes_out;
 };
 
+/* conn_connect - a TCP connection to SS within TIMEOUT_MS (non-blocking
+ * connect, then poll).  The fd (O_NONBLOCK, O_CLOEXEC), or -1 with errno
+ * (ETIMEDOUT when the time ran out). */
+int	conn_connect(const struct sockaddr_storage *ss, int timeout_ms);
 /* conn_init - wrap connected socket FD (owned from now on). */
 void	conn_init(struct conn *c, int fd);
 /* conn_close - shut TLS down, close the fd, free buffers. */

@@ -61,7 +61,6 @@
 #define POP3_ERRORS_MAX		10	/* -ERR answers before we hang up on a confused client */
 #define POP3_ARGS_MAX		3	/* TOP n k: the most any command takes */
 #define POP3_CHUNK		65536	/* message bytes read per read(); output is at most twice that */
-#define POP3_UIDL_MAX		70	/* RFC 1939 §7: 1-70 characters 0x21-0x7E */
 #define POP3_STAMP_MAX		(64 + 256)	/* <pid.random.time@hostname> */
 #define POP3_LOCK_FILE		".pop3.lock"
 #define POP3_BYE_MS		5000	/* for the -ERR after a timeout */
@@ -627,7 +626,14 @@ pop3_update(struct pop3 *p)
 			moved |= r == 0;
 		} else
 			r = unlink(src);
-		if (r == -1 && errno != ENOENT) {
+		if (r == -1 && errno == ENOENT) {
+			/* removed meanwhile (yubinctl mailbox remove), which
+			 * counted it: gone, and not counted twice */
+			log_info("pop3 already removed user=%s file=%s "
+			    "sid=%06lx", p->name, m->name, p->env->sid);
+			continue;
+		}
+		if (r == -1) {
 			log_err("pop3 cannot remove user=%s file=%s error=%s "
 			    "sid=%06lx", p->name, m->name, strerror(errno),
 			    p->env->sid);
@@ -762,39 +768,10 @@ pop3_list(struct pop3 *p, int argc, char **argv)
 	(void)conn_printf(&p->c, ".\r\n");
 }
 
-/*
- * pop3_uid - the UIDL of M into OUT (POP3_UIDL_MAX + 1): its base name when
- * that is 1-70 printable characters, else the hex MD5 of the base name
- * (stable too: names never change while a message is stored).
- */
-static const char *
-pop3_uid(const struct maildir_msg *m, char *out)
-{
-	static const char hex[] = "0123456789abcdef";
-	unsigned char md[EVP_MAX_MD_SIZE];
-	unsigned int mdlen = 0, i;
-	size_t len = strlen(m->uid);
-	const char *s;
-
-	for (s = m->uid; *s; s++)
-		if ((unsigned char)*s < 0x21 || (unsigned char)*s > 0x7e)
-			break;
-	if (*s == '\0' && len >= 1 && len <= POP3_UIDL_MAX)
-		return m->uid;
-	if (EVP_Digest(m->uid, len, md, &mdlen, EVP_md5(), NULL) != 1)
-		mdlen = 0;
-	for (i = 0; i < mdlen && 2 * i + 2 <= POP3_UIDL_MAX; i++) {
-		out[2 * i] = hex[md[i] >> 4];
-		out[2 * i + 1] = hex[md[i] & 15];
-	}
-	out[2 * i] = '\0';
-	return out;
-}
-
 static void
 pop3_uidl(struct pop3 *p, int argc, char **argv)
 {
-	char uid[POP3_UIDL_MAX + 1];
+	char uid[MAILDIR_UIDL_MAX + 1];
 	struct maildir_msg *m;
 	long long pause;
 	size_t i;
@@ -802,7 +779,7 @@ pop3_uidl(struct pop3 *p, int argc, char **argv)
 	if (argc == 2) {
 		if ((m = pop3_msg(p, argv[1])) != NULL)
 			(void)conn_printf(&p->c, "+OK %zu %s\r\n",
-			    (size_t)(m - p->ml.msg) + 1, pop3_uid(m, uid));
+			    (size_t)(m - p->ml.msg) + 1, maildir_uidl(m, uid));
 		return;
 	}
 	/* the seed's uidl_interval: milliseconds between listing lines */
@@ -812,7 +789,7 @@ pop3_uidl(struct pop3 *p, int argc, char **argv)
 		if (p->ml.msg[i].deleted)
 			continue;
 		(void)conn_printf(&p->c, "%zu %s\r\n", i + 1,
-		    pop3_uid(&p->ml.msg[i], uid));
+		    maildir_uidl(&p->ml.msg[i], uid));
 		if (pause > 0) {
 			if (conn_flush(&p->c) == -1) {
 				p->done = 1;
@@ -845,6 +822,14 @@ pop3_send(struct pop3 *p, const struct maildir_msg *m, long long body)
 	if ((size_t)snprintf(path, sizeof(path), "%s/%s", p->maildir, m->name) >=
 	    sizeof(path) ||
 	    (fd = open(path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW)) == -1) {
+		if (errno == ENOENT) {
+			/* the administrator removed it during the session */
+			log_info("pop3 message gone user=%s file=%s sid=%06lx",
+			    p->name, m->name, p->env->sid);
+			(void)conn_printf(&p->c, "-ERR message was removed "
+			    "from the mailbox\r\n");
+			return;
+		}
 		log_err("pop3 cannot open message user=%s file=%s error=%s "
 		    "sid=%06lx", p->name, m->name, strerror(errno), p->env->sid);
 		(void)conn_printf(&p->c,

@@ -1,7 +1,8 @@
 /*
  * qmgr.c - queue manager process; see qmgr.h.  Runs as the server user,
  * never reads network input (the notification socket carries only queue ids
- * from our own workers, and a malformed one is ignored).
+ * from our own workers and yubinctl, or QUEUE_NOTE_STATE, and a malformed
+ * one is ignored).
  */
 #include <ctype.h>
 #include <dirent.h>
@@ -28,6 +29,7 @@
 #include "config.h"
 #include "agent.h"
 #include "local.h"
+#include "maint.h"
 #include "log.h"
 #include "maildir.h"
 #include "paths.h"
@@ -200,8 +202,16 @@ qmgr_entry(struct qmgr *q, const char *id, struct entry *e)
 	size_t i, pending = 0, remote = 0;
 
 	memset(e, 0, sizeof(*e));
-	if (queue_get(q->store, id, env) != 1)
+	if (queue_get(q->store, id, env) != 1) {
+		qmgr_unqueue(q, id);	/* deleted: nothing of it starts */
 		return 0;
+	}
+	if (env->hold) {
+		/* yubinctl queue hold: kept, never tried, until released */
+		qmgr_unqueue(q, id);
+		envelope_clear(env);
+		return 0;
+	}
 	if (queue_path(q->home, id, qpath, sizeof(qpath)) == -1 ||
 	    env->release_at > now) {
 		if (env->release_at > now && env->release_at < q->next_scan)
@@ -312,41 +322,71 @@ pending_run(struct qmgr *q, struct pending *p)
 	p->n -= n;
 }
 
+/*
+ * qmgr_state - read the delivery state (yubinctl suspend / resume) again:
+ * at start, at every scan, and when told (QUEUE_NOTE_STATE).  Suspended,
+ * the jobs waiting for an agent are forgotten and the work list WORK
+ * emptied: nothing more starts, what runs ends.  Resumed, the whole queue
+ * is scanned at once.  A state that cannot be read leaves it as it was.
+ */
+static void
+qmgr_state(struct qmgr *q, struct pending *work)
+{
+	size_t i;
+	int r = queue_suspended(q->store, NULL);
+
+	if (r == -1 || r == q->suspended)
+		return;
+	q->suspended = r;
+	if (r == 1) {
+		qmgr_unqueue(q, NULL);
+		for (i = 0; i < work->n; i++)
+			free(work->ids[i]);
+		work->n = 0;
+		work->overflow = 0;
+		log_info("delivery suspended; yubinctl resume restarts it");
+		return;
+	}
+	q->next_scan = 0;
+	log_info("delivery resumed");
+}
+
+/* qmgr_orphan_log - one line per orphan queue_orphans removes. */
+static void
+qmgr_orphan_log(void *ctx, const char *id, long long bytes)
+{
+	(void)ctx;
+	log_warn("%s: removing orphan queue file size=%lld", id, bytes);
+}
+
 /* qmgr_orphans - remove queue files that never got an envelope. */
 static void
 qmgr_orphans(struct qmgr *q)
 {
-	struct dirent *de;
-	struct stat st;
-	struct buf val;
-	char path[PATH_MAX];
-	char *dir;
-	DIR *d;
+	long long n, bytes;
 
-	dir = xasprintf("%s/queue", q->home);
-	d = opendir(dir);
-	if (d == NULL) {
-		free(dir);
-		return;
-	}
-	buf_init(&val, 0);
-	while ((de = readdir(d)) != NULL) {
-		if (!qmgr_valid_id(de->d_name, strlen(de->d_name)))
-			continue;
-		if (snprintf(path, sizeof(path), "%s/%s", dir, de->d_name) >=
-		    (int)sizeof(path) || stat(path, &st) == -1)
-			continue;
-		if (time_now() - st.st_mtime < QMGR_ORPHAN_AGE)
-			continue;
-		if (store_get(q->store, STORE_QUEUE, de->d_name,
-		    strlen(de->d_name), &val) == 0) {
-			log_warn("%s: removing orphan queue file", de->d_name);
-			unlink(path);
-		}
-	}
-	buf_free(&val);
-	closedir(d);
-	free(dir);
+	if (queue_orphans(q->store, q->home, QMGR_ORPHAN_AGE, time_now(), 0,
+	    qmgr_orphan_log, NULL, &n, &bytes) == -1 && errno != ENOENT)
+		log_err("queue manager: orphan files: %s", strerror(errno));
+}
+
+/*
+ * qmgr_maint - the maintenance purge of server.maint_interval (F130), the
+ * one `yubinctl maint` runs, here where the queue is known to be ours.
+ */
+static void
+qmgr_maint(struct qmgr *q)
+{
+	struct maint_opts o = { -1, 0, time_now() };
+	struct maint_result r;
+	int k;
+
+	(void)maint_run(q->cfg, q->store, &o, &r);
+	for (k = 0; k < MAINT_NKINDS; k++)
+		if (r.files[k] > 0)
+			log_info("maint: removed %s files=%lld bytes=%lld",
+			    maint_kind_name((enum maint_kind)k), r.files[k],
+			    r.bytes[k]);
 }
 
 /*
@@ -545,7 +585,7 @@ qmgr_main(const struct config *cfg, const struct routes *routes, char *trace,
 	char id[64];
 	ssize_t n;
 	size_t i;
-	long long interval;
+	long long interval, maint_every, next_maint;
 	int fd;
 
 	memset(&sa, 0, sizeof(sa));
@@ -576,26 +616,43 @@ qmgr_main(const struct config *cfg, const struct routes *routes, char *trace,
 		interval = 1;
 	log_info("queue manager started");
 	qmgr_orphans(&q);
+	maint_every = config_int(cfg, "server.maint_interval");
+	next_maint = time_now() + maint_every;
 	memset(&work, 0, sizeof(work));
 	while (!qmgr_stop) {
 		qmgr_reap(&q);
+		if (maint_every > 0 && time_now() >= next_maint) {
+			qmgr_maint(&q);
+			next_maint = time_now() + maint_every;
+		}
 		/* a scan: at start, every retry interval, when a worker could
-		 * not reach our socket, and when the work list overflowed */
+		 * not reach our socket, and when the work list overflowed;
+		 * while delivery is suspended, only the state is read */
 		if (time_now() >= q.next_scan || unlink(kick) == 0 ||
 		    (work.overflow && work.n == 0) ||
 		    (q.full && q.njobs < QMGR_WAIT_MAX / 2)) {
 			work.overflow = 0;
 			q.full = 0;
-			queue_each(q.store, pending_scan_fn, &work);
+			qmgr_state(&q, &work);
+			if (!q.suspended)
+				queue_each(q.store, pending_scan_fn, &work);
 			q.next_scan = time_now() + interval;
 		}
 		/* take every notification waiting, then work a batch */
 		while (fd != -1 && (n = recv(fd, id, sizeof(id) - 1,
 		    MSG_DONTWAIT)) > 0) {
 			id[n] = '\0';
-			if (qmgr_valid_id(id, (size_t)n))
+			if ((size_t)n == strlen(QUEUE_NOTE_STATE) &&
+			    memcmp(id, QUEUE_NOTE_STATE, (size_t)n) == 0)
+				qmgr_state(&q, &work);
+			else if (qmgr_valid_id(id, (size_t)n) && q.suspended)
+				log_info("%s: delivery suspended; kept in the "
+				    "queue", id);
+			else if (qmgr_valid_id(id, (size_t)n))
 				pending_add(&work, id);
 		}
+		if (q.next_scan == 0)
+			continue;	/* resumed: scan now */
 		if (work.n > 0) {
 			pending_run(&q, &work);
 			qmgr_jobs_poll(&q, 0);

@@ -13,7 +13,9 @@
  * and "Local delivery" comments in qmgr.c).  It never runs a plugin hook
  * itself.  It alone writes the envelopes: retries are scheduled there,
  * failures bounced (bounce.c) and kept in HOME/deadmail; the entry is
- * removed only when every recipient is done.
+ * removed only when every recipient is done.  A message on hold (yubinctl
+ * queue hold) is passed over; while delivery is suspended (yubinctl
+ * suspend, kept in LMDB) no job is made or started at all.
  */
 #ifndef YUBIN_QMGR_H
 #define YUBIN_QMGR_H

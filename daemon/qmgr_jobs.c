@@ -312,6 +312,42 @@ qmgr_job_free(struct qmgr *q, struct rjob *jb)
 }
 
 /*
+ * qmgr_unqueue - forget the jobs of QID (NULL: of every message) that wait
+ * for an agent: the message was held or deleted, or delivery suspended.
+ * Jobs an agent has already taken go on.  The envelopes keep the
+ * recipients, so a later scan makes the jobs again.
+ */
+void
+qmgr_unqueue(struct qmgr *q, const char *qid)
+{
+	struct rdest *rd, *next;
+	struct rjob **pp, *jb;
+
+	if (qid != NULL) {
+		for (jb = q->byqid[qmgr_hash(qid)]; jb != NULL; jb = jb->hnext)
+			if (strcmp(jb->qid, qid) == 0 && jb->agent == NULL)
+				break;
+		if (jb == NULL)
+			return;		/* none waits: the common case */
+	}
+	for (rd = q->dests; rd != NULL; rd = next) {
+		next = rd->next;
+		rd->tail = NULL;
+		for (pp = &rd->head; (jb = *pp) != NULL;) {
+			if (qid != NULL && strcmp(jb->qid, qid) != 0) {
+				rd->tail = jb;
+				pp = &jb->next;
+				continue;
+			}
+			*pp = jb->next;
+			qmgr_job_free(q, jb);
+		}
+		if (q->ended == NULL)	/* no ended job still points at RD */
+			qmgr_rdest_gc(q, rd);
+	}
+}
+
+/*
  * qmgr_dispatch - make jobs of ENV's due remote recipients, one per
  * destination (and per 100 recipients).  They start in qmgr_assign.
  */
@@ -668,6 +704,8 @@ qmgr_assign(struct qmgr *q)
 	size_t lworkers, lper;
 	int progress = 1, queued;
 
+	if (q->suspended)
+		return;		/* yubinctl suspend: nothing starts */
 	if (workers > QMGR_JOBS_MAX)
 		workers = QMGR_JOBS_MAX;
 	/* local: a pool of its own; one mailbox never takes all of it */

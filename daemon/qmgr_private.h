@@ -21,7 +21,7 @@
 #include "route.h"
 #include "store.h"
 
-#define QMGR_ORPHAN_AGE	3600	/* a queue file without envelope this old is debris */
+#define QMGR_ORPHAN_AGE	QUEUE_ORPHAN_AGE	/* a queue file without envelope this old is debris */
 #define QMGR_RETRY_MAX	(6 * 3600) /* ceiling of the local retry back-off */
 
 /*
@@ -155,6 +155,8 @@ struct qmgr {
 	int			 full;		/* jobs were not made: scan later */
 	int			 notify_fd;
 	int			 forward_all;	/* queue.forward_all_to_gateway */
+	int			 suspended;	/* yubinctl suspend: no job
+						 * is made or started */
 	long long		 started;	/* seconds: mail that arrived
 						 * later, on its first try, can
 						 * have no copy yet (MAILDIR_FIRST);
@@ -171,6 +173,8 @@ void	qmgr_rdest_gc(struct qmgr *q, struct rdest *rd);
 void	qmgr_local_new(struct qmgr *q, const struct envelope *env, size_t idx,
 	    const char *qpath);
 void	qmgr_job_free(struct qmgr *q, struct rjob *jb);
+/* forget the waiting jobs of QID (NULL: all); running ones go on */
+void	qmgr_unqueue(struct qmgr *q, const char *qid);
 /* jobs for every due recipient of ENV */
 void	qmgr_dispatch(struct qmgr *q, const struct envelope *env,
 	    const char *qpath);

@@ -78,7 +78,9 @@ qmgr_delay_warn(struct qmgr *q, const struct envelope *env, const char *qpath,
 	char *key;
 	int r;
 
-	if (dwt <= 0 || now - since < dwt || env->sender[0] == '\0')
+	/* the time held does not count (envelope_age) */
+	if (dwt <= 0 || envelope_age(env, now) - (since - env->arrival) < dwt ||
+	    env->sender[0] == '\0')
 		return;
 	key = xasprintf("dw/%s", env->id);
 	buf_init(&v, 0);
@@ -151,7 +153,7 @@ qmgr_job_apply(struct qmgr *q, struct rjob *jb, struct outcome *o,
     long long now)
 {
 	struct envelope *env = &o->env;
-	long long age = now - env->arrival;
+	long long age = envelope_age(env, now);	/* for the expiry */
 	size_t k;
 
 	for (k = 0; k < jb->n; k++) {
@@ -218,7 +220,7 @@ qmgr_job_apply(struct qmgr *q, struct rjob *jb, struct outcome *o,
 		    "attempts=%d", env->id, rc->addr, m->relay[0] ? m->relay : "none",
 		    expired ? "bounced" : cls <= DLV_C_LINE_ERROR ?
 		    qmgr_cls_names[cls] : "?", m->text, expired ? " (" : "", why,
-		    expired ? ")" : "", age, rc->attempts);
+		    expired ? ")" : "", now - env->arrival, rc->attempts);
 	}
 }
 
@@ -342,6 +344,8 @@ qmgr_record_fn(struct store_txn *txn, void *ctx)
 			r = store_tdel(txn, STORE_QUEUE, o->env.id,
 			    strlen(o->env.id)) == -1 ? -1 : 0;
 		else {
+			/* a hold or release made meanwhile (yubinctl) stays */
+			(void)envelope_hold_copy(&o->env, v.data, v.len);
 			envelope_encode(&o->env, &rec);
 			r = store_tput(txn, STORE_QUEUE, o->env.id,
 			    strlen(o->env.id), rec.data, rec.len, 0);

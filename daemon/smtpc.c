@@ -51,12 +51,14 @@ reply_local(struct smtpc_reply *r, const char *why)
 }
 
 /*
- * smtpc_read - one reply (all lines) within SECS seconds.  Fills R (text: the
- * lines joined by a space, escaped, bounded) and CAPS when not NULL (EHLO
- * keywords).  Returns the code, or 0 on I/O error/timeout/garbage.
+ * smtpc_reply_read - one reply (all lines) within SECS seconds.  Fills R
+ * (text: the lines joined by a space, escaped, bounded) and CAPS when not
+ * NULL (EHLO keywords); LINE, when not NULL, sees each line escaped.
+ * Returns the code, or 0 on I/O error/timeout/garbage.
  */
-static int
-smtpc_read(struct conn *c, int secs, struct smtpc_reply *r, struct smtpc_caps *caps)
+int
+smtpc_reply_read(struct conn *c, int secs, struct smtpc_reply *r,
+    struct smtpc_caps *caps, smtpc_line_fn *linefn, void *ctx)
 {
 	char *line, esc[SMTPC_TEXT_MAX];
 	size_t len, tl = 0;
@@ -120,6 +122,8 @@ smtpc_read(struct conn *c, int secs, struct smtpc_reply *r, struct smtpc_caps *c
 			}
 		}
 		str_escape(esc, sizeof(esc), line, len);
+		if (linefn != NULL)
+			linefn(ctx, esc);
 		if (tl + strlen(esc) + 2 < sizeof(r->text)) {
 			if (tl > 0)
 				r->text[tl++] = ' ';
@@ -138,6 +142,13 @@ smtpc_read(struct conn *c, int secs, struct smtpc_reply *r, struct smtpc_caps *c
 	}
 	r->code = code;
 	return code;
+}
+
+/* smtpc_read - smtpc_reply_read without a line callback. */
+static int
+smtpc_read(struct conn *c, int secs, struct smtpc_reply *r, struct smtpc_caps *caps)
+{
+	return smtpc_reply_read(c, secs, r, caps, NULL, NULL);
 }
 
 /* smtpc_cmd - send VERB and ARG (may be NULL) and CRLF, read the reply. */

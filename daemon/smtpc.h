@@ -130,6 +130,17 @@ void	smtpc_timeout_cap(int seconds);
 /* smtpc_timeout - SECS, or the cap when it is shorter: every wait of the
  * client and its delivery agent (connect, TLS handshake) goes through it. */
 int	smtpc_timeout(int secs);
+/* smtpc_line_fn - sees one reply line, escaped (str_escape), bounded. */
+typedef void	smtpc_line_fn(void *ctx, const char *line);
+/*
+ * smtpc_reply_read - one reply from C within SECS seconds (capped as every
+ * wait is), parsed as the client parses its own: bounded line length and
+ * count, the code, R's text, CAPS (EHLO keywords) when not NULL, and LINE
+ * (when not NULL) called with each line.  The code, or 0 (R->text says
+ * why).  For tools that show what a server answers (yubinctl check).
+ */
+int	smtpc_reply_read(struct conn *c, int secs, struct smtpc_reply *r,
+	    struct smtpc_caps *caps, smtpc_line_fn *line, void *ctx);
 /* smtpc_close - QUIT when the peer is still talking; C stays the caller's. */
 void	smtpc_close(struct smtpc_session *s);
 

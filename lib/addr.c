@@ -793,6 +793,19 @@ enum addr_dest
 addr_resolve_rcpt(const struct config *cfg, struct store *s, const char *addr,
     struct addr_rcpt *r)
 {
+	return addr_resolve_trace(cfg, s, addr, r, NULL, NULL);
+}
+
+/* TRACE - tell the caller of addr_resolve_trace one step, when it asked. */
+#define TRACE(step, from, to) do {					\
+	if (trace != NULL)						\
+		trace(ctx, (step), (from), (to));			\
+} while (0)
+
+enum addr_dest
+addr_resolve_trace(const struct config *cfg, struct store *s, const char *addr,
+    struct addr_rcpt *r, addr_trace_fn *trace, void *ctx)
+{
 	const struct alias_table *al = config_aliases(cfg);
 	char cur[ADDR_PATH_MAX + 1], real[ADDR_PATH_MAX + 1];
 	char local[ADDR_LOCAL_MAX + 1], name[ACCOUNT_NAME_MAX + 1];
@@ -821,8 +834,10 @@ addr_resolve_rcpt(const struct config *cfg, struct store *s, const char *addr,
 			    strcmp(local, "abuse") == 0;
 		/* 1. exact alias */
 		if (at != NULL && alias_lookup(al, local, domain, 0, real,
-		    sizeof(real), &rw) == 1)
+		    sizeof(real), &rw) == 1) {
+			TRACE("alias", cur, real);
 			goto follow;
+		}
 		/* 2. the account; not, for the address itself, the
 		 * postmaster account that setup makes: admin_address (by
 		 * default that account) says who takes postmaster mail */
@@ -835,6 +850,8 @@ addr_resolve_rcpt(const struct config *cfg, struct store *s, const char *addr,
 				r->account[0] = '\0';
 				res = 0;
 			}
+			if (res == 1)
+				TRACE("account", cur, r->account);
 			if (res != 0)
 				return res == 1 ? ADDR_DEST_LOCAL : ADDR_DEST_ERROR;
 		}
@@ -843,14 +860,18 @@ addr_resolve_rcpt(const struct config *cfg, struct store *s, const char *addr,
 			res = addr_lookup(cfg, s, name, domain, r->account);
 			if (res == -2)
 				return ADDR_DEST_ERROR;
-			if (res == 1 && addr_is_list(cfg, r->account))
+			if (res == 1 && addr_is_list(cfg, r->account)) {
+				TRACE("list", cur, r->account);
 				return ADDR_DEST_LOCAL;
+			}
 			r->account[0] = '\0';
 		}
 		/* 3. the catch-all (its own mailbox ends the chain) */
 		if (at != NULL && alias_lookup(al, local, domain, 1, real,
-		    sizeof(real), &rw) == 1 && strcasecmp(real, cur) != 0)
+		    sizeof(real), &rw) == 1 && strcasecmp(real, cur) != 0) {
+			TRACE("catch-all", cur, real);
 			goto follow;
+		}
 		/* 4. postmaster and abuse: see addr.h */
 		if (role && !tried_admin) {
 			tried_admin = 1;
@@ -858,6 +879,7 @@ addr_resolve_rcpt(const struct config *cfg, struct store *s, const char *addr,
 			if (*adm != '\0' && str_copy(real, sizeof(real), adm) == 0) {
 				rw = strrchr(adm, '@') != NULL &&
 				    !addr_domain_is_local(cfg, addr_domain_of(adm));
+				TRACE("admin_address", cur, real);
 				goto follow;
 			}
 		}
@@ -869,11 +891,15 @@ follow:
 	}
 	if (role) {
 		res = addr_lookup(cfg, s, "postmaster", NULL, r->account);
+		if (res == 1)
+			TRACE("postmaster", cur, r->account);
 		if (res != 0)
 			return res == 1 ? ADDR_DEST_LOCAL : ADDR_DEST_ERROR;
 	}
 	return ADDR_DEST_NONE;
 }
+
+#undef TRACE
 
 int
 addr_resolve_local(const struct config *cfg, struct store *s, const char *addr,

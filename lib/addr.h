@@ -167,6 +167,20 @@ enum addr_dest addr_resolve_rcpt(const struct config *cfg, struct store *s,
 	    const char *addr, struct addr_rcpt *r);
 
 /*
+ * addr_resolve_trace - addr_resolve_rcpt telling TRACE(CTX, STEP, FROM, TO)
+ * each step it takes (yubinctl check address shows them): STEP is
+ * "alias", "catch-all" or "admin_address" (FROM rewritten to TO, resolved
+ * again), "account" (FROM is the account TO), "list" (FROM is an address
+ * of the list TO), "postmaster" (FROM falls back to the account TO).
+ * The strings are borrowed for the call.  TRACE may be NULL.
+ */
+typedef void	addr_trace_fn(void *ctx, const char *step, const char *from,
+	    const char *to);
+enum addr_dest addr_resolve_trace(const struct config *cfg, struct store *s,
+	    const char *addr, struct addr_rcpt *r, addr_trace_fn *trace,
+	    void *ctx);
+
+/*
  * addr_list_suffix - when the plain local part LOCAL is a list's own
  * address (NAME-request, NAME-owner, NAME-bounces, NAME-bounces+VERP),
  * NAME into BASE (SIZE bytes) and the kind ("request", "owner",

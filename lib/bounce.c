@@ -264,8 +264,9 @@ bounce_build(const struct config *cfg, const struct envelope *env,
 		if (delayed) {
 			char w[64];
 
-			/* when yubin gives up (§2.3.9), not the next try */
-			rfc5322_date(env->arrival + config_int(cfg,
+			/* when yubin gives up (§2.3.9), not the next try;
+			 * time held does not count (envelope_age) */
+			rfc5322_date(env->arrival + env->held + config_int(cfg,
 			    "smtp.resend_timeout"), w, sizeof(w));
 			buf_printf(out, "Will-Retry-Until: %s\n", w);
 		}

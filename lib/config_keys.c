@@ -25,6 +25,7 @@
 #include "config.h"
 #include "config_keys.h"
 #include "hours.h"
+#include "paths.h"
 #include "util.h"
 
 #ifndef PLUGINDIR
@@ -215,8 +216,11 @@ const struct cfg_key cfg_keys[] = {
 	{ .section = "server", .name = "application_cooperation_wait_for_apl_end",
 	    .type = CFG_BOOL, .def = "0", .flags = CFG_ACCOUNT,
 	    .reader = "exec autoreply" },
-	{ .section = "server", .name = "mailbox_path", .type = CFG_PATH, .def = "" },	/* "": HOME/mailbox */
+	{ .section = "server", .name = "mailbox_path", .type = CFG_PATH, .def = "",
+	    .check = paths_template_check },	/* "": HOME/mailbox; F019 template */
 	{ .section = "server", .name = "dustbox_path", .type = CFG_PATH, .def = "" },	/* "": HOME/dustbox */
+	{ .section = "server", .name = "maint_interval", .type = CFG_DURATION,
+	    .def = "0", .unit = SEC, .min = 0, .max = CFG_DUR_MAX },	/* F130: 0 = off */
 	{ .section = "server", .name = "time_out_of_stop", .type = CFG_DURATION,
 	    .def = "60", .unit = SEC },
 	{ .section = "server", .name = "resolver", .type = CFG_STRING, .def = "" },	/* "": resolv.conf; else dns_server_parse */

@@ -31,6 +31,8 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <openssl/evp.h>
+
 #include "log.h"
 #include "maildir.h"
 #include "util.h"
@@ -597,4 +599,28 @@ maildir_list_free(struct maildir_list *l)
 	free(l->msg);
 	l->msg = NULL;
 	l->n = 0;
+}
+
+const char *
+maildir_uidl(const struct maildir_msg *m, char *out)
+{
+	static const char hex[] = "0123456789abcdef";
+	unsigned char md[EVP_MAX_MD_SIZE];
+	unsigned int mdlen = 0, i;
+	size_t len = strlen(m->uid);
+	const char *s;
+
+	for (s = m->uid; *s; s++)
+		if ((unsigned char)*s < 0x21 || (unsigned char)*s > 0x7e)
+			break;
+	if (*s == '\0' && len >= 1 && len <= MAILDIR_UIDL_MAX)
+		return m->uid;
+	if (EVP_Digest(m->uid, len, md, &mdlen, EVP_md5(), NULL) != 1)
+		mdlen = 0;
+	for (i = 0; i < mdlen && 2 * i + 2 <= MAILDIR_UIDL_MAX; i++) {
+		out[2 * i] = hex[md[i] >> 4];
+		out[2 * i + 1] = hex[md[i] & 15];
+	}
+	out[2 * i] = '\0';
+	return out;
 }

@@ -101,4 +101,13 @@ struct maildir_list {
 int	maildir_scan(const char *dir, size_t max, struct maildir_list *l);
 void	maildir_list_free(struct maildir_list *l);
 
+#define MAILDIR_UIDL_MAX	70	/* RFC 1939 §7: 1-70 characters 0x21-0x7E */
+/*
+ * maildir_uidl - the POP3 UIDL of M into OUT (MAILDIR_UIDL_MAX + 1 bytes):
+ * its base name when that is 1-70 printable characters, else the hex MD5
+ * of the base name (stable too: names never change while a message is
+ * stored).  Returns OUT or M->uid.
+ */
+const char *maildir_uidl(const struct maildir_msg *m, char *out);
+
 #endif

@@ -10,6 +10,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "buf.h"
 #include "config.h"
 #include "paths.h"
 #include "priv.h"
@@ -111,12 +112,81 @@ paths_run_dir(const struct config *cfg)
 	return fd;
 }
 
+#define TPL_USERNAME	"%USERNAME%"
+#define TPL_HOME	"%HOME%"
+
+/* tpl_var - the length of the variable "%WORD%" at P (WORD: letters,
+ * digits, '_'), or 0 when P opens none. */
+static size_t
+tpl_var(const char *p)
+{
+	size_t n = 1;
+
+	if (p[0] != '%')
+		return 0;
+	while ((p[n] >= 'A' && p[n] <= 'Z') || (p[n] >= 'a' && p[n] <= 'z') ||
+	    (p[n] >= '0' && p[n] <= '9') || p[n] == '_')
+		n++;
+	return n > 1 && p[n] == '%' ? n + 1 : 0;
+}
+
+int
+paths_template_check(const char *text, char *why, size_t whysize)
+{
+	const char *p;
+	size_t n;
+
+	for (p = text; *p; p++) {
+		if ((n = tpl_var(p)) == 0)
+			continue;
+		if (n == sizeof(TPL_HOME) - 1 && strncmp(p, TPL_HOME, n) == 0) {
+			p += n - 1;
+			continue;
+		}
+		if (n == sizeof(TPL_USERNAME) - 1 &&
+		    strncmp(p, TPL_USERNAME, n) == 0) {
+			if (p[n] != '\0' || p == text || p[-1] != '/') {
+				snprintf(why, whysize, "%s must be the last "
+				    "folder of the path (\"ROOT/%s\")",
+				    TPL_USERNAME, TPL_USERNAME);
+				return -1;
+			}
+			if (p - 1 == text) {
+				snprintf(why, whysize, "no mailbox root before "
+				    "/%s", TPL_USERNAME);
+				return -1;
+			}
+			p += n - 1;
+			continue;
+		}
+		snprintf(why, whysize, "unknown variable %.*s (expected %s or "
+		    "%s)", n > 64 ? 64 : (int)n, p, TPL_USERNAME, TPL_HOME);
+		return -1;
+	}
+	return 0;
+}
+
 char *
 paths_mailbox_root(const struct config *cfg)
 {
 	const char *p = config_str(cfg, "server.mailbox_path");
+	size_t hl = sizeof(TPL_HOME) - 1;
+	struct buf b;
 
-	return *p ? xstrdup(p) : xasprintf("%s/mailbox", config_home(cfg));
+	if (*p == '\0')
+		return xasprintf("%s/mailbox", config_home(cfg));
+	/* the value passed paths_template_check at load */
+	buf_init(&b, 0);
+	for (; *p; p++) {
+		if (strncmp(p, TPL_HOME, hl) == 0) {
+			buf_puts(&b, config_home(cfg));
+			p += hl - 1;
+		} else if (strcmp(p, "/" TPL_USERNAME) == 0)
+			break;
+		else
+			buf_putc(&b, *p);
+	}
+	return buf_steal(&b);
 }
 
 char *

@@ -5,6 +5,7 @@
 #ifndef YUBIN_PATHS_H
 #define YUBIN_PATHS_H
 
+#include <stddef.h>
 #include <sys/types.h>
 
 struct config;
@@ -32,7 +33,19 @@ int	paths_setup(const struct config *cfg, uid_t uid, gid_t gid,
  * fd (O_CLOEXEC), or -1 (errno: ENOENT, ELOOP, EPERM ...).
  */
 int	paths_run_dir(const struct config *cfg);
-/* paths_mailbox_root - server.mailbox_path or HOME/mailbox; owned. */
+/*
+ * server.mailbox_path is a template (F019, SEEDS §4.6): %HOME% stands for
+ * server.home, and %USERNAME% for the account's name; %USERNAME% may only
+ * be the last folder ("%HOME%/boxes/%USERNAME%"), so an account's folder
+ * is always ROOT/NAME and the root is what precedes it.  A template
+ * without %USERNAME% is the root itself ("/srv/mail": /srv/mail/NAME).
+ * paths_template_check - 0 when TEXT is such a template, else -1 with the
+ * reason in WHY (WHYSIZE bytes): an unknown %VAR%, %USERNAME% elsewhere
+ * than the end, or no root left.  A '%' that opens no %WORD% is literal.
+ */
+int	paths_template_check(const char *text, char *why, size_t whysize);
+/* paths_mailbox_root - server.mailbox_path expanded (without its
+ * "/%USERNAME%"), or HOME/mailbox; owned. */
 char	*paths_mailbox_root(const struct config *cfg);
 /* paths_dustbox_root - server.dustbox_path or HOME/dustbox; owned. */
 char	*paths_dustbox_root(const struct config *cfg);

@@ -5,6 +5,8 @@
  * server user.  Never answers a client itself: it tells the caller whether
  * the message is on stable storage.
  */
+#include <ctype.h>
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
@@ -12,6 +14,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
+#include <sys/stat.h>
 #include <sys/time.h>
 #include <sys/un.h>
 #include <unistd.h>
@@ -108,6 +111,12 @@ envelope_encode(const struct envelope *e, struct buf *out)
 	env_put(out, e->helo);
 	env_put(out, e->auth_user);
 	buf_putc(out, '\n');
+	if (e->hold || e->held > 0) {
+		buf_printf(out, "H %d %lld %lld", e->hold ? 1 : 0, e->hold_since,
+		    e->held);
+		env_put(out, e->hold_reason);
+		buf_putc(out, '\n');
+	}
 	if (e->dsn_ret != 0 || e->dsn_envid != NULL) {
 		buf_printf(out, "D %d", e->dsn_ret);
 		env_put(out, e->dsn_envid);
@@ -209,6 +218,65 @@ env_get_dsn(char *line, int max, int *num_r, char **text_r, size_t tmax)
 	return 0;
 }
 
+/* env_get_hold - the rest of an "H" line at LINE into E's hold fields.
+ * 0 or -1 (corrupt; E's hold fields then undefined). */
+static int
+env_get_hold(char *line, struct envelope *e)
+{
+	char reason[QUEUE_HOLD_REASON_MAX + 2];
+	int n;
+
+	if (sscanf(line, "%d %lld %lld%n", &e->hold, &e->hold_since, &e->held,
+	    &n) != 3 || (e->hold != 0 && e->hold != 1) || e->hold_since < 0 ||
+	    e->held < 0)
+		return -1;
+	line += n;
+	if (env_get_into(&line, reason, sizeof(reason)) == -1 ||
+	    *line != '\0' || strlen(reason) > QUEUE_HOLD_REASON_MAX ||
+	    !dsn_printable(reason))
+		return -1;
+	memcpy(e->hold_reason, reason, strlen(reason) + 1);
+	return 0;
+}
+
+int
+envelope_hold_copy(struct envelope *e, const void *data, size_t len)
+{
+	struct envelope h;
+	const char *p = data, *nl = memchr(p, '\n', len), *end;
+	char *line;
+	int r;
+
+	if (nl == NULL)
+		return -1;
+	memset(&h, 0, sizeof(h));
+	len -= (size_t)(nl + 1 - p);
+	p = nl + 1;
+	if (len >= 2 && p[0] == 'H' && p[1] == ' ') {
+		end = memchr(p, '\n', len);
+		line = xstrndup(p + 2, (end ? (size_t)(end - p) : len) - 2);
+		r = env_get_hold(line, &h);
+		free(line);
+		if (r == -1)
+			return -1;
+	}
+	e->hold = h.hold;
+	memcpy(e->hold_reason, h.hold_reason, sizeof(e->hold_reason));
+	e->hold_since = h.hold_since;
+	e->held = h.held;
+	return 0;
+}
+
+long long
+envelope_age(const struct envelope *e, long long now)
+{
+	long long age = now - e->arrival - e->held;
+
+	if (e->hold && e->hold_since > 0 && now > e->hold_since)
+		age -= now - e->hold_since;
+	return age < 0 ? 0 : age;
+}
+
 int
 envelope_decode(struct envelope *e, const void *data, size_t len)
 {
@@ -232,6 +300,12 @@ envelope_decode(struct envelope *e, const void *data, size_t len)
 	    env_get_into(&line, e->helo, sizeof(e->helo)) == -1 ||
 	    env_get_into(&line, e->auth_user, sizeof(e->auth_user)) == -1)
 		goto bad;
+	/* the hold: only right after the E1 line */
+	if (p != NULL && strncmp(p, "H ", 2) == 0) {
+		line = strsep(&p, "\n");
+		if (env_get_hold(line + 2, e) == -1)
+			goto bad;
+	}
 	while ((line = strsep(&p, "\n")) != NULL && *line) {
 		struct env_rcpt r;
 		char *addr, *acct, *err;
@@ -806,6 +880,76 @@ queue_stats(struct store *s, size_t *n_r, long long *oldest_r)
 	return r;
 }
 
+int
+queue_id_valid(const char *id, size_t len)
+{
+	size_t i;
+
+	if (len != QUEUE_ID_LEN)
+		return 0;
+	for (i = 0; i < len; i++)
+		if (!isxdigit((unsigned char)id[i]))
+			return 0;
+	return 1;
+}
+
+int
+queue_orphans(struct store *s, const char *home, long long min_age,
+    long long now, int dry, void (*fn)(void *ctx, const char *id,
+    long long bytes), void *ctx, long long *n_r, long long *bytes_r)
+{
+	struct dirent *de;
+	struct stat st;
+	struct buf val;
+	char *dir;
+	DIR *d;
+	int dfd, r = 0, got, saved = 0;
+
+	*n_r = 0;
+	*bytes_r = 0;
+	dir = xasprintf("%s/queue", home);
+	dfd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	free(dir);
+	if (dfd == -1 || (d = fdopendir(dfd)) == NULL) {
+		saved = errno;
+		if (dfd != -1)
+			close(dfd);
+		errno = saved;
+		return -1;
+	}
+	buf_init(&val, 0);
+	while ((de = readdir(d)) != NULL) {
+		if (!queue_id_valid(de->d_name, strlen(de->d_name)))
+			continue;
+		if (fstatat(dfd, de->d_name, &st, AT_SYMLINK_NOFOLLOW) == -1 ||
+		    !S_ISREG(st.st_mode) || now - st.st_mtime < min_age)
+			continue;
+		got = store_get(s, STORE_QUEUE, de->d_name, strlen(de->d_name),
+		    &val);
+		if (got == -1) {
+			saved = errno;
+			r = -1;
+			continue;
+		}
+		if (got != 0)
+			continue;
+		if (fn)
+			fn(ctx, de->d_name, (long long)st.st_size);
+		if (!dry && unlinkat(dfd, de->d_name, 0) == -1 &&
+		    errno != ENOENT) {
+			saved = errno;
+			r = -1;
+			continue;
+		}
+		(*n_r)++;
+		*bytes_r += (long long)st.st_size;
+	}
+	buf_free(&val);
+	closedir(d);
+	errno = saved;
+	return r;
+}
+
 void
 queue_notify(const char *home, const char *id)
 {
@@ -826,9 +970,198 @@ queue_notify(const char *home, const char *id)
 	if (fd != -1)
 		close(fd);
 	/* the queue manager's socket is full (or it is not running): leave
-	 * it a note to scan the whole queue, never block the client */
+	 * it a note to scan the whole queue, never block the client.  HOME/run
+	 * is the server user's and yubinctl may run as root: never through a
+	 * link planted there, never blocked by a FIFO */
 	if (snprintf(sun.sun_path, sizeof(sun.sun_path), "%s/run/qmgr.kick",
 	    home) < (int)sizeof(sun.sun_path) &&
-	    (fd = open(sun.sun_path, O_WRONLY | O_CREAT | O_CLOEXEC, 0600)) != -1)
+	    (fd = open(sun.sun_path, O_WRONLY | O_CREAT | O_NOFOLLOW |
+	    O_NONBLOCK | O_CLOEXEC, 0600)) != -1)
 		close(fd);
+}
+
+enum edit_op { EDIT_HOLD, EDIT_RELEASE, EDIT_FLUSH };
+
+struct edit_ctx {
+	const char	*id;
+	enum edit_op	 op;
+	const char	*reason;	/* EDIT_HOLD's */
+	long long	 now;
+	int		 found;
+	int		 was;		/* held before */
+	struct envelope	*before;	/* EDIT_FLUSH: the envelope as read */
+};
+
+/* queue_edit_apply - EC's change to E.  1 when E changed. */
+static int
+queue_edit_apply(struct edit_ctx *ec, struct envelope *e)
+{
+	size_t i;
+	int changed = 0;
+
+	switch (ec->op) {
+	case EDIT_HOLD:
+		if (e->hold)
+			return 0;
+		e->hold = 1;
+		e->hold_since = ec->now;
+		str_copy(e->hold_reason, sizeof(e->hold_reason), ec->reason);
+		return 1;
+	case EDIT_RELEASE:
+		if (e->hold && ec->now > e->hold_since)
+			e->held += ec->now - e->hold_since;
+		changed = e->hold;
+		e->hold = 0;
+		e->hold_since = 0;
+		e->hold_reason[0] = '\0';
+		break;
+	case EDIT_FLUSH:
+		/* recipients held after crashes get QUEUE_CRASH_MAX more
+		 * tries; a message on hold stays on hold */
+		for (i = 0; i < e->nrcpt; i++)
+			if (e->rcpt[i].state == RCPT_HELD) {
+				e->rcpt[i].state = RCPT_PENDING;
+				e->rcpt[i].crashes = 0;
+				changed = 1;
+			}
+		break;
+	}
+	for (i = 0; i < e->nrcpt; i++)
+		if (e->rcpt[i].state == RCPT_PENDING && e->rcpt[i].next_try) {
+			e->rcpt[i].next_try = 0;	/* due now */
+			changed = 1;
+		}
+	return changed;
+}
+
+/* queue_edit_fn - one envelope read, changed and written in TXN. */
+static int
+queue_edit_fn(struct store_txn *txn, void *ctx)
+{
+	struct edit_ctx *ec = ctx;
+	struct envelope e;
+	struct buf val;
+	int r;
+
+	ec->found = 0;
+	if (ec->before != NULL)		/* run again after MAP_FULL */
+		envelope_clear(ec->before);
+	buf_init(&val, ENV_MAX);
+	r = store_tget(txn, STORE_QUEUE, ec->id, strlen(ec->id), &val, NULL);
+	if (r != 1) {
+		buf_free(&val);
+		return r == 0 ? 0 : -1;
+	}
+	if (envelope_decode(&e, val.data, val.len) == -1 || (ec->before != NULL &&
+	    envelope_decode(ec->before, val.data, val.len) == -1)) {
+		log_err("%s: corrupt envelope record", ec->id);
+		envelope_clear(&e);
+		buf_free(&val);
+		return -1;
+	}
+	str_copy(e.id, sizeof(e.id), ec->id);
+	if (ec->before != NULL)
+		str_copy(ec->before->id, sizeof(ec->before->id), ec->id);
+	ec->found = 1;
+	ec->was = e.hold;
+	r = 0;
+	if (queue_edit_apply(ec, &e)) {
+		envelope_encode(&e, &val);
+		r = store_tput(txn, STORE_QUEUE, ec->id, strlen(ec->id), val.data,
+		    val.len, 0);
+	}
+	envelope_clear(&e);
+	buf_free(&val);
+	return r;
+}
+
+/* queue_edit - EC's change to its envelope in one transaction: 1 done,
+ * 0 no such entry, -1 error. */
+static int
+queue_edit(struct store *s, struct edit_ctx *ec)
+{
+	if (store_write(s, queue_edit_fn, ec) != 0)
+		return -1;
+	return ec->found;
+}
+
+int
+queue_hold(struct store *s, const char *id, const char *reason, long long now,
+    int *was_r)
+{
+	struct edit_ctx ec = { .id = id, .op = EDIT_HOLD, .reason = reason,
+	    .now = now };
+	int r;
+
+	if (strlen(reason) > QUEUE_HOLD_REASON_MAX || !dsn_printable(reason)) {
+		errno = EINVAL;
+		return -1;
+	}
+	r = queue_edit(s, &ec);
+	if (r == 1 && was_r != NULL)
+		*was_r = ec.was;
+	return r;
+}
+
+int
+queue_release(struct store *s, const char *id, long long now, int *was_r)
+{
+	struct edit_ctx ec = { .id = id, .op = EDIT_RELEASE, .now = now };
+	int r = queue_edit(s, &ec);
+
+	if (r == 1 && was_r != NULL)
+		*was_r = ec.was;
+	return r;
+}
+
+int
+queue_flush_entry(struct store *s, const char *id, struct envelope *before_r)
+{
+	struct edit_ctx ec = { .id = id, .op = EDIT_FLUSH, .before = before_r };
+	int r;
+
+	memset(before_r, 0, sizeof(*before_r));
+	r = queue_edit(s, &ec);
+	if (r != 1)
+		envelope_clear(before_r);
+	return r;
+}
+
+int
+queue_suspended(struct store *s, long long *since_r)
+{
+	struct buf val;
+	char text[32];
+	int r;
+
+	buf_init(&val, 64);
+	r = store_get(s, STORE_META, QUEUE_SUSPEND_KEY, strlen(QUEUE_SUSPEND_KEY),
+	    &val);
+	if (r == 1 && since_r != NULL) {
+		*since_r = 0;
+		if (val.len < sizeof(text)) {
+			memcpy(text, val.data, val.len);
+			text[val.len] = '\0';
+			*since_r = strtoll(text, NULL, 10);
+		}
+	}
+	buf_free(&val);
+	return r;
+}
+
+int
+queue_suspend(struct store *s, int on, long long now)
+{
+	char text[32];
+	int r;
+
+	if (!on)
+		return store_del(s, STORE_META, QUEUE_SUSPEND_KEY,
+		    strlen(QUEUE_SUSPEND_KEY)) == -1 ? -1 : 0;
+	r = queue_suspended(s, NULL);
+	if (r != 0)
+		return r == 1 ? 0 : -1;	/* suspended already: since then */
+	snprintf(text, sizeof(text), "%lld", now);
+	return store_put(s, STORE_META, QUEUE_SUSPEND_KEY,
+	    strlen(QUEUE_SUSPEND_KEY), text, strlen(text), 0);
 }

@@ -33,6 +33,7 @@ enum rcpt_state {
 };
 
 #define QUEUE_CRASH_MAX	3	/* agent crashes before a recipient is held */
+#define QUEUE_HOLD_REASON_MAX 64 /* bytes of an envelope's hold reason */
 
 struct env_rcpt {
 	char	*addr;		/* owned; the envelope recipient as given */
@@ -62,6 +63,16 @@ struct envelope {
 	int	 smtputf8;
 	int	 dsn_ret;	/* DSN RET (enum dsn_ret), 0 = not given */
 	char	*dsn_envid;	/* owned; DSN ENVID decoded, NULL none */
+	/*
+	 * The administrative hold (yubinctl queue hold): a held message is
+	 * kept, never tried and never expires; the time it spends held does
+	 * not count towards its age (envelope_age).  Distinct from a
+	 * recipient's RCPT_HELD.
+	 */
+	int	 hold;		/* 1 while held */
+	char	 hold_reason[QUEUE_HOLD_REASON_MAX + 1];	/* printable ASCII */
+	long long hold_since;	/* unix seconds the hold began; 0 = not held */
+	long long held;		/* seconds spent held by holds since released */
 };
 
 /* envelope_add_rcpt - append a recipient (strings copied). */
@@ -75,10 +86,26 @@ void	envelope_clear(struct envelope *e);
  * the record of a message without them is the one earlier versions wrote
  * and read: "D RET ENVID" after the E1 line, and "N NOTIFY ORCPT" after
  * the R line of its recipient.  A record without them decodes to the
- * defaults (0 and NULL).
+ * defaults (0 and NULL).  The hold is one more optional line, "H HOLD
+ * SINCE HELD REASON", right after the E1 line, written only while held or
+ * once held (HELD > 0); without it the message was never held.
  */
 void	envelope_encode(const struct envelope *e, struct buf *out);
 int	envelope_decode(struct envelope *e, const void *p, size_t len);
+/*
+ * envelope_hold_copy - the hold fields (hold, hold_reason, hold_since,
+ * held) of the record P[0..LEN) into E, its other fields untouched: what
+ * a writer that read the envelope earlier puts back, so that a hold or a
+ * release made meanwhile is kept.  0, or -1 (corrupt H line; E untouched).
+ */
+int	envelope_hold_copy(struct envelope *e, const void *p, size_t len);
+/*
+ * envelope_age - seconds E has waited for delivery at NOW: since its
+ * arrival, less the time it was held.  A held message does not age: every
+ * expiry (smtp.resend_timeout, the retry periods, delay warnings) uses
+ * this, never NOW - arrival.
+ */
+long long envelope_age(const struct envelope *e, long long now);
 
 struct queue_in;
 
@@ -152,9 +179,63 @@ int	queue_each(struct store *s, int (*fn)(void *ctx, const char *id), void *ctx)
  * from the oldest id: ids begin with it in hex) of the oldest, 0 when the
  * queue is empty.  One read transaction over the keys.  0 or -1. */
 int	queue_stats(struct store *s, size_t *n_r, long long *oldest_r);
+/*
+ * queue_orphans - the queue files of HOME without an envelope in S whose
+ * last change is at least MIN_AGE seconds before NOW (a younger one may be
+ * a message still arriving; QUEUE_ORPHAN_AGE is the grace the queue
+ * manager gives): FN (when not NULL) is told of each with its size, then,
+ * unless DRY, it is removed (unlinkat; a link or non-file is left alone).
+ * The number and bytes go to *N_R and *BYTES_R.  0, or -1 when the folder
+ * or the store could not be read or a file could not be removed (errno).
+ */
+#define QUEUE_ORPHAN_AGE	3600
+int	queue_orphans(struct store *s, const char *home, long long min_age,
+	    long long now, int dry, void (*fn)(void *ctx, const char *id,
+	    long long bytes), void *ctx, long long *n_r, long long *bytes_r);
+/* queue_id_valid - 1 when ID (LEN bytes) has the form of a queue id. */
+int	queue_id_valid(const char *id, size_t len);
+
 /* queue_notify - wake the queue manager for ID: a datagram on
  * HOME/run/qmgr.sock, or, when that is full, the file HOME/run/qmgr.kick
- * that makes it scan the whole queue.  Never blocks. */
+ * that makes it scan the whole queue.  Never blocks.  ID QUEUE_NOTE_STATE
+ * makes it read the delivery state (queue_suspended) again. */
 void	queue_notify(const char *home, const char *id);
+#define QUEUE_NOTE_STATE	"state"
+
+/*
+ * queue_hold - put message ID on hold for REASON (printable ASCII, at most
+ * QUEUE_HOLD_REASON_MAX bytes) at NOW; a message already held keeps its
+ * hold.  queue_release - end its hold: the time held is added up (so it
+ * does not count towards the age) and its pending recipients are due now.
+ * Both read and write the envelope in one transaction.  1 done (*WAS_R,
+ * when not NULL, says whether it was held before), 0 no such entry, -1
+ * error.  The caller tells the queue manager (queue_notify).
+ */
+int	queue_hold(struct store *s, const char *id, const char *reason,
+	    long long now, int *was_r);
+int	queue_release(struct store *s, const char *id, long long now, int *was_r);
+/*
+ * queue_flush_entry - yubinctl queue flush of ID, in one transaction: its
+ * pending recipients are due now, those held after crashes (RCPT_HELD)
+ * pending again with their crash count reset; a message on hold stays on
+ * hold.  1 done, with *BEFORE_R the envelope as it was (owned: clear it),
+ * 0 no such entry, -1 error (*BEFORE_R empty either way).  The caller
+ * tells the queue manager.
+ */
+int	queue_flush_entry(struct store *s, const char *id,
+	    struct envelope *before_r);
+
+/*
+ * Delivery suspension (yubinctl suspend / resume): while suspended the
+ * queue manager starts no delivery, local or remote, and SMTP keeps
+ * queueing.  The state is the STORE_META key QUEUE_SUSPEND_KEY (its value
+ * the unix time it began), so it outlasts a restart.
+ * queue_suspended: 1 suspended, 0 not, -1 error (*since_r, when not NULL,
+ * the time it began).  queue_suspend: ON 1 suspends, 0 resumes; 0 or -1.
+ * The caller tells the queue manager (queue_notify QUEUE_NOTE_STATE).
+ */
+#define QUEUE_SUSPEND_KEY	"delivery/suspended"
+int	queue_suspended(struct store *s, long long *since_r);
+int	queue_suspend(struct store *s, int on, long long now);
 
 #endif

@@ -80,11 +80,18 @@ int	ctl_account_remove(struct ctl *c, const char *name,
 int	ctl_owner(struct ctl *c, uid_t *uid_r, gid_t *gid_r);
 int	ctl_cmd_ml(struct ctl *c, int argc, char **argv);	/* ctl_ml.c */
 int	ctl_cmd_config(struct ctl *c, int argc, char **argv);	/* ctl_config.c */
-int	ctl_cmd_mailbox(struct ctl *c, int argc, char **argv);
-int	ctl_cmd_queue(struct ctl *c, int argc, char **argv);
+int	ctl_cmd_mailbox(struct ctl *c, int argc, char **argv);	/* ctl_mailbox.c */
+int	ctl_cmd_maint(struct ctl *c, int argc, char **argv);	/* ctl_maint.c */
+int	ctl_cmd_queue(struct ctl *c, int argc, char **argv);	/* ctl_queue.c */
+int	ctl_cmd_suspend(struct ctl *c, int argc, char **argv);	/* ctl_queue.c */
+int	ctl_cmd_resume(struct ctl *c, int argc, char **argv);	/* ctl_queue.c */
+/* ctl_delivery_status - print "delivery: suspended" or "delivery: on"
+ * (yubinctl status).					(ctl_queue.c) */
+void	ctl_delivery_status(struct ctl *c);
 int	ctl_cmd_plugins(struct ctl *c, int argc, char **argv);
 int	ctl_cmd_block(struct ctl *c, int argc, char **argv);
 int	ctl_cmd_notify(struct ctl *c, int argc, char **argv);
 int	ctl_cmd_dkim(struct ctl *c, int argc, char **argv);	/* ctl_dkim.c */
+int	ctl_cmd_check(struct ctl *c, int argc, char **argv);	/* ctl_check.c */
 
 #endif

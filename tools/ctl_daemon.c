@@ -1,6 +1,6 @@
 /*
- * ctl_daemon.c - yubinctl setup, start, stop, reload, status, mailbox and
- * queue: the commands that drive a running yubind or read its home.
+ * ctl_daemon.c - yubinctl setup, start, stop, reload and status:
+ * the commands that drive a running yubind or read its home.
  *
  * start runs the yubind that sits beside yubinctl (or SBINDIR's) with the
  * same -c and -D options; stop, reload and status use HOME/run/yubind.pid.
@@ -309,6 +309,7 @@ status_once(struct ctl *c, int workers)
 		return CTL_RUNTIME;
 	if (pid == 0) {
 		printf("not running\n");
+		ctl_delivery_status(c);
 		(void)ctl_account_counts(c);
 		return CTL_RUNTIME;
 	}
@@ -319,6 +320,7 @@ status_once(struct ctl *c, int workers)
 		free(data);
 	}
 	free(path);
+	ctl_delivery_status(c);
 	(void)ctl_account_counts(c);
 	return ctl_status_board(c, pid, workers);
 }
@@ -607,222 +609,4 @@ ctl_cmd_notify(struct ctl *c, int argc, char **argv)
 	free(tmp);
 	free(data);
 	return n.failed ? CTL_RUNTIME : CTL_OK;
-}
-
-struct mailbox_ctx {
-	struct ctl	*c;
-	int		 recount;
-	int		 failed;
-};
-
-static int
-mailbox_one(void *ctx, const struct account *a)
-{
-	struct mailbox_ctx *mc = ctx;
-	struct ctl *c = mc->c;
-	long long count = 0, bytes = 0;
-
-	if (mc->recount) {
-		if (usage_recount(c->store, c->cfg, a->name, &count, &bytes) == -1) {
-			ctl_error(CTL_RUNTIME, "%s: cannot recount", a->name);
-			mc->failed = 1;
-			return 0;
-		}
-	} else
-		usage_get(c->store, a->name, &count, &bytes);
-	printf("%-20s mails=%lld bytes=%lld sent=%lld received=%lld deleted=%lld\n",
-	    a->name, count, bytes, usage_counter(c->store, "sent", a->name),
-	    usage_counter(c->store, "received", a->name),
-	    usage_counter(c->store, "deleted", a->name));
-	return 0;
-}
-
-int
-ctl_cmd_mailbox(struct ctl *c, int argc, char **argv)
-{
-	struct mailbox_ctx mc = { c, 0, 0 };
-	struct account a;
-	int r;
-
-	if (argc > 0 && strcmp(argv[0], "--recount") == 0) {
-		mc.recount = 1;
-		argc--;
-		argv++;
-	}
-	if (argc > 1)
-		return ctl_error(CTL_USAGE, "usage: mailbox [--recount] [NAME]");
-	if (ctl_store(c) == NULL)
-		return CTL_RUNTIME;
-	if (argc == 1) {
-		r = account_get(c->store, argv[0], &a);
-		if (r == 0)
-			return ctl_error(CTL_USAGE, "no such account: %s", argv[0]);
-		if (r == -1)
-			return CTL_RUNTIME;
-		mailbox_one(&mc, &a);
-	} else if (account_each(c->store, mailbox_one, &mc) == -1)
-		return CTL_RUNTIME;
-	return mc.failed ? CTL_RUNTIME : CTL_OK;
-}
-
-static void
-ctl_time(long long t, char *out, size_t size)
-{
-	time_t tt = (time_t)t;
-
-	strftime(out, size, "%Y-%m-%d %H:%M:%S", localtime(&tt));
-}
-
-/* rcpt_state_name - pending (never tried), deferred (tried, will retry),
- * sent, failed (bounced), held (its delivery crashed too often). */
-static const char *
-rcpt_state_name(const struct env_rcpt *rc)
-{
-	if (rc->state == RCPT_DONE)
-		return "sent";
-	if (rc->state == RCPT_FAILED)
-		return "failed";
-	if (rc->state == RCPT_HELD)
-		return "held";
-	return rc->attempts > 0 ? "deferred" : "pending";
-}
-
-static int
-queue_list_one(void *ctx, const char *id)
-{
-	struct ctl *c = ctx;
-	struct envelope e;
-	char when[32];
-	time_t t;
-	size_t i, pending = 0;
-
-	if (queue_get(c->store, id, &e) != 1)
-		return 0;
-	for (i = 0; i < e.nrcpt; i++)
-		if (e.rcpt[i].state == RCPT_PENDING)
-			pending++;
-	t = (time_t)e.arrival;
-	strftime(when, sizeof(when), "%Y-%m-%d %H:%M:%S", localtime(&t));
-	printf("%s %s size=%lld from=<%s> rcpt=%zu pending=%zu", id, when, e.size,
-	    e.sender, e.nrcpt, pending);
-	{
-		long long next = 0;
-		size_t deferred = 0;
-
-		for (i = 0; i < e.nrcpt; i++)
-			if (e.rcpt[i].state == RCPT_PENDING && e.rcpt[i].attempts > 0) {
-				deferred++;
-				if (next == 0 || e.rcpt[i].next_try < next)
-					next = e.rcpt[i].next_try;
-			}
-		if (deferred) {
-			ctl_time(next, when, sizeof(when));
-			printf(" deferred=%zu next_try=%s", deferred, when);
-		}
-		for (i = 0, deferred = 0; i < e.nrcpt; i++)
-			deferred += e.rcpt[i].state == RCPT_HELD;
-		if (deferred)
-			printf(" held=%zu", deferred);
-	}
-	if (e.release_at) {
-		t = (time_t)e.release_at;
-		strftime(when, sizeof(when), "%Y-%m-%d %H:%M:%S", localtime(&t));
-		printf(" release=%s", when);
-	}
-	putchar('\n');
-	envelope_clear(&e);
-	return 0;
-}
-
-static int
-queue_flush_one(void *ctx, const char *id)
-{
-	struct ctl *c = ctx;
-	struct envelope e;
-	size_t i, n = 0;
-
-	/* deferred recipients are due now (the schedule is in the envelope);
-	 * held ones are released for QUEUE_CRASH_MAX more attempts */
-	if (queue_get(c->store, id, &e) == 1) {
-		for (i = 0; i < e.nrcpt; i++) {
-			if (e.rcpt[i].state == RCPT_HELD) {
-				e.rcpt[i].state = RCPT_PENDING;
-				e.rcpt[i].crashes = 0;
-				e.rcpt[i].next_try = 0;
-				n++;
-				printf("released %s <%s>\n", id, e.rcpt[i].addr);
-			}
-			if (e.rcpt[i].state == RCPT_PENDING && e.rcpt[i].next_try) {
-				e.rcpt[i].next_try = 0;
-				n++;
-			}
-		}
-		if (n > 0 && queue_update(c->store, &e) == -1)
-			fprintf(stderr, "yubinctl: %s: cannot reschedule\n", id);
-		envelope_clear(&e);
-	}
-	queue_notify(config_home(c->cfg), id);
-	return 0;
-}
-
-int
-ctl_cmd_queue(struct ctl *c, int argc, char **argv)
-{
-	struct envelope e;
-	size_t i;
-	int r;
-
-	if (argc < 1)
-		return ctl_error(CTL_USAGE, "usage: queue list | show ID | flush | delete ID");
-	if (ctl_store(c) == NULL)
-		return CTL_RUNTIME;
-	if (strcmp(argv[0], "list") == 0 && argc == 1)
-		return queue_each(c->store, queue_list_one, c) == -1 ? CTL_RUNTIME : CTL_OK;
-	if (strcmp(argv[0], "flush") == 0 && argc == 1)
-		return queue_each(c->store, queue_flush_one, c) == -1 ? CTL_RUNTIME : CTL_OK;
-	if (argc != 2 || (strcmp(argv[0], "show") && strcmp(argv[0], "delete")))
-		return ctl_error(CTL_USAGE, "usage: queue list | show ID | flush | delete ID");
-	r = queue_get(c->store, argv[1], &e);
-	if (r == 0)
-		return ctl_error(CTL_USAGE, "no such queue entry: %s", argv[1]);
-	if (r == -1)
-		return CTL_RUNTIME;
-	if (strcmp(argv[0], "delete") == 0) {
-		envelope_clear(&e);
-		if (queue_remove(c->store, config_home(c->cfg), argv[1]) == -1)
-			return ctl_error(CTL_RUNTIME, "cannot delete %s", argv[1]);
-		printf("deleted %s\n", argv[1]);
-		return CTL_OK;
-	}
-	printf("id: %s\narrival: %lld\nsize: %lld\nfrom: <%s>\nclient: %s\nhelo: %s\n"
-	    "auth: %s\n", e.id, e.arrival, e.size, e.sender, e.client_ip, e.helo,
-	    e.auth_user);
-	if (e.release_at) {
-		char when[32];
-
-		ctl_time(e.release_at, when, sizeof(when));
-		printf("release: %s\n", when);
-	}
-	for (i = 0; i < e.nrcpt; i++) {
-		const struct env_rcpt *rc = &e.rcpt[i];
-		char relay[512], reply[1024], when[32];
-		int said;
-
-		bounce_split(rc->last_error, relay, sizeof(relay), reply,
-		    sizeof(reply), &said);
-		printf("rcpt: <%s> account=%s state=%s attempts=%d", rc->addr,
-		    rc->account ? rc->account : "-", rcpt_state_name(rc),
-		    rc->attempts);
-		if (rc->state == RCPT_PENDING && rc->next_try > 0) {
-			ctl_time(rc->next_try, when, sizeof(when));
-			printf(" next_try=%s", when);
-		}
-		if (*relay)
-			printf(" relay=%s", relay);
-		if (*reply)
-			printf(" error=%s", reply);
-		putchar('\n');
-	}
-	envelope_clear(&e);
-	return CTL_OK;
 }

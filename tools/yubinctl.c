@@ -36,11 +36,15 @@ static const struct {
 	{ "ml", ctl_cmd_ml },
 	{ "config", ctl_cmd_config },
 	{ "mailbox", ctl_cmd_mailbox },
+	{ "maint", ctl_cmd_maint },
 	{ "queue", ctl_cmd_queue },
+	{ "suspend", ctl_cmd_suspend },
+	{ "resume", ctl_cmd_resume },
 	{ "plugins", ctl_cmd_plugins },
 	{ "block", ctl_cmd_block },
 	{ "notify", ctl_cmd_notify },
 	{ "dkim", ctl_cmd_dkim },
+	{ "check", ctl_cmd_check },
 };
 
 static void
@@ -58,9 +62,15 @@ usage(void)
 	    "  ml import NAME FILE | ml export NAME FILE\n"
 	    "  ml set NAME KEY=VALUE... | ml show NAME | ml remove NAME\n"
 	    "  config | mailbox [--recount] [NAME] | plugins\n"
+	    "  mailbox NAME messages | mailbox NAME remove UIDL...\n"
+	    "  maint [--dry-run] [--older-than DURATION]\n"
 	    "  block list | block del ADDR | notify FILE\n"
-	    "  queue list | queue show ID | queue flush | queue delete ID\n"
-	    "  dkim keygen DOMAIN SELECTOR [--ed25519 | --rsa BITS] [--force]\n");
+	    "  queue list [--json] | queue show ID | queue flush\n"
+	    "  queue delete ID... | queue hold ID... | queue release ID...\n"
+	    "  suspend | resume   (all delivery; SMTP keeps queueing)\n"
+	    "  dkim keygen DOMAIN SELECTOR [--ed25519 | --rsa BITS] [--force]\n"
+	    "  check smtp HOST[:PORT] [--starttls] [--ca FILE] [--verify] [--timeout SECONDS]\n"
+	    "  check address ADDR [--probe] [--timeout SECONDS]\n");
 }
 
 int

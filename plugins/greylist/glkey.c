@@ -297,6 +297,16 @@ gl_decide(const struct gl_rec *r, long long now, const struct gl_times *t,
 	return GL_PASSED;
 }
 
+int
+gl_refresh_due(long long last, long long now, const struct gl_times *t)
+{
+	long long every = GL_REFRESH;
+
+	if (t->max_age / 2 < every)
+		every = t->max_age / 2;
+	return now < last || now - last >= every;
+}
+
 const char *
 gl_verdict_name(enum gl_verdict v)
 {

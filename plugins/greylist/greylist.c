@@ -348,33 +348,44 @@ store_failed(const struct gl_ctx *x, const char *what)
 	return YH_DECLINED;
 }
 
-/* net_count - the passed-triplet count of network KEY into *N: 1 read, 0
- * none, -1 store error. */
+/* net_count - the passed-triplet count of network KEY into *N and the
+ * time it was last written into *WHEN ("COUNT TIME"; a bare "COUNT" from
+ * before the time was kept reads as written at 0): 1 read, 0 none, -1
+ * store error. */
 static int
-net_count(const char *key, long long *n)
+net_count(const char *key, long long *n, long long *when)
 {
 	char buf[GL_REC_MAX], *end;
 	size_t len = sizeof(buf) - 1;
 	int r;
 
 	*n = 0;
+	*when = 0;
 	if ((r = yh_store_get(key, buf, &len)) != 1)
 		return r;
 	if (len >= sizeof(buf))
 		return 0;	/* not ours: taken as none, rewritten */
 	buf[len] = '\0';
 	*n = strtoll(buf, &end, 10);
-	if (*end != '\0' || end == buf || *n < 0)
+	if (end == buf || *n < 0 || (*end != '\0' && *end != ' ')) {
 		*n = 0;
+		return 1;
+	}
+	if (*end == ' ') {
+		*when = strtoll(end + 1, &end, 10);
+		if (*end != '\0' || *when < 0)
+			*when = 0;
+	}
 	return 1;
 }
 
-/* net_put - write count N of network KEY for MAX_AGE seconds.  0 or -1. */
+/* net_put - write count N of network KEY at time NOW for MAX_AGE
+ * seconds.  0 or -1. */
 static int
-net_put(const char *key, long long n, long long max_age)
+net_put(const char *key, long long n, long long now, long long max_age)
 {
 	char buf[GL_REC_MAX];
-	int len = snprintf(buf, sizeof(buf), "%lld", n);
+	int len = snprintf(buf, sizeof(buf), "%lld %lld", n, now);
 
 	return yh_store_put(key, buf, (size_t)len, max_age);
 }
@@ -389,7 +400,7 @@ triplet_check(struct yh_session *s, const struct gl_conf *c,
 	size_t len = sizeof(buf);
 	struct gl_rec rec, next;
 	enum gl_verdict v;
-	long long now = yh_now(), wait, count;
+	long long now = yh_now(), wait, count, when;
 	int r, n;
 
 	r = yh_store_get(tkey, buf, &len);
@@ -398,7 +409,8 @@ triplet_check(struct yh_session *s, const struct gl_conf *c,
 	if (r == 0 || len > sizeof(buf) || gl_rec_parse(buf, len, &rec) == -1)
 		rec.state = GL_NONE;	/* absent, or not a record: first sight */
 	v = gl_decide(&rec, now, &c->t, &next, &wait);
-	if (v != GL_EARLY) {
+	if (v != GL_EARLY && (v != GL_KNOWN ||
+	    gl_refresh_due(rec.time, now, &c->t))) {
 		if ((n = gl_rec_format(&next, buf, sizeof(buf))) < 0 ||
 		    yh_store_put(tkey, buf, (size_t)n, next.state == GL_PASS ?
 		    c->t.max_age : c->t.window) == -1)
@@ -416,8 +428,8 @@ triplet_check(struct yh_session *s, const struct gl_conf *c,
 		return YH_DENYSOFT;
 	case GL_PASSED:
 		count = 0;
-		if (net_count(nkey, &count) == -1 ||
-		    net_put(nkey, count + 1, c->t.max_age) == -1)
+		if (net_count(nkey, &count, &when) == -1 ||
+		    net_put(nkey, count + 1, now, c->t.max_age) == -1)
 			yh_log(YH_LOG_WARN, "greylist net=%s passed-triplet count "
 			    "not updated (store error)", x->net);
 		else
@@ -447,7 +459,7 @@ gl_rcpt(struct yh_session *s, const char *rcpt)
 	char eip[GL_ESC_MAX], efrom[GL_ESC_MAX], eto[GL_ESC_MAX], extra[64];
 	struct gl_ctx x;
 	struct pu_ip ip;
-	long long count;
+	long long count, when, now = yh_now();
 	int have_ip, r;
 
 	if (c == NULL || rcpt == NULL)
@@ -472,10 +484,11 @@ gl_rcpt(struct yh_session *s, const char *rcpt)
 	}
 	x.net = net;
 	if (c->awl > 0) {
-		if ((r = net_count(nkey, &count)) == -1)
+		if ((r = net_count(nkey, &count, &when)) == -1)
 			return store_failed(&x, "read");
 		if (r == 1 && count >= c->awl) {
-			if (net_put(nkey, count, c->t.max_age) == -1)
+			if (gl_refresh_due(when, now, &c->t) &&
+			    net_put(nkey, count, now, c->t.max_age) == -1)
 				yh_log(YH_LOG_WARN, "greylist net=%s whitelist "
 				    "not refreshed (store error)", net);
 			snprintf(extra, sizeof(extra), " net_passed=%lld", count);

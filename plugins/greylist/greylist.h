@@ -91,6 +91,16 @@ enum gl_verdict {
  */
 enum gl_verdict gl_decide(const struct gl_rec *r, long long now,
 	    const struct gl_times *t, struct gl_rec *next, long long *wait_r);
+/*
+ * gl_refresh_due - whether a record last written at LAST must be written
+ * again at NOW to stay remembered: once GL_REFRESH seconds (at most half
+ * of T's max_age) have gone by, or the clock went back.  A known triplet
+ * or whitelisted network is read on every recipient; writing it each time
+ * would cost a store commit (a disk sync) per recipient for a record that
+ * moves its expiry by seconds.
+ */
+#define GL_REFRESH	3600
+int	gl_refresh_due(long long last, long long now, const struct gl_times *t);
 /* gl_verdict_name - "new", "early", "restart", "passed", "known". */
 const char *gl_verdict_name(enum gl_verdict v);
 

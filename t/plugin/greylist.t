@@ -177,6 +177,16 @@ try:
            'a triplet passed at 400 s still passes (max_age)')
     t.ok(s.wait_log(r'action=pass reason=known client=127\.0\.3\.1'), 'logged as known')
 
+    # ---- phase D: a known triplet is kept while in use --------------------
+    # passed at 400 s and seen again at 2 d + 1000 s: that use rewrote the
+    # record (its last write was more than an hour before), so max_age
+    # counts from there and it outlives 400 s + 35 d
+    restart(s, 35 * 86400 + 2 * 86400)
+    passes(rcpt(s, 'seven@example.org', 'alice@localhost', source='127.0.3.1'),
+           'a triplet used within max_age of its last use still passes')
+    greylisted(rcpt(s, 'two@example.org', 'alice@localhost', source='127.0.0.2'),
+               'a triplet passed at 400 s and never used since: forgotten after max_age')
+
     # ---- reload: a new delay, then a bad value that changes nothing -------
     serial = [0]
 

@@ -316,6 +316,24 @@ test_decide(void)
 	is_str(gl_verdict_name((enum gl_verdict)99), "?", "decide: unknown name");
 }
 
+static void
+test_refresh(void)
+{
+	static const struct gl_times shortlived = { 60, 600, 1000 };
+
+	is_int(gl_refresh_due(NOW, NOW, &T), 0, "refresh: just written");
+	is_int(gl_refresh_due(NOW, NOW + GL_REFRESH - 1, &T), 0,
+	    "refresh: not before GL_REFRESH");
+	is_int(gl_refresh_due(NOW, NOW + GL_REFRESH, &T), 1,
+	    "refresh: due at GL_REFRESH");
+	is_int(gl_refresh_due(0, NOW, &T), 1, "refresh: a record without a time");
+	is_int(gl_refresh_due(NOW, NOW - 1, &T), 1, "refresh: the clock went back");
+	is_int(gl_refresh_due(NOW, NOW + 499, &shortlived), 0,
+	    "refresh: short max_age, before half of it");
+	is_int(gl_refresh_due(NOW, NOW + 500, &shortlived), 1,
+	    "refresh: short max_age, at half of it");
+}
+
 int
 main(void)
 {
@@ -326,5 +344,6 @@ main(void)
 	test_rcpts();
 	test_records();
 	test_decide();
+	test_refresh();
 	return done_testing();
 }

@@ -36,6 +36,19 @@ main(void)
 		"E1 1 2 3 4 0 0 a@b 1.2.3.4 helo %\nR 0 0 0 a - -\nN 1 -\nN 1 -\n",
 		"E1 1 2 3 4 0 0 a@b 1.2.3.4 helo %\nR 0 0 0 a - -\nN 1 x%0D\n",
 		"E1 1 2 3 4 0 0 a@b 1.2.3.4 helo %\nR 0 0 0 a - -\nN x -\n",
+		/* hold lines: misplaced, twice, out of range, unprintable,
+		 * too long, a field short or too many */
+		"E1 1 2 3 4 0 0 a@b 1.2.3.4 helo %\nD 1 -\nH 1 5 0 admin\n",
+		"E1 1 2 3 4 0 0 a@b 1.2.3.4 helo %\nR 0 0 0 a - -\nH 1 5 0 admin\n",
+		"E1 1 2 3 4 0 0 a@b 1.2.3.4 helo %\nH 1 5 0 admin\nH 1 5 0 admin\n",
+		"E1 1 2 3 4 0 0 a@b 1.2.3.4 helo %\nH 2 5 0 admin\n",
+		"E1 1 2 3 4 0 0 a@b 1.2.3.4 helo %\nH 1 -5 0 admin\n",
+		"E1 1 2 3 4 0 0 a@b 1.2.3.4 helo %\nH 1 5 -1 admin\n",
+		"E1 1 2 3 4 0 0 a@b 1.2.3.4 helo %\nH 1 5 0 ad%0Amin\n",
+		"E1 1 2 3 4 0 0 a@b 1.2.3.4 helo %\nH 1 5 0 "
+		    "xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx\n",
+		"E1 1 2 3 4 0 0 a@b 1.2.3.4 helo %\nH 1 5 admin\n",
+		"E1 1 2 3 4 0 0 a@b 1.2.3.4 helo %\nH 1 5 0 admin x\n",
 	};
 	struct envelope e, d;
 	struct buf b;
@@ -168,6 +181,65 @@ main(void)
 		    "utf-8;b\\x{E4}@c") == 0, "each N line with its recipient");
 		envelope_clear(&d);
 	}
+
+	/* the administrative hold: a line only while held or once held */
+	envelope_encode(&e, &b);
+	ok(memmem(b.data, b.len, "\nH ", 3) == NULL,
+	    "no hold line for a message never held (the old record)");
+	is_int(envelope_decode(&d, b.data, b.len), 0, "never held decodes");
+	ok(!d.hold && d.hold_since == 0 && d.held == 0 && d.hold_reason[0] == '\0',
+	    "never held: no hold");
+	envelope_clear(&d);
+	e.hold = 1;
+	e.hold_since = 1700000100;
+	strcpy(e.hold_reason, "admin hold");
+	envelope_encode(&e, &b);
+	is_int(envelope_decode(&d, b.data, b.len), 0, "a held record decodes");
+	ok(d.hold == 1 && d.hold_since == 1700000100 && d.held == 0,
+	    "hold and its start round trip");
+	is_str(d.hold_reason, "admin hold", "hold reason with a space round trip");
+	is_int(d.dsn_ret, DSN_RET_FULL, "the DSN line after the hold line");
+	is_int(d.nrcpt, 3, "recipients after the hold line");
+	is_int(envelope_age(&d, 1700000100 + 500), 100,
+	    "a held message does not age");
+	envelope_clear(&d);
+	{
+		struct envelope h;
+
+		memset(&h, 0, sizeof(h));
+		h.hold = 0;
+		is_int(envelope_hold_copy(&h, b.data, b.len), 0,
+		    "hold copied from a record");
+		ok(h.hold == 1 && h.hold_since == 1700000100 && h.nrcpt == 0 &&
+		    strcmp(h.hold_reason, "admin hold") == 0,
+		    "only the hold fields copied");
+	}
+	e.hold = 0;
+	e.hold_since = 0;
+	e.hold_reason[0] = '\0';
+	e.held = 300;
+	envelope_encode(&e, &b);
+	is_int(envelope_decode(&d, b.data, b.len), 0, "a released record decodes");
+	ok(d.hold == 0 && d.held == 300, "time held kept after the release");
+	is_int(envelope_age(&d, 1700001000), 700, "time held does not count");
+	envelope_clear(&d);
+	{
+		struct envelope h;
+		static const char plain[] = "E1 1 2 3 4 0 0 a@b 1.2.3.4 helo %\n"
+		    "R 0 0 0 a - -\n";
+
+		memset(&h, 0, sizeof(h));
+		h.hold = 1;
+		h.held = 9;
+		strcpy(h.hold_reason, "x");
+		is_int(envelope_hold_copy(&h, plain, strlen(plain)), 0,
+		    "hold copied from a record without one");
+		ok(h.hold == 0 && h.held == 0 && h.hold_reason[0] == '\0',
+		    "not held");
+		is_int(envelope_hold_copy(&h, corrupt[0], 0), -1,
+		    "hold copy of an empty record refused");
+	}
+	e.held = 0;
 
 	for (i = 0; i < sizeof(corrupt) / sizeof(corrupt[0]); i++)
 		is_int(envelope_decode(&d, corrupt[i], strlen(corrupt[i])), -1,
