@@ -553,6 +553,53 @@ child_on_usr1(int sig)
 	log_reopen_request();
 }
 
+/* master_sigset - the signals the master handles, blocked across fork */
+static void
+master_sigset(sigset_t *set)
+{
+	sigemptyset(set);
+	sigaddset(set, SIGCHLD);
+	sigaddset(set, SIGHUP);
+	sigaddset(set, SIGTERM);
+	sigaddset(set, SIGINT);
+	sigaddset(set, SIGUSR1);
+}
+
+/*
+ * fork_child - fork with the master's signals blocked: until the child has
+ * handlers of its own (child_signals, then child_unblock; the queue
+ * manager's in qmgr_main), a signal meant for it -- a stop just after the
+ * start -- waits, instead of running the master's handler it inherited,
+ * which would swallow it.  The parent's mask is back at once.
+ */
+static pid_t
+fork_child(void)
+{
+	sigset_t set, old;
+	pid_t pid;
+	int saved;
+
+	master_sigset(&set);
+	sigprocmask(SIG_BLOCK, &set, &old);
+	pid = fork();
+	saved = errno;
+	if (pid != 0)
+		sigprocmask(SIG_SETMASK, &old, NULL);
+	errno = saved;
+	return pid;
+}
+
+/* child_unblock - after child_signals: what came since the fork now
+ * reaches the child's own handlers */
+static void
+child_unblock(void)
+{
+	sigset_t set;
+
+	master_sigset(&set);
+	sigprocmask(SIG_UNBLOCK, &set, NULL);
+}
+
 static void
 child_signals(void)
 {
@@ -612,6 +659,7 @@ worker_main(enum pool_id pid, struct board_slot *slot)
 	    "yubind-submit" : "yubind-pop3");
 	log_role(pid == POOL_POP3 ? "pop3" : "smtp");
 	child_signals();
+	child_unblock();
 	board_set_self(slot);
 	for (i = 0; i < nmlisteners; i++)
 		close(mlisteners[i].fd);
@@ -702,7 +750,7 @@ pool_spawn(enum pool_id id, struct board_slot *slot)
 	slot->started_ms = now_ms();
 	slot->phase_ms = slot->started_ms;
 	slot->phase = BP_IDLE;
-	pid = fork();
+	pid = fork_child();
 	if (pid == -1) {
 		log_err("fork: %s", strerror(errno));
 		slot->state = SLOT_FREE;
@@ -970,7 +1018,7 @@ qmgr_spawn(void)
 		return;
 	m.qmgr_started_ms = now_ms();
 	m.qmgr_trace[0] = '\0';
-	pid = fork();
+	pid = fork_child();	/* qmgr_main unblocks */
 	if (pid == -1) {
 		log_err("fork: %s", strerror(errno));
 		return;
@@ -1006,7 +1054,7 @@ metrics_spawn(void)
 	if (nmlisteners == 0 || m.stopping || now_ms() < m.metrics_hold_ms)
 		return;
 	m.metrics_started_ms = now_ms();
-	pid = fork();
+	pid = fork_child();
 	if (pid == -1) {
 		log_err("fork: %s", strerror(errno));
 		return;
@@ -1015,6 +1063,7 @@ metrics_spawn(void)
 		prctl(PR_SET_NAME, "yubind-metrics");
 		log_role("metrics");
 		child_signals();
+		child_unblock();
 		for (i = 0; i < nlisteners; i++)
 			close(listeners[i].fd);
 		for (i = 0; i < nmlisteners; i++)
@@ -1218,6 +1267,12 @@ master_reload(void)
 	if (m.tls)
 		SSL_CTX_free(m.tls);
 	m.tls = tls;
+	/* listeners are bound once, as root: a new address needs a restart */
+	if (strcmp(config_str(m.cfg, "server.metrics_listen"),
+	    config_str(cfg, "server.metrics_listen")) != 0)
+		log_warn("reload: server.metrics_listen changes at the next "
+		    "restart; serving %s still", nmlisteners ? mlisteners[0].addr :
+		    "nothing");
 	config_free(&m.cfg);
 	m.cfg = cfg;
 	master_hostname();

@@ -578,6 +578,7 @@ qmgr_main(const struct config *cfg, const struct routes *routes, char *trace,
     size_t tracesize)
 {
 	struct sigaction sa;
+	sigset_t held;
 	struct pending work;
 	struct qmgr q;
 	const char *why;
@@ -592,6 +593,15 @@ qmgr_main(const struct config *cfg, const struct routes *routes, char *trace,
 	sa.sa_handler = qmgr_on_term;
 	sigaction(SIGTERM, &sa, NULL);
 	sigaction(SIGINT, &sa, NULL);
+	/* the master forks us with its signals blocked: a stop that came
+	 * meanwhile reaches the handler above now */
+	sigemptyset(&held);
+	sigaddset(&held, SIGCHLD);
+	sigaddset(&held, SIGHUP);
+	sigaddset(&held, SIGTERM);
+	sigaddset(&held, SIGINT);
+	sigaddset(&held, SIGUSR1);
+	sigprocmask(SIG_UNBLOCK, &held, NULL);
 	memset(&q, 0, sizeof(q));
 	q.cfg = cfg;
 	q.home = config_home(cfg);

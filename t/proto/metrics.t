@@ -186,6 +186,15 @@ with Server(accounts={'alice': 'pw'},
          'and serves again')
     t.is_(metrics(s).get(('yubin_messages_received_total', '')), 1.0,
           'the counters survived it')
+    # a reload cannot move the listener: it says so and keeps serving
+    sections = {k: dict(v) for k, v in s.sections.items()}
+    sections['server']['metrics_listen'] = '127.0.0.1:1'
+    s.write_conf(sections)
+    s.signal(signal.SIGHUP)
+    t.ok(s.wait_log(r'metrics_listen changes at the next restart; serving 127\.0\.0\.1:%d'
+                    % s.port('metrics')), 'a reload with another metrics_listen: logged')
+    t.ok(s.wait_log('reloaded configuration'), 'the rest reloaded')
+    t.is_(get(s)[0], 200, 'the old address still serves')
     kids = s.children('metrics')
     if os.geteuid() == 0 and kids:
         with open('/proc/%d/status' % kids[0]) as f:
@@ -228,6 +237,10 @@ with Sink(rcpt=rcpt) as sink:
 with Server() as s:
     t.ok('metrics' not in s.ports, 'off by default: no metrics line in HOME/run/ports')
     t.is_(s.children('metrics'), [], 'off by default: no metrics process')
+    # a stop that reaches children not yet set up waits for their handlers
+    t.is_(s.stop(), 0, 'a stop just after the start ends cleanly (exit 0)')
+with Server(conf={'server': {'metrics_listen': '127.0.0.1:0'}}) as s:
+    t.is_(s.stop(), 0, 'with metrics too')
 
 
 def check(value):
