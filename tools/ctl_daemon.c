@@ -166,10 +166,8 @@ read_pid(struct ctl *c, char **why_r)
 	return holder;
 }
 
-/* running_pid - read_pid for the commands: the pid, 0 when none runs, or
- * -1 after saying why on stderr (exit status CTL_RUNTIME). */
-static pid_t
-running_pid(struct ctl *c)
+pid_t
+ctl_running_pid(struct ctl *c)
 {
 	char *why = NULL;
 	pid_t pid = read_pid(c, &why);
@@ -258,7 +256,7 @@ ctl_cmd_stop(struct ctl *c, int argc, char **argv)
 
 	if (argc > 1 || (argc == 1 && !fast))
 		return ctl_error(CTL_USAGE, "usage: stop [-f]");
-	if ((pid = running_pid(c)) == -1)
+	if ((pid = ctl_running_pid(c)) == -1)
 		return CTL_RUNTIME;
 	if (pid == 0)
 		return ctl_error(CTL_RUNTIME, "yubind is not running");
@@ -284,7 +282,7 @@ ctl_cmd_reload(struct ctl *c, int argc, char **argv)
 	(void)argv;
 	if (argc != 0)
 		return ctl_error(CTL_USAGE, "usage: reload");
-	if ((pid = running_pid(c)) == -1)
+	if ((pid = ctl_running_pid(c)) == -1)
 		return CTL_RUNTIME;
 	if (pid == 0)
 		return ctl_error(CTL_RUNTIME, "yubind is not running");
@@ -304,7 +302,7 @@ ctl_cmd_status(struct ctl *c, int argc, char **argv)
 	(void)argv;
 	if (argc != 0)
 		return ctl_error(CTL_USAGE, "usage: status");
-	if ((pid = running_pid(c)) == -1)
+	if ((pid = ctl_running_pid(c)) == -1)
 		return CTL_RUNTIME;
 	if (pid == 0) {
 		printf("not running\n");
@@ -332,7 +330,7 @@ ctl_cmd_plugins(struct ctl *c, int argc, char **argv)
 	(void)argv;
 	if (argc != 0)
 		return ctl_error(CTL_USAGE, "usage: plugins");
-	if ((pid = running_pid(c)) == -1)
+	if ((pid = ctl_running_pid(c)) == -1)
 		return CTL_RUNTIME;
 	if (pid == 0)
 		return ctl_error(CTL_RUNTIME, "yubind is not running");

@@ -41,6 +41,8 @@ static const struct {
 	{ "block", ctl_cmd_block },
 	{ "notify", ctl_cmd_notify },
 	{ "dkim", ctl_cmd_dkim },
+	{ "backup", ctl_cmd_backup },
+	{ "restore", ctl_cmd_restore },
 };
 
 static void
@@ -60,7 +62,8 @@ usage(void)
 	    "  config | mailbox [--recount] [NAME] | plugins\n"
 	    "  block list | block del ADDR | notify FILE\n"
 	    "  queue list | queue show ID | queue flush | queue delete ID\n"
-	    "  dkim keygen DOMAIN SELECTOR [--ed25519 | --rsa BITS] [--force]\n");
+	    "  dkim keygen DOMAIN SELECTOR [--ed25519 | --rsa BITS] [--force]\n"
+	    "  backup FILE | restore FILE [--force]\n");
 }
 
 int
