@@ -174,6 +174,9 @@ test_fg_size(void)
 int
 main(void)
 {
+	static const char *const files[] = { "kinds.log", "full.log", "stderr",
+	    "fg" };
+
 	plan_no_plan();
 	if (mkdtemp(dir) == NULL) {
 		perror("mkdtemp");
@@ -183,7 +186,12 @@ main(void)
 	test_kinds();
 	test_write_failure();
 	test_fg_size();
-	if (fork() == 0)
-		execlp("rm", "rm", "-rf", dir, (char *)NULL), _exit(127);
+	for (size_t i = 0; i < sizeof(files) / sizeof(files[0]); i++) {
+		char *p = xasprintf("%s/%s", dir, files[i]);
+
+		unlink(p);
+		free(p);
+	}
+	rmdir(dir);
 	return done_testing();
 }
