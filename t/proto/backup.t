@@ -87,13 +87,15 @@ try:
     os.chmod(os.path.join(adir, 'PERMITFROM.TXT'), 0o640)
     with open(os.path.join(adir, 'exec7.def'), 'w') as f:
         f.write('# a hook file\n')
+    A.ctl('ml', 'create', 'news', 'list-pw')
+    A.ctl('ml', 'add', 'news', 'Carol <carol@example.org>', 'dan@example.net')
     t.is_(send(A, 'kept in A only'), 250, 'a message for alice')
     t.ok(A.wait_mail('alice', 1), 'stored in A')
 
     bfile = os.path.join(A.tmp, 'settings.ybk')
     r = A.ctl('backup', bfile, check=False)
     t.is_(r.returncode, 0, 'backup exits 0 while yubind runs')
-    t.like(r.stdout, r'backup written: .*\(3 accounts, \d+ files\)', 'backup reports what it holds')
+    t.like(r.stdout, r'backup written: .*\(4 accounts, \d+ files\)', 'backup reports what it holds')
     t.is_(stat.S_IMODE(os.stat(bfile).st_mode), 0o600, 'the backup is mode 0600')
     t.ok(not os.path.exists(bfile + '.tmp'), 'no scratch file left')
     data = open(bfile, 'rb').read()
@@ -115,7 +117,7 @@ try:
     A.stop()
     r = A.ctl('restore', bfile, check=False)
     t.is_(r.returncode, 1, 'restore into a home in use: exit 1')
-    t.like(r.stderr, r'is in use \(2 accounts, 2 account folders.*--force', 'says why and how')
+    t.like(r.stderr, r'is in use \(3 accounts, 3 account folders.*--force', 'says why and how')
     t.is_(snapshot(A.etc, os.path.join(A.home, 'mailbox')), before, 'nothing changed in A')
 
     # the fresh home, made by setup
@@ -166,7 +168,7 @@ try:
     r = ctl(B.conf_path, B.home, 'restore', bfile)
     t.is_(r.returncode, 0, 'restore into the fresh home: exit 0')
     t.diag(r.stderr) if r.returncode else None
-    t.like(r.stdout, r'restored .* into %s: 3 accounts, 3 account files' % B.home,
+    t.like(r.stdout, r'restored .* into %s: 4 accounts, 5 account files' % B.home,
            'restore reports what it did')
     t.is_(open(B.conf_path).read(), open(A.conf_path).read(), 'yubin.conf put back')
     for n in ('mail.dat', 'alias.dat', 'cert.pem', 'key.pem'):
@@ -185,6 +187,9 @@ try:
     t.is_(B.mails('alice'), [], 'the Maildir starts empty')
     t.ok(os.path.isdir(os.path.join(B.home, 'mailbox', 'bob', 'Maildir', 'new')),
          "bob's Maildir made")
+
+    r = ctl(B.conf_path, B.home, 'ml', 'list', 'news')
+    t.like(r.stdout, r'carol@example\.org[\s\S]*dan@example\.net', 'the list and its members came back')
 
     B.defines = ['server.home=' + B.home]
     B.start()
