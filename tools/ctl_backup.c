@@ -374,6 +374,25 @@ bk_store(struct bk *k, struct store *s)
 	store_txn_abort(&txn);
 }
 
+/* bk_outside - say which files the configuration names outside CONFDIR
+ * (the backup keeps CONFDIR's files only; a restore writes nowhere else) */
+static void
+bk_outside(struct ctl *c)
+{
+	static const char *const keys[] = { "server.tls_cert", "server.tls_key" };
+	const char *confdir = config_confdir(c->cfg), *v;
+	size_t i, n = strlen(confdir);
+
+	for (i = 0; i < sizeof(keys) / sizeof(keys[0]); i++) {
+		v = config_str(c->cfg, keys[i]);
+		if (v[0] != '\0' && (c->cfg_path == NULL ||
+		    strncmp(v, confdir, n) != 0 || v[n] != '/'))
+			fprintf(stderr, "yubinctl: note: %s (%s) is outside %s and "
+			    "not in the backup\n", v, keys[i], c->cfg_path ?
+			    confdir : "any configuration folder");
+	}
+}
+
 int
 ctl_cmd_backup(struct ctl *c, int argc, char **argv)
 {
@@ -435,6 +454,8 @@ ctl_cmd_backup(struct ctl *c, int argc, char **argv)
 			}
 		}
 	}
+	if (!k.err)
+		bk_outside(c);
 	if (!k.err && account_each(s, bk_account, &k) != 0 && !k.err)
 		k.err = ctl_error(CTL_RUNTIME, "store: cannot read every "
 		    "account (see above)");

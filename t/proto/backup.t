@@ -96,6 +96,7 @@ try:
     r = A.ctl('backup', bfile, check=False)
     t.is_(r.returncode, 0, 'backup exits 0 while yubind runs')
     t.like(r.stdout, r'backup written: .*\(4 accounts, \d+ files\)', 'backup reports what it holds')
+    t.is_(r.stderr, '', 'nothing left out: no note')
     t.is_(stat.S_IMODE(os.stat(bfile).st_mode), 0o600, 'the backup is mode 0600')
     t.ok(not os.path.exists(bfile + '.tmp'), 'no scratch file left')
     data = open(bfile, 'rb').read()
@@ -106,6 +107,13 @@ try:
     r = ctl(A.conf_path, None, 'backup', os.path.join(A.tmp, 'nope', 'x.ybk'))
     t.is_(r.returncode, 2, 'backup to an unwritable place: exit 2')
     t.like(r.stderr, r'^yubinctl: .*nope/x\.ybk\.tmp: No such file', 'one line naming the file')
+    other = os.path.join(A.tmp, 'other.ybk')
+    r = subprocess.run([binary('yubinctl'), '-c', A.conf_path, '-D',
+                        'server.tls_key=/elsewhere/key.pem', 'backup', other],
+                       capture_output=True, text=True)
+    t.is_(r.returncode, 0, 'backup with a TLS key outside CONFDIR')
+    t.like(r.stderr, r'^yubinctl: note: /elsewhere/key\.pem \(server\.tls_key\) is outside '
+           r'\S+/etc and not in the backup$', 'names the file it leaves out')
     r = ctl(A.conf_path, None, 'backup')
     t.is_(r.returncode, 1, 'backup without FILE: exit 1')
 
