@@ -189,6 +189,17 @@ try:
           b'friend@example.org\r\n\x00binary\xff\n', 'per-account file, binary safe')
     t.is_(stat.S_IMODE(os.stat(os.path.join(bdir, 'PERMITFROM.TXT')).st_mode), 0o640,
           'per-account file keeps its mode')
+    if os.geteuid() == 0:
+        import pwd
+        nobody = pwd.getpwnam('nobody').pw_uid
+        t.is_(os.stat(os.path.join(bdir, 'PERMITFROM.TXT')).st_uid, nobody,
+              'as root: account files belong to the server user')
+        t.is_(os.stat(bdir).st_uid, nobody, 'as root: so does the account folder')
+        t.is_(os.stat(os.path.join(B.etc, 'mail.dat')).st_uid, 0,
+              "as root: CONFDIR's files stay root's")
+    else:
+        for _ in range(3):
+            t.ok(True, '# SKIP ownership: not root')
     t.like(open(os.path.join(bdir, 'config.def')).read(), r'send_max_during_a_day=7',
            'config.def restored')
     t.ok(os.path.exists(os.path.join(bdir, 'exec7.def')), 'exec7.def restored')
