@@ -50,7 +50,7 @@ usage(void)
 {
 	fprintf(stderr,
 	    "usage: yubinctl [-c CONFIG] [-D section.key=value] COMMAND ...\n"
-	    "  setup | start | stop [-f] | reload | status\n"
+	    "  setup | start [--watchdog [SECONDS]] | stop [-f] | reload | status\n"
 	    "  account add NAME[@DOMAIN] [PASSWORD] [--apop] [--quota-size BYTES] [--quota-count N]\n"
 	    "  account del NAME | account passwd NAME [PASSWORD] | account list\n"
 	    "  account import FILE | account export FILE\n"
