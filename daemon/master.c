@@ -978,6 +978,7 @@ master_reload(void)
 	struct routes *routes = NULL;
 	SSL_CTX *tls = NULL;
 	char *why = NULL;
+	unsigned kinds;
 	size_t i;
 
 	errlist_init(&errs);
@@ -1017,6 +1018,9 @@ master_reload(void)
 	m.tls = tls;
 	config_free(&m.cfg);
 	m.cfg = cfg;
+	if (log_kinds_parse(config_list(cfg, "server.log_kinds")->v,
+	    config_list(cfg, "server.log_kinds")->n, &kinds) == 0)
+		log_set_kinds(kinds);
 	master_hostname();
 	pools_setup();
 	m.gen++;

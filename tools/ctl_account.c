@@ -225,6 +225,16 @@ out:
 	return r;
 }
 
+int
+ctl_mailbox_create(struct ctl *c, const char *name)
+{
+	struct owner o;
+
+	if (acct_owner(c, &o) == -1)
+		return -1;
+	return mailbox_create(c, name, &o);
+}
+
 /* get_password - from ARG, or one line of standard input, into PW (SIZE);
  * 0, or -1 after saying why. */
 static int
