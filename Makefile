@@ -93,7 +93,9 @@ $(B)/yubind: $(B)/daemon/yubind.o $(B)/libyubind.a $(B)/libyubin.a hooks/yubin/h
 	    -Wl,--whole-archive $(B)/libyubind.a $(B)/libyubin.a \
 	    -Wl,--no-whole-archive $(LIBS)
 
-$(B)/yubinctl: $(CTL_SRCS:%.c=$(B)/%.o) $(B)/libyubin.a
+# yubinctl fetch run runs the fetch client of yubind's fetch process
+CTL_DAEMON_OBJS = $(patsubst %,$(B)/daemon/%.o,fetch_run pop3c conn tls)
+$(B)/yubinctl: $(CTL_SRCS:%.c=$(B)/%.o) $(CTL_DAEMON_OBJS) $(B)/libyubin.a
 	$(CC) $(ALL_LDFLAGS) -o $@ $^ $(LIBS)
 
 $(B)/yubin-sendmail: $(SENDMAIL_SRCS:%.c=$(B)/%.o) $(B)/libyubin.a

@@ -41,6 +41,7 @@ static const struct {
 	{ "block", ctl_cmd_block },
 	{ "notify", ctl_cmd_notify },
 	{ "dkim", ctl_cmd_dkim },
+	{ "fetch", ctl_cmd_fetch },
 };
 
 static void
@@ -60,7 +61,11 @@ usage(void)
 	    "  config | mailbox [--recount] [NAME] | plugins\n"
 	    "  block list | block del ADDR | notify FILE\n"
 	    "  queue list | queue show ID | queue flush | queue delete ID\n"
-	    "  dkim keygen DOMAIN SELECTOR [--ed25519 | --rsa BITS] [--force]\n");
+	    "  dkim keygen DOMAIN SELECTOR [--ed25519 | --rsa BITS] [--force]\n"
+	    "  fetch add ACCOUNT HOST[:PORT] USER [--tls|--stls] [--ca FILE]\n"
+	    "      [--interval DURATION] [--keep] [--accept-from PATTERN]...\n"
+	    "      [--deny-from PATTERN]... [--deny-mailer PATTERN]...  (password on stdin)\n"
+	    "  fetch list | fetch del ACCOUNT HOST USER | fetch run [ACCOUNT]\n");
 }
 
 int
