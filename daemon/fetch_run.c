@@ -635,6 +635,7 @@ fetch_run(const struct config *cfg, struct store *s, const struct fetch_entry *e
 {
 	struct fetch_state st;
 	struct run r;
+	char srv[FETCH_SERVER_MAX];
 	int lock, rc = -1, x;
 
 	memset(res, 0, sizeof(*res));
@@ -644,8 +645,8 @@ fetch_run(const struct config *cfg, struct store *s, const struct fetch_entry *e
 	r.e = e;
 	r.res = res;
 	fetch_id(e, r.id);
-	snprintf(r.tag, sizeof(r.tag), "account=%s server=%s:%d user=%s",
-	    e->account, e->host, e->port, e->user);
+	snprintf(r.tag, sizeof(r.tag), "account=%s server=%s user=%s",
+	    e->account, fetch_server(e, srv), e->user);
 	lock = run_lock(cfg, r.id, wait);
 	if (lock == -2)
 		return FETCH_RUN_BUSY;

@@ -205,6 +205,14 @@ fetch_id(const struct fetch_entry *e, char out[FETCH_ID_LEN + 1])
 	buf_free(&k);
 }
 
+const char *
+fetch_server(const struct fetch_entry *e, char out[FETCH_SERVER_MAX])
+{
+	snprintf(out, FETCH_SERVER_MAX, strchr(e->host, ':') ? "[%s]:%d" :
+	    "%s:%d", e->host, e->port);
+	return out;
+}
+
 static const char *const tls_names[] = { "none", "stls", "tls" };
 
 void

@@ -98,6 +98,11 @@ int	fetch_pattern_valid(const char *pat, const char **why_r);
 void	fetch_key(const struct fetch_entry *e, struct buf *out);
 void	fetch_id(const struct fetch_entry *e, char out[FETCH_ID_LEN + 1]);
 
+/* fetch_server - "HOST:PORT" of E into OUT ("[HOST]:PORT" for IPv6). */
+#define FETCH_SERVER_MAX	(FETCH_HOST_MAX + 10)
+const char *fetch_server(const struct fetch_entry *e,
+	    char out[FETCH_SERVER_MAX]);
+
 /* fetch_encode - the record of E appended to OUT.  fetch_decode - E from a
  * record (E is cleared first): 0, or -1 when it is corrupt. */
 void	fetch_encode(const struct fetch_entry *e, struct buf *out);

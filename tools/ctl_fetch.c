@@ -108,6 +108,7 @@ cf_add(struct ctl *c, int argc, char **argv)
 	struct fetch_state st;
 	unsigned char key[FETCH_KEY_LEN];
 	char pass[FETCH_PASS_MAX + 2], ca[PATH_MAX], id[FETCH_ID_LEN + 1];
+	char srv[FETCH_SERVER_MAX];
 	const char *why, *hostspec, *caarg = NULL;
 	struct fetch_list *l;
 	int i, r, tls_set = 0;
@@ -235,7 +236,8 @@ cf_add(struct ctl *c, int argc, char **argv)
 			return ctl_error(CTL_RUNTIME, "cannot store the fetch entry");
 		}
 	}
-	printf("fetch %s %s:%d %s added\n", e.account, e.host, e.port, e.user);
+	printf("fetch %s %s %s added\n", e.account, fetch_server(&e, srv),
+	    e.user);
 	fetch_entry_clear(&e);
 	return CTL_OK;
 }
@@ -266,6 +268,7 @@ list_fn(void *ctx, const struct fetch_entry *e)
 	struct fetch_state st;
 	struct store_txn *txn = NULL;
 	char id[FETCH_ID_LEN + 1], when[32] = "never", prefix[FETCH_ID_LEN + 16];
+	char srv[FETCH_SERVER_MAX];
 	size_t i, plen;
 	time_t t;
 	struct tm tm;
@@ -280,8 +283,8 @@ list_fn(void *ctx, const struct fetch_entry *e)
 		if (gmtime_r(&t, &tm))
 			strftime(when, sizeof(when), "%Y-%m-%dT%H:%M:%SZ", &tm);
 	}
-	printf("%s %s:%d %s tls=%s interval=%llds keep=%s%s%s fetched=%lld "
-	    "left=%lld last=%s status=%s\n", e->account, e->host, e->port,
+	printf("%s %s %s tls=%s interval=%llds keep=%s%s%s fetched=%lld "
+	    "left=%lld last=%s status=%s\n", e->account, fetch_server(e, srv),
 	    e->user, tls[e->tls], e->interval, e->keep ? "yes" : "no",
 	    e->ca[0] ? " ca=" : "", e->ca, st.fetched, st.left, when,
 	    st.last ? st.status : "-");
@@ -368,16 +371,18 @@ run_fn(void *ctx, const struct fetch_entry *e)
 {
 	struct run_ctx *rc = ctx;
 	struct fetch_result res;
+	char srv[FETCH_SERVER_MAX];
 
 	rc->n++;
 	if (fetch_run(rc->c->cfg, rc->c->store, e, 1, &res) != FETCH_RUN_OK) {
 		rc->failed++;
-		ctl_error(CTL_RUNTIME, "fetch %s %s:%d %s: %s (fetched %lld)",
-		    e->account, e->host, e->port, e->user, res.why, res.fetched);
+		ctl_error(CTL_RUNTIME, "fetch %s %s %s: %s (fetched %lld)",
+		    e->account, fetch_server(e, srv), e->user, res.why,
+		    res.fetched);
 		return 0;
 	}
-	printf("fetch %s %s:%d %s: fetched %lld, left %lld, deleted %lld\n",
-	    e->account, e->host, e->port, e->user, res.fetched, res.left,
+	printf("fetch %s %s %s: fetched %lld, left %lld, deleted %lld\n",
+	    e->account, fetch_server(e, srv), e->user, res.fetched, res.left,
 	    res.deleted);
 	return 0;
 }

@@ -20,7 +20,7 @@ t = TAP()
 SECRET = 'Remote-Secret-42'
 REMOTE = {'rkeep': SECRET, 'rdel': SECRET, 'rfilt': SECRET, 'rtls': SECRET}
 LOCAL = {n: 'pw' for n in ('alice', 'bob', 'carol', 'dave', 'erin', 'frank',
-                           'gina', 'hank')}
+                           'gina', 'hank', 'ivy')}
 
 
 def send(server, rcpt, subject, frm='sender@example.org', extra=''):
@@ -53,6 +53,9 @@ class FakePop:
         self.sock.listen(8)
         self.port = self.sock.getsockname()[1]
         self.stop = False
+        self.cmds = []          # every command received, in order
+        self.on_dele = None     # called before DELE is answered
+        self.quit_fail = 0      # QUITs to answer with -ERR
         threading.Thread(target=self.serve, daemon=True).start()
 
     def serve(self):
@@ -80,6 +83,13 @@ class FakePop:
                 if not line:
                     return
                 cmd = line.split()[0].upper() if line.split() else b''
+                self.cmds.append(cmd.decode(errors='replace'))
+                if cmd == b'DELE' and self.on_dele:
+                    self.on_dele()
+                if cmd == b'QUIT' and self.quit_fail > 0:
+                    self.quit_fail -= 1
+                    c.sendall(b'-ERR cannot apply the deletions\r\n')
+                    return
                 if self.mode == 'stall' and cmd == b'USER':
                     f.readline()        # never answers; the client gives up
                     return
@@ -106,6 +116,7 @@ class FakePop:
                             pass
                         f.readline()
                         return
+                    c.sendall(b'.\r\n')
                 elif cmd == b'QUIT':
                     c.sendall(b'+OK bye\r\n')
                     return
@@ -299,6 +310,25 @@ with Server(accounts=REMOTE) as remote, \
         t.is_(local.mails('gina'), [], '%s: nothing delivered' % mode)
         local.ctl('fetch', 'del', 'gina', '127.0.0.1', 'u')
         fake.close()
+    # the order that makes a cut run safe: queued and remembered, then
+    # DELE; a run whose QUIT fails (deletions not applied) is followed by
+    # one that deletes the remembered message without fetching it again
+    fake = FakePop('good')
+    fake.quit_fail = 1
+    at_dele = []
+    fake.on_dele = lambda: at_dele.append(len(local.queue_files()) + len(local.mails('ivy')))
+    r = fetch_add(local, 'ivy', '127.0.0.1:%d' % fake.port, 'u', '--interval', '1d')
+    r = local.ctl('fetch', 'run', 'ivy', check=False)
+    t.is_((r.returncode, 'QUIT: -ERR cannot apply the deletions' in r.stderr), (2, True),
+          'a failed QUIT fails the run')
+    t.is_(at_dele, [1], 'the message was queued before its DELE was sent')
+    t.ok(local.wait_mail('ivy', 1), 'and delivered')
+    r = local.ctl('fetch', 'run', 'ivy', check=False)
+    t.like(r.stdout, r'fetched 0, left 0, deleted 1', 'the next run deletes it, fetches nothing')
+    t.is_(fake.cmds.count('RETR'), 1, 'RETR sent once in both runs')
+    t.ok(queue_empty(local), 'nothing queued')
+    t.is_(len(local.mails('ivy')), 1, 'one copy only')
+    fake.close()
     t.ok(local.children('fetch') != [], 'the fetch process is still running')
     send(local, 'gina@localhost', 'still serving')
     t.ok(local.wait_mail('gina', 1), 'yubind still accepts and delivers mail')

@@ -68,6 +68,14 @@ test_hosts(void)
 		}
 	}
 	{
+		char srv[FETCH_SERVER_MAX];
+
+		fetch_host_parse("[::1]:1100", 110, &e, &why);
+		is_str(fetch_server(&e, srv), "[::1]:1100", "IPv6 server shown in [ ]");
+		fetch_host_parse("pop.example.net", 995, &e, &why);
+		is_str(fetch_server(&e, srv), "pop.example.net:995", "server shown");
+	}
+	{
 		char longhost[300];
 
 		memset(longhost, 'a', sizeof(longhost) - 1);
