@@ -4,9 +4,12 @@
  * corrupt records, the filters' patterns, and the password sealing (a
  * wrong key, a record moved to another entry, a damaged ciphertext).
  */
+#include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
 
 #include "fetch.h"
 #include "util.h"
@@ -237,6 +240,50 @@ test_records(void)
 	fetch_entry_clear(&e);
 }
 
+static void
+test_key(void)
+{
+	unsigned char k1[FETCH_KEY_LEN], k2[FETCH_KEY_LEN];
+	char home[] = "/tmp/yubin-fetch-XXXXXX", *state, *path;
+	const char *why = NULL;
+	struct stat st;
+	int fd;
+
+	if (mkdtemp(home) == NULL) {
+		ok(0, "mkdtemp");
+		return;
+	}
+	state = xasprintf("%s/state", home);
+	path = xasprintf("%s/fetch.key", state);
+	mkdir(state, 0700);
+	ok(fetch_key_load(home, 0, k1, &why) == -1, "no key, no create: refused");
+	is_str(why, "no fetch.key (no password was ever stored)", "no key: reason");
+	ok(fetch_key_load(home, 1, k1, &why) == 0, "key made on first use");
+	ok(stat(path, &st) == 0 && (st.st_mode & 0777) == 0600 &&
+	    st.st_size == FETCH_KEY_LEN, "mode 0600, 32 bytes");
+	ok(fetch_key_load(home, 1, k2, &why) == 0 &&
+	    memcmp(k1, k2, FETCH_KEY_LEN) == 0, "the same key the next time");
+	chmod(path, 0640);
+	ok(fetch_key_load(home, 0, k2, &why) == -1, "group-readable key refused");
+	is_str(why, "fetch.key: readable by group or others (chmod 600)",
+	    "group-readable: reason");
+	unlink(path);
+	fd = open(path, O_WRONLY | O_CREAT | O_EXCL, 0600);
+	ok(fd != -1 && write(fd, "short", 5) == 5, "a short key file");
+	if (fd != -1)
+		close(fd);
+	ok(fetch_key_load(home, 1, k2, &why) == -1, "wrong size refused");
+	is_str(why, "fetch.key: not a key (wrong size)", "wrong size: reason");
+	unlink(path);
+	ok(symlink("/etc/passwd", path) == 0, "a link planted as fetch.key");
+	ok(fetch_key_load(home, 1, k2, &why) == -1, "a link is not followed");
+	unlink(path);
+	rmdir(state);
+	rmdir(home);
+	free(path);
+	free(state);
+}
+
 int
 main(void)
 {
@@ -245,5 +292,6 @@ main(void)
 	test_users_patterns();
 	test_match();
 	test_records();
+	test_key();
 	return done_testing();
 }
