@@ -629,10 +629,9 @@ keys_fn(void *ctx, const void *key, size_t klen, const void *val, size_t vlen,
 	return 0;
 }
 
-static int
-del_fn(struct store_txn *txn, void *ctx)
+int
+fetch_tdel(struct store_txn *txn, const struct fetch_entry *e)
 {
-	struct del_ctx *dc = ctx;
 	struct keys_ctx kc = { NULL, 0 };
 	char id[FETCH_ID_LEN + 1];
 	struct buf k;
@@ -640,12 +639,11 @@ del_fn(struct store_txn *txn, void *ctx)
 	int r = 0, d;
 
 	buf_init(&k, 0);
-	fetch_key(dc->e, &k);
+	fetch_key(e, &k);
 	d = store_tdel(txn, STORE_META, k.data, k.len);
 	if (d == -1)
 		r = -1;
-	dc->found = d == 1;
-	fetch_id(dc->e, id);
+	fetch_id(e, id);
 	buf_reset(&k);
 	buf_printf(&k, "fetchst/%s", id);
 	if (r == 0 && store_tdel(txn, STORE_META, k.data, k.len) == -1)
@@ -669,7 +667,19 @@ del_fn(struct store_txn *txn, void *ctx)
 	}
 	free(kc.keys);
 	buf_free(&k);
-	return r;
+	return r == -1 ? -1 : d;
+}
+
+static int
+del_fn(struct store_txn *txn, void *ctx)
+{
+	struct del_ctx *dc = ctx;
+	int r = fetch_tdel(txn, dc->e);
+
+	if (r == -1)
+		return -1;
+	dc->found = r;
+	return 0;
 }
 
 int
@@ -680,6 +690,27 @@ fetch_del(struct store *s, const struct fetch_entry *e)
 	if (store_write(s, del_fn, &dc) != 0)
 		return -1;
 	return dc.found;
+}
+
+int
+fetch_tdel_account(struct store_txn *txn, const char *account)
+{
+	struct each_ctx ec = { NULL, 0 };
+	struct buf prefix;
+	size_t i;
+	int r;
+
+	buf_init(&prefix, 0);
+	buf_printf(&prefix, "fetch/%s/", account);
+	r = store_titer(txn, STORE_META, prefix.data, prefix.len, each_fn, &ec);
+	buf_free(&prefix);
+	for (i = 0; i < ec.n; i++) {
+		if (r == 0 && fetch_tdel(txn, &ec.v[i]) == -1)
+			r = -1;
+		fetch_entry_clear(&ec.v[i]);
+	}
+	free(ec.v);
+	return r;
 }
 
 int

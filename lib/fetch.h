@@ -141,8 +141,12 @@ int	fetch_get(struct store *s, const char *account, const char *host,
 /* fetch_put - create or replace E's record (its state is kept).  0 or -1. */
 int	fetch_put(struct store *s, const struct fetch_entry *e);
 /* fetch_del - remove E's record, its state and every UIDL it remembers, in
- * one transaction.  1 removed, 0 none, -1. */
+ * one transaction.  1 removed, 0 none, -1.  fetch_tdel - the same inside
+ * the write transaction TXN.  fetch_tdel_account - fetch_tdel for every
+ * entry of ACCOUNT (its deletion): 0 or -1. */
 int	fetch_del(struct store *s, const struct fetch_entry *e);
+int	fetch_tdel(struct store_txn *txn, const struct fetch_entry *e);
+int	fetch_tdel_account(struct store_txn *txn, const char *account);
 
 /* The state of an entry (fetchst/ID). */
 struct fetch_state {

@@ -334,5 +334,8 @@ with Server(accounts=REMOTE) as remote, \
     t.ok(local.wait_mail('gina', 1), 'yubind still accepts and delivers mail')
     t.ok(wait_until(lambda: 'rfilt' in local.ctl('fetch', 'list').stdout),
          'entries intact')
+    local.ctl('account', 'del', 'hank')
+    out = local.ctl('fetch', 'list').stdout
+    t.ok('hank' not in out and 'erin' in out, "account del removes the account's entries")
 
 t.done()
