@@ -589,20 +589,47 @@ fetch_get(struct store *s, const char *account, const char *host,
 	return r;
 }
 
-int
-fetch_put(struct store *s, const struct fetch_entry *e)
+struct put_ctx {
+	const struct fetch_entry *e;
+	long long	 added;
+};
+
+static int
+put_fn(struct store_txn *txn, void *ctx)
 {
+	struct put_ctx *pc = ctx;
+	char id[FETCH_ID_LEN + 1];
 	struct buf k, v;
-	int r;
+	int r = 0, x;
 
 	buf_init(&k, 0);
 	buf_init(&v, 0);
-	fetch_key(e, &k);
-	fetch_encode(e, &v);
-	r = store_put(s, STORE_META, k.data, k.len, v.data, v.len, 0);
+	fetch_key(pc->e, &k);
+	fetch_encode(pc->e, &v);
+	if (store_tput(txn, STORE_META, k.data, k.len, v.data, v.len, 0) == -1)
+		r = -1;
+	if (r == 0 && pc->added != 0) {
+		fetch_id(pc->e, id);
+		buf_reset(&k);
+		buf_printf(&k, "fetchst/%s", id);
+		x = store_tget(txn, STORE_META, k.data, k.len, &v, NULL);
+		buf_reset(&v);
+		buf_printf(&v, "S1 %lld 1 0 0\nadded", pc->added);
+		if (x == -1 || (x == 0 && store_tput(txn, STORE_META, k.data,
+		    k.len, v.data, v.len, 0) == -1))
+			r = -1;
+	}
 	buf_free(&k);
 	buf_free(&v);
 	return r;
+}
+
+int
+fetch_put(struct store *s, const struct fetch_entry *e, long long added)
+{
+	struct put_ctx pc = { e, added };
+
+	return store_write(s, put_fn, &pc) == 0 ? 0 : -1;
 }
 
 struct del_ctx {

@@ -138,8 +138,11 @@ int	fetch_each(struct store *s, const char *account,
 /* fetch_get - the entry ACCOUNT/HOST/USER: 1 found (*E filled), 0 none, -1. */
 int	fetch_get(struct store *s, const char *account, const char *host,
 	    const char *user, struct fetch_entry *e);
-/* fetch_put - create or replace E's record (its state is kept).  0 or -1. */
-int	fetch_put(struct store *s, const struct fetch_entry *e);
+/* fetch_put - create or replace E's record (its state is kept).  ADDED
+ * (unix seconds, 0: none): an entry without a state yet gets one whose
+ * last run is ADDED, in the same transaction, so its first run comes one
+ * interval later.  0 or -1. */
+int	fetch_put(struct store *s, const struct fetch_entry *e, long long added);
 /* fetch_del - remove E's record, its state and every UIDL it remembers, in
  * one transaction.  1 removed, 0 none, -1.  fetch_tdel - the same inside
  * the write transaction TXN.  fetch_tdel_account - fetch_tdel for every

@@ -105,9 +105,8 @@ static int
 cf_add(struct ctl *c, int argc, char **argv)
 {
 	struct fetch_entry e;
-	struct fetch_state st;
 	unsigned char key[FETCH_KEY_LEN];
-	char pass[FETCH_PASS_MAX + 2], ca[PATH_MAX], id[FETCH_ID_LEN + 1];
+	char pass[FETCH_PASS_MAX + 2], ca[PATH_MAX];
 	char srv[FETCH_SERVER_MAX];
 	const char *why, *hostspec, *caarg = NULL;
 	struct fetch_list *l;
@@ -220,21 +219,11 @@ cf_add(struct ctl *c, int argc, char **argv)
 	r = fetch_seal(&e, key, pass);
 	explicit_bzero(key, sizeof(key));
 	explicit_bzero(pass, sizeof(pass));
-	if (r == -1 || fetch_put(c->store, &e) == -1) {
-		fetch_entry_clear(&e);
-		return ctl_error(CTL_RUNTIME, "cannot store the fetch entry");
-	}
 	/* a new entry's interval counts from now: the first fetch comes one
 	 * interval later, or at once with "fetch run" */
-	fetch_id(&e, id);
-	if (fetch_state_get(c->store, id, &st) == 0) {
-		st.last = time_now();
-		st.ok = 1;
-		(void)str_copy(st.status, sizeof(st.status), "added");
-		if (fetch_state_put(c->store, id, &st) == -1) {
-			fetch_entry_clear(&e);
-			return ctl_error(CTL_RUNTIME, "cannot store the fetch entry");
-		}
+	if (r == -1 || fetch_put(c->store, &e, time_now()) == -1) {
+		fetch_entry_clear(&e);
+		return ctl_error(CTL_RUNTIME, "cannot store the fetch entry");
 	}
 	printf("fetch %s %s %s added\n", e.account, fetch_server(&e, srv),
 	    e.user);
