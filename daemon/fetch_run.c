@@ -247,8 +247,9 @@ received(const struct run *r, const char *qid, struct buf *out)
 
 /*
  * fetch_one - RETR message M into the queue for the account, remembering
- * its UIDL in the same transaction.  0 queued (or queued before), -1 the
- * run fails (RES->why).
+ * its UIDL in the same transaction.  0 queued (or queued before), 1 not
+ * taken (a line over POP3C_LINE_MAX: the caller leaves it), -1 the run
+ * fails (RES->why).
  */
 static int
 fetch_one(struct run *r, const struct pop3c_msg *m, const struct buf *hdr,
@@ -274,14 +275,20 @@ fetch_one(struct run *r, const struct pop3c_msg *m, const struct buf *hdr,
 	received(r, queue_in_id(rc.q), &rcvd);
 	for (i = 0; i < rcvd.len; i++)
 		lines += rcvd.data[i] == '\n';
-	x = queue_in_write(rc.q, rcvd.data, rcvd.len);
+	if (queue_in_write(rc.q, rcvd.data, rcvd.len) == -1)
+		rc.failed = 1;
 	buf_free(&rcvd);
-	if (x == -1 || pop3c_retr(&r->p, m->num, max, retr_line, &rc) == -1) {
+	x = rc.failed ? -1 : pop3c_retr(&r->p, m->num, max, retr_line, &rc);
+	if (x == -1) {
 		snprintf(r->res->why, sizeof(r->res->why), "uidl=%s: %s", m->uid,
-		    x == -1 || rc.failed ? "cannot write the queue file" :
-		    r->p.why);
+		    rc.failed ? "cannot write the queue file" : r->p.why);
 		queue_in_abort(&rc.q);
 		return -1;
+	}
+	if (x == 1) {
+		/* a line over the bound: the message cannot be taken whole */
+		queue_in_abort(&rc.q);
+		return 1;
 	}
 	/* the envelope sender: the message's Return-Path when it is a plain
 	 * address, else <> (nothing bounces back to the remote mailbox) */
@@ -571,15 +578,25 @@ session(struct run *r)
 				goto out;
 			continue;
 		}
-		if (pop3c_top(&r->p, msgs[i].num, &hdr) == -1)
+		if ((x = pop3c_top(&r->p, msgs[i].num, &hdr)) == -1)
 			goto fail;
-		if (!judge(r, &hdr, why, sizeof(why))) {
+		if (x == 1 || !judge(r, &hdr, why, sizeof(why))) {
+			if (x == 1)
+				snprintf(why, sizeof(why), "a header line over "
+				    "%d octets", POP3C_LINE_MAX);
 			if (leave(r, &msgs[i], why) == -1)
 				goto out;
 			continue;
 		}
-		if (fetch_one(r, &msgs[i], &hdr, max) == -1)
+		if ((x = fetch_one(r, &msgs[i], &hdr, max)) == -1)
 			goto out;
+		if (x == 1) {
+			snprintf(why, sizeof(why), "a line over %d octets",
+			    POP3C_LINE_MAX);
+			if (leave(r, &msgs[i], why) == -1)
+				goto out;
+			continue;
+		}
 		if (!e->keep) {
 			if (pop3c_dele(&r->p, msgs[i].num) == -1)
 				goto fail;

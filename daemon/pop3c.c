@@ -99,24 +99,34 @@ pop3c_cmd(struct pop3c *p, const char *line, const char *name, char **text_r)
 /*
  * pop3c_multi - the lines of a multi-line answer after its +OK, up to the
  * "." line: FN gets each unstuffed line without its terminator.  MAX
- * bounds the octets counted with CRLF (0: none).  0 or -1.
+ * bounds the octets counted with CRLF (0: none).  0, or -1.  With
+ * LONG_OK a line over POP3C_LINE_MAX is skipped (read to its end within
+ * the timeout, never kept) and the answer read on: 1 at its end.
  */
 static int
-pop3c_multi(struct pop3c *p, const char *cmd, long long max,
+pop3c_multi(struct pop3c *p, const char *cmd, long long max, int long_ok,
     int (*fn)(void *ctx, const char *line, size_t len), void *ctx)
 {
 	char waiting[64], *line;
 	long long total = 0;
 	size_t len, i, o;
-	int st, term;
+	int st, term, skipped = 0;
 
 	snprintf(waiting, sizeof(waiting), "in the answer to %s", cmd);
 	for (;;) {
 		st = conn_getline(&p->c, POP3C_LINE_MAX, &line, &len, &term);
+		if (st == CONN_TOOLONG && long_ok) {
+			skipped = 1;
+			total += POP3C_LINE_MAX;
+			if (max > 0 && total > max)
+				return pop3c_fail(p, "%s: more than %lld octets",
+				    cmd, max);
+			continue;
+		}
 		if (st != CONN_LINE)
 			return pop3c_io(p, st, waiting);
 		if (len == 1 && line[0] == '.')
-			return 0;
+			return skipped;
 		if (len > 0 && line[0] == '.') {
 			line++;
 			len--;
@@ -352,7 +362,7 @@ pop3c_list(struct pop3c *p, struct pop3c_msg **msgs_r, size_t *n_r)
 	*n_r = 0;
 	if (pop3c_cmd(p, "UIDL", "UIDL", NULL) == -1)
 		goto fail;
-	if (pop3c_multi(p, "UIDL", 0, uidl_line, &lc) == -1) {
+	if (pop3c_multi(p, "UIDL", 0, 0, uidl_line, &lc) == -1) {
 		if (lc.bad)
 			pop3c_fail(p, "UIDL: a malformed line (or more than %d "
 			    "messages)", POP3C_MSGS_MAX);
@@ -367,7 +377,7 @@ pop3c_list(struct pop3c *p, struct pop3c_msg **msgs_r, size_t *n_r)
 		}
 	if (pop3c_cmd(p, "LIST", "LIST", NULL) == -1)
 		goto fail;
-	if (pop3c_multi(p, "LIST", 0, list_line, &lc) == -1) {
+	if (pop3c_multi(p, "LIST", 0, 0, list_line, &lc) == -1) {
 		if (lc.bad)
 			pop3c_fail(p, "LIST: a malformed line");
 		goto fail;
@@ -399,7 +409,7 @@ pop3c_top(struct pop3c *p, size_t num, struct buf *out)
 	snprintf(cmd, sizeof(cmd), "TOP %zu 0", num);
 	if (pop3c_cmd(p, cmd, "TOP", NULL) == -1)
 		return -1;
-	return pop3c_multi(p, "TOP", POP3C_HEADER_MAX, top_line, out);
+	return pop3c_multi(p, "TOP", POP3C_HEADER_MAX, 1, top_line, out);
 }
 
 int
@@ -411,7 +421,7 @@ pop3c_retr(struct pop3c *p, size_t num, long long max,
 	snprintf(cmd, sizeof(cmd), "RETR %zu", num);
 	if (pop3c_cmd(p, cmd, "RETR", NULL) == -1)
 		return -1;
-	return pop3c_multi(p, "RETR", max, fn, ctx);
+	return pop3c_multi(p, "RETR", max, 1, fn, ctx);
 }
 
 int

@@ -8,7 +8,8 @@
  * message line) and every size by a ceiling: a reply line
  * POP3C_LINE_MAX, a listing POP3C_MSGS_MAX entries, headers
  * POP3C_HEADER_MAX, a message the caller's maximum.  A reply that is not
- * "+OK"/"-ERR", a line too long, a multi-line answer that does not end
+ * "+OK"/"-ERR", a line too long (in a message: skipped and reported, as
+ * the message cannot be taken whole), a multi-line answer that does not end
  * within its bound, a timeout or a closed connection end the session:
  * the call returns -1 with the reason in pop3c.why, and only pop3c_close
  * is left.  Multi-line answers are dot-unstuffed and their lines given
@@ -64,12 +65,15 @@ int	pop3c_login(struct pop3c *p, const char *user, const char *pass);
  */
 int	pop3c_list(struct pop3c *p, struct pop3c_msg **msgs_r, size_t *n_r);
 /* pop3c_top - the header section of message NUM (TOP NUM 0) into OUT
- * (reset first; LF line ends).  0 or -1. */
+ * (reset first; LF line ends).  0, -1, or 1 when a line was over
+ * POP3C_LINE_MAX (skipped; the session goes on, OUT lacks it). */
 int	pop3c_top(struct pop3c *p, size_t num, struct buf *out);
 /*
  * pop3c_retr - message NUM: FN gets each line (without its terminator,
  * unstuffed) in order; more than MAX octets (counted with CRLF) fails.
- * FN returns 0, or -1 to fail (why: "local error").  0 or -1.
+ * FN returns 0, or -1 to fail (why: "local error").  0, -1, or 1 when a
+ * line was over POP3C_LINE_MAX (skipped, not given to FN; the session
+ * goes on: the message is not whole).
  */
 int	pop3c_retr(struct pop3c *p, size_t num, long long max,
 	    int (*fn)(void *ctx, const char *line, size_t len), void *ctx);

@@ -104,6 +104,8 @@ class FakePop:
                 elif cmd == b'RETR':
                     c.sendall(b'+OK\r\nFrom: x@example.org\r\nSubject: fake\r\n\r\n'
                               b'first line\r\n')
+                    if self.mode == 'longretr':
+                        c.sendall(b'x' * 70000 + b'\r\nlast line\r\n')
                     if self.mode == 'midretr':
                         c.close()
                         return
@@ -310,6 +312,20 @@ with Server(accounts=REMOTE) as remote, \
         t.is_(local.mails('gina'), [], '%s: nothing delivered' % mode)
         local.ctl('fetch', 'del', 'gina', '127.0.0.1', 'u')
         fake.close()
+    # a message with a line over the bound cannot be taken whole: it is
+    # left on the server (and reported), the run goes on
+    fake = FakePop('longretr')
+    r = fetch_add(local, 'gina', '127.0.0.1:%d' % fake.port, 'u', '--interval', '1d')
+    r = local.ctl('fetch', 'run', 'gina', check=False)
+    t.is_((r.returncode, 'fetched 0, left 1, deleted 0' in r.stdout), (0, True),
+          'a line over 64 KiB: the message is left, the run succeeds')
+    t.like(local.ctl('fetch', 'list').stdout, r'left fake-uid-1: a line over 65536 octets',
+           'and reported')
+    t.ok('DELE' not in fake.cmds, 'not deleted on the server')
+    t.ok(queue_empty(local) and local.mails('gina') == [], 'nothing delivered')
+    local.ctl('fetch', 'del', 'gina', '127.0.0.1', 'u')
+    fake.close()
+
     # the order that makes a cut run safe: queued and remembered, then
     # DELE; a run whose QUIT fails (deletions not applied) is followed by
     # one that deletes the remembered message without fetching it again
