@@ -108,7 +108,9 @@ $(B)/yubind: $(B)/daemon/yubind.o $(B)/libyubind.a $(B)/libyubin.a hooks/yubin/h
 	    -Wl,--no-whole-archive $(LIBS)
 
 # libyubind.a: "check smtp" talks through the daemon's SMTP client and
-# connection code (smtpc.c, conn.c); only what it uses is linked in
+# connection code (smtpc.c, conn.c), and "fetch run" runs the fetch client
+# of yubind's fetch process (fetch_run.c, pop3c.c); only what is used is
+# linked in
 $(B)/yubinctl: $(CTL_SRCS:%.c=$(B)/%.o) $(B)/libyubind.a $(B)/libyubin.a
 	$(CC) $(ALL_LDFLAGS) -o $@ $^ $(LIBS)
 

@@ -16,6 +16,10 @@
  * accepts on that pool's listeners and answers "421 4.7.0" / "-ERR
  * [SYS/TEMP]" at once, so excess clients never hang.
  *
+ * Besides the pools the master keeps two processes of the server user: the
+ * queue manager (qmgr.h) and the fetch process (fetch_run.h), each
+ * restarted when it dies (with back-off) or after a reload.
+ *
  * Generations: SIGHUP reloads the configuration; workers of an older
  * generation get SIGTERM, which an idle worker obeys at once and a busy one
  * after its session.  SIGTERM stops gracefully (time_out_of_stop), SIGINT
@@ -43,6 +47,7 @@
 #include <unistd.h>
 
 #include "config.h"
+#include "fetch_run.h"
 #include "log.h"
 #include "master.h"
 #include "paths.h"
@@ -112,6 +117,10 @@ static struct {
 	long long		 qmgr_hold_ms;
 	int			 qmgr_failures;
 	long long		 qmgr_started_ms;
+	pid_t			 fetch_pid;	/* the fetch process (fetch_run.h) */
+	long long		 fetch_hold_ms;
+	int			 fetch_failures;
+	long long		 fetch_started_ms;
 	int			 sigpipe[2];
 	int			 stopping;	/* 1 graceful, 2 fast */
 	long long		 stop_deadline_ms;
@@ -834,6 +843,38 @@ qmgr_spawn(void)
 	m.qmgr_pid = pid;
 }
 
+/* ---- fetch process ------------------------------------------------------- */
+
+/* fetch_spawn - the process that fetches remote POP3 mailboxes on their
+ * intervals (fetch_run.h), as the server user. */
+static void
+fetch_spawn(void)
+{
+	pid_t pid, master = getpid();
+
+	if (m.stopping || now_ms() < m.fetch_hold_ms)
+		return;
+	m.fetch_started_ms = now_ms();
+	pid = fork();
+	if (pid == -1) {
+		log_err("fork: %s", strerror(errno));
+		return;
+	}
+	if (pid == 0) {
+		int i;
+
+		prctl(PR_SET_NAME, "yubind-fetch");
+		log_role("fetch");
+		child_signals();
+		for (i = 0; i < nlisteners; i++)
+			close(listeners[i].fd);
+		priv_drop(m.uid, m.gid);
+		child_tie(master);
+		fetch_main(m.cfg);
+	}
+	m.fetch_pid = pid;
+}
+
 /* ---- signals and reaping ------------------------------------------------ */
 
 static void
@@ -911,6 +952,14 @@ reap(void)
 			    m.qmgr_started_ms, abnormal);
 			continue;
 		}
+		if (pid == m.fetch_pid) {
+			m.fetch_pid = 0;
+			if (abnormal)
+				log_warn("fetch process pid %ld %s", (long)pid, how);
+			backoff(&m.fetch_failures, &m.fetch_hold_ms,
+			    m.fetch_started_ms, abnormal);
+			continue;
+		}
 		for (id = 0; id < POOL_COUNT; id++) {
 			struct pool *p = &m.pools[id];
 
@@ -949,7 +998,7 @@ children_alive(void)
 {
 	int id, i;
 
-	if (m.qmgr_pid)
+	if (m.qmgr_pid || m.fetch_pid)
 		return 1;
 	for (id = 0; id < POOL_COUNT; id++)
 		for (i = 0; i < m.pools[id].nslots; i++)
@@ -1028,6 +1077,8 @@ master_reload(void)
 	signal_workers(SIGTERM, 1);
 	if (m.qmgr_pid)
 		kill(m.qmgr_pid, SIGTERM);	/* restarted with the new config */
+	if (m.fetch_pid)
+		kill(m.fetch_pid, SIGTERM);
 	log_info("reloaded configuration, generation %u", m.gen);
 	if (config_bool(m.cfg, "smtp.relay"))
 		log_warn("smtp.relay = 1: this server is an open relay");
@@ -1108,6 +1159,8 @@ master_run(struct config *cfg, const struct master_opts *opts)
 	for (;;) {
 		if (!m.qmgr_pid && !m.stopping)
 			qmgr_spawn();
+		if (!m.fetch_pid && !m.stopping)
+			fetch_spawn();
 		busy = pools_maintain();
 		if (m.stopping && !children_alive())
 			break;
@@ -1116,6 +1169,8 @@ master_run(struct config *cfg, const struct master_opts *opts)
 			signal_workers(SIGKILL, 0);
 			if (m.qmgr_pid)
 				kill(m.qmgr_pid, SIGKILL);
+			if (m.fetch_pid)
+				kill(m.fetch_pid, SIGKILL);
 			m.stop_deadline_ms = now_ms() + 60000;
 		}
 		np = 0;
@@ -1153,6 +1208,8 @@ master_run(struct config *cfg, const struct master_opts *opts)
 					signal_workers(SIGUSR1, 0);
 					if (m.qmgr_pid)
 						kill(m.qmgr_pid, SIGUSR1);
+					if (m.fetch_pid)
+						kill(m.fetch_pid, SIGUSR1);
 					log_info("log reopened");
 					break;
 				case SIGTERM:
@@ -1165,6 +1222,8 @@ master_run(struct config *cfg, const struct master_opts *opts)
 					signal_workers(SIGTERM, 0);
 					if (m.qmgr_pid)
 						kill(m.qmgr_pid, SIGTERM);
+					if (m.fetch_pid)
+						kill(m.fetch_pid, SIGTERM);
 					break;
 				case SIGINT:
 					log_info("stopping (fast)");
@@ -1174,6 +1233,8 @@ master_run(struct config *cfg, const struct master_opts *opts)
 					signal_workers(SIGKILL, 0);
 					if (m.qmgr_pid)
 						kill(m.qmgr_pid, SIGTERM);
+					if (m.fetch_pid)
+						kill(m.fetch_pid, SIGKILL);
 					break;
 				}
 			}

@@ -350,6 +350,9 @@ const struct cfg_key cfg_keys[] = {
 	    .def = "0", .min = 0, .max = 10000 },		/* 0: half the pool, at most 50 */
 	{ .section = "pop3", .name = "timeout_session", .type = CFG_DURATION,
 	    .def = "1h", .unit = SEC, .min = 0, .max = CFG_DUR_MAX },	/* 0: none */
+	/* the fetch client (yubinctl fetch): each wait for a remote reply */
+	{ .section = "pop3", .name = "fetch_timeout", .type = CFG_DURATION,
+	    .def = "60", .unit = SEC, .min = 1, .max = 3600 },
 
 	/* [queue]: E-Post's delivery settings */
 	{ .section = "queue", .name = "retry_interval", .type = CFG_DURATION, .def = "120",

@@ -47,6 +47,7 @@ static const struct {
 	{ "check", ctl_cmd_check },
 	{ "backup", ctl_cmd_backup },
 	{ "restore", ctl_cmd_restore },
+	{ "fetch", ctl_cmd_fetch },
 };
 
 static void
@@ -73,7 +74,11 @@ usage(void)
 	    "  dkim keygen DOMAIN SELECTOR [--ed25519 | --rsa BITS] [--force]\n"
 	    "  check smtp HOST[:PORT] [--starttls] [--ca FILE] [--verify] [--timeout SECONDS]\n"
 	    "  check address ADDR [--probe] [--timeout SECONDS]\n"
-	    "  backup FILE | restore FILE [--force]\n");
+	    "  backup FILE | restore FILE [--force]\n"
+	    "  fetch add ACCOUNT HOST[:PORT] USER [--tls|--stls] [--ca FILE]\n"
+	    "      [--interval DURATION] [--keep] [--accept-from PATTERN]...\n"
+	    "      [--deny-from PATTERN]... [--deny-mailer PATTERN]...  (password on stdin)\n"
+	    "  fetch list | fetch del ACCOUNT HOST USER | fetch run [ACCOUNT]\n");
 }
 
 int
