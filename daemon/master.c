@@ -48,6 +48,7 @@
 #include "paths.h"
 #include "plugin.h"
 #include "priv.h"
+#include "auth.h"
 #include "committer.h"
 #include "qcommit.h"
 #include "qmgr.h"
@@ -1150,6 +1151,8 @@ master_run(struct config *cfg, const struct master_opts *opts)
 	if (socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0,
 	    m.commit_chan) == -1)
 		log_fatal("socketpair: %s", strerror(errno));
+	if (auth_shared_setup() == -1)
+		log_warn("no shared login cache: each worker keeps its own");
 	pools_setup();
 	m.qmgr_trace = mmap(NULL, TRACE_MAX, PROT_READ | PROT_WRITE,
 	    MAP_SHARED | MAP_ANONYMOUS, -1, 0);
