@@ -53,6 +53,9 @@
 #include "paths.h"
 #include "plugin.h"
 #include "priv.h"
+#include "auth.h"
+#include "committer.h"
+#include "qcommit.h"
 #include "qmgr.h"
 #include "route.h"
 #include "session.h"
@@ -121,6 +124,11 @@ static struct {
 	long long		 fetch_hold_ms;
 	int			 fetch_failures;
 	long long		 fetch_started_ms;
+	int			 commit_chan[2];	/* workers' end, committer's end */
+	pid_t			 commit_pid;
+	long long		 commit_hold_ms;
+	int			 commit_failures;
+	long long		 commit_started_ms;
 	int			 sigpipe[2];
 	int			 stopping;	/* 1 graceful, 2 fast */
 	long long		 stop_deadline_ms;
@@ -583,6 +591,11 @@ worker_main(enum pool_id pid, struct slot *slot)
 	}
 	priv_drop(m.uid, m.gid);
 	child_tie(master);
+	close(m.commit_chan[1]);
+	if (pid == POOL_POP3)
+		close(m.commit_chan[0]);
+	else
+		qc_client_init(m.commit_chan[0]);
 	sdir = xasprintf("%s/state", config_home(m.cfg));
 	if (store_open(&store, sdir, &why) == -1)
 		log_fatal("%s: %s", sdir, why);
@@ -838,6 +851,8 @@ qmgr_spawn(void)
 			close(listeners[i].fd);
 		priv_drop(m.uid, m.gid);
 		child_tie(master);
+		close(m.commit_chan[0]);
+		close(m.commit_chan[1]);
 		qmgr_main(m.cfg, m.routes, m.qmgr_trace, TRACE_MAX);
 	}
 	m.qmgr_pid = pid;
@@ -870,9 +885,45 @@ fetch_spawn(void)
 			close(listeners[i].fd);
 		priv_drop(m.uid, m.gid);
 		child_tie(master);
+		close(m.commit_chan[0]);
+		close(m.commit_chan[1]);
 		fetch_main(m.cfg);
 	}
 	m.fetch_pid = pid;
+}
+
+/* ---- committer ------------------------------------------------------------ */
+
+/* committer_spawn - the group-commit process (committer.c); it runs
+ * until every worker is gone at a stop, so it is started again even while
+ * stopping, as long as workers live. */
+static void
+committer_spawn(void)
+{
+	pid_t pid, master = getpid();
+
+	if (now_ms() < m.commit_hold_ms)
+		return;
+	m.commit_started_ms = now_ms();
+	pid = fork();
+	if (pid == -1) {
+		log_err("fork: %s", strerror(errno));
+		return;
+	}
+	if (pid == 0) {
+		int i;
+
+		prctl(PR_SET_NAME, "yubind-commit");
+		log_role("commit");
+		child_signals();
+		for (i = 0; i < nlisteners; i++)
+			close(listeners[i].fd);
+		priv_drop(m.uid, m.gid);
+		child_tie(master);
+		close(m.commit_chan[0]);
+		committer_main(m.cfg, m.commit_chan[1]);
+	}
+	m.commit_pid = pid;
 }
 
 /* ---- signals and reaping ------------------------------------------------ */
@@ -941,6 +992,14 @@ reap(void)
 		abnormal = WIFSIGNALED(status) ? WTERMSIG(status) != SIGTERM &&
 		    WTERMSIG(status) != SIGINT : WEXITSTATUS(status) != 0;
 		describe_exit(status, how, sizeof(how));
+		if (pid == m.commit_pid) {
+			m.commit_pid = 0;
+			if (abnormal)
+				log_warn("committer pid %ld %s", (long)pid, how);
+			backoff(&m.commit_failures, &m.commit_hold_ms,
+			    m.commit_started_ms, abnormal);
+			continue;
+		}
 		if (pid == m.qmgr_pid) {
 			m.qmgr_pid = 0;
 			if (abnormal || !m.stopping)
@@ -1146,6 +1205,11 @@ master_run(struct config *cfg, const struct master_opts *opts)
 	sigaddset(&held, SIGINT);
 	sigaddset(&held, SIGUSR1);
 	sigprocmask(SIG_UNBLOCK, &held, NULL);
+	if (socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0,
+	    m.commit_chan) == -1)
+		log_fatal("socketpair: %s", strerror(errno));
+	if (auth_shared_setup() == -1)
+		log_warn("no shared login cache: each worker keeps its own");
 	pools_setup();
 	m.qmgr_trace = mmap(NULL, TRACE_MAX, PROT_READ | PROT_WRITE,
 	    MAP_SHARED | MAP_ANONYMOUS, -1, 0);
@@ -1161,9 +1225,15 @@ master_run(struct config *cfg, const struct master_opts *opts)
 			qmgr_spawn();
 		if (!m.fetch_pid && !m.stopping)
 			fetch_spawn();
+		if (!m.commit_pid && (!m.stopping || children_alive()))
+			committer_spawn();
 		busy = pools_maintain();
-		if (m.stopping && !children_alive())
-			break;
+		if (m.stopping && !children_alive()) {
+			/* the committer goes last: no worker is left to ask */
+			if (!m.commit_pid)
+				break;
+			kill(m.commit_pid, SIGTERM);
+		}
 		if (m.stopping && now_ms() > m.stop_deadline_ms) {
 			log_warn("stop: time_out_of_stop passed, killing sessions");
 			signal_workers(SIGKILL, 0);
@@ -1171,6 +1241,8 @@ master_run(struct config *cfg, const struct master_opts *opts)
 				kill(m.qmgr_pid, SIGKILL);
 			if (m.fetch_pid)
 				kill(m.fetch_pid, SIGKILL);
+			if (m.commit_pid && !children_alive())
+				kill(m.commit_pid, SIGKILL);
 			m.stop_deadline_ms = now_ms() + 60000;
 		}
 		np = 0;
@@ -1210,6 +1282,8 @@ master_run(struct config *cfg, const struct master_opts *opts)
 						kill(m.qmgr_pid, SIGUSR1);
 					if (m.fetch_pid)
 						kill(m.fetch_pid, SIGUSR1);
+					if (m.commit_pid)
+						kill(m.commit_pid, SIGUSR1);
 					log_info("log reopened");
 					break;
 				case SIGTERM:
@@ -1254,6 +1328,8 @@ master_run(struct config *cfg, const struct master_opts *opts)
 	}
 	if (m.tls)
 		SSL_CTX_free(m.tls);
+	close(m.commit_chan[0]);
+	close(m.commit_chan[1]);
 	munmap(m.board, m.board_size);
 	munmap(m.qmgr_trace, TRACE_MAX);
 	plugins_unload();
