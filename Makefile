@@ -9,7 +9,10 @@
 #   make fuzz-long FUZZ_TIME=SECONDS  run each target that long, one at a
 #                   time, and print the executions each reached
 #   make run        build and run yubind in the foreground on its compiled-in defaults
-#   make install    PREFIX, DESTDIR and SYSCONFDIR are honoured
+#   make install    PREFIX, DESTDIR and SYSCONFDIR are honoured: binaries,
+#                   plugins, the plugin header, default etc/ files (an
+#                   existing one is never replaced), man pages, the
+#                   systemd unit, the sysvinit script and logrotate rules
 #
 # config.mk comes from ./configure; it is made on first use.
 
@@ -23,6 +26,14 @@ SYSCONFDIR ?= $(sysconfdir)/yubin
 PLUGINDIR ?= $(libdir)/yubin/plugins
 INCLUDEDIR ?= $(PREFIX)/include
 PKGCONFIGDIR ?= $(PREFIX)/lib/pkgconfig
+MANDIR ?= $(PREFIX)/share/man
+SYSTEMDDIR ?= $(PREFIX)/lib/systemd/system
+INITDIR ?= $(sysconfdir)/init.d
+LOGROTATEDIR ?= $(sysconfdir)/logrotate.d
+# what the installed logrotate rules name (etc/logrotate/yubin)
+YUBIN_HOME ?= $(localstatedir)/lib/yubin
+YUBIN_USER ?= yubin
+YUBIN_GROUP ?= yubin
 DESTDIR ?=
 
 WARN = -std=c11 -Wall -Wextra -Wformat=2 -Wshadow -Werror
@@ -97,7 +108,9 @@ $(B)/yubind: $(B)/daemon/yubind.o $(B)/libyubind.a $(B)/libyubin.a hooks/yubin/h
 	    -Wl,--no-whole-archive $(LIBS)
 
 # libyubind.a: "check smtp" talks through the daemon's SMTP client and
-# connection code (smtpc.c, conn.c); only what it uses is linked in
+# connection code (smtpc.c, conn.c), and "fetch run" runs the fetch client
+# of yubind's fetch process (fetch_run.c, pop3c.c); only what is used is
+# linked in
 $(B)/yubinctl: $(CTL_SRCS:%.c=$(B)/%.o) $(B)/libyubind.a $(B)/libyubin.a
 	$(CC) $(ALL_LDFLAGS) -o $@ $^ $(LIBS)
 
@@ -189,6 +202,21 @@ install: all
 	chmod 644 $(DESTDIR)$(PKGCONFIGDIR)/yubin-plugin.pc
 	for f in etc/*.conf etc/*.dat; do [ -e "$$f" ] || continue; \
 	    [ -e $(DESTDIR)$(SYSCONFDIR)/$${f#etc/} ] || install -m 644 $$f $(DESTDIR)$(SYSCONFDIR)/; done
+	install -d $(DESTDIR)$(MANDIR)/man8 $(DESTDIR)$(MANDIR)/man5
+	install -m 644 doc/man/yubind.8 doc/man/yubinctl.8 doc/man/yubin-sendmail.8 \
+	    $(DESTDIR)$(MANDIR)/man8/
+	install -m 644 doc/man/yubin.conf.5 $(DESTDIR)$(MANDIR)/man5/
+	install -d $(DESTDIR)$(SYSTEMDDIR) $(DESTDIR)$(INITDIR) $(DESTDIR)$(LOGROTATEDIR)
+	sed -e 's|/usr/local/sbin/|$(sbindir)/|' -e 's|/usr/local/etc/yubin/|$(SYSCONFDIR)/|' \
+	    etc/init/yubind.service > $(DESTDIR)$(SYSTEMDDIR)/yubind.service
+	chmod 644 $(DESTDIR)$(SYSTEMDDIR)/yubind.service
+	sed -e 's|^PATH=/usr/local/sbin:|PATH=$(sbindir):|' -e 's|/usr/local/etc/yubin/|$(SYSCONFDIR)/|' \
+	    etc/init/yubind.sysv > $(DESTDIR)$(INITDIR)/yubind
+	chmod 755 $(DESTDIR)$(INITDIR)/yubind
+	[ -e $(DESTDIR)$(LOGROTATEDIR)/yubin ] || { sed -e 's|@YUBIN_HOME@|$(YUBIN_HOME)|g' \
+	    -e 's|@YUBIN_USER@|$(YUBIN_USER)|g' -e 's|@YUBIN_GROUP@|$(YUBIN_GROUP)|g' \
+	    etc/logrotate/yubin > $(DESTDIR)$(LOGROTATEDIR)/yubin && \
+	    chmod 644 $(DESTDIR)$(LOGROTATEDIR)/yubin; }
 
 clean:
 	rm -rf build build-asan $(FB)

@@ -18,12 +18,15 @@
  * Runs in SMTP and POP3 workers, as server.user.
  */
 #include <errno.h>
+#include <fcntl.h>
 #include <fnmatch.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <malloc.h>
 #include <string.h>
 #include <strings.h>
+#include <sys/mman.h>
+#include <unistd.h>
 
 #include <openssl/rand.h>
 #include <openssl/crypto.h>
@@ -118,48 +121,106 @@ auth_lookup(const struct config *cfg, struct store *s, const char *login,
 }
 
 /*
- * The verification cache.  A worker serves many sessions, and a mail client
- * logs in every few minutes with the same password: one scrypt per login
- * would be most of the CPU a POP3 session costs.  A successful check is
- * remembered as HMAC-SHA256(per-process random key, name NUL stored-hash NUL
- * password) for AUTH_CACHE_TTL seconds; a changed password (another stored
- * hash) or a different password misses, and the entry never holds the
- * password itself.  Like Dovecot's auth_cache; failures are never cached.
+ * The verification cache.  A mail client logs in every few minutes with the
+ * same password, and with twenty workers a login rarely lands on a worker
+ * that saw that account before: one scrypt per login would be most of the
+ * CPU a POP3 session costs, and twenty at once most of the memory.  A
+ * successful check is remembered as HMAC-SHA256(key, name NUL stored-hash
+ * NUL password) for AUTH_CACHE_TTL seconds in a table every worker shares
+ * (auth_shared_setup: anonymous shared memory the master maps before it
+ * forks, with a key drawn at start-up, so nothing outlives the process
+ * tree).  A changed password (another stored hash) or a different password
+ * misses, no entry holds the password, and failures are never cached.
+ * Like Dovecot's auth_cache, without the auth process.
+ *
+ * Entries are written without a lock: a writer claims a slot by moving its
+ * sequence number from even to odd (compare-and-swap; a slot being written
+ * is skipped), writes, and makes it even again; a reader that sees an odd
+ * or changed number treats the slot as a miss.  Where no table was set up
+ * (yubinctl, tests) the process keeps a private one.
  */
-#define AUTH_CACHE_SIZE	64	/* entries per worker process */
-#define AUTH_CACHE_TTL	600	/* seconds a success is trusted */
+#define AUTH_CACHE_SLOTS	4096	/* entries, shared */
+#define AUTH_CACHE_PROBE	8	/* slots one tag may sit in */
+#define AUTH_CACHE_TTL		600	/* seconds a success is trusted */
 
-static struct {
-	unsigned char	 mac[32];
+struct auth_slot {
+	unsigned	 seq;		/* odd while written */
 	long long	 expires;
-} auth_cache[AUTH_CACHE_SIZE];
-static unsigned char auth_cache_key[32];
-static int auth_cache_ready;
+	unsigned char	 mac[32];
+};
 
-/* auth_cache_mac - the cache tag of (A, PASSWORD) into MAC.  0 or -1. */
+struct auth_table {
+	unsigned char	 key[32];
+	struct auth_slot slot[AUTH_CACHE_SLOTS];
+};
+
+static struct auth_table *auth_table;
+static int auth_cached;		/* the last auth_password came from the cache */
+
+int
+auth_last_cached(void)
+{
+	return auth_cached;
+}
+
+int
+auth_shared_setup(void)
+{
+	void *p;
+
+	if (auth_table != NULL)
+		return 0;
+	p = mmap(NULL, sizeof(*auth_table), PROT_READ | PROT_WRITE,
+	    MAP_SHARED | MAP_ANONYMOUS, -1, 0);
+	if (p == MAP_FAILED)
+		return -1;
+	auth_table = p;
+	if (RAND_bytes(auth_table->key, sizeof(auth_table->key)) != 1) {
+		munmap(p, sizeof(*auth_table));
+		auth_table = NULL;
+		return -1;
+	}
+	return 0;
+}
+
+/* auth_table_get - the shared table, else a private one.  NULL when no
+ * key can be drawn. */
+static struct auth_table *
+auth_table_get(void)
+{
+	if (auth_table == NULL && auth_shared_setup() == -1) {
+		log_err("auth: no memory or randomness for the login cache");
+		return NULL;
+	}
+	return auth_table;
+}
+
+/* auth_cache_mac - the cache tag of (NAME, HASH, PASSWORD) into MAC.
+ * 0 or -1. */
 static int
-auth_cache_mac(const struct account *a, const char *password, unsigned char *mac)
+auth_cache_mac(const char *name, const char *hash, const char *password,
+    unsigned char *mac)
 {
 	unsigned char buf[ACCOUNT_NAME_MAX + ACCOUNT_HASH_MAX + ACCOUNT_PASSWORD_MAX + 3];
+	struct auth_table *t = auth_table_get();
 	size_t n = 0, l;
 	unsigned int maclen = 32;
 
-	if (!auth_cache_ready) {
-		if (RAND_bytes(auth_cache_key, sizeof(auth_cache_key)) != 1)
-			return -1;
-		auth_cache_ready = 1;
-	}
-	l = strlen(a->name) + 1;
-	memcpy(buf + n, a->name, l);
+	if (t == NULL)
+		return -1;
+	l = strlen(name) + 1;
+	if (l > ACCOUNT_NAME_MAX + 1 || strlen(hash) + 1 > ACCOUNT_HASH_MAX + 1)
+		return -1;
+	memcpy(buf + n, name, l);
 	n += l;
-	l = strlen(a->hash) + 1;
-	memcpy(buf + n, a->hash, l);
+	l = strlen(hash) + 1;
+	memcpy(buf + n, hash, l);
 	n += l;
 	l = strlen(password);
 	memcpy(buf + n, password, l);
 	n += l;
-	if (HMAC(EVP_sha256(), auth_cache_key, sizeof(auth_cache_key), buf, n,
-	    mac, &maclen) == NULL) {
+	if (HMAC(EVP_sha256(), t->key, sizeof(t->key), buf, n, mac,
+	    &maclen) == NULL) {
 		OPENSSL_cleanse(buf, sizeof(buf));
 		return -1;
 	}
@@ -167,76 +228,203 @@ auth_cache_mac(const struct account *a, const char *password, unsigned char *mac
 	return 0;
 }
 
+/* auth_cache_first - the first slot tag MAC may sit in. */
+static size_t
+auth_cache_first(const unsigned char *mac)
+{
+	return ((size_t)mac[0] | (size_t)mac[1] << 8 | (size_t)mac[2] << 16) %
+	    AUTH_CACHE_SLOTS;
+}
+
 static int
 auth_cache_hit(const unsigned char *mac)
 {
+	struct auth_table *t = auth_table_get();
+	struct auth_slot copy, *sl;
 	long long now = time_now();
-	size_t i;
+	size_t i, at;
+	unsigned seq;
 
-	for (i = 0; i < AUTH_CACHE_SIZE; i++)
-		if (auth_cache[i].expires > now &&
-		    CRYPTO_memcmp(auth_cache[i].mac, mac, 32) == 0)
+	if (t == NULL)
+		return 0;
+	at = auth_cache_first(mac);
+	for (i = 0; i < AUTH_CACHE_PROBE; i++) {
+		sl = &t->slot[(at + i) % AUTH_CACHE_SLOTS];
+		seq = __atomic_load_n(&sl->seq, __ATOMIC_ACQUIRE);
+		if (seq & 1)
+			continue;
+		copy.expires = __atomic_load_n(&sl->expires, __ATOMIC_RELAXED);
+		memcpy(copy.mac, sl->mac, sizeof(copy.mac));
+		__atomic_thread_fence(__ATOMIC_ACQUIRE);
+		if (__atomic_load_n(&sl->seq, __ATOMIC_RELAXED) != seq)
+			continue;	/* written meanwhile: a miss */
+		if (copy.expires > now && CRYPTO_memcmp(copy.mac, mac, 32) == 0)
 			return 1;
+	}
 	return 0;
 }
 
 static void
 auth_cache_put(const unsigned char *mac)
 {
-	long long now = time_now();
-	size_t i, oldest = 0;
+	struct auth_table *t = auth_table_get();
+	struct auth_slot *sl, *pick = NULL;
+	long long now = time_now(), exp;
+	size_t i, at;
+	unsigned seq;
 
-	for (i = 0; i < AUTH_CACHE_SIZE; i++) {
-		if (auth_cache[i].expires <= now) {
-			oldest = i;
+	if (t == NULL)
+		return;
+	at = auth_cache_first(mac);
+	for (i = 0; i < AUTH_CACHE_PROBE; i++) {
+		sl = &t->slot[(at + i) % AUTH_CACHE_SLOTS];
+		exp = __atomic_load_n(&sl->expires, __ATOMIC_RELAXED);
+		if (exp <= now || CRYPTO_memcmp(sl->mac, mac, 32) == 0) {
+			pick = sl;
 			break;
 		}
-		if (auth_cache[i].expires < auth_cache[oldest].expires)
-			oldest = i;
+		if (pick == NULL || exp < pick->expires)
+			pick = sl;
 	}
-	memcpy(auth_cache[oldest].mac, mac, 32);
-	auth_cache[oldest].expires = now + AUTH_CACHE_TTL;
+	seq = __atomic_load_n(&pick->seq, __ATOMIC_RELAXED);
+	if ((seq & 1) || !__atomic_compare_exchange_n(&pick->seq, &seq, seq + 1,
+	    0, __ATOMIC_ACQUIRE, __ATOMIC_RELAXED))
+		return;		/* another writer has it: this is only a cache */
+	memcpy(pick->mac, mac, 32);
+	__atomic_store_n(&pick->expires, now + AUTH_CACHE_TTL, __ATOMIC_RELAXED);
+	__atomic_store_n(&pick->seq, seq + 2, __ATOMIC_RELEASE);
+}
+
+/*
+ * The KDF's memory.  scrypt takes 32 MiB for each check; twenty workers
+ * checking at once would hold 640 MiB.  At most one check per CPU runs at a
+ * time: each takes a byte-range lock (open file description lock, released
+ * by the kernel if the process dies) on one byte of HOME/state/kdf.lock,
+ * waiting for one when all are taken; where the file cannot be used, checks
+ * are not bounded (logged once).  The buffer goes back to the system after
+ * each check: allocations of 1 MiB or more are always mapped on their own
+ * (a fixed M_MMAP_THRESHOLD also stops glibc from raising it after the
+ * first such free, which would put the next buffer on the heap).
+ */
+static int auth_kdf_fd = -1;
+static int auth_kdf_slots;
+static int auth_kdf_held = -1;
+
+static void
+auth_kdf_lock(int slot, int cmd, short type)
+{
+	struct flock fl;
+
+	memset(&fl, 0, sizeof(fl));
+	fl.l_type = type;
+	fl.l_whence = SEEK_SET;
+	fl.l_start = slot;
+	fl.l_len = 1;
+	if (fcntl(auth_kdf_fd, cmd, &fl) == 0)
+		auth_kdf_held = type == F_UNLCK ? -1 : slot;
+}
+
+static void
+auth_kdf_begin(const struct config *cfg)
+{
+	static int warned, tuned;
+	char *path;
+	int i;
+
+	if (!tuned) {
+		(void)mallopt(M_MMAP_THRESHOLD, 1 << 20);
+		tuned = 1;
+	}
+	if (auth_kdf_fd == -1 && cfg != NULL && !warned) {
+		path = xasprintf("%s/state/kdf.lock", config_home(cfg));
+		auth_kdf_fd = open(path, O_RDWR | O_CREAT | O_NOFOLLOW | O_CLOEXEC,
+		    0600);
+		if (auth_kdf_fd == -1) {
+			log_warn("auth: %s: %s: password checks are not bounded",
+			    path, strerror(errno));
+			warned = 1;
+		}
+		free(path);
+		auth_kdf_slots = (int)sysconf(_SC_NPROCESSORS_ONLN);
+		if (auth_kdf_slots < 1)
+			auth_kdf_slots = 1;
+		if (auth_kdf_slots > 64)
+			auth_kdf_slots = 64;
+	}
+	if (auth_kdf_fd == -1)
+		return;
+	for (i = 0; i < auth_kdf_slots && auth_kdf_held == -1; i++)
+		auth_kdf_lock(i, F_OFD_SETLK, F_WRLCK);
+	if (auth_kdf_held == -1)	/* all taken: wait for one */
+		auth_kdf_lock((int)(getpid() % auth_kdf_slots), F_OFD_SETLKW,
+		    F_WRLCK);
+}
+
+static void
+auth_kdf_end(void)
+{
+	if (auth_kdf_held != -1)
+		auth_kdf_lock(auth_kdf_held, F_OFD_SETLK, F_UNLCK);
+	auth_kdf_held = -1;
+}
+
+int
+auth_check_hash(const struct config *cfg, const char *name, const char *hash,
+    const char *password)
+{
+	unsigned char mac[32];
+	int cacheable, r;
+
+	auth_cached = 0;
+	if (strlen(password) > ACCOUNT_PASSWORD_MAX)
+		return 0;
+	cacheable = auth_cache_mac(name, hash, password, mac) == 0;
+	if (cacheable && auth_cache_hit(mac)) {
+		OPENSSL_cleanse(mac, sizeof(mac));
+		auth_cached = 1;
+		return 1;
+	}
+	auth_kdf_begin(cfg);
+	r = passwd_verify(hash, password);
+	auth_kdf_end();
+	if (r == 1 && cacheable)
+		auth_cache_put(mac);
+	OPENSSL_cleanse(mac, sizeof(mac));
+	return r;
 }
 
 int
 auth_password(const struct config *cfg, struct store *s, const char *login,
     const char *password, struct account *a)
 {
-	unsigned char mac[32];
-	int cacheable = 0;
 	struct account *tmp;
 	int r;
 
+	auth_cached = 0;
 	if (password[0] == '\0' || strlen(password) > ACCOUNT_PASSWORD_MAX)
 		return 0;
 	tmp = xmalloc(sizeof(*tmp));
 	r = auth_lookup(cfg, s, login, tmp);
 	if (r == 1) {
-		cacheable = auth_cache_mac(tmp, password, mac) == 0;
 		if (account_locked(tmp)) {
 			/* no password yet: a failed login, as slow as one */
+			auth_kdf_begin(cfg);
 			auth_burn_kdf(password);
-			malloc_trim(0);
+			auth_kdf_end();
 			r = 0;
-		} else if (cacheable && auth_cache_hit(mac))
-			r = 1;
-		else {
-			r = account_verify(tmp, password);
+		} else {
+			r = auth_check_hash(cfg, tmp->name, tmp->hash, password);
 			if (r == -1) {
 				log_err("auth: account %s: stored hash is "
 				    "malformed", tmp->name);
 				r = 0;
 			}
-			if (r == 1 && cacheable)
-				auth_cache_put(mac);
-			/* scrypt's 32 MiB buffer: give it back to the system */
-			malloc_trim(0);
 		}
 	} else if (r == 0) {
+		auth_kdf_begin(cfg);
 		auth_burn_kdf(password);
-		malloc_trim(0);
+		auth_kdf_end();
 	}
-	OPENSSL_cleanse(mac, sizeof(mac));
 	if (r == 1)
 		*a = *tmp;
 	OPENSSL_cleanse(tmp, sizeof(*tmp));
@@ -292,6 +480,7 @@ auth_apop(const struct config *cfg, struct store *s, const char *login,
 	EVP_MD_CTX *ctx;
 	int r;
 
+	auth_cached = 0;
 	tmp = xmalloc(sizeof(*tmp));
 	r = auth_lookup(cfg, s, login, tmp);
 	if (r == 1 && (!tmp->apop || tmp->secret[0] == '\0'))
@@ -331,6 +520,7 @@ auth_cram_md5(const struct config *cfg, struct store *s,
 	const char *sp;
 	int r;
 
+	auth_cached = 0;
 	/* "login hexdigest": the login may hold spaces, the digest not */
 	if ((sp = strrchr(response, ' ')) == NULL || sp == response ||
 	    (size_t)(sp - response) > AUTH_LOGIN_MAX)

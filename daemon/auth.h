@@ -24,10 +24,22 @@ struct store;
  * (ACCOUNT_NAME_MAX + 1), for comparing two logins; it does not look the
  * account up.  1, or 0 when it cannot be an account. */
 int	auth_account_name(const struct config *cfg, const char *login, char *out);
+/* auth_shared_setup - the login cache shared by every process forked
+ * after this call (the master calls it before the pools start).  0 or -1
+ * (each process then keeps its own). */
+int	auth_shared_setup(void);
 /* auth_password - 1 LOGIN/PASSWORD are right (*a filled), 0 wrong or no such
  * account, -1 store error. */
 int	auth_password(const struct config *cfg, struct store *s, const char *login,
 	    const char *password, struct account *a);
+/* auth_check_hash - PASSWORD against the stored HASH of NAME, through the
+ * login cache and the bound on concurrent KDF runs.  1 match, 0 not, -1
+ * malformed HASH. */
+int	auth_check_hash(const struct config *cfg, const char *name,
+	    const char *hash, const char *password);
+/* auth_last_cached - 1 when the last successful auth_password of this
+ * process was answered from the login cache (for the log). */
+int	auth_last_cached(void);
 /* auth_apop - RFC 1939 APOP: DIGEST_HEX = md5(TIMESTAMP secret).  1/0/-1;
  * 0 also for accounts that keep no secret. */
 int	auth_apop(const struct config *cfg, struct store *s, const char *login,

@@ -16,6 +16,10 @@
  * accepts on that pool's listeners and answers "421 4.7.0" / "-ERR
  * [SYS/TEMP]" at once, so excess clients never hang.
  *
+ * Besides the pools the master keeps two processes of the server user: the
+ * queue manager (qmgr.h) and the fetch process (fetch_run.h), each
+ * restarted when it dies (with back-off) or after a reload.
+ *
  * Generations: SIGHUP reloads the configuration; workers of an older
  * generation get SIGTERM, which an idle worker obeys at once and a busy one
  * after its session.  SIGTERM stops gracefully (time_out_of_stop), SIGINT
@@ -44,12 +48,16 @@
 
 #include "board.h"
 #include "config.h"
+#include "fetch_run.h"
 #include "log.h"
 #include "master.h"
 #include "metrics.h"
 #include "paths.h"
 #include "plugin.h"
 #include "priv.h"
+#include "auth.h"
+#include "committer.h"
+#include "qcommit.h"
 #include "qmgr.h"
 #include "route.h"
 #include "session.h"
@@ -115,6 +123,15 @@ static struct {
 	long long		 qmgr_hold_ms;
 	int			 qmgr_failures;
 	long long		 qmgr_started_ms;
+	pid_t			 fetch_pid;	/* the fetch process (fetch_run.h) */
+	long long		 fetch_hold_ms;
+	int			 fetch_failures;
+	long long		 fetch_started_ms;
+	int			 commit_chan[2];	/* workers' end, committer's end */
+	pid_t			 commit_pid;
+	long long		 commit_hold_ms;
+	int			 commit_failures;
+	long long		 commit_started_ms;
 	int			 sigpipe[2];
 	int			 stopping;	/* 1 graceful, 2 fast */
 	long long		 stop_deadline_ms;
@@ -674,6 +691,11 @@ worker_main(enum pool_id pid, struct board_slot *slot)
 	}
 	priv_drop(m.uid, m.gid);
 	child_tie(master);
+	close(m.commit_chan[1]);
+	if (pid == POOL_POP3)
+		close(m.commit_chan[0]);
+	else
+		qc_client_init(m.commit_chan[0]);
 	sdir = xasprintf("%s/state", config_home(m.cfg));
 	if (store_open(&store, sdir, &why) == -1)
 		log_fatal("%s: %s", sdir, why);
@@ -1035,6 +1057,8 @@ qmgr_spawn(void)
 			close(mlisteners[i].fd);
 		priv_drop(m.uid, m.gid);
 		child_tie(master);
+		close(m.commit_chan[0]);
+		close(m.commit_chan[1]);
 		qmgr_main(m.cfg, m.routes, m.qmgr_trace, TRACE_MAX);
 	}
 	m.qmgr_pid = pid;
@@ -1068,12 +1092,86 @@ metrics_spawn(void)
 			close(listeners[i].fd);
 		for (i = 0; i < nmlisteners; i++)
 			fds[i] = mlisteners[i].fd;
+		close(m.commit_chan[0]);
+		close(m.commit_chan[1]);
 		priv_drop(m.uid, m.gid);
 		child_tie(master);
 		metrics_main(m.cfg, fds, nmlisteners, m.head, m.board_size,
 		    &worker_stop);
 	}
 	m.metrics_pid = pid;
+}
+
+/* ---- fetch process ------------------------------------------------------- */
+
+/* fetch_spawn - the process that fetches remote POP3 mailboxes on their
+ * intervals (fetch_run.h), as the server user. */
+static void
+fetch_spawn(void)
+{
+	pid_t pid, master = getpid();
+
+	if (m.stopping || now_ms() < m.fetch_hold_ms)
+		return;
+	m.fetch_started_ms = now_ms();
+	pid = fork_child();	/* fetch_main unblocks */
+	if (pid == -1) {
+		log_err("fork: %s", strerror(errno));
+		return;
+	}
+	if (pid == 0) {
+		int i;
+
+		prctl(PR_SET_NAME, "yubind-fetch");
+		log_role("fetch");
+		child_signals();
+		for (i = 0; i < nlisteners; i++)
+			close(listeners[i].fd);
+		for (i = 0; i < nmlisteners; i++)
+			close(mlisteners[i].fd);
+		priv_drop(m.uid, m.gid);
+		child_tie(master);
+		close(m.commit_chan[0]);
+		close(m.commit_chan[1]);
+		fetch_main(m.cfg);
+	}
+	m.fetch_pid = pid;
+}
+
+/* ---- committer ------------------------------------------------------------ */
+
+/* committer_spawn - the group-commit process (committer.c); it runs
+ * until every worker is gone at a stop, so it is started again even while
+ * stopping, as long as workers live. */
+static void
+committer_spawn(void)
+{
+	pid_t pid, master = getpid();
+
+	if (now_ms() < m.commit_hold_ms)
+		return;
+	m.commit_started_ms = now_ms();
+	pid = fork_child();	/* committer_main unblocks */
+	if (pid == -1) {
+		log_err("fork: %s", strerror(errno));
+		return;
+	}
+	if (pid == 0) {
+		int i;
+
+		prctl(PR_SET_NAME, "yubind-commit");
+		log_role("commit");
+		child_signals();
+		for (i = 0; i < nlisteners; i++)
+			close(listeners[i].fd);
+		for (i = 0; i < nmlisteners; i++)
+			close(mlisteners[i].fd);
+		priv_drop(m.uid, m.gid);
+		child_tie(master);
+		close(m.commit_chan[0]);
+		committer_main(m.cfg, m.commit_chan[1]);
+	}
+	m.commit_pid = pid;
 }
 
 /* ---- signals and reaping ------------------------------------------------ */
@@ -1150,6 +1248,14 @@ reap(void)
 			    m.metrics_started_ms, abnormal);
 			continue;
 		}
+		if (pid == m.commit_pid) {
+			m.commit_pid = 0;
+			if (abnormal)
+				log_warn("committer pid %ld %s", (long)pid, how);
+			backoff(&m.commit_failures, &m.commit_hold_ms,
+			    m.commit_started_ms, abnormal);
+			continue;
+		}
 		if (pid == m.qmgr_pid) {
 			m.qmgr_pid = 0;
 			if (abnormal || !m.stopping)
@@ -1159,6 +1265,14 @@ reap(void)
 				    abnormal ? trace_show(m.qmgr_trace, trace) : "");
 			backoff(&m.qmgr_failures, &m.qmgr_hold_ms,
 			    m.qmgr_started_ms, abnormal);
+			continue;
+		}
+		if (pid == m.fetch_pid) {
+			m.fetch_pid = 0;
+			if (abnormal)
+				log_warn("fetch process pid %ld %s", (long)pid, how);
+			backoff(&m.fetch_failures, &m.fetch_hold_ms,
+			    m.fetch_started_ms, abnormal);
 			continue;
 		}
 		for (id = 0; id < POOL_COUNT; id++) {
@@ -1201,7 +1315,7 @@ children_alive(void)
 {
 	int id, i;
 
-	if (m.qmgr_pid || m.metrics_pid)
+	if (m.qmgr_pid || m.metrics_pid || m.fetch_pid)
 		return 1;
 	for (id = 0; id < POOL_COUNT; id++)
 		for (i = 0; i < m.pools[id].nslots; i++)
@@ -1230,6 +1344,7 @@ master_reload(void)
 	struct routes *routes = NULL;
 	SSL_CTX *tls = NULL;
 	char *why = NULL;
+	unsigned kinds;
 	size_t i;
 
 	errlist_init(&errs);
@@ -1275,6 +1390,9 @@ master_reload(void)
 		    "nothing");
 	config_free(&m.cfg);
 	m.cfg = cfg;
+	if (log_kinds_parse(config_list(cfg, "server.log_kinds")->v,
+	    config_list(cfg, "server.log_kinds")->n, &kinds) == 0)
+		log_set_kinds(kinds);
 	master_hostname();
 	pools_setup();
 	m.gen++;
@@ -1282,6 +1400,8 @@ master_reload(void)
 	signal_workers(SIGTERM, 1);
 	if (m.qmgr_pid)
 		kill(m.qmgr_pid, SIGTERM);	/* restarted with the new config */
+	if (m.fetch_pid)
+		kill(m.fetch_pid, SIGTERM);
 	log_info("reloaded configuration, generation %u", m.gen);
 	if (config_bool(m.cfg, "smtp.relay"))
 		log_warn("smtp.relay = 1: this server is an open relay");
@@ -1349,6 +1469,11 @@ master_run(struct config *cfg, const struct master_opts *opts)
 	sigaddset(&held, SIGINT);
 	sigaddset(&held, SIGUSR1);
 	sigprocmask(SIG_UNBLOCK, &held, NULL);
+	if (socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0,
+	    m.commit_chan) == -1)
+		log_fatal("socketpair: %s", strerror(errno));
+	if (auth_shared_setup() == -1)
+		log_warn("no shared login cache: each worker keeps its own");
 	pools_setup();
 	m.qmgr_trace = mmap(NULL, TRACE_MAX, PROT_READ | PROT_WRITE,
 	    MAP_SHARED | MAP_ANONYMOUS, -1, 0);
@@ -1365,9 +1490,17 @@ master_run(struct config *cfg, const struct master_opts *opts)
 		if (!m.metrics_pid && !m.stopping)
 			metrics_spawn();
 		board_day();
+		if (!m.fetch_pid && !m.stopping)
+			fetch_spawn();
+		if (!m.commit_pid && (!m.stopping || children_alive()))
+			committer_spawn();
 		busy = pools_maintain();
-		if (m.stopping && !children_alive())
-			break;
+		if (m.stopping && !children_alive()) {
+			/* the committer goes last: no worker is left to ask */
+			if (!m.commit_pid)
+				break;
+			kill(m.commit_pid, SIGTERM);
+		}
 		if (m.stopping && now_ms() > m.stop_deadline_ms) {
 			log_warn("stop: time_out_of_stop passed, killing sessions");
 			signal_workers(SIGKILL, 0);
@@ -1375,6 +1508,10 @@ master_run(struct config *cfg, const struct master_opts *opts)
 				kill(m.qmgr_pid, SIGKILL);
 			if (m.metrics_pid)
 				kill(m.metrics_pid, SIGKILL);
+			if (m.fetch_pid)
+				kill(m.fetch_pid, SIGKILL);
+			if (m.commit_pid && !children_alive())
+				kill(m.commit_pid, SIGKILL);
 			m.stop_deadline_ms = now_ms() + 60000;
 		}
 		np = 0;
@@ -1414,6 +1551,10 @@ master_run(struct config *cfg, const struct master_opts *opts)
 						kill(m.qmgr_pid, SIGUSR1);
 					if (m.metrics_pid)
 						kill(m.metrics_pid, SIGUSR1);
+					if (m.fetch_pid)
+						kill(m.fetch_pid, SIGUSR1);
+					if (m.commit_pid)
+						kill(m.commit_pid, SIGUSR1);
 					log_info("log reopened");
 					break;
 				case SIGTERM:
@@ -1428,6 +1569,8 @@ master_run(struct config *cfg, const struct master_opts *opts)
 						kill(m.qmgr_pid, SIGTERM);
 					if (m.metrics_pid)
 						kill(m.metrics_pid, SIGTERM);
+					if (m.fetch_pid)
+						kill(m.fetch_pid, SIGTERM);
 					break;
 				case SIGINT:
 					log_info("stopping (fast)");
@@ -1439,6 +1582,8 @@ master_run(struct config *cfg, const struct master_opts *opts)
 						kill(m.qmgr_pid, SIGTERM);
 					if (m.metrics_pid)
 						kill(m.metrics_pid, SIGTERM);
+					if (m.fetch_pid)
+						kill(m.fetch_pid, SIGKILL);
 					break;
 				}
 			}
@@ -1470,6 +1615,8 @@ master_run(struct config *cfg, const struct master_opts *opts)
 		SSL_CTX_free(m.tls);
 	board_map = NULL;
 	munmap(m.head, m.board_size);
+	close(m.commit_chan[0]);
+	close(m.commit_chan[1]);
 	munmap(m.qmgr_trace, TRACE_MAX);
 	plugins_unload();
 	log_info("stopped");

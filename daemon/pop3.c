@@ -291,8 +291,9 @@ pop3_login(struct pop3 *p, const char *name, const char *method)
 	p->state = POP3_TRANSACTION;
 	p->user[0] = '\0';
 	pop3_count(p);
-	log_info("pop3 login user=%s client=%s method=%s msgs=%zu size=%lld%s%s "
-	    "sid=%06lx", name, p->c.peer_ip, method, p->nlive, p->live_size,
+	log_info("pop3 login user=%s client=%s method=%s%s msgs=%zu size=%lld%s%s "
+	    "sid=%06lx", name, p->c.peer_ip, method,
+	    auth_last_cached() ? " cache=hit" : "", p->nlive, p->live_size,
 	    p->c.ssl ? " tls=" : "", p->c.ssl ? conn_tls_info(&p->c) : "",
 	    p->env->sid);
 	(void)conn_printf(&p->c, "+OK maildrop has %zu messages (%lld octets)\r\n",

@@ -216,7 +216,11 @@ qmgr_job_apply(struct qmgr *q, struct rjob *jb, struct outcome *o,
 			if (rc->next_try < q->next_scan)
 				q->next_scan = rc->next_try;
 		}
-		log_info("%s: to=<%s> relay=%s status=%s (%s)%s%s%s delay=%llds "
+		/* sent out: the send log; given up: the failure log; a
+		 * try to come again: the delivery detail */
+		log_kmsg(cls == DLV_C_SENT ? LOG_KIND_SEND : cls == DLV_C_PERM ||
+		    expired ? LOG_KIND_FAILURE : LOG_KIND_DELIVERY, LOG_LVL_INFO,
+		    "%s: to=<%s> relay=%s status=%s (%s)%s%s%s delay=%llds "
 		    "attempts=%d", env->id, rc->addr, m->relay[0] ? m->relay : "none",
 		    expired ? "bounced" : cls <= DLV_C_LINE_ERROR ?
 		    qmgr_cls_names[cls] : "?", m->text, expired ? " (" : "", why,
@@ -268,11 +272,13 @@ qmgr_local_apply(struct qmgr *q, struct rjob *jb, struct outcome *o,
 				qmgr_success(o, jb->idx[0], BOUNCE_DELIVERED);
 		}
 		if (m->pref == LOCAL_DISCARDED)
-			log_info("%s: to=<%s> account=%s status=discarded by plugin",
+			log_kmsg(LOG_KIND_DELIVERY, LOG_LVL_INFO,
+			    "%s: to=<%s> account=%s status=discarded by plugin",
 			    env->id, rc->addr, rc->account);
 		else {
 			board_count(BC_DELIVERED);
-			log_info("%s: to=<%s> account=%s status=sent%s delay=%llds",
+			log_kmsg(LOG_KIND_DELIVERY, LOG_LVL_INFO,
+			    "%s: to=<%s> account=%s status=sent%s delay=%llds",
 			    env->id, rc->addr, rc->account, m->pref == LOCAL_ALREADY ?
 			    " (already stored)" : "", now - env->arrival);
 		}
@@ -284,7 +290,8 @@ qmgr_local_apply(struct qmgr *q, struct rjob *jb, struct outcome *o,
 		board_count(BC_BOUNCED);
 		rc->state = RCPT_FAILED;
 		o->failed[o->nfailed++] = jb->idx[0];
-		log_info("%s: to=<%s> account=%s status=refused (%s)", env->id,
+		log_kmsg(LOG_KIND_FAILURE, LOG_LVL_INFO,
+		    "%s: to=<%s> account=%s status=refused (%s)", env->id,
 		    rc->addr, rc->account, m->text);
 		return;
 	}
@@ -295,7 +302,8 @@ qmgr_local_apply(struct qmgr *q, struct rjob *jb, struct outcome *o,
 		free(rc->last_error);
 		rc->last_error = xasprintf("%s; held after %d crashes",
 		    m->text, rc->crashes);
-		log_warn("%s: to=<%s> account=%s status=held (%s) attempts=%d; "
+		log_kmsg(LOG_KIND_FAILURE, LOG_LVL_WARN,
+		    "%s: to=<%s> account=%s status=held (%s) attempts=%d; "
 		    "yubinctl queue flush tries it again", env->id, rc->addr,
 		    rc->account, rc->last_error, rc->attempts);
 		return;
@@ -303,7 +311,8 @@ qmgr_local_apply(struct qmgr *q, struct rjob *jb, struct outcome *o,
 	rc->next_try = now + qmgr_local_delay(q, rc->attempts);
 	if (rc->next_try < q->next_scan)
 		q->next_scan = rc->next_try;
-	log_info("%s: to=<%s> account=%s status=deferred (%s) attempts=%d",
+	log_kmsg(LOG_KIND_DELIVERY, LOG_LVL_INFO,
+	    "%s: to=<%s> account=%s status=deferred (%s) attempts=%d",
 	    env->id, rc->addr, rc->account, m->text, rc->attempts);
 }
 

@@ -156,6 +156,23 @@ smtp_log(struct smtp_session *s, const char *fmt, ...)
 }
 
 void
+smtp_klog(struct smtp_session *s, enum log_kind kind, const char *fmt, ...)
+{
+	char msg[SMTP_LOG_MAX];
+	va_list ap;
+
+	if (!log_kind_on(kind))
+		return;
+	va_start(ap, fmt);
+	if (vsnprintf(msg, sizeof(msg), fmt, ap) >= (int)sizeof(msg))
+		memcpy(msg + sizeof(msg) - 4, "...", 4);
+	va_end(ap);
+	log_msg(LOG_LVL_INFO, "%s: %s kind=%s sid=%06lx",
+	    s->qid[0] ? s->qid : "NOQUEUE", msg, log_kind_name[kind],
+	    s->env->sid);
+}
+
+void
 smtp_logw(struct smtp_session *s, const char *fmt, ...)
 {
 	va_list ap;
@@ -179,9 +196,16 @@ smtp_reject(struct smtp_session *s, int code, const char *enh,
 	smtp_reply(s, code, enh, "%s", text);
 	s->errors++;
 	board_count(board_reject_class(enh));
-	smtp_log(s, "reject cmd=%s code=%d dsn=%s client=%s text=\"%s\"",
-	    s->verb ? s->verb : "-", code, enh, s->conn.peer_ip,
-	    str_escape(esc, sizeof(esc), text, strlen(text)));
+	str_escape(esc, sizeof(esc), text, strlen(text));
+	/* a refused MAIL FROM is an attempt the connection log keeps */
+	if (s->verb && strcasecmp(s->verb, "MAIL") == 0)
+		smtp_klog(s, LOG_KIND_CONNECTION, "reject cmd=%s code=%d dsn=%s "
+		    "client=%s text=\"%s\"", s->verb, code, enh,
+		    s->conn.peer_ip, esc);
+	else
+		smtp_log(s, "reject cmd=%s code=%d dsn=%s client=%s "
+		    "text=\"%s\"", s->verb ? s->verb : "-", code, enh,
+		    s->conn.peer_ip, esc);
 }
 
 enum smtp_verdict
@@ -581,7 +605,8 @@ smtp_cmd_mail(struct smtp_session *s, char *arg)
 	s->hs.txn = &s->txn;
 	s->hs.size_param = p.size;
 	smtp_reply(s, 250, "2.1.0", "Ok");
-	smtp_log(s, "mail from=<%s> size=%lld body=%s smtputf8=%d client=%s",
+	smtp_klog(s, LOG_KIND_CONNECTION,
+	    "mail from=<%s> size=%lld body=%s smtputf8=%d client=%s",
 	    str_escape(esc, sizeof(esc), p.addr, strlen(p.addr)), p.size,
 	    p.body == ADDR_BODY_8BITMIME ? "8bitmime" :
 	    p.body == ADDR_BODY_7BIT ? "7bit" : "-", p.smtputf8,

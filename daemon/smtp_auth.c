@@ -184,16 +184,25 @@ smtp_auth_shared(struct smtp_session *s, const char *spec, const char *login,
 	if (colon == NULL)		/* config.c never lets this through */
 		return SMTP_AUTH_TEMP;
 	ulen = (size_t)(colon - spec);
-	r = passwd_verify(colon + 1, password);
-	if (r == -1) {
-		smtp_logw(s, "smtp.shared_auth: the hash cannot be used");
-		return SMTP_AUTH_TEMP;
-	}
-	if (r == 1 && strlen(login) == ulen && memcmp(login, spec, ulen) == 0 &&
-	    ulen < sizeof(a->name)) {
-		memcpy(a->name, login, ulen);
-		a->name[ulen] = '\0';
-		return SMTP_AUTH_OK;
+	if (strlen(login) != ulen || memcmp(login, spec, ulen) != 0 ||
+	    ulen >= sizeof(a->name)) {
+		/* another name: the same KDF run, never the cache */
+		r = passwd_verify(colon + 1, password);
+		if (r == -1) {
+			smtp_logw(s, "smtp.shared_auth: the hash cannot be used");
+			return SMTP_AUTH_TEMP;
+		}
+	} else {
+		r = auth_check_hash(s->cfg, login, colon + 1, password);
+		if (r == -1) {
+			smtp_logw(s, "smtp.shared_auth: the hash cannot be used");
+			return SMTP_AUTH_TEMP;
+		}
+		if (r == 1) {
+			memcpy(a->name, login, ulen);
+			a->name[ulen] = '\0';
+			return SMTP_AUTH_OK;
+		}
 	}
 	(void)authpen_tag(s->env->store, login, password, strlen(password), tag);
 	return SMTP_AUTH_FAIL;
@@ -454,8 +463,9 @@ smtp_cmd_auth(struct smtp_session *s, char *arg)
 		}
 		(void)str_copy(s->auth_user, sizeof(s->auth_user), a.name);
 		smtp_reply(s, 235, "2.7.0", "Authentication successful");
-		smtp_log(s, "auth ok user=%s mech=%s client=%s", s->auth_user,
-		    m->name, s->conn.peer_ip);
+		smtp_log(s, "auth ok user=%s mech=%s client=%s%s", s->auth_user,
+		    m->name, s->conn.peer_ip, auth_last_cached() ? " cache=hit" :
+		    "");
 		break;
 	case SMTP_AUTH_FAIL:
 		s->auth_failures++;

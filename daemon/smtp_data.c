@@ -646,7 +646,8 @@ smtp_data_queued(struct smtp_session *s)
 	s->messages++;
 	board_count(BC_RECEIVED);
 	smtp_reply(s, 250, "2.0.0", "Ok: queued as %s", s->qid);
-	smtp_log(s, "accepted from=<%s> size=%lld nrcpt=%zu client=%s",
+	smtp_klog(s, LOG_KIND_RECEIVE,
+	    "accepted from=<%s> size=%lld nrcpt=%zu client=%s",
 	    str_escape(esc, sizeof(esc), s->txn.sender, strlen(s->txn.sender)),
 	    s->txn.size_crlf, s->txn.nrcpt, s->conn.peer_ip);
 	smtp_count_sent(s);

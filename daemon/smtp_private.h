@@ -12,6 +12,7 @@
 #include <stddef.h>
 
 #include "account.h"
+#include "log.h"
 #include "conn.h"
 #include "plugin.h"
 #include "queue.h"
@@ -138,6 +139,10 @@ void	smtp_log(struct smtp_session *s, const char *fmt, ...)
  * recipient of the transaction. */
 int	smtp_rcpt_dup(const struct smtp_session *s, const char *addr,
 	    const char *account);
+/* smtp_klog - smtp_log for an event of KIND (log.h): nothing when the
+ * kind is off, else "QID|NOQUEUE: TEXT kind=NAME sid=%06lx". */
+void	smtp_klog(struct smtp_session *s, enum log_kind kind, const char *fmt,
+	    ...) __attribute__((format(printf, 3, 4)));
 /* smtp_logw - the same at warning level. */
 void	smtp_logw(struct smtp_session *s, const char *fmt, ...)
 	    __attribute__((format(printf, 2, 3)));

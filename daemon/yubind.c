@@ -46,9 +46,15 @@ open_log(const struct config *cfg, int foreground)
 {
 	const char *dest = config_str(cfg, "server.log");
 	long long max = config_int(cfg, "server.log_size_max");
+	const struct cfg_list *kinds = config_list(cfg, "server.log_kinds");
+	unsigned mask;
 	char *path;
 	int r;
 
+	/* the key's table admits the kind names only */
+	if (log_kinds_parse(kinds->v, kinds->n, &mask) == 0)
+		log_set_kinds(mask);
+	log_set_foreground(foreground, max);
 	if (foreground || strcmp(dest, "stderr") == 0)
 		return log_open(LOG_DEST_STDERR, NULL, 0);
 	if (strcmp(dest, "syslog") == 0)

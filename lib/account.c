@@ -623,6 +623,32 @@ record_decode(const char *data, size_t len, const char *key, size_t klen,
 	return 0;
 }
 
+int
+account_record_encode(const struct account *a, struct buf *b)
+{
+	if (!account_name_valid(a->name, &(const char *){ NULL }) ||
+	    (!a->apop && a->secret[0]))
+		return -1;
+	return record_encode(a, b);
+}
+
+int
+account_record_decode(const void *data, size_t len, const char *name,
+    struct account *a, const char **why_r)
+{
+	if (len > ACCOUNT_RECORD_MAX) {
+		*why_r = "record too long";
+		return -1;
+	}
+	if (record_decode(data, len, name, strlen(name), a, why_r) == -1)
+		return -1;
+	if (!account_locked(a) && !passwd_hash_valid(a->hash)) {
+		*why_r = "malformed password hash";
+		return -1;
+	}
+	return 0;
+}
+
 static void
 account_corrupt(const char *key, size_t klen, const char *why)
 {

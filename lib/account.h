@@ -104,6 +104,17 @@ int	account_set_password(struct account *a, const char *password,
 #define ACCOUNT_POSTMASTER	"postmaster"
 /* account_locked - 1 when A has no password yet (ACCOUNT_HASH_LOCKED). */
 int	account_locked(const struct account *a);
+/*
+ * account_record_encode - A as its stored record ("v1\n" then one
+ * "field=value" line per field) into B (reset first): the form a backup
+ * keeps (F150).  0, or -1 (bad name, secret without apop, past B's ceiling).
+ * account_record_decode - such a record (DATA, LEN bytes) of the account
+ * NAME into A, checked as a stored one is (fields, name, domain) and its
+ * hash well-formed (or ACCOUNT_HASH_LOCKED).  0, or -1 with *why_r (static).
+ */
+int	account_record_encode(const struct account *a, struct buf *b);
+int	account_record_decode(const void *data, size_t len, const char *name,
+	    struct account *a, const char **why_r);
 /* account_verify - 1 the password matches, 0 it does not, -1 bad hash. */
 int	account_verify(const struct account *a, const char *password);
 

@@ -925,7 +925,8 @@ cfg_dup(const struct config *base)
 		p = plugin_open(cfg, bp->name);
 		for (j = 0; j < bp->n; j++)
 			plugin_set(p, bp->key[j], bp->val[j], 0);
-		memcpy(p->line, bp->line, bp->n * sizeof(*p->line));
+		if (bp->n)	/* an empty section has no line array */
+			memcpy(p->line, bp->line, bp->n * sizeof(*p->line));
 	}
 	return cfg;
 }

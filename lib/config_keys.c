@@ -52,6 +52,9 @@ const char *const cfg_type_name[] = {
 const char *const cfg_sections[] = { "server", "smtp", "pop3", "queue" };
 
 static const char *const cfg_log_dests[] = { "file", "syslog", "stderr", NULL };
+/* log.h's enum log_kind, in its order */
+static const char *const cfg_log_kinds[] = { "receive", "send", "connection",
+    "delivery", "failure", NULL };
 static const char *const cfg_auth_mechs[] = { "PLAIN", "LOGIN", "CRAM-MD5", NULL };
 
 /* check_hours - usage_hours (hours.h). */
@@ -189,6 +192,9 @@ const struct cfg_key cfg_keys[] = {
 	{ .section = "server", .name = "log", .type = CFG_STRING, .def = "file",
 	    .allowed = cfg_log_dests },
 	{ .section = "server", .name = "log_size_max", .type = CFG_SIZE, .def = "10M" },
+	{ .section = "server", .name = "log_kinds", .type = CFG_LIST,
+	    .def = "receive send connection delivery failure",
+	    .allowed = cfg_log_kinds },
 	{ .section = "server", .name = "mailing_list_from_kind", .type = CFG_INT,
 	    .def = "0", .min = 0, .max = 2, .flags = CFG_ACCOUNT,
 	    .reader = "ml" },
@@ -358,6 +364,9 @@ const struct cfg_key cfg_keys[] = {
 	    .def = "0", .min = 0, .max = 10000 },		/* 0: half the pool, at most 50 */
 	{ .section = "pop3", .name = "timeout_session", .type = CFG_DURATION,
 	    .def = "1h", .unit = SEC, .min = 0, .max = CFG_DUR_MAX },	/* 0: none */
+	/* the fetch client (yubinctl fetch): each wait for a remote reply */
+	{ .section = "pop3", .name = "fetch_timeout", .type = CFG_DURATION,
+	    .def = "60", .unit = SEC, .min = 1, .max = 3600 },
 
 	/* [queue]: E-Post's delivery settings */
 	{ .section = "queue", .name = "retry_interval", .type = CFG_DURATION, .def = "120",

@@ -47,8 +47,20 @@ static struct {
 	long long	maxsize;
 	char		role[32];
 	int		debug;
+	unsigned	kinds;		/* bit (1 << kind): written */
+	int		fg;		/* yubind -f */
+	long long	fgmax;		/* -f: clear a regular-file stderr past it */
+	int		failed;		/* the last write failed (said once) */
 } lg = { LOG_DEST_STDERR, -1, "", "", "", (uid_t)-1, (gid_t)-1, 0, "yubin",
-    0 };
+    0, LOG_KINDS_ALL, 0, 0, 0 };
+
+const char *const log_kind_name[LOG_NKINDS] = {
+	[LOG_KIND_RECEIVE] = "receive",
+	[LOG_KIND_SEND] = "send",
+	[LOG_KIND_CONNECTION] = "connection",
+	[LOG_KIND_DELIVERY] = "delivery",
+	[LOG_KIND_FAILURE] = "failure",
+};
 
 /* set by log_reopen_request (a signal handler): reopen before the next line */
 static volatile sig_atomic_t reopen_wanted;
@@ -200,6 +212,43 @@ log_set_debug(int on)
 }
 
 void
+log_set_kinds(unsigned mask)
+{
+	lg.kinds = mask & LOG_KINDS_ALL;
+}
+
+int
+log_kinds_parse(char *const *names, size_t n, unsigned *mask_r)
+{
+	unsigned mask = 0;
+	size_t i, k;
+
+	for (i = 0; i < n; i++) {
+		for (k = 0; k < LOG_NKINDS; k++)
+			if (strcmp(names[i], log_kind_name[k]) == 0)
+				break;
+		if (k == LOG_NKINDS)
+			return -1;
+		mask |= 1u << k;
+	}
+	*mask_r = mask;
+	return 0;
+}
+
+int
+log_kind_on(enum log_kind kind)
+{
+	return (unsigned)kind < LOG_NKINDS && (lg.kinds & (1u << kind));
+}
+
+void
+log_set_foreground(int on, long long maxsize)
+{
+	lg.fg = on;
+	lg.fgmax = on ? maxsize : 0;
+}
+
+void
 log_reopen(void)
 {
 	int fd;
@@ -258,6 +307,52 @@ log_rotate_check(void)
 }
 
 /*
+ * log_stderr_check - under -f with log_size_max: a stderr that is a
+ * regular file past it is cleared (every process of the tree shares its
+ * offset, so the next line lands at the start).
+ */
+static void
+log_stderr_check(void)
+{
+	struct stat st;
+
+	if (fstat(STDERR_FILENO, &st) == -1 || !S_ISREG(st.st_mode) ||
+	    st.st_size <= lg.fgmax)
+		return;
+	if (ftruncate(STDERR_FILENO, 0) == 0)
+		(void)lseek(STDERR_FILENO, 0, SEEK_SET);
+}
+
+/*
+ * log_write_failed - say once that a line was lost (ERR the write's
+ * errno; 0 a short write): in the foreground on stderr, else to syslog
+ * (which a full disk under HOME does not stop).
+ */
+static void
+log_write_failed(int err)
+{
+	char msg[256];
+	int n;
+
+	n = snprintf(msg, sizeof(msg), "yubind/%s[%ld]: warning: cannot write "
+	    "the log%s%s: %s; lines are lost until it can be written again\n",
+	    lg.role, (long)getpid(), lg.dest == LOG_DEST_FILE ? " " : "",
+	    lg.dest == LOG_DEST_FILE ? lg.path : "",
+	    err ? strerror(err) : "short write");
+	if (n < 0)
+		return;
+	if (n >= (int)sizeof(msg))
+		n = (int)sizeof(msg) - 1;
+	if (lg.fg && lg.dest == LOG_DEST_FILE) {
+		(void)!write(STDERR_FILENO, msg, (size_t)n);
+		return;
+	}
+	openlog("yubind", LOG_PID | LOG_NDELAY, LOG_MAIL);
+	syslog(LOG_WARNING, "%.*s", n - 1, msg);	/* syslog ends the line */
+	closelog();
+}
+
+/*
  * log_escape - copy the formatted event SRC into DST (SIZE bytes, at least
  * 5), a control byte (below 0x20, or 0x7f) as \xNN, so that no text a
  * client or a user file carried can end the line or forge another event.
@@ -306,6 +401,7 @@ log_vmsg(enum log_level lvl, const char *fmt, va_list ap)
 	struct timespec ts;
 	struct tm tm;
 	int saved = errno, n, m;
+	ssize_t w;
 	int fd;
 
 	if (lvl == LOG_LVL_DEBUG && !lg.debug)
@@ -335,8 +431,16 @@ log_vmsg(enum log_level lvl, const char *fmt, va_list ap)
 		log_reopen();
 	else if (lg.dest == LOG_DEST_FILE && lg.fd != -1)
 		log_rotate_check();
+	else if (lg.dest == LOG_DEST_STDERR && lg.fgmax > 0)
+		log_stderr_check();
 	fd = lg.dest == LOG_DEST_FILE && lg.fd != -1 ? lg.fd : STDERR_FILENO;
-	(void)!write(fd, line, (size_t)n);
+	w = write(fd, line, (size_t)n);
+	if (w == n)
+		lg.failed = 0;
+	else if (!lg.failed) {
+		lg.failed = 1;
+		log_write_failed(w == -1 ? errno : 0);
+	}
 	errno = saved;
 }
 
@@ -348,6 +452,23 @@ log_msg(enum log_level lvl, const char *fmt, ...)
 	va_start(ap, fmt);
 	log_vmsg(lvl, fmt, ap);
 	va_end(ap);
+}
+
+void
+log_kmsg(enum log_kind kind, enum log_level lvl, const char *fmt, ...)
+{
+	char msg[LOG_LINE_MAX];
+	va_list ap;
+	int m;
+
+	if (!log_kind_on(kind))
+		return;
+	va_start(ap, fmt);
+	m = vsnprintf(msg, sizeof(msg), fmt, ap);
+	va_end(ap);
+	if (m >= (int)sizeof(msg) - 1)
+		memcpy(msg + sizeof(msg) - 4, "...", 4);
+	log_msg(lvl, "%s kind=%s", msg, log_kind_name[kind]);
 }
 
 void

@@ -21,6 +21,7 @@
 
 #include "dsn.h"
 #include "log.h"
+#include "qcommit.h"
 #include "queue.h"
 #include "store.h"
 #include "util.h"
@@ -640,6 +641,42 @@ queue_in_sync(struct queue_in *q, const char **why_r)
 	return 0;
 }
 
+/* commit_group - the envelopes of PC through the committer (qcommit.h),
+ * after the files were synced.  0 queued, 1 the marker was there, -1
+ * failed (nothing queued), -2 not done (commit alone), -3 outcome
+ * unknown (the files must stay). */
+static int
+commit_group(struct store *s, struct put_ctx *pc)
+{
+	struct buf val;
+	int r;
+
+	r = qc_client_commit(pc->ids, pc->rec, pc->n, pc->once, pc->oncelen,
+	    pc->expires);
+	switch (r) {
+	case QC_OK:
+		return 0;
+	case QC_DONE_BEFORE:
+		return 1;
+	case QC_FAILED:
+		return -1;
+	case QC_UNSENT:
+		return -2;
+	case QC_LOST:
+		/* the committer died with our request: its transaction is
+		 * atomic, so the first id tells whether it committed; if it
+		 * did, it may not have synced */
+		buf_init(&val, ENV_MAX);
+		r = store_get(s, STORE_QUEUE, pc->ids[0], strlen(pc->ids[0]),
+		    &val);
+		buf_free(&val);
+		if (r == 1)
+			return store_sync(s) == 0 ? 0 : -3;
+		return r == 0 ? -2 : -3;
+	}
+	return -3;
+}
+
 /* commit_set - queue_in_commit_set and queue_in_commit_once: ONCE NULL
  * for the former.  0, 1 (ONCE was there: nothing queued) or -1. */
 static int
@@ -649,7 +686,7 @@ commit_set(struct queue_in **qs, struct envelope **envs, size_t n,
 {
 	struct put_ctx pc;
 	size_t i;
-	int r = -1;
+	int r = -1, g = -2;
 
 	memset(&pc, 0, sizeof(pc));
 	pc.once = once;
@@ -663,20 +700,40 @@ commit_set(struct queue_in **qs, struct envelope **envs, size_t n,
 	for (i = 0; i < n; i++)
 		if (queue_in_sync(qs[i], why_r) == -1)
 			goto fail;
-	/* one folder: one sync makes every name durable */
-	if (n > 0 && fsync_dir(qs[0]->dir) == -1) {
-		*why_r = "cannot sync the queue folder";
-		goto fail;
-	}
 	for (i = 0; i < n; i++) {
 		memcpy(envs[i]->id, qs[i]->id, sizeof(envs[i]->id));
 		envs[i]->size = qs[i]->size;
 		buf_init(&pc.rec[i], ENV_MAX);
 		envelope_encode(envs[i], &pc.rec[i]);
 	}
-	if (store_write(s, queue_put_fn, &pc) != 0) {
+	if (qc_client_active() && n > 0)
+		g = commit_group(s, &pc);
+	if (g == -1 || g == -3) {
 		*why_r = "cannot record the envelope";
+		if (g == -3) {
+			/* it may yet be queued: the files stay (an orphan is
+			 * removed by the queue manager) */
+			for (i = 0; i < n; i++) {
+				log_err("%s: queue commit outcome unknown",
+				    qs[i]->id);
+				queue_in_free(&qs[i]);
+			}
+			goto out;
+		}
 		goto fail;
+	}
+	if (g == 1)
+		pc.done_before = 1;
+	if (g == -2) {
+		/* one folder: one sync makes every name durable */
+		if (n > 0 && fsync_dir(qs[0]->dir) == -1) {
+			*why_r = "cannot sync the queue folder";
+			goto fail;
+		}
+		if (store_write(s, queue_put_fn, &pc) != 0) {
+			*why_r = "cannot record the envelope";
+			goto fail;
+		}
 	}
 	if (pc.done_before) {
 		for (i = 0; i < n; i++)

@@ -5,7 +5,9 @@
  * ends, the Received: header on top); its envelope is the LMDB record
  * STORE_QUEUE[ID].  queue_in_commit() makes both durable in this order: file
  * fsync, directory fsync, LMDB commit; only then may the SMTP engine answer
- * 250.  A file without an envelope (crash before the commit) is an orphan the
+ * 250.  In a process given a committer channel (qcommit.h) the folder sync
+ * and the LMDB commit are the committer's, shared with whatever other
+ * workers are committing at the same time.  A file without an envelope (crash before the commit) is an orphan the
  * queue manager removes; an envelope always has its file.  The queue manager
  * removes the entry only when every recipient is done.
  *

@@ -576,6 +576,18 @@ store_write_lazy(struct store *s, store_write_fn *fn, void *ctx)
 }
 
 int
+store_sync(struct store *s)
+{
+	int rc = mdb_env_sync(s->env, 1);
+
+	if (rc != 0) {
+		log_err("store: %s: sync failed: %s", s->dir, mdb_strerror(rc));
+		return -1;
+	}
+	return 0;
+}
+
+int
 store_get(struct store *s, enum store_db db, const void *key, size_t klen,
     struct buf *val)
 {

@@ -95,6 +95,10 @@ int	store_write(struct store *s, store_write_fn *fn, void *ctx);
  */
 int	store_write_lazy(struct store *s, store_write_fn *fn, void *ctx);
 
+/* store_sync - flush what is committed to stable storage (for a commit
+ * another process made and may have died before syncing).  0 or -1. */
+int	store_sync(struct store *s);
+
 /* One-shot helpers, each in its own transaction (store_write for writes). */
 int	store_get(struct store *s, enum store_db db, const void *key, size_t klen,
 	    struct buf *val);				/* 1/0/-1 */

@@ -78,6 +78,16 @@ int	ctl_account_remove(struct ctl *c, const char *name,
 /* ctl_owner - the uid/gid what yubinctl creates is given to: the server
  * user when running as root, else (-1, -1).  0, or -1 after saying why. */
 int	ctl_owner(struct ctl *c, uid_t *uid_r, gid_t *gid_r);
+/* ctl_mailbox_create - the folder of account NAME (valid) with its
+ * Maildir, given to the server user when running as root; existing
+ * folders are kept.  0, or -1 after saying why.	(ctl_account.c) */
+int	ctl_mailbox_create(struct ctl *c, const char *name);
+/* ctl_running_pid - the pid of the yubind running on HOME (its pid file,
+ * checked as "status" does), 0 when none runs, or -1 after saying why
+ * (exit status CTL_RUNTIME).				(ctl_daemon.c) */
+pid_t	ctl_running_pid(struct ctl *c);
+int	ctl_cmd_backup(struct ctl *c, int argc, char **argv);	/* ctl_backup.c */
+int	ctl_cmd_restore(struct ctl *c, int argc, char **argv);	/* ctl_backup.c */
 int	ctl_cmd_ml(struct ctl *c, int argc, char **argv);	/* ctl_ml.c */
 int	ctl_cmd_config(struct ctl *c, int argc, char **argv);	/* ctl_config.c */
 int	ctl_cmd_mailbox(struct ctl *c, int argc, char **argv);	/* ctl_mailbox.c */
@@ -93,5 +103,6 @@ int	ctl_cmd_block(struct ctl *c, int argc, char **argv);
 int	ctl_cmd_notify(struct ctl *c, int argc, char **argv);
 int	ctl_cmd_dkim(struct ctl *c, int argc, char **argv);	/* ctl_dkim.c */
 int	ctl_cmd_check(struct ctl *c, int argc, char **argv);	/* ctl_check.c */
+int	ctl_cmd_fetch(struct ctl *c, int argc, char **argv);	/* ctl_fetch.c */
 
 #endif

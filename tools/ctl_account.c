@@ -30,6 +30,7 @@
 #include "buf.h"
 #include "config.h"
 #include "ctl.h"
+#include "fetch.h"
 #include "paths.h"
 #include "priv.h"
 #include "util.h"
@@ -223,6 +224,16 @@ out:
 	free(where);
 	free(root);
 	return r;
+}
+
+int
+ctl_mailbox_create(struct ctl *c, const char *name)
+{
+	struct owner o;
+
+	if (acct_owner(c, &o) == -1)
+		return -1;
+	return mailbox_create(c, name, &o);
 }
 
 /* get_password - from ARG, or one line of standard input, into PW (SIZE);
@@ -767,6 +778,14 @@ ctl_account_remove(struct ctl *c, const char *name, store_write_fn *extra,
 	return r;
 }
 
+/* del_fetch - the account's fetch entries go with it (fetch.h): a remote
+ * mailbox is never fetched into an account that is gone. */
+static int
+del_fetch(struct store_txn *txn, void *ctx)
+{
+	return fetch_tdel_account(txn, ctx);
+}
+
 static int
 cmd_del(struct ctl *c, int argc, char **argv)
 {
@@ -778,7 +797,7 @@ cmd_del(struct ctl *c, int argc, char **argv)
 		return ctl_error(CTL_USAGE, "account '%s' cannot be deleted: "
 		    "RFC 5321 requires mail to postmaster to be accepted",
 		    argv[0]);
-	return ctl_account_remove(c, argv[0], NULL, NULL);
+	return ctl_account_remove(c, argv[0], del_fetch, argv[0]);
 }
 
 struct passwd_ctx {

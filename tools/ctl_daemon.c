@@ -3,7 +3,9 @@
  * the commands that drive a running yubind or read its home.
  *
  * start runs the yubind that sits beside yubinctl (or SBINDIR's) with the
- * same -c and -D options; stop, reload and status use HOME/run/yubind.pid.
+ * same -c and -D options (start --watchdog stays as its parent and starts
+ * it again after an abnormal end); stop, reload and status use
+ * HOME/run/yubind.pid.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -32,6 +34,7 @@
 #include "util.h"
 
 #define STOP_WAIT_EXTRA	10	/* seconds beyond time_out_of_stop */
+#define WATCHDOG_SECONDS 60	/* the seed's wmsresur default */
 
 int
 ctl_cmd_setup(struct ctl *c, int argc, char **argv)
@@ -166,10 +169,8 @@ read_pid(struct ctl *c, char **why_r)
 	return holder;
 }
 
-/* running_pid - read_pid for the commands: the pid, 0 when none runs, or
- * -1 after saying why on stderr (exit status CTL_RUNTIME). */
-static pid_t
-running_pid(struct ctl *c)
+pid_t
+ctl_running_pid(struct ctl *c)
 {
 	char *why = NULL;
 	pid_t pid = read_pid(c, &why);
@@ -202,27 +203,15 @@ yubind_path(void)
 	return xstrdup("yubind");
 }
 
-int
-ctl_cmd_start(struct ctl *c, int argc, char **argv)
+/* yubind_argv - yubind with this command's -c and -D (and -f when FG);
+ * owned: free the array and its first element */
+static char **
+yubind_argv(struct ctl *c, int fg)
 {
-	char **av;
-	char *prog, *why = NULL;
+	char **av = xcalloc(5 + 2 * c->ndefs, sizeof(*av));
 	size_t i, n = 0;
-	pid_t pid;
-	int status;
 
-	(void)argv;
-	if (argc != 0)
-		return ctl_error(CTL_USAGE, "usage: start");
-	/* a pid file not to be trusted names no running yubind: start (the
-	 * new yubind replaces it; a running one would hold the ports) */
-	pid = read_pid(c, &why);
-	free(why);
-	if (pid > 0)
-		return ctl_error(CTL_USAGE, "yubind is already running (pid %ld)", (long)pid);
-	prog = yubind_path();
-	av = xcalloc(4 + 2 * c->ndefs, sizeof(*av));
-	av[n++] = prog;
+	av[n++] = yubind_path();
 	if (c->cfg_path) {
 		av[n++] = "-c";
 		av[n++] = (char *)c->cfg_path;
@@ -231,15 +220,148 @@ ctl_cmd_start(struct ctl *c, int argc, char **argv)
 		av[n++] = "-D";
 		av[n++] = c->defs[i];
 	}
+	if (fg)
+		av[n++] = "-f";
 	av[n] = NULL;
+	return av;
+}
+
+/* the watchdog's signal to pass on to yubind (0: none) */
+static volatile sig_atomic_t wd_signal;
+static volatile sig_atomic_t wd_stopping;
+
+static void
+wd_on_signal(int sig)
+{
+	wd_signal = sig;
+	if (sig == SIGTERM || sig == SIGINT)
+		wd_stopping = 1;
+}
+
+/*
+ * watchdog - "start --watchdog [SECONDS]" (the seed's wmsresur, F141): run
+ * yubind -f as a child and start it again SECONDS after an abnormal end
+ * (killed by a signal, or exit status 2: could not start or died); stay
+ * in the foreground.  An exit 0 (stopped, e.g. by "yubinctl stop") ends
+ * the watch, as does exit 1 (a configuration that would fail again).
+ * SIGTERM, SIGINT, SIGHUP and SIGUSR1 are passed on to yubind; after
+ * SIGTERM or SIGINT nothing is started again.
+ */
+static int
+watchdog(struct ctl *c, long long secs)
+{
+	struct sigaction sa;
+	char **av, why[64];
+	long long until;
+	pid_t pid, w;
+	int status, sigs[] = { SIGTERM, SIGINT, SIGHUP, SIGUSR1 };
+	size_t i;
+
+	memset(&sa, 0, sizeof(sa));
+	sa.sa_handler = wd_on_signal;	/* no SA_RESTART: waitpid returns */
+	sigemptyset(&sa.sa_mask);
+	for (i = 0; i < sizeof(sigs) / sizeof(sigs[0]); i++)
+		sigaction(sigs[i], &sa, NULL);
+	av = yubind_argv(c, 1);
+	for (;;) {
+		if ((pid = fork()) == -1) {
+			ctl_error(CTL_RUNTIME, "fork: %s", strerror(errno));
+			break;
+		}
+		if (pid == 0) {
+			for (i = 0; i < sizeof(sigs) / sizeof(sigs[0]); i++)
+				signal(sigs[i], SIG_DFL);
+			execvp(av[0], av);
+			fprintf(stderr, "yubinctl: %s: %s\n", av[0], strerror(errno));
+			_exit(2);
+		}
+		fprintf(stderr, "yubinctl: watchdog: yubind started (pid %ld)\n",
+		    (long)pid);
+		for (;;) {
+			w = waitpid(pid, &status, 0);
+			if (w == pid)
+				break;
+			if (w == -1 && errno != EINTR) {
+				ctl_error(CTL_RUNTIME, "waitpid: %s", strerror(errno));
+				goto out;
+			}
+			if (wd_signal) {
+				(void)kill(pid, wd_signal);
+				wd_signal = 0;
+			}
+		}
+		if (WIFEXITED(status) && WEXITSTATUS(status) == 0) {
+			fprintf(stderr, "yubinctl: watchdog: yubind stopped\n");
+			free(av[0]);
+			free(av);
+			return CTL_OK;
+		}
+		if (WIFEXITED(status))
+			snprintf(why, sizeof(why), "exit status %d",
+			    WEXITSTATUS(status));
+		else
+			snprintf(why, sizeof(why), "killed by signal %d",
+			    WIFSIGNALED(status) ? WTERMSIG(status) : 0);
+		if (wd_stopping || (WIFEXITED(status) &&
+		    WEXITSTATUS(status) == 1)) {
+			ctl_error(CTL_RUNTIME, "watchdog: yubind (pid %ld) ended "
+			    "(%s); not started again", (long)pid, why);
+			break;
+		}
+		fprintf(stderr, "yubinctl: watchdog: yubind (pid %ld) ended "
+		    "abnormally (%s); starting it again in %lld s\n",
+		    (long)pid, why, secs);
+		until = now_ms() + secs * 1000;
+		while (!wd_stopping && now_ms() < until)
+			usleep(100000);
+		if (wd_stopping)
+			break;
+		wd_signal = 0;
+	}
+out:
+	free(av[0]);
+	free(av);
+	return CTL_RUNTIME;
+}
+
+int
+ctl_cmd_start(struct ctl *c, int argc, char **argv)
+{
+	char **av, *why = NULL, *end;
+	long long secs = WATCHDOG_SECONDS;
+	pid_t pid;
+	int status, wd = 0;
+
+	if (argc >= 1 && strcmp(argv[0], "--watchdog") == 0) {
+		wd = 1;
+		if (argc == 2) {
+			errno = 0;
+			secs = strtoll(argv[1], &end, 10);
+			if (errno || end == argv[1] || *end || secs < 1 ||
+			    secs > 86400)
+				return ctl_error(CTL_USAGE, "--watchdog: SECONDS "
+				    "is 1 to 86400, not '%s'", argv[1]);
+		}
+	}
+	if (argc > 2 || (argc >= 1 && !wd))
+		return ctl_error(CTL_USAGE, "usage: start [--watchdog [SECONDS]]");
+	/* a pid file not to be trusted names no running yubind: start (the
+	 * new yubind replaces it; a running one would hold the ports) */
+	pid = read_pid(c, &why);
+	free(why);
+	if (pid > 0)
+		return ctl_error(CTL_USAGE, "yubind is already running (pid %ld)", (long)pid);
+	if (wd)
+		return watchdog(c, secs);
+	av = yubind_argv(c, 0);
 	pid = fork();
 	if (pid == 0) {
-		execvp(prog, av);
-		fprintf(stderr, "yubinctl: %s: %s\n", prog, strerror(errno));
+		execvp(av[0], av);
+		fprintf(stderr, "yubinctl: %s: %s\n", av[0], strerror(errno));
 		_exit(127);
 	}
+	free(av[0]);
 	free(av);
-	free(prog);
 	if (pid == -1 || waitpid(pid, &status, 0) == -1)
 		return ctl_error(CTL_RUNTIME, "cannot start yubind: %s", strerror(errno));
 	if (!WIFEXITED(status) || WEXITSTATUS(status) != 0)
@@ -258,7 +380,7 @@ ctl_cmd_stop(struct ctl *c, int argc, char **argv)
 
 	if (argc > 1 || (argc == 1 && !fast))
 		return ctl_error(CTL_USAGE, "usage: stop [-f]");
-	if ((pid = running_pid(c)) == -1)
+	if ((pid = ctl_running_pid(c)) == -1)
 		return CTL_RUNTIME;
 	if (pid == 0)
 		return ctl_error(CTL_RUNTIME, "yubind is not running");
@@ -284,7 +406,7 @@ ctl_cmd_reload(struct ctl *c, int argc, char **argv)
 	(void)argv;
 	if (argc != 0)
 		return ctl_error(CTL_USAGE, "usage: reload");
-	if ((pid = running_pid(c)) == -1)
+	if ((pid = ctl_running_pid(c)) == -1)
 		return CTL_RUNTIME;
 	if (pid == 0)
 		return ctl_error(CTL_RUNTIME, "yubind is not running");
@@ -305,7 +427,7 @@ status_once(struct ctl *c, int workers)
 	size_t len;
 	pid_t pid;
 
-	if ((pid = running_pid(c)) == -1)
+	if ((pid = ctl_running_pid(c)) == -1)
 		return CTL_RUNTIME;
 	if (pid == 0) {
 		printf("not running\n");
@@ -374,7 +496,7 @@ ctl_cmd_plugins(struct ctl *c, int argc, char **argv)
 	(void)argv;
 	if (argc != 0)
 		return ctl_error(CTL_USAGE, "usage: plugins");
-	if ((pid = running_pid(c)) == -1)
+	if ((pid = ctl_running_pid(c)) == -1)
 		return CTL_RUNTIME;
 	if (pid == 0)
 		return ctl_error(CTL_RUNTIME, "yubind is not running");

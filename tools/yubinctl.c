@@ -45,6 +45,9 @@ static const struct {
 	{ "notify", ctl_cmd_notify },
 	{ "dkim", ctl_cmd_dkim },
 	{ "check", ctl_cmd_check },
+	{ "backup", ctl_cmd_backup },
+	{ "restore", ctl_cmd_restore },
+	{ "fetch", ctl_cmd_fetch },
 };
 
 static void
@@ -52,7 +55,8 @@ usage(void)
 {
 	fprintf(stderr,
 	    "usage: yubinctl [-c CONFIG] [-D section.key=value] COMMAND ...\n"
-	    "  setup | start | stop [-f] | reload | status [--workers] [--count N]\n"
+	    "  setup | start [--watchdog [SECONDS]] | stop [-f] | reload\n"
+	    "  status [--workers] [--count N]\n"
 	    "  account add NAME[@DOMAIN] [PASSWORD] [--apop] [--quota-size BYTES] [--quota-count N]\n"
 	    "  account del NAME | account passwd NAME [PASSWORD] | account list\n"
 	    "  account import FILE | account export FILE\n"
@@ -70,7 +74,12 @@ usage(void)
 	    "  suspend | resume   (all delivery; SMTP keeps queueing)\n"
 	    "  dkim keygen DOMAIN SELECTOR [--ed25519 | --rsa BITS] [--force]\n"
 	    "  check smtp HOST[:PORT] [--starttls] [--ca FILE] [--verify] [--timeout SECONDS]\n"
-	    "  check address ADDR [--probe] [--timeout SECONDS]\n");
+	    "  check address ADDR [--probe] [--timeout SECONDS]\n"
+	    "  backup FILE | restore FILE [--force]\n"
+	    "  fetch add ACCOUNT HOST[:PORT] USER [--tls|--stls] [--ca FILE]\n"
+	    "      [--interval DURATION] [--keep] [--accept-from PATTERN]...\n"
+	    "      [--deny-from PATTERN]... [--deny-mailer PATTERN]...  (password on stdin)\n"
+	    "  fetch list | fetch del ACCOUNT HOST USER | fetch run [ACCOUNT]\n");
 }
 
 int

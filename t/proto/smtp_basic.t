@@ -76,7 +76,7 @@ with Server(conf=conf({'server': {'admin_address': 'carol@localhost'}}),
            r'\d\d:\d\d:\d\d [+-]\d{4}\n$',
            'Received header on top, with the queue id of the 250 reply')
     t.ok(s.wait_log(r'%s: accepted from=<sender@example\.org> size=\d+ nrcpt=1 '
-                    r'client=127\.0\.0\.1 sid=[0-9a-f]{6}' % qid),
+                    r'client=127\.0\.0\.1 kind=receive sid=[0-9a-f]{6}' % qid),
          'accepted log line')
 
     # 3. three recipients in one transaction, through smtplib
