@@ -115,6 +115,7 @@ struct outcome {
 	int		 gone;		/* removed meanwhile: nothing to do */
 	int		 finished;	/* nothing left: remove */
 	int		 anyfail;
+	unsigned char	*mine;		/* recipients whose outcome this is */
 };
 
 /* qmgr_success - recipient IDX of O is to be reported as KIND. */
@@ -167,6 +168,7 @@ qmgr_job_apply(struct qmgr *q, struct rjob *jb, struct outcome *o,
 		rc = &env->rcpt[jb->idx[k]];
 		if (rc->state != RCPT_PENDING)
 			continue;
+		o->mine[jb->idx[k]] = 1;
 		if (!jb->got[k]) {
 			memset(m, 0, sizeof(*m));
 			m->cls = DLV_C_LINE_ERROR;
@@ -254,6 +256,7 @@ qmgr_local_apply(struct qmgr *q, struct rjob *jb, struct outcome *o,
 	rc = &env->rcpt[jb->idx[0]];
 	if (rc->state != RCPT_PENDING)
 		return;
+	o->mine[jb->idx[0]] = 1;
 	if (!jb->got[0]) {
 		memset(m, 0, sizeof(*m));
 		m->cls = DLV_C_TEMP;
@@ -353,8 +356,10 @@ qmgr_record_fn(struct store_txn *txn, void *ctx)
 			r = store_tdel(txn, STORE_QUEUE, o->env.id,
 			    strlen(o->env.id)) == -1 ? -1 : 0;
 		else {
-			/* a hold or release made meanwhile (yubinctl) stays */
-			(void)envelope_hold_copy(&o->env, v.data, v.len);
+			/* a hold, release or flush made meanwhile (yubinctl)
+			 * stays: it read the envelope after our queue_get */
+			(void)envelope_admin_copy(&o->env, v.data, v.len,
+			    o->mine);
 			envelope_encode(&o->env, &rec);
 			r = store_tput(txn, STORE_QUEUE, o->env.id,
 			    strlen(o->env.id), rec.data, rec.len, 0);
@@ -450,6 +455,7 @@ qmgr_record(struct qmgr *q)
 				    sizeof(size_t));
 				outs[no]->okkind = xcalloc(outs[no]->env.nrcpt,
 				    sizeof(int));
+				outs[no]->mine = xcalloc(outs[no]->env.nrcpt, 1);
 			}
 			no++;
 		}
@@ -505,6 +511,7 @@ qmgr_record(struct qmgr *q)
 		free(outs[k]->failed);
 		free(outs[k]->ok);
 		free(outs[k]->okkind);
+		free(outs[k]->mine);
 		free(outs[k]);
 	}
 	/*

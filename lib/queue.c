@@ -268,6 +268,46 @@ envelope_hold_copy(struct envelope *e, const void *data, size_t len)
 	return 0;
 }
 
+static int
+rcpt_waiting(int state)
+{
+	return state == RCPT_PENDING || state == RCPT_HELD;
+}
+
+int
+envelope_admin_copy(struct envelope *e, const void *p, size_t len,
+    const unsigned char *mine)
+{
+	struct envelope cur;
+	size_t i, theirs = 0;
+
+	if (envelope_hold_copy(e, p, len) == -1)
+		return -1;
+	for (i = 0; i < e->nrcpt; i++)
+		theirs += !mine[i] && rcpt_waiting(e->rcpt[i].state);
+	if (theirs == 0)
+		return 0;	/* the common case: nothing else to read */
+	if (envelope_decode(&cur, p, len) == -1)
+		return -1;
+	if (cur.nrcpt != e->nrcpt) {
+		envelope_clear(&cur);
+		return -1;
+	}
+	for (i = 0; i < e->nrcpt; i++) {
+		struct env_rcpt *to = &e->rcpt[i];
+		const struct env_rcpt *from = &cur.rcpt[i];
+
+		if (mine[i] || !rcpt_waiting(to->state) ||
+		    !rcpt_waiting(from->state))
+			continue;
+		to->state = from->state;
+		to->next_try = from->next_try;
+		to->crashes = from->crashes;
+	}
+	envelope_clear(&cur);
+	return 0;
+}
+
 long long
 envelope_age(const struct envelope *e, long long now)
 {

@@ -102,6 +102,16 @@ int	envelope_decode(struct envelope *e, const void *p, size_t len);
  */
 int	envelope_hold_copy(struct envelope *e, const void *p, size_t len);
 /*
+ * envelope_admin_copy - what yubinctl may have changed in the record
+ * P[0..LEN) since the queue manager read E: the hold fields, and, of
+ * every recipient whose index is not set in MINE (the recipients whose
+ * outcome the caller is writing), its schedule when it is still waiting
+ * on both sides: pending or held, next try and crashes (queue flush).
+ * 0, or -1 (corrupt record, or one of another shape: E keeps its own).
+ */
+int	envelope_admin_copy(struct envelope *e, const void *p, size_t len,
+	    const unsigned char *mine);
+/*
  * envelope_age - seconds E has waited for delivery at NOW: since its
  * arrival, less the time it was held.  A held message does not age: every
  * expiry (smtp.resend_timeout, the retry periods, delay warnings) uses

@@ -240,6 +240,42 @@ main(void)
 		    "hold copy of an empty record refused");
 	}
 	e.held = 0;
+	{
+		/* the queue manager read a, b, c; then yubinctl queue flush
+		 * made b due now and gave held c more tries; the manager now
+		 * writes a's outcome: b and c keep what the flush did */
+		static const char was[] = "E1 1 2 3 4 0 0 s@x 1.2.3.4 helo %\n"
+		    "R 0 0 0 a@x - -\nR 0 2 5000 b@x - -\nR 3 3 0 c@x - - 3\n";
+		static const char now[] = "E1 1 2 3 4 0 0 s@x 1.2.3.4 helo %\n"
+		    "R 0 0 0 a@x - -\nR 0 2 0 b@x - -\nR 0 3 0 c@x - - 0\n";
+		static const char other[] = "E1 1 2 3 4 0 0 s@x 1.2.3.4 helo %\n"
+		    "R 0 0 0 a@x - -\n";
+		unsigned char mine[3] = { 1, 0, 0 };
+		struct envelope m;
+
+		is_int(envelope_decode(&m, was, strlen(was)), 0, "read first");
+		m.rcpt[0].attempts = 1;
+		m.rcpt[0].next_try = 9000;	/* our outcome: deferred */
+		is_int(envelope_admin_copy(&m, now, strlen(now), mine), 0,
+		    "admin copy of a flushed record");
+		ok(m.rcpt[0].next_try == 9000 && m.rcpt[0].attempts == 1,
+		    "our recipient's outcome kept");
+		ok(m.rcpt[1].next_try == 0 && m.rcpt[1].state == RCPT_PENDING,
+		    "the flush made the other one due now");
+		ok(m.rcpt[2].state == RCPT_PENDING && m.rcpt[2].crashes == 0,
+		    "and released the one held after crashes");
+		m.rcpt[1].state = RCPT_DONE;
+		m.rcpt[1].next_try = 77;
+		is_int(envelope_admin_copy(&m, was, strlen(was), mine), 0,
+		    "again, over a record that is older");
+		ok(m.rcpt[1].state == RCPT_DONE && m.rcpt[1].next_try == 77,
+		    "a recipient done stays done");
+		is_int(envelope_admin_copy(&m, other, strlen(other), mine), -1,
+		    "a record of another shape refused");
+		ok(m.nrcpt == 3 && m.rcpt[2].state == RCPT_HELD &&
+		    m.rcpt[2].crashes == 3, "and nothing taken from it");
+		envelope_clear(&m);
+	}
 
 	for (i = 0; i < sizeof(corrupt) / sizeof(corrupt[0]); i++)
 		is_int(envelope_decode(&d, corrupt[i], strlen(corrupt[i])), -1,
