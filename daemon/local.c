@@ -104,6 +104,7 @@ local_job(const struct local_job *j)
 	struct dlv_msg m;
 	char stored[PATH_MAX], trace[MAILDIR_TRACE_MAX];
 	size_t tl;
+	unsigned flags;
 	int n, hr = YH_DECLINED;
 
 	memset(&m, 0, sizeof(m));
@@ -144,14 +145,17 @@ local_job(const struct local_job *j)
 		    "554 5.6.0 envelope address unfit for Return-Path/Delivered-To");
 		goto out;
 	}
+	/* delivered hooks are told the copy is stored for good: the folder
+	 * is synced here; else the queue manager syncs it (local.h) */
+	flags = (j->first ? MAILDIR_FIRST : 0) |
+	    (plugins_any(HP_DELIVERED) ? 0 : MAILDIR_NOSYNC);
 	n = maildir_deliver(j->maildir, j->qpath, j->qid, (unsigned)j->idx,
-	    trace, tl, j->size, j->size_crlf, j->first ? MAILDIR_FIRST : 0,
-	    stored, sizeof(stored));
+	    trace, tl, j->size, j->size_crlf, flags, stored, sizeof(stored));
 	if (n == -1 && errno == ENOENT && maildir_create(j->maildir) == 0)
 		/* the account folder exists but not its Maildir: made */
 		n = maildir_deliver(j->maildir, j->qpath, j->qid,
-		    (unsigned)j->idx, trace, tl, j->size, j->size_crlf,
-		    j->first ? MAILDIR_FIRST : 0, stored, sizeof(stored));
+		    (unsigned)j->idx, trace, tl, j->size, j->size_crlf, flags,
+		    stored, sizeof(stored));
 	if (n == -1) {
 		local_set(&m, DLV_C_TEMP, LOCAL_NONE, "451 4.3.0 mailbox: %s",
 		    strerror(errno));
@@ -160,7 +164,7 @@ local_job(const struct local_job *j)
 	local_set(&m, DLV_C_SENT, n == 1 ? LOCAL_STORED : LOCAL_ALREADY,
 	    "250 2.0.0 stored");
 	if (n == 1 && plugins_any(HP_DELIVERED)) {
-		/* stored for good (maildir_deliver synced it): a timeout from
+		/* stored for good (maildir_deliver synced new/): a timeout from
 		 * here on still reports the copy */
 		L.tmo = m;
 		d.path = stored;

@@ -6,13 +6,20 @@
  * keeps both pools) and sends each a job over the same SOCK_SEQPACKET
  * socket pair: one message and one local recipient.  The agent opens its
  * own LMDB environment after fork (DESIGN.md §3), runs the deliver hook
- * chain, stores the copy in the Maildir durably (file fsync, rename,
- * folder fsync: maildir_deliver), runs the delivered chain, and reports one
+ * chain, stores the copy in the Maildir (file fsync, rename:
+ * maildir_deliver), runs the delivered chain, and reports one
  * DLV_MSG_RCPT (agent.h) whose pref says what happened to the copy
  * (enum local_kind), then DLV_MSG_END.  Messages the hooks make
  * (yh_inject) are committed to the queue before the hook returns, so before
  * the report.  The queue manager alone writes the envelope and the usage
  * counters (its batched outcome commit).
+ *
+ * The folder fsync that makes the rename durable: with delivered hooks the
+ * agent makes it before they run (they are told the copy is stored for
+ * good); without, the queue manager makes it for every folder that got a
+ * copy, once for all the jobs that ended together, before it writes their
+ * outcomes (qmgr_record).  A copy found stored already (a repeat after a
+ * crash, which may have come before that fsync) is synced the same way.
  *
  * A hook past server.hook_timeout ends the agent from its signal handler
  * after reporting: a temporary failure in the deliver chain, the stored

@@ -234,6 +234,16 @@ qmgr_rdest_local(struct qmgr *q, const char *account)
 	return rd;
 }
 
+char *
+qmgr_maildir(const struct qmgr *q, const char *account)
+{
+	char *dir = paths_account_dir(q->cfg, account), *md;
+
+	md = xasprintf("%s/Maildir", dir);
+	free(dir);
+	return md;
+}
+
 /* qmgr_local_new - a waiting local job for ENV's recipient IDX. */
 void
 qmgr_local_new(struct qmgr *q, const struct envelope *env, size_t idx,
@@ -244,12 +254,10 @@ qmgr_local_new(struct qmgr *q, const struct envelope *env, size_t idx,
 	struct rjob *jb;
 	struct rdest *rd;
 	char trace[MAILDIR_TRACE_MAX];
-	char *dir, *md;
+	char *md;
 	size_t tl;
 
-	dir = paths_account_dir(q->cfg, rc->account);
-	md = xasprintf("%s/Maildir", dir);
-	free(dir);
+	md = qmgr_maildir(q, rc->account);
 	memset(&j, 0, sizeof(j));
 	j.qid = env->id;
 	j.qpath = qpath;

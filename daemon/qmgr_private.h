@@ -107,6 +107,7 @@ struct rjob {
 	int		 crashed;	/* local: its agent died of a signal */
 	int		 norecord;	/* local: cut short by a stop: as if never run */
 	long long	 size_crlf;	/* local: what the copy adds to the usage */
+	int		 unsynced;	/* local: its folder's fsync failed */
 };
 
 /* a destination with jobs waiting or running */
@@ -170,6 +171,8 @@ extern volatile sig_atomic_t qmgr_stop;
 /* 1 when recipient IDX of QID is in a job now */
 int	qmgr_inflight(const struct qmgr *q, const char *qid, size_t idx);
 void	qmgr_rdest_gc(struct qmgr *q, struct rdest *rd);
+/* qmgr_maildir - the Maildir of local ACCOUNT (owned by the caller). */
+char	*qmgr_maildir(const struct qmgr *q, const char *account);
 void	qmgr_local_new(struct qmgr *q, const struct envelope *env, size_t idx,
 	    const char *qpath);
 void	qmgr_job_free(struct qmgr *q, struct rjob *jb);

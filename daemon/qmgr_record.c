@@ -398,6 +398,59 @@ qmgr_done(struct qmgr *q, const char *id)
 	log_info("%s: removed", id);
 }
 
+/* qmgr_local_stored - local job JB left a copy in its Maildir. */
+static int
+qmgr_local_stored(const struct rjob *jb)
+{
+	return jb->local && !jb->norecord && jb->got[0] &&
+	    jb->res[0].cls == DLV_C_SENT && (jb->res[0].pref == LOCAL_STORED ||
+	    jb->res[0].pref == LOCAL_ALREADY);
+}
+
+/*
+ * qmgr_sync_folders - fsync new/ of every Maildir that the local jobs
+ * JOBS[0..N) left a copy in, each folder once (local.h): the copies are
+ * on disk before their outcomes are written.  The jobs of a folder that
+ * cannot be synced are marked unsynced: recorded as a temporary failure,
+ * tried again, they find their copy and have it synced again.
+ */
+static void
+qmgr_sync_folders(struct qmgr *q, struct rjob **jobs, size_t n)
+{
+	struct rdest **seen;
+	int *bad;
+	size_t i, k, ns = 0;
+	char *md;
+
+	seen = xcalloc(n, sizeof(*seen));
+	bad = xcalloc(n, sizeof(*bad));
+	for (i = 0; i < n; i++) {
+		if (!qmgr_local_stored(jobs[i]))
+			continue;
+		for (k = 0; k < ns && seen[k] != jobs[i]->rd; k++)
+			;
+		if (k == ns) {
+			seen[ns] = jobs[i]->rd;
+			md = qmgr_maildir(q, jobs[i]->rd->account);
+			if (maildir_sync_new(md) == -1) {
+				bad[ns] = errno ? errno : EIO;
+				log_err("%s: cannot sync %s/new: %s", jobs[i]->qid,
+				    md, strerror(bad[ns]));
+			}
+			free(md);
+			ns++;
+		}
+		if (bad[k]) {
+			jobs[i]->unsynced = 1;
+			snprintf(jobs[i]->res[0].text, sizeof(jobs[i]->res[0].text),
+			    "451 4.3.0 mailbox folder not synced: %s",
+			    strerror(bad[k]));
+		}
+	}
+	free(seen);
+	free(bad);
+}
+
 /*
  * qmgr_record - the outcomes of the jobs that ended this turn: applied to
  * their envelopes, bounces queued and dead mail kept, then every envelope
@@ -429,14 +482,18 @@ qmgr_record(struct qmgr *q)
 		rc.jobs[--i] = jb;
 	rc.n = n;
 	q->ended = NULL;
+	qmgr_sync_folders(q, rc.jobs, n);
 	for (i = 0; i < n; i++) {
 		jb = rc.jobs[i];
-		/* a stored copy counts, whatever became of its message */
+		/* a stored copy counts, whatever became of its message (one
+		 * not synced is found and not counted when tried again) */
 		if (jb->local && !jb->norecord && jb->got[0] &&
 		    jb->res[0].cls == DLV_C_SENT && jb->res[0].pref == LOCAL_STORED &&
 		    usage_pending_add(jb->rd->account, jb->size_crlf) == -1)
 			log_err("%s: usage of %s not counted (table full)", jb->qid,
 			    jb->rd->account);
+		if (jb->unsynced)
+			jb->res[0].cls = DLV_C_TEMP;
 		if (jb->local && jb->norecord)
 			continue;
 		for (k = 0; k < no; k++)

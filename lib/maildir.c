@@ -5,6 +5,7 @@
  * then the queue file's bytes are written into tmp/ under the final name and
  * fsync'ed, then renamed into new/ without replacing anything, and new/ is
  * fsync'ed before success is reported: the durability rule of DESIGN.md §4.
+ * (With MAILDIR_NOSYNC the caller syncs new/ later, for many copies at once.)
  * (The copy cannot be a hard link of the queue file any more: each
  * recipient's copy begins with its own Delivered-To.)  The name is a function of (queue id,
  * recipient index, host), so a delivery repeated after a crash finds its
@@ -334,23 +335,30 @@ maildir_store(const char *dir, const char *srcpath, const char *qid,
 }
 
 int
-maildir_deliver(const char *dir, const char *srcpath, const char *qid,
-    unsigned idx, const char *trace, size_t tracelen, long long size,
-    long long crlfsize, unsigned flags, char *path_r, size_t pathsize)
+maildir_sync_new(const char *dir)
 {
 	char newdir[PATH_MAX];
-	int r;
 
-	r = maildir_store(dir, srcpath, qid, idx, trace, tracelen, size,
-	    crlfsize, flags, path_r, pathsize);
-	if (r != 1)
-		return r;
 	if ((size_t)snprintf(newdir, sizeof(newdir), "%s/new", dir) >=
 	    sizeof(newdir)) {
 		errno = ENAMETOOLONG;
 		return -1;
 	}
-	return fsync_dir(newdir) == -1 ? -1 : 1;
+	return fsync_dir(newdir);
+}
+
+int
+maildir_deliver(const char *dir, const char *srcpath, const char *qid,
+    unsigned idx, const char *trace, size_t tracelen, long long size,
+    long long crlfsize, unsigned flags, char *path_r, size_t pathsize)
+{
+	int r;
+
+	r = maildir_store(dir, srcpath, qid, idx, trace, tracelen, size,
+	    crlfsize, flags, path_r, pathsize);
+	if (r != 1 || (flags & MAILDIR_NOSYNC))
+		return r;
+	return maildir_sync_new(dir) == -1 ? -1 : 1;
 }
 
 /*

@@ -48,7 +48,8 @@ size_t	maildir_trace(const char *sender, const char *rcpt, char *out,
  * the queue file SRCPATH into Maildir DIR for queue id QID, recipient index
  * IDX; SIZE and CRLFSIZE are the stored file's size with LF and CRLF line
  * ends (trace lines included): the file is written into tmp/ and fsync'ed,
- * renamed into new/ (never over a file there), new/ fsync'ed.  Returns 1
+ * renamed into new/ (never over a file there), new/ fsync'ed (unless
+ * FLAGS has MAILDIR_NOSYNC).  Returns 1
  * stored, 0 already stored (same name in new/, or in cur/ unless FLAGS
  * has MAILDIR_FIRST), -1 error (errno).  The stored path is written to
  * PATH_R (PATHSIZE bytes) when not NULL (for 0, the path of the copy
@@ -67,6 +68,18 @@ int	maildir_deliver(const char *dir, const char *srcpath, const char *qid,
  * never overwritten.
  */
 #define MAILDIR_FIRST	0x1
+/*
+ * MAILDIR_NOSYNC: new/ is not fsync'ed (the stored file itself still is):
+ * the caller makes the copy durable with maildir_sync_new before it
+ * counts the delivery as done, for several copies at once.  The queue
+ * manager does, once per folder for all the deliveries that ended
+ * together (a group commit of the Maildir folder).
+ */
+#define MAILDIR_NOSYNC	0x2
+
+/* maildir_sync_new - fsync DIR/new: every copy renamed there before is on
+ * disk.  0 or -1 (errno). */
+int	maildir_sync_new(const char *dir);
 
 /*
  * maildir_name - the base name (in new/) of the copy of queue id QID for

@@ -159,6 +159,19 @@ test_deliver(void)
 	is_int(count_files(sub), 2, "so the copy is stored in new/");
 	ok(unlink(path) == 0, "(removed again)");
 
+	/* MAILDIR_NOSYNC: stored the same, new/ synced by the caller */
+	r = maildir_deliver(md, src, "4F2A91C07B3E", 5, NULL, 0, 18, 21,
+	    MAILDIR_FIRST | MAILDIR_NOSYNC, path, sizeof(path));
+	is_int(r, 1, "MAILDIR_NOSYNC stores");
+	is_str(slurp(path), msg, "the same content");
+	is_int(maildir_sync_new(md), 0, "maildir_sync_new syncs new/");
+	pathf(sub, sizeof(sub), "%s/nosuch", top);
+	errno = 0;
+	ok(maildir_sync_new(sub) == -1 && errno == ENOENT,
+	    "maildir_sync_new of a missing Maildir: ENOENT");
+	ok(unlink(path) == 0, "(removed again)");
+	pathf(sub, sizeof(sub), "%s/new", md);
+
 	/* a stale tmp/ file of a crashed attempt is replaced */
 	pathf(want, sizeof(want), "%s/tmp/4F2A91C07B3E.7.%s,S=18,W=21", md,
 	    host);
