@@ -26,6 +26,7 @@
 #include "committer.h"
 #include "config.h"
 #include "log.h"
+#include "master.h"
 #include "qcommit.h"
 #include "store.h"
 #include "util.h"
@@ -118,7 +119,6 @@ committer_main(const struct config *cfg, int chan)
 	char ans[BATCH_MAX], *sdir;
 	const char *why, *home = config_home(cfg);
 	struct sigaction sa;
-	sigset_t held;
 	struct store *store;
 	size_t nconns = 0, i, n, nb;
 	pid_t master = getppid();
@@ -130,13 +130,7 @@ committer_main(const struct config *cfg, int chan)
 	sigaction(SIGTERM, &sa, NULL);
 	/* the master forks us with its signals blocked: a stop that came
 	 * meanwhile reaches the handler above now */
-	sigemptyset(&held);
-	sigaddset(&held, SIGCHLD);
-	sigaddset(&held, SIGHUP);
-	sigaddset(&held, SIGTERM);
-	sigaddset(&held, SIGINT);
-	sigaddset(&held, SIGUSR1);
-	sigprocmask(SIG_UNBLOCK, &held, NULL);
+	child_unblock();
 	sdir = xasprintf("%s/state", home);
 	if (store_open(&store, sdir, &why) == -1)
 		log_fatal("committer: %s: %s", sdir, why);

@@ -26,6 +26,7 @@
 #include "config.h"
 #include "fetch_run.h"
 #include "log.h"
+#include "master.h"
 #include "pop3c.h"
 #include "queue.h"
 #include "store.h"
@@ -731,7 +732,6 @@ void
 fetch_main(const struct config *cfg)
 {
 	struct sigaction sa;
-	sigset_t held;
 	struct due_ctx dc;
 	struct store *s;
 	const char *why;
@@ -746,13 +746,7 @@ fetch_main(const struct config *cfg)
 	sigaction(SIGTERM, &sa, NULL);
 	/* the master forks us with its signals blocked: a stop that came
 	 * meanwhile reaches the handler above now */
-	sigemptyset(&held);
-	sigaddset(&held, SIGCHLD);
-	sigaddset(&held, SIGHUP);
-	sigaddset(&held, SIGTERM);
-	sigaddset(&held, SIGINT);
-	sigaddset(&held, SIGUSR1);
-	sigprocmask(SIG_UNBLOCK, &held, NULL);
+	child_unblock();
 	sdir = xasprintf("%s/state", config_home(cfg));
 	if (store_open(&s, sdir, &why) == -1)
 		log_fatal("fetch: %s: %s", sdir, why);

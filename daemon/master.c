@@ -606,9 +606,7 @@ fork_child(void)
 	return pid;
 }
 
-/* child_unblock - after child_signals: what came since the fork now
- * reaches the child's own handlers */
-static void
+void
 child_unblock(void)
 {
 	sigset_t set;

@@ -35,5 +35,11 @@ int	master_announce(const struct config *cfg);
 /* master_run - pools and signals until stopped; returns the exit status.
  * Takes ownership of CFG. */
 int	master_run(struct config *cfg, const struct master_opts *opts);
+/*
+ * child_unblock - in a child the master forked (its signals blocked across
+ * the fork), once the child's own handlers are set: a signal that came
+ * meanwhile (a stop just after the start) reaches them now.
+ */
+void	child_unblock(void);
 
 #endif

@@ -31,6 +31,7 @@
 #include "local.h"
 #include "maint.h"
 #include "log.h"
+#include "master.h"
 #include "maildir.h"
 #include "paths.h"
 #include "plugin.h"
@@ -578,7 +579,6 @@ qmgr_main(const struct config *cfg, const struct routes *routes, char *trace,
     size_t tracesize)
 {
 	struct sigaction sa;
-	sigset_t held;
 	struct pending work;
 	struct qmgr q;
 	const char *why;
@@ -595,13 +595,7 @@ qmgr_main(const struct config *cfg, const struct routes *routes, char *trace,
 	sigaction(SIGINT, &sa, NULL);
 	/* the master forks us with its signals blocked: a stop that came
 	 * meanwhile reaches the handler above now */
-	sigemptyset(&held);
-	sigaddset(&held, SIGCHLD);
-	sigaddset(&held, SIGHUP);
-	sigaddset(&held, SIGTERM);
-	sigaddset(&held, SIGINT);
-	sigaddset(&held, SIGUSR1);
-	sigprocmask(SIG_UNBLOCK, &held, NULL);
+	child_unblock();
 	memset(&q, 0, sizeof(q));
 	q.cfg = cfg;
 	q.home = config_home(cfg);

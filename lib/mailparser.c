@@ -176,22 +176,6 @@ put_cs(char *out, size_t size, size_t *o, const char *cs, const char *in,
 }
 
 static int
-b64val(unsigned char c)
-{
-	if (c >= 'A' && c <= 'Z')
-		return c - 'A';
-	if (c >= 'a' && c <= 'z')
-		return c - 'a' + 26;
-	if (c >= '0' && c <= '9')
-		return c - '0' + 52;
-	if (c == '+')
-		return 62;
-	if (c == '/')
-		return 63;
-	return -1;
-}
-
-static int
 hexval(unsigned char c)
 {
 	if (c >= '0' && c <= '9')
@@ -214,7 +198,7 @@ word_decode(int enc, const char *in, size_t n, char *out)
 
 	for (i = 0; i < n; i++) {
 		if (enc == 'B') {
-			if ((v = b64val((unsigned char)in[i])) < 0)
+			if ((v = b64_value((unsigned char)in[i])) < 0)
 				continue;
 			acc = (acc << 6) | (unsigned)v;
 			bits += 6;
@@ -532,7 +516,7 @@ mp_decode(const struct mp_part *p, struct buf *out, size_t *bad_r)
 				pad = 1;
 				continue;
 			}
-			if ((v = b64val(s[i])) < 0 || pad) {
+			if ((v = b64_value(s[i])) < 0 || pad) {
 				(*bad_r)++;	/* data after padding, or junk */
 				continue;
 			}

@@ -564,8 +564,7 @@ time_now(void)
 static const char b64_alphabet[] =
     "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
 
-/* b64_value - the 6-bit value of base64 character CH, or -1. */
-static int
+int
 b64_value(unsigned char ch)
 {
 	if (ch >= 'A' && ch <= 'Z')

@@ -120,6 +120,9 @@ int	mkdir_p(const char *path, mode_t mode);
  *   byte count (0 for ""), or -1 invalid or longer than SIZE (OUT may then
  *   hold part of the bytes).
  */
+/* b64_value - the 6-bit value of base64 character CH, or -1 (lenient
+ * decoders of mail bodies skip those characters). */
+int	b64_value(unsigned char ch);
 int	b64_encode(const void *p, size_t len, struct buf *out);
 int	b64_decode(const char *s, size_t len, struct buf *out);
 ssize_t	b64_decode_mem(const char *s, size_t len, unsigned char *out, size_t size);
