@@ -1027,42 +1027,60 @@ overflow_accept(struct listener *l)
 	    m.pools[pool_of(l->kind)].max);
 }
 
-/* ---- queue manager ------------------------------------------------------ */
+/* ---- the single processes ----------------------------------------------- */
+
+/*
+ * aux_fork - fork one of the master's single processes (queue manager,
+ * metrics, fetch, committer).  In the child: named NAME, logging as ROLE,
+ * the master's handlers gone (its signals still blocked: the child
+ * unblocks them once its own are set), the listeners closed but the
+ * metrics ones when KEEP_METRICS, the group-commit channel closed but its
+ * end KEEP_CHAN (or -1), the server user, tied to the master.  Returns
+ * the pid (0 in the child), or -1 (logged).
+ */
+static pid_t
+aux_fork(const char *name, const char *role, int keep_metrics, int keep_chan)
+{
+	pid_t pid, master = getpid();
+	int i;
+
+	pid = fork_child();
+	if (pid == -1) {
+		log_err("fork: %s", strerror(errno));
+		return -1;
+	}
+	if (pid != 0)
+		return pid;
+	prctl(PR_SET_NAME, name);
+	log_role(role);
+	child_signals();
+	for (i = 0; i < nlisteners; i++)
+		close(listeners[i].fd);
+	for (i = 0; i < nmlisteners && !keep_metrics; i++)
+		close(mlisteners[i].fd);
+	for (i = 0; i < 2; i++)
+		if (m.commit_chan[i] != keep_chan)
+			close(m.commit_chan[i]);
+	priv_drop(m.uid, m.gid);
+	child_tie(master);
+	return 0;
+}
 
 static void
 qmgr_spawn(void)
 {
-	pid_t pid, master = getpid();
+	pid_t pid;
 
 	if (m.stopping || now_ms() < m.qmgr_hold_ms)
 		return;
 	m.qmgr_started_ms = now_ms();
 	m.qmgr_trace[0] = '\0';
-	pid = fork_child();	/* qmgr_main unblocks */
-	if (pid == -1) {
-		log_err("fork: %s", strerror(errno));
-		return;
-	}
-	if (pid == 0) {
-		int i;
-
-		prctl(PR_SET_NAME, "yubind-queue");
-		log_role("queue");
-		child_signals();
-		for (i = 0; i < nlisteners; i++)
-			close(listeners[i].fd);
-		for (i = 0; i < nmlisteners; i++)
-			close(mlisteners[i].fd);
-		priv_drop(m.uid, m.gid);
-		child_tie(master);
-		close(m.commit_chan[0]);
-		close(m.commit_chan[1]);
-		qmgr_main(m.cfg, m.routes, m.qmgr_trace, TRACE_MAX);
-	}
-	m.qmgr_pid = pid;
+	pid = aux_fork("yubind-queue", "queue", 0, -1);
+	if (pid == 0)
+		qmgr_main(m.cfg, m.routes, m.qmgr_trace, TRACE_MAX);	/* unblocks */
+	if (pid > 0)
+		m.qmgr_pid = pid;
 }
-
-/* ---- metrics ------------------------------------------------------------ */
 
 /* metrics_spawn - the process that serves server.metrics_listen (metrics.h):
  * the server user, the scoreboard read-only, restarted like the queue
@@ -1070,73 +1088,40 @@ qmgr_spawn(void)
 static void
 metrics_spawn(void)
 {
-	pid_t pid, master = getpid();
 	int fds[METRICS_LISTEN_FDS], i;
+	pid_t pid;
 
 	if (nmlisteners == 0 || m.stopping || now_ms() < m.metrics_hold_ms)
 		return;
 	m.metrics_started_ms = now_ms();
-	pid = fork_child();
-	if (pid == -1) {
-		log_err("fork: %s", strerror(errno));
-		return;
-	}
+	pid = aux_fork("yubind-metrics", "metrics", 1, -1);
 	if (pid == 0) {
-		prctl(PR_SET_NAME, "yubind-metrics");
-		log_role("metrics");
-		child_signals();
 		child_unblock();
-		for (i = 0; i < nlisteners; i++)
-			close(listeners[i].fd);
 		for (i = 0; i < nmlisteners; i++)
 			fds[i] = mlisteners[i].fd;
-		close(m.commit_chan[0]);
-		close(m.commit_chan[1]);
-		priv_drop(m.uid, m.gid);
-		child_tie(master);
 		metrics_main(m.cfg, fds, nmlisteners, m.head, m.board_size,
 		    &worker_stop);
 	}
-	m.metrics_pid = pid;
+	if (pid > 0)
+		m.metrics_pid = pid;
 }
-
-/* ---- fetch process ------------------------------------------------------- */
 
 /* fetch_spawn - the process that fetches remote POP3 mailboxes on their
  * intervals (fetch_run.h), as the server user. */
 static void
 fetch_spawn(void)
 {
-	pid_t pid, master = getpid();
+	pid_t pid;
 
 	if (m.stopping || now_ms() < m.fetch_hold_ms)
 		return;
 	m.fetch_started_ms = now_ms();
-	pid = fork_child();	/* fetch_main unblocks */
-	if (pid == -1) {
-		log_err("fork: %s", strerror(errno));
-		return;
-	}
-	if (pid == 0) {
-		int i;
-
-		prctl(PR_SET_NAME, "yubind-fetch");
-		log_role("fetch");
-		child_signals();
-		for (i = 0; i < nlisteners; i++)
-			close(listeners[i].fd);
-		for (i = 0; i < nmlisteners; i++)
-			close(mlisteners[i].fd);
-		priv_drop(m.uid, m.gid);
-		child_tie(master);
-		close(m.commit_chan[0]);
-		close(m.commit_chan[1]);
-		fetch_main(m.cfg);
-	}
-	m.fetch_pid = pid;
+	pid = aux_fork("yubind-fetch", "fetch", 0, -1);
+	if (pid == 0)
+		fetch_main(m.cfg);		/* unblocks */
+	if (pid > 0)
+		m.fetch_pid = pid;
 }
-
-/* ---- committer ------------------------------------------------------------ */
 
 /* committer_spawn - the group-commit process (committer.c); it runs
  * until every worker is gone at a stop, so it is started again even while
@@ -1144,32 +1129,16 @@ fetch_spawn(void)
 static void
 committer_spawn(void)
 {
-	pid_t pid, master = getpid();
+	pid_t pid;
 
 	if (now_ms() < m.commit_hold_ms)
 		return;
 	m.commit_started_ms = now_ms();
-	pid = fork_child();	/* committer_main unblocks */
-	if (pid == -1) {
-		log_err("fork: %s", strerror(errno));
-		return;
-	}
-	if (pid == 0) {
-		int i;
-
-		prctl(PR_SET_NAME, "yubind-commit");
-		log_role("commit");
-		child_signals();
-		for (i = 0; i < nlisteners; i++)
-			close(listeners[i].fd);
-		for (i = 0; i < nmlisteners; i++)
-			close(mlisteners[i].fd);
-		priv_drop(m.uid, m.gid);
-		child_tie(master);
-		close(m.commit_chan[0]);
-		committer_main(m.cfg, m.commit_chan[1]);
-	}
-	m.commit_pid = pid;
+	pid = aux_fork("yubind-commit", "commit", 0, m.commit_chan[1]);
+	if (pid == 0)
+		committer_main(m.cfg, m.commit_chan[1]);	/* unblocks */
+	if (pid > 0)
+		m.commit_pid = pid;
 }
 
 /* ---- signals and reaping ------------------------------------------------ */
