@@ -22,7 +22,6 @@
  */
 #include <errno.h>
 #include <fcntl.h>
-#include <iconv.h>
 #include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -36,6 +35,7 @@
 #include "buf.h"
 #include "ctl.h"
 #include "maildir.h"
+#include "mailparser.h"
 #include "paths.h"
 #include "priv.h"
 #include "usage.h"
@@ -44,7 +44,6 @@
 
 #define MAILBOX_LIST_MAX	100000	/* messages listed, as POP3 does */
 #define HEADER_READ_MAX		65536	/* bytes of a message read for its subject */
-#define SUBJECT_RAW_MAX		4096	/* bytes of an unfolded Subject kept */
 #define SUBJECT_SHOW		60	/* characters shown */
 #define MAILBOX_FILE_MODE	0600
 
@@ -76,171 +75,6 @@ mailbox_one(void *ctx, const struct account *a)
 	    usage_counter(c->store, "received", a->name),
 	    usage_counter(c->store, "deleted", a->name));
 	return 0;
-}
-
-/* subject_raw - the unfolded Subject field of the header in H (LEN bytes)
- * into OUT (at most SUBJECT_RAW_MAX bytes kept); "" when there is none. */
-static void
-subject_raw(const char *h, size_t len, struct buf *out)
-{
-	size_t i = 0, e;
-
-	while (i < len) {
-		e = i;
-		while (e < len && h[e] != '\n')
-			e++;
-		if (e == i || (e == i + 1 && h[i] == '\r'))
-			return;			/* end of the header */
-		if (e - i > 8 && strncasecmp(h + i, "Subject:", 8) == 0) {
-			i += 8;
-			for (;;) {
-				for (; i < e; i++)
-					if (h[i] != '\r' && out->len < SUBJECT_RAW_MAX)
-						buf_putc(out, h[i]);
-				i = e + 1;
-				if (i >= len || (h[i] != ' ' && h[i] != '\t'))
-					return;
-				e = i;
-				while (e < len && h[e] != '\n')
-					e++;
-			}
-		}
-		i = e + 1;
-	}
-}
-
-/* hexval - the value of hex digit C, or -1. */
-static int
-hexval(char c)
-{
-	if (c >= '0' && c <= '9')
-		return c - '0';
-	if (c >= 'A' && c <= 'F')
-		return c - 'A' + 10;
-	if (c >= 'a' && c <= 'f')
-		return c - 'a' + 10;
-	return -1;
-}
-
-/* ew_decode - the encoded text T (N bytes) of an RFC 2047 word, ENC 'B'
- * or 'Q', into OUT as bytes of its charset.  0 or -1. */
-static int
-ew_decode(char enc, const char *t, size_t n, struct buf *out)
-{
-	size_t i;
-	int hi, lo;
-
-	if (enc == 'B' || enc == 'b')
-		return b64_decode(t, n, out);
-	if (enc != 'Q' && enc != 'q')
-		return -1;
-	for (i = 0; i < n; i++) {
-		if (t[i] == '_')
-			buf_putc(out, ' ');
-		else if (t[i] == '=') {
-			if (i + 2 >= n)
-				return -1;
-			hi = hexval(t[i + 1]);
-			lo = hexval(t[i + 2]);
-			if (hi < 0 || lo < 0)
-				return -1;
-			buf_putc(out, hi << 4 | lo);
-			i += 2;
-		} else
-			buf_putc(out, t[i]);
-	}
-	return 0;
-}
-
-/* to_utf8 - BYTES (LEN) in CHARSET appended to OUT as UTF-8.  0, or -1
- * when the charset is unknown or the bytes are not in it. */
-static int
-to_utf8(const char *charset, const char *bytes, size_t len, struct buf *out)
-{
-	char tmp[1024], *in = (char *)bytes, *o;
-	size_t inleft = len, oleft, r;
-	iconv_t cd;
-	int bad = 0;
-
-	if (strcasecmp(charset, "utf-8") == 0 || strcasecmp(charset, "us-ascii") == 0) {
-		buf_append(out, bytes, len);
-		return 0;
-	}
-	if ((cd = iconv_open("UTF-8", charset)) == (iconv_t)-1)
-		return -1;
-	while (inleft > 0 && !bad) {
-		o = tmp;
-		oleft = sizeof(tmp);
-		r = iconv(cd, &in, &inleft, &o, &oleft);
-		if (r == (size_t)-1 && errno != E2BIG)
-			bad = 1;
-		buf_append(out, tmp, sizeof(tmp) - oleft);
-	}
-	o = tmp;
-	oleft = sizeof(tmp);
-	(void)iconv(cd, NULL, NULL, &o, &oleft);	/* back to ASCII */
-	buf_append(out, tmp, sizeof(tmp) - oleft);
-	iconv_close(cd);
-	return bad ? -1 : 0;
-}
-
-/*
- * subject_decode - the Subject S (LEN bytes) with its RFC 2047 words
- * "=?CHARSET?B|Q?TEXT?=" decoded, into OUT (UTF-8 unless the raw text
- * was not).  White space between two encoded words is dropped (RFC 2047
- * §6.2).  A word that does not decode is kept as it is.
- */
-static void
-subject_decode(const char *s, size_t len, struct buf *out)
-{
-	const char *p = s, *end = s + len, *q1, *fin, *ws = NULL;
-	struct buf bytes;
-	char charset[64], *star;
-	int prev_ew = 0;
-	size_t n, mark;
-
-	buf_init(&bytes, 0);
-	while (p < end) {
-		if (p + 1 < end && p[0] == '=' && p[1] == '?' &&
-		    (q1 = memchr(p + 2, '?', (size_t)(end - p - 2))) != NULL &&
-		    q1 + 2 < end && q1[2] == '?' &&
-		    (fin = memmem(q1 + 3, (size_t)(end - q1 - 3), "?=", 2)) != NULL &&
-		    (n = (size_t)(q1 - p - 2)) > 0 && n < sizeof(charset)) {
-			memcpy(charset, p + 2, n);
-			charset[n] = '\0';
-			if ((star = strchr(charset, '*')) != NULL)
-				*star = '\0';	/* RFC 2231 language */
-			buf_reset(&bytes);
-			if (ws && !prev_ew)
-				buf_append(out, ws, (size_t)(p - ws));
-			mark = out->len;
-			if (ew_decode(q1[1], q1 + 3, (size_t)(fin - q1 - 3),
-			    &bytes) == 0 && to_utf8(charset, buf_cstr(&bytes),
-			    bytes.len, out) == 0) {
-				ws = NULL;
-				prev_ew = 1;
-				p = fin + 2;
-				continue;
-			}
-			out->len = mark;	/* kept as it is, below */
-			if (ws && !prev_ew)
-				ws = p;		/* already written */
-		}
-		if (*p == ' ' || *p == '\t') {
-			if (ws == NULL)
-				ws = p;
-			p++;
-			continue;
-		}
-		if (ws) {
-			if (!prev_ew || !(p + 1 < end && p[0] == '=' && p[1] == '?'))
-				buf_append(out, ws, (size_t)(p - ws));
-			ws = NULL;
-		}
-		prev_ew = 0;
-		buf_putc(out, *p++);
-	}
-	buf_free(&bytes);
 }
 
 /*
@@ -283,24 +117,26 @@ subject_show(const char *text, size_t len, char *out, size_t size)
 		snprintf(out, size, "(none)");
 }
 
-/* message_subject - the displayable subject of the message open at FD. */
+/* message_subject - the displayable subject of the message open at FD:
+ * its header's Subject field, RFC 2047 words decoded (mailparser.h). */
 static void
 message_subject(int fd, char *out, size_t size)
 {
-	char *h = xmalloc(HEADER_READ_MAX);
-	struct buf raw, dec;
-	ssize_t n;
+	char *h = xmalloc(HEADER_READ_MAX), *raw = xmalloc(MP_FIELD_MAX);
+	char *dec = xmalloc(4 * MP_FIELD_MAX);
+	size_t hlen = 0, body, n = 0;
+	ssize_t got;
 
-	n = read_all(fd, h, HEADER_READ_MAX);
-	buf_init(&raw, 0);
-	buf_init(&dec, 0);
-	if (n > 0)
-		subject_raw(h, (size_t)n, &raw);
-	subject_decode(buf_cstr(&raw), raw.len, &dec);
-	subject_show(buf_cstr(&dec), dec.len, out, size);
-	buf_free(&raw);
-	buf_free(&dec);
+	got = read_all(fd, h, HEADER_READ_MAX);
+	if (got > 0 && mp_header_split(h, (size_t)got, &hlen, &body) == -1)
+		hlen = (size_t)got;	/* a header longer than read: all of it */
+	raw[0] = '\0';
+	if (hlen > 0 && mp_field(h, hlen, "Subject", raw, MP_FIELD_MAX) == 1)
+		n = mp_decode_2047(raw, strlen(raw), dec, 4 * MP_FIELD_MAX);
+	subject_show(dec, n, out, size);
 	free(h);
+	free(raw);
+	free(dec);
 }
 
 /* mailbox_open - the Maildir path of account NAME and its listing (none
