@@ -280,30 +280,30 @@ md_tok_match(struct md_msg *m, const struct md_tok *t, const char *s,
     const char *low, size_t n)
 {
 	if (t->re)
-		return md_re_match(m, t->re, s, n);
+		return (t->reqlen == 0 ||
+		    memmem(low, n, t->req, t->reqlen) != NULL) &&
+		    md_re_match(m, t->re, s, n);
 	return memmem(low, n, t->lit, t->litlen) != NULL;
 }
 
 /*
- * md_body_has - 1 when body token T occurs in the decoded body.  A literal
- * is first checked against the set of byte pairs of the body (built once
- * per message, one pass): when one of its pairs never occurs, neither does
- * it, and the body is not searched.  Most rules of a large table do not
- * match most mail, so most searches end there; the answer is the same as
- * memmem's.
+ * md_body_lit - 1 when LIT (LEN bytes, lower case) occurs in the decoded
+ * body, lower-cased.  It is first checked against the set of byte pairs of
+ * the body (built once per message, one pass): when one of its pairs never
+ * occurs, neither does it, and the body is not searched.  Most rules of a
+ * large table do not match most mail, so most searches end there; the
+ * answer is the same as memmem's.
  */
-int
-md_body_has(struct md_msg *m, const struct md_tok *t)
+static int
+md_body_lit(struct md_msg *m, const char *lit, size_t len)
 {
 	const unsigned char *b = (const unsigned char *)m->body_low, *l;
 	size_t i, n = m->body.len;
 	unsigned v, last = 0x10000;
 
-	if (t->re)
-		return md_re_match(m, t->re, m->body.data ? m->body.data : "", n);
-	if (t->litlen > n)
+	if (len > n)
 		return 0;
-	if (t->litlen >= 2) {
+	if (len >= 2) {
 		if (m->pairs == NULL) {
 			m->pairs = md_alloc(65536 / 8);
 			for (i = 0; i + 1 < n; i++) {
@@ -314,14 +314,26 @@ md_body_has(struct md_msg *m, const struct md_tok *t)
 				last = v;
 			}
 		}
-		l = (const unsigned char *)t->lit;
-		for (i = 0; i + 1 < t->litlen; i++) {
+		l = (const unsigned char *)lit;
+		for (i = 0; i + 1 < len; i++) {
 			v = (unsigned)l[i] << 8 | l[i + 1];
 			if (!(m->pairs[v >> 3] & (1u << (v & 7))))
 				return 0;
 		}
 	}
-	return memmem(m->body_low, n, t->lit, t->litlen) != NULL;
+	return memmem(m->body_low, n, lit, len) != NULL;
+}
+
+/* md_body_has - 1 when body token T occurs in the decoded body: a literal
+ * by md_body_lit; a regex only when the text it requires is there. */
+int
+md_body_has(struct md_msg *m, const struct md_tok *t)
+{
+	if (t->re)
+		return (t->reqlen == 0 || md_body_lit(m, t->req, t->reqlen)) &&
+		    md_re_match(m, t->re, m->body.data ? m->body.data : "",
+		    m->body.len);
+	return md_body_lit(m, t->lit, t->litlen);
 }
 
 static int

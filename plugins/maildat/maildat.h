@@ -73,6 +73,8 @@ struct md_tok {
 	char	*lit;		/* lower case; NULL for a regex or #blank */
 	size_t	 litlen;
 	pcre2_code *re;
+	char	*req;		/* regex: lower-cased text every match holds */
+	size_t	 reqlen;	/* (md_re_required), 0 none */
 	int	 blank;
 };
 
@@ -115,6 +117,17 @@ void	*md_alloc(size_t n);
 char	*md_strndup(const char *s, size_t n);
 char	*md_strdup(const char *s);
 void	md_lower(char *s, size_t n);
+/*
+ * md_re_required - the longest run of bytes that every match of regex
+ * PAT (LEN bytes, compiled with OPTS) contains, lower-cased, into OUT
+ * (SIZE bytes); its length, 0 when none is known.  Conservative: a
+ * pattern it does not follow (alternation at the top, inline options,
+ * \Q, extended syntax, most escapes) gives 0, and under PCRE2_CASELESS
+ * the run stops at bytes that Unicode folds beyond ASCII (k, s, non-ASCII).
+ * A text without the run (lower-cased) cannot match: the regex is skipped.
+ */
+size_t	md_re_required(const char *pat, size_t len, uint32_t opts, char *out,
+	    size_t size);
 char	*md_iconv(const char *charset, const char *in, size_t n,
 		    size_t *len_r);
 /* a part's MIME header: the three fields the walk needs */

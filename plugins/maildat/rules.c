@@ -68,6 +68,7 @@ static void
 md_tok_free(struct md_tok *t)
 {
 	free(t->lit);
+	free(t->req);
 	if (t->re)
 		pcre2_code_free(t->re);
 	memset(t, 0, sizeof(*t));
@@ -165,6 +166,179 @@ md_addr_ok(const char *a)
 	return strchr(at + 1, '.') != NULL || strcmp(at + 1, "localhost") == 0;
 }
 
+/* re_class_end - past the character class that opens at P[I] ('['). */
+static size_t
+re_class_end(const char *p, size_t len, size_t i)
+{
+	const char *e;
+	size_t k = i + 1;
+
+	if (k < len && p[k] == '^')
+		k++;
+	if (k < len && p[k] == ']')
+		k++;			/* a leading ']' is a member */
+	for (; k < len; k++) {
+		if (p[k] == '\\') {
+			k++;
+			continue;
+		}
+		if (p[k] == '[' && k + 1 < len && p[k + 1] == ':' &&
+		    (e = memmem(p + k + 2, len - k - 2, ":]", 2)) != NULL) {
+			k = (size_t)(e - p) + 1;	/* [:alpha:] */
+			continue;
+		}
+		if (p[k] == ']')
+			return k + 1;
+	}
+	return len;
+}
+
+/* re_group_end - past the group that opens at P[I] ('('). */
+static size_t
+re_group_end(const char *p, size_t len, size_t i)
+{
+	int depth = 0;
+
+	for (; i < len; i++) {
+		if (p[i] == '\\')
+			i++;
+		else if (p[i] == '[')
+			i = re_class_end(p, len, i) - 1;
+		else if (p[i] == '(')
+			depth++;
+		else if (p[i] == ')' && --depth == 0)
+			return i + 1;
+	}
+	return len;
+}
+
+/* re_skip_quant - past a quantifier at P[I] ("?", "*", "+", "{n}",
+ * "{n,}", "{n,m}", each maybe lazy or possessive); I when there is none.
+ * *OPT_R: it allows zero repeats. */
+static size_t
+re_skip_quant(const char *p, size_t len, size_t i, int *opt_r)
+{
+	size_t k;
+
+	*opt_r = 0;
+	if (i >= len)
+		return i;
+	if (p[i] == '?' || p[i] == '*' || p[i] == '+') {
+		*opt_r = p[i] != '+';
+		i++;
+	} else if (p[i] == '{') {
+		for (k = i + 1; k < len && (isdigit((unsigned char)p[k]) ||
+		    p[k] == ','); k++)
+			;
+		if (k == i + 1 || k >= len || p[k] != '}' || p[i + 1] == ',')
+			return i;	/* not a quantifier: a literal '{' */
+		*opt_r = p[i + 1] == '0';
+		i = k + 1;
+	} else
+		return i;
+	if (i < len && (p[i] == '?' || p[i] == '+'))
+		i++;
+	return i;
+}
+
+/* re_flush - the run RUN (*N bytes) into OUT when longer than *BEST. */
+static void
+re_flush(const char *run, size_t *n, char *out, size_t size, size_t *best)
+{
+	if (*n > *best && *n < size) {
+		memcpy(out, run, *n);
+		*best = *n;
+	}
+	*n = 0;
+}
+
+size_t
+md_re_required(const char *p, size_t len, uint32_t opts, char *out,
+    size_t size)
+{
+	char run[256];
+	size_t i, k, cl, n = 0, best = 0;
+	int opt, caseless = (opts & PCRE2_CASELESS) != 0;
+	unsigned char c;
+
+	if (opts & PCRE2_EXTENDED)
+		return 0;
+	/* what the walk below does not follow: give up */
+	for (i = 0; i < len; i++) {
+		if (p[i] == '\\') {
+			if (++i < len && p[i] == 'Q')
+				return 0;
+		} else if (p[i] == '(') {
+			if (i + 1 < len && (p[i + 1] == '*' || (p[i + 1] == '?' &&
+			    !(i + 2 < len && p[i + 2] == ':'))))
+				return 0;	/* options, verbs, look-around */
+			i = re_group_end(p, len, i) - 1;
+		} else if (p[i] == '[')
+			i = re_class_end(p, len, i) - 1;
+		else if (p[i] == '|' || p[i] == ')')
+			return 0;	/* alternatives at the top, unbalanced */
+	}
+	for (i = 0; i < len;) {
+		c = (unsigned char)p[i];
+		if (c == '\\') {
+			if (i + 1 >= len)
+				return 0;
+			c = (unsigned char)p[i + 1];
+			if (c >= 0x80)
+				return 0;
+			if (isalnum(c)) {
+				/* a class or an assertion of one token; other
+				 * escapes with letters or digits are not
+				 * followed */
+				if (strchr("dDwWsShHvVRbBAzZ", c) == NULL)
+					return 0;
+				re_flush(run, &n, out, size, &best);
+				i = re_skip_quant(p, len, i + 2, &opt);
+				continue;
+			}
+			cl = 1;
+			k = i + 2;	/* the punctuation character C itself */
+		} else if (c == '(' || c == '[') {
+			re_flush(run, &n, out, size, &best);
+			i = re_skip_quant(p, len, c == '(' ? re_group_end(p, len, i) :
+			    re_class_end(p, len, i), &opt);
+			continue;
+		} else if (c == '.' || c == '^' || c == '$') {
+			re_flush(run, &n, out, size, &best);
+			i = re_skip_quant(p, len, i + 1, &opt);
+			continue;
+		} else if (c == '?' || c == '*' || c == '+' || c == '{') {
+			/* a quantifier of nothing, or a brace whose reading
+			 * changed between PCRE2 versions ("{,3}") */
+			return 0;
+		} else {
+			/* one character: all its bytes */
+			for (k = i + 1; c >= 0x80 && k < len &&
+			    ((unsigned char)p[k] & 0xc0) == 0x80; k++)
+				;
+			cl = k - i;
+		}
+		/* the literal character of CL bytes ends at K; what follows */
+		i = re_skip_quant(p, len, k, &opt);
+		if (opt || (caseless && (c >= 0x80 || strchr("kKsS", c)))) {
+			/* may be absent; or matched caselessly by characters
+			 * beyond ASCII (U+212A KELVIN SIGN for k, U+017F
+			 * LONG S for s) that lower-casing ASCII misses */
+			re_flush(run, &n, out, size, &best);
+			continue;
+		}
+		if (n + cl > sizeof(run))
+			re_flush(run, &n, out, size, &best);
+		memcpy(run + n, cl == 1 ? (const char *)&c : p + k - cl, cl);
+		n += cl;
+		if (i != k)		/* repeated: nothing follows it for sure */
+			re_flush(run, &n, out, size, &best);
+	}
+	re_flush(run, &n, out, size, &best);
+	md_lower(out, best);
+	return best;
+}
+
 /*
  * md_tok_compile - TEXT as a token: "#blank", "/regex/flags" or a literal
  * (lower-cased for the case-insensitive substring test).  0, or -1 with
@@ -208,6 +382,17 @@ md_tok_compile(struct md_tok *t, const char *text, char *why, size_t whysize)
 			 * match limit holds for both; JIT's depth is bounded
 			 * by its stack (PCRE2_ERROR_JIT_STACKLIMIT: no match) */
 			(void)pcre2_jit_compile(t->re, PCRE2_JIT_COMPLETE);
+			/* a text without this cannot match: not searched */
+			{
+				char req[256];
+				size_t rl = md_re_required(text + 1,
+				    (size_t)(end - text - 1), opts, req, sizeof(req));
+
+				if (rl >= 2) {
+					t->req = md_strndup(req, rl);
+					t->reqlen = rl;
+				}
+			}
 			return 0;
 		}
 	}

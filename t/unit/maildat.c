@@ -540,6 +540,104 @@ test_match(void)
 	md_errs_free(&e);
 }
 
+/* ---- the text a regex requires -------------------------------------------- */
+
+static const struct {
+	const char	*re;
+	uint32_t	 opts;
+	const char	*req;		/* "" none */
+} rreq[] = {
+	{ "viagra", 0, "viagra" },
+	{ "cheap\\s+meds", 0, "cheap" },
+	{ "colou?r", 0, "colo" },
+	{ "ab+c", 0, "ab" },
+	{ "x{2}yz", 0, "yz" },
+	{ "a{0,3}bcd", 0, "bcd" },
+	{ "win\\.exe", 0, "win.exe" },
+	{ "[a-z]+@Example\\.COM", 0, "@example.com" },
+	{ "(foo|bar)bazz", 0, "bazz" },
+	{ "(?:foo|bar)bazz", 0, "bazz" },
+	{ "^Subject: hi$", 0, "subject: hi" },
+	{ "foo\\b", 0, "foo" },
+	{ "\\d{3}-\\d{4}", 0, "-" },
+	{ "[]ab]cd", 0, "cd" },
+	{ "[[:alpha:]]xy", 0, "xy" },
+	{ "\xe6\x97\xa5\xe6\x9c\xac?x", 0, "\xe6\x97\xa5" },
+	{ "Hello World", PCRE2_CASELESS, "hello world" },
+	{ "kiss me", PCRE2_CASELESS, " me" },
+	{ "\xe6\x97\xa5\xe6\x9c\xac", PCRE2_CASELESS, "" },
+	{ "a|b", 0, "" },
+	{ "abc|", 0, "" },
+	{ "(?i)abc", 0, "" },
+	{ "(?=ab)abc", 0, "" },
+	{ "(*UCP)abc", 0, "" },
+	{ "\\Qa.b\\E", 0, "" },
+	{ "a\\x41b", 0, "" },
+	{ "(a)\\1bb", 0, "" },
+	{ "abc{,3}", 0, "" },
+	{ "abc{", 0, "" },
+	{ "x*", 0, "" },
+	{ "*x", 0, "" },
+	{ "abc)", 0, "" },
+	{ "abc", PCRE2_EXTENDED, "" },
+};
+
+/* texts a regex may or may not match: the required text is in every one
+ * it matches (lower-cased), which is all that skipping it relies on */
+static const char *const rsubj[] = {
+	"VIAGRA now", "cheap  meds", "COLOR", "colour", "abbbc", "xxyz",
+	"aaabcd", "WIN.EXE", "joe@example.com", "barbazz", "Subject: hi",
+	"foo bar", "555-1234", "]cd", "bxy", "\xe6\x97\xa5x", "HELLO WORLD",
+	"\xe2\x84\xaaiss me", "ki\xc5\xbf\xc5\xbf me", "KISS ME", "abc", "abcabc",
+	"\xe6\x97\xa5\xe6\x9c\xac", "",
+};
+
+static void
+test_required(void)
+{
+	char out[256], low[256];
+	size_t i, k, n;
+
+	for (i = 0; i < NELEM(rreq); i++) {
+		n = md_re_required(rreq[i].re, strlen(rreq[i].re), rreq[i].opts,
+		    out, sizeof(out));
+		out[n] = '\0';
+		is_str(out, rreq[i].req, "required text of /%s/ (case %zu)",
+		    rreq[i].re, i);
+	}
+	for (i = 0; i < NELEM(rreq); i++) {
+		uint32_t opts = rreq[i].opts | PCRE2_UTF | PCRE2_MATCH_INVALID_UTF;
+		pcre2_match_data *md;
+		pcre2_code *re;
+		PCRE2_SIZE off;
+		int code, bad = 0;
+
+		re = pcre2_compile((PCRE2_SPTR)rreq[i].re, PCRE2_ZERO_TERMINATED,
+		    opts, &code, &off, NULL);
+		if (re == NULL)
+			continue;	/* "*x", "abc)": not a regex at all */
+		md = pcre2_match_data_create(1, NULL);
+		n = md_re_required(rreq[i].re, strlen(rreq[i].re), rreq[i].opts,
+		    out, sizeof(out));
+		for (k = 0; k < NELEM(rsubj); k++) {
+			size_t sl = strlen(rsubj[k]);
+
+			memcpy(low, rsubj[k], sl);
+			md_lower(low, sl);
+			if (pcre2_match(re, (PCRE2_SPTR)rsubj[k], sl, 0, 0, md,
+			    NULL) >= 0 && n > 0 && memmem(low, sl, out, n) == NULL) {
+				bad = 1;
+				diag("/%s/ matches \"%s\" without \"%.*s\"",
+				    rreq[i].re, rsubj[k], (int)n, out);
+			}
+		}
+		ok(!bad, "/%s/: every text it matches holds what it requires",
+		    rreq[i].re);
+		pcre2_match_data_free(md);
+		pcre2_code_free(re);
+	}
+}
+
 int
 main(void)
 {
@@ -552,5 +650,6 @@ main(void)
 	test_mime();
 	test_uris();
 	test_match();
+	test_required();
 	return done_testing();
 }
