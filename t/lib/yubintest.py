@@ -78,8 +78,11 @@ class TAP:
         return r
 
     def diag(self, msg):
+        # to stderr, as Test::More does: prove shows it without -v
+        sys.stdout.flush()
         for line in str(msg).splitlines() or ['']:
-            print('# ' + line)
+            print('# ' + line, file=sys.stderr)
+        sys.stderr.flush()
 
     def done(self):
         print('1..%d' % self.n)
