@@ -487,8 +487,7 @@ qmgr_record(struct qmgr *q)
 		jb = rc.jobs[i];
 		/* a stored copy counts, whatever became of its message (one
 		 * not synced is found and not counted when tried again) */
-		if (jb->local && !jb->norecord && jb->got[0] &&
-		    jb->res[0].cls == DLV_C_SENT && jb->res[0].pref == LOCAL_STORED &&
+		if (qmgr_local_stored(jb) && jb->res[0].pref == LOCAL_STORED &&
 		    usage_pending_add(jb->rd->account, jb->size_crlf) == -1)
 			log_err("%s: usage of %s not counted (table full)", jb->qid,
 			    jb->rd->account);
