@@ -343,7 +343,7 @@ class PssSampler:
 
 
 # ------------------------------------------------------------------------ perf
-SYNC_EVENTS = ('fsync', 'fdatasync', 'msync', 'sync_file_range')
+SYNC_EVENTS = ('fsync', 'fdatasync', 'msync', 'sync_file_range', 'syncfs')
 
 
 class _PerfRecord:
