@@ -26,9 +26,11 @@
 #include "log.h"
 #include "master.h"
 #include "paths.h"
+#include "pgstate.h"
 #include "plugin.h"
 #include "priv.h"
 #include "route.h"
+#include "store.h"
 #include "tls.h"
 #include "util.h"
 
@@ -176,6 +178,40 @@ check_tls(const struct config *cfg, struct errlist *errs)
 }
 
 /*
+ * check_state - the shared state of [server] state (DESIGN.md §15), asked
+ * before the first process opens the store.  A schema newer than ours
+ * stops the start (nothing would work); a server not reachable now does
+ * not: mail needing it is answered 4xx until it is (pgstate.h).  CHECK
+ * (-t) says which.  0 or -1.
+ */
+static int
+check_state(const struct config *cfg, int check)
+{
+	const char *uri = config_str(cfg, "server.state");
+	struct pgstate *p;
+	char why[300];
+	int r;
+
+	if (*uri == '\0')
+		return 0;
+	p = pgstate_new(uri);
+	r = pgstate_ready(p, why, sizeof(why));
+	pgstate_free(&p);
+	if (r == -2) {
+		fprintf(stderr, "yubind: state: %s\n", why);
+		return -1;
+	}
+	if (r == -1)
+		fprintf(stderr, "yubind: warning: state: %s; mail and logins "
+		    "that need it are answered 4xx until it is reachable\n",
+		    why);
+	else if (check)
+		printf("state: PostgreSQL reachable, schema version %d\n",
+		    PGSTATE_SCHEMA);
+	return 0;
+}
+
+/*
  * check_accounts - for -t: parse the config.def of every folder under the
  * mailbox root with the parser delivery uses (config_account), so that a
  * server-only key or a bad value is reported with file:line now.  A root
@@ -285,6 +321,8 @@ main(int argc, char **argv)
 	log_role("master");
 	errlist_init(&errs);
 	r = config_load(&cfg, opts.cfg_path, opts.defs, opts.ndefs, &errs);
+	if (r == 0)
+		store_set_shared(config_str(cfg, "server.state"));
 	/* the queue manager's tables (gateway.dat), checked at start-up */
 	if (r == 0) {
 		struct routes *rt = NULL;
@@ -312,6 +350,13 @@ main(int argc, char **argv)
 		plugins_unload();
 		config_free(&cfg);
 		return 1;
+	}
+	if (r == 0 && check_state(cfg, check) == -1) {
+		errlist_print(&errs, stderr);
+		errlist_free(&errs);
+		plugins_unload();
+		config_free(&cfg);
+		return check ? 1 : 2;
 	}
 	if (r == -1 || check) {
 		errlist_print(&errs, stderr);

@@ -26,6 +26,7 @@
 #include "config_keys.h"
 #include "hours.h"
 #include "paths.h"
+#include "pgstate.h"
 #include "util.h"
 
 #ifndef PLUGINDIR
@@ -170,12 +171,45 @@ check_shared_auth(const char *text, char *why, size_t whysize)
 	return 0;
 }
 
+/* [server] state: "" or a postgresql:// URI libpq accepts */
+static int
+check_state(const char *text, char *why, size_t whysize)
+{
+	if (*text == '\0')
+		return 0;
+	return pgstate_uri_check(text, why, whysize);
+}
+
+/* [server] node_name: "" or a name for yubinctl node and the logs */
+static int
+check_node_name(const char *text, char *why, size_t whysize)
+{
+	size_t i, n = strlen(text);
+
+	if (n > 63) {
+		snprintf(why, whysize, "longer than 63 characters");
+		return -1;
+	}
+	for (i = 0; i < n; i++)
+		if (!isalnum((unsigned char)text[i]) && text[i] != '-' &&
+		    text[i] != '_' && text[i] != '.') {
+			snprintf(why, whysize, "only letters, digits, '-', '_' "
+			    "and '.'");
+			return -1;
+		}
+	return 0;
+}
+
 /* The key table: the contract with the rest of yubin and with yubin.conf. */
 const struct cfg_key cfg_keys[] = {
 	/* [server]: the seed's wiz98msenv.dat plus yubin's own */
 	{ .section = "server", .name = "home", .type = CFG_PATH, .def = "./yubin-home" },
 	{ .section = "server", .name = "user", .type = CFG_STRING, .def = "" },
 	{ .section = "server", .name = "group", .type = CFG_STRING, .def = "" },
+	{ .section = "server", .name = "state", .type = CFG_STRING, .def = "",
+	    .check = check_state },	/* "": LMDB (§15) */
+	{ .section = "server", .name = "node_name", .type = CFG_STRING, .def = "",
+	    .check = check_node_name },	/* "": the host name */
 	{ .section = "server", .name = "domain", .type = CFG_STRING, .def = "localhost" },
 	{ .section = "server", .name = "alias", .type = CFG_LIST, .def = "" },
 	{ .section = "server", .name = "admin_address", .type = CFG_STRING,

@@ -24,10 +24,12 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <unistd.h>
 
 #include <lmdb.h>
 
 #include "log.h"
+#include "pgstate.h"
 #include "store.h"
 #include "util.h"
 
@@ -43,6 +45,13 @@
 #define STORE_HDR		8	/* expiry in front of every value */
 #define STORE_FILE_MODE		0600	/* password hashes live here */
 
+/* transaction errors of the shared state, beside LMDB's (-30799..-30780) */
+#define STORE_ESHARED		(-31900)	/* PostgreSQL failed */
+#define STORE_ERETRY		(-31901)	/* serialization conflict: again */
+#define STORE_SHARED_TRIES	20	/* conflicts before store_write gives up */
+
+static char *store_shared_uri;	/* [server] state; NULL: LMDB only */
+
 static const char *const store_db_name[STORE_NDB] = {
 	[STORE_ACCOUNTS] = "accounts",
 	[STORE_COUNTERS] = "counters",
@@ -53,6 +62,7 @@ static const char *const store_db_name[STORE_NDB] = {
 
 struct store {
 	MDB_env		*env;
+	struct pgstate	*pg;		/* the shared state, or NULL */
 	MDB_dbi		 dbi[STORE_NDB];
 	int		 ntxn;		/* transactions of this process now open */
 	int		 wtxn;		/* one of them is a write transaction */
@@ -62,10 +72,64 @@ struct store {
 
 struct store_txn {
 	struct store	*s;
-	MDB_txn		*txn;
+	MDB_txn		*txn;		/* NULL until first needed, with s->pg */
 	int		 rdonly;
-	int		 err;		/* last MDB error in this txn (MDB_MAP_FULL...) */
+	int		 pgtx;		/* this txn began the shared one */
+	int		 err;		/* last MDB error in this txn (MDB_MAP_FULL...),
+					 * or STORE_ESHARED / STORE_ERETRY */
 };
+
+void
+store_set_shared(const char *uri)
+{
+	free(store_shared_uri);
+	store_shared_uri = uri != NULL && *uri != '\0' ? xstrdup(uri) : NULL;
+}
+
+int
+store_shared_ready(struct store *s, char *why, size_t whysize)
+{
+	if (s->pg == NULL)
+		return 0;
+	return pgstate_ready(s->pg, why, whysize);
+}
+
+/*
+ * store_is_shared - the entry KEY of DB lives in the shared state: every
+ * database but the queue, and of META the records nodes must agree on
+ * (blocks, POP-before-SMTP grants, login penalties).  Once markers, the
+ * MX cache, delay warnings, fetch state and the queue's suspension stay
+ * with the node.
+ */
+static int
+store_is_shared(const struct store *s, enum store_db db, const void *key,
+    size_t klen)
+{
+	static const char *const meta[] = { "block/", "login/", "popip/",
+	    "authpen/", NULL };
+	size_t i, n;
+
+	if (s->pg == NULL || db == STORE_QUEUE)
+		return 0;
+	if (db != STORE_META)
+		return 1;
+	for (i = 0; meta[i] != NULL; i++) {
+		n = strlen(meta[i]);
+		if (klen >= n && memcmp(key, meta[i], n) == 0)
+			return 1;
+	}
+	return 0;
+}
+
+static const char *
+store_strerror(int rc)
+{
+	if (rc == STORE_ESHARED)
+		return "shared state unavailable";
+	if (rc == STORE_ERETRY)
+		return "shared state conflict";
+	return mdb_strerror(rc);
+}
 
 void
 store_counter_encode(unsigned char p[STORE_COUNTER_SIZE], long long v)
@@ -267,6 +331,8 @@ store_open(struct store **store_r, const char *dir, const char **error_r)
 	store_end(s, 0);
 	if (rc != 0)
 		goto fail;
+	if (store_shared_uri != NULL)
+		s->pg = pgstate_new(store_shared_uri);
 	*store_r = s;
 	return 0;
 fail:
@@ -288,6 +354,7 @@ store_close(struct store **sp)
 	if (s->ntxn > 0)
 		log_panic("store: close with %d transactions open", s->ntxn);
 	mdb_env_close(s->env);
+	pgstate_free(&s->pg);
 	free(s->dir);
 	free(s);
 	*sp = NULL;
@@ -301,6 +368,15 @@ store_txn_begin(struct store *s, int rdonly, struct store_txn **txn_r)
 	int rc;
 
 	*txn_r = NULL;
+	if (s->pg != NULL) {
+		/* each side begins when first used (store_lmdb, store_pg):
+		 * a transaction of shared data alone holds no LMDB lock */
+		t = xcalloc(1, sizeof(*t));
+		t->s = s;
+		t->rdonly = rdonly;
+		*txn_r = t;
+		return 0;
+	}
 	rc = store_begin(s, rdonly ? MDB_RDONLY : 0, &txn);
 	if (rc != 0) {
 		log_err("store: %s: cannot begin a %s transaction: %s", s->dir,
@@ -324,12 +400,25 @@ store_txn_finish(struct store_txn **tp, int commit)
 {
 	struct store_txn *t = *tp;
 	struct store *s;
-	int rc = 0;
+	int rc = 0, r;
 
 	if (t == NULL)
 		return 0;
 	s = t->s;
-	if (commit && t->err != 0) {
+	/* the shared side first: its loss (a node reading the same row)
+	 * matters more than a local step repeated */
+	if (t->pgtx) {
+		if (commit && t->err == 0) {
+			r = pgstate_commit(s->pg);
+			if (r != PGSTATE_OK)
+				t->err = r == PGSTATE_RETRY ? STORE_ERETRY :
+				    STORE_ESHARED;
+		} else
+			pgstate_rollback(s->pg);
+	}
+	if (t->txn == NULL)
+		rc = commit ? t->err : 0;
+	else if (commit && t->err != 0) {
 		/* a failed put poisons an LMDB write transaction */
 		mdb_txn_abort(t->txn);
 		rc = t->err;
@@ -339,7 +428,8 @@ store_txn_finish(struct store_txn **tp, int commit)
 		mdb_txn_abort(t->txn);
 	if (rc == MDB_MAP_FULL || t->err == MDB_MAP_FULL)
 		s->grow = 1;
-	store_end(s, t->rdonly);
+	if (t->txn != NULL)
+		store_end(s, t->rdonly);
 	free(t);
 	*tp = NULL;
 	return rc;
@@ -357,7 +447,7 @@ store_txn_commit(struct store_txn **tp)
 	rc = store_txn_finish(tp, 1);
 	if (rc != 0) {
 		log_err("store: %s: commit failed: %s", s->dir,
-		    mdb_strerror(rc));
+		    store_strerror(rc));
 		return -1;
 	}
 	return 0;
@@ -367,6 +457,52 @@ void
 store_txn_abort(struct store_txn **tp)
 {
 	(void)store_txn_finish(tp, 0);
+}
+
+/* store_lmdb - T's LMDB transaction, begun now if not yet.  0 or -1. */
+static int
+store_lmdb(struct store_txn *t)
+{
+	int rc;
+
+	if (t->txn != NULL)
+		return 0;
+	rc = store_begin(t->s, t->rdonly ? MDB_RDONLY : 0, &t->txn);
+	if (rc != 0) {
+		t->txn = NULL;
+		t->err = rc;
+		log_err("store: %s: cannot begin a %s transaction: %s",
+		    t->s->dir, t->rdonly ? "read" : "write", mdb_strerror(rc));
+		return -1;
+	}
+	return 0;
+}
+
+/* store_pg - T's shared transaction, begun now if T writes and it has
+ * not; reads outside a write run alone.  0 or -1. */
+static int
+store_pg(struct store_txn *t)
+{
+	if (t->err == STORE_ESHARED || t->err == STORE_ERETRY)
+		return -1;	/* lost already: no statement more */
+	if (t->rdonly || t->pgtx)
+		return 0;
+	if (pgstate_begin(t->s->pg) == -1) {
+		t->err = STORE_ESHARED;
+		return -1;
+	}
+	t->pgtx = 1;
+	return 0;
+}
+
+/* store_pg_fail - a shared operation of T failed: T is not committed. */
+static int
+store_pg_fail(struct store_txn *t)
+{
+	if (!t->rdonly)
+		t->err = pgstate_conflict(t->s->pg) ? STORE_ERETRY :
+		    STORE_ESHARED;
+	return -1;
 }
 
 /* store_fail - record RC in the txn; log it unless store_write handles it. */
@@ -390,6 +526,14 @@ store_tget(struct store_txn *t, enum store_db db, const void *key,
 	long long exp;
 	int rc;
 
+	if (store_is_shared(t->s, db, key, klen)) {
+		if (store_pg(t) == -1)
+			return -1;
+		rc = pgstate_get(t->s->pg, (int)db, key, klen, val, expires_r);
+		return rc == -1 ? store_pg_fail(t) : rc;
+	}
+	if (store_lmdb(t) == -1)
+		return -1;
 	k.mv_data = (void *)key;
 	k.mv_size = klen;
 	rc = mdb_get(t->txn, store_dbi(t->s, db), &k, &v);
@@ -432,6 +576,16 @@ store_tput(struct store_txn *t, enum store_db db, const void *key,
 		log_err("store: value too large");
 		return -1;
 	}
+	if (store_is_shared(t->s, db, key, klen)) {
+		if (store_pg(t) == -1)
+			return -1;
+		if (pgstate_put(t->s->pg, (int)db, key, klen, val, vlen,
+		    expires) == -1)
+			return store_pg_fail(t);
+		return 0;
+	}
+	if (store_lmdb(t) == -1)
+		return -1;
 	k.mv_data = (void *)key;
 	k.mv_size = klen;
 	v.mv_data = NULL;
@@ -458,6 +612,14 @@ store_tdel(struct store_txn *t, enum store_db db, const void *key,
 
 	if (t->rdonly)
 		log_panic("store: delete in a read-only transaction");
+	if (store_is_shared(t->s, db, key, klen)) {
+		if (store_pg(t) == -1)
+			return -1;
+		rc = pgstate_del(t->s->pg, (int)db, key, klen);
+		return rc == -1 ? store_pg_fail(t) : rc;
+	}
+	if (store_lmdb(t) == -1)
+		return -1;
 	k.mv_data = (void *)key;
 	k.mv_size = klen;
 	rc = mdb_get(t->txn, store_dbi(t->s, db), &k, &v);
@@ -486,6 +648,15 @@ store_titer(struct store_txn *t, enum store_db db, const void *prefix,
 	long long now = time_now(), exp;
 	int rc, r = 0;
 
+	/* a META walk is shared when its prefix names a shared kind */
+	if (store_is_shared(t->s, db, prefix, plen)) {
+		if (store_pg(t) == -1)
+			return -1;
+		r = pgstate_iter(t->s->pg, (int)db, prefix, plen, fn, ctx);
+		return r == -1 ? store_pg_fail(t) : r;
+	}
+	if (store_lmdb(t) == -1)
+		return -1;
 	rc = mdb_cursor_open(t->txn, store_dbi(t->s, db),
 	    &cur);
 	if (rc != 0) {
@@ -529,12 +700,19 @@ int
 store_write(struct store *s, store_write_fn *fn, void *ctx)
 {
 	struct store_txn *t;
-	int tries, r, rc;
+	int tries, r, rc, conflicts = 0;
 
 	for (tries = 0; tries < STORE_WRITE_TRIES; tries++) {
 		if (store_txn_begin(s, 0, &t) == -1)
 			return -1;
 		r = fn(t, ctx);
+		if (t->err == STORE_ERETRY && conflicts++ < STORE_SHARED_TRIES) {
+			/* another node wrote the same rows: run again */
+			store_txn_abort(&t);
+			usleep(1000 * (unsigned)conflicts);
+			tries--;
+			continue;
+		}
 		if (t->err == MDB_MAP_FULL) {
 			/* whatever FN made of the failed put: grow and rerun */
 			store_txn_abort(&t);
@@ -552,9 +730,14 @@ store_write(struct store *s, store_write_fn *fn, void *ctx)
 				return -1;
 			continue;
 		}
+		if (rc == STORE_ERETRY && conflicts++ < STORE_SHARED_TRIES) {
+			usleep(1000 * (unsigned)conflicts);
+			tries--;
+			continue;
+		}
 		if (rc != 0) {
 			log_err("store: %s: commit failed: %s", s->dir,
-			    mdb_strerror(rc));
+			    store_strerror(rc));
 			return -1;
 		}
 		return 0;
@@ -712,6 +895,8 @@ store_expire_fn(struct store_txn *t, void *ctx)
 	int i, rc;
 
 	c->n = 0;
+	if (store_lmdb(t) == -1)
+		return -1;
 	for (i = 0; i < STORE_NDB; i++) {
 		rc = mdb_cursor_open(t->txn, t->s->dbi[i], &cur);
 		if (rc != 0) {
@@ -739,9 +924,16 @@ long long
 store_expire(struct store *s)
 {
 	struct store_expire_ctx c = { 0 };
+	long long n;
 
 	if (store_write(s, store_expire_fn, &c) != 0)
 		return -1;
+	if (s->pg != NULL) {
+		/* every node does it; what one deleted the others find gone */
+		if ((n = pgstate_expire(s->pg)) == -1)
+			return -1;
+		c.n += n;
+	}
 	return c.n;
 }
 

@@ -42,6 +42,18 @@ struct store;
 struct store_txn;
 
 /*
+ * store_set_shared - the PostgreSQL URI of the state several nodes share
+ * ([server] state, pgstate.h), or NULL / "" for none; for every store
+ * opened after it in this process and the processes it forks.  With it,
+ * the databases but STORE_QUEUE, and the META records of blocks, grants
+ * and login penalties, live there; the rest stays in LMDB.
+ */
+void	store_set_shared(const char *uri);
+/* store_shared_ready - S reaches its shared state now (0; also without
+ * one), or as pgstate_ready: -1 not now, -2 never (a newer schema). */
+int	store_shared_ready(struct store *s, char *why, size_t whysize);
+
+/*
  * store_open - open (creating) the environment in DIR.  0, or -1 with a
  * static message in *error_r.
  */

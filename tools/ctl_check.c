@@ -5,6 +5,7 @@
  *   check smtp HOST[:PORT] [--starttls] [--ca FILE] [--verify]
  *        [--timeout SECONDS] [--helo NAME]
  *   check address ADDR [--probe] [--timeout SECONDS]
+ *   check state
  *
  * check smtp connects (port 25 by default), shows the greeting, the EHLO
  * reply and its extensions; with --starttls it starts TLS and shows the
@@ -21,6 +22,10 @@
  * with --probe the first MX that answers (queue.remote_port) is asked
  * MAIL FROM:<> and RCPT TO:<ADDR>, never DATA.  Exit 0 the address exists
  * or was accepted, 2 not.
+ *
+ * check state connects to the shared state of [server] state (pgstate.h)
+ * and checks its schema: exit 0 when it is reachable with a schema this
+ * build reads, or when there is none (LMDB only); 2 otherwise, with why.
  *
  * Every wait is bounded by --timeout (10 s by default).  Server replies are
  * shown escaped (str_escape), never raw.  Runs as the invoking user; reads
@@ -45,6 +50,7 @@
 #include "ctl.h"
 #include "dns.h"
 #include "paths.h"
+#include "pgstate.h"
 #include "smtpc.h"
 #include "tls.h"
 #include "util.h"
@@ -692,6 +698,32 @@ check_address(struct ctl *c, int argc, char **argv)
 }
 
 /* ctl_cmd_check - "check smtp ..." or "check address ...". */
+/* check_state - "check state". */
+static int
+check_state(struct ctl *c, int argc, char **argv)
+{
+	const char *uri = config_str(c->cfg, "server.state");
+	struct pgstate *p;
+	char why[300];
+	int r;
+
+	(void)argv;
+	if (argc != 0)
+		return ctl_error(CTL_USAGE, "usage: check state");
+	if (*uri == '\0') {
+		printf("state: LMDB only (no [server] state)\n");
+		return 0;
+	}
+	p = pgstate_new(uri);
+	r = pgstate_ready(p, why, sizeof(why));
+	pgstate_free(&p);
+	if (r != 0)
+		return ctl_error(CTL_RUNTIME, "state: %s", why);
+	printf("state: PostgreSQL reachable, schema version %d\n",
+	    PGSTATE_SCHEMA);
+	return 0;
+}
+
 int
 ctl_cmd_check(struct ctl *c, int argc, char **argv)
 {
@@ -701,6 +733,8 @@ ctl_cmd_check(struct ctl *c, int argc, char **argv)
 		return check_smtp(c, argc - 1, argv + 1);
 	if (argc >= 1 && strcmp(argv[0], "address") == 0)
 		return check_address(c, argc - 1, argv + 1);
+	if (argc >= 1 && strcmp(argv[0], "state") == 0)
+		return check_state(c, argc - 1, argv + 1);
 	return ctl_error(CTL_USAGE, "usage: check smtp HOST[:PORT] [--starttls] "
-	    "| check address ADDR [--probe]");
+	    "| check address ADDR [--probe] | check state");
 }

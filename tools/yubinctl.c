@@ -19,6 +19,7 @@
 #include "log.h"
 #include "paths.h"
 #include "priv.h"
+#include "store.h"
 #include "util.h"
 
 #define CTL_MAX_DEFS	64	/* -D options on one command line */
@@ -224,6 +225,7 @@ main(int argc, char **argv)
 		return CTL_USAGE;
 	}
 	errlist_free(&errs);
+	store_set_shared(config_str(c.cfg, "server.state"));
 	r = -1;
 	for (i = 0; i < sizeof(ctl_commands) / sizeof(ctl_commands[0]); i++) {
 		if (strcmp(argv[0], ctl_commands[i].name) == 0) {
