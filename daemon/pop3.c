@@ -45,7 +45,9 @@
 #include "log.h"
 #include "maildir.h"
 #include "paths.h"
+#include "node.h"
 #include "plugin.h"
+#include "pop3proxy.h"
 #include "session.h"
 #include "usage.h"
 #include "util.h"
@@ -91,6 +93,7 @@ struct pop3 {
 	char		*in;		/* owned: POP3_CHUNK bytes of message */
 	char		*out;		/* owned: its CRLF, dot-stuffed form */
 	int		 done;		/* end the session after this reply */
+	int		 proxied;	/* carried on to the home node */
 };
 
 struct pop3_cmd {
@@ -115,6 +118,7 @@ static void	pop3_top(struct pop3 *, int, char **);
 static void	pop3_dele(struct pop3 *, int, char **);
 static void	pop3_rset(struct pop3 *, int, char **);
 static void	pop3_noop(struct pop3 *, int, char **);
+static void	pop3_xnode(struct pop3 *, int, char **);
 
 #define S_AUTH	POP3_AUTHORIZATION
 #define S_TRANS	POP3_TRANSACTION
@@ -135,6 +139,7 @@ static const struct pop3_cmd pop3_cmds[] = {
 	{ "DELE", S_TRANS,		1, 1,	pop3_dele },
 	{ "RSET", S_TRANS,		0, 0,	pop3_rset },
 	{ "NOOP", S_TRANS,		0, 0,	pop3_noop },
+	{ "XNODE", S_AUTH,		3, 3,	pop3_xnode },	/* node.h */
 };
 
 /* pop3_buffered - the client has already sent more (pipelining): hold our
@@ -327,6 +332,96 @@ pop3_hours(struct pop3 *p, const char *name)
 	return 0;
 }
 
+/*
+ * pop3_elsewhere - 1 when account NAME is homed on another node (node.h):
+ * the session was carried on there (pop3proxy.h) and ends, or the client
+ * was told to come back.  0: the mailbox is here.
+ */
+static int
+pop3_elsewhere(struct pop3 *p, const char *name)
+{
+	char home[NODE_NAME_MAX + 1];
+	struct node_rec n;
+	int r;
+
+	if (*config_str(p->cfg, "server.state") == '\0')
+		return 0;
+	r = node_home(p->env->store, name, home);
+	if (r == 0 || (r == 1 && strcmp(home, node_self(p->cfg)) == 0))
+		return 0;
+	if (r == 1 && (r = node_get(p->env->store, home, &n)) == 0)
+		log_err("pop3 user=%s homed on node %s, which is not registered "
+		    "sid=%06lx", name, home, p->env->sid);
+	if (r != 1) {
+		(void)conn_printf(&p->c,
+		    "-ERR [SYS/TEMP] mailbox not reachable now\r\n");
+		return 1;
+	}
+	p->user[0] = '\0';
+	r = pop3proxy_run(&p->c, p->cfg, p->env->store, name, &n, p->env->sid);
+	if (r != 0) {
+		str_copy(p->name, sizeof(p->name), name);
+		p->proxied = 1;
+		p->done = 1;
+	}
+	return 1;
+}
+
+/*
+ * pop3_xnode - "XNODE NODE KEY ACCOUNT": a peer node whose client logged
+ * in there, for a mailbox homed here (pop3proxy.h).  Not offered in CAPA;
+ * without [server] state it does not exist.  A wrong node or key counts
+ * as a failed login, as a wrong password does.
+ */
+static void
+pop3_xnode(struct pop3 *p, int argc, char **argv)
+{
+	char home[NODE_NAME_MAX + 1];
+	struct node_rec n;
+	struct account a;
+	int r;
+
+	(void)argc;
+	if (*config_str(p->cfg, "server.state") == '\0') {
+		pop3_err(p, "unknown command");
+		return;
+	}
+	r = node_name_valid(argv[1]) ? node_get(p->env->store, argv[1], &n) : 0;
+	if (r == 1)
+		r = node_key_ok(p->env->store, argv[2]);
+	OPENSSL_cleanse(argv[2], strlen(argv[2]));
+	if (r == 0) {
+		pop3_auth_failed(p, "xnode", argv[1], NULL);
+		return;
+	}
+	memset(&a, 0, sizeof(a));
+	if (r == 1 && account_name_valid(argv[3], NULL))
+		r = account_get(p->env->store, argv[3], &a);
+	else if (r == 1)
+		r = 0;
+	explicit_bzero(&a, sizeof(a));
+	if (r == 0) {
+		pop3_err(p, "[AUTH] no such mailbox");
+		return;
+	}
+	if (r == 1)
+		r = node_home(p->env->store, argv[3], home);
+	if (r == -1) {
+		(void)conn_printf(&p->c,
+		    "-ERR [SYS/TEMP] authentication temporarily unavailable\r\n");
+		return;
+	}
+	if (r == 1 && strcmp(home, node_self(p->cfg)) != 0) {
+		/* moved since the peer looked: one hop only */
+		(void)conn_printf(&p->c, "-ERR [SYS/TEMP] mailbox homed on node "
+		    "%s\r\n", home);
+		return;
+	}
+	log_info("pop3 node login node=%s user=%s client=%s sid=%06lx", argv[1],
+	    argv[3], p->c.peer_ip, p->env->sid);
+	pop3_login(p, argv[3], "xnode");
+}
+
 /* pop3_check_result - act on the result R of a credential check; TAG is
  * the penalty tag of a wrong secret (NULL: none). */
 static void
@@ -337,7 +432,7 @@ pop3_check_result(struct pop3 *p, int r, const struct account *a,
 		/* the address's login penalty, never the account's */
 		authpen_sleep(authpen_login_ok(p->cfg, p->env->store,
 		    p->c.peer_ip, a->name));
-		if (pop3_hours(p, a->name))
+		if (pop3_hours(p, a->name) && !pop3_elsewhere(p, a->name))
 			pop3_login(p, a->name, method);
 	} else if (r == 0)
 		pop3_auth_failed(p, method, login, tag);
@@ -1129,7 +1224,8 @@ pop3_session(const struct session_env *env, int fd)
 			continue;
 		}
 		if (strncasecmp(line, "PASS ", 5) != 0 &&
-		    strncasecmp(line, "AUTH ", 5) != 0)
+		    strncasecmp(line, "AUTH ", 5) != 0 &&
+		    strncasecmp(line, "XNODE ", 6) != 0)
 			log_debug("pop3 command client=%s line=\"%s\" sid=%06lx",
 			    p->c.peer_ip, str_escape(esc, sizeof(esc), line, len),
 			    env->sid);

@@ -198,9 +198,11 @@ static int
 qmgr_entry(struct qmgr *q, const char *id, struct entry *e)
 {
 	struct envelope *env = &e->env;
+	struct route_dest *nodes = NULL;	/* per recipient, with q->shared */
 	char qpath[PATH_MAX];
 	long long now = time_now();
 	size_t i, pending = 0, remote = 0;
+	int r;
 
 	memset(e, 0, sizeof(*e));
 	if (queue_get(q->store, id, env) != 1) {
@@ -238,6 +240,23 @@ qmgr_entry(struct qmgr *q, const char *id, struct entry *e)
 			remote++;
 			continue;
 		}
+		if (q->shared) {
+			/* a mailbox homed on another node goes there */
+			if (nodes == NULL)
+				nodes = xcalloc(env->nrcpt, sizeof(*nodes));
+			r = qmgr_home_route(q, rc->account, &nodes[i]);
+			if (r == 1) {
+				remote++;
+				continue;
+			}
+			if (r == -1) {
+				/* the home is not known now: neither here
+				 * nor there, tried again soon */
+				if (now + QMGR_STATE_RETRY < q->next_scan)
+					q->next_scan = now + QMGR_STATE_RETRY;
+				continue;
+			}
+		}
 		if (qmgr_inflight(q, env->id, i))
 			continue;
 		if (q->njobs >= QMGR_WAIT_MAX) {
@@ -247,7 +266,12 @@ qmgr_entry(struct qmgr *q, const char *id, struct entry *e)
 		qmgr_local_new(q, env, i, qpath);
 	}
 	if (remote > 0 && !qmgr_stop)
-		qmgr_dispatch(q, env, qpath);
+		qmgr_dispatch(q, env, qpath, nodes);
+	if (nodes != NULL) {
+		for (i = 0; i < env->nrcpt; i++)
+			explicit_bzero(nodes[i].pass, sizeof(nodes[i].pass));
+		free(nodes);
+	}
 	e->finished = pending == 0 && !qmgr_stop;
 	return 1;
 }
@@ -612,6 +636,7 @@ qmgr_main(const struct config *cfg, const struct routes *routes, char *trace,
 	q.routes = routes;
 	q.forward_all = config_bool(cfg, "queue.forward_all_to_gateway") &&
 	    *config_str(cfg, "queue.smarthost") != '\0';
+	q.shared = *config_str(cfg, "server.state") != '\0';
 	fd = qmgr_socket(q.home);
 	q.notify_fd = fd;
 	kick = xasprintf("%s/run/qmgr.kick", q.home);

@@ -30,6 +30,7 @@
 #include "local.h"
 #include "log.h"
 #include "maildir.h"
+#include "node.h"
 #include "paths.h"
 #include "plugin.h"
 #include "qmgr.h"
@@ -359,8 +360,41 @@ qmgr_unqueue(struct qmgr *q, const char *qid)
  * qmgr_dispatch - make jobs of ENV's due remote recipients, one per
  * destination (and per 100 recipients).  They start in qmgr_assign.
  */
+int
+qmgr_home_route(struct qmgr *q, const char *account, struct route_dest *d)
+{
+	char home[NODE_NAME_MAX + 1], key[NODE_KEY_HEX + 1];
+	struct node_rec n;
+	int r;
+
+	r = node_home(q->store, account, home);
+	if (r != 1)
+		return r;
+	if (strcmp(home, node_self(q->cfg)) == 0)
+		return 0;
+	r = node_get(q->store, home, &n);
+	if (r == 0)
+		log_warn("%s: homed on node %s, which is not registered (yubinctl "
+		    "node add); kept waiting", account, home);
+	if (r != 1 || (r = node_key(q->store, key, 0)) != 1)
+		return -1;
+	memset(d, 0, sizeof(*d));
+	d->kind = ROUTE_GATEWAY;
+	str_copy(d->host, sizeof(d->host), n.smtp_host);
+	d->port = n.smtp_port;
+	/* the node key crosses only TLS (smtpc never sends it in clear) */
+	d->tls = ROUTE_TLS_ENCRYPT;
+	snprintf(d->user, sizeof(d->user), NODE_AUTH_PREFIX "%s",
+	    node_self(q->cfg));
+	str_copy(d->pass, sizeof(d->pass), key);
+	explicit_bzero(key, sizeof(key));
+	snprintf(d->key, sizeof(d->key), "node:%s", n.name);
+	return 1;
+}
+
 void
-qmgr_dispatch(struct qmgr *q, const struct envelope *env, const char *qpath)
+qmgr_dispatch(struct qmgr *q, const struct envelope *env, const char *qpath,
+    const struct route_dest *nodes)
 {
 	long long now = time_now();
 	struct route_dest *dests, d;
@@ -374,12 +408,17 @@ qmgr_dispatch(struct qmgr *q, const struct envelope *env, const char *qpath)
 		const struct env_rcpt *rc = &env->rcpt[i];
 
 		if (rc->state != RCPT_PENDING || rc->next_try > now ||
-		    (rc->account != NULL && !q->forward_all) ||
+		    (rc->account != NULL && !q->forward_all &&
+		    (nodes == NULL || nodes[i].key[0] == '\0')) ||
 		    qmgr_inflight(q, env->id, i)) {
 			taken[i] = 1;
 			continue;
 		}
-		route_for(q->cfg, q->routes, addr_domain_of(rc->addr), &dests[i]);
+		if (rc->account != NULL && nodes != NULL && nodes[i].key[0] != '\0')
+			dests[i] = nodes[i];
+		else
+			route_for(q->cfg, q->routes, addr_domain_of(rc->addr),
+			    &dests[i]);
 	}
 	for (i = 0; i < env->nrcpt; i++) {
 		if (taken[i])

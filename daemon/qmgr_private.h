@@ -23,6 +23,7 @@
 
 #define QMGR_ORPHAN_AGE	QUEUE_ORPHAN_AGE	/* a queue file without envelope this old is debris */
 #define QMGR_RETRY_MAX	(6 * 3600) /* ceiling of the local retry back-off */
+#define QMGR_STATE_RETRY 10	/* seconds: a home not known (shared state down) */
 
 /*
  * Remote delivery.  Every due remote recipient of a message whose route
@@ -156,6 +157,8 @@ struct qmgr {
 	int			 full;		/* jobs were not made: scan later */
 	int			 notify_fd;
 	int			 forward_all;	/* queue.forward_all_to_gateway */
+	int			 shared;	/* [server] state: mailboxes
+						 * may be homed on other nodes */
 	int			 suspended;	/* yubinctl suspend: no job
 						 * is made or started */
 	long long		 started;	/* seconds: mail that arrived
@@ -178,9 +181,13 @@ void	qmgr_local_new(struct qmgr *q, const struct envelope *env, size_t idx,
 void	qmgr_job_free(struct qmgr *q, struct rjob *jb);
 /* forget the waiting jobs of QID (NULL: all); running ones go on */
 void	qmgr_unqueue(struct qmgr *q, const char *qid);
-/* jobs for every due recipient of ENV */
+/* jobs for every due recipient of ENV; NODES (NULL: none) the route of
+ * each local recipient homed on another node (qmgr_home_route), by index */
 void	qmgr_dispatch(struct qmgr *q, const struct envelope *env,
-	    const char *qpath);
+	    const char *qpath, const struct route_dest *nodes);
+/* qmgr_home_route - ACCOUNT's home node when it is another one: 1 and its
+ * route in *D; 0 kept here (no home, or this node); -1 not known now. */
+int	qmgr_home_route(struct qmgr *q, const char *account, struct route_dest *d);
 void	qmgr_agent_done(struct qmgr *q, struct agent_slot *ag, int gone);
 void	qmgr_agent_end(struct qmgr *q, size_t i, int kill_it);
 /* waiting jobs to free agents */

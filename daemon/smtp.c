@@ -33,6 +33,7 @@
 #include "config.h"
 #include "conn.h"
 #include "log.h"
+#include "node.h"
 #include "queue.h"
 #include "session.h"
 #include "smtp_private.h"
@@ -294,7 +295,8 @@ smtp_hook(struct smtp_session *s, enum hook_point hp, const char *arg,
 
 	if (ok_r)
 		*ok_r = 0;
-	if (!plugins_any(hp))
+	/* a peer node relays what this site's policy passed at the edge */
+	if (!plugins_any(hp) || s->peer_node)
 		return SMTP_GO;
 	s->hs.tls = s->conn.ssl != NULL;
 	plugins_set_qid(s->qid);
@@ -405,6 +407,43 @@ smtp_check_mail(struct smtp_session *s, const struct addr_path *p,
 }
 
 /*
+ * smtp_check_peer_rcpt - a recipient from a peer node (node.h): only a
+ * mailbox this node keeps.  One homed elsewhere (moved since the peer
+ * looked) is deferred, never passed on: mail crosses one node hop, so
+ * two nodes that disagree cannot bounce it between them.
+ */
+static enum smtp_verdict
+smtp_check_peer_rcpt(struct smtp_session *s, const struct addr_path *p,
+    int local, const char *account, struct smtp_decision *d)
+{
+	char home[NODE_NAME_MAX + 1];
+	int r;
+
+	if (local == ADDR_DEST_ERROR) {
+		smtp_deny(d, 451, "4.3.0", "<%s>: temporary lookup failure",
+		    p->addr);
+		return SMTP_DENY;
+	}
+	if (local != 1 || account == NULL) {
+		smtp_deny(d, 550, "5.7.1", "<%s>: a node relays only to the "
+		    "mailboxes of this node", p->addr);
+		return SMTP_DENY;
+	}
+	r = node_home(s->env->store, account, home);
+	if (r == -1) {
+		smtp_deny(d, 451, "4.3.0", "<%s>: temporary lookup failure",
+		    p->addr);
+		return SMTP_DENY;
+	}
+	if (r == 1 && strcmp(home, node_self(s->cfg)) != 0) {
+		smtp_deny(d, 451, "4.3.0", "<%s>: mailbox homed on node %s, not "
+		    "here", p->addr, home);
+		return SMTP_DENY;
+	}
+	return SMTP_GO;
+}
+
+/*
  * smtp_check_rcpt - RCPT TO P; LOCAL is addr_resolve_local's answer and
  * ACCOUNT the account it found.  Default: existing local users, and
  * anything from an authenticated client.
@@ -416,7 +455,8 @@ smtp_check_rcpt(struct smtp_session *s, const struct addr_path *p, int local,
 	enum smtp_verdict v;
 	int ok = 0;
 
-	(void)account;
+	if (s->peer_node)
+		return smtp_check_peer_rcpt(s, p, local, account, d);
 	/* unknown local users and lookup failures are never a plugin's call */
 	if ((local == 1 || local == -1) && plugins_any(HP_RCPT)) {
 		s->hs.rcpt_local = local;

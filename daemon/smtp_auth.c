@@ -21,6 +21,7 @@
 #include "authpen.h"
 #include "config.h"
 #include "log.h"
+#include "node.h"
 #include "smtp_private.h"
 #include "util.h"
 
@@ -208,6 +209,32 @@ smtp_auth_shared(struct smtp_session *s, const char *spec, const char *login,
 	return SMTP_AUTH_FAIL;
 }
 
+/* smtp_auth_node - node NAME of this site with the node key PASSWORD:
+ * A's name becomes "node:NAME". */
+static enum smtp_auth_result
+smtp_auth_node(struct smtp_session *s, const char *name, const char *password,
+    struct account *a, unsigned char *tag)
+{
+	struct node_rec n;
+	int r;
+
+	if (!node_name_valid(name) ||
+	    strlen(NODE_AUTH_PREFIX) + strlen(name) >= sizeof(a->name))
+		return SMTP_AUTH_FAIL;
+	r = node_get(s->env->store, name, &n);
+	if (r == 1)
+		r = node_key_ok(s->env->store, password);
+	if (r == -1)
+		return SMTP_AUTH_TEMP;
+	if (r == 0) {
+		(void)authpen_tag(s->env->store, name, password,
+		    strlen(password), tag);
+		return SMTP_AUTH_FAIL;
+	}
+	snprintf(a->name, sizeof(a->name), NODE_AUTH_PREFIX "%s", name);
+	return SMTP_AUTH_OK;
+}
+
 /* smtp_auth_check - auth_password's answer as a result (or the shared
  * credential's); a wrong password leaves its penalty tag in TAG. */
 static enum smtp_auth_result
@@ -215,7 +242,12 @@ smtp_auth_check(struct smtp_session *s, const char *login, const char *password,
     struct account *a, unsigned char *tag)
 {
 	const char *shared = config_str(s->cfg, "smtp.shared_auth");
+	size_t np = strlen(NODE_AUTH_PREFIX);
 
+	/* a peer node: "node:NAME" and the node key (node.h) */
+	if (strncmp(login, NODE_AUTH_PREFIX, np) == 0 &&
+	    *config_str(s->cfg, "server.state") != '\0')
+		return smtp_auth_node(s, login + np, password, a, tag);
 	if (shared[0] != '\0')
 		return smtp_auth_shared(s, shared, login, password, a, tag);
 	switch (auth_password(s->cfg, s->env->store, login, password, a)) {
@@ -455,6 +487,18 @@ smtp_cmd_auth(struct smtp_session *s, char *arg)
 		/* the address's login penalty, never the account's */
 		authpen_sleep(authpen_login_ok(s->cfg, s->env->store,
 		    s->conn.peer_ip, a.name));
+		if (strncmp(a.name, NODE_AUTH_PREFIX,
+		    strlen(NODE_AUTH_PREFIX)) == 0) {
+			/* a peer node: no account, no account's limits */
+			s->peer_node = 1;
+			(void)str_copy(s->auth_user, sizeof(s->auth_user),
+			    a.name);
+			smtp_reply(s, 235, "2.7.0", "Authentication successful");
+			smtp_log(s, "auth ok node=%s mech=%s client=%s",
+			    a.name + strlen(NODE_AUTH_PREFIX), m->name,
+			    s->conn.peer_ip);
+			break;
+		}
 		if (smtp_auth_hours(s, a.name) != SMTP_GO)
 			break;
 		if (smtp_decide(s, smtp_check_auth(s, a.name, &d), &d) != SMTP_GO) {

@@ -100,6 +100,9 @@ struct smtp_session {
 	int	 esmtp;			/* it was EHLO */
 	char	 helo[SMTP_HELO_MAX + 1];	/* as sent (log-escaped on use) */
 	char	 auth_user[ACCOUNT_NAME_MAX + 1];	/* "" = not authenticated */
+	int	 peer_node;	/* authenticated as a node of this site
+				 * (node.h): local mailboxes only, no
+				 * plugin runs again */
 	struct config	*auth_cfg;	/* the AUTH account's config.def over
 					 * cfg (allowed_recipients); NULL: cfg */
 	unsigned long auth_failures;

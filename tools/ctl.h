@@ -104,5 +104,7 @@ int	ctl_cmd_notify(struct ctl *c, int argc, char **argv);
 int	ctl_cmd_dkim(struct ctl *c, int argc, char **argv);	/* ctl_dkim.c */
 int	ctl_cmd_check(struct ctl *c, int argc, char **argv);	/* ctl_check.c */
 int	ctl_cmd_fetch(struct ctl *c, int argc, char **argv);	/* ctl_fetch.c */
+int	ctl_cmd_node(struct ctl *c, int argc, char **argv);	/* ctl_node.c */
+int	ctl_account_move(struct ctl *c, int argc, char **argv);	/* ctl_node.c */
 
 #endif

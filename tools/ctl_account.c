@@ -31,6 +31,7 @@
 #include "config.h"
 #include "ctl.h"
 #include "fetch.h"
+#include "node.h"
 #include "paths.h"
 #include "priv.h"
 #include "util.h"
@@ -367,6 +368,10 @@ add_fn(struct store_txn *txn, void *ctx)
 		return -1;
 	if (ac->c == NULL)
 		return 0;
+	/* several nodes: the mailbox is made here, so it lives here */
+	if (*config_str(ac->c->cfg, "server.state") != '\0' &&
+	    node_home_tput(txn, a->name, node_self(ac->c->cfg)) == -1)
+		return -1;
 	r = limit_over(ac->c, txn, limit_domain(ac->c, a->name), &ac->n);
 	return r == 1 ? 2 : r;
 }
@@ -444,6 +449,18 @@ ctl_account_create(struct ctl *c, char *name, const char *pwarg,
 	a->created = time_now();
 	ac.c = c;
 	ac.a = a;
+	if (*config_str(c->cfg, "server.state") != '\0') {
+		struct node_rec self;
+
+		i = node_get(s, node_self(c->cfg), &self);
+		if (i == 1 && self.draining) {
+			r = ctl_error(CTL_USAGE, "node %s is draining: add the "
+			    "account on another node", self.name);
+			goto out;
+		}
+		if (i == -1)
+			goto out;
+	}
 	i = store_write(s, add_fn, &ac);
 	if (i == 1) {
 		r = ctl_error(CTL_USAGE, "account '%s' exists", a->name);
@@ -722,6 +739,7 @@ struct del_ctx {
 	const char	*name;
 	store_write_fn	*extra;
 	void		*ctx;
+	int		 shared;	/* its home entry goes too */
 };
 
 static int
@@ -732,6 +750,8 @@ del_fn(struct store_txn *txn, void *ctx)
 
 	if ((r = account_tdel(txn, d->name)) != 1)
 		return r == 0 ? 1 : -1;
+	if (d->shared && node_home_tdel(txn, d->name) == -1)
+		return -1;
 	return d->extra ? d->extra(txn, d->ctx) : 0;
 }
 
@@ -739,7 +759,8 @@ int
 ctl_account_remove(struct ctl *c, const char *name, store_write_fn *extra,
     void *ctx)
 {
-	struct del_ctx d = { name, extra, ctx };
+	struct del_ctx d = { name, extra, ctx,
+	    *config_str(c->cfg, "server.state") != '\0' };
 	struct owner o;
 	struct account *a;
 	struct store *s;
@@ -1225,6 +1246,7 @@ static const struct {
 	{ "list", cmd_list },
 	{ "import", cmd_import },
 	{ "export", cmd_export },
+	{ "move", ctl_account_move },		/* ctl_node.c */
 };
 
 int
@@ -1239,5 +1261,6 @@ ctl_cmd_account(struct ctl *c, int argc, char **argv)
 				return account_cmds[i].fn(c, argc - 1,
 				    argv + 1);
 	return ctl_error(CTL_USAGE, "usage: yubinctl account "
-	    "add|del|passwd|list|import|export ... (yubinctl -h shows all)");
+	    "add|del|passwd|list|import|export|move ... (yubinctl -h shows "
+	    "all)");
 }

@@ -49,6 +49,7 @@ static const struct {
 	{ "backup", ctl_cmd_backup },
 	{ "restore", ctl_cmd_restore },
 	{ "fetch", ctl_cmd_fetch },
+	{ "node", ctl_cmd_node },
 };
 
 static void
@@ -80,7 +81,10 @@ usage(void)
 	    "  fetch add ACCOUNT HOST[:PORT] USER [--tls|--stls] [--ca FILE]\n"
 	    "      [--interval DURATION] [--keep] [--accept-from PATTERN]...\n"
 	    "      [--deny-from PATTERN]... [--deny-mailer PATTERN]...  (password on stdin)\n"
-	    "  fetch list | fetch del ACCOUNT HOST USER | fetch run [ACCOUNT]\n");
+	    "  fetch list | fetch del ACCOUNT HOST USER | fetch run [ACCOUNT]\n"
+	    "  node add NAME SMTP_ADDR:PORT POP3_ADDR:PORT | node list\n"
+	    "  node drain NAME | node undrain NAME | account move NAME NODE\n"
+	    "  check state\n");
 }
 
 int

@@ -1,0 +1,88 @@
+/*
+ * node - the nodes of a site that shares its state (DESIGN.md §15) and
+ * the home node of each mailbox, kept in that shared state (pgstate.h).
+ *
+ * Records (STORE_META, shared):
+ *   "node/NAME"  "smtp=ADDR:PORT pop3=ADDR:PORT state=active|drain"
+ *   "home/ACCOUNT"  the name of the node that keeps the account's Maildir
+ *   "nodekey"    the secret nodes prove to each other (64 hex digits),
+ *                made by the first `yubinctl node add`
+ *
+ * A mailbox without a home entry is kept wherever its mail arrives (one
+ * node, or accounts made before the site had nodes).  A node relays mail
+ * for a mailbox homed elsewhere to that node over SMTP, authenticated as
+ * "node:SELF" with the node key; a POP3 login for it is proxied there
+ * after it succeeded here (pop3.c, XNODE).  A node told to drain takes no
+ * new mailboxes; `yubinctl account move` takes them elsewhere.
+ *
+ * Node names: 1 to NODE_NAME_MAX letters, digits, '-', '_', '.'.
+ * Addresses: numeric IPv4 or [IPv6] with a port (hostport_parse).
+ */
+#ifndef YUBIN_NODE_H
+#define YUBIN_NODE_H
+
+#include <stddef.h>
+#include <sys/socket.h>
+
+struct config;
+struct store;
+
+#define NODE_NAME_MAX	63
+#define NODE_ADDR_MAX	64		/* "[v6]:port" */
+#define NODE_KEY_HEX	64
+#define NODE_AUTH_PREFIX "node:"	/* the SMTP AUTH user of a peer */
+
+struct node_rec {
+	char	name[NODE_NAME_MAX + 1];
+	char	smtp_host[NODE_ADDR_MAX];
+	int	smtp_port;
+	char	pop3_host[NODE_ADDR_MAX];
+	int	pop3_port;
+	int	draining;
+};
+
+/* node_name_valid - 1 when NAME is a valid node name. */
+int	node_name_valid(const char *name);
+
+/* node_self - this node's name: server.node_name, else the host name
+ * (cut to a valid name); static storage. */
+const char *node_self(const struct config *cfg);
+
+/* node_parse - SMTP and POP3 "ADDR:PORT" into N (name set by caller).
+ * 0, or -1 with the reason in WHY. */
+int	node_parse(struct node_rec *n, const char *smtp, const char *pop3,
+	    char *why, size_t whysize);
+
+/* node_sockaddr - HOST and PORT of a node record into *SS (*LEN_R its
+ * length), as dns_server_parse reads addresses.  0/-1. */
+int	node_sockaddr(const char *host, int port, struct sockaddr_storage *ss,
+	    socklen_t *len_r);
+
+/* node_put - add or replace N.  0/-1. */
+int	node_put(struct store *s, const struct node_rec *n);
+/* node_get - the node NAME into *N.  1 found, 0 not, -1 error. */
+int	node_get(struct store *s, const char *name, struct node_rec *n);
+/* node_each - FN for every node in name order; FN's non-zero stops.
+ * 0, FN's value, or -1. */
+int	node_each(struct store *s, int (*fn)(void *ctx, const struct node_rec *n),
+	    void *ctx);
+
+/* node_home - the home node of ACCOUNT into NAME (NODE_NAME_MAX + 1
+ * bytes).  1 found, 0 none (kept where its mail arrives), -1 error. */
+int	node_home(struct store *s, const char *account, char *name);
+/* node_home_set - ACCOUNT homed on NAME (NULL: the entry removed).  0/-1. */
+int	node_home_set(struct store *s, const char *account, const char *name);
+
+/* node_home_tput, node_home_tdel - the same within the transaction T
+ * (an account and its home made or removed together).  0/-1. */
+struct store_txn;
+int	node_home_tput(struct store_txn *t, const char *account, const char *name);
+int	node_home_tdel(struct store_txn *t, const char *account);
+
+/* node_key - the node key into KEY (NODE_KEY_HEX + 1 bytes), made when
+ * absent and CREATE.  1, 0 none (not CREATE), -1 error. */
+int	node_key(struct store *s, char *key, int create);
+/* node_key_ok - GIVEN equals the node key (constant time).  1, 0, -1. */
+int	node_key_ok(struct store *s, const char *given);
+
+#endif
