@@ -8,8 +8,11 @@
  *   "nodekey"    the secret nodes prove to each other (64 hex digits),
  *                made by the first `yubinctl node add`
  *
- * A mailbox without a home entry is kept wherever its mail arrives (one
- * node, or accounts made before the site had nodes).  A node relays mail
+ * `account add` on a registered node homes the account there; on a node
+ * not registered it makes no home entry.  A mailbox without one is kept
+ * wherever its mail arrives (one node, a site that shares accounts but
+ * registers no nodes, or accounts made before it did).  One homed on a
+ * node that is not registered waits (4xx) until that node is.  A node relays mail
  * for a mailbox homed elsewhere to that node over SMTP, authenticated as
  * "node:SELF" with the node key; a POP3 login for it is proxied there
  * after it succeeded here (pop3.c, XNODE).  A node told to drain takes no

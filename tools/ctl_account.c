@@ -348,6 +348,7 @@ struct add_ctx {
 	const struct ctl *c;
 	struct account	*a;
 	long long	 n;		/* the domain's accounts, when over */
+	int		 home;		/* this node is registered: home it here */
 };
 
 /* add_fn - a new account: 1 it exists, 2 over the domain's limit. */
@@ -368,9 +369,8 @@ add_fn(struct store_txn *txn, void *ctx)
 		return -1;
 	if (ac->c == NULL)
 		return 0;
-	/* several nodes: the mailbox is made here, so it lives here */
-	if (*config_str(ac->c->cfg, "server.state") != '\0' &&
-	    node_home_tput(txn, a->name, node_self(ac->c->cfg)) == -1)
+	/* a registered node: the mailbox is made here, so it lives here */
+	if (ac->home && node_home_tput(txn, a->name, node_self(ac->c->cfg)) == -1)
 		return -1;
 	r = limit_over(ac->c, txn, limit_domain(ac->c, a->name), &ac->n);
 	return r == 1 ? 2 : r;
@@ -380,7 +380,7 @@ int
 ctl_account_create(struct ctl *c, char *name, const char *pwarg,
     struct account *a)
 {
-	struct add_ctx ac = { NULL, NULL, 0 };
+	struct add_ctx ac = { NULL, NULL, 0, 0 };
 	struct account *old;
 	struct owner o;
 	struct store *s;
@@ -453,6 +453,7 @@ ctl_account_create(struct ctl *c, char *name, const char *pwarg,
 		struct node_rec self;
 
 		i = node_get(s, node_self(c->cfg), &self);
+		ac.home = i == 1;	/* unregistered: no homes (node.h) */
 		if (i == 1 && self.draining) {
 			r = ctl_error(CTL_USAGE, "node %s is draining: add the "
 			    "account on another node", self.name);
@@ -538,7 +539,7 @@ out:
 int
 ctl_postmaster_ensure(struct ctl *c)
 {
-	struct add_ctx ac = { NULL, NULL, 0 };
+	struct add_ctx ac = { NULL, NULL, 0, 0 };
 	struct account *a;
 	struct owner o;
 	struct store *s;
