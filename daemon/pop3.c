@@ -61,7 +61,7 @@
 #define POP3_LOGIN_MAX		(ACCOUNT_NAME_MAX + 1 + 255)	/* name@domain */
 #define POP3_MAX_MESSAGES	100000	/* listed per session; 10x the largest mailbox we test */
 #define POP3_ERRORS_MAX		10	/* -ERR answers before we hang up on a confused client */
-#define POP3_ARGS_MAX		3	/* TOP n k: the most any command takes */
+#define POP3_ARGS_MAX		4	/* XNODE node key account (3) and the verb */
 #define POP3_CHUNK		65536	/* message bytes read per read(); output is at most twice that */
 #define POP3_STAMP_MAX		(64 + 256)	/* <pid.random.time@hostname> */
 #define POP3_LOCK_FILE		".pop3.lock"

@@ -291,6 +291,11 @@ def lone():
             t.ok(False, 'XNODE without state: unknown')
         except poplib.error_proto as e:
             t.ok('unknown command' in str(e), 'XNODE without [server] state: unknown command')
+        try:
+            p._shortcmd('XNODE a b c d')
+            t.ok(False, 'XNODE with four arguments refused')
+        except poplib.error_proto as e:
+            t.ok('too many arguments' in str(e), 'XNODE with four arguments: too many arguments')
         finally:
             try:
                 p.quit()
