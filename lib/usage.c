@@ -157,11 +157,19 @@ usage_recount(struct store *s, const struct config *cfg, const char *account,
 	return store_write(s, usage_add_fn, &a);
 }
 
-static struct {
+struct pending {
 	char		 account[ACCOUNT_NAME_MAX + 1];
 	long long	 count, bytes;
-} pending[USAGE_PENDING_MAX];
+};
+static struct pending pending[USAGE_PENDING_MAX];
 static size_t npending;
+
+static int
+pending_cmp(const void *a, const void *b)
+{
+	return strcmp(((const struct pending *)a)->account,
+	    ((const struct pending *)b)->account);
+}
 
 int
 usage_pending_add(const char *account, long long bytes)
@@ -207,6 +215,10 @@ usage_pending_commit(struct store_txn *txn)
 {
 	size_t i;
 
+	/* in name order: two queue managers sharing the counters
+	 * (pgstate.h) take their rows in one order, so neither waits for
+	 * the other in a cycle */
+	qsort(pending, npending, sizeof(pending[0]), pending_cmp);
 	for (i = 0; i < npending; i++)
 		if (usage_add_txn(txn, pending[i].account, pending[i].count,
 		    pending[i].bytes, "received") == -1)
