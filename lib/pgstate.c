@@ -18,6 +18,33 @@
 #define PG_LOG_MS	60000		/* a lasting outage: one line a minute */
 #define PG_LOCK_KEY	"7953920015"	/* advisory lock of the schema set-up */
 
+/* the statements, prepared on each connection: parsed and planned once */
+enum pg_stmt { PS_GET, PS_PUT, PS_DEL, PS_ITER, PS_EXPIRE, PS_N };
+
+static const struct {
+	const char	*name;
+	int		 nparams;
+	const char	*sql;
+} pg_stmts[PS_N] = {
+	[PS_GET] = { "yubin_get", 3,
+	    "SELECT v, expires FROM yubin_kv WHERE db = $1::smallint AND"
+	    " k = $2::bytea AND (expires = 0 OR expires > $3::bigint)" },
+	[PS_PUT] = { "yubin_put", 4,
+	    "INSERT INTO yubin_kv (db, k, v, expires) VALUES ($1::smallint,"
+	    " $2::bytea, $3::bytea, $4::bigint) ON CONFLICT (db, k) DO UPDATE"
+	    " SET v = EXCLUDED.v, expires = EXCLUDED.expires" },
+	[PS_DEL] = { "yubin_del", 3,
+	    "DELETE FROM yubin_kv WHERE db = $1::smallint AND k = $2::bytea"
+	    " RETURNING (expires = 0 OR expires > $3::bigint)" },
+	/* k >= prefix lets the primary key find the first one */
+	[PS_ITER] = { "yubin_iter", 4,
+	    "SELECT k, v, expires FROM yubin_kv WHERE db = $1::smallint AND"
+	    " k >= $2::bytea AND substr(k, 1, $3::integer) = $2::bytea AND"
+	    " (expires = 0 OR expires > $4::bigint) ORDER BY k" },
+	[PS_EXPIRE] = { "yubin_expire", 1,
+	    "DELETE FROM yubin_kv WHERE expires > 0 AND expires <= $1::bigint" },
+};
+
 struct pgstate {
 	char		*uri;
 	PGconn		*conn;
@@ -162,6 +189,26 @@ pg_schema(struct pgstate *p)
 	return 0;
 }
 
+/* pg_prepare - every statement of pg_stmts on the new connection.  0/-1. */
+static int
+pg_prepare(struct pgstate *p)
+{
+	PGresult *r;
+	int i, ok;
+
+	for (i = 0; i < PS_N; i++) {
+		r = PQprepare(p->conn, pg_stmts[i].name, pg_stmts[i].sql,
+		    pg_stmts[i].nparams, NULL);
+		ok = PQresultStatus(r) == PGRES_COMMAND_OK;
+		PQclear(r);
+		if (!ok) {
+			pg_down(p, PQerrorMessage(p->conn));
+			return -1;
+		}
+	}
+	return 0;
+}
+
 /* pg_connect - a working connection of this process.  0/-1. */
 static int
 pg_connect(struct pgstate *p)
@@ -189,7 +236,7 @@ pg_connect(struct pgstate *p)
 		pg_forget(p);
 		return -1;
 	}
-	if (pg_schema(p) == -1) {
+	if (pg_schema(p) == -1 || pg_prepare(p) == -1) {
 		pg_forget(p);
 		if (!p->newer)
 			p->next_ms = now_ms() + PG_RETRY_MS;
@@ -212,14 +259,14 @@ pgstate_ready(struct pgstate *p, char *why, size_t whysize)
 }
 
 /*
- * pg_exec - run SQL with the N parameters VALS (LENS, FMTS: text or
- * binary), results in binary.  The result of a successful statement, or
+ * pg_exec - run statement ST with its parameters VALS (LENS, FMTS: text
+ * or binary), results in binary.  The result of a successful statement, or
  * NULL (logged; the transaction, if any, marked failed).  A statement
  * outside a transaction whose connection had dropped (a restarted
  * server) is run once more on a new one.
  */
 static PGresult *
-pg_exec(struct pgstate *p, const char *sql, int n, const char *const *vals,
+pg_exec(struct pgstate *p, enum pg_stmt st_id, const char *const *vals,
     const int *lens, const int *fmts)
 {
 	PGresult *r;
@@ -234,7 +281,8 @@ pg_exec(struct pgstate *p, const char *sql, int n, const char *const *vals,
 			return NULL;
 		if (p->intx && (p->conn == NULL || p->pid != getpid()))
 			return NULL;
-		r = PQexecParams(p->conn, sql, n, NULL, vals, lens, fmts, 1);
+		r = PQexecPrepared(p->conn, pg_stmts[st_id].name,
+		    pg_stmts[st_id].nparams, vals, lens, fmts, 1);
 		st = PQresultStatus(r);
 		if (st == PGRES_TUPLES_OK || st == PGRES_COMMAND_OK)
 			return r;
@@ -359,10 +407,10 @@ be64(const char *s)
 	return (long long)u;
 }
 
-/* pg_key_exec - SQL on the entry KEY of DB: $1 the database, $2 the key,
- * $3 the time now (for the expiry).  As pg_exec. */
+/* pg_key_exec - statement ST on the entry KEY of DB: $1 the database,
+ * $2 the key, $3 the time now (for the expiry).  As pg_exec. */
 static PGresult *
-pg_key_exec(struct pgstate *p, const char *sql, int db, const void *key,
+pg_key_exec(struct pgstate *p, enum pg_stmt st, int db, const void *key,
     size_t klen)
 {
 	char dbs[16], nows[32];
@@ -371,7 +419,7 @@ pg_key_exec(struct pgstate *p, const char *sql, int db, const void *key,
 
 	snprintf(dbs, sizeof(dbs), "%d", db);
 	snprintf(nows, sizeof(nows), "%lld", time_now());
-	return pg_exec(p, sql, 3, vals, lens, fmts);
+	return pg_exec(p, st, vals, lens, fmts);
 }
 
 int
@@ -381,9 +429,7 @@ pgstate_get(struct pgstate *p, int db, const void *key, size_t klen,
 	PGresult *r;
 	int found;
 
-	r = pg_key_exec(p, "SELECT v, expires FROM yubin_kv WHERE"
-	    " db = $1::smallint AND k = $2::bytea AND"
-	    " (expires = 0 OR expires > $3::bigint)", db, key, klen);
+	r = pg_key_exec(p, PS_GET, db, key, klen);
 	if (r == NULL)
 		return -1;
 	found = PQntuples(r) == 1;
@@ -417,10 +463,7 @@ pgstate_put(struct pgstate *p, int db, const void *key, size_t klen,
 	}
 	snprintf(dbs, sizeof(dbs), "%d", db);
 	snprintf(exps, sizeof(exps), "%lld", expires);
-	r = pg_exec(p, "INSERT INTO yubin_kv (db, k, v, expires) VALUES"
-	    " ($1::smallint, $2::bytea, $3::bytea, $4::bigint)"
-	    " ON CONFLICT (db, k) DO UPDATE SET v = EXCLUDED.v,"
-	    " expires = EXCLUDED.expires", 4, vals, lens, fmts);
+	r = pg_exec(p, PS_PUT, vals, lens, fmts);
 	if (r == NULL)
 		return -1;
 	PQclear(r);
@@ -433,9 +476,7 @@ pgstate_del(struct pgstate *p, int db, const void *key, size_t klen)
 	PGresult *r;
 	int live;
 
-	r = pg_key_exec(p, "DELETE FROM yubin_kv WHERE db = $1::smallint AND"
-	    " k = $2::bytea RETURNING (expires = 0 OR expires > $3::bigint)",
-	    db, key, klen);
+	r = pg_key_exec(p, PS_DEL, db, key, klen);
 	if (r == NULL)
 		return -1;
 	live = PQntuples(r) == 1 && PQgetlength(r, 0, 0) == 1 &&
@@ -457,12 +498,7 @@ pgstate_iter(struct pgstate *p, int db, const void *prefix, size_t plen,
 	snprintf(dbs, sizeof(dbs), "%d", db);
 	snprintf(lens_s, sizeof(lens_s), "%zu", plen);
 	snprintf(nows, sizeof(nows), "%lld", time_now());
-	/* k >= prefix lets the primary key find the first one */
-	r = pg_exec(p, "SELECT k, v, expires FROM yubin_kv WHERE"
-	    " db = $1::smallint AND k >= $2::bytea AND"
-	    " substr(k, 1, $3::integer) = $2::bytea AND"
-	    " (expires = 0 OR expires > $4::bigint) ORDER BY k",
-	    4, vals, lens, fmts);
+	r = pg_exec(p, PS_ITER, vals, lens, fmts);
 	if (r == NULL)
 		return -1;
 	n = PQntuples(r);
@@ -484,8 +520,7 @@ pgstate_expire(struct pgstate *p)
 	long long n;
 
 	snprintf(nows, sizeof(nows), "%lld", time_now());
-	r = pg_exec(p, "DELETE FROM yubin_kv WHERE expires > 0 AND"
-	    " expires <= $1::bigint", 1, vals, lens, fmts);
+	r = pg_exec(p, PS_EXPIRE, vals, lens, fmts);
 	if (r == NULL)
 		return -1;
 	n = strtoll(PQcmdTuples(r), NULL, 10);
