@@ -346,8 +346,8 @@ pop3_elsewhere(struct pop3 *p, const char *name)
 
 	if (*config_str(p->cfg, "server.state") == '\0')
 		return 0;
-	r = node_home(p->env->store, name, home);
-	if (r == 0 || (r == 1 && strcmp(home, node_self(p->cfg)) == 0))
+	r = node_home_elsewhere(p->env->store, node_self(p->cfg), name, home);
+	if (r == 0)
 		return 0;
 	if (r == 1 && (r = node_get(p->env->store, home, &n)) == 0)
 		log_err("pop3 user=%s homed on node %s, which is not registered "
@@ -405,13 +405,14 @@ pop3_xnode(struct pop3 *p, int argc, char **argv)
 		return;
 	}
 	if (r == 1)
-		r = node_home(p->env->store, argv[3], home);
+		r = node_home_elsewhere(p->env->store, node_self(p->cfg), argv[3],
+		    home);
 	if (r == -1) {
 		(void)conn_printf(&p->c,
 		    "-ERR [SYS/TEMP] authentication temporarily unavailable\r\n");
 		return;
 	}
-	if (r == 1 && strcmp(home, node_self(p->cfg)) != 0) {
+	if (r == 1) {
 		/* moved since the peer looked: one hop only */
 		(void)conn_printf(&p->c, "-ERR [SYS/TEMP] mailbox homed on node "
 		    "%s\r\n", home);

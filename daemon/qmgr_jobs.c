@@ -367,11 +367,9 @@ qmgr_home_route(struct qmgr *q, const char *account, struct route_dest *d)
 	struct node_rec n;
 	int r;
 
-	r = node_home(q->store, account, home);
+	r = node_home_elsewhere(q->store, node_self(q->cfg), account, home);
 	if (r != 1)
 		return r;
-	if (strcmp(home, node_self(q->cfg)) == 0)
-		return 0;
 	r = node_get(q->store, home, &n);
 	if (r == 0)
 		log_warn("%s: homed on node %s, which is not registered (yubinctl "

@@ -429,13 +429,13 @@ smtp_check_peer_rcpt(struct smtp_session *s, const struct addr_path *p,
 		    "mailboxes of this node", p->addr);
 		return SMTP_DENY;
 	}
-	r = node_home(s->env->store, account, home);
+	r = node_home_elsewhere(s->env->store, node_self(s->cfg), account, home);
 	if (r == -1) {
 		smtp_deny(d, 451, "4.3.0", "<%s>: temporary lookup failure",
 		    p->addr);
 		return SMTP_DENY;
 	}
-	if (r == 1 && strcmp(home, node_self(s->cfg)) != 0) {
+	if (r == 1) {
 		smtp_deny(d, 451, "4.3.0", "<%s>: mailbox homed on node %s, not "
 		    "here", p->addr, home);
 		return SMTP_DENY;

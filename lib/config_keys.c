@@ -25,6 +25,7 @@
 #include "config.h"
 #include "config_keys.h"
 #include "hours.h"
+#include "node.h"
 #include "paths.h"
 #include "pgstate.h"
 #include "util.h"
@@ -184,20 +185,11 @@ check_state(const char *text, char *why, size_t whysize)
 static int
 check_node_name(const char *text, char *why, size_t whysize)
 {
-	size_t i, n = strlen(text);
-
-	if (n > 63) {
-		snprintf(why, whysize, "longer than 63 characters");
-		return -1;
-	}
-	for (i = 0; i < n; i++)
-		if (!isalnum((unsigned char)text[i]) && text[i] != '-' &&
-		    text[i] != '_' && text[i] != '.') {
-			snprintf(why, whysize, "only letters, digits, '-', '_' "
-			    "and '.'");
-			return -1;
-		}
-	return 0;
+	if (*text == '\0' || node_name_valid(text))
+		return 0;
+	snprintf(why, whysize, "1 to %d letters, digits, '-', '_' or '.'",
+	    NODE_NAME_MAX);
+	return -1;
 }
 
 /* The key table: the contract with the rest of yubin and with yubin.conf. */

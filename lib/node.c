@@ -79,8 +79,7 @@ node_parse(struct node_rec *n, const char *smtp, const char *pop3, char *why,
 	return 0;
 }
 
-/* node_addr - "HOST:PORT", brackets around an IPv6 HOST. */
-static void
+void
 node_addr(struct buf *b, const char *host, int port)
 {
 	if (strchr(host, ':') != NULL)
@@ -232,6 +231,15 @@ node_home(struct store *s, const char *account, char *name)
 	buf_free(&k);
 	buf_free(&v);
 	return r;
+}
+
+int
+node_home_elsewhere(struct store *s, const char *self, const char *account,
+    char *name)
+{
+	int r = node_home(s, account, name);
+
+	return r == 1 && strcmp(name, self) == 0 ? 0 : r;
 }
 
 int

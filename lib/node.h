@@ -56,6 +56,10 @@ const char *node_self(const struct config *cfg);
 int	node_parse(struct node_rec *n, const char *smtp, const char *pop3,
 	    char *why, size_t whysize);
 
+/* node_addr - "HOST:PORT" appended to B, brackets round an IPv6 HOST. */
+struct buf;
+void	node_addr(struct buf *b, const char *host, int port);
+
 /* node_sockaddr - HOST and PORT of a node record into *SS (*LEN_R its
  * length), as dns_server_parse reads addresses.  0/-1. */
 int	node_sockaddr(const char *host, int port, struct sockaddr_storage *ss,
@@ -73,6 +77,11 @@ int	node_each(struct store *s, int (*fn)(void *ctx, const struct node_rec *n),
 /* node_home - the home node of ACCOUNT into NAME (NODE_NAME_MAX + 1
  * bytes).  1 found, 0 none (kept where its mail arrives), -1 error. */
 int	node_home(struct store *s, const char *account, char *name);
+/* node_home_elsewhere - ACCOUNT's home when it is a node other than
+ * SELF: 1 and its name in NAME; 0 kept here (no home, or SELF); -1 not
+ * known now. */
+int	node_home_elsewhere(struct store *s, const char *self,
+	    const char *account, char *name);
 /* node_home_set - ACCOUNT homed on NAME (NULL: the entry removed).  0/-1. */
 int	node_home_set(struct store *s, const char *account, const char *name);
 

@@ -139,12 +139,11 @@ list_fn(void *ctx, const struct node_rec *n)
 	struct buf b;
 
 	buf_init(&b, 0);
-	buf_printf(&b, "%s smtp=%s%s%s:%d pop3=%s%s%s:%d state=%s", n->name,
-	    strchr(n->smtp_host, ':') ? "[" : "", n->smtp_host,
-	    strchr(n->smtp_host, ':') ? "]" : "", n->smtp_port,
-	    strchr(n->pop3_host, ':') ? "[" : "", n->pop3_host,
-	    strchr(n->pop3_host, ':') ? "]" : "", n->pop3_port,
-	    n->draining ? "drain" : "active");
+	buf_printf(&b, "%s smtp=", n->name);
+	node_addr(&b, n->smtp_host, n->smtp_port);
+	buf_puts(&b, " pop3=");
+	node_addr(&b, n->pop3_host, n->pop3_port);
+	buf_printf(&b, " state=%s", n->draining ? "drain" : "active");
 	l->names = xrealloc(l->names, (l->n + 1) * sizeof(*l->names));
 	l->lines = xrealloc(l->lines, (l->n + 1) * sizeof(*l->lines));
 	l->names[l->n] = xstrdup(n->name);

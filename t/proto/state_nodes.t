@@ -301,6 +301,12 @@ def lone():
                 p.quit()
             except (poplib.error_proto, OSError):
                 pass
+        sections = {k: dict(v) for k, v in s.sections.items()}
+        sections['server']['node_name'] = 'bad name!'
+        s.write_conf(sections)
+        r = s.ctl('check', 'state', check=False)
+        t.ok(r.returncode == 1 and re.search(r'yubin\.conf:\d+: .*node_name', r.stderr),
+             'node_name with a space and "!": file:line error (%s)' % r.stderr.strip())
     finally:
         s.stop()
         s.cleanup()
