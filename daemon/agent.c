@@ -172,6 +172,10 @@ agent_msg(const struct agent *a, const char *host, struct smtpc_msg *m)
 	m->dsn_envid = j->dsn_envid;
 	m->notify = j->notify;
 	m->orcpt = (const char *const *)j->orcpt;
+	/* to a node of this site: our queue id, by which it knows a retry
+	 * of mail it already took (smtp_data.c) */
+	if (strncmp(j->dest.key, "node:", 5) == 0)
+		m->node_id = j->qid;
 }
 
 /* agent_failed - a session failure SESS as *CLS and the text LAST: the

@@ -490,6 +490,7 @@ smtp_txn_reset(struct smtp_session *s)
 {
 	smtp_bdat_reset(s);
 	envelope_clear(&s->txn);
+	s->node_id[0] = '\0';
 	s->txn_active = 0;
 	s->hs.txn = NULL;
 	hook_session_txn_reset(&s->hs);
@@ -633,9 +634,15 @@ smtp_cmd_mail(struct smtp_session *s, char *arg)
 	}
 	/* a new transaction before the mail hook: what it leaves (notes,
 	 * yh_txn_slot) lasts to the end of this one */
+	if (p.node_id[0] != '\0' && !s->peer_node) {
+		/* a parameter of node sessions alone (addr.h) */
+		smtp_reject(s, 555, "5.5.4", "unsupported parameter XNODEID");
+		return;
+	}
 	smtp_txn_reset(s);
 	if (smtp_decide(s, smtp_check_mail(s, &p, &d), &d) != SMTP_GO)
 		return;
+	(void)str_copy(s->node_id, sizeof(s->node_id), p.node_id);
 	s->txn.release_at = p.hold_until > 0 ? p.hold_until : 0;
 	s->txn.sender = xstrdup(p.addr);
 	s->txn.body_8bit = p.body == ADDR_BODY_8BITMIME;

@@ -30,9 +30,11 @@
 #include "addr.h"
 #include "board.h"
 #include "bounce.h"
+#include "buf.h"
 #include "config.h"
 #include "dsn.h"
 #include "log.h"
+#include "node.h"
 #include "queue.h"
 #include "smtp_private.h"
 #include "usage.h"
@@ -555,8 +557,48 @@ smtp_archive(struct smtp_session *s)
 	return 0;
 }
 
+/*
+ * smtp_commit_node - a peer node's message under the once marker of its
+ * XNODEID (the relaying node's queue id) and recipients: a retry of mail
+ * this node already queued (the 250 was lost with the connection, or this
+ * node died after its commit) queues nothing.  The marker outlives the
+ * relaying node's retries (queue.retry_period_*, the same on every node
+ * of a site) by a day.  0 queued, 1 a retry (nothing queued), -1.
+ */
+static int
+smtp_commit_node(struct smtp_session *s, struct queue_in **q,
+    const char **why_r)
+{
+	unsigned long long h = 1469598103934665603ULL;	/* FNV-1a 64 */
+	long long keep;
+	struct buf once;
+	const char *p;
+	size_t i;
+	int r;
+
+	for (i = 0; i < s->txn.nrcpt; i++)
+		for (p = s->txn.rcpt[i].addr; ; p++) {
+			h = (h ^ (unsigned char)*p) * 1099511628211ULL;
+			if (*p == '\0')
+				break;
+		}
+	keep = config_int(s->cfg, "queue.retry_period_line_error");
+	if (config_int(s->cfg, "queue.retry_period_no_response") > keep)
+		keep = config_int(s->cfg, "queue.retry_period_no_response");
+	buf_init(&once, 0);
+	buf_printf(&once, "peer/%s/%s/%016llx", s->auth_user +
+	    strlen(NODE_AUTH_PREFIX), s->node_id, h);
+	r = queue_in_commit_once(q, &(struct envelope *){ &s->txn }, 1,
+	    s->env->store, once.data, once.len, time_now() + keep + 86400,
+	    why_r);
+	buf_free(&once);
+	*q = NULL;
+	return r;
+}
+
 /* smtp_commit - Q and the copies plugins added (yh_copy_add) queued
- * together: all or none.  0 or -1 (*WHY_R), Q freed either way. */
+ * together: all or none.  0, 1 (a peer node's retry: nothing queued) or
+ * -1 (*WHY_R), Q freed either way. */
 static int
 smtp_commit(struct smtp_session *s, struct queue_in **q, const char **why_r)
 {
@@ -565,6 +607,8 @@ smtp_commit(struct smtp_session *s, struct queue_in **q, const char **why_r)
 	size_t n, i;
 	int r;
 
+	if (s->peer_node && s->node_id[0] != '\0')
+		return smtp_commit_node(s, q, why_r);	/* no plugin ran */
 	n = hook_session_copies(&s->hs, &cq, &cenv);
 	if (n == 0)
 		return queue_in_commit(q, s->env->store, &s->txn, why_r);
@@ -693,11 +737,18 @@ smtp_data_take(struct smtp_session *s, struct queue_in **q, long long wire,
 		    "again later");
 		return;
 	}
-	if (smtp_commit(s, q, &why) == -1) {
+	switch (smtp_commit(s, q, &why)) {
+	case -1:
 		smtp_logw(s, "queue commit failed: %s client=%s", why,
 		    s->conn.peer_ip);
 		smtp_reply(s, 451, "4.3.0", "queue file write error; try again "
 		    "later");
+		return;
+	case 1:
+		smtp_reply(s, 250, "2.0.0", "Ok: already queued (%s id %s)",
+		    s->auth_user, s->node_id);
+		smtp_log(s, "retry of %s id %s: queued before, not again "
+		    "client=%s", s->auth_user, s->node_id, s->conn.peer_ip);
 		return;
 	}
 	smtp_data_queued(s);

@@ -12,6 +12,7 @@
 #include <stddef.h>
 
 #include "account.h"
+#include "addr.h"
 #include "log.h"
 #include "conn.h"
 #include "plugin.h"
@@ -103,6 +104,9 @@ struct smtp_session {
 	int	 peer_node;	/* authenticated as a node of this site
 				 * (node.h): local mailboxes only, no
 				 * plugin runs again */
+	char	 node_id[ADDR_NODE_ID_MAX + 1];	/* the transaction's MAIL
+				 * XNODEID= (peer nodes only): the relaying
+				 * node's queue id, "" none */
 	struct config	*auth_cfg;	/* the AUTH account's config.def over
 					 * cfg (allowed_recipients); NULL: cfg */
 	unsigned long auth_failures;

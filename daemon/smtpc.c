@@ -688,6 +688,12 @@ smtpc_txn(struct smtpc_session *s, const struct smtpc_msg *m, int fd,
 
 		snprintf(params + l, sizeof(params) - l, " SIZE=%lld", size);
 	}
+	if (m->node_id != NULL) {
+		size_t l = strlen(params);
+
+		snprintf(params + l, sizeof(params) - l, " XNODEID=%s",
+		    m->node_id);
+	}
 	smtpc_mail_dsn(s, m, dsnp, sizeof(dsnp));
 	if (conn_printf(c, "MAIL FROM:<%s>%s%s\r\n", m->sender, params,
 	    dsnp) == -1)

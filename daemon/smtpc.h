@@ -64,6 +64,8 @@ struct smtpc_msg {
 	const char	*dsn_envid;	/* offers DSN: RET, ENVID ("" none), */
 	const int	*notify;	/* each recipient's NOTIFY (0 none) and */
 	const char *const *orcpt;	/* ORCPT ("" none); NULL: none at all */
+	const char	*node_id;	/* MAIL XNODEID= to a node of this
+					 * site (our queue id); NULL none */
 };
 
 struct smtpc_reply {

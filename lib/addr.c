@@ -312,6 +312,7 @@ addr_param(enum addr_kind kind, const char *key, const char *val,
 		{ "HOLDFOR", ADDR_MAIL }, { "HOLDUNTIL", ADDR_MAIL },
 		{ "RET", ADDR_MAIL }, { "ENVID", ADDR_MAIL },
 		{ "NOTIFY", ADDR_RCPT }, { "ORCPT", ADDR_RCPT },
+		{ "XNODEID", ADDR_MAIL },
 	};
 	char ek[64];
 	size_t i, n;
@@ -333,6 +334,18 @@ addr_param(enum addr_kind kind, const char *key, const char *val,
 		return -1;
 	}
 	*seen |= bit;
+	if (i == 10) {		/* XNODEID=letters and digits */
+		n = val ? strlen(val) : 0;
+		if (n == 0 || n > ADDR_NODE_ID_MAX || strspn(val,
+		    "0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz")
+		    != n) {
+			addr_fail(e, 501, "5.5.4", "bad XNODEID value (letters "
+			    "and digits, at most %d)", ADDR_NODE_ID_MAX);
+			return -1;
+		}
+		memcpy(p->node_id, val, n + 1);
+		return 0;
+	}
 	if (i >= 6)		/* RET, ENVID, NOTIFY, ORCPT */
 		return addr_param_dsn(known[i].name, val, p, e);
 	switch (i) {

@@ -31,6 +31,7 @@ struct store;
 /* ESMTP parameters of one MAIL/RCPT: more than this is abuse, not mail. */
 #define ADDR_PARAMS_MAX	16
 #define ADDR_AUTH_MAX	512	/* MAIL AUTH=<xtext> (RFC 4954 §5) */
+#define ADDR_NODE_ID_MAX 32	/* MAIL XNODEID=: letters and digits */
 /* One KEYWORD=VALUE: the longest is an ORCPT whose 500 octets are all
  * "+HH" in xtext (RFC 3461 §4.2), with "ORCPT=rfc822;". */
 #define ADDR_PARAM_MAX	(3 * DSN_ORCPT_MAX + 32)
@@ -67,6 +68,10 @@ struct addr_path {
 	char	envid[DSN_ENVID_MAX + 1];	/* MAIL ENVID=, "" absent */
 	int	notify;				/* RCPT NOTIFY=: DSN_NOTIFY_*, 0 absent */
 	char	orcpt[DSN_ORCPT_SIZE];		/* RCPT ORCPT= "type;address", "" absent */
+	/* MAIL XNODEID=: the relaying node's queue id, so that a retry of
+	 * mail already stored is recognised (node sessions only: smtp.c);
+	 * "" absent */
+	char	node_id[ADDR_NODE_ID_MAX + 1];
 };
 
 /*

@@ -13,7 +13,9 @@ registered with `yubinctl node add`.
   4. loop guard: a peer node's session may deliver only to mailboxes homed
      on the node it reached (451 4.3.0 for one homed elsewhere, 550 5.7.1
      for a remote address); a wrong node key is refused (535) and XNODE
-     with it too; XNODE does not exist without [server] state;
+     with it too; XNODE does not exist without [server] state; a relayed
+     message sent again with the same XNODEID (the 250 lost) is stored
+     once, and XNODEID outside a node session gets 555;
   5. account move: refused, changing nothing, to a node that does not
      answer, to an unknown node, to its own home and when run on a node
      that is not the home; then amy moves from A to B: her mail is queued
@@ -180,6 +182,34 @@ def run(pg):
             c.cmd('QUIT')
         finally:
             c.close()
+        # a retry of relayed mail b already queued (its 250 lost) is
+        # recognised by XNODEID, the relaying node's queue id: stored once
+        for attempt in (1, 2):
+            c = Session(b)
+            try:
+                c.ehlo()
+                c.cmd('AUTH PLAIN ' + b64('\0node:a\0%s' % key))
+                r = c.cmd('MAIL FROM:<sender@example.org> XNODEID=00C0FFEE00C0FFEE')
+                c.cmd('RCPT TO:<bob@localhost>')
+                c.cmd('DATA')
+                r = c.data(b'Subject: relayed-twice\r\n\r\nsame queue id\r\n')
+                t.is_(r[0], 250, 'node a, XNODEID, attempt %d: 250' % attempt)
+                c.cmd('QUIT')
+            finally:
+                c.close()
+        t.ok(wait_until(lambda: has(b, 'bob', 'relayed-twice'), 20), 'the relayed mail arrives')
+        t.ok(wait_until(lambda: 'queued before, not again' in b.log(), 5),
+             'b logged the second attempt as a retry')
+        t.is_(sum(1 for m in b.mails('bob') if b'Subject: relayed-twice\n' in m), 1,
+              'and stored it once')
+        c = Session(b)
+        try:
+            c.ehlo()
+            r = c.cmd('MAIL FROM:<sender@example.org> XNODEID=00C0FFEE00C0FFEE')
+            t.ok(r[0] == 555 and 'XNODEID' in r[1],
+                 'XNODEID outside a node session: 555 (%s)' % (r,))
+        finally:
+            c.close()
         p = b.pop3()
         try:
             resp = p._shortcmd('XNODE a %s bob' % ('1' * 64))
@@ -248,7 +278,7 @@ def run(pg):
              'the queued mail reaches b')
         try:
             c = pop_session(a, 'bob', PW)
-            t.is_(c.stat()[0], 1, 'POP3 for bob through a works again')
+            t.is_(c.stat()[0], len(b.mails('bob')), 'POP3 for bob through a works again')
             c.quit()
         except (poplib.error_proto, OSError) as e:
             t.ok(False, 'POP3 for bob through a again: %r' % (e,))

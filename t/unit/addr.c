@@ -749,6 +749,33 @@ run_dsn(void)
 		    "%d %s (%s ret=%d envid=%s notify=%d orcpt=%s)", c->n, c->arg,
 		    r ? e.text : "ok", p.ret, p.envid, p.notify, p.orcpt);
 	}
+	/* XNODEID: a relaying node's queue id, letters and digits, MAIL only */
+	r = addr_parse("FROM:<a@b.c> XNODEID=0A1B2C3D4E5F6071 SIZE=5", ADDR_MAIL,
+	    0, &p, &e);
+	ok(r == 0 && strcmp(p.node_id, "0A1B2C3D4E5F6071") == 0 && p.size == 5,
+	    "230 XNODEID taken (%s)", r ? e.text : p.node_id);
+	r = addr_parse("FROM:<a@b.c>", ADDR_MAIL, 0, &p, &e);
+	ok(r == 0 && p.node_id[0] == '\0', "231 no XNODEID: empty");
+	{
+		static const struct { const char *arg; int code; const char *text; }
+		    xb[] = {
+			{ "FROM:<a@b.c> XNODEID", 501, "XNODEID" },
+			{ "FROM:<a@b.c> XNODEID=ab-cd", 501, "XNODEID" },
+			{ "FROM:<a@b.c> XNODEID=A XNODEID=B", 501,
+			    "duplicate parameter XNODEID" },
+			{ "FROM:<a@b.c> XNODEID=0123456789abcdef0123456789abcdef0",
+			    501, "XNODEID" },
+			{ "TO:<a@b.c> XNODEID=A", 555, "unsupported parameter" },
+		};
+		for (i = 0; i < sizeof(xb) / sizeof(xb[0]); i++) {
+			r = addr_parse(xb[i].arg, xb[i].arg[0] == 'T' ? ADDR_RCPT :
+			    ADDR_MAIL, 0, &p, &e);
+			ok(r == -1 && e.code == xb[i].code &&
+			    strstr(e.text, xb[i].text) != NULL,
+			    "%zu %s: %d (%d %s)", 232 + i, xb[i].arg, xb[i].code,
+			    e.code, e.text);
+		}
+	}
 	/* ENVID: 100 characters decoded are taken, 101 are not, however
 	 * they are written */
 	snprintf(arg, sizeof(arg), "FROM:<a@b.c> ENVID=");
