@@ -363,11 +363,28 @@ qmgr_unqueue(struct qmgr *q, const char *qid)
 int
 qmgr_home_route(struct qmgr *q, const char *account, struct route_dest *d)
 {
-	char home[NODE_NAME_MAX + 1], key[NODE_KEY_HEX + 1];
+	char home[NODE_NAME_MAX + 1], key[NODE_KEY_HEX + 1], why[256], *root;
 	struct node_rec n;
-	int r;
+	int r, carry;
 
-	r = node_home_elsewhere(q->store, node_self(q->cfg), account, home);
+	r = node_home_x(q->store, account, home, &carry);
+	if (r == 1 && strcmp(home, node_self(q->cfg)) == 0) {
+		if (!carry)
+			return 0;
+		/* a list moved here: its files first (node_carry.c) */
+		root = paths_mailbox_root(q->cfg);
+		r = node_carry_take(q->store, home, account, root, (uid_t)-1,
+		    (gid_t)-1, why, sizeof(why));
+		free(root);
+		if (r == -1) {
+			log_err("%s: the list's files moved here cannot be "
+			    "written: %s; its mail waits", account, why);
+			return -1;
+		}
+		log_info("%s: the list's files moved here are written",
+		    account);
+		return 0;
+	}
 	if (r != 1)
 		return r;
 	r = node_get(q->store, home, &n);

@@ -51,6 +51,8 @@
 				 * remove" deletes with the list */
 #define ML_MEMBER_FILE	"ml_member.csv"
 #define ML_DEF_FILE	"ml.def"
+#define ML_ARCHIVE_DIR	"archive"	/* saved posts (save_posts), one file */
+#define ML_ARCHIVE_FMT	"%06lld"	/* a post, named by its number */
 #define ML_FILE_MODE	0600	/* members are personal data; ml.def may hold
 				 * the post password */
 

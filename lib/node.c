@@ -209,16 +209,23 @@ node_each(struct store *s, int (*fn)(void *ctx, const struct node_rec *n),
 }
 
 int
-node_home(struct store *s, const char *account, char *name)
+node_home_x(struct store *s, const char *account, char *name, int *carry_r)
 {
+	const size_t cl = strlen(NODE_HOME_CARRY);
 	struct buf k, v;
 	int r;
 
+	*carry_r = 0;
 	buf_init(&k, 0);
 	buf_init(&v, NODE_NAME_MAX + 1);
 	buf_printf(&k, HOME_PREFIX "%s", account);
 	r = store_get(s, STORE_META, k.data, k.len, &v);
 	if (r == 1) {
+		if (v.len > cl && memcmp(v.data + v.len - cl, NODE_HOME_CARRY,
+		    cl) == 0) {
+			*carry_r = 1;
+			v.len -= cl;
+		}
 		if (v.len > NODE_NAME_MAX)
 			r = -1;
 		else {
@@ -231,6 +238,14 @@ node_home(struct store *s, const char *account, char *name)
 	buf_free(&k);
 	buf_free(&v);
 	return r;
+}
+
+int
+node_home(struct store *s, const char *account, char *name)
+{
+	int carry;
+
+	return node_home_x(s, account, name, &carry);
 }
 
 int

@@ -4,7 +4,10 @@
  *
  * Records (STORE_META, shared):
  *   "node/NAME"  "smtp=ADDR:PORT pop3=ADDR:PORT state=active|drain"
- *   "home/ACCOUNT"  the name of the node that keeps the account's Maildir
+ *   "home/ACCOUNT"  the name of the node that keeps the account's Maildir,
+ *                followed by NODE_HOME_CARRY while a list's files that
+ *                `account move` took along wait to be written there
+ *   "carry/ACCOUNT" those files (node_carry_pack), until then
  *   "nodekey"    the secret nodes prove to each other (64 hex digits),
  *                made by the first `yubinctl node add`
  *
@@ -26,6 +29,7 @@
 
 #include <stddef.h>
 #include <sys/socket.h>
+#include <sys/types.h>
 
 struct config;
 struct store;
@@ -34,6 +38,7 @@ struct store;
 #define NODE_ADDR_MAX	64		/* "[v6]:port" */
 #define NODE_KEY_HEX	64
 #define NODE_AUTH_PREFIX "node:"	/* the SMTP AUTH user of a peer */
+#define NODE_HOME_CARRY	" carry"	/* after a home: files on their way */
 
 struct node_rec {
 	char	name[NODE_NAME_MAX + 1];
@@ -77,6 +82,10 @@ int	node_each(struct store *s, int (*fn)(void *ctx, const struct node_rec *n),
 /* node_home - the home node of ACCOUNT into NAME (NODE_NAME_MAX + 1
  * bytes).  1 found, 0 none (kept where its mail arrives), -1 error. */
 int	node_home(struct store *s, const char *account, char *name);
+/* node_home_x - node_home, and *CARRY_R 1 when files moved with the
+ * account (a list's: node_carry_take) still wait to be written there. */
+int	node_home_x(struct store *s, const char *account, char *name,
+	    int *carry_r);
 /* node_home_elsewhere - ACCOUNT's home when it is a node other than
  * SELF: 1 and its name in NAME; 0 kept here (no home, or SELF); -1 not
  * known now. */
@@ -90,6 +99,29 @@ int	node_home_set(struct store *s, const char *account, const char *name);
 struct store_txn;
 int	node_home_tput(struct store_txn *t, const char *account, const char *name);
 int	node_home_tdel(struct store_txn *t, const char *account);
+
+/*
+ * A mailing list's files (ml.def, ml_member.csv, archive/) moved with
+ * the list (node_carry.c).  Packed they are at most NODE_CARRY_MAX bytes.
+ *
+ * node_carry_pack - the list files in the folder DFD into OUT.  1 packed,
+ * 0 not a list (no ml.def), -1 with the reason in WHY.
+ * node_carry_remove - remove them from DFD, ml.def first.  0/-1.
+ * node_carry_home - ACCOUNT homed on NAME, and BLOB (NULL: nothing
+ * carried) kept for NAME to write out, in one transaction.  0/-1.
+ * node_carry_take - the files carried for ACCOUNT, homed on SELF, written
+ * into its folder under ROOT (made when missing; owned by UID/GID unless
+ * -1), ml.def last; then the record and the home's mark removed in one
+ * transaction.  0, or -1 with WHY (the mail for it waits).
+ */
+#define NODE_CARRY_MAX	(64 * 1024 * 1024)
+struct buf;
+int	node_carry_pack(int dfd, struct buf *out, char *why, size_t whysize);
+int	node_carry_remove(int dfd, char *why, size_t whysize);
+int	node_carry_home(struct store *s, const char *account, const char *name,
+	    const struct buf *blob);
+int	node_carry_take(struct store *s, const char *self, const char *account,
+	    const char *root, uid_t uid, gid_t gid, char *why, size_t whysize);
 
 /* node_key - the node key into KEY (NODE_KEY_HEX + 1 bytes), made when
  * absent and CREATE.  1, 0 none (not CREATE), -1 error. */

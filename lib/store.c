@@ -97,8 +97,8 @@ store_shared_ready(struct store *s, char *why, size_t whysize)
 /*
  * store_is_shared - the entry KEY of DB lives in the shared state: every
  * database but the queue, and of META the records nodes must agree on
- * (blocks, POP-before-SMTP grants, login penalties, nodes, homes and
- * the node key: node.h).  Once markers, the
+ * (blocks, POP-before-SMTP grants, login penalties, nodes, homes, files
+ * carried by a move and the node key: node.h).  Once markers, the
  * MX cache, delay warnings, fetch state and the queue's suspension stay
  * with the node.
  */
@@ -107,7 +107,7 @@ store_is_shared(const struct store *s, enum store_db db, const void *key,
     size_t klen)
 {
 	static const char *const meta[] = { "block/", "login/", "popip/",
-	    "authpen/", "node/", "home/", "nodekey", NULL };
+	    "authpen/", "node/", "home/", "carry/", "nodekey", NULL };
 	size_t i, n;
 
 	if (s->pg == NULL || db == STORE_QUEUE)

@@ -32,6 +32,7 @@
 #include "config.h"
 #include "ctl.h"
 #include "mlfile.h"
+#include "node.h"
 #include "paths.h"
 #include "store.h"
 #include "util.h"
@@ -136,6 +137,40 @@ dir_open(struct ctl *c, struct ml *m)
 }
 
 /*
+ * ml_home - with several nodes (node.h), a list's files are on its home
+ * node: run elsewhere, say where; run there after a move, write the files
+ * it brought first (node_carry.c).  CTL_OK or an exit code.
+ */
+static int
+ml_home(struct ctl *c, struct store *s, struct ml *m)
+{
+	char home[NODE_NAME_MAX + 1], why[ML_MSG_MAX], *root;
+	const char *self = node_self(c->cfg);
+	int r, carry;
+
+	if (*config_str(c->cfg, "server.state") == '\0')
+		return CTL_OK;
+	r = node_home_x(s, m->name, home, &carry);
+	if (r == -1)
+		return ctl_error(CTL_RUNTIME, "shared state unavailable");
+	if (r == 0)
+		return CTL_OK;
+	if (strcmp(home, self) != 0)
+		return ctl_error(CTL_USAGE, "list '%s' is homed on node %s, "
+		    "where its files are: run this there", m->name, home);
+	if (!carry)
+		return CTL_OK;
+	root = paths_mailbox_root(c->cfg);
+	r = node_carry_take(s, self, m->name, root, m->uid, m->gid, why,
+	    sizeof(why));
+	free(root);
+	if (r == -1)
+		return ctl_error(CTL_RUNTIME, "list '%s': the files it brought "
+		    "to this node cannot be written: %s", m->name, why);
+	return CTL_OK;
+}
+
+/*
  * ml_begin - check NAME, find its account, open its folder (locked when
  * LOCK) and read its ml.def.  CTL_OK, or the exit code after saying why.
  */
@@ -165,6 +200,8 @@ ml_begin(struct ctl *c, const char *name, int lock, struct ml *m)
 		return ctl_error(CTL_USAGE, "unknown list '%s'", name);
 	if (r == -1)
 		return CTL_RUNTIME;
+	if ((r = ml_home(c, s, m)) != CTL_OK)
+		return r;
 	m->dir = paths_account_dir(c->cfg, name);
 	m->def_path = xasprintf("%s/%s", m->dir, ML_DEF_FILE);
 	m->mem_path = xasprintf("%s/%s", m->dir, ML_MEMBER_FILE);

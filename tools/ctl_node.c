@@ -27,6 +27,10 @@
  * marker and only removed.  The trace lines this node's delivery wrote
  * (Return-Path, Delivered-To) give the envelope back and are dropped, so
  * NODE's delivery writes them once.  POP3 UIDLs change with the move.
+ * A mailing list's files (ml.def, members, archive) go along through the
+ * shared state in the transaction that changes the home, and are then
+ * removed here; NODE writes them out before it delivers to the list
+ * (node_carry.c).
  */
 #include <dirent.h>
 #include <errno.h>
@@ -42,6 +46,7 @@
 #include "buf.h"
 #include "ctl.h"
 #include "maildir.h"
+#include "mlfile.h"
 #include "node.h"
 #include "paths.h"
 #include "priv.h"
@@ -119,6 +124,11 @@ count_fn(void *ctx, const void *key, size_t klen, const void *val,
 	(void)key;
 	(void)klen;
 	(void)expires;
+	/* "NAME" or "NAME carry" (node.h) */
+	if (vlen > strlen(NODE_HOME_CARRY) && memcmp((const char *)val + vlen -
+	    strlen(NODE_HOME_CARRY), NODE_HOME_CARRY,
+	    strlen(NODE_HOME_CARRY)) == 0)
+		vlen -= strlen(NODE_HOME_CARRY);
 	for (i = 0; i < cc->n; i++)
 		if (strlen(cc->names[i]) == vlen &&
 		    memcmp(cc->names[i], val, vlen) == 0)
@@ -370,8 +380,10 @@ ctl_account_move(struct ctl *c, int argc, char **argv)
 	struct store *s;
 	uid_t uid = (uid_t)-1;
 	gid_t gid = (gid_t)-1;
+	char why[ML_MSG_MAX];
+	struct buf carry;
 	size_t i, moved = 0, failed = 0;
-	int r, fd = -1, rc = CTL_RUNTIME, pass;
+	int r, fd = -1, dfd = -1, list = 0, rc = CTL_RUNTIME, pass;
 
 	if (argc != 2)
 		return ctl_error(CTL_USAGE, "usage: account move NAME NODE");
@@ -410,6 +422,7 @@ ctl_account_move(struct ctl *c, int argc, char **argv)
 		return CTL_USAGE;
 	if (uid != (uid_t)-1)
 		priv_drop(uid, gid);
+	buf_init(&carry, NODE_CARRY_MAX);
 	accdir = paths_account_dir(c->cfg, argv[0]);
 	md = xasprintf("%s/Maildir", accdir);
 	lock = xasprintf("%s/.pop3.lock", accdir);
@@ -423,10 +436,27 @@ ctl_account_move(struct ctl *c, int argc, char **argv)
 		    "(a POP3 session): nothing moved", argv[0]);
 		goto out;
 	}
-	if (node_home_set(s, argv[0], n.name) == -1) {
+	/* a list's files go along through the shared state (node_carry.c),
+	 * read and removed under the list's lock */
+	dfd = open(accdir, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+	if (dfd == -1 && errno != ENOENT) {
+		ctl_error(CTL_RUNTIME, "%s: %s", accdir, strerror(errno));
+		goto out;
+	}
+	if (dfd != -1 && (ml_lock(dfd) == -1 ||
+	    (list = node_carry_pack(dfd, &carry, why, sizeof(why))) == -1)) {
+		rc = ctl_error(CTL_USAGE, "account '%s': %s: nothing moved",
+		    argv[0], list == -1 ? why : strerror(errno));
+		goto out;
+	}
+	if (node_carry_home(s, argv[0], n.name, list == 1 ? &carry : NULL) ==
+	    -1) {
 		ctl_error(CTL_RUNTIME, "account '%s': home not changed", argv[0]);
 		goto out;
 	}
+	if (list == 1 && node_carry_remove(dfd, why, sizeof(why)) == -1)
+		ctl_error(CTL_RUNTIME, "%s: the list's files went to %s but are "
+		    "not removed here: %s", accdir, n.name, why);
 	/* again while copies come in: a delivery that began before the home
 	 * changed may still be storing one here */
 	for (pass = 0; pass < MOVE_PASSES; pass++) {
@@ -454,10 +484,14 @@ ctl_account_move(struct ctl *c, int argc, char **argv)
 		if (pass + 1 < MOVE_PASSES)
 			sleep(1);
 	}
-	printf("account %s moved to node %s: %zu messages queued for it%s\n",
-	    argv[0], n.name, moved, failed ? "; some left (run it again)" : "");
+	printf("account %s moved to node %s: %zu messages queued for it%s%s\n",
+	    argv[0], n.name, moved, list == 1 ? "; the list's files go with "
+	    "it" : "", failed ? "; some left (run it again)" : "");
 	rc = failed ? CTL_RUNTIME : CTL_OK;
 out:
+	if (dfd != -1)
+		close(dfd);
+	buf_free(&carry);
 	if (fd != -1)
 		close(fd);
 	free(lock);

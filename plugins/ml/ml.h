@@ -36,8 +36,6 @@
  * name, fsync, rename), mode 0600.  ARTICLE commands (request.c) read and
  * delete these files.
  */
-#define ML_ARCHIVE_DIR	"archive"
-#define ML_ARCHIVE_FMT	"%06lld"
 /* Store keys (ml_store_key): "count" the post counter (its floor is
  * ml.def's count), "post/QID" the number given to the post QID. */
 

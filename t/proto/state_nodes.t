@@ -21,6 +21,9 @@ registered with `yubinctl node add`.
      that is not the home; then amy moves from A to B: her mail is queued
      on A, relayed to B, gone from A, with one trace (Return-Path and
      Delivered-To as at first), and her POP3 logins to A go to B;
+     a list made on A (`yubinctl ml` on B refused, naming A) moves to B
+     with its definition, members and archive: B writes them out before
+     it delivers the next post, which goes on with the next number;
   6. B down: mail for B's mailbox waits in A's queue, a POP3 login to A for
      it answers -ERR [SYS/TEMP]; B back (on new ports, registered again):
      the queued mail arrives after a queue flush, and the login works;
@@ -50,7 +53,8 @@ CRASH = re.compile(r'.*(?:\bpid \d+ (?:killed by signal|exit status)|AddressSani
 
 
 def node(pg_uri, name, addr):
-    return Server(conf={'server': {'state': pg_uri, 'node_name': name},
+    return Server(conf={'server': {'state': pg_uri, 'node_name': name,
+                                   'plugins': 'relay quota ml'},
                         'smtp': {'listen': addr, 'auth_fail_delay': '0',
                                  'auth_penalty_base': '0'},
                         'queue': {'retry_interval': '1h'}},
@@ -257,6 +261,46 @@ def run(pg):
             t.ok(False, 'POP3 on a for amy after the move: %r' % (e,))
         r = a.ctl('account', 'move', 'amy', 'b', check=False)
         t.ok(r.returncode == 1, 'the move run again on a: refused, amy is b\'s')
+
+        # 5b. a list moves with its definition, members and archive
+        r = a.ctl('ml', 'create', 'news', 'News-Pw-1', 'amy@localhost', check=False)
+        t.is_(r.returncode, 0, 'list news made on a') or t.diag(r.stderr)
+        t.is_(a.ctl('ml', 'add', 'news', 'bob@localhost', check=False).returncode, 0,
+              'bob subscribed')
+        t.is_(a.ctl('ml', 'set', 'news', 'save_posts=1', check=False).returncode, 0,
+              'save_posts=1')
+        r = b.ctl('ml', 'list', 'news', check=False)
+        t.ok(r.returncode == 1 and 'homed on node a' in r.stderr,
+             'ml list on b for a list homed on a: refused, naming a (%s)' % r.stderr.strip())
+        send(b, 'news@localhost', 'list-one')
+        t.ok(wait_until(lambda: has(b, 'bob', '[news0001] list-one'), 30),
+             'a post sent to b reaches the list on a and its member on b')
+        arch_a = os.path.join(a.home, 'mailbox', 'news', 'archive')
+        t.ok(os.path.exists(os.path.join(arch_a, '000001')), 'archived on a')
+        r = a.ctl('account', 'move', 'news', 'b', check=False)
+        t.ok(r.returncode == 0 and 'the list\'s files go with it' in r.stdout,
+             'account move news b (%s%s)' % (r.stdout.strip(), r.stderr.strip()))
+        t.ok(not os.path.exists(os.path.join(a.home, 'mailbox', 'news', 'ml.def')) and
+             not os.path.exists(arch_a), 'the list\'s files are gone from a')
+        t.is_(pg.sql("SELECT encode(v, 'escape') FROM yubin_kv WHERE "
+                     "k = 'home/news'::bytea").strip(), 'b carry',
+              'homed on b, its files on their way')
+        send(a, 'news@localhost', 'list-two')
+        t.ok(wait_until(lambda: has(b, 'bob', '[news0002] list-two'), 30),
+             'the next post, sent to a, is distributed by b with the next number')
+        t.is_(pg.sql("SELECT encode(v, 'escape') FROM yubin_kv WHERE "
+                     "k = 'home/news'::bytea").strip(), 'b', 'b wrote the files out')
+        t.is_(pg.sql("SELECT count(*) FROM yubin_kv WHERE k = 'carry/news'::bytea").strip(),
+              '0', 'and the carried record is gone')
+        arch_b = os.path.join(b.home, 'mailbox', 'news', 'archive')
+        t.ok(os.path.exists(os.path.join(arch_b, '000001')) and
+             os.path.exists(os.path.join(arch_b, '000002')),
+             'b\'s archive holds the old post and the new one')
+        r = b.ctl('ml', 'list', 'news', check=False)
+        t.ok(r.returncode == 0 and 'bob@localhost' in r.stdout, 'ml list on b: bob')
+        r = a.ctl('ml', 'add', 'news', 'carl@example.org', check=False)
+        t.ok(r.returncode == 1 and 'homed on node b' in r.stderr,
+             'ml add on a now: refused, naming b')
 
         # 6. the home node down, then back
         b.stop()
