@@ -649,6 +649,55 @@ account_record_decode(const void *data, size_t len, const char *name,
 	return 0;
 }
 
+/*
+ * The account cache: with a shared state (pgstate.h), one message reads
+ * the same account records many times (RCPT, quota, hooks, the local
+ * agent), each a round trip to PostgreSQL.  account_get keeps a record
+ * it found for at most ACCOUNT_CACHE_MS in this process, in
+ * ACCOUNT_CACHE_SLOTS slots chosen by the name's hash; a write to an
+ * account by this process drops its slot.  An account made elsewhere is
+ * seen at once (absence is not kept); a change or removal made on
+ * another node (or by another process) within ACCOUNT_CACHE_MS (README,
+ * "Several nodes").  A transaction (account_tget) always reads the
+ * store.  With LMDB alone reads cost nothing and nothing is cached.
+ */
+#define ACCOUNT_CACHE_MS	1000
+#define ACCOUNT_CACHE_SLOTS	32
+
+struct account_slot {
+	long long	 at;		/* now_ms() when read */
+	int		 found;		/* 0: empty */
+	struct account	 a;		/* a.name is the key */
+};
+static struct account_slot *account_cache;
+
+static struct account_slot *
+account_slot(const char *name)
+{
+	unsigned h = 2166136261u;	/* FNV-1a */
+
+	for (; *name; name++)
+		h = (h ^ (unsigned char)*name) * 16777619u;
+	if (account_cache == NULL)
+		account_cache = xcalloc(ACCOUNT_CACHE_SLOTS,
+		    sizeof(*account_cache));
+	return &account_cache[h % ACCOUNT_CACHE_SLOTS];
+}
+
+/* account_uncache - forget NAME (written by this process). */
+static void
+account_uncache(const char *name)
+{
+	struct account_slot *sl;
+
+	if (account_cache == NULL)
+		return;
+	sl = account_slot(name);
+	if (strcmp(sl->a.name, name) == 0) {
+		OPENSSL_cleanse(sl, sizeof(*sl));
+	}
+}
+
 static void
 account_corrupt(const char *key, size_t klen, const char *why)
 {
@@ -687,6 +736,8 @@ account_tput(struct store_txn *txn, const struct account *a)
 	const char *why;
 	int r;
 
+	account_uncache(a->name);
+
 	if (!account_name_valid(a->name, &why)) {
 		log_err("account: refusing to store a bad name: %s", why);
 		return -1;
@@ -719,19 +770,36 @@ account_tdel(struct store_txn *txn, const char *name)
 
 	if (!account_name_valid(name, &why))
 		return 0;
+	account_uncache(name);
 	return store_tdel(txn, STORE_ACCOUNTS, name, strlen(name));
 }
 
 int
 account_get(struct store *s, const char *name, struct account *a)
 {
+	struct account_slot *sl = NULL;
 	struct store_txn *txn;
+	long long now = 0;
 	int r;
 
+	if (store_shared(s) && strlen(name) <= ACCOUNT_NAME_MAX) {
+		now = now_ms();
+		sl = account_slot(name);
+		if (sl->found && now - sl->at < ACCOUNT_CACHE_MS &&
+		    strcmp(sl->a.name, name) == 0) {
+			*a = sl->a;
+			return 1;
+		}
+	}
 	if (store_txn_begin(s, 1, &txn) == -1)
 		return -1;
 	r = account_tget(txn, name, a);
 	store_txn_abort(&txn);
+	if (sl != NULL && r == 1) {
+		sl->a = *a;
+		sl->found = 1;
+		sl->at = now > 0 ? now : 1;
+	}
 	return r;
 }
 

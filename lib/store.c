@@ -102,6 +102,12 @@ store_shared_ready(struct store *s, char *why, size_t whysize)
  * MX cache, delay warnings, fetch state and the queue's suspension stay
  * with the node.
  */
+int
+store_shared(const struct store *s)
+{
+	return s != NULL && s->pg != NULL;
+}
+
 static int
 store_is_shared(const struct store *s, enum store_db db, const void *key,
     size_t klen)

@@ -52,6 +52,8 @@ void	store_set_shared(const char *uri);
 /* store_shared_ready - S reaches its shared state now (0; also without
  * one), or as pgstate_ready: -1 not now, -2 never (a newer schema). */
 int	store_shared_ready(struct store *s, char *why, size_t whysize);
+/* store_shared - 1 when S keeps part of its data in the shared state. */
+int	store_shared(const struct store *s);
 
 /*
  * store_open - open (creating) the environment in DIR.  0, or -1 with a
