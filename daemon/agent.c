@@ -39,6 +39,7 @@ struct agent {
 	int		*done;		/* per recipient: reported */
 	int		 qfd;		/* the queue file */
 	SSL_CTX		*ctx, *vctx;	/* made when a route first needs them */
+	SSL_CTX		*nctx;		/* the site CA's (tls_node_ctx), or NULL */
 	int		 dsn;		/* the reporting session offered DSN */
 	struct kept	 k;
 };
@@ -91,6 +92,8 @@ agent_report_all(struct agent *a, int cls, const char *relay, const char *text)
 static int
 agent_tls(struct agent *a, const struct route_dest *d)
 {
+	if (d->tls == ROUTE_TLS_VERIFY && strncmp(d->key, "node:", 5) == 0)
+		return a->nctx ? 0 : -1;
 	if (d->tls == ROUTE_TLS_VERIFY) {
 		if (a->vctx == NULL)
 			a->vctx = tls_client_ctx(1);
@@ -173,9 +176,13 @@ agent_msg(const struct agent *a, const char *host, struct smtpc_msg *m)
 	m->notify = j->notify;
 	m->orcpt = (const char *const *)j->orcpt;
 	/* to a node of this site: our queue id, by which it knows a retry
-	 * of mail it already took (smtp_data.c) */
-	if (strncmp(j->dest.key, "node:", 5) == 0)
+	 * of mail it already took (smtp_data.c); its certificate, when
+	 * verified, names the node (node_tls_ca) */
+	if (strncmp(j->dest.key, "node:", 5) == 0) {
 		m->node_id = j->qid;
+		m->tls_vctx = a->nctx;
+		m->servername = j->dest.key + 5;
+	}
 }
 
 /* agent_failed - a session failure SESS as *CLS and the text LAST: the
@@ -439,7 +446,7 @@ out:
 }
 
 void
-delivery_agent(int fd)
+delivery_agent(int fd, SSL_CTX *node_ctx)
 {
 	static char in[DLV_JOB_MAX];
 	struct pollfd pfd[2];
@@ -451,6 +458,7 @@ delivery_agent(int fd)
 	memset(&a, 0, sizeof(a));
 	a.fd = fd;
 	a.qfd = -1;
+	a.nctx = node_ctx;
 	for (;;) {
 		pfd[0].fd = fd;
 		pfd[0].events = POLLIN;

@@ -101,7 +101,8 @@ int	dlv_job_decode(struct dlv_job *j, char *p, size_t len);
 void	dlv_job_free(struct dlv_job *j);
 
 /* delivery_agent - serve jobs from FD until it reaches end of file; the
- * caller _exit()s. */
-void	delivery_agent(int fd);
+ * caller _exit()s.  NODE_CTX verifies the nodes of this site
+ * (tls_node_ctx; NULL: none). */
+void	delivery_agent(int fd, SSL_CTX *node_ctx);
 
 #endif

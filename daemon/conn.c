@@ -269,8 +269,14 @@ conn_tls_connect(struct conn *c, SSL_CTX *ctx, const char *servername,
 	}
 	if (servername && *servername && servername[0] != '[') {
 		SSL_set_tlsext_host_name(c->ssl, servername);
-		if (SSL_get_verify_mode(c->ssl) & SSL_VERIFY_PEER)
-			SSL_set1_host(c->ssl, servername);
+		if ((SSL_get_verify_mode(c->ssl) & SSL_VERIFY_PEER) &&
+		    SSL_set1_host(c->ssl, servername) != 1) {
+			/* never a verified session without its name check */
+			*why_r = "cannot set the name to verify";
+			SSL_free(c->ssl);
+			c->ssl = NULL;
+			return -1;
+		}
 	}
 	for (;;) {
 		ERR_clear_error();

@@ -1309,7 +1309,7 @@ master_reload(void)
 	struct errlist errs;
 	struct config *cfg;
 	struct routes *routes = NULL;
-	SSL_CTX *tls = NULL;
+	SSL_CTX *tls = NULL, *nctx = NULL;
 	char *why = NULL;
 	unsigned kinds;
 	size_t i;
@@ -1324,12 +1324,15 @@ master_reload(void)
 		return;
 	}
 	errlist_free(&errs);
-	if (tls_server_ctx(cfg, &tls, &why) == -1) {
+	if (tls_server_ctx(cfg, &tls, &why) == -1 ||
+	    tls_node_ctx(cfg, &nctx, &why) == -1) {
+		SSL_CTX_free(tls);
 		log_err("reload: %s; keeping the running configuration", why);
 		free(why);
 		config_free(&cfg);
 		return;
 	}
+	SSL_CTX_free(nctx);
 	errlist_init(&errs);
 	if (route_load(cfg, &routes, &errs) == -1 ||
 	    plugins_load(cfg, &errs) == -1) {
@@ -1382,6 +1385,7 @@ master_run(struct config *cfg, const struct master_opts *opts)
 	struct sigaction sa;
 	sigset_t held;
 	unsigned char sigs[32];
+	SSL_CTX *nctx = NULL;
 	char *why = NULL;
 	ssize_t ns;
 	int i, n, np, busy;
@@ -1394,11 +1398,13 @@ master_run(struct config *cfg, const struct master_opts *opts)
 		free(why);
 		return 1;
 	}
-	if (tls_server_ctx(cfg, &m.tls, &why) == -1) {
+	if (tls_server_ctx(cfg, &m.tls, &why) == -1 ||
+	    tls_node_ctx(cfg, &nctx, &why) == -1) {
 		log_err("%s", why);
 		free(why);
 		return 1;
 	}
+	SSL_CTX_free(nctx);	/* loaded where it is used: checked here */
 	/* gateway.dat may hold passwords and be root's alone (0600): read
 	 * here, the queue manager inherits the table */
 	{

@@ -97,7 +97,8 @@ pop3proxy_run(struct conn *client, const struct config *cfg,
     struct store *store, const char *account, const struct node_rec *home,
     unsigned long sid)
 {
-	static SSL_CTX *ctx;
+	static SSL_CTX *ctx;		/* unverified, or the site CA's */
+	static int verify = -1;		/* server.node_tls_ca set */
 	struct sockaddr_storage ss;
 	socklen_t sslen;
 	struct conn h;
@@ -125,16 +126,26 @@ pop3proxy_run(struct conn *client, const struct config *cfg,
 		why = "lost after STLS";
 		goto fail;
 	}
-	if (r == 1) {
-		if (ctx == NULL)
+	if (verify == -1) {
+		char *e = NULL;
+
+		verify = *config_str(cfg, "server.node_tls_ca") != '\0';
+		if (verify && tls_node_ctx(cfg, &ctx, &e) == -1) {
+			log_err("pop3 proxy: %s", e);
+			free(e);
+		} else if (!verify)
 			ctx = tls_client_ctx(0);
+	}
+	if (r == 1) {
 		conn_discard_input(&h);
-		if (ctx == NULL || conn_tls_connect(&h, ctx, NULL, &why) == -1) {
+		/* with a site CA, the certificate must name the home node */
+		if (ctx == NULL || conn_tls_connect(&h, ctx, verify ? home->name :
+		    NULL, &why) == -1) {
 			if (why == NULL)
 				why = "no TLS context";
 			goto fail;
 		}
-	} else if (!h.peer_loopback) {
+	} else if (verify || !h.peer_loopback) {
 		why = "no STLS: the node key is not sent in clear";
 		goto fail;
 	}

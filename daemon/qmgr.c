@@ -39,6 +39,7 @@
 #include "queue.h"
 #include "route.h"
 #include "store.h"
+#include "tls.h"
 #include "usage.h"
 #include "util.h"
 #include "qmgr_private.h"
@@ -606,7 +607,7 @@ qmgr_main(const struct config *cfg, const struct routes *routes, char *trace,
 	struct pending work;
 	struct qmgr q;
 	const char *why;
-	char *sdir, *kick;
+	char *sdir, *kick, *tlswhy;
 	char id[64];
 	ssize_t n;
 	size_t i;
@@ -637,6 +638,12 @@ qmgr_main(const struct config *cfg, const struct routes *routes, char *trace,
 	q.forward_all = config_bool(cfg, "queue.forward_all_to_gateway") &&
 	    *config_str(cfg, "queue.smarthost") != '\0';
 	q.shared = *config_str(cfg, "server.state") != '\0';
+	q.node_verify = *config_str(cfg, "server.node_tls_ca") != '\0';
+	if (q.node_verify && tls_node_ctx(cfg, &q.node_ctx, &tlswhy) == -1) {
+		/* checked at start: gone since; node mail waits for it */
+		log_err("queue manager: %s", tlswhy);
+		free(tlswhy);
+	}
 	fd = qmgr_socket(q.home);
 	q.notify_fd = fd;
 	kick = xasprintf("%s/run/qmgr.kick", q.home);
@@ -695,6 +702,7 @@ qmgr_main(const struct config *cfg, const struct routes *routes, char *trace,
 		free(work.ids[i]);
 	free(work.ids);
 	free(kick);
+	SSL_CTX_free(q.node_ctx);
 	log_info("queue manager stopped");
 	store_close(&q.store);
 	exit(0);

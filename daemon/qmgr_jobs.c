@@ -397,8 +397,11 @@ qmgr_home_route(struct qmgr *q, const char *account, struct route_dest *d)
 	d->kind = ROUTE_GATEWAY;
 	str_copy(d->host, sizeof(d->host), n.smtp_host);
 	d->port = n.smtp_port;
-	/* the node key crosses only TLS (smtpc never sends it in clear) */
-	d->tls = ROUTE_TLS_ENCRYPT;
+	/* the node key crosses only TLS (smtpc never sends it in clear),
+	 * to a certificate for the node's name when there is a site CA */
+	if (q->node_verify && q->node_ctx == NULL)
+		return -1;
+	d->tls = q->node_verify ? ROUTE_TLS_VERIFY : ROUTE_TLS_ENCRYPT;
 	snprintf(d->user, sizeof(d->user), NODE_AUTH_PREFIX "%s",
 	    node_self(q->cfg));
 	str_copy(d->pass, sizeof(d->pass), key);
@@ -510,7 +513,7 @@ qmgr_agent_new(struct qmgr *q, int local)
 		if (local)
 			local_agent(p[1], q->cfg, trace, trace ? QMGR_TRACE_MAX : 0);
 		plugins_process_init(YH_PROC_REMOTE_AGENT);
-		delivery_agent(p[1]);
+		delivery_agent(p[1], q->node_ctx);
 		_exit(0);
 	}
 	close(p[1]);

@@ -159,6 +159,10 @@ struct qmgr {
 	int			 forward_all;	/* queue.forward_all_to_gateway */
 	int			 shared;	/* [server] state: mailboxes
 						 * may be homed on other nodes */
+	int			 node_verify;	/* server.node_tls_ca set */
+	SSL_CTX			*node_ctx;	/* its context (agents
+						 * inherit it); NULL: not
+						 * loaded, node mail waits */
 	int			 suspended;	/* yubinctl suspend: no job
 						 * is made or started */
 	long long		 started;	/* seconds: mail that arrived

@@ -85,6 +85,29 @@ fail:
 }
 
 int
+tls_node_ctx(const struct config *cfg, SSL_CTX **ctx_r, char **why_r)
+{
+	const char *ca = config_str(cfg, "server.node_tls_ca");
+	SSL_CTX *ctx;
+
+	*ctx_r = NULL;
+	if (*ca == '\0')
+		return 0;
+	if ((ctx = tls_client_ctx(0)) == NULL) {
+		*why_r = xstrdup("cannot create TLS context");
+		return -1;
+	}
+	SSL_CTX_set_verify(ctx, SSL_VERIFY_PEER, NULL);
+	if (SSL_CTX_load_verify_locations(ctx, ca, NULL) != 1) {
+		*why_r = tls_error("server.node_tls_ca: cannot load the CA", ca);
+		SSL_CTX_free(ctx);
+		return -1;
+	}
+	*ctx_r = ctx;
+	return 1;
+}
+
+int
 tls_server_opportunistic(SSL *ssl)
 {
 	return SSL_set_cipher_list(ssl, TLS_CIPHERS_OPPORTUNISTIC) == 1 ? 0 : -1;

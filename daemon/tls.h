@@ -30,5 +30,10 @@ int	tls_server_opportunistic(SSL *ssl);
 /* tls_client_ctx - context for outbound connections; VERIFY checks the peer
  * against the system CA store.  NULL on failure. */
 SSL_CTX	*tls_client_ctx(int verify);
+/* tls_node_ctx - with server.node_tls_ca set, 1 and *ctx_r (owned): a
+ * client context that verifies a peer node's certificate against that CA
+ * alone (the caller checks the name: the node's).  0 (*ctx_r NULL) when
+ * the key is empty; -1 with *why_r (owned) when the CA cannot be loaded. */
+int	tls_node_ctx(const struct config *cfg, SSL_CTX **ctx_r, char **why_r);
 
 #endif

@@ -168,7 +168,8 @@ check_tls(const struct config *cfg, struct errlist *errs)
 	SSL_CTX *ctx = NULL;
 	char *why = NULL;
 
-	if (tls_server_ctx(cfg, &ctx, &why) == -1) {
+	if (tls_server_ctx(cfg, &ctx, &why) == -1 ||
+	    (SSL_CTX_free(ctx), tls_node_ctx(cfg, &ctx, &why)) == -1) {
 		errlist_add(errs, "%s", why);
 		free(why);
 		return -1;

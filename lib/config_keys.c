@@ -202,6 +202,7 @@ const struct cfg_key cfg_keys[] = {
 	    .check = check_state },	/* "": LMDB (§15) */
 	{ .section = "server", .name = "node_name", .type = CFG_STRING, .def = "",
 	    .check = check_node_name },	/* "": the host name */
+	{ .section = "server", .name = "node_tls_ca", .type = CFG_PATH, .def = "" },	/* "": nodes unverified */
 	{ .section = "server", .name = "domain", .type = CFG_STRING, .def = "localhost" },
 	{ .section = "server", .name = "alias", .type = CFG_LIST, .def = "" },
 	{ .section = "server", .name = "admin_address", .type = CFG_STRING,

@@ -78,7 +78,7 @@ struct cfg_val {
 };
 
 /* the table: CFG_NKEYS entries, in the order yubinctl config prints them */
-#define CFG_NKEYS	112
+#define CFG_NKEYS	113
 extern const struct cfg_key cfg_keys[CFG_NKEYS];
 /* type names for messages, by enum cfg_type */
 extern const char *const cfg_type_name[];
