@@ -27,8 +27,8 @@ registered with `yubinctl node add`.
   6. B down: mail for B's mailbox waits in A's queue, a POP3 login to A for
      it answers -ERR [SYS/TEMP]; B back (on new ports, registered again):
      the queued mail arrives after a queue flush, and the login works;
-  7. bad input, each changing nothing: a bad node name or address, an
-     unknown node to drain, `node` without [server] state, and an account
+  7. bad input, each changing nothing: a bad node name or address, a
+     second node claiming a mailbox (account add), an unknown node to drain, `node` without [server] state, and an account
      added on a draining node.
 
 Loopback only, ports picked by the kernel, no timing thresholds.  Skips
@@ -332,6 +332,11 @@ def run(pg):
         t.ok(r.returncode == 1 and 'node name' in r.stderr, 'node add: bad name refused')
         r = a.ctl('node', 'add', 'c', 'mail.example:25', '127.0.0.9:110', check=False)
         t.ok(r.returncode == 1 and 'SMTP address' in r.stderr, 'node add: bad address refused')
+        r = a.ctl('account', 'add', 'bob', PW, check=False)
+        t.ok(r.returncode == 1 and 'exists' in r.stderr,
+             'a second node claiming bob (account add on a): refused (%s)' % r.stderr.strip())
+        t.is_(pg.sql("SELECT encode(v, 'escape') FROM yubin_kv WHERE "
+                     "k = 'home/bob'::bytea").strip(), 'b', 'and bob is still homed on b')
         r = a.ctl('node', 'drain', 'nosuch', check=False)
         t.ok(r.returncode == 1 and 'unknown node' in r.stderr, 'node drain: unknown node')
         t.ok('\nc ' not in '\n' + a.ctl('node', 'list', check=False).stdout,
