@@ -162,8 +162,8 @@ def run(pg, d):
 
         # 3. a certificate naming b from another CA
         t.is_(restart(a, b, cert_rogue, ca[1]), 0, 'b restarted with another CA\'s certificate')
-        a.ctl('queue', 'flush', check=False)
         mark = len(a.log())
+        a.ctl('queue', 'flush', check=False)
         t.ok(wait_until(lambda: 'TLS certificate verification failed' in a.log()[mark:], 30),
              'a refuses the other CA\'s certificate')
         t.ok(not has(b, 'bob', 'wrong-name'), 'nothing reached b')
