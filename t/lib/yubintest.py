@@ -720,7 +720,9 @@ class Sink:
                     lines = []
                     while True:
                         l = f.readline()
-                        if not l or l == b'.\r\n':
+                        if not l:
+                            return      # cut inside DATA: nothing was accepted
+                        if l == b'.\r\n':
                             break
                         if l.startswith(b'.'):
                             l = l[1:]
